@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace EdgeAe.Generators;
+
+/// <summary>
+/// Every diagnostic the EdgeAe generator reports. IDs are stable and never reused;
+/// the catalogue with examples is docs/diagnostics.md.
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    public const string Category = "EdgeAe";
+
+    public static readonly DiagnosticDescriptor InputSizeNotPositive = new(
+        id: "EAE0001",
+        title: "Input width must be positive",
+        messageFormat: "[Autoencoder] Input must be a positive width; found {0}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor LayerWidthNotPositive = new(
+        id: "EAE0002",
+        title: "Layer width must be positive",
+        messageFormat: "[{0}] width must be positive; found {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor MissingCodeLayer = new(
+        id: "EAE0003",
+        title: "Missing code layer",
+        messageFormat: "'{0}' declares no [Code] layer; an autoencoder needs exactly one [Code(width, activation)]",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor MissingOutputLayer = new(
+        id: "EAE0004",
+        title: "Missing output layer",
+        messageFormat: "'{0}' declares no [Output] layer; add [Output(activation)] after the decoder layers",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OutputWidthMismatch = new(
+        id: "EAE0005",
+        title: "Output width differs from input width",
+        messageFormat: "[Output] width is {0} but [Autoencoder] Input is {1}; an autoencoder reconstructs its input, so both must be equal",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor BinaryCrossEntropyNeedsSigmoid = new(
+        id: "EAE0006",
+        title: "Binary cross-entropy needs a sigmoid output",
+        messageFormat: "Loss.BinaryCrossEntropy needs [Output(Activation.Sigmoid)]; found Activation.{0} (use Loss.SquaredError for other outputs)",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor TypeNotPartial = new(
+        id: "EAE0007",
+        title: "Autoencoder type must be partial",
+        messageFormat: "'{0}' must be declared partial so that EdgeAe can generate its members",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NestedTypeNotSupported = new(
+        id: "EAE0008",
+        title: "Nested autoencoder types are not supported",
+        messageFormat: "'{0}' is nested in '{1}'; declare the autoencoder as a top-level type in a namespace",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor GenericTypeNotSupported = new(
+        id: "EAE0009",
+        title: "Generic autoencoder types are not supported",
+        messageFormat: "'{0}' is generic; an autoencoder type must not have type parameters",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnknownActivation = new(
+        id: "EAE0010",
+        title: "Unknown activation",
+        messageFormat: "[{0}] activation value {1} is not a member of EdgeAe.Activation (Linear, Sigmoid, Tanh, Relu)",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnknownLoss = new(
+        id: "EAE0011",
+        title: "Unknown loss",
+        messageFormat: "[Autoencoder] Loss value {0} is not a member of EdgeAe.Loss (BinaryCrossEntropy, SquaredError)",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor ModelTooLarge = new(
+        id: "EAE0012",
+        title: "Model too large",
+        messageFormat: "'{0}' needs {1} parameters; EdgeAe supports at most {2} per model",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnsupportedTypeKind = new(
+        id: "EAE0013",
+        title: "Unsupported autoencoder type",
+        messageFormat: "'{0}' is {1}; an autoencoder must be a non-static, non-abstract class",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor LayerWithoutAutoencoder = new(
+        id: "EAE0014",
+        title: "Layer attribute without [Autoencoder]",
+        messageFormat: "'{0}' has [{1}] but no [Autoencoder] attribute, so no model is generated; add [Autoencoder(Input = …)]",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    /// <summary>All descriptors, in ID order.</summary>
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
+        typeof(DiagnosticDescriptors)
+            .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+            .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+            .OrderBy(d => d.Id, StringComparer.Ordinal)
+            .ToArray();
+
+    public static DiagnosticDescriptor ById(string id)
+        => All.FirstOrDefault(d => d.Id == id) ?? throw new ArgumentException("Unknown diagnostic id " + id, nameof(id));
+}

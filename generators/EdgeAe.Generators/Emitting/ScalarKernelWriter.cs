@@ -1,0 +1,206 @@
+using System;
+using EdgeAe.Generators.Helpers;
+using EdgeAe.Generators.Model;
+using EdgeAe.Generators.Planning;
+
+namespace EdgeAe.Generators.Emitting;
+
+/// <summary>A buffer the kernels read or write: a local or parameter name and a constant offset into it.</summary>
+internal readonly struct Operand
+{
+    public Operand(string name, int offset)
+    {
+        Name = name;
+        Offset = offset;
+    }
+
+    public string Name { get; }
+
+    public int Offset { get; }
+
+    /// <summary>The element expression at <paramref name="index"/>, e.g. <c>ws[128 + j]</c>.</summary>
+    public string At(string index) => Offset == 0 ? Name + "[" + index + "]" : Name + "[" + Invariant.Int(Offset) + " + " + index + "]";
+
+    public static Operand Workspace(int offset) => new("ws", offset);
+}
+
+/// <summary>
+/// Writes the scalar forward, loss and backprop loops of dense layers. Every bound and offset is a
+/// constant. The loops use only indexers and float arithmetic, so the same text compiles as span
+/// code on the desktop and as array code for nanoFramework. Operation order is fixed here, so the
+/// scalar path gives the same floats on every target that rounds each operation (no contraction).
+/// Locals used: <c>p</c> (parameters), <c>g</c> (gradients), <c>ws</c> (workspace).
+/// </summary>
+internal static class ScalarKernelWriter
+{
+    /// <summary>z = b + Σᵢ xᵢ·W[i, ·], then the activation, into the layer's activations.</summary>
+    public static void WriteDenseForward(SourceWriter w, LayerPlan plan, Operand source)
+    {
+        LayerSpec layer = plan.Layer;
+        string outWidth = Invariant.Int(layer.Width);
+        string inWidth = Invariant.Int(layer.InputWidth);
+        var output = Operand.Workspace(plan.ActivationOffset);
+
+        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}.");
+        w.WriteLine($"// z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
+        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+        w.WriteLine($"{output.At("j")} = p[{Invariant.Int(plan.BiasOffset)} + j];");
+        w.CloseBlock();
+        w.WriteLine();
+        w.OpenBlock($"for (int i = 0; i < {inWidth}; i++)");
+        w.WriteLine($"float xi = {source.At("i")};");
+        w.WriteLine($"int row = {(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}i * {outWidth};");
+        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+        w.WriteLine($"{output.At("j")} += xi * p[row + j];");
+        w.CloseBlock();
+        w.CloseBlock();
+        w.WriteLine();
+
+        if (plan.PreActivationOffset >= 0)
+        {
+            var preActivation = Operand.Workspace(plan.PreActivationOffset);
+            w.WriteLine("// Keep z: the binary cross-entropy is computed from it, so outputs of exactly 0 or 1 never give log(0).");
+            w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+            w.WriteLine($"float z = {output.At("j")};");
+            w.WriteLine($"{preActivation.At("j")} = z;");
+            w.WriteLine($"{output.At("j")} = {ActivationCall(layer.Activation, "z")};");
+            w.CloseBlock();
+        }
+        else if (layer.Activation != ActivationKind.Linear)
+        {
+            w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+            w.WriteLine($"{output.At("j")} = {ActivationCall(layer.Activation, output.At("j"))};");
+            w.CloseBlock();
+        }
+        else
+        {
+            w.WriteLine("// Linear activation: z is the output.");
+        }
+    }
+
+    /// <summary>
+    /// Declares <c>double loss</c> and sums the lecture's per-sample objective against <paramref name="target"/>:
+    /// Σ BCE computed from the pre-activation, or ½Σ(x̂ − x)².
+    /// </summary>
+    public static void WriteLoss(SourceWriter w, ModelPlan plan, Operand target)
+    {
+        LayerPlan output = plan.OutputLayer;
+        string width = Invariant.Int(output.Layer.Width);
+        var activation = Operand.Workspace(output.ActivationOffset);
+        w.WriteLine("double loss = 0.0;");
+        if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
+        {
+            var preActivation = Operand.Workspace(output.PreActivationOffset);
+            w.WriteLine("// Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.");
+            w.OpenBlock($"for (int j = 0; j < {width}; j++)");
+            w.WriteLine($"float z = {preActivation.At("j")};");
+            w.WriteLine($"loss += EdgeAeMath.Softplus(z) - (double)({target.At("j")} * z);");
+            w.CloseBlock();
+        }
+        else
+        {
+            w.WriteLine("// Squared error ½Σ(x̂ − t)².");
+            w.OpenBlock($"for (int j = 0; j < {width}; j++)");
+            w.WriteLine($"float d = {activation.At("j")} - {target.At("j")};");
+            w.WriteLine("loss += 0.5 * (double)(d * d);");
+            w.CloseBlock();
+        }
+    }
+
+    /// <summary>∂loss/∂z of the output layer into its delta buffer.</summary>
+    public static void WriteOutputDelta(SourceWriter w, ModelPlan plan, Operand target)
+    {
+        LayerPlan output = plan.OutputLayer;
+        var activation = Operand.Workspace(output.ActivationOffset);
+        var delta = Operand.Workspace(output.DeltaOffset);
+        string error = $"{activation.At("j")} - {target.At("j")}";
+        if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
+        {
+            w.WriteLine("// Output delta for sigmoid + binary cross-entropy: ∂loss/∂z = σ(z) − t.");
+            w.OpenBlock($"for (int j = 0; j < {Invariant.Int(output.Layer.Width)}; j++)");
+            w.WriteLine($"{delta.At("j")} = {error};");
+        }
+        else
+        {
+            w.WriteLine($"// Output delta for squared error: ∂loss/∂z = (x̂ − t)·f'(z), f = {output.Layer.Activation}.");
+            w.OpenBlock($"for (int j = 0; j < {Invariant.Int(output.Layer.Width)}; j++)");
+            w.WriteLine($"float a = {activation.At("j")};");
+            w.WriteLine($"{delta.At("j")} = {Derivative(output.Layer.Activation, "a", $"(a - {target.At("j")})")};");
+        }
+
+        w.CloseBlock();
+    }
+
+    /// <summary>
+    /// Accumulates layer <paramref name="plan"/>'s gradients (g += ∂loss/∂W, ∂loss/∂b) from its delta
+    /// and, when <paramref name="previous"/> is given, back-propagates the delta to the previous layer.
+    /// </summary>
+    public static void WriteDenseBackward(SourceWriter w, LayerPlan plan, Operand source, LayerPlan? previous)
+    {
+        LayerSpec layer = plan.Layer;
+        string outWidth = Invariant.Int(layer.Width);
+        var delta = Operand.Workspace(plan.DeltaOffset);
+
+        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}) backward: g_b += δ, g_W[i, j] += x[i]·δ[j]"
+            + (previous is null ? "." : $", δ_prev[i] = f'(x[i])·Σⱼ W[i, j]·δ[j] with f = {previous.Layer.Activation}."));
+        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+        w.WriteLine($"g[{Invariant.Int(plan.BiasOffset)} + j] += {delta.At("j")};");
+        w.CloseBlock();
+        w.WriteLine();
+        w.OpenBlock($"for (int i = 0; i < {Invariant.Int(layer.InputWidth)}; i++)");
+        w.WriteLine($"float xi = {source.At("i")};");
+        w.WriteLine($"int row = {(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}i * {outWidth};");
+        if (previous is not null)
+        {
+            w.WriteLine("float back = 0f;");
+        }
+
+        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+        w.WriteLine($"float dj = {delta.At("j")};");
+        w.WriteLine("g[row + j] += xi * dj;");
+        if (previous is not null)
+        {
+            w.WriteLine("back += p[row + j] * dj;");
+        }
+
+        w.CloseBlock();
+        if (previous is not null)
+        {
+            w.WriteLine($"{Operand.Workspace(previous.DeltaOffset).At("i")} = {Derivative(previous.Layer.Activation, "xi", "back")};");
+        }
+
+        w.CloseBlock();
+    }
+
+    /// <summary>Weights drawn uniformly in ±limit from the seeded generator, biases zero.</summary>
+    public static void WriteInitialization(SourceWriter w, LayerPlan plan)
+    {
+        LayerSpec layer = plan.Layer;
+        bool he = layer.Activation == ActivationKind.Relu;
+        double limit = he ? Math.Sqrt(6.0 / layer.InputWidth) : Math.Sqrt(6.0 / (layer.InputWidth + layer.Width));
+        w.WriteLine($"// Layer {layer.Index}: {(he ? "He" : "Glorot")} uniform, limit √(6/{(he ? Invariant.Int(layer.InputWidth) : Invariant.Int(layer.InputWidth) + " + " + Invariant.Int(layer.Width))}); biases stay 0.");
+        w.OpenBlock($"for (int k = 0; k < {Invariant.Int(plan.WeightCount)}; k++)");
+        w.WriteLine($"p[{(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}k] = {Invariant.Float((float)limit)} * EdgeAeMath.NextSymmetric(ref state);");
+        w.CloseBlock();
+    }
+
+    /// <summary>The activation applied to <paramref name="z"/>.</summary>
+    public static string ActivationCall(ActivationKind activation, string z) => activation switch
+    {
+        ActivationKind.Sigmoid => $"EdgeAeMath.Sigmoid({z})",
+        ActivationKind.Tanh => $"EdgeAeMath.Tanh({z})",
+        ActivationKind.Relu => $"EdgeAeMath.Relu({z})",
+        ActivationKind.Linear => z,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+    };
+
+    /// <summary><paramref name="upstream"/>·f'(z), with f' written in terms of the output a = f(z).</summary>
+    public static string Derivative(ActivationKind activation, string a, string upstream) => activation switch
+    {
+        ActivationKind.Sigmoid => $"{upstream} * {a} * (1f - {a})",
+        ActivationKind.Tanh => $"{upstream} * (1f - {a} * {a})",
+        ActivationKind.Relu => $"{a} > 0f ? {upstream} : 0f",
+        ActivationKind.Linear => upstream,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+    };
+}

@@ -1,0 +1,45 @@
+using System;
+using System.Linq;
+using EdgeAe.Generators.Helpers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+namespace EdgeAe.Generators.Model;
+
+/// <summary>
+/// A location reduced to plain values (file path, span, line span), so diagnostics can travel
+/// through the pipeline without holding a syntax tree.
+/// </summary>
+internal sealed record LocationInfo(string FilePath, TextSpan TextSpan, LinePositionSpan LineSpan)
+{
+    public Location ToLocation() => Location.Create(FilePath, TextSpan, LineSpan);
+
+    public static LocationInfo? From(Location? location)
+    {
+        if (location is null || location.SourceTree is null)
+        {
+            return null;
+        }
+
+        return new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
+    }
+
+    public static LocationInfo? From(SyntaxNode? node) => node is null ? null : From(node.GetLocation());
+}
+
+/// <summary>An equatable diagnostic: descriptor id, location and message arguments.</summary>
+internal sealed record DiagnosticInfo(string DescriptorId, LocationInfo? Location, EquatableArray<string> Arguments)
+{
+    public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments)
+        => new(descriptor.Id, location, arguments.Select(a => Convert.ToString(a, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty).ToEquatableArray());
+
+    public Diagnostic ToDiagnostic()
+        => Diagnostic.Create(
+            DiagnosticDescriptors.ById(DescriptorId),
+            Location?.ToLocation(),
+            Arguments.Select(a => (object)a).ToArray());
+}
+
+/// <summary>A pipeline value together with the diagnostics found while computing it.</summary>
+internal sealed record Result<T>(T? Value, EquatableArray<DiagnosticInfo> Diagnostics)
+    where T : class;

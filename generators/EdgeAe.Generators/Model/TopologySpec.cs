@@ -1,0 +1,44 @@
+using System;
+using EdgeAe.Generators.Helpers;
+
+namespace EdgeAe.Generators.Model;
+
+/// <summary>One dense layer: <c>Width</c> outputs from <c>InputWidth</c> inputs, then an activation.</summary>
+internal sealed record LayerSpec(int Index, LayerRole Role, int InputWidth, int Width, ActivationKind Activation);
+
+/// <summary>
+/// The validated description of one declared autoencoder. Only strings, numbers, enums and
+/// equatable arrays: never a symbol, syntax node or location, so the pipeline can cache it.
+/// </summary>
+internal sealed record TopologySpec(
+    string Namespace,
+    string TypeName,
+    string Accessibility,
+    bool IsSealed,
+    int InputSize,
+    LossKind Loss,
+    int Seed,
+    EquatableArray<LayerSpec> Layers)
+{
+    /// <summary>Index of the code layer among <see cref="Layers"/>.</summary>
+    public int CodeLayerIndex
+    {
+        get
+        {
+            for (int i = 0; i < Layers.Count; i++)
+            {
+                if (Layers[i].Role == LayerRole.Code)
+                {
+                    return i;
+                }
+            }
+
+            throw new InvalidOperationException("A validated topology always has a code layer.");
+        }
+    }
+
+    public int CodeSize => Layers[CodeLayerIndex].Width;
+
+    /// <summary>Fully qualified name for messages and hint names, e.g. <c>Demo.DigitsAe</c>.</summary>
+    public string FullName => Namespace.Length == 0 ? TypeName : Namespace + "." + TypeName;
+}

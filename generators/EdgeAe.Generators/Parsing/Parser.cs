@@ -1,0 +1,310 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using EdgeAe.Generators.Helpers;
+using EdgeAe.Generators.Model;
+using EdgeAe.Generators.Planning;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace EdgeAe.Generators.Parsing;
+
+/// <summary>
+/// Turns the attributes on a declared type into a validated <see cref="TopologySpec"/>, or into
+/// diagnostics that name the offending attribute and value. Runs inside the generator's
+/// transform step: all semantic work happens here, and nothing symbolic leaves it.
+/// </summary>
+internal static class Parser
+{
+    public static Result<TopologySpec> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var type = (INamedTypeSymbol)context.TargetSymbol;
+        var declaration = (TypeDeclarationSyntax)context.TargetNode;
+        var diagnostics = new List<DiagnosticInfo>();
+        LocationInfo? typeLocation = LocationInfo.From(declaration.Identifier.GetLocation());
+
+        CheckTypeShape(type, declaration, typeLocation, diagnostics);
+
+        AttributeData? autoencoder = null;
+        var encoders = new List<AttributeData>();
+        var decoders = new List<AttributeData>();
+        AttributeData? code = null;
+        AttributeData? output = null;
+        foreach (AttributeData attribute in type.GetAttributes())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            switch (attribute.AttributeClass?.ToDisplayString())
+            {
+                case AttributeSources.AutoencoderAttributeName:
+                    autoencoder = attribute;
+                    break;
+                case AttributeSources.EncoderAttributeName:
+                    encoders.Add(attribute);
+                    break;
+                case AttributeSources.CodeAttributeName:
+                    code = attribute;
+                    break;
+                case AttributeSources.DecoderAttributeName:
+                    decoders.Add(attribute);
+                    break;
+                case AttributeSources.OutputAttributeName:
+                    output = attribute;
+                    break;
+            }
+        }
+
+        autoencoder ??= context.Attributes[0];
+        int inputSize = NamedInt(autoencoder, "Input", 0);
+        if (inputSize <= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.InputSizeNotPositive,
+                NamedArgumentLocation(autoencoder, "Input", cancellationToken),
+                inputSize));
+        }
+
+        int lossValue = NamedInt(autoencoder, "Loss", 0);
+        LossKind loss = (LossKind)lossValue;
+        if (!Enum.IsDefined(typeof(LossKind), loss))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.UnknownLoss,
+                NamedArgumentLocation(autoencoder, "Loss", cancellationToken),
+                lossValue));
+        }
+
+        int seed = NamedInt(autoencoder, "Seed", 0);
+
+        if (code is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingCodeLayer, typeLocation, type.Name));
+        }
+
+        if (output is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingOutputLayer, typeLocation, type.Name));
+        }
+
+        // Collect the layers in order: encoders, code, decoders, output.
+        var layers = new List<LayerSpec>();
+        int previousWidth = inputSize;
+        void AddLayer(AttributeData attribute, string attributeName, LayerRole role, int width, int widthArgument)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (width <= 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.LayerWidthNotPositive,
+                    ArgumentLocation(attribute, widthArgument, cancellationToken),
+                    attributeName,
+                    width));
+            }
+
+            int activationArgument = attribute.ConstructorArguments.Length - 1;
+            int activationValue = activationArgument >= 0 ? AsInt(attribute.ConstructorArguments[activationArgument]) : 0;
+            var activation = (ActivationKind)activationValue;
+            if (!Enum.IsDefined(typeof(ActivationKind), activation))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.UnknownActivation,
+                    ArgumentLocation(attribute, activationArgument, cancellationToken),
+                    attributeName,
+                    activationValue));
+            }
+
+            layers.Add(new LayerSpec(layers.Count, role, previousWidth, width, activation));
+            previousWidth = width;
+        }
+
+        foreach (AttributeData encoder in encoders)
+        {
+            AddLayer(encoder, "Encoder", LayerRole.Encoder, ConstructorInt(encoder, 0), 0);
+        }
+
+        if (code is not null)
+        {
+            AddLayer(code, "Code", LayerRole.Code, ConstructorInt(code, 0), 0);
+        }
+
+        foreach (AttributeData decoder in decoders)
+        {
+            AddLayer(decoder, "Decoder", LayerRole.Decoder, ConstructorInt(decoder, 0), 0);
+        }
+
+        if (output is not null)
+        {
+            bool widthStated = output.ConstructorArguments.Length == 2;
+            int outputWidth = widthStated ? ConstructorInt(output, 0) : inputSize;
+            if (widthStated && outputWidth != inputSize && outputWidth > 0 && inputSize > 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.OutputWidthMismatch,
+                    ArgumentLocation(output, 0, cancellationToken),
+                    outputWidth,
+                    inputSize));
+            }
+
+            AddLayer(output, "Output", LayerRole.Output, outputWidth, 0);
+
+            ActivationKind outputActivation = layers[layers.Count - 1].Activation;
+            if (loss == LossKind.BinaryCrossEntropy && outputActivation != ActivationKind.Sigmoid
+                && Enum.IsDefined(typeof(ActivationKind), outputActivation))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.BinaryCrossEntropyNeedsSigmoid,
+                    ArgumentLocation(output, output.ConstructorArguments.Length - 1, cancellationToken),
+                    outputActivation));
+            }
+        }
+
+        if (diagnostics.Count == 0)
+        {
+            long parameters = 0;
+            foreach (LayerSpec layer in layers)
+            {
+                parameters += ((long)layer.InputWidth + 1) * layer.Width;
+            }
+
+            if (parameters > ModelPlan.MaxParameters)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.ModelTooLarge, typeLocation, type.Name, parameters, ModelPlan.MaxParameters));
+            }
+        }
+
+        if (diagnostics.Count > 0)
+        {
+            return new Result<TopologySpec>(null, diagnostics.ToEquatableArray());
+        }
+
+        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : string.Empty;
+        var spec = new TopologySpec(
+            ns,
+            type.Name,
+            AccessibilityKeyword(type.DeclaredAccessibility),
+            type.IsSealed,
+            inputSize,
+            loss,
+            seed,
+            layers.ToEquatableArray());
+        return new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    /// <summary>Diagnoses layer attributes on a type that has no [Autoencoder] (they would be ignored silently).</summary>
+    public static EquatableArray<DiagnosticInfo> ParseOrphanLayers(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var type = (INamedTypeSymbol)context.TargetSymbol;
+        AttributeData? first = null;
+        foreach (AttributeData attribute in type.GetAttributes())
+        {
+            switch (attribute.AttributeClass?.ToDisplayString())
+            {
+                case AttributeSources.AutoencoderAttributeName:
+                    return EquatableArray<DiagnosticInfo>.Empty;
+                case AttributeSources.EncoderAttributeName or AttributeSources.CodeAttributeName
+                    or AttributeSources.DecoderAttributeName or AttributeSources.OutputAttributeName:
+                    first ??= attribute;
+                    break;
+            }
+        }
+
+        // Each layer attribute kind has its own pipeline; only the kind written first reports, so the type gets one error.
+        if (first is null || !SymbolEqualityComparer.Default.Equals(first.AttributeClass, context.Attributes[0].AttributeClass))
+        {
+            return EquatableArray<DiagnosticInfo>.Empty;
+        }
+
+        string name = first.AttributeClass?.Name ?? "layer";
+        if (name.EndsWith("Attribute", StringComparison.Ordinal))
+        {
+            name = name.Substring(0, name.Length - "Attribute".Length);
+        }
+
+        var location = LocationInfo.From(first.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
+        return new[] { DiagnosticInfo.Create(DiagnosticDescriptors.LayerWithoutAutoencoder, location, type.Name, name) }.ToEquatableArray();
+    }
+
+    private static void CheckTypeShape(INamedTypeSymbol type, TypeDeclarationSyntax declaration, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeNotPartial, location, type.Name));
+        }
+
+        if (type.ContainingType is not null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NestedTypeNotSupported, location, type.Name, type.ContainingType.Name));
+        }
+
+        if (type.IsGenericType)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GenericTypeNotSupported, location, type.Name));
+        }
+
+        if (type.IsStatic)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedTypeKind, location, type.Name, "static"));
+        }
+        else if (type.IsAbstract)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedTypeKind, location, type.Name, "abstract"));
+        }
+        else if (type.IsRecord)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedTypeKind, location, type.Name, "a record"));
+        }
+    }
+
+    private static int NamedInt(AttributeData attribute, string name, int fallback)
+    {
+        foreach (KeyValuePair<string, TypedConstant> argument in attribute.NamedArguments)
+        {
+            if (argument.Key == name)
+            {
+                return AsInt(argument.Value);
+            }
+        }
+
+        return fallback;
+    }
+
+    private static int ConstructorInt(AttributeData attribute, int index)
+        => index < attribute.ConstructorArguments.Length ? AsInt(attribute.ConstructorArguments[index]) : 0;
+
+    private static int AsInt(TypedConstant constant) => constant.Value is int value ? value : 0;
+
+    /// <summary>The location of a named argument (<c>Input = 0</c>), else of the whole attribute.</summary>
+    private static LocationInfo? NamedArgumentLocation(AttributeData attribute, string name, CancellationToken cancellationToken)
+    {
+        if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax)
+        {
+            return null;
+        }
+
+        AttributeArgumentSyntax? argument = syntax.ArgumentList?.Arguments
+            .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
+        return LocationInfo.From(argument is null ? syntax : argument);
+    }
+
+    /// <summary>The location of the n-th positional argument, else of the whole attribute.</summary>
+    private static LocationInfo? ArgumentLocation(AttributeData attribute, int index, CancellationToken cancellationToken)
+    {
+        if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax)
+        {
+            return null;
+        }
+
+        ImmutableArray<AttributeArgumentSyntax> positional = syntax.ArgumentList?.Arguments
+            .Where(a => a.NameEquals is null && a.NameColon is null).ToImmutableArray() ?? ImmutableArray<AttributeArgumentSyntax>.Empty;
+        return LocationInfo.From(index >= 0 && index < positional.Length ? positional[index] : syntax);
+    }
+
+    private static string AccessibilityKeyword(Accessibility accessibility) => accessibility switch
+    {
+        Accessibility.Public => "public",
+        _ => "internal",
+    };
+}

@@ -1,0 +1,45 @@
+namespace EdgeAe;
+
+/// <summary>
+/// What every generated desktop model offers. Sizes are fixed by the declaration; every method
+/// checks span lengths (an <see cref="ArgumentException"/> names the parameter, the expected and
+/// the actual length) and allocates nothing. A model instance is not thread-safe: it owns one workspace.
+/// </summary>
+public interface IAutoencoder
+{
+    /// <summary>The static description of the model.</summary>
+    ModelTopology Topology { get; }
+
+    /// <summary>All parameters, contiguous, in the layout <see cref="Topology"/> describes.</summary>
+    Span<float> Parameters { get; }
+
+    /// <summary>Accumulated gradients, laid out like <see cref="Parameters"/>.</summary>
+    Span<float> Gradients { get; }
+
+    /// <summary>Re-initialises every parameter deterministically from <paramref name="seed"/>.</summary>
+    void InitializeParameters(int seed);
+
+    /// <summary>Encodes an input into its code.</summary>
+    void Encode(ReadOnlySpan<float> input, Span<float> code);
+
+    /// <summary>Decodes a code into a reconstruction.</summary>
+    void Decode(ReadOnlySpan<float> code, Span<float> output);
+
+    /// <summary>Reconstructs an input and returns the per-sample loss against it (Σ BCE or ½Σ squared error).</summary>
+    float Reconstruct(ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Reconstructs <paramref name="input"/> and returns the per-sample loss against <paramref name="target"/>.</summary>
+    float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target);
+
+    /// <summary>Forward and backward pass; adds the gradients to <see cref="Gradients"/> and returns the loss.</summary>
+    float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target);
+
+    /// <summary>Sets all gradients to zero.</summary>
+    void ZeroGradients();
+
+    /// <summary>One plain SGD step on one sample; returns the loss before the step.</summary>
+    float TrainStep(ReadOnlySpan<float> input, float learningRate);
+
+    /// <summary>One plain SGD step reconstructing <paramref name="target"/> from <paramref name="input"/>; returns the loss before the step.</summary>
+    float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate);
+}

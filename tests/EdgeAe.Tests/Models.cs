@@ -1,0 +1,75 @@
+using EdgeAe;
+
+// Models declared for the tests; the generator emits their code at build time.
+namespace EdgeAe.Tests.Models;
+
+/// <summary>The default model: 64 → 16 → 64, sigmoid code and output, binary cross-entropy.</summary>
+[Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy, Seed = 1)]
+[Code(16, Activation.Sigmoid)]
+[Output(Activation.Sigmoid)]
+public partial class DigitsAe;
+
+/// <summary>Over-complete: the code is wider than the input.</summary>
+[Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy, Seed = 2)]
+[Code(128, Activation.Sigmoid)]
+[Output(64, Activation.Sigmoid)]
+public partial class OverCompleteAe;
+
+/// <summary>Deep: several layers on each side, every activation.</summary>
+[Autoencoder(Input = 7, Loss = Loss.BinaryCrossEntropy, Seed = 3)]
+[Encoder(6, Activation.Relu)]
+[Encoder(5, Activation.Tanh)]
+[Code(3, Activation.Sigmoid)]
+[Decoder(5, Activation.Linear)]
+[Decoder(6, Activation.Relu)]
+[Output(Activation.Sigmoid)]
+public partial class DeepBceAe;
+
+/// <summary>Deep, real-valued: squared error with a linear output.</summary>
+[Autoencoder(Input = 9, Loss = Loss.SquaredError, Seed = 4)]
+[Encoder(7, Activation.Tanh)]
+[Code(4, Activation.Linear)]
+[Decoder(7, Activation.Relu)]
+[Output(Activation.Linear)]
+public partial class DeepSquaredErrorAe;
+
+// One small model per hidden activation × loss (and per output activation for squared error).
+[Autoencoder(Input = 6, Loss = Loss.BinaryCrossEntropy, Seed = 10)]
+[Code(4, Activation.Linear)]
+[Output(Activation.Sigmoid)]
+public partial class BceLinearCode;
+
+[Autoencoder(Input = 6, Loss = Loss.BinaryCrossEntropy, Seed = 11)]
+[Code(4, Activation.Sigmoid)]
+[Output(Activation.Sigmoid)]
+public partial class BceSigmoidCode;
+
+[Autoencoder(Input = 6, Loss = Loss.BinaryCrossEntropy, Seed = 12)]
+[Code(4, Activation.Tanh)]
+[Output(Activation.Sigmoid)]
+public partial class BceTanhCode;
+
+[Autoencoder(Input = 6, Loss = Loss.BinaryCrossEntropy, Seed = 13)]
+[Code(4, Activation.Relu)]
+[Output(Activation.Sigmoid)]
+public partial class BceReluCode;
+
+[Autoencoder(Input = 6, Loss = Loss.SquaredError, Seed = 14)]
+[Code(4, Activation.Tanh)]
+[Output(Activation.Linear)]
+public partial class SquaredErrorLinearOutput;
+
+[Autoencoder(Input = 6, Loss = Loss.SquaredError, Seed = 15)]
+[Code(4, Activation.Relu)]
+[Output(Activation.Sigmoid)]
+public partial class SquaredErrorSigmoidOutput;
+
+[Autoencoder(Input = 6, Loss = Loss.SquaredError, Seed = 16)]
+[Code(4, Activation.Sigmoid)]
+[Output(Activation.Tanh)]
+public partial class SquaredErrorTanhOutput;
+
+[Autoencoder(Input = 6, Loss = Loss.SquaredError, Seed = 17)]
+[Code(4, Activation.Linear)]
+[Output(Activation.Relu)]
+public partial class SquaredErrorReluOutput;
