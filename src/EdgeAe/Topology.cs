@@ -65,7 +65,7 @@ public sealed record LayerInfo(LayerRole Role, int InputWidth, int Width, Activa
 public sealed class ModelTopology
 {
     /// <summary>Creates a topology; called by generated code.</summary>
-    public ModelTopology(string name, int inputSize, LossKind loss, int seed, int parameterBufferLength, int inferenceWorkspaceLength, int workspaceLength, LayerInfo[] layers)
+    public ModelTopology(string name, int inputSize, LossKind loss, int seed, int parameterBufferLength, int inferenceWorkspaceLength, int workspaceLength, LayerInfo[] layers, bool tiedWeights = false)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(layers);
@@ -82,6 +82,7 @@ public sealed class ModelTopology
         InferenceWorkspaceLength = inferenceWorkspaceLength;
         WorkspaceLength = workspaceLength;
         Layers = layers.ToArray();
+        TiedWeights = tiedWeights;
         CodeLayerIndex = Array.FindIndex(layers, l => l.Role == LayerRole.Code);
         ParameterCount = layers.Sum(l => l.ParameterCount);
     }
@@ -100,6 +101,12 @@ public sealed class ModelTopology
 
     /// <summary>The declared initialisation seed.</summary>
     public int Seed { get; }
+
+    /// <summary>
+    /// True when each decoder layer uses the transpose of its mirror encoder layer's weights
+    /// (one weight tensor, two uses); such decoder layers have only their own biases.
+    /// </summary>
+    public bool TiedWeights { get; }
 
     /// <summary>The layers in order, encoder first.</summary>
     public IReadOnlyList<LayerInfo> Layers { get; }
