@@ -1,0 +1,3 @@
+using EdgeAe.Cli;
+
+return CommandLine.Run(args, Console.Out, Console.Error);
