@@ -64,6 +64,15 @@ namespace EdgeAe
 
         /// <summary>Seed of the deterministic parameter initialisation.</summary>
         public int Seed { get; set; }
+
+        /// <summary>
+        /// Tied weights: each decoder layer uses the transpose of its mirror encoder layer's weights
+        /// (one weight tensor, two uses; separate biases). The decoder must mirror the encoder's widths.
+        /// </summary>
+        public bool TiedWeights { get; set; }
+
+        /// <summary>Largest batch the batch methods accept (sizes the batch workspace); default 64.</summary>
+        public int MaxBatch { get; set; }
     }
 
     /// <summary>A hidden encoder layer (input side of the code), in declaration order.</summary>

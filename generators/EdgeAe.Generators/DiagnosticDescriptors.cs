@@ -104,7 +104,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ModelTooLarge = new(
         id: "EAE0012",
         title: "Model too large",
-        messageFormat: "'{0}' needs {1} parameters; EdgeAe supports at most {2} per model",
+        messageFormat: "'{0}' needs {1} parameters and {2} batch workspace floats; EdgeAe supports at most {3} of each per model",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
@@ -121,6 +121,22 @@ internal static class DiagnosticDescriptors
         id: "EAE0014",
         title: "Layer attribute without [Autoencoder]",
         messageFormat: "'{0}' has [{1}] but no [Autoencoder] attribute, so no model is generated; add [Autoencoder(Input = …)]",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor TiedWeightsNeedMirroredDecoder = new(
+        id: "EAE0015",
+        title: "Tied weights need a mirrored decoder",
+        messageFormat: "TiedWeights = true needs the decoder to mirror the encoder: {0}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor MaxBatchNotPositive = new(
+        id: "EAE0016",
+        title: "Maximum batch size must be positive",
+        messageFormat: "[Autoencoder] MaxBatch must be between 1 and {1}; found {0}",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);

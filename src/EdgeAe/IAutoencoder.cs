@@ -34,6 +34,15 @@ public interface IAutoencoder
     /// <summary>Forward and backward pass; adds the gradients to <see cref="Gradients"/> and returns the loss.</summary>
     float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target);
 
+    /// <summary>
+    /// Forward and backward over a batch (count × input width floats, sample after sample, count ≤
+    /// <see cref="ModelTopology.MaxBatchSize"/>); adds the gradients summed over the batch and returns the summed loss.
+    /// </summary>
+    float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
+    /// <summary>One plain SGD step on a batch with the mean gradient; returns the mean per-sample loss before the step.</summary>
+    float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate);
+
     /// <summary>Sets all gradients to zero.</summary>
     void ZeroGradients();
 

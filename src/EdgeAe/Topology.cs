@@ -49,13 +49,17 @@ public enum LayerRole
 /// <param name="Activation">Activation applied to the outputs.</param>
 /// <param name="WeightOffset">Offset of W in the parameter buffer; W[i, j] (input i, output j) is at WeightOffset + i·Width + j.</param>
 /// <param name="BiasOffset">Offset of the Width biases in the parameter buffer.</param>
-public sealed record LayerInfo(LayerRole Role, int InputWidth, int Width, ActivationKind Activation, int WeightOffset, int BiasOffset)
+/// <param name="TiedTo">For a tied decoder layer, the index of the encoder layer whose W it reads transposed (WeightOffset is that W); otherwise −1.</param>
+public sealed record LayerInfo(LayerRole Role, int InputWidth, int Width, ActivationKind Activation, int WeightOffset, int BiasOffset, int TiedTo = -1)
 {
-    /// <summary>Number of weights (InputWidth × Width).</summary>
+    /// <summary>True when this layer uses another layer's weights transposed.</summary>
+    public bool IsTied => TiedTo >= 0;
+
+    /// <summary>Number of weights the layer uses (InputWidth × Width), owned or tied.</summary>
     public int WeightCount => InputWidth * Width;
 
-    /// <summary>Weights plus biases.</summary>
-    public int ParameterCount => (InputWidth + 1) * Width;
+    /// <summary>Parameters the layer owns: its weights (unless tied) plus its biases.</summary>
+    public int ParameterCount => (IsTied ? 0 : InputWidth * Width) + Width;
 }
 
 /// <summary>
@@ -65,7 +69,7 @@ public sealed record LayerInfo(LayerRole Role, int InputWidth, int Width, Activa
 public sealed class ModelTopology
 {
     /// <summary>Creates a topology; called by generated code.</summary>
-    public ModelTopology(string name, int inputSize, LossKind loss, int seed, int parameterBufferLength, int inferenceWorkspaceLength, int workspaceLength, LayerInfo[] layers, bool tiedWeights = false)
+    public ModelTopology(string name, int inputSize, LossKind loss, int seed, int parameterBufferLength, int inferenceWorkspaceLength, int workspaceLength, LayerInfo[] layers, bool tiedWeights = false, int maxBatchSize = 1)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(layers);
@@ -83,6 +87,7 @@ public sealed class ModelTopology
         WorkspaceLength = workspaceLength;
         Layers = layers.ToArray();
         TiedWeights = tiedWeights;
+        MaxBatchSize = maxBatchSize;
         CodeLayerIndex = Array.FindIndex(layers, l => l.Role == LayerRole.Code);
         ParameterCount = layers.Sum(l => l.ParameterCount);
     }
@@ -107,6 +112,9 @@ public sealed class ModelTopology
     /// (one weight tensor, two uses); such decoder layers have only their own biases.
     /// </summary>
     public bool TiedWeights { get; }
+
+    /// <summary>Largest batch the model's batch methods accept.</summary>
+    public int MaxBatchSize { get; }
 
     /// <summary>The layers in order, encoder first.</summary>
     public IReadOnlyList<LayerInfo> Layers { get; }

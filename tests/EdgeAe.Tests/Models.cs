@@ -73,3 +73,17 @@ public partial class SquaredErrorTanhOutput;
 [Code(4, Activation.Linear)]
 [Output(Activation.Relu)]
 public partial class SquaredErrorReluOutput;
+
+/// <summary>Deep with tied weights: each decoder layer uses its mirror encoder layer's W transposed.</summary>
+[Autoencoder(Input = 8, Loss = Loss.BinaryCrossEntropy, Seed = 20, TiedWeights = true)]
+[Encoder(6, Activation.Tanh)]
+[Code(4, Activation.Sigmoid)]
+[Decoder(6, Activation.Relu)]
+[Output(Activation.Sigmoid)]
+public partial class TiedDeepAe;
+
+/// <summary>Shallow tied squared-error model, small batches only.</summary>
+[Autoencoder(Input = 5, Loss = Loss.SquaredError, Seed = 21, TiedWeights = true, MaxBatch = 4)]
+[Code(3, Activation.Tanh)]
+[Output(Activation.Linear)]
+public partial class TiedSquaredErrorAe;

@@ -22,7 +22,9 @@ internal static class ReferenceModel
                 double sum = parameters[layer.BiasOffset + j];
                 for (int i = 0; i < layer.InputWidth; i++)
                 {
-                    sum += x[i] * parameters[layer.WeightOffset + i * layer.Width + j];
+                    // Input-major W[i, j]; a tied layer reads its mirror's W transposed: W_mirror[j, i].
+                    int offset = layer.IsTied ? j * layer.InputWidth + i : i * layer.Width + j;
+                    sum += x[i] * parameters[layer.WeightOffset + offset];
                 }
 
                 z[j] = sum;

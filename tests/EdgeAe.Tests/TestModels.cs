@@ -19,6 +19,8 @@ internal static class TestModels
         [nameof(SquaredErrorSigmoidOutput)] = () => new SquaredErrorSigmoidOutput(),
         [nameof(SquaredErrorTanhOutput)] = () => new SquaredErrorTanhOutput(),
         [nameof(SquaredErrorReluOutput)] = () => new SquaredErrorReluOutput(),
+        [nameof(TiedDeepAe)] = () => new TiedDeepAe(),
+        [nameof(TiedSquaredErrorAe)] = () => new TiedSquaredErrorAe(),
     };
 
     /// <summary>Small models whose every parameter can be finite-differenced quickly.</summary>

@@ -64,12 +64,17 @@ internal static partial class ModelEmitter
             string role = Describe.Role(l.Role).PadRight(8);
             string dense = $"{l.InputWidth} → {l.Width}".PadRight(12);
             string activation = l.Activation.ToString().PadRight(8);
-            w.WriteLine($"/// ○ L{l.Index} {role} dense {dense} {activation} W p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount}) b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}), {Thousands((l.InputWidth + 1) * l.Width)} parameters");
+            string weights = l.IsTied
+                ? $"W = L{l.TiedTo}ᵀ (tied)"
+                : $"W p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount})";
+            int owned = (l.IsTied ? 0 : l.InputWidth * l.Width) + l.Width;
+            w.WriteLine($"/// ○ L{l.Index} {role} dense {dense} {activation} {weights} b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}), {Thousands(owned)} parameters");
         }
 
         w.WriteLine("/// </code>");
         w.WriteLine($"/// <para>Parameters: {Thousands(plan.ParameterCount)} ({Thousands(plan.ParameterBufferLength * 4)} bytes with 64-byte alignment padding; gradients as many again for training).");
-        w.WriteLine($"/// Workspace: {Thousands(plan.InferenceWorkspaceLength * 4)} bytes for inference, {Thousands(plan.WorkspaceLength * 4)} bytes with training.</para>");
+        w.WriteLine($"/// Workspace: {Thousands(plan.InferenceWorkspaceLength * 4)} bytes for inference, {Thousands(plan.WorkspaceLength * 4)} bytes per sample with training,");
+        w.WriteLine($"/// {Thousands(plan.BatchWorkspaceLength * 4)} bytes allocated for batches of up to {Thousands(spec.MaxBatchSize)}.</para>");
         w.WriteLine("/// </remarks>");
     }
 
@@ -100,11 +105,14 @@ internal static partial class ModelEmitter
         w.WriteLine("/// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>");
         w.WriteLine($"public const int InferenceWorkspaceLength = {Invariant.Int(plan.InferenceWorkspaceLength)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Workspace floats including the deltas used by training.</summary>");
+        w.WriteLine("/// <summary>Workspace floats of one sample, deltas for training included (one slot of the batch workspace).</summary>");
         w.WriteLine($"public const int WorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the workspace, training included.</summary>");
-        w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * sizeof(float);");
+        w.WriteLine("/// <summary>Largest batch <see cref=\"AccumulateBatchGradients\"/> and <see cref=\"TrainBatch\"/> accept.</summary>");
+        w.WriteLine($"public const int MaxBatchSize = {Invariant.Int(spec.MaxBatchSize)};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Bytes of the whole workspace: one slot per sample of the largest batch.</summary>");
+        w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * MaxBatchSize * sizeof(float);");
         w.WriteLine();
         w.WriteLine("/// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>");
         w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
@@ -114,7 +122,7 @@ internal static partial class ModelEmitter
 
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
-        w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength];");
+        w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];");
         w.WriteLine();
 
         w.WriteLine("/// <summary>Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.</summary>");
@@ -250,6 +258,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
+        WriteBatchMethods(w, plan, dialect);
         WriteForwardLayers(w, plan, dialect);
         WriteLossAgainst(w, plan, dialect);
         WriteBackward(w, plan, dialect);
@@ -340,6 +349,8 @@ internal static partial class ModelEmitter
         w.WriteLine($"inputSize: {Invariant.Int(spec.InputSize)},");
         w.WriteLine($"loss: global::EdgeAe.LossKind.{spec.Loss},");
         w.WriteLine($"seed: {Invariant.Int(spec.Seed)},");
+        w.WriteLine($"tiedWeights: {(spec.TiedWeights ? "true" : "false")},");
+        w.WriteLine($"maxBatchSize: {Invariant.Int(spec.MaxBatchSize)},");
         w.WriteLine($"parameterBufferLength: {Invariant.Int(plan.ParameterBufferLength)},");
         w.WriteLine($"inferenceWorkspaceLength: {Invariant.Int(plan.InferenceWorkspaceLength)},");
         w.WriteLine($"workspaceLength: {Invariant.Int(plan.WorkspaceLength)},");
@@ -349,7 +360,8 @@ internal static partial class ModelEmitter
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;
-            w.WriteLine($"new global::EdgeAe.LayerInfo(global::EdgeAe.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, global::EdgeAe.ActivationKind.{l.Activation}, {Invariant.Int(layer.WeightOffset)}, {Invariant.Int(layer.BiasOffset)}),");
+            w.WriteLine($"new global::EdgeAe.LayerInfo(global::EdgeAe.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, global::EdgeAe.ActivationKind.{l.Activation}, {Invariant.Int(layer.WeightOffset)}, {Invariant.Int(layer.BiasOffset)}"
+                + (l.IsTied ? $", TiedTo: {Invariant.Int(l.TiedTo)}" : string.Empty) + "),");
         }
 
         w.Indentation--;
@@ -423,5 +435,117 @@ internal static partial class ModelEmitter
         w.CloseBlock();
     }
 
-    private static string Thousands(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    private static string Thousands(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Batch training: every layer runs over all samples of the batch before the next layer (the
+    /// loop order of a matrix-matrix product), each sample in its own workspace slot.
+    /// </summary>
+    private static void WriteBatchMethods(SourceWriter w, ModelPlan plan, Dialect dialect)
+    {
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Forward and backward over a batch: <paramref name=\"inputs\"/> and <paramref name=\"targets\"/> hold");
+        w.WriteLine("/// count × <see cref=\"InputSize\"/> floats, sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>).");
+        w.WriteLine("/// Adds the gradients summed over the batch to <see cref=\"Gradients\"/> and returns the summed loss. Allocates nothing.");
+        w.WriteLine("/// </summary>");
+        w.OpenBlock($"public float AccumulateBatchGradients({dialect.InputBufferType} inputs, {dialect.InputBufferType} targets)");
+        w.WriteLine("int count = BatchCount(inputs.Length);");
+        w.OpenBlock("if (targets.Length != inputs.Length)");
+        w.WriteLine("ThrowLengthMismatch(nameof(targets), inputs.Length, targets.Length);");
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
+        w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
+        w.WriteLine("float[] ws = _workspace;");
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            w.WriteLine();
+            w.OpenBlock("for (int s = 0; s < count; s++)");
+            w.WriteLine("int slot = s * WorkspaceLength;");
+            Operand source;
+            if (layer.Layer.Index == 0)
+            {
+                w.WriteLine("int sample = s * InputSize;");
+                source = new Operand("inputs", 0, "sample");
+            }
+            else
+            {
+                source = Operand.Workspace(plan.Layers[layer.Layer.Index - 1].ActivationOffset, "slot");
+            }
+
+            ScalarKernelWriter.WriteDenseForward(w, layer, source, "slot");
+            w.CloseBlock();
+        }
+
+        w.WriteLine();
+        w.WriteLine("double loss = 0.0;");
+        w.OpenBlock("for (int s = 0; s < count; s++)");
+        w.WriteLine("int slot = s * WorkspaceLength;");
+        w.WriteLine("int sample = s * InputSize;");
+        var target = new Operand("targets", 0, "sample");
+        ScalarKernelWriter.WriteLoss(w, plan, target, "slot", declare: false);
+        w.WriteLine();
+        ScalarKernelWriter.WriteOutputDelta(w, plan, target, "slot");
+        w.CloseBlock();
+        for (int l = plan.Layers.Count - 1; l >= 0; l--)
+        {
+            w.WriteLine();
+            LayerPlan layer = plan.Layers[l];
+            LayerPlan? previous = l > 0 ? plan.Layers[l - 1] : null;
+            w.OpenBlock("for (int s = 0; s < count; s++)");
+            w.WriteLine("int slot = s * WorkspaceLength;");
+            Operand source;
+            if (previous is null)
+            {
+                w.WriteLine("int sample = s * InputSize;");
+                source = new Operand("inputs", 0, "sample");
+            }
+            else
+            {
+                source = Operand.Workspace(previous.ActivationOffset, "slot");
+            }
+
+            ScalarKernelWriter.WriteDenseBackward(w, layer, source, previous, "slot");
+            w.CloseBlock();
+        }
+
+        w.WriteLine();
+        w.WriteLine("return (float)loss;");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient.");
+        w.WriteLine("/// Returns the mean per-sample loss before the step. Allocates nothing.");
+        w.WriteLine("/// </summary>");
+        w.OpenBlock($"public float TrainBatch({dialect.InputBufferType} inputs, {dialect.InputBufferType} targets, float learningRate)");
+        w.OpenBlock("if (!(learningRate > 0f) || float.IsInfinity(learningRate))");
+        w.WriteLine("throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), learningRate, \"The learning rate must be a positive finite number.\");");
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("int count = BatchCount(inputs.Length);");
+        w.WriteLine("ZeroGradients();");
+        w.WriteLine("float loss = AccumulateBatchGradients(inputs, targets);");
+        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
+        w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
+        w.WriteLine("float step = learningRate / count;");
+        w.OpenBlock("for (int k = 0; k < ParameterBufferLength; k++)");
+        w.WriteLine("p[k] -= step * g[k];");
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("return loss / count;");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>The number of samples in a batch buffer of <paramref name=\"length\"/> floats, validated.</summary>");
+        w.OpenBlock("private static int BatchCount(int length)");
+        w.OpenBlock("if (length == 0 || length % InputSize != 0 || length / InputSize > MaxBatchSize)");
+        w.WriteLine("throw new global::System.ArgumentException(");
+        w.WriteLine("    \"Expected a batch of 1 to \" + MaxBatchSize.ToString() + \" samples of \" + InputSize.ToString() + \" floats in 'inputs' but found \" + length.ToString() + \" floats.\", \"inputs\");");
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("return length / InputSize;");
+        w.CloseBlock();
+        w.WriteLine();
+    }
 }

@@ -5,23 +5,33 @@ using EdgeAe.Generators.Planning;
 
 namespace EdgeAe.Generators.Emitting;
 
-/// <summary>A buffer the kernels read or write: a local or parameter name and a constant offset into it.</summary>
+/// <summary>
+/// A buffer the kernels read or write: a local or parameter name, an optional run-time base (the
+/// start of a sample's slot in batch code, e.g. <c>slot</c>) and a constant offset into it.
+/// </summary>
 internal readonly struct Operand
 {
-    public Operand(string name, int offset)
+    public Operand(string name, int offset, string? baseExpression = null)
     {
         Name = name;
         Offset = offset;
+        Base = baseExpression;
     }
 
     public string Name { get; }
 
     public int Offset { get; }
 
-    /// <summary>The element expression at <paramref name="index"/>, e.g. <c>ws[128 + j]</c>.</summary>
-    public string At(string index) => Offset == 0 ? Name + "[" + index + "]" : Name + "[" + Invariant.Int(Offset) + " + " + index + "]";
+    public string? Base { get; }
 
-    public static Operand Workspace(int offset) => new("ws", offset);
+    /// <summary>The element expression at <paramref name="index"/>, e.g. <c>ws[128 + j]</c> or <c>ws[slot + 128 + j]</c>.</summary>
+    public string At(string index)
+    {
+        string start = Base is null ? string.Empty : Base + " + ";
+        return Offset == 0 ? $"{Name}[{start}{index}]" : $"{Name}[{start}{Invariant.Int(Offset)} + {index}]";
+    }
+
+    public static Operand Workspace(int offset, string? slot = null) => new("ws", offset, slot);
 }
 
 /// <summary>
@@ -34,31 +44,48 @@ internal readonly struct Operand
 internal static class ScalarKernelWriter
 {
     /// <summary>z = b + Σᵢ xᵢ·W[i, ·], then the activation, into the layer's activations.</summary>
-    public static void WriteDenseForward(SourceWriter w, LayerPlan plan, Operand source)
+    public static void WriteDenseForward(SourceWriter w, LayerPlan plan, Operand source, string? slot = null)
     {
         LayerSpec layer = plan.Layer;
         string outWidth = Invariant.Int(layer.Width);
         string inWidth = Invariant.Int(layer.InputWidth);
-        var output = Operand.Workspace(plan.ActivationOffset);
+        var output = Operand.Workspace(plan.ActivationOffset, slot);
 
         w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}.");
-        w.WriteLine($"// z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
-        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
-        w.WriteLine($"{output.At("j")} = p[{Invariant.Int(plan.BiasOffset)} + j];");
-        w.CloseBlock();
-        w.WriteLine();
-        w.OpenBlock($"for (int i = 0; i < {inWidth}; i++)");
-        w.WriteLine($"float xi = {source.At("i")};");
-        w.WriteLine($"int row = {(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}i * {outWidth};");
-        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
-        w.WriteLine($"{output.At("j")} += xi * p[row + j];");
-        w.CloseBlock();
-        w.CloseBlock();
+        if (plan.IsTied)
+        {
+            w.WriteLine($"// Tied: z[j] = b[j] + Σᵢ x[i]·W{layer.TiedTo}[j, i], layer {layer.TiedTo}'s W read transposed at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
+            w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+            w.WriteLine($"float z = p[{Invariant.Int(plan.BiasOffset)} + j];");
+            w.WriteLine($"int row = {RowStart(plan.WeightOffset, "j", inWidth)};");
+            w.OpenBlock($"for (int i = 0; i < {inWidth}; i++)");
+            w.WriteLine($"z += {source.At("i")} * p[row + i];");
+            w.CloseBlock();
+            w.WriteLine();
+            w.WriteLine($"{output.At("j")} = z;");
+            w.CloseBlock();
+        }
+        else
+        {
+            w.WriteLine($"// z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
+            w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+            w.WriteLine($"{output.At("j")} = p[{Invariant.Int(plan.BiasOffset)} + j];");
+            w.CloseBlock();
+            w.WriteLine();
+            w.OpenBlock($"for (int i = 0; i < {inWidth}; i++)");
+            w.WriteLine($"float xi = {source.At("i")};");
+            w.WriteLine($"int row = {RowStart(plan.WeightOffset, "i", outWidth)};");
+            w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+            w.WriteLine($"{output.At("j")} += xi * p[row + j];");
+            w.CloseBlock();
+            w.CloseBlock();
+        }
+
         w.WriteLine();
 
         if (plan.PreActivationOffset >= 0)
         {
-            var preActivation = Operand.Workspace(plan.PreActivationOffset);
+            var preActivation = Operand.Workspace(plan.PreActivationOffset, slot);
             w.WriteLine("// Keep z: the binary cross-entropy is computed from it, so outputs of exactly 0 or 1 never give log(0).");
             w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
             w.WriteLine($"float z = {output.At("j")};");
@@ -82,15 +109,19 @@ internal static class ScalarKernelWriter
     /// Declares <c>double loss</c> and sums the lecture's per-sample objective against <paramref name="target"/>:
     /// Σ BCE computed from the pre-activation, or ½Σ(x̂ − x)².
     /// </summary>
-    public static void WriteLoss(SourceWriter w, ModelPlan plan, Operand target)
+    public static void WriteLoss(SourceWriter w, ModelPlan plan, Operand target, string? slot = null, bool declare = true)
     {
         LayerPlan output = plan.OutputLayer;
         string width = Invariant.Int(output.Layer.Width);
-        var activation = Operand.Workspace(output.ActivationOffset);
-        w.WriteLine("double loss = 0.0;");
+        var activation = Operand.Workspace(output.ActivationOffset, slot);
+        if (declare)
+        {
+            w.WriteLine("double loss = 0.0;");
+        }
+
         if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
         {
-            var preActivation = Operand.Workspace(output.PreActivationOffset);
+            var preActivation = Operand.Workspace(output.PreActivationOffset, slot);
             w.WriteLine("// Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.");
             w.OpenBlock($"for (int j = 0; j < {width}; j++)");
             w.WriteLine($"float z = {preActivation.At("j")};");
@@ -108,11 +139,11 @@ internal static class ScalarKernelWriter
     }
 
     /// <summary>∂loss/∂z of the output layer into its delta buffer.</summary>
-    public static void WriteOutputDelta(SourceWriter w, ModelPlan plan, Operand target)
+    public static void WriteOutputDelta(SourceWriter w, ModelPlan plan, Operand target, string? slot = null)
     {
         LayerPlan output = plan.OutputLayer;
-        var activation = Operand.Workspace(output.ActivationOffset);
-        var delta = Operand.Workspace(output.DeltaOffset);
+        var activation = Operand.Workspace(output.ActivationOffset, slot);
+        var delta = Operand.Workspace(output.DeltaOffset, slot);
         string error = $"{activation.At("j")} - {target.At("j")}";
         if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
         {
@@ -135,11 +166,17 @@ internal static class ScalarKernelWriter
     /// Accumulates layer <paramref name="plan"/>'s gradients (g += ∂loss/∂W, ∂loss/∂b) from its delta
     /// and, when <paramref name="previous"/> is given, back-propagates the delta to the previous layer.
     /// </summary>
-    public static void WriteDenseBackward(SourceWriter w, LayerPlan plan, Operand source, LayerPlan? previous)
+    public static void WriteDenseBackward(SourceWriter w, LayerPlan plan, Operand source, LayerPlan? previous, string? slot = null)
     {
+        if (plan.IsTied)
+        {
+            WriteTiedBackward(w, plan, source, previous, slot);
+            return;
+        }
+
         LayerSpec layer = plan.Layer;
         string outWidth = Invariant.Int(layer.Width);
-        var delta = Operand.Workspace(plan.DeltaOffset);
+        var delta = Operand.Workspace(plan.DeltaOffset, slot);
 
         w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}) backward: g_b += δ, g_W[i, j] += x[i]·δ[j]"
             + (previous is null ? "." : $", δ_prev[i] = f'(x[i])·Σⱼ W[i, j]·δ[j] with f = {previous.Layer.Activation}."));
@@ -149,7 +186,7 @@ internal static class ScalarKernelWriter
         w.WriteLine();
         w.OpenBlock($"for (int i = 0; i < {Invariant.Int(layer.InputWidth)}; i++)");
         w.WriteLine($"float xi = {source.At("i")};");
-        w.WriteLine($"int row = {(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}i * {outWidth};");
+        w.WriteLine($"int row = {RowStart(plan.WeightOffset, "i", outWidth)};");
         if (previous is not null)
         {
             w.WriteLine("float back = 0f;");
@@ -166,16 +203,73 @@ internal static class ScalarKernelWriter
         w.CloseBlock();
         if (previous is not null)
         {
-            w.WriteLine($"{Operand.Workspace(previous.DeltaOffset).At("i")} = {Derivative(previous.Layer.Activation, "xi", "back")};");
+            w.WriteLine($"{Operand.Workspace(previous.DeltaOffset, slot).At("i")} = {Derivative(previous.Layer.Activation, "xi", "back")};");
         }
 
         w.CloseBlock();
     }
 
+    /// <summary>
+    /// Backward of a tied decoder layer: its W is the mirror encoder layer's, read transposed, so the
+    /// weight gradient adds into that shared tensor (the encoder's own backward adds its part later).
+    /// </summary>
+    private static void WriteTiedBackward(SourceWriter w, LayerPlan plan, Operand source, LayerPlan? previous, string? slot)
+    {
+        LayerSpec layer = plan.Layer;
+        string outWidth = Invariant.Int(layer.Width);
+        string inWidth = Invariant.Int(layer.InputWidth);
+        var delta = Operand.Workspace(plan.DeltaOffset, slot);
+        Operand? back = previous is null ? null : Operand.Workspace(previous.DeltaOffset, slot);
+
+        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}) backward, tied to layer {layer.TiedTo}: g_b += δ, g_W{layer.TiedTo}[j, i] += x[i]·δ[j] (summed with layer {layer.TiedTo}'s own use)"
+            + (previous is null ? "." : $", δ_prev[i] = f'(x[i])·Σⱼ W{layer.TiedTo}[j, i]·δ[j] with f = {previous.Layer.Activation}."));
+        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+        w.WriteLine($"g[{Invariant.Int(plan.BiasOffset)} + j] += {delta.At("j")};");
+        w.CloseBlock();
+        w.WriteLine();
+        if (back is { } b)
+        {
+            w.OpenBlock($"for (int i = 0; i < {inWidth}; i++)");
+            w.WriteLine($"{b.At("i")} = 0f;");
+            w.CloseBlock();
+            w.WriteLine();
+        }
+
+        w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
+        w.WriteLine($"float dj = {delta.At("j")};");
+        w.WriteLine($"int row = {RowStart(plan.WeightOffset, "j", inWidth)};");
+        w.OpenBlock($"for (int i = 0; i < {inWidth}; i++)");
+        w.WriteLine($"g[row + i] += {source.At("i")} * dj;");
+        if (back is { } b2)
+        {
+            w.WriteLine($"{b2.At("i")} += p[row + i] * dj;");
+        }
+
+        w.CloseBlock();
+        w.CloseBlock();
+        if (back is { } b3)
+        {
+            w.WriteLine();
+            w.OpenBlock($"for (int i = 0; i < {inWidth}; i++)");
+            w.WriteLine($"float xi = {source.At("i")};");
+            w.WriteLine($"{b3.At("i")} = {Derivative(previous!.Layer.Activation, "xi", b3.At("i"))};");
+            w.CloseBlock();
+        }
+    }
+
+    private static string RowStart(int weightOffset, string index, string stride)
+        => (weightOffset == 0 ? string.Empty : Invariant.Int(weightOffset) + " + ") + index + " * " + stride;
+
     /// <summary>Weights drawn uniformly in ±limit from the seeded generator, biases zero.</summary>
     public static void WriteInitialization(SourceWriter w, LayerPlan plan)
     {
         LayerSpec layer = plan.Layer;
+        if (plan.IsTied)
+        {
+            w.WriteLine($"// Layer {layer.Index}: tied to layer {layer.TiedTo}'s weights; its biases stay 0.");
+            return;
+        }
+
         bool he = layer.Activation == ActivationKind.Relu;
         double limit = he ? Math.Sqrt(6.0 / layer.InputWidth) : Math.Sqrt(6.0 / (layer.InputWidth + layer.Width));
         w.WriteLine($"// Layer {layer.Index}: {(he ? "He" : "Glorot")} uniform, limit √(6/{(he ? Invariant.Int(layer.InputWidth) : Invariant.Int(layer.InputWidth) + " + " + Invariant.Int(layer.Width))}); biases stay 0.");

@@ -3,8 +3,14 @@ using EdgeAe.Generators.Helpers;
 
 namespace EdgeAe.Generators.Model;
 
-/// <summary>One dense layer: <c>Width</c> outputs from <c>InputWidth</c> inputs, then an activation.</summary>
-internal sealed record LayerSpec(int Index, LayerRole Role, int InputWidth, int Width, ActivationKind Activation);
+/// <summary>
+/// One dense layer: <c>Width</c> outputs from <c>InputWidth</c> inputs, then an activation.
+/// <c>TiedTo</c> is the index of the encoder layer whose weights this decoder layer uses transposed, or −1.
+/// </summary>
+internal sealed record LayerSpec(int Index, LayerRole Role, int InputWidth, int Width, ActivationKind Activation, int TiedTo = -1)
+{
+    public bool IsTied => TiedTo >= 0;
+}
 
 /// <summary>
 /// The validated description of one declared autoencoder. Only strings, numbers, enums and
@@ -18,6 +24,8 @@ internal sealed record TopologySpec(
     int InputSize,
     LossKind Loss,
     int Seed,
+    bool TiedWeights,
+    int MaxBatchSize,
     EquatableArray<LayerSpec> Layers)
 {
     /// <summary>Index of the code layer among <see cref="Layers"/>.</summary>

@@ -77,6 +77,16 @@ internal static class Parser
         }
 
         int seed = NamedInt(autoencoder, "Seed", 0);
+        bool tiedWeights = NamedBool(autoencoder, "TiedWeights");
+        int maxBatch = NamedInt(autoencoder, "MaxBatch", DefaultMaxBatch);
+        if (maxBatch <= 0 || maxBatch > MaxMaxBatch)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.MaxBatchNotPositive,
+                NamedArgumentLocation(autoencoder, "MaxBatch", cancellationToken),
+                maxBatch,
+                MaxMaxBatch));
+        }
 
         if (code is null)
         {
@@ -160,18 +170,39 @@ internal static class Parser
             }
         }
 
+        if (diagnostics.Count == 0 && tiedWeights)
+        {
+            string? mismatch = TieLayers(layers);
+            if (mismatch is not null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.TiedWeightsNeedMirroredDecoder,
+                    NamedArgumentLocation(autoencoder, "TiedWeights", cancellationToken),
+                    mismatch));
+            }
+        }
+
         if (diagnostics.Count == 0)
         {
             long parameters = 0;
             foreach (LayerSpec layer in layers)
             {
-                parameters += ((long)layer.InputWidth + 1) * layer.Width;
+                parameters += (layer.IsTied ? 0 : (long)layer.InputWidth * layer.Width) + layer.Width;
             }
 
-            if (parameters > ModelPlan.MaxParameters)
+            // The batch workspace holds every layer's activations and deltas for MaxBatch samples.
+            long workspace = 0;
+            foreach (LayerSpec layer in layers)
+            {
+                workspace += 2L * layer.Width + 32;
+            }
+
+            workspace *= maxBatch;
+
+            if (parameters > ModelPlan.MaxParameters || workspace > ModelPlan.MaxParameters)
             {
                 diagnostics.Add(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.ModelTooLarge, typeLocation, type.Name, parameters, ModelPlan.MaxParameters));
+                    DiagnosticDescriptors.ModelTooLarge, typeLocation, type.Name, parameters, workspace, ModelPlan.MaxParameters));
             }
         }
 
@@ -189,6 +220,8 @@ internal static class Parser
             inputSize,
             loss,
             seed,
+            tiedWeights,
+            maxBatch,
             layers.ToEquatableArray());
         return new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty);
     }
@@ -256,6 +289,54 @@ internal static class Parser
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedTypeKind, location, type.Name, "a record"));
         }
+    }
+
+    /// <summary>The default of <c>[Autoencoder] MaxBatch</c>.</summary>
+    public const int DefaultMaxBatch = 64;
+
+    /// <summary>The largest <c>MaxBatch</c> accepted.</summary>
+    public const int MaxMaxBatch = 65536;
+
+    /// <summary>
+    /// Ties decoder layer t (counted from the code) to encoder layer k − t, where k is the code
+    /// layer's index, replacing the layers in place. Returns null, or what does not mirror.
+    /// </summary>
+    private static string? TieLayers(List<LayerSpec> layers)
+    {
+        int code = layers.FindIndex(l => l.Role == LayerRole.Code);
+        int encoderSide = code + 1;
+        int decoderSide = layers.Count - encoderSide;
+        if (decoderSide != encoderSide)
+        {
+            return $"the encoder side has {encoderSide} layer(s) up to and including the code, the decoder side {decoderSide} (hidden decoders and the output)";
+        }
+
+        for (int t = 0; t < decoderSide; t++)
+        {
+            LayerSpec decoder = layers[encoderSide + t];
+            LayerSpec mirror = layers[code - t];
+            if (decoder.InputWidth != mirror.Width || decoder.Width != mirror.InputWidth)
+            {
+                return $"decoder layer {decoder.Index} is {decoder.InputWidth} → {decoder.Width} but its mirror, layer {mirror.Index}, is {mirror.InputWidth} → {mirror.Width}";
+            }
+
+            layers[encoderSide + t] = decoder with { TiedTo = mirror.Index };
+        }
+
+        return null;
+    }
+
+    private static bool NamedBool(AttributeData attribute, string name)
+    {
+        foreach (KeyValuePair<string, TypedConstant> argument in attribute.NamedArguments)
+        {
+            if (argument.Key == name)
+            {
+                return argument.Value.Value is true;
+            }
+        }
+
+        return false;
     }
 
     private static int NamedInt(AttributeData attribute, string name, int fallback)

@@ -18,7 +18,11 @@ internal sealed record LayerPlan(
     int PreActivationOffset,
     int DeltaOffset)
 {
+    /// <summary>Weights this layer uses (for a tied layer: the shared tensor, read transposed).</summary>
     public int WeightCount => Layer.InputWidth * Layer.Width;
+
+    /// <summary>True when W belongs to the mirror encoder layer and is read transposed.</summary>
+    public bool IsTied => Layer.IsTied;
 }
 
 /// <summary>
@@ -57,8 +61,11 @@ internal sealed class ModelPlan
     /// <summary>Workspace floats Encode, Decode and Reconstruct use (activations, output pre-activations).</summary>
     public int InferenceWorkspaceLength { get; }
 
-    /// <summary>Workspace floats including the deltas training needs.</summary>
+    /// <summary>Workspace floats of one sample, deltas for training included: one slot of the batch workspace.</summary>
     public int WorkspaceLength { get; }
+
+    /// <summary>Floats of the whole workspace: one <see cref="WorkspaceLength"/> slot per sample of the largest batch.</summary>
+    public long BatchWorkspaceLength => (long)WorkspaceLength * Topology.MaxBatchSize;
 
     public LayerPlan CodeLayer => Layers[Topology.CodeLayerIndex];
 
@@ -71,12 +78,23 @@ internal sealed class ModelPlan
         var offsets = new List<(int W, int B)>();
         foreach (LayerSpec layer in topology.Layers)
         {
-            int w = parameter;
-            parameter = Align(parameter + layer.InputWidth * layer.Width);
+            int w;
+            if (layer.IsTied)
+            {
+                // A tied decoder layer reads its mirror encoder layer's W (transposed); it owns only b.
+                w = offsets[layer.TiedTo].W;
+                parameterCount += layer.Width;
+            }
+            else
+            {
+                w = parameter;
+                parameter = Align(parameter + layer.InputWidth * layer.Width);
+                parameterCount += (layer.InputWidth + 1) * layer.Width;
+            }
+
             int b = parameter;
             parameter = Align(parameter + layer.Width);
             offsets.Add((w, b));
-            parameterCount += (layer.InputWidth + 1) * layer.Width;
         }
 
         // Workspace: every layer's activations, then the output pre-activations (BCE needs them
