@@ -235,4 +235,17 @@ public sealed class CsvReaderTests : IDisposable
         Assert.Equal(1, CsvReader.Read(good, "good").Count);
         Assert.True(good.CanRead);
     }
+
+    [Fact]
+    public void Non_seekable_streams_are_read_plain_and_gzip()
+    {
+        // A decompressing GZipStream cannot seek; its content is itself gzip in the second case.
+        using var plain = new System.IO.Compression.GZipStream(
+            new MemoryStream(TempFiles.Gzip("1,2\n"u8.ToArray())), System.IO.Compression.CompressionMode.Decompress);
+        Assert.Equal([1f, 2f], CsvReader.Read(plain, "plain").Values.ToArray());
+
+        using var nested = new System.IO.Compression.GZipStream(
+            new MemoryStream(TempFiles.Gzip(TempFiles.Gzip("3,4\n"u8.ToArray()))), System.IO.Compression.CompressionMode.Decompress);
+        Assert.Equal([3f, 4f], CsvReader.Read(nested, "nested").Values.ToArray());
+    }
 }
