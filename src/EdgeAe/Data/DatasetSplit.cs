@@ -1,3 +1,5 @@
+using EdgeAe.Training;
+
 namespace EdgeAe.Data;
 
 /// <summary>Deterministic splits of a data set.</summary>
@@ -33,11 +35,7 @@ public static class DatasetSplit
         }
 
         var random = new SplitMix64((ulong)(long)seed);
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = random.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+        random.Shuffle<int>(order);
 
         int[] validation = order[..validationCount];
         int[] train = order[validationCount..];
@@ -45,22 +43,4 @@ public static class DatasetSplit
         Array.Sort(train);
         return (data.Select(train), data.Select(validation));
     }
-}
-
-/// <summary>SplitMix64 (Steele, Lea and Flood, 2014): a tiny PRNG whose output depends on nothing but the seed.</summary>
-internal struct SplitMix64(ulong seed)
-{
-    private ulong _state = seed;
-
-    /// <summary>The next 64 random bits.</summary>
-    public ulong Next()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>A number in [0, <paramref name="bound"/>) (the high half of a 64×64-bit product; bias below 2⁻³²).</summary>
-    public int NextInt(int bound) => (int)Math.BigMul(Next(), (ulong)bound, out _);
 }
