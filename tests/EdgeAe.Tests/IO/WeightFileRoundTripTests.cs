@@ -111,6 +111,8 @@ public sealed class WeightFileRoundTripTests : IDisposable
         // preamble 12 + TOPO 8+8+2·12 + NORM 8+8 + PARM 8+12+4·8+4·(64·16+16+16·64+64) + CRC 4
         int parameters = DigitsAe.Topology.ParameterCount;
         Assert.Equal(12 + 40 + 16 + 52 + (4 * parameters) + 4, bytes.Length);
+        Assert.Equal(8636, bytes.Length);
+        Assert.Equal(1116, DeepBceFile(out _).Length);
     }
 
     private void RoundTrip<T>(Normalization normalization)
