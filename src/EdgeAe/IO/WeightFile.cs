@@ -1,0 +1,307 @@
+using System.Globalization;
+using System.Text;
+using EdgeAe.Data;
+using EdgeAe.IO.Format;
+
+namespace EdgeAe.IO;
+
+/// <summary>
+/// Saves and loads trained parameters with their normalisation as <c>.eaw</c> weight files
+/// (docs/weight-file-format.md). Saving is atomic; loading validates everything before it touches
+/// the model, so a failed load leaves the model's parameters as they were.
+/// </summary>
+public static class WeightFile
+{
+    /// <summary>The usual file extension, with its dot.</summary>
+    public const string Extension = ".eaw";
+
+    /// <summary>
+    /// Writes the parameters of <paramref name="model"/> and <paramref name="normalization"/> to
+    /// <paramref name="path"/> atomically: a temporary file in the same folder is written, flushed to
+    /// disk and then moved over <paramref name="path"/>. On failure the previous file is left intact
+    /// and the temporary file is removed.
+    /// </summary>
+    /// <exception cref="WeightFileException">The folder is missing or writing failed (<see cref="WeightFileErrorReason.Io"/>), or a parameter is not finite (<see cref="WeightFileErrorReason.NonFiniteWeight"/>).</exception>
+    public static void Save(string path, IAutoencoder model, Normalization normalization)
+        => Save(path, model, normalization, OpenTemporaryFile);
+
+    /// <summary>
+    /// Reads the weight file at <paramref name="path"/>, checks that it was saved for a model of the
+    /// same topology as <paramref name="model"/>, copies its parameters into the model and returns
+    /// the stored normalisation. Nothing is changed when any check fails.
+    /// </summary>
+    /// <exception cref="WeightFileException">The file cannot be read, is invalid, or does not fit the model.</exception>
+    public static Normalization Load(string path, IAutoencoder model)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(model);
+        return Load(ReadBytes(path), model, path);
+    }
+
+    /// <summary>Reads and validates the weight file at <paramref name="path"/> without a model, for inspection.</summary>
+    /// <exception cref="WeightFileException">The file cannot be read or is invalid.</exception>
+    public static WeightFileInfo Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes = ReadBytes(path);
+        WeightFileData data = Parse(bytes, path);
+        WeightFileLayer[] layers = data.Layers
+            .Select(l => new WeightFileLayer((LayerRole)l.Role, l.InputWidth, l.Width, (ActivationKind)l.Activation))
+            .ToArray();
+        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length);
+    }
+
+    /// <summary>Save with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
+    internal static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(normalization);
+        ArgumentNullException.ThrowIfNull(openTemporary);
+        string fullPath = Path.GetFullPath(path);
+        string folder = Path.GetDirectoryName(fullPath) ?? throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': it names no file.");
+        if (!Directory.Exists(folder))
+        {
+            throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
+        }
+
+        byte[] bytes = ToBytes(model, normalization);
+        string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (Stream stream = openTemporary(temporary))
+            {
+                stream.Write(bytes);
+                if (stream is FileStream file)
+                {
+                    file.Flush(flushToDisk: true);
+                }
+                else
+                {
+                    stream.Flush();
+                }
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch (Exception exception)
+        {
+            TryDelete(temporary);
+            if (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': {exception.Message}", exception);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The bytes of a weight file for <paramref name="model"/>'s parameters and <paramref name="normalization"/>.</summary>
+    internal static byte[] ToBytes(IAutoencoder model, Normalization normalization)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(normalization);
+        ModelTopology topology = model.Topology;
+        if (normalization.Kind != NormalizationKind.None && normalization.Width != topology.InputSize)
+        {
+            throw new ArgumentException($"The normalisation describes {normalization.Width} features but the model takes {topology.InputSize} inputs.", nameof(normalization));
+        }
+
+        ReadOnlySpan<float> buffer = model.Parameters;
+        (int Offset, TensorEntry Entry)[] tensors = Tensors(topology, buffer.Length);
+        var parameters = new float[tensors.Sum(t => t.Entry.Count)];
+        int k = 0;
+        foreach ((int offset, TensorEntry entry) in tensors)
+        {
+            ReadOnlySpan<float> values = buffer.Slice(offset, entry.Count);
+            for (int j = 0; j < values.Length; j++)
+            {
+                if (!float.IsFinite(values[j]))
+                {
+                    throw new WeightFileException(WeightFileErrorReason.NonFiniteWeight, $"Cannot save weights: weight {values[j].ToString(CultureInfo.InvariantCulture)} in layer {entry.LayerIndex} ({WeightFileFormat.RoleName((byte)topology.Layers[entry.LayerIndex].Role)}) {(entry.Kind == TensorEntry.WeightKind ? "W" : "b")}[{j}].");
+                }
+            }
+
+            values.CopyTo(parameters.AsSpan(k));
+            k += values.Length;
+        }
+
+        var data = new WeightFileData
+        {
+            InputWidth = topology.InputSize,
+            Loss = (byte)topology.Loss,
+            TiedWeights = topology.TiedWeights,
+            Layers = topology.Layers.Select(l => new LayerFingerprint((byte)l.Role, l.InputWidth, l.Width, (byte)l.Activation)).ToArray(),
+            NormalizationKind = (byte)normalization.Kind,
+            NormalizationOffset = normalization.Offset.ToArray(),
+            NormalizationScale = normalization.Scale.ToArray(),
+            Tensors = tensors.Select(t => t.Entry).ToArray(),
+            Parameters = parameters,
+        };
+        return WeightFileFormat.Write(data);
+    }
+
+    /// <summary>Validates <paramref name="bytes"/> against <paramref name="model"/>, then copies the parameters in.</summary>
+    internal static Normalization Load(byte[] bytes, IAutoencoder model, string source)
+    {
+        ModelTopology topology = model.Topology;
+        WeightFileData data = Parse(bytes, source);
+        Span<float> buffer = model.Parameters;
+        (int Offset, TensorEntry Entry)[] tensors = Tensors(topology, buffer.Length);
+        CheckTopology(data, topology, tensors, source);
+        Normalization normalization = ToNormalization(data);
+
+        // Every check has passed: only now is the model changed.
+        int k = 0;
+        foreach ((int offset, TensorEntry entry) in tensors)
+        {
+            data.Parameters.AsSpan(k, entry.Count).CopyTo(buffer.Slice(offset, entry.Count));
+            k += entry.Count;
+        }
+
+        return normalization;
+    }
+
+    /// <summary>A topology description such as <c>64→16→64 (Sigmoid, Sigmoid), BinaryCrossEntropy</c>.</summary>
+    internal static string Describe(int inputSize, IEnumerable<WeightFileLayer> layers, LossKind loss, bool tiedWeights)
+        => $"{inputSize}→{string.Join("→", layers.Select(l => l.Width))} ({string.Join(", ", layers.Select(l => l.Activation))}), {loss}{(tiedWeights ? ", tied weights" : string.Empty)}";
+
+    /// <summary>
+    /// The unique tensors of the parameter buffer ordered by offset: every layer's W and b, where a W
+    /// shared by tied layers counts once (for the layer that comes first).
+    /// </summary>
+    internal static (int Offset, TensorEntry Entry)[] Tensors(ModelTopology topology, int bufferLength)
+    {
+        var byOffset = new SortedDictionary<int, TensorEntry>();
+        for (int i = 0; i < topology.Layers.Count; i++)
+        {
+            LayerInfo layer = topology.Layers[i];
+            byOffset.TryAdd(layer.WeightOffset, new TensorEntry(i, TensorEntry.WeightKind, layer.WeightCount));
+            if (!byOffset.TryAdd(layer.BiasOffset, new TensorEntry(i, TensorEntry.BiasKind, layer.Width)))
+            {
+                throw new InvalidOperationException($"The bias of layer {i} of {topology.Name} shares offset {layer.BiasOffset} with another tensor.");
+            }
+        }
+
+        (int Offset, TensorEntry Entry)[] tensors = byOffset.Select(p => (p.Key, p.Value)).ToArray();
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            int end = tensors[t].Offset + tensors[t].Entry.Count;
+            int limit = t + 1 < tensors.Length ? tensors[t + 1].Offset : bufferLength;
+            if (tensors[t].Offset < 0 || end > limit)
+            {
+                throw new InvalidOperationException($"Tensor {t} of {topology.Name} (offset {tensors[t].Offset}, {tensors[t].Entry.Count} values) overlaps the next tensor or runs past the parameter buffer ({bufferLength} floats).");
+            }
+        }
+
+        return tensors;
+    }
+
+    private static Stream OpenTemporaryFile(string path)
+        => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 4096);
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Best effort: the temporary file could not be removed; the target is untouched either way.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Same as above.
+        }
+    }
+
+    private static byte[] ReadBytes(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot read weights from '{path}': {exception.Message}", exception);
+        }
+    }
+
+    private static WeightFileData Parse(byte[] bytes, string source)
+    {
+        if (WeightFileFormat.TryParse(bytes, out WeightFileData? data, out WeightFileFormatErrorKind kind, out string error) && data is not null)
+        {
+            return data;
+        }
+
+        WeightFileErrorReason reason = kind switch
+        {
+            WeightFileFormatErrorKind.NotAnEdgeAeFile => WeightFileErrorReason.NotAnEdgeAeFile,
+            WeightFileFormatErrorKind.UnsupportedVersion => WeightFileErrorReason.UnsupportedVersion,
+            WeightFileFormatErrorKind.Truncated => WeightFileErrorReason.Truncated,
+            WeightFileFormatErrorKind.ChecksumMismatch => WeightFileErrorReason.ChecksumMismatch,
+            WeightFileFormatErrorKind.NonFiniteValue => WeightFileErrorReason.NonFiniteWeight,
+            _ => WeightFileErrorReason.Malformed,
+        };
+        throw new WeightFileException(reason, $"Cannot read weights from '{source}': {error}.");
+    }
+
+    private static Normalization ToNormalization(WeightFileData data)
+        => data.NormalizationKind == (byte)NormalizationKind.None
+            ? Normalization.None
+            : new Normalization((NormalizationKind)data.NormalizationKind, data.NormalizationOffset, data.NormalizationScale);
+
+    private static void CheckTopology(WeightFileData data, ModelTopology topology, (int Offset, TensorEntry Entry)[] tensors, string source)
+    {
+        WeightFileLayer[] expected = topology.Layers.Select(l => new WeightFileLayer(l.Role, l.InputWidth, l.Width, l.Activation)).ToArray();
+        WeightFileLayer[] found = data.Layers.Select(l => new WeightFileLayer((LayerRole)l.Role, l.InputWidth, l.Width, (ActivationKind)l.Activation)).ToArray();
+        bool same = data.InputWidth == topology.InputSize
+            && data.Loss == (byte)topology.Loss
+            && data.TiedWeights == topology.TiedWeights
+            && expected.SequenceEqual(found);
+        bool sameLayout = same
+            && data.Tensors.Length == tensors.Length
+            && data.Tensors.Zip(tensors, (f, e) => f.LayerIndex == e.Entry.LayerIndex && f.Kind == e.Entry.Kind && f.Count == e.Entry.Count).All(b => b);
+        if (sameLayout)
+        {
+            return;
+        }
+
+        var message = new StringBuilder();
+        message.Append(CultureInfo.InvariantCulture, $"Weight file '{source}' was saved for a different model.");
+        message.Append(CultureInfo.InvariantCulture, $"\n  expected (model {topology.Name}): {Describe(topology.InputSize, expected, topology.Loss, topology.TiedWeights)}");
+        message.Append(CultureInfo.InvariantCulture, $"\n  found (file): {Describe(data.InputWidth, found, (LossKind)data.Loss, data.TiedWeights)}");
+        if (data.InputWidth != topology.InputSize)
+        {
+            message.Append(CultureInfo.InvariantCulture, $"\n  input width: expected {topology.InputSize}, found {data.InputWidth}");
+        }
+
+        if (data.Loss != (byte)topology.Loss)
+        {
+            message.Append(CultureInfo.InvariantCulture, $"\n  loss: expected {topology.Loss}, found {(LossKind)data.Loss}");
+        }
+
+        if (data.TiedWeights != topology.TiedWeights)
+        {
+            message.Append(CultureInfo.InvariantCulture, $"\n  tied weights: expected {topology.TiedWeights}, found {data.TiedWeights}");
+        }
+
+        for (int i = 0; i < Math.Max(expected.Length, found.Length); i++)
+        {
+            string e = i < expected.Length ? expected[i].ToString() : "(no layer)";
+            string f = i < found.Length ? found[i].ToString() : "(no layer)";
+            message.Append(CultureInfo.InvariantCulture, $"\n  layer {i}: expected {e}, found {f}{(e == f ? string.Empty : "  <- differs")}");
+        }
+
+        if (same)
+        {
+            message.Append(CultureInfo.InvariantCulture, $"\n  parameter layout: expected tensors [{string.Join(", ", tensors.Select(t => DescribeTensor(t.Entry)))}], found [{string.Join(", ", data.Tensors.Select(DescribeTensor))}]");
+        }
+
+        throw new WeightFileException(WeightFileErrorReason.TopologyMismatch, message.ToString());
+    }
+
+    private static string DescribeTensor(TensorEntry entry)
+        => $"{(entry.Kind == TensorEntry.WeightKind ? "W" : "b")}{entry.LayerIndex}({entry.Count})";
+}
