@@ -87,3 +87,11 @@ public partial class TiedDeepAe;
 [Code(3, Activation.Tanh)]
 [Output(Activation.Linear)]
 public partial class TiedSquaredErrorAe;
+
+/// <summary>TiedDeepAe's topology without tying, to check that weight files tell them apart.</summary>
+[Autoencoder(Input = 8, Loss = Loss.BinaryCrossEntropy, Seed = 20)]
+[Encoder(6, Activation.Tanh)]
+[Code(4, Activation.Sigmoid)]
+[Decoder(6, Activation.Relu)]
+[Output(Activation.Sigmoid)]
+public partial class UntiedTwinAe;

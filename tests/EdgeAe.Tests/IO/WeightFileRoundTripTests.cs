@@ -25,6 +25,26 @@ public sealed class WeightFileRoundTripTests : IDisposable
     [Fact]
     public void OverCompleteAe_round_trips_bit_identically() => RoundTrip<OverCompleteAe>(Normalization.ScaleBy(255, OverCompleteAe.Topology.InputSize));
 
+    [Fact]
+    public void TiedDeepAe_round_trips_bit_identically() => RoundTrip<TiedDeepAe>(Normalization.None);
+
+    [Fact]
+    public void TiedSquaredErrorAe_round_trips_bit_identically() => RoundTrip<TiedSquaredErrorAe>(Standardization(TiedSquaredErrorAe.Topology.InputSize, 5));
+
+    [Fact]
+    public void A_tied_file_does_not_load_into_the_untied_twin()
+    {
+        // Same widths and activations, but the file says tied: the fingerprint must tell them apart.
+        var tied = new TiedDeepAe();
+        string path = Path.Combine(_folder, "tied.eaw");
+        WeightFile.Save(path, tied, Normalization.None);
+        var untied = new UntiedTwinAe();
+        float[] before = untied.Parameters.ToArray();
+        var exception = Assert.Throws<WeightFileException>(() => WeightFile.Load(path, untied));
+        Assert.Equal(WeightFileErrorReason.TopologyMismatch, exception.Reason);
+        Assert.Equal(before, untied.Parameters.ToArray());
+    }
+
     public static TheoryData<string> NormalizationKinds => new(nameof(NormalizationKind.None), nameof(NormalizationKind.Scale), nameof(NormalizationKind.Standardize));
 
     [Theory]
