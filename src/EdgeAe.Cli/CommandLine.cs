@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using EdgeAe.Data;
+using EdgeAe.IO;
+using EdgeAe.Training;
 
 namespace EdgeAe.Cli;
 
@@ -8,17 +9,32 @@ namespace EdgeAe.Cli;
 internal static class CommandLine
 {
     public const int Success = 0;
+    public const int Failure = 1;
     public const int UsageError = 2;
+
+    public const string Usage = """
+        edgeae — train EdgeAe autoencoders on the desktop
+
+        usage: edgeae train [options]
+
+          train   train the default 64→16→64 model on the bundled UCI digits and write its weights
+
+        options of train:
+          --epochs N           passes over the data (default 200)
+          --batch-size N       samples per step (default 32)
+          --optimizer NAME     adam | sgd | momentum | nesterov (default adam)
+          --lr RATE            learning rate (default 0.01)
+          --corruption SPEC    none | masking:V | gaussian:S | saltpepper:P (default none)
+          --seed N             seed of initialisation, shuffling and corruption (default 1)
+          --out FILE           weight file to write (default artifacts/digits.eaw); the best and the
+                               last epoch are also checkpointed beside it (.best.eaw, .last.eaw)
+        """;
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            output.WriteLine("edgeae — train EdgeAe autoencoders on the desktop");
-            output.WriteLine();
-            output.WriteLine("usage: edgeae train [--epochs N] [--lr RATE] [--seed N]");
-            output.WriteLine();
-            output.WriteLine("  train   train the default 64→16→64 model on the bundled UCI digits");
+            output.WriteLine(Usage);
             return args.Length == 0 ? UsageError : Success;
         }
 
@@ -28,12 +44,16 @@ internal static class CommandLine
             return UsageError;
         }
 
-        int epochs = 30;
-        float learningRate = 0.05f;
-        int seed = 1;
+        var settings = new TrainSettings();
         for (int i = 1; i < args.Length; i++)
         {
             string option = args[i];
+            if (option is "-h" or "--help")
+            {
+                output.WriteLine(Usage);
+                return Success;
+            }
+
             if (i + 1 >= args.Length)
             {
                 error.WriteLine($"edgeae train: option '{option}' needs a value");
@@ -41,61 +61,175 @@ internal static class CommandLine
             }
 
             string value = args[++i];
-            switch (option)
+            string? problem = settings.Set(option, value);
+            if (problem is not null)
             {
-                case "--epochs" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int e) && e > 0:
-                    epochs = e;
-                    break;
-                case "--lr" when float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) && lr > 0 && float.IsFinite(lr):
-                    learningRate = lr;
-                    break;
-                case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int s):
-                    seed = s;
-                    break;
-                case "--epochs" or "--lr" or "--seed":
-                    error.WriteLine($"edgeae train: invalid value '{value}' for {option} (expected a positive number)");
-                    return UsageError;
-                default:
-                    error.WriteLine($"edgeae train: unknown option '{option}'");
-                    return UsageError;
+                error.WriteLine($"edgeae train: {problem}");
+                return UsageError;
             }
         }
 
-        return TrainDefault(epochs, learningRate, seed, output);
+        try
+        {
+            return TrainDefault(settings, output);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or WeightFileException or TrainingDivergedException)
+        {
+            error.WriteLine($"edgeae train: {e.Message}");
+            return Failure;
+        }
     }
 
-    private static int TrainDefault(int epochs, float learningRate, int seed, TextWriter output)
+    private static int TrainDefault(TrainSettings settings, TextWriter output)
     {
         Dataset digits = BundledData.Digits();
-        var model = new DigitsAe(seed);
-        output.WriteLine($"Training {DigitsAe.Topology} on {digits.Count} bundled UCI digits (8×8, pixels/16), plain SGD lr {learningRate.ToString(CultureInfo.InvariantCulture)}, {epochs} epochs.");
-
-        var order = Enumerable.Range(0, digits.Count).ToArray();
-        var random = new Random(seed);
-        var stopwatch = Stopwatch.StartNew();
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        var model = new DigitsAe(settings.Seed);
+        var options = new TrainingOptions
         {
-            random.Shuffle(order);
-            double sum = 0;
-            foreach (int index in order)
+            Epochs = settings.Epochs,
+            BatchSize = settings.BatchSize,
+            LearningRate = settings.LearningRate,
+            Optimizer = new OptimizerOptions { Kind = settings.Optimizer },
+            Corruption = settings.Corruption,
+            Seed = settings.Seed,
+        };
+        output.WriteLine(FormattableString.Invariant(
+            $"Training {DigitsAe.Topology} ({DigitsAe.ParameterCount:N0} parameters) on {digits.Count} bundled UCI digits (8×8, pixels/16)"));
+        output.WriteLine(FormattableString.Invariant(
+            $"{OptimizerOptions.KindName(options.Optimizer.Kind)} lr {options.LearningRate}, batch {options.BatchSize}, {options.Epochs} epochs, corruption {options.Corruption}, seed {options.Seed}"));
+
+        string outPath = Path.GetFullPath(settings.OutPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+        string stem = Path.Combine(Path.GetDirectoryName(outPath)!, Path.GetFileNameWithoutExtension(outPath));
+        Normalization normalization = Normalization.ScaleBy(BundledData.DigitsPixelMax, DigitsAe.InputSize);
+        int every = Math.Max(1, options.Epochs / 20);
+        var trainer = new Trainer<DigitsAe>(model, options)
+        {
+            EpochCompleted = (m, report) =>
             {
-                sum += model.TrainStep(digits[index], learningRate);
+                WeightFile.Save(stem + ".last.eaw", m, normalization);
+                if (report.IsBest)
+                {
+                    WeightFile.Save(stem + ".best.eaw", m, normalization);
+                }
+
+                if (report.Epoch % every == 0 || report.Epoch == 1 || report.Epoch == options.Epochs)
+                {
+                    output.WriteLine(FormattableString.Invariant($"epoch {report.Epoch,4}  training BCE {report.TrainingLoss:F4}  {report.SamplesPerSecond:N0} samples/s"));
+                }
+            },
+        };
+
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        TrainingResult result;
+        try
+        {
+            result = trainer.Fit(digits, null, null, cancellation.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        Evaluation evaluation = Trainer<DigitsAe>.Evaluate(model, digits);
+        WeightFile.Save(outPath, model, normalization);
+        output.WriteLine(FormattableString.Invariant(
+            $"{(result.Cancelled ? "cancelled; kept the best epoch" : "final")}: mean BCE {evaluation.MeanLoss:F4}, MSE {evaluation.MeanSquaredError:F5}, PSNR {evaluation.Psnr:F1} dB over {evaluation.Count} digits (best epoch {result.BestEpoch}, {result.Elapsed.TotalSeconds:F1} s)"));
+        output.WriteLine($"weights: {outPath}");
+        return Success;
+    }
+
+    /// <summary>The options of <c>edgeae train</c>, parsed and validated one by one.</summary>
+    private sealed class TrainSettings
+    {
+        public int Epochs { get; private set; } = 200;
+
+        public int BatchSize { get; private set; } = 32;
+
+        public OptimizerKind Optimizer { get; private set; } = OptimizerKind.Adam;
+
+        public float LearningRate { get; private set; } = 1e-2f;
+
+        public Corruption Corruption { get; private set; } = Corruption.None;
+
+        public int Seed { get; private set; } = 1;
+
+        public string OutPath { get; private set; } = Path.Combine("artifacts", "digits.eaw");
+
+        /// <summary>Sets one option; returns a one-line problem, or null.</summary>
+        public string? Set(string option, string value)
+        {
+            switch (option)
+            {
+                case "--epochs":
+                    return PositiveInt(option, value, v => Epochs = v);
+                case "--batch-size":
+                    return PositiveInt(option, value, v => BatchSize = v);
+                case "--seed":
+                    if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed))
+                    {
+                        return $"invalid value '{value}' for --seed (expected an integer)";
+                    }
+
+                    Seed = seed;
+                    return null;
+                case "--lr":
+                    if (!float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) || !(lr > 0) || !float.IsFinite(lr))
+                    {
+                        return $"invalid value '{value}' for --lr (expected a positive number)";
+                    }
+
+                    LearningRate = lr;
+                    return null;
+                case "--optimizer":
+                    try
+                    {
+                        Optimizer = OptimizerOptions.ParseKind(value);
+                        return null;
+                    }
+                    catch (ArgumentException e)
+                    {
+                        return $"invalid value '{value}' for --optimizer: {Plain(e)}";
+                    }
+
+                case "--corruption":
+                    try
+                    {
+                        Corruption = Corruption.Parse(value);
+                        return null;
+                    }
+                    catch (ArgumentException e)
+                    {
+                        return $"invalid value for --corruption: {Plain(e)}";
+                    }
+
+                case "--out":
+                    OutPath = value;
+                    return null;
+                default:
+                    return $"unknown option '{option}' (see edgeae train --help)";
+            }
+        }
+
+        /// <summary>An argument exception's message without the "(Parameter 'x')" suffix meant for developers.</summary>
+        private static string Plain(ArgumentException e)
+            => e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+
+        private static string? PositiveInt(string option, string value, Action<int> set)
+        {
+            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v <= 0)
+            {
+                return $"invalid value '{value}' for {option} (expected a positive integer)";
             }
 
-            double meanBce = Metrics.MeanPerElement(LossKind.BinaryCrossEntropy, sum / digits.Count, DigitsAe.InputSize);
-            output.WriteLine(FormattableString.Invariant($"epoch {epoch,3}  training BCE {meanBce:F4}"));
+            set(v);
+            return null;
         }
-
-        var reconstruction = new float[DigitsAe.InputSize];
-        double bce = 0, mse = 0;
-        for (int i = 0; i < digits.Count; i++)
-        {
-            bce += model.Reconstruct(digits[i], reconstruction);
-            mse += Metrics.MeanSquaredError(reconstruction, digits[i]);
-        }
-
-        output.WriteLine(FormattableString.Invariant(
-            $"final: mean BCE {Metrics.MeanPerElement(LossKind.BinaryCrossEntropy, bce / digits.Count, DigitsAe.InputSize):F4}, MSE {mse / digits.Count:F5} over {digits.Count} digits in {stopwatch.Elapsed.TotalSeconds:F1} s"));
-        return Success;
     }
 }
