@@ -91,10 +91,12 @@ internal static class Parser
         // Collect the layers in order: encoders, code, decoders, output.
         var layers = new List<LayerSpec>();
         int previousWidth = inputSize;
+        // widthArgument < 0: the width is not written on this attribute (an [Output] without one takes
+        // the input width, which EAE0001 already reports), so a bad width is not reported again here.
         void AddLayer(AttributeData attribute, string attributeName, LayerRole role, int width, int widthArgument)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (width <= 0)
+            if (width <= 0 && widthArgument >= 0)
             {
                 diagnostics.Add(DiagnosticInfo.Create(
                     DiagnosticDescriptors.LayerWidthNotPositive,
@@ -147,7 +149,7 @@ internal static class Parser
                     inputSize));
             }
 
-            AddLayer(output, "Output", LayerRole.Output, outputWidth, 0);
+            AddLayer(output, "Output", LayerRole.Output, outputWidth, widthStated ? 0 : -1);
 
             ActivationKind outputActivation = layers[layers.Count - 1].Activation;
             if (loss == LossKind.BinaryCrossEntropy && outputActivation != ActivationKind.Sigmoid
