@@ -164,10 +164,11 @@ internal static class Parser
 
         if (diagnostics.Count == 0)
         {
-            long parameters = 0;
+            // Each term is below 2^62, but a few of them overflow a long (and wrap below the limit): sum exactly.
+            decimal parameters = 0m;
             foreach (LayerSpec layer in layers)
             {
-                parameters += ((long)layer.InputWidth + 1) * layer.Width;
+                parameters += ((decimal)layer.InputWidth + 1) * layer.Width;
             }
 
             if (parameters > ModelPlan.MaxParameters)
