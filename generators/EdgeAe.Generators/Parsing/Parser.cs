@@ -183,7 +183,7 @@ internal static class Parser
             return new Result<TopologySpec>(null, diagnostics.ToEquatableArray());
         }
 
-        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : string.Empty;
+        string ns = NamespaceName(type.ContainingNamespace);
         var spec = new TopologySpec(
             ns,
             type.Name,
@@ -303,6 +303,21 @@ internal static class Parser
         ImmutableArray<AttributeArgumentSyntax> positional = syntax.ArgumentList?.Arguments
             .Where(a => a.NameEquals is null && a.NameColon is null).ToImmutableArray() ?? ImmutableArray<AttributeArgumentSyntax>.Empty;
         return LocationInfo.From(index >= 0 && index < positional.Length ? positional[index] : syntax);
+    }
+
+    /// <summary>
+    /// The dotted namespace without keyword escapes (<c>Demo.event</c>, not <c>Demo.@event</c>): it names
+    /// files and models; the emitter escapes it where it writes code. Empty for the global namespace.
+    /// </summary>
+    private static string NamespaceName(INamespaceSymbol? ns)
+    {
+        var parts = new List<string>();
+        for (; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            parts.Insert(0, ns.Name);
+        }
+
+        return string.Join(".", parts);
     }
 
     private static string AccessibilityKeyword(Accessibility accessibility) => accessibility switch
