@@ -4,6 +4,7 @@ using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
 using EdgeAe.Generators.Parsing;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
@@ -31,7 +32,7 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
         IncrementalValuesProvider<Result<TopologySpec>> parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeSources.AutoencoderAttributeName,
-                predicate: static (node, _) => node is ClassDeclarationSyntax,
+                predicate: static (node, _) => IsClassDeclaration(node),
                 transform: Parser.Parse)
             .WithTrackingName(TrackingNames.Parse);
 
@@ -65,7 +66,7 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
                  })
         {
             IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> orphans = context.SyntaxProvider
-                .ForAttributeWithMetadataName(layerAttribute, static (node, _) => node is ClassDeclarationSyntax, Parser.ParseOrphanLayers)
+                .ForAttributeWithMetadataName(layerAttribute, static (node, _) => IsClassDeclaration(node), Parser.ParseOrphanLayers)
                 .WithTrackingName(TrackingNames.OrphanLayers);
             context.RegisterSourceOutput(orphans, static (spc, diagnostics) =>
             {
@@ -76,4 +77,13 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
             });
         }
     }
+
+    /// <summary>
+    /// A class or a record class: every declaration the attributes' AttributeUsage(Class) admits. Records must
+    /// reach the parser, which reports them (EAE0013); they were dropped silently before. Structs (and record
+    /// structs) are rejected by the compiler (CS0592) and need no second error.
+    /// </summary>
+    private static bool IsClassDeclaration(SyntaxNode node)
+        => node is ClassDeclarationSyntax
+            || (node is RecordDeclarationSyntax record && !record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword));
 }

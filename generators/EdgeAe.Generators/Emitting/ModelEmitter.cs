@@ -4,6 +4,7 @@ using System.Reflection;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
 using EdgeAe.Generators.Planning;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace EdgeAe.Generators.Emitting;
 
@@ -31,12 +32,12 @@ internal static partial class ModelEmitter
         bool hasNamespace = spec.Namespace.Length > 0;
         if (hasNamespace)
         {
-            w.OpenBlock("namespace " + spec.Namespace);
+            w.OpenBlock("namespace " + EscapedNamespace(spec.Namespace));
         }
 
         WriteRemarks(w, plan);
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {spec.TypeName} : global::EdgeAe.IAutoencoder");
+        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : global::EdgeAe.IAutoencoder");
         WriteDesktopClassBody(w, plan, Dialect.Desktop);
         w.CloseBlock();
         w.WriteLine();
@@ -126,12 +127,12 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteLine("/// <summary>Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.</summary>");
-        w.OpenBlock($"public {spec.TypeName}()");
+        w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}()");
         w.WriteLine("InitializeParameters(DeclaredSeed);");
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("/// <summary>Creates the model with parameters initialised from <paramref name=\"seed\"/>.</summary>");
-        w.OpenBlock($"public {spec.TypeName}(int seed)");
+        w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}(int seed)");
         w.WriteLine("InitializeParameters(seed);");
         w.CloseBlock();
         w.WriteLine();
@@ -547,5 +548,20 @@ internal static partial class ModelEmitter
         w.WriteLine("return length / InputSize;");
         w.CloseBlock();
         w.WriteLine();
+    }
+    /// <summary>An identifier as C# source: a keyword such as <c>class</c> is written <c>@class</c>.</summary>
+    internal static string EscapedIdentifier(string name)
+        => SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None ? name : "@" + name;
+
+    /// <summary>A dotted namespace as C# source, each keyword part escaped.</summary>
+    internal static string EscapedNamespace(string ns)
+    {
+        string[] parts = ns.Split('.');
+        for (int i = 0; i < parts.Length; i++)
+        {
+            parts[i] = EscapedIdentifier(parts[i]);
+        }
+
+        return string.Join(".", parts);
     }
 }

@@ -16,6 +16,7 @@ internal sealed record LayerSpec(int Index, LayerRole Role, int InputWidth, int 
 /// The validated description of one declared autoencoder. Only strings, numbers, enums and
 /// equatable arrays: never a symbol, syntax node or location, so the pipeline can cache it.
 /// </summary>
+/// <remarks><see cref="Namespace"/> and <see cref="TypeName"/> are plain names, without the <c>@</c> of a keyword.</remarks>
 internal sealed record TopologySpec(
     string Namespace,
     string TypeName,

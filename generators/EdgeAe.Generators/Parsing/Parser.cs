@@ -101,10 +101,12 @@ internal static class Parser
         // Collect the layers in order: encoders, code, decoders, output.
         var layers = new List<LayerSpec>();
         int previousWidth = inputSize;
+        // widthArgument < 0: the width is not written on this attribute (an [Output] without one takes
+        // the input width, which EAE0001 already reports), so a bad width is not reported again here.
         void AddLayer(AttributeData attribute, string attributeName, LayerRole role, int width, int widthArgument)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (width <= 0)
+            if (width <= 0 && widthArgument >= 0)
             {
                 diagnostics.Add(DiagnosticInfo.Create(
                     DiagnosticDescriptors.LayerWidthNotPositive,
@@ -157,7 +159,7 @@ internal static class Parser
                     inputSize));
             }
 
-            AddLayer(output, "Output", LayerRole.Output, outputWidth, 0);
+            AddLayer(output, "Output", LayerRole.Output, outputWidth, widthStated ? 0 : -1);
 
             ActivationKind outputActivation = layers[layers.Count - 1].Activation;
             if (loss == LossKind.BinaryCrossEntropy && outputActivation != ActivationKind.Sigmoid
@@ -184,17 +186,18 @@ internal static class Parser
 
         if (diagnostics.Count == 0)
         {
-            long parameters = 0;
+            // Each term is below 2^62, but a few of them overflow a long (and wrap below the limit): sum exactly.
+            decimal parameters = 0m;
             foreach (LayerSpec layer in layers)
             {
-                parameters += (layer.IsTied ? 0 : (long)layer.InputWidth * layer.Width) + layer.Width;
+                parameters += (layer.IsTied ? 0m : (decimal)layer.InputWidth * layer.Width) + layer.Width;
             }
 
             // The batch workspace holds every layer's activations and deltas for MaxBatch samples.
-            long workspace = 0;
+            decimal workspace = 0m;
             foreach (LayerSpec layer in layers)
             {
-                workspace += 2L * layer.Width + 32;
+                workspace += 2m * layer.Width + 32;
             }
 
             workspace *= maxBatch;
@@ -211,7 +214,7 @@ internal static class Parser
             return new Result<TopologySpec>(null, diagnostics.ToEquatableArray());
         }
 
-        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : string.Empty;
+        string ns = NamespaceName(type.ContainingNamespace);
         var spec = new TopologySpec(
             ns,
             type.Name,
@@ -381,6 +384,21 @@ internal static class Parser
         ImmutableArray<AttributeArgumentSyntax> positional = syntax.ArgumentList?.Arguments
             .Where(a => a.NameEquals is null && a.NameColon is null).ToImmutableArray() ?? ImmutableArray<AttributeArgumentSyntax>.Empty;
         return LocationInfo.From(index >= 0 && index < positional.Length ? positional[index] : syntax);
+    }
+
+    /// <summary>
+    /// The dotted namespace without keyword escapes (<c>Demo.event</c>, not <c>Demo.@event</c>): it names
+    /// files and models; the emitter escapes it where it writes code. Empty for the global namespace.
+    /// </summary>
+    private static string NamespaceName(INamespaceSymbol? ns)
+    {
+        var parts = new List<string>();
+        for (; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            parts.Insert(0, ns.Name);
+        }
+
+        return string.Join(".", parts);
     }
 
     private static string AccessibilityKeyword(Accessibility accessibility) => accessibility switch

@@ -1,0 +1,119 @@
+using Microsoft.CodeAnalysis;
+
+namespace EdgeAe.Generators.Tests;
+
+/// <summary>Valid declarations compile without a single warning (nullable on, every warning wave) and run.</summary>
+public sealed class CompileAndRunTests
+{
+    public static TheoryData<string, string, int, int> Topologies => new()
+    {
+        {
+            "UnderComplete",
+            """
+            [Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy, Seed = 1)]
+            [Code(16, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class UnderComplete;
+            """,
+            64, 16
+        },
+        {
+            "OverComplete",
+            """
+            [Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy, Seed = 2)]
+            [Code(128, Activation.Sigmoid)]
+            [Output(64, Activation.Sigmoid)]
+            public partial class OverComplete;
+            """,
+            64, 128
+        },
+        {
+            "Deep",
+            """
+            [Autoencoder(Input = 32, Loss = Loss.BinaryCrossEntropy, Seed = 3)]
+            [Encoder(24, Activation.Relu)]
+            [Encoder(16, Activation.Tanh)]
+            [Code(8, Activation.Sigmoid)]
+            [Decoder(16, Activation.Linear)]
+            [Decoder(24, Activation.Relu)]
+            [Output(Activation.Sigmoid)]
+            public partial class Deep;
+            """,
+            32, 8
+        },
+        {
+            "SquaredError",
+            """
+            [Autoencoder(Input = 12, Loss = Loss.SquaredError, Seed = -7)]
+            [Encoder(10, Activation.Tanh)]
+            [Code(4, Activation.Relu)]
+            [Decoder(10, Activation.Sigmoid)]
+            [Output(Activation.Linear)]
+            public sealed partial class SquaredError;
+            """,
+            12, 4
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Topologies))]
+    public void Compiles_without_warnings(string name, string declaration, int inputSize, int codeSize)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Source(declaration));
+        run.AssertGeneratorDidNotThrow();
+        Assert.Empty(run.GeneratorDiagnostics);
+        Assert.Single(run.ModelSources);
+        Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
+        Assert.Contains($"public const int InputSize = {inputSize};", run.ModelSource("Demo." + name), StringComparison.Ordinal);
+        Assert.Contains($"public const int CodeSize = {codeSize};", run.ModelSource("Demo." + name), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Topologies))]
+    public void Runs_and_gives_finite_outputs_of_the_declared_widths(string name, string declaration, int inputSize, int codeSize)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Source(declaration));
+        (float[] code, float[] reconstruction, float loss, int topologyInput) = GeneratorHarness.WithModel(run, "Demo." + name, model =>
+        {
+            float[] input = Enumerable.Range(0, inputSize).Select(i => (i % 5) / 4f).ToArray();
+            float[] code = new float[codeSize];
+            float[] output = new float[inputSize];
+            model.Encode(input, code);
+            float loss = model.Reconstruct(input, output);
+            return (code, output, loss, model.Topology.InputSize);
+        });
+
+        Assert.Equal(inputSize, topologyInput);
+        Assert.All(code, v => Assert.True(float.IsFinite(v)));
+        Assert.All(reconstruction, v => Assert.True(float.IsFinite(v)));
+        Assert.True(float.IsFinite(loss) && loss >= 0f, $"loss {loss}");
+        Assert.Contains(code, v => v != 0f);
+    }
+
+    [Fact]
+    public void Wrong_span_lengths_throw_ArgumentException_naming_the_parameter_and_both_lengths()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Source(
+            """
+            [Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy, Seed = 1)]
+            [Encoder(32, Activation.Relu)]
+            [Code(16, Activation.Sigmoid)]
+            [Decoder(32, Activation.Relu)]
+            [Output(Activation.Sigmoid)]
+            public partial class LengthChecked;
+            """));
+        (ArgumentException? input, ArgumentException? code) = GeneratorHarness.WithModel(run, "Demo.LengthChecked", model => (
+            Record.Exception(() => model.Encode(new float[63], new float[16])) as ArgumentException,
+            Record.Exception(() => model.Encode(new float[64], new float[17])) as ArgumentException));
+
+        Assert.NotNull(input);
+        Assert.Equal("input", input.ParamName);
+        Assert.Contains("Expected 64 floats in 'input' but found 63.", input.Message, StringComparison.Ordinal);
+        Assert.NotNull(code);
+        Assert.Equal("code", code.ParamName);
+        Assert.Contains("Expected 16 floats in 'code' but found 17.", code.Message, StringComparison.Ordinal);
+    }
+
+    private static string Source(string declaration) => "using EdgeAe;\n\nnamespace Demo;\n\n" + declaration;
+}

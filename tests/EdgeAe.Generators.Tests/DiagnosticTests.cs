@@ -1,0 +1,327 @@
+using Microsoft.CodeAnalysis;
+
+namespace EdgeAe.Generators.Tests;
+
+/// <summary>
+/// One test per EdgeAe diagnostic: its ID, severity, message (naming the attribute and value) and the
+/// exact span it squiggles; a broken declaration yields that diagnostic only, no source for the type,
+/// and no compiler error inside generated code.
+/// </summary>
+public sealed class DiagnosticTests
+{
+    private const string Prelude = "using EdgeAe;\n\nnamespace Demo;\n\n";
+
+    [Fact]
+    public void EAE0001_input_not_positive_squiggles_the_named_argument()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder([|Input = 0|], Loss = Loss.BinaryCrossEntropy, Seed = 1)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0001",
+            "[Autoencoder] Input must be a positive width; found 0",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0001_negative_input_with_stated_output_width()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder([|Input = -8|])]
+            [Code(4, Activation.Sigmoid)]
+            [Output(8, Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0001",
+            "[Autoencoder] Input must be a positive width; found -8",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0001_missing_input_squiggles_the_whole_attribute()
+        => AssertOnlyDiagnostic(
+            """
+            [[|Autoencoder(Seed = 3)|]]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0001",
+            "[Autoencoder] Input must be a positive width; found 0",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0002_layer_width_not_positive_squiggles_the_width()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code([|0|], Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0002",
+            "[Code] width must be positive; found 0",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0002_negative_encoder_width()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Encoder([|-3|], Activation.Relu)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0002",
+            "[Encoder] width must be positive; found -3",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0003_missing_code_layer_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Encoder(4, Activation.Relu)]
+            [Output(Activation.Sigmoid)]
+            public partial class [|NoCode|];
+            """,
+            "EAE0003",
+            "'NoCode' declares no [Code] layer; an autoencoder needs exactly one [Code(width, activation)]",
+            typeName: "NoCode");
+
+    [Fact]
+    public void EAE0004_missing_output_layer_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            public partial class [|NoOutput|];
+            """,
+            "EAE0004",
+            "'NoOutput' declares no [Output] layer; add [Output(activation)] after the decoder layers",
+            typeName: "NoOutput");
+
+    [Fact]
+    public void EAE0005_output_width_mismatch_squiggles_the_stated_width()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy)]
+            [Code(16, Activation.Sigmoid)]
+            [Output([|32|], Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0005",
+            "[Output] width is 32 but [Autoencoder] Input is 64; an autoencoder reconstructs its input, so both must be equal",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0006_cross_entropy_without_sigmoid_squiggles_the_output_activation()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy)]
+            [Code(16, Activation.Sigmoid)]
+            [Output([|Activation.Relu|])]
+            public partial class M;
+            """,
+            "EAE0006",
+            "Loss.BinaryCrossEntropy needs [Output(Activation.Sigmoid)]; found Activation.Relu (use Loss.SquaredError for other outputs)",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0006_default_loss_is_cross_entropy_and_width_form_squiggles_the_activation()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(8, [|Activation.Tanh|])]
+            public partial class M;
+            """,
+            "EAE0006",
+            "Loss.BinaryCrossEntropy needs [Output(Activation.Sigmoid)]; found Activation.Tanh (use Loss.SquaredError for other outputs)",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0007_non_partial_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public class [|Plain|];
+            """,
+            "EAE0007",
+            "'Plain' must be declared partial so that EdgeAe can generate its members",
+            typeName: "Plain");
+
+    [Fact]
+    public void EAE0008_nested_squiggles_the_inner_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            public partial class Outer
+            {
+                [Autoencoder(Input = 8)]
+                [Code(4, Activation.Sigmoid)]
+                [Output(Activation.Sigmoid)]
+                public partial class [|Inner|];
+            }
+            """,
+            "EAE0008",
+            "'Inner' is nested in 'Outer'; declare the autoencoder as a top-level type in a namespace",
+            typeName: "Inner");
+
+    [Fact]
+    public void EAE0009_generic_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class [|Generic|]<T>;
+            """,
+            "EAE0009",
+            "'Generic' is generic; an autoencoder type must not have type parameters",
+            typeName: "Generic");
+
+    [Fact]
+    public void EAE0010_unknown_activation_squiggles_the_cast()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, [|(Activation)9|])]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0010",
+            "[Code] activation value 9 is not a member of EdgeAe.Activation (Linear, Sigmoid, Tanh, Relu)",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0010_unknown_output_activation_is_not_also_a_cross_entropy_error()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8, Loss = Loss.BinaryCrossEntropy)]
+            [Code(4, Activation.Sigmoid)]
+            [Output([|(Activation)(-1)|])]
+            public partial class M;
+            """,
+            "EAE0010",
+            "[Output] activation value -1 is not a member of EdgeAe.Activation (Linear, Sigmoid, Tanh, Relu)",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0011_unknown_loss_squiggles_the_named_argument()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8, [|Loss = (Loss)7|])]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0011",
+            "[Autoencoder] Loss value 7 is not a member of EdgeAe.Loss (BinaryCrossEntropy, SquaredError)",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0012_model_too_large_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 100000, Loss = Loss.SquaredError)]
+            [Code(100000, Activation.Linear)]
+            [Output(Activation.Linear)]
+            public partial class [|Huge|];
+            """,
+            "EAE0012",
+            "'Huge' needs 20000200000 parameters and 25604096 batch workspace floats; EdgeAe supports at most 268435456 of each per model",
+            typeName: "Huge");
+
+    [Fact]
+    public void EAE0013_abstract_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public abstract partial class [|Abstract|];
+            """,
+            "EAE0013",
+            "'Abstract' is abstract; an autoencoder must be a non-static, non-abstract class",
+            typeName: "Abstract");
+
+    [Fact]
+    public void EAE0013_static_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public static partial class [|Static|];
+            """,
+            "EAE0013",
+            "'Static' is static; an autoencoder must be a non-static, non-abstract class",
+            typeName: "Static");
+
+    [Fact]
+    public void EAE0013_record_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial record [|Rec|];
+            """,
+            "EAE0013",
+            "'Rec' is a record; an autoencoder must be a non-static, non-abstract class",
+            typeName: "Rec");
+
+    [Fact]
+    public void EAE0014_layer_without_autoencoder_squiggles_the_first_layer_attribute_once()
+        => AssertOnlyDiagnostic(
+            """
+            [[|Code(4, Activation.Sigmoid)|]]
+            [Encoder(6, Activation.Relu)]
+            [Output(Activation.Sigmoid)]
+            public partial class Orphan;
+            """,
+            "EAE0014",
+            "'Orphan' has [Code] but no [Autoencoder] attribute, so no model is generated; add [Autoencoder(Input = …)]",
+            typeName: "Orphan");
+
+    [Fact]
+    public void Every_descriptor_is_an_error_with_a_unique_id_in_sequence()
+    {
+        string[] expected = Enumerable.Range(1, 16).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(expected, DiagnosticDescriptors.All.Select(d => d.Id).ToArray());
+        Assert.All(DiagnosticDescriptors.All, d => Assert.Equal(DiagnosticSeverity.Error, d.DefaultSeverity));
+    }
+
+    private static void AssertOnlyDiagnostic(string markup, string id, string message, string typeName)
+    {
+        (string body, Microsoft.CodeAnalysis.Text.TextSpan span) = Markup.Parse(markup);
+        string source = Prelude + body;
+        GeneratorRun run = GeneratorHarness.Run(source);
+        run.AssertGeneratorDidNotThrow();
+
+        Diagnostic[] edgeAe = run.OutputDiagnostics.Concat(run.GeneratorDiagnostics)
+            .Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal))
+            .Distinct()
+            .ToArray();
+        Assert.True(edgeAe.Length == 1, $"Expected only {id}; got:{Environment.NewLine}{string.Join(Environment.NewLine, edgeAe.Select(d => d.ToString()))}");
+        Diagnostic diagnostic = edgeAe[0];
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal(message, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("Source0.cs", diagnostic.Location.GetLineSpan().Path);
+        Assert.Equal(source.Substring(Prelude.Length + span.Start, span.Length), GeneratorHarness.SquiggledText(diagnostic, run.Output));
+        Assert.Equal(span.Start + Prelude.Length, diagnostic.Location.SourceSpan.Start);
+
+        Assert.DoesNotContain(run.GeneratedSources, s => s.HintName.EndsWith("." + typeName + ".Autoencoder.g.cs", StringComparison.Ordinal));
+        Assert.Empty(run.ModelSources);
+        Diagnostic[] generatedErrors = run.DiagnosticsInGeneratedCode.Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+        Assert.True(generatedErrors.Length == 0, "Errors in generated code: " + string.Join(Environment.NewLine, generatedErrors.Select(d => d.ToString())));
+
+        // The declaration itself is valid C#: the EdgeAe diagnostic must be the only error of the build.
+        Diagnostic[] compilerErrors = run.OutputDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error && !d.Id.StartsWith("EAE", StringComparison.Ordinal)).ToArray();
+        Assert.True(compilerErrors.Length == 0, "Compiler errors: " + string.Join(Environment.NewLine, compilerErrors.Select(d => d.ToString())));
+    }
+}
