@@ -1,4 +1,6 @@
+using System.Linq;
 using System.Text;
+using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Emitting;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
@@ -15,7 +17,10 @@ namespace EdgeAe.Generators;
 /// <see cref="Parser"/>, layout in <see cref="Planning.ModelPlan"/>, code in <see cref="ModelEmitter"/>.
 /// <code>
 /// [Autoencoder] types ─► Parse ─► Result(spec, diagnostics) ─┬─► Diagnostics ─► ReportDiagnostic
-///                                                            └─► Spec ─► Emit ─► AddSource
+///                                                            └─► Spec ─┬─► (no Weights) Emit ─► AddSource
+///                                                                      └─► (Weights = "…") BakeRequests ─┐
+/// AdditionalFiles named by a request ─► WeightFiles (bytes) ─────────────────────────────► Bake ─┬─► BakeDiagnostics
+///                                                                                                └─► EmitBaked ─► AddSource
 /// </code>
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -29,7 +34,7 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
             post.AddSource(AttributeSources.HintName, SourceText.From(AttributeSources.Source, Encoding.UTF8));
         });
 
-        IncrementalValuesProvider<Result<TopologySpec>> parsed = context.SyntaxProvider
+        IncrementalValuesProvider<ParsedDeclaration> parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeSources.AutoencoderAttributeName,
                 predicate: static (node, _) => IsClassDeclaration(node),
@@ -39,23 +44,57 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
         // Diagnostics and source travel separately: moving a declaration re-reports diagnostics
         // at their new locations without re-emitting unchanged source.
         context.RegisterSourceOutput(
-            parsed.Select(static (result, _) => result.Diagnostics).WithTrackingName(TrackingNames.Diagnostics),
-            static (spc, diagnostics) =>
-            {
-                foreach (DiagnosticInfo diagnostic in diagnostics)
-                {
-                    spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-                }
-            });
+            parsed.Select(static (parsed, _) => parsed.Result.Diagnostics).WithTrackingName(TrackingNames.Diagnostics),
+            ReportDiagnostics);
 
         IncrementalValuesProvider<TopologySpec> specs = parsed
-            .Select(static (result, _) => result.Value!)
+            .Select(static (parsed, _) => parsed.Result.Value!)
             .Where(static spec => spec is not null)
             .WithTrackingName(TrackingNames.Spec);
 
         context.RegisterSourceOutput(
-            specs.Select(static (spec, _) => (Spec: spec, Source: ModelEmitter.Emit(spec, TargetFlavor.Desktop)))
+            specs.Where(static spec => !spec.BakesWeights)
+                .Select(static (spec, _) => (Spec: spec, Source: ModelEmitter.Emit(spec, TargetFlavor.Desktop)))
                 .WithTrackingName(TrackingNames.Emit),
+            static (spc, output) => spc.AddSource(ModelEmitter.HintName(output.Spec), SourceText.From(output.Source, Encoding.UTF8)));
+
+        // Baked weights: [Autoencoder(Weights = "digits.eaw")] names an AdditionalFiles item. Only the
+        // files some declaration names are read, as value-compared bytes, before anything is combined.
+        IncrementalValuesProvider<BakeRequest> bakeRequests = parsed
+            .Where(static parsed => parsed.Result.Value is { BakesWeights: true })
+            .Select(static (parsed, _) => new BakeRequest(parsed.Result.Value!, parsed.WeightsLocation))
+            .WithTrackingName(TrackingNames.BakeRequests);
+
+        IncrementalValueProvider<EquatableArray<string>> requestedFiles = bakeRequests
+            .Select(static (request, _) => request.Spec.Weights!)
+            .Collect()
+            .Select(static (names, _) => names.Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.RequestedWeightFiles);
+
+        IncrementalValueProvider<EquatableArray<WeightFileContent>> weightFiles = context.AdditionalTextsProvider
+            .Combine(requestedFiles)
+            .Where(static pair => WeightBaker.MatchesAny(pair.Left.Path, pair.Right))
+            .Select(static (pair, cancellationToken) => WeightBaker.Read(pair.Left, cancellationToken))
+            .Collect()
+            .Select(static (files, _) => files.OrderBy(f => f.Path, System.StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.WeightFiles);
+
+        IncrementalValuesProvider<BakeResult> baked = bakeRequests
+            .Combine(weightFiles)
+            .Select(static (pair, cancellationToken) => WeightBaker.Bake(pair.Left, pair.Right, cancellationToken))
+            .WithTrackingName(TrackingNames.Bake);
+
+        context.RegisterSourceOutput(
+            baked.Select(static (result, _) => result.Diagnostics).WithTrackingName(TrackingNames.BakeDiagnostics),
+            ReportDiagnostics);
+
+        // A declaration whose weights cannot be baked gets no source at all: its EAE error explains,
+        // and no follow-on compiler errors pile up on a half-generated type.
+        context.RegisterSourceOutput(
+            baked.Where(static result => result.Weights is not null)
+                .Select(static (result, _) => (Spec: result.Spec, Weights: result.Weights!))
+                .Select(static (input, _) => (input.Spec, Source: ModelEmitter.Emit(input.Spec, TargetFlavor.Desktop, input.Weights)))
+                .WithTrackingName(TrackingNames.EmitBaked),
             static (spc, output) => spc.AddSource(ModelEmitter.HintName(output.Spec), SourceText.From(output.Source, Encoding.UTF8)));
 
         // Layer attributes on a type without [Autoencoder] would otherwise be ignored silently.
@@ -68,13 +107,15 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
             IncrementalValuesProvider<EquatableArray<DiagnosticInfo>> orphans = context.SyntaxProvider
                 .ForAttributeWithMetadataName(layerAttribute, static (node, _) => IsClassDeclaration(node), Parser.ParseOrphanLayers)
                 .WithTrackingName(TrackingNames.OrphanLayers);
-            context.RegisterSourceOutput(orphans, static (spc, diagnostics) =>
-            {
-                foreach (DiagnosticInfo diagnostic in diagnostics)
-                {
-                    spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-                }
-            });
+            context.RegisterSourceOutput(orphans, ReportDiagnostics);
+        }
+    }
+
+    private static void ReportDiagnostics(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
+    {
+        foreach (DiagnosticInfo diagnostic in diagnostics)
+        {
+            context.ReportDiagnostic(diagnostic.ToDiagnostic());
         }
     }
 

@@ -141,6 +141,38 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor WeightFileNotFound = new(
+        id: "EAE0017",
+        title: "Weight file not found",
+        messageFormat: "[Autoencoder] Weights = \"{0}\": no AdditionalFiles item is named '{0}'; add <AdditionalFiles Include=\"{0}\" /> to the project file",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor WeightFileUnreadable = new(
+        id: "EAE0018",
+        title: "Weight file unreadable or corrupted",
+        messageFormat: "[Autoencoder] Weights = \"{0}\": cannot read '{1}': {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor WeightFileTopologyMismatch = new(
+        id: "EAE0019",
+        title: "Weight file saved for a different model",
+        messageFormat: "[Autoencoder] Weights = \"{0}\": the file was saved for a different model than '{1}'; {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor WeightFileAmbiguous = new(
+        id: "EAE0020",
+        title: "Weight file name is ambiguous",
+        messageFormat: "[Autoencoder] Weights = \"{0}\" matches {1} AdditionalFiles items ({2}); give a longer path suffix that names exactly one",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(DiagnosticDescriptors)

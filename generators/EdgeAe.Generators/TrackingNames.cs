@@ -9,4 +9,10 @@ internal static class TrackingNames
     public const string Options = nameof(Options);
     public const string Emit = nameof(Emit);
     public const string OrphanLayers = nameof(OrphanLayers);
+    public const string BakeRequests = nameof(BakeRequests);
+    public const string RequestedWeightFiles = nameof(RequestedWeightFiles);
+    public const string WeightFiles = nameof(WeightFiles);
+    public const string Bake = nameof(Bake);
+    public const string BakeDiagnostics = nameof(BakeDiagnostics);
+    public const string EmitBaked = nameof(EmitBaked);
 }

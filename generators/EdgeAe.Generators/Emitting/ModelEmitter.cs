@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Reflection;
+using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
 using EdgeAe.Generators.Planning;
@@ -20,7 +21,8 @@ internal static partial class ModelEmitter
     /// <summary>Hint name of the generated file, e.g. <c>Demo.DigitsAe.Autoencoder.g.cs</c>.</summary>
     public static string HintName(TopologySpec spec) => spec.FullName + ".Autoencoder.g.cs";
 
-    public static string Emit(TopologySpec spec, TargetFlavor flavor)
+    /// <summary>The source of <paramref name="spec"/>'s partial class; with <paramref name="baked"/>, the parameterless constructor starts from those weights.</summary>
+    public static string Emit(TopologySpec spec, TargetFlavor flavor, BakedWeights? baked = null)
     {
         var plan = ModelPlan.Create(spec);
         var w = new SourceWriter();
@@ -35,10 +37,10 @@ internal static partial class ModelEmitter
             w.OpenBlock("namespace " + EscapedNamespace(spec.Namespace));
         }
 
-        WriteRemarks(w, plan);
+        WriteRemarks(w, plan, baked);
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
         w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : global::EdgeAe.IAutoencoder");
-        WriteDesktopClassBody(w, plan, Dialect.Desktop);
+        WriteDesktopClassBody(w, plan, Dialect.Desktop, baked);
         w.CloseBlock();
         w.WriteLine();
         WriteMathClass(w, plan);
@@ -52,11 +54,13 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>The &lt;remarks&gt; block that draws the topology, offsets and footprint.</summary>
-    private static void WriteRemarks(SourceWriter w, ModelPlan plan)
+    private static void WriteRemarks(SourceWriter w, ModelPlan plan, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
         w.WriteLine("/// <remarks>");
-        w.WriteLine($"/// <para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters initialised from seed {Invariant.Int(spec.Seed)}.</para>");
+        w.WriteLine(baked is null
+            ? $"/// <para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters initialised from seed {Invariant.Int(spec.Seed)}.</para>"
+            : $"/// <para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters baked from the weight file {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}).</para>");
         w.WriteLine("/// <code>");
         w.WriteLine($"/// input              {spec.InputSize,5}");
         foreach (LayerPlan layer in plan.Layers)
@@ -79,7 +83,7 @@ internal static partial class ModelEmitter
         w.WriteLine("/// </remarks>");
     }
 
-    private static void WriteDesktopClassBody(SourceWriter w, ModelPlan plan, Dialect dialect)
+    private static void WriteDesktopClassBody(SourceWriter w, ModelPlan plan, Dialect dialect, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
         LayerPlan code = plan.CodeLayer;
@@ -115,9 +119,23 @@ internal static partial class ModelEmitter
         w.WriteLine("/// <summary>Bytes of the whole workspace: one slot per sample of the largest batch.</summary>");
         w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * MaxBatchSize * sizeof(float);");
         w.WriteLine();
-        w.WriteLine("/// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>");
+        w.WriteLine(baked is null
+            ? "/// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>"
+            : "/// <summary>The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).</summary>");
         w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
         w.WriteLine();
+        w.WriteLine("/// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>");
+        w.WriteLine($"public const bool HasBakedWeights = {(baked is null ? "false" : "true")};");
+        w.WriteLine();
+        if (baked is not null)
+        {
+            w.WriteLine("/// <summary>The weight file whose parameters are baked into this code, as named by the declaration.</summary>");
+            w.WriteLine($"public const string BakedWeightsFile = {StringLiteral(baked.FileName)};");
+            w.WriteLine();
+            w.WriteLine($"/// <summary>The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes) as stored in its last four bytes: tells which file was baked.</summary>");
+            w.WriteLine($"public const uint BakedWeightsCrc32 = {Crc(baked.Crc32)}u;");
+            w.WriteLine();
+        }
 
         WriteTopology(w, plan);
 
@@ -126,10 +144,21 @@ internal static partial class ModelEmitter
         w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];");
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.</summary>");
-        w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}()");
-        w.WriteLine("InitializeParameters(DeclaredSeed);");
-        w.CloseBlock();
+        if (baked is null)
+        {
+            w.WriteLine("/// <summary>Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.</summary>");
+            w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}()");
+            w.WriteLine("InitializeParameters(DeclaredSeed);");
+            w.CloseBlock();
+        }
+        else
+        {
+            w.WriteLine("/// <summary>Creates the model with the trained parameters baked from <see cref=\"BakedWeightsFile\"/>, bit for bit.</summary>");
+            w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}()");
+            w.WriteLine("new global::System.ReadOnlySpan<float>(s_bakedParameters).CopyTo(_parameters.Span);");
+            w.CloseBlock();
+        }
+
         w.WriteLine();
         w.WriteLine("/// <summary>Creates the model with parameters initialised from <paramref name=\"seed\"/>.</summary>");
         w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}(int seed)");
@@ -268,6 +297,11 @@ internal static partial class ModelEmitter
         w.WriteLine("throw new global::System.ArgumentException(");
         w.WriteLine("    \"Expected \" + expected.ToString() + \" floats in '\" + parameterName + \"' but found \" + actual.ToString() + \".\", parameterName);");
         w.CloseBlock();
+        if (baked is not null)
+        {
+            w.WriteLine();
+            WriteBakedParameters(w, plan, baked);
+        }
     }
 
     private static void WriteLengthCheck(SourceWriter w, string parameter, string expected)
@@ -564,4 +598,82 @@ internal static partial class ModelEmitter
 
         return string.Join(".", parts);
     }
+
+    /// <summary>Floats written per line of the baked parameter array.</summary>
+    private const int BakedValuesPerLine = 8;
+
+    /// <summary>
+    /// The baked parameters as one array laid out exactly like the parameter buffer (alignment
+    /// padding included, so the constructor copies it in one go), one commented block per tensor.
+    /// </summary>
+    private static void WriteBakedParameters(SourceWriter w, ModelPlan plan, BakedWeights baked)
+    {
+        w.WriteLine($"/// <summary>The parameters of {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}) laid out like <see cref=\"Parameters\"/>, padding included.</summary>");
+        w.WriteLine("private static readonly float[] s_bakedParameters =");
+        w.WriteLine("{");
+        w.Indentation++;
+        int position = 0;
+        foreach (BakedTensor tensor in baked.Tensors)
+        {
+            WritePadding(w, baked, position, tensor.Offset);
+            LayerSpec layer = plan.Layers[tensor.LayerIndex].Layer;
+            string tied = tensor.IsWeight && HasTiedUser(plan, tensor.LayerIndex) ? ", shared with its tied decoder layer" : string.Empty;
+            w.WriteLine($"// Layer {Invariant.Int(tensor.LayerIndex)} ({Describe.Role(layer.Role)}): {(tensor.IsWeight ? "W" : "b")}, {Invariant.Int(tensor.Count)} values, p[{Invariant.Int(tensor.Offset)}..{Invariant.Int(tensor.Offset + tensor.Count)}){tied}");
+            WriteValues(w, baked, tensor.Offset, tensor.Offset + tensor.Count);
+            position = tensor.Offset + tensor.Count;
+        }
+
+        WritePadding(w, baked, position, plan.ParameterBufferLength);
+        w.Indentation--;
+        w.WriteLine("};");
+    }
+
+    private static bool HasTiedUser(ModelPlan plan, int layerIndex)
+    {
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            if (layer.Layer.TiedTo == layerIndex)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void WritePadding(SourceWriter w, BakedWeights baked, int from, int to)
+    {
+        if (to > from)
+        {
+            w.WriteLine($"// alignment padding, {Invariant.Int(to - from)} zeros");
+            WriteValues(w, baked, from, to);
+        }
+    }
+
+    private static void WriteValues(SourceWriter w, BakedWeights baked, int from, int to)
+    {
+        var line = new System.Text.StringBuilder();
+        for (int start = from; start < to; start += BakedValuesPerLine)
+        {
+            line.Clear();
+            int end = System.Math.Min(start + BakedValuesPerLine, to);
+            for (int k = start; k < end; k++)
+            {
+                line.Append(Invariant.Float(baked.Buffer[k])).Append(',');
+                if (k + 1 < end)
+                {
+                    line.Append(' ');
+                }
+            }
+
+            w.WriteLine(line.ToString());
+        }
+    }
+
+    private static string Crc(uint crc) => "0x" + crc.ToString("X8", CultureInfo.InvariantCulture);
+
+    private static string StringLiteral(string text) => Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(text, quote: true);
+
+    private static string XmlText(string text)
+        => "\"" + text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\r", " ").Replace("\n", " ") + "\"";
 }

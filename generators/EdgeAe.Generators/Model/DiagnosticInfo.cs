@@ -43,3 +43,9 @@ internal sealed record DiagnosticInfo(string DescriptorId, LocationInfo? Locatio
 /// <summary>A pipeline value together with the diagnostics found while computing it.</summary>
 internal sealed record Result<T>(T? Value, EquatableArray<DiagnosticInfo> Diagnostics)
     where T : class;
+
+/// <summary>
+/// What parsing one declaration produced: the topology or its diagnostics, and where the
+/// <c>Weights = "…"</c> argument is (for the weight file diagnostics), when there is one.
+/// </summary>
+internal sealed record ParsedDeclaration(Result<TopologySpec> Result, LocationInfo? WeightsLocation);

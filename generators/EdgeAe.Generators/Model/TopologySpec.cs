@@ -27,8 +27,12 @@ internal sealed record TopologySpec(
     int Seed,
     bool TiedWeights,
     int MaxBatchSize,
-    EquatableArray<LayerSpec> Layers)
+    EquatableArray<LayerSpec> Layers,
+    string? Weights = null)
 {
+    /// <summary>True when the declaration names a weight file to bake (<c>[Autoencoder(Weights = "…")]</c>).</summary>
+    public bool BakesWeights => Weights is not null;
+
     /// <summary>Index of the code layer among <see cref="Layers"/>.</summary>
     public int CodeLayerIndex
     {

@@ -19,7 +19,7 @@ namespace EdgeAe.Generators.Parsing;
 /// </summary>
 internal static class Parser
 {
-    public static Result<TopologySpec> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    public static ParsedDeclaration Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
         var declaration = (TypeDeclarationSyntax)context.TargetNode;
@@ -79,6 +79,8 @@ internal static class Parser
         int seed = NamedInt(autoencoder, "Seed", 0);
         bool tiedWeights = NamedBool(autoencoder, "TiedWeights");
         int maxBatch = NamedInt(autoencoder, "MaxBatch", DefaultMaxBatch);
+        string? weights = NamedString(autoencoder, "Weights");
+        LocationInfo? weightsLocation = weights is null ? null : NamedArgumentLocation(autoencoder, "Weights", cancellationToken);
         if (maxBatch <= 0 || maxBatch > MaxMaxBatch)
         {
             diagnostics.Add(DiagnosticInfo.Create(
@@ -211,7 +213,7 @@ internal static class Parser
 
         if (diagnostics.Count > 0)
         {
-            return new Result<TopologySpec>(null, diagnostics.ToEquatableArray());
+            return new ParsedDeclaration(new Result<TopologySpec>(null, diagnostics.ToEquatableArray()), null);
         }
 
         string ns = NamespaceName(type.ContainingNamespace);
@@ -225,8 +227,9 @@ internal static class Parser
             seed,
             tiedWeights,
             maxBatch,
-            layers.ToEquatableArray());
-        return new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty);
+            layers.ToEquatableArray(),
+            weights);
+        return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
     }
 
     /// <summary>Diagnoses layer attributes on a type that has no [Autoencoder] (they would be ignored silently).</summary>
@@ -340,6 +343,19 @@ internal static class Parser
         }
 
         return false;
+    }
+
+    private static string? NamedString(AttributeData attribute, string name)
+    {
+        foreach (KeyValuePair<string, TypedConstant> argument in attribute.NamedArguments)
+        {
+            if (argument.Key == name)
+            {
+                return argument.Value.Value as string;
+            }
+        }
+
+        return null;
     }
 
     private static int NamedInt(AttributeData attribute, string name, int fallback)

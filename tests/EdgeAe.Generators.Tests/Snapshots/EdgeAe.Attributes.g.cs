@@ -53,6 +53,13 @@ namespace EdgeAe
 
         /// <summary>Largest batch the batch methods accept (sizes the batch workspace); default 64.</summary>
         public int MaxBatch { get; set; }
+
+        /// <summary>
+        /// A weight file (.eaw) to bake into the generated code: matched against the file name or path
+        /// suffix of an AdditionalFiles item. The parameterless constructor then starts from these
+        /// trained parameters instead of the seeded initialisation.
+        /// </summary>
+        public string? Weights { get; set; }
     }
 
     /// <summary>A hidden encoder layer (input side of the code), in declaration order.</summary>

@@ -54,6 +54,9 @@ namespace Demo
         /// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>
         public const int DeclaredSeed = 1;
 
+        /// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>
+        public const bool HasBakedWeights = false;
+
         /// <summary>The static description of this model: layers, tensor offsets, loss and sizes.</summary>
         public static global::EdgeAe.ModelTopology Topology { get; } = new global::EdgeAe.ModelTopology(
             name: "Demo.DigitsAe",
