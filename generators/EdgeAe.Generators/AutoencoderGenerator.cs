@@ -47,6 +47,25 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
             parsed.Select(static (parsed, _) => parsed.Result.Diagnostics).WithTrackingName(TrackingNames.Diagnostics),
             ReportDiagnostics);
 
+        // The flavour: the EdgeAeTarget build property, else detected from the compilation. Each
+        // input is reduced to a small value first, so edits elsewhere leave this step unchanged.
+        IncrementalValueProvider<bool> isNanoFramework = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.GetTypeByMetadataName("System.SpanByte") is not null
+                && compilation.GetTypeByMetadataName("System.Span`1") is null)
+            .WithTrackingName(TrackingNames.Target);
+        IncrementalValueProvider<TargetSelection> target = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => options.GlobalOptions.TryGetValue(TargetSelection.BuildProperty, out string? value) ? value : null)
+            .Combine(isNanoFramework)
+            .Select(static (pair, _) => TargetSelection.From(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.Options);
+        context.RegisterSourceOutput(target, static (spc, selection) =>
+        {
+            if (selection.InvalidValue is not null)
+            {
+                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnknownTarget, Location.None, selection.InvalidValue));
+            }
+        });
+
         IncrementalValuesProvider<TopologySpec> specs = parsed
             .Select(static (parsed, _) => parsed.Result.Value!)
             .Where(static spec => spec is not null)
@@ -54,7 +73,8 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(
             specs.Where(static spec => !spec.BakesWeights)
-                .Select(static (spec, _) => (Spec: spec, Source: ModelEmitter.Emit(spec, TargetFlavor.Desktop)))
+                .Combine(target)
+                .Select(static (pair, _) => (Spec: pair.Left, Source: ModelEmitter.Emit(pair.Left, pair.Right.Flavor)))
                 .WithTrackingName(TrackingNames.Emit),
             static (spc, output) => spc.AddSource(ModelEmitter.HintName(output.Spec), SourceText.From(output.Source, Encoding.UTF8)));
 
@@ -93,7 +113,8 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(
             baked.Where(static result => result.Weights is not null)
                 .Select(static (result, _) => (Spec: result.Spec, Weights: result.Weights!))
-                .Select(static (input, _) => (input.Spec, Source: ModelEmitter.Emit(input.Spec, TargetFlavor.Desktop, input.Weights)))
+                .Combine(target)
+                .Select(static (input, _) => (input.Left.Spec, Source: ModelEmitter.Emit(input.Left.Spec, input.Right.Flavor, input.Left.Weights)))
                 .WithTrackingName(TrackingNames.EmitBaked),
             static (spc, output) => spc.AddSource(ModelEmitter.HintName(output.Spec), SourceText.From(output.Source, Encoding.UTF8)));
 

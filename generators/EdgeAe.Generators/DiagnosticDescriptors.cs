@@ -173,6 +173,14 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor UnknownTarget = new(
+        id: "EAE0021",
+        title: "Unknown EdgeAe target",
+        messageFormat: "The EdgeAeTarget build property is '{0}', which is not a known target; set it to Desktop or NanoFramework, or remove it to detect the target from the compilation",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(DiagnosticDescriptors)

@@ -7,6 +7,7 @@ internal static class TrackingNames
     public const string Diagnostics = nameof(Diagnostics);
     public const string Spec = nameof(Spec);
     public const string Options = nameof(Options);
+    public const string Target = nameof(Target);
     public const string Emit = nameof(Emit);
     public const string OrphanLayers = nameof(OrphanLayers);
     public const string BakeRequests = nameof(BakeRequests);

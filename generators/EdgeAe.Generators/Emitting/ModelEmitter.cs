@@ -38,12 +38,24 @@ internal static partial class ModelEmitter
         }
 
         WriteRemarks(w, plan, baked);
-        w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : global::EdgeAe.IAutoencoder");
-        WriteDesktopClassBody(w, plan, Dialect.Desktop, baked);
-        w.CloseBlock();
-        w.WriteLine();
-        WriteMathClass(w, plan);
+        if (flavor == TargetFlavor.NanoFramework)
+        {
+            // nanoFramework's mscorlib has no GeneratedCodeAttribute; the header comment says it all.
+            w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)}");
+            WriteNanoClassBody(w, plan, baked);
+            w.CloseBlock();
+            w.WriteLine();
+            WriteNanoMathClass(w, plan);
+        }
+        else
+        {
+            w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
+            w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : global::EdgeAe.IAutoencoder");
+            WriteDesktopClassBody(w, plan, Dialect.Desktop, baked);
+            w.CloseBlock();
+            w.WriteLine();
+            WriteMathClass(w, plan);
+        }
 
         if (hasNamespace)
         {

@@ -28,7 +28,8 @@ internal sealed record TopologySpec(
     bool TiedWeights,
     int MaxBatchSize,
     EquatableArray<LayerSpec> Layers,
-    string? Weights = null)
+    string? Weights = null,
+    bool OnDeviceTraining = false)
 {
     /// <summary>True when the declaration names a weight file to bake (<c>[Autoencoder(Weights = "…")]</c>).</summary>
     public bool BakesWeights => Weights is not null;

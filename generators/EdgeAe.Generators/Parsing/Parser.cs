@@ -78,6 +78,7 @@ internal static class Parser
 
         int seed = NamedInt(autoencoder, "Seed", 0);
         bool tiedWeights = NamedBool(autoencoder, "TiedWeights");
+        bool onDeviceTraining = NamedBool(autoencoder, "OnDeviceTraining");
         int maxBatch = NamedInt(autoencoder, "MaxBatch", DefaultMaxBatch);
         string? weights = NamedString(autoencoder, "Weights");
         LocationInfo? weightsLocation = weights is null ? null : NamedArgumentLocation(autoencoder, "Weights", cancellationToken);
@@ -228,7 +229,8 @@ internal static class Parser
             tiedWeights,
             maxBatch,
             layers.ToEquatableArray(),
-            weights);
+            weights,
+            onDeviceTraining);
         return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
     }
 

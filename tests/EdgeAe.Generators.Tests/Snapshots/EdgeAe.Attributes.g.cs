@@ -60,6 +60,12 @@ namespace EdgeAe
         /// trained parameters instead of the seeded initialisation.
         /// </summary>
         public string? Weights { get; set; }
+
+        /// <summary>
+        /// Firmware flavour only: also generate TrainStep (plain SGD) and a gradient buffer, so a device can
+        /// adapt the model to its own sensor. Costs a second parameter-sized buffer and the deltas in RAM.
+        /// </summary>
+        public bool OnDeviceTraining { get; set; }
     }
 
     /// <summary>A hidden encoder layer (input side of the code), in declaration order.</summary>

@@ -1,0 +1,99 @@
+namespace EdgeAe.Generators.Emitting;
+
+/// <summary>The body of the firmware flavour's math class (see docs/math.md for its error bounds).</summary>
+internal static class NanoMathSource
+{
+    public const string Text = """
+/// <summary>
+/// e^x in float (Cephes expf): n = ⌊x·log₂e + ½⌋, r = x − n·ln2 (in two parts), e^r by a degree-6
+/// polynomial, times 2ⁿ built from exponent bits in double. NaN stays NaN; +∞ above 88.72, 0 below −103.97.
+/// </summary>
+public static float Exp(float x)
+{
+    if (float.IsNaN(x))
+    {
+        return x;
+    }
+
+    if (x > 88.72283935546875f)
+    {
+        return float.PositiveInfinity;
+    }
+
+    if (x < -103.972084045410156f)
+    {
+        return 0f;
+    }
+
+    float fx = x * 1.44269504088896341f + 0.5f;
+    int n = (int)fx;
+    if ((float)n > fx)
+    {
+        n--;
+    }
+
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1f;
+    return (float)(p * global::System.BitConverter.Int64BitsToDouble((long)(n + 1023) << 52));
+}
+
+/// <summary>Logistic sigmoid 1 / (1 + e^−z); saturates to 0 or 1 without NaN.</summary>
+public static float Sigmoid(float z) => 1f / (1f + Exp(-z));
+
+/// <summary>tanh: an odd polynomial below |z| = 0.625 (Cephes tanhf), 1 − 2/(e^{2|z|} + 1) above, ±1 beyond 9.</summary>
+public static float Tanh(float z)
+{
+    float a = z < 0f ? -z : z;
+    if (a < 0.625f)
+    {
+        float s = z * z;
+        float q = -5.70498872745e-3f;
+        q = q * s + 2.06390887954e-2f;
+        q = q * s - 5.37397155531e-2f;
+        q = q * s + 1.33314422036e-1f;
+        q = q * s - 3.33332819422e-1f;
+        return z + z * s * q;
+    }
+
+    if (a > 9.01f)
+    {
+        return z > 0f ? 1f : -1f;
+    }
+
+    float t = 1f - 2f / (Exp(2f * a) + 1f);
+    return z < 0f ? -t : t;
+}
+
+/// <summary>max(0, z), written so that NaN propagates.</summary>
+public static float Relu(float z) => z < 0f ? 0f : z;
+
+/// <summary>
+/// softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^−|z|), with log(1 + u) for u in (0, 1] from the
+/// series 2·atanh(u / (2 + u)) in double (12 terms: error below 1e-12).
+/// </summary>
+public static double Softplus(float z)
+{
+    float a = z < 0f ? -z : z;
+    double u = Exp(-a);
+    double s = u / (2.0 + u);
+    double s2 = s * s;
+    double term = s;
+    double sum = 0.0;
+    for (int k = 1; k < 25; k += 2)
+    {
+        sum += term / k;
+        term *= s2;
+    }
+
+    return (z > 0f ? (double)z : 0.0) + 2.0 * sum;
+}
+""";
+}
