@@ -57,6 +57,7 @@ internal static class CommandLine
             config.SetApplicationName("edgeae");
             config.ConfigureConsole(console);
             config.PropagateExceptions();
+            config.UseStrictParsing();
             config.AddCommand<TrainCommand>("train")
                 .WithDescription("Train an autoencoder (default: the built-in 64→16→64 DigitsAe on the bundled UCI digits) and write its weights, a loss plot and reconstructions.")
                 .WithExample("train")
@@ -100,16 +101,20 @@ internal static class CommandLine
     /// <summary>The exit code and the one-line message of an exception that ended a command.</summary>
     private static (int Code, string Message, IReadOnlyList<string> Details) Describe(Exception e)
     {
-        Exception root = e is CommandRuntimeException { InnerException: { } inner } ? inner : e;
+        Exception root = e is CommandRuntimeException { InnerException: CliException inner } ? inner : e;
         return root switch
         {
             CliException cli => (cli.ExitCode, cli.Message, cli.Details),
-            CommandAppException app => (UsageError, OneLine(app.Message), []),
+            CommandAppException app => (UsageError, OneLine(app.Message.Replace(" to Int32.", " to an integer.", StringComparison.Ordinal)), []),
             WeightFileException or DataFormatException or TrainingDivergedException or IOException or UnauthorizedAccessException
-                => (Failure, OneLine(root.Message), []),
+                => (Failure, FirstLine(root.Message), MoreLines(root.Message)),
             _ => (Failure, $"unexpected error: {OneLine(root.Message)} (run with --verbose for details)", []),
         };
     }
+
+    private static string FirstLine(string text) => text.Split('\n')[0].TrimEnd();
+
+    private static string[] MoreLines(string text) => text.Split('\n').Skip(1).Select(l => "  " + l.TrimEnd()).Where(l => l.Trim().Length > 0).ToArray();
 
     private static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

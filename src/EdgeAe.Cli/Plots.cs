@@ -136,6 +136,7 @@ internal static class Plots
         plot.Axes.Left.TickGenerator = ticks;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual();
         plot.HideGrid();
+        plot.Axes.SquareUnits();
         plot.Title(corruption is null ? "Reconstructions" : $"Reconstructions (corruption {corruption})");
         int pixels = ReconstructionsHeight(rows.Count);
         plot.SavePng(path, ReconstructionsWidth, pixels);

@@ -21,7 +21,7 @@ internal class CommonSettings : CommandSettings
 internal class ModelDataSettings : CommonSettings
 {
     [CommandOption("--model <FILE>")]
-    [Description("A C# file declaring one [Autoencoder] class (docs/declaration.md); default: the built-in DigitsAe.")]
+    [Description("A C# file declaring one [[Autoencoder]] class (docs/declaration.md); default: the built-in DigitsAe.")]
     public string? Model { get; set; }
 
     [CommandOption("--data <FILE>")]

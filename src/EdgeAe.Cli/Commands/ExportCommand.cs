@@ -9,7 +9,7 @@ namespace EdgeAe.Cli.Commands;
 internal sealed class ExportSettings : CommonSettings
 {
     [CommandOption("--model <FILE>")]
-    [Description("A C# file declaring one [Autoencoder] class; default: the built-in DigitsAe.")]
+    [Description("A C# file declaring one [[Autoencoder]] class; default: the built-in DigitsAe.")]
     public string? Model { get; set; }
 
     [CommandOption("--target <NAME>")]
