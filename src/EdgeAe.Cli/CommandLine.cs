@@ -18,6 +18,9 @@ internal static class CommandLine
     public const int Failure = 1;
     public const int UsageError = 2;
 
+    /// <summary>Training was stopped with Ctrl+C (the best epoch so far was saved).</summary>
+    public const int Cancelled = 130;
+
     /// <summary>Runs <paramref name="args"/>; returns the exit code.</summary>
     /// <param name="args">The arguments after the program name.</param>
     /// <param name="output">Where results, progress and help go.</param>

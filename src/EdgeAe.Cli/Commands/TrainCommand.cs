@@ -275,7 +275,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
 
         environment.Console.Write(Summary(handle, result, final, held, lossName, clock.Elapsed, written));
         environment.Line($"weights: {outPath}");
-        return CommandLine.Success;
+        return result.Cancelled ? CommandLine.Cancelled : CommandLine.Success;
     }
 
     private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, string stem, Normalization normalization, string lossName, CancellationToken token)
