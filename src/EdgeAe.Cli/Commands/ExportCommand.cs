@@ -1,0 +1,91 @@
+using System.ComponentModel;
+using EdgeAe.Generators.Baking;
+using EdgeAe.Generators.Emitting;
+using EdgeAe.Generators.Helpers;
+using EdgeAe.Generators.Model;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EdgeAe.Cli.Commands;
+
+internal sealed class ExportSettings : CommonSettings
+{
+    [CommandOption("--model <FILE>")]
+    [Description("A C# file declaring one [[Autoencoder]] class; default: the built-in DigitsAe.")]
+    public string? Model { get; set; }
+
+    [CommandOption("--target <NAME>")]
+    [Description("Flavour of the generated code: desktop or nanoframework (firmware).")]
+    [DefaultValue("desktop")]
+    public string Target { get; set; } = "desktop";
+
+    [CommandOption("--weights <FILE>")]
+    [Description("A weight file (.eaw) to bake into the code, so the model needs no file at run time.")]
+    public string? Weights { get; set; }
+
+    [CommandOption("--out <FILE>")]
+    [Description("Where to write the generated C# (e.g. Model.g.cs); default: standard output.")]
+    public string? Out { get; set; }
+
+    public override ValidationResult Validate()
+    {
+        return ExportCommand.Targets.ContainsKey(Target)
+            ? base.Validate()
+            : Invalid("--target", Target, $"expected one of: {string.Join(", ", ExportCommand.Targets.Keys)}");
+    }
+}
+
+/// <summary>
+/// <c>edgeae export</c>: runs the generator on the declaration and writes the emitted source of the
+/// requested flavour (the same pure function of topology and flavour the generator uses).
+/// </summary>
+internal sealed class ExportCommand(CliEnvironment environment) : Command<ExportSettings>
+{
+    /// <summary>Flavours the generator emits, by --target name. A new flavour is one line here.</summary>
+    public static readonly IReadOnlyDictionary<string, TargetFlavor> Targets = new Dictionary<string, TargetFlavor>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["desktop"] = TargetFlavor.Desktop,
+        ["nanoframework"] = TargetFlavor.NanoFramework,
+    };
+
+    public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellationToken)
+    {
+        string path = settings.Model ?? "DefaultModel.cs (built-in)";
+        string source = settings.Model is null ? ModelHandle.BuiltInDeclaration : ModelCompiler.ReadDeclaration(settings.Model);
+        GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model));
+        ModelCompiler.Check(output, path);
+        TopologySpec spec = output.Specs.Single();
+        BakedWeights? baked = settings.Weights is null ? null : Bake(spec, settings.Weights);
+        string generated = ModelEmitter.Emit(spec, Targets[settings.Target], baked);
+        if (settings.Out is null)
+        {
+            environment.Console.Profile.Out.Writer.Write(generated);
+            return CommandLine.Success;
+        }
+
+        string outPath = Path.GetFullPath(settings.Out);
+        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+        File.WriteAllText(outPath, generated);
+        environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {generated.Split('\n').Length:N0} lines) → {outPath}");
+        return CommandLine.Success;
+    }
+
+    /// <summary>The weight file's parameters checked against the declaration exactly as the generator checks AdditionalFiles.</summary>
+    private static BakedWeights Bake(TopologySpec spec, string weightsPath)
+    {
+        if (!File.Exists(weightsPath))
+        {
+            throw new CliException($"weight file not found: {weightsPath}");
+        }
+
+        string name = Path.GetFileName(weightsPath);
+        var content = new WeightFileContent(name, new EquatableArray<byte>(File.ReadAllBytes(weightsPath)), null);
+        BakeResult result = WeightBaker.Bake(new BakeRequest(spec with { Weights = name }, null), new[] { content }.ToEquatableArray(), CancellationToken.None);
+        if (result.Weights is null)
+        {
+            throw new CliException($"{weightsPath}: " + string.Join("; ", result.Diagnostics.Select(d => d.ToDiagnostic().GetMessage(System.Globalization.CultureInfo.InvariantCulture))));
+        }
+
+        return result.Weights;
+    }
+}

@@ -1,0 +1,110 @@
+namespace EdgeAe.Cli.Tests;
+
+/// <summary>Errors a user hits: one line (plus diagnostics), a non-zero exit code, no stack trace unless --verbose.</summary>
+public sealed class ErrorTests : IDisposable
+{
+    private readonly Tool _tool = new();
+
+    public void Dispose() => _tool.Dispose();
+
+    [Fact]
+    public void Missing_files_are_one_line()
+    {
+        AssertOneLine(_tool.Run("train", "--model", _tool.PathOf("Missing.cs")), 1, "model declaration not found");
+        AssertOneLine(_tool.Run("train", "--data", _tool.PathOf("missing.csv"), "--no-plots"), 1, "data file not found");
+        AssertOneLine(_tool.Run("eval", "--weights", _tool.PathOf("missing.eaw")), 1, "weight file not found");
+        AssertOneLine(_tool.Run("inspect", _tool.PathOf("missing.eaw")), 1, "weight file not found");
+    }
+
+    [Fact]
+    public void A_declaration_that_does_not_compile_shows_generator_and_compiler_diagnostics_with_file_and_line()
+    {
+        string model = _tool.PathOf("Bad.cs");
+        File.WriteAllText(model, Declarations.Broken);
+        ToolRun run = _tool.Run("train", "--model", model);
+        Assert.Equal(1, run.ExitCode);
+        string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith($"edgeae: {model} does not compile (2 errors)", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith($"{model}:5:", StringComparison.Ordinal) && l.Contains("error EAE", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"{model}:6:", StringComparison.Ordinal) && l.Contains("error CS0029", StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
+    [Fact]
+    public void Data_of_the_wrong_width_is_one_line()
+    {
+        string data = _tool.PathOf("narrow.csv");
+        File.WriteAllLines(data, ["1,2,3,4,5,6,7,8,9,10", "10,9,8,7,6,5,4,3,2,1"]);
+        AssertOneLine(_tool.Run("train", "--data", data, "--no-plots"), 1, "narrow.csv has 10 values per sample but DigitsAe takes 64 inputs");
+    }
+
+    [Fact]
+    public void A_corrupt_weight_file_is_one_line()
+    {
+        string weights = _tool.PathOf("w.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "1", "--out", weights, "--no-plots").ExitCode);
+        byte[] bytes = File.ReadAllBytes(weights);
+        bytes[bytes.Length / 2] ^= 0x5A;
+        File.WriteAllBytes(weights, bytes);
+
+        AssertOneLine(_tool.Run("inspect", weights), 1, "checksum: MISMATCH");
+        AssertOneLine(_tool.Run("eval", "--weights", weights), 1, "Cannot read weights from");
+    }
+
+    [Theory]
+    [InlineData("invalid value 'foo' for --optimizer", "train", "--optimizer", "foo")]
+    [InlineData("invalid value 'blur:3' for --corruption", "train", "--corruption", "blur:3")]
+    [InlineData("invalid value '-1' for --lr", "train", "--lr", "-1")]
+    [InlineData("invalid value 'maybe' for --header", "train", "--header", "maybe")]
+    [InlineData("invalid value '1.5' for --validation-split", "train", "--validation-split", "1.5")]
+    [InlineData("Failed to convert 'abc' to an integer", "train", "--epochs", "abc")]
+    [InlineData("Unknown option 'bogus'", "train", "--bogus", "1")]
+    [InlineData("invalid value 'fpga' for --target", "export", "--target", "fpga")]
+    [InlineData("expected a file ending in .csv or .bin", "encode", "--weights", "w.eaw", "--out", "codes.txt")]
+    public void Unknown_option_values_are_usage_errors(string message, params string[] args)
+        => AssertOneLine(_tool.Run(args), 2, message);
+
+    [Fact]
+    public void Verbose_adds_the_stack_trace()
+    {
+        ToolRun run = _tool.Run("train", "--data", _tool.PathOf("missing.csv"), "--no-plots", "--verbose");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("   at ", run.Error);
+    }
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("eval")]
+    [InlineData("encode")]
+    [InlineData("inspect")]
+    [InlineData("export")]
+    public void Every_command_has_help(string command)
+    {
+        ToolRun run = _tool.Run(command, "--help");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("USAGE:", run.Output);
+        Assert.Contains($"edgeae {command}", run.Output);
+        Assert.Contains("--verbose", run.Output);
+    }
+
+    [Fact]
+    public void The_tool_has_help()
+    {
+        ToolRun run = _tool.Run("--help");
+        Assert.Equal(0, run.ExitCode);
+        foreach (string command in new[] { "train", "eval", "encode", "inspect", "export" })
+        {
+            Assert.Contains(command, run.Output);
+        }
+    }
+
+    private static void AssertOneLine(ToolRun run, int exitCode, string message)
+    {
+        Assert.True(run.ExitCode == exitCode, run.ToString());
+        string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, run.ToString());
+        Assert.StartsWith("edgeae: ", lines[0]);
+        Assert.Contains(message, lines[0]);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+}
