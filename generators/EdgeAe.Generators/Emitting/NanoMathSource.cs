@@ -54,6 +54,11 @@ public static float Tanh(float z)
     float a = z < 0f ? -z : z;
     if (a < 0.625f)
     {
+        if (a == 0f)
+        {
+            return z; // keeps the sign of −0
+        }
+
         float s = z * z;
         float q = -5.70498872745e-3f;
         q = q * s + 2.06390887954e-2f;
