@@ -181,6 +181,14 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor UnknownInitialization = new(
+        id: "EAE0022",
+        title: "Unknown initialization",
+        messageFormat: "[Autoencoder] Initialization value {0} is not a member of EdgeAe.Initialization (GlorotHe, UniformFanIn)",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(DiagnosticDescriptors)

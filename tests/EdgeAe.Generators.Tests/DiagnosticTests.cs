@@ -223,6 +223,19 @@ public sealed class DiagnosticTests
             typeName: "M");
 
     [Fact]
+    public void EAE0022_unknown_initialization_squiggles_the_named_argument()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8, [|Initialization = (Initialization)5|])]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0022",
+            "[Autoencoder] Initialization value 5 is not a member of EdgeAe.Initialization (GlorotHe, UniformFanIn)",
+            typeName: "M");
+
+    [Fact]
     public void EAE0012_model_too_large_squiggles_the_type_name()
         => AssertOnlyDiagnostic(
             """
@@ -290,7 +303,7 @@ public sealed class DiagnosticTests
     [Fact]
     public void Every_descriptor_is_an_error_with_a_unique_id_in_sequence()
     {
-        string[] expected = Enumerable.Range(1, 21).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        string[] expected = Enumerable.Range(1, 22).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(expected, DiagnosticDescriptors.All.Select(d => d.Id).ToArray());
         Assert.All(DiagnosticDescriptors.All, d => Assert.Equal(DiagnosticSeverity.Error, d.DefaultSeverity));
     }

@@ -145,6 +145,28 @@ public sealed class GeneratedModelTests
     }
 
     [Fact]
+    public void Uniform_fan_in_initialisation_draws_weights_and_biases_within_one_over_root_fan_in()
+    {
+        var model = new FanInTiedAe();
+        ReadOnlySpan<float> p = model.Parameters;
+        foreach (LayerInfo layer in FanInTiedAe.Topology.Layers)
+        {
+            double bound = 1 / Math.Sqrt(layer.InputWidth);
+            float[] biases = p.Slice(layer.BiasOffset, layer.Width).ToArray();
+            Assert.All(biases, b => Assert.InRange(b, -bound, bound));
+            Assert.Equal(layer.Width, biases.Distinct().Count());
+            if (!layer.IsTied)
+            {
+                float[] weights = p.Slice(layer.WeightOffset, layer.WeightCount).ToArray();
+                Assert.All(weights, w => Assert.InRange(w, -bound, bound));
+                Assert.True(weights.Max() > 0.8 * bound && weights.Min() < -0.8 * bound, "the draws fill the interval");
+            }
+        }
+
+        Assert.Equal(model.Parameters.ToArray(), new FanInTiedAe().Parameters.ToArray());
+    }
+
+    [Fact]
     public void Constants_describe_the_declaration()
     {
         Assert.Equal(64, DigitsAe.InputSize);

@@ -95,3 +95,20 @@ public partial class TiedSquaredErrorAe;
 [Decoder(6, Activation.Relu)]
 [Output(Activation.Sigmoid)]
 public partial class UntiedTwinAe;
+
+/// <summary>
+/// The Fashion-MNIST model: 784 → 64 → 784, sigmoid code and output, binary cross-entropy,
+/// initialised like the PyTorch reference (uniform ±1/√fan_in for weights and biases).
+/// </summary>
+[Autoencoder(Input = 784, Loss = Loss.BinaryCrossEntropy, Seed = 1, Initialization = Initialization.UniformFanIn)]
+[Code(64, Activation.Sigmoid)]
+[Output(Activation.Sigmoid)]
+public partial class FashionAe;
+
+/// <summary>Deep with PyTorch-style initialisation, to check that option.</summary>
+[Autoencoder(Input = 8, Loss = Loss.SquaredError, Seed = 30, TiedWeights = true, Initialization = Initialization.UniformFanIn)]
+[Encoder(6, Activation.Relu)]
+[Code(3, Activation.Tanh)]
+[Decoder(6, Activation.Relu)]
+[Output(Activation.Linear)]
+public partial class FanInTiedAe;

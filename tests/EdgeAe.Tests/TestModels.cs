@@ -21,6 +21,7 @@ internal static class TestModels
         [nameof(SquaredErrorReluOutput)] = () => new SquaredErrorReluOutput(),
         [nameof(TiedDeepAe)] = () => new TiedDeepAe(),
         [nameof(TiedSquaredErrorAe)] = () => new TiedSquaredErrorAe(),
+        [nameof(FanInTiedAe)] = () => new FanInTiedAe(),
     };
 
     /// <summary>Small models whose every parameter can be finite-differenced quickly.</summary>

@@ -152,7 +152,7 @@ internal static partial class ModelEmitter
         foreach (LayerPlan layer in plan.Layers)
         {
             w.WriteLine();
-            ScalarKernelWriter.WriteInitialization(w, layer);
+            ScalarKernelWriter.WriteInitialization(w, layer, spec.Initialization);
         }
 
         w.CloseBlock();

@@ -190,8 +190,12 @@ internal static partial class ModelEmitter
 
         // InitializeParameters
         w.WriteLine("/// <summary>");
-        w.WriteLine("/// Re-initialises every parameter from <paramref name=\"seed\"/>: weights uniform in ±limit");
-        w.WriteLine("/// (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.");
+        w.WriteLine(spec.Initialization == InitializationKind.UniformFanIn
+            ? "/// Re-initialises every parameter from <paramref name=\"seed\"/>: weights and biases uniform in ±1/√fan_in"
+            : "/// Re-initialises every parameter from <paramref name=\"seed\"/>: weights uniform in ±limit");
+        w.WriteLine(spec.Initialization == InitializationKind.UniformFanIn
+            ? "/// (PyTorch's nn.Linear default). Same seed, same weights, on every target."
+            : "/// (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.");
         w.WriteLine("/// </summary>");
         w.OpenBlock("public void InitializeParameters(int seed)");
         w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
@@ -200,7 +204,7 @@ internal static partial class ModelEmitter
         foreach (LayerPlan layer in plan.Layers)
         {
             w.WriteLine();
-            ScalarKernelWriter.WriteInitialization(w, layer);
+            ScalarKernelWriter.WriteInitialization(w, layer, spec.Initialization);
         }
 
         w.CloseBlock();

@@ -261,9 +261,28 @@ internal static class ScalarKernelWriter
         => (weightOffset == 0 ? string.Empty : Invariant.Int(weightOffset) + " + ") + index + " * " + stride;
 
     /// <summary>Weights drawn uniformly in ±limit from the seeded generator, biases zero.</summary>
-    public static void WriteInitialization(SourceWriter w, LayerPlan plan)
+    public static void WriteInitialization(SourceWriter w, LayerPlan plan, InitializationKind initialization)
     {
         LayerSpec layer = plan.Layer;
+        if (initialization == InitializationKind.UniformFanIn)
+        {
+            // PyTorch's nn.Linear default: W and b uniform in ±1/√fan_in (fan_in of the layer that uses them).
+            float bound = (float)(1.0 / Math.Sqrt(layer.InputWidth));
+            w.WriteLine($"// Layer {layer.Index}: uniform ±1/√{Invariant.Int(layer.InputWidth)} for " + (plan.IsTied ? $"its biases (W is layer {layer.TiedTo}'s)." : "W, then b."));
+            if (!plan.IsTied)
+            {
+                w.OpenBlock($"for (int k = 0; k < {Invariant.Int(plan.WeightCount)}; k++)");
+                w.WriteLine($"p[{(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}k] = {Invariant.Float(bound)} * EdgeAeMath.NextSymmetric(ref state);");
+                w.CloseBlock();
+                w.WriteLine();
+            }
+
+            w.OpenBlock($"for (int k = 0; k < {Invariant.Int(layer.Width)}; k++)");
+            w.WriteLine($"p[{Invariant.Int(plan.BiasOffset)} + k] = {Invariant.Float(bound)} * EdgeAeMath.NextSymmetric(ref state);");
+            w.CloseBlock();
+            return;
+        }
+
         if (plan.IsTied)
         {
             w.WriteLine($"// Layer {layer.Index}: tied to layer {layer.TiedTo}'s weights; its biases stay 0.");

@@ -28,6 +28,13 @@ internal enum LayerRole
     Output = 3,
 }
 
+/// <summary>How parameters are initialised from the seed.</summary>
+internal enum InitializationKind
+{
+    GlorotHe = 0,
+    UniformFanIn = 1,
+}
+
 /// <summary>Which flavour of code to emit.</summary>
 internal enum TargetFlavor
 {

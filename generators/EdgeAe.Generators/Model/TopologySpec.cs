@@ -29,7 +29,8 @@ internal sealed record TopologySpec(
     int MaxBatchSize,
     EquatableArray<LayerSpec> Layers,
     string? Weights = null,
-    bool OnDeviceTraining = false)
+    bool OnDeviceTraining = false,
+    InitializationKind Initialization = InitializationKind.GlorotHe)
 {
     /// <summary>True when the declaration names a weight file to bake (<c>[Autoencoder(Weights = "…")]</c>).</summary>
     public bool BakesWeights => Weights is not null;

@@ -79,6 +79,15 @@ internal static class Parser
         int seed = NamedInt(autoencoder, "Seed", 0);
         bool tiedWeights = NamedBool(autoencoder, "TiedWeights");
         bool onDeviceTraining = NamedBool(autoencoder, "OnDeviceTraining");
+        int initializationValue = NamedInt(autoencoder, "Initialization", 0);
+        var initialization = (InitializationKind)initializationValue;
+        if (!Enum.IsDefined(typeof(InitializationKind), initialization))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.UnknownInitialization,
+                NamedArgumentLocation(autoencoder, "Initialization", cancellationToken),
+                initializationValue));
+        }
         int maxBatch = NamedInt(autoencoder, "MaxBatch", DefaultMaxBatch);
         string? weights = NamedString(autoencoder, "Weights");
         LocationInfo? weightsLocation = weights is null ? null : NamedArgumentLocation(autoencoder, "Weights", cancellationToken);
@@ -230,7 +239,8 @@ internal static class Parser
             maxBatch,
             layers.ToEquatableArray(),
             weights,
-            onDeviceTraining);
+            onDeviceTraining,
+            initialization);
         return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
     }
 

@@ -28,6 +28,16 @@ namespace EdgeAe
         SquaredError = 1,
     }
 
+    /// <summary>How the parameters are initialised from the seed.</summary>
+    [global::Microsoft.CodeAnalysis.Embedded]
+    internal enum Initialization
+    {
+        /// <summary>Glorot uniform √(6/(in+out)) for sigmoid, tanh and linear layers, He uniform √(6/in) for ReLU layers; biases 0.</summary>
+        GlorotHe = 0,
+        /// <summary>Weights and biases uniform in ±1/√in: PyTorch's default for nn.Linear.</summary>
+        UniformFanIn = 1,
+    }
+
     /// <summary>
     /// Marks a partial class as an EdgeAe autoencoder. Layers follow as [Encoder]… [Code] [Decoder]… [Output],
     /// encoder and decoder layers in the order they are written.
@@ -44,6 +54,9 @@ namespace EdgeAe
 
         /// <summary>Seed of the deterministic parameter initialisation.</summary>
         public int Seed { get; set; }
+
+        /// <summary>How parameters are initialised from the seed (default: Glorot/He by activation).</summary>
+        public Initialization Initialization { get; set; }
 
         /// <summary>
         /// Tied weights: each decoder layer uses the transpose of its mirror encoder layer's weights
