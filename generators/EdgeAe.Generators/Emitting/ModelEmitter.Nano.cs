@@ -303,7 +303,7 @@ internal static partial class ModelEmitter
             w.WriteLine();
             LayerPlan layer = plan.Layers[l];
             Operand input = l == first ? new Operand(source, 0) : Operand.Workspace(plan.Layers[l - 1].ActivationOffset);
-            ScalarKernelWriter.WriteDenseForward(w, layer, input);
+            NanoKernelWriter.WriteDenseForward(w, layer, input);
         }
 
         w.CloseBlock();

@@ -65,7 +65,7 @@ public sealed class FashionMnistQualityTests
         (Dataset train, Dataset test) = s_data.Value;
         Evaluation plain = Train(train, test, Reference, Corruption.None);
         Evaluation denoising = Train(train, test, Reference, new MaskingNoise(0.3f));
-        TestContext.Current.SendDiagnosticMessage(FormattableString.Invariant(
+        Report.Line(FormattableString.Invariant(
             $"plain: test BCE {plain.MeanLoss:F4}, MSE {plain.MeanSquaredError:F5}; denoising: test BCE {denoising.MeanLoss:F4}, MSE {denoising.MeanSquaredError:F5}"));
         Assert.True(plain.MeanLoss <= 0.3016, $"plain test BCE {plain.MeanLoss:F4} (PyTorch 0.2986, bound 0.3016)");
         Assert.True(denoising.MeanLoss <= 0.3319, $"denoising test BCE {denoising.MeanLoss:F4} (PyTorch 0.3286, bound 0.3319)");

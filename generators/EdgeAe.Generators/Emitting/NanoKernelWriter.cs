@@ -1,0 +1,91 @@
+using EdgeAe.Generators.Helpers;
+using EdgeAe.Generators.Model;
+using EdgeAe.Generators.Planning;
+
+namespace EdgeAe.Generators.Emitting;
+
+/// <summary>
+/// Forward kernels for nanoFramework's IL interpreter, where cost is IL instructions executed.
+/// Outputs are computed in blocks of <see cref="Block"/>, each accumulated in locals over all inputs:
+/// one load of x[i] serves the whole block, weights are read with constant offsets from one running
+/// index, and nothing is stored until the block is done. Each output still sums b + x₀w₀ + x₁w₁ + …
+/// in ascending input order, so the results are bit-identical to the plain loops.
+/// </summary>
+internal static class NanoKernelWriter
+{
+    /// <summary>Outputs per block (accumulator locals s0…s7).</summary>
+    public const int Block = 8;
+
+    public static void WriteDenseForward(SourceWriter w, LayerPlan plan, Operand source)
+    {
+        LayerSpec layer = plan.Layer;
+        if (plan.IsTied || layer.Width < 2)
+        {
+            // Tied layers read W transposed (a dot product per output); tiny layers gain nothing.
+            ScalarKernelWriter.WriteDenseForward(w, plan, source);
+            return;
+        }
+
+        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}.");
+        w.WriteLine($"// z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width});");
+        w.WriteLine($"// outputs in blocks of up to {Block}, accumulated in locals.");
+        int blocks = layer.Width / Block;
+        int tail = layer.Width % Block;
+        if (blocks > 0)
+        {
+            w.OpenBlock($"for (int j = 0; j < {Invariant.Int(blocks * Block)}; j += {Block})");
+            WriteBlock(w, plan, source, "j", Block);
+            w.CloseBlock();
+        }
+
+        if (tail > 0)
+        {
+            if (blocks > 0)
+            {
+                w.WriteLine();
+            }
+
+            w.OpenBlock(string.Empty);
+            w.WriteLine($"const int j = {Invariant.Int(blocks * Block)};");
+            WriteBlock(w, plan, source, "j", tail);
+            w.CloseBlock();
+        }
+    }
+
+    private static void WriteBlock(SourceWriter w, LayerPlan plan, Operand source, string j, int size)
+    {
+        LayerSpec layer = plan.Layer;
+        string bias = Invariant.Int(plan.BiasOffset);
+        for (int u = 0; u < size; u++)
+        {
+            w.WriteLine($"float s{u} = p[{bias} + {j}{Plus(u)}];");
+        }
+
+        w.WriteLine($"int k = {(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}{j};");
+        w.OpenBlock($"for (int i = 0; i < {Invariant.Int(layer.InputWidth)}; i++)");
+        w.WriteLine($"float xi = {source.At("i")};");
+        for (int u = 0; u < size; u++)
+        {
+            w.WriteLine($"s{u} += xi * p[k{Plus(u)}];");
+        }
+
+        w.WriteLine($"k += {Invariant.Int(layer.Width)};");
+        w.CloseBlock();
+        w.WriteLine();
+
+        var output = Operand.Workspace(plan.ActivationOffset);
+        var preActivation = plan.PreActivationOffset >= 0 ? Operand.Workspace(plan.PreActivationOffset) : (Operand?)null;
+        for (int u = 0; u < size; u++)
+        {
+            string index = j + Plus(u);
+            if (preActivation is { } z)
+            {
+                w.WriteLine($"{z.At(index)} = s{u};");
+            }
+
+            w.WriteLine($"{output.At(index)} = {ScalarKernelWriter.ActivationCall(layer.Activation, "s" + Invariant.Int(u))};");
+        }
+    }
+
+    private static string Plus(int u) => u == 0 ? string.Empty : " + " + Invariant.Int(u);
+}
