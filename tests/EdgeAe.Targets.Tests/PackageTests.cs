@@ -10,6 +10,9 @@ public sealed class PackageTests(PackageFixture package) : IClassFixture<Package
     [Fact]
     public void Pack_succeeds_without_warnings()
     {
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Join(", ",
+            new[] { ("pack", package.Pack), ("build consumers", package.Build), ("run desktop", package.DesktopRun), ("build broken", package.BrokenBuild), ("build with guard", package.CompilerGuard) }
+                .Select(p => $"{p.Item1} {p.Item2?.Elapsed.TotalSeconds:F1} s")));
         Assert.True(package.Pack.ExitCode == 0, package.Pack.ToString());
         Assert.True(package.Pack.WarningLines.Count == 0, package.Pack.ToString());
     }

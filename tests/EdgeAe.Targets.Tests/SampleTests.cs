@@ -17,6 +17,7 @@ public sealed class SampleTests(SamplesFixture samples) : IClassFixture<SamplesF
     [Fact]
     public void Both_samples_build_without_warnings()
     {
+        TestContext.Current.TestOutputHelper?.WriteLine($"train {samples.Training.TotalSeconds:F1} s, build {samples.Build.Elapsed.TotalSeconds:F1} s, run {samples.DesktopRun?.Elapsed.TotalSeconds:F1} s");
         Assert.True(samples.Build.ExitCode == 0, samples.Build.ToString());
         Assert.True(samples.Build.WarningLines.Count == 0, samples.Build.ToString());
     }

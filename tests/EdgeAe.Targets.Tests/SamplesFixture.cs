@@ -14,6 +14,7 @@ public sealed class SamplesFixture : IDisposable
         Folder = DotNet.CreateIsolatedFolder("samples");
         Weights = Path.Combine(Folder, "weights", "digits.eaw");
 
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         using var trainOutput = new StringWriter();
         using var trainError = new StringWriter();
         int trained = CommandLine.Run(["train", "--epochs", "5", "--out", Weights, "--no-plots"], trainOutput, trainError, Path.Combine(Folder, "cache"));
@@ -22,6 +23,7 @@ public sealed class SamplesFixture : IDisposable
             throw new InvalidOperationException($"edgeae train failed with exit code {trained}:\n{trainOutput}\n{trainError}");
         }
 
+        Training = stopwatch.Elapsed;
         string samples = Path.Combine(DotNet.RepositoryRoot, "targets", "samples");
         string solution = Path.Combine(Folder, "samples.slnx");
         File.WriteAllText(solution, $"""
@@ -44,6 +46,9 @@ public sealed class SamplesFixture : IDisposable
     public string Weights { get; }
 
     public string Artifacts { get; }
+
+    /// <summary>How long `edgeae train` took in process.</summary>
+    public TimeSpan Training { get; }
 
     public ProcessResult Build { get; }
 
