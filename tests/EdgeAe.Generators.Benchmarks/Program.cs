@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(EdgeAe.Generators.Benchmarks.GeneratorCostBenchmarks).Assembly).Run(args);
