@@ -63,7 +63,7 @@ internal static class Plots
     {
         int width = data.Width;
         int count = Math.Min(Samples, data.Count);
-        bool corrupted = corruption.ToString() != Corruption.None.ToString();
+        bool corrupted = !corruption.IsNone;
         var inputs = new float[count][];
         var outputs = new float[count][];
         var random = new SplitMix64((ulong)(uint)seed);

@@ -14,6 +14,18 @@ internal static class Declarations
         public partial class DenoisingAe;
         """;
 
+    /// <summary>Real-valued sensor data: 12 → 8 tanh → 3 linear → 8 tanh → 12 linear, squared error.</summary>
+    public const string Sensor = """
+        namespace Demo;
+
+        [Autoencoder(Input = 12, Loss = Loss.SquaredError, Seed = 5)]
+        [Encoder(8, Activation.Tanh)]
+        [Code(3, Activation.Linear)]
+        [Decoder(8, Activation.Tanh)]
+        [Output(Activation.Linear)]
+        public partial class SensorAe;
+        """;
+
     /// <summary>Line 5: an output wider than the input (EAE); line 6: a C# type error (CS0029).</summary>
     public const string Broken = """
         namespace Demo;
