@@ -121,6 +121,68 @@ public sealed class CachingTests
     }
 
     [Fact]
+    public void A_baked_model_is_reused_on_unrelated_edits_and_regenerated_when_its_weight_file_changes()
+    {
+        string folder = Directory.CreateTempSubdirectory("edgeae-caching-").FullName;
+        try
+        {
+            const string baked = """
+                using EdgeAe;
+
+                namespace Demo;
+
+                [Autoencoder(Input = 7, Loss = Loss.BinaryCrossEntropy, Seed = 40, Weights = "baked-deep.eaw")]
+                [Encoder(6, Activation.Relu)]
+                [Code(3, Activation.Tanh)]
+                [Decoder(5, Activation.Linear)]
+                [Output(Activation.Sigmoid)]
+                public partial class Baked;
+                """;
+            byte[] original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Assets", "baked-deep.eaw"));
+            string path = Path.Combine(folder, "baked-deep.eaw");
+            File.WriteAllBytes(path, original);
+            var text = new WeightsText(path);
+            CSharpCompilation compilation = GeneratorHarness.CreateCompilation(baked, Unrelated);
+            GeneratorDriver driver = NanoHarness.CreateDriver(null, text).RunGenerators(compilation, TestContext.Current.CancellationToken);
+            string first = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Baked.Autoencoder.g.cs").SourceText.ToString();
+
+            // An unrelated edit: the weight file is not read again and the baked source is reused.
+            CSharpCompilation edited = Replace(compilation, "Source1.cs", Unrelated.Replace("x * 2", "x + x", StringComparison.Ordinal));
+            GeneratorDriver second = driver.RunGenerators(edited, TestContext.Current.CancellationToken);
+            AssertReasons(second.GetRunResult().Results.Single(), [TrackingNames.WeightFiles, TrackingNames.Bake, TrackingNames.EmitBaked], Reused);
+
+            // The file changes (one weight, re-checksummed): the bake and the source are recomputed.
+            Assert.True(EdgeAe.IO.Format.WeightFileFormat.TryParse(original, out EdgeAe.IO.Format.WeightFileData? data, out string error), error);
+            data!.Parameters[0] = 0.5f;
+            File.WriteAllBytes(path, EdgeAe.IO.Format.WeightFileFormat.Write(data));
+            GeneratorDriver third = second.ReplaceAdditionalText(text, new WeightsText(path)).RunGenerators(edited, TestContext.Current.CancellationToken);
+            GeneratorRunResult result = third.GetRunResult().Results.Single();
+            foreach (string step in new[] { TrackingNames.WeightFiles, TrackingNames.Bake, TrackingNames.EmitBaked })
+            {
+                IncrementalStepRunReason[] reasons = Outputs(result, step).Select(o => o.Reason).ToArray();
+                Assert.True(reasons.Contains(IncrementalStepRunReason.Modified), $"{step}: expected Modified, got [{string.Join(", ", reasons)}]");
+            }
+
+            string changed = result.GeneratedSources.Single(s => s.HintName == "Demo.Baked.Autoencoder.g.cs").SourceText.ToString();
+            Assert.NotEqual(first, changed);
+            Assert.Contains("0.5f,", changed, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>A weight file as an AdditionalFiles item (the generator reads its bytes from the path).</summary>
+    private sealed class WeightsText(string path) : AdditionalText
+    {
+        public override string Path { get; } = path;
+
+        public override Microsoft.CodeAnalysis.Text.SourceText? GetText(CancellationToken cancellationToken = default)
+            => Microsoft.CodeAnalysis.Text.SourceText.From(string.Empty);
+    }
+
+    [Fact]
     public void Step_outputs_hold_no_symbols_syntax_compilations_or_locations()
     {
         (GeneratorDriver driver, CSharpCompilation compilation) = FirstRun();
