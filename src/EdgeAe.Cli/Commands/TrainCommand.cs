@@ -217,7 +217,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         string outPath = Path.GetFullPath(settings.Out ?? Path.Combine("artifacts", settings.Model is null ? "digits.eaw" : handle.Name.ToLowerInvariant() + ".eaw"));
         string folder = Path.GetDirectoryName(outPath)!;
         Directory.CreateDirectory(folder);
-        string stem = Path.Combine(folder, Path.GetFileNameWithoutExtension(outPath));
+        options = options with { Checkpoints = CheckpointOptions.Beside(outPath, normalization) };
 
         ModelTopology topology = handle.Topology;
         IAutoencoder model = handle.Create(settings.Seed);
@@ -237,8 +237,8 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         try
         {
             result = environment.Interactive
-                ? TrainLive(trainer, training, validation, options, stem, normalization, lossName, cancellation.Token)
-                : TrainPlain(trainer, training, validation, stem, normalization, lossName, cancellation.Token);
+                ? TrainLive(trainer, training, validation, options, lossName, cancellation.Token)
+                : TrainPlain(trainer, training, validation, lossName, cancellation.Token);
         }
         finally
         {
@@ -278,17 +278,16 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         return result.Cancelled ? CommandLine.Cancelled : CommandLine.Success;
     }
 
-    private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, string stem, Normalization normalization, string lossName, CancellationToken token)
+    private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, string lossName, CancellationToken token)
     {
         trainer.EpochCompleted = (m, report) =>
         {
-            Checkpoint(m, report, stem, normalization);
             environment.Line(Invariant($"epoch {report.Epoch,4}  training {lossName} {report.TrainingLoss:F4}{(report.ValidationLoss is { } v ? $"  validation {lossName} {v:F4}" : "")}  {report.SamplesPerSecond:N0} samples/s{(report.IsBest ? "  *" : "")}"));
         };
         return trainer.Fit(training, validation, null, token);
     }
 
-    private TrainingResult TrainLive(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, TrainingOptions options, string stem, Normalization normalization, string lossName, CancellationToken token)
+    private TrainingResult TrainLive(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, TrainingOptions options, string lossName, CancellationToken token)
     {
         TrainingResult? result = null;
         environment.Console.Progress()
@@ -301,7 +300,6 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
                 string last = "";
                 trainer.EpochCompleted = (m, report) =>
                 {
-                    Checkpoint(m, report, stem, normalization);
                     last = Invariant($"training {lossName} {report.TrainingLoss:F4}{(report.ValidationLoss is { } v ? $", validation {v:F4}" : "")}, {report.SamplesPerSecond:N0} samples/s");
                     epochs.Value = report.Epoch;
                     epochs.Description = Markup.Escape($"epoch {report.Epoch}/{options.Epochs}: {last}");
@@ -316,15 +314,6 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
                 batches.StopTask();
             });
         return result!;
-    }
-
-    private static void Checkpoint(IAutoencoder model, EpochReport report, string stem, Normalization normalization)
-    {
-        WeightFile.Save(stem + ".last.eaw", model, normalization);
-        if (report.IsBest)
-        {
-            WeightFile.Save(stem + ".best.eaw", model, normalization);
-        }
     }
 
     private static Table Summary(ModelHandle handle, TrainingResult result, Evaluation final, Evaluation? held, string lossName, TimeSpan elapsed, IReadOnlyList<string> written)

@@ -26,7 +26,7 @@ public sealed class Trainer<TModel>
         _options = options;
     }
 
-    /// <summary>Called after every epoch (for checkpoints): the model holds that epoch's parameters.</summary>
+    /// <summary>Called after every epoch (after the checkpoints are written): the model holds that epoch's parameters.</summary>
     public Action<TModel, EpochReport>? EpochCompleted { get; set; }
 
     /// <summary>
@@ -174,6 +174,15 @@ public sealed class Trainer<TModel>
 
             var report = new EpochReport(epoch, trainingLoss, validationLoss, isBest, clock.Elapsed, seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
             history.Add(report);
+            if (_options.Checkpoints is { } checkpoints)
+            {
+                IO.WeightFile.Save(checkpoints.LastPath, _model, checkpoints.Normalization);
+                if (isBest)
+                {
+                    IO.WeightFile.Save(checkpoints.BestPath, _model, checkpoints.Normalization);
+                }
+            }
+
             EpochCompleted?.Invoke(_model, report);
             if (_options.EarlyStoppingPatience is { } patience && sinceBest >= patience)
             {

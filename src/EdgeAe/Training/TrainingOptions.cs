@@ -36,6 +36,9 @@ public sealed record TrainingOptions
     /// <summary>Clip the mean gradient to this global L2 norm; null does not clip.</summary>
     public float? GradientClipNorm { get; init; }
 
+    /// <summary>Weight files written after every epoch (the last epoch, and the best so far); null writes none.</summary>
+    public CheckpointOptions? Checkpoints { get; init; }
+
     internal void Validate()
     {
         if (Epochs <= 0)
@@ -65,6 +68,25 @@ public sealed record TrainingOptions
 
         ArgumentNullException.ThrowIfNull(Optimizer);
         ArgumentNullException.ThrowIfNull(Corruption);
+    }
+}
+
+/// <summary>
+/// Checkpoints in the weight-file format, written atomically after every epoch: <paramref name="LastPath"/>
+/// holds the latest epoch, <paramref name="BestPath"/> the best so far, so a crash or a cancellation never
+/// loses more than the running epoch.
+/// </summary>
+/// <param name="BestPath">File for the best epoch so far (by validation loss when there is validation data).</param>
+/// <param name="LastPath">File for the latest finished epoch.</param>
+/// <param name="Normalization">The normalisation of the training data, stored with the weights.</param>
+public sealed record CheckpointOptions(string BestPath, string LastPath, Data.Normalization Normalization)
+{
+    /// <summary><c>name.best.eaw</c> and <c>name.last.eaw</c> beside <paramref name="weightFile"/> (<c>name.eaw</c>).</summary>
+    public static CheckpointOptions Beside(string weightFile, Data.Normalization normalization)
+    {
+        ArgumentNullException.ThrowIfNull(weightFile);
+        string stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightFile))!, Path.GetFileNameWithoutExtension(weightFile));
+        return new CheckpointOptions(stem + ".best.eaw", stem + ".last.eaw", normalization);
     }
 }
 

@@ -85,6 +85,57 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void Checkpoints_hold_the_last_and_the_best_epoch_in_the_weight_file_format()
+    {
+        string folder = Directory.CreateTempSubdirectory("edgeae-checkpoints-").FullName;
+        try
+        {
+            (Dataset train, Dataset validation) = DatasetSplit.TrainValidation(Digits.Slice(0, 200), 0.5, 1);
+            var model = new OverCompleteAe();
+            Normalization scale = Normalization.ScaleBy(16, 64);
+            var options = new TrainingOptions { Epochs = 40, BatchSize = 8, LearningRate = 3e-2f, Seed = 1, Checkpoints = CheckpointOptions.Beside(Path.Combine(folder, "ae.eaw"), scale) };
+            var perEpoch = new List<float[]>();
+            var trainer = new Trainer<OverCompleteAe>(model, options) { EpochCompleted = (m, _) => perEpoch.Add(m.Parameters.ToArray()) };
+            TrainingResult result = trainer.Fit(train, validation);
+
+            var last = new OverCompleteAe();
+            Assert.Equal(scale, global::EdgeAe.IO.WeightFile.Load(Path.Combine(folder, "ae.last.eaw"), last));
+            Assert.Equal(perEpoch[^1], last.Parameters.ToArray());
+            var best = new OverCompleteAe();
+            global::EdgeAe.IO.WeightFile.Load(Path.Combine(folder, "ae.best.eaw"), best);
+            Assert.Equal(perEpoch[result.BestEpoch - 1], best.Parameters.ToArray());
+            Assert.NotEqual(result.History.Count, result.BestEpoch); // over-fitting: the best epoch is not the last
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_training_step_allocates_nothing()
+    {
+        // Between batch 5 and batch 50 of the second epoch the loop runs 45 steps (gather, corrupt,
+        // batch backprop, clip, Adam): the thread's allocation counter must not move.
+        var model = new DigitsAe();
+        var options = new TrainingOptions { Epochs = 2, BatchSize = 16, Corruption = new MaskingNoise(0.2f), GradientClipNorm = 5f };
+        long at5 = 0, at50 = 0;
+        new Trainer<DigitsAe>(model, options).Fit(Digits, null, p =>
+        {
+            if (p.Epoch == 2 && p.Batch == 5)
+            {
+                at5 = GC.GetAllocatedBytesForCurrentThread();
+            }
+            else if (p.Epoch == 2 && p.Batch == 50)
+            {
+                at50 = GC.GetAllocatedBytesForCurrentThread();
+            }
+        });
+        Assert.True(at5 > 0 && at50 > 0);
+        Assert.Equal(0, at50 - at5);
+    }
+
+    [Fact]
     public void Cancellation_stops_between_batches_and_keeps_the_best_epoch()
     {
         var model = new DigitsAe();
