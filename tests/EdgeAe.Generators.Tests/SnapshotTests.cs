@@ -36,6 +36,30 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public void Emitter_firmware_model_with_on_device_training()
+    {
+        var spec = new TopologySpec(
+            "Device",
+            "FirmwareAe",
+            "public",
+            IsSealed: false,
+            InputSize: 12,
+            LossKind.BinaryCrossEntropy,
+            Seed: 9,
+            TiedWeights: false,
+            MaxBatchSize: 1,
+            new[]
+            {
+                new LayerSpec(0, LayerRole.Encoder, 12, 10, ActivationKind.Relu),
+                new LayerSpec(1, LayerRole.Code, 10, 3, ActivationKind.Sigmoid),
+                new LayerSpec(2, LayerRole.Output, 3, 12, ActivationKind.Sigmoid),
+            }.ToEquatableArray(),
+            OnDeviceTraining: true);
+
+        Snapshot.Match("Emitter.FirmwareAe", ModelEmitter.Emit(spec, TargetFlavor.NanoFramework));
+    }
+
+    [Fact]
     public void Emitter_squared_error_model_in_the_global_namespace()
     {
         var spec = new TopologySpec(

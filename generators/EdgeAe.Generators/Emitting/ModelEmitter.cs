@@ -37,7 +37,7 @@ internal static partial class ModelEmitter
             w.OpenBlock("namespace " + EscapedNamespace(spec.Namespace));
         }
 
-        WriteRemarks(w, plan, baked);
+        WriteRemarks(w, plan, baked, flavor);
         if (flavor == TargetFlavor.NanoFramework)
         {
             // nanoFramework's mscorlib has no GeneratedCodeAttribute; the header comment says it all.
@@ -66,7 +66,7 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>The &lt;remarks&gt; block that draws the topology, offsets and footprint.</summary>
-    private static void WriteRemarks(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    private static void WriteRemarks(SourceWriter w, ModelPlan plan, BakedWeights? baked, TargetFlavor flavor)
     {
         TopologySpec spec = plan.Topology;
         w.WriteLine("/// <remarks>");
@@ -90,8 +90,21 @@ internal static partial class ModelEmitter
 
         w.WriteLine("/// </code>");
         w.WriteLine($"/// <para>Parameters: {Thousands(plan.ParameterCount)} ({Thousands(plan.ParameterBufferLength * 4)} bytes with 64-byte alignment padding; gradients as many again for training).");
-        w.WriteLine($"/// Workspace: {Thousands(plan.InferenceWorkspaceLength * 4)} bytes for inference, {Thousands(plan.WorkspaceLength * 4)} bytes per sample with training,");
-        w.WriteLine($"/// {Thousands(plan.BatchWorkspaceLength * 4)} bytes allocated for batches of up to {Thousands(spec.MaxBatchSize)}.</para>");
+        if (flavor == TargetFlavor.NanoFramework)
+        {
+            NanoFootprint footprint = NanoFootprint.Of(plan, baked is not null);
+            w.WriteLine($"/// Workspace: {Thousands((spec.OnDeviceTraining ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4)} bytes{(spec.OnDeviceTraining ? " with on-device training" : " (inference only)")}.</para>");
+            w.WriteLine($"/// <para>On the device: RAM {Thousands(footprint.RamBytes)} bytes (every array of this model, headers included);");
+            w.WriteLine(baked is null
+                ? "/// flash: the code of this class only (parameters are initialised at run time, not stored).</para>"
+                : $"/// flash: {Thousands(footprint.BakedDataBytes)} bytes of baked parameters plus the code of this class.</para>");
+        }
+        else
+        {
+            w.WriteLine($"/// Workspace: {Thousands(plan.InferenceWorkspaceLength * 4)} bytes for inference, {Thousands(plan.WorkspaceLength * 4)} bytes per sample with training,");
+            w.WriteLine($"/// {Thousands(plan.BatchWorkspaceLength * 4)} bytes allocated for batches of up to {Thousands(spec.MaxBatchSize)}.</para>");
+        }
+
         w.WriteLine("/// </remarks>");
     }
 
