@@ -141,10 +141,13 @@ internal static partial class ModelEmitter
 
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
-        w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];");
         if (dialect == Dialect.Desktop)
         {
             SimdKernelWriter.WriteFields(w, plan);
+        }
+        else
+        {
+            w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];");
         }
         w.WriteLine();
 
