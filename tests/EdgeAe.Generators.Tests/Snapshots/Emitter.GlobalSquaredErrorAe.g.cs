@@ -72,7 +72,8 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
 
     private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
     private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-    private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];
+    // Pinned with 16 floats of slack: the SIMD batch code starts its layer-major layout on a 64-byte boundary.
+    private readonly float[] _workspace = global::System.GC.AllocateArray<float>(WorkspaceLength * MaxBatchSize + 16, pinned: true);
     private readonly global::EdgeAe.AlignedBuffer _transposed = new global::EdgeAe.AlignedBuffer(16);
 
     /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
@@ -605,9 +606,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             Forward0Batch128(ref rx, count);
         }
 
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         for (int s = 0; s < count; s++)
         {
-            new global::System.ReadOnlySpan<float>(_workspace, 0 + s * 16, CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0 + s * 16), CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
         }
     }
 
@@ -763,19 +765,19 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         }
     }
 
-    /// <summary>Layer 0 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+    /// <summary>Layer 0 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
     private void Forward0Batch512(ref float rx, int count)
     {
         ref float rp = ref _parameters.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // Z = X·W + b, 4 → 2, Sigmoid
         unchecked
         {
             unchecked
             {
                 int r0 = 0;
-                for (; r0 + 8 <= count; r0 += 8)
+                for (; r0 + 4 <= count; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
@@ -784,19 +786,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     var acc1_0 = bias0;
                     var acc2_0 = bias0;
                     var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var acc6_0 = bias0;
-                    var acc7_0 = bias0;
                     var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
                     var acc0_1 = bias1;
                     var acc1_1 = bias1;
                     var acc2_1 = bias1;
                     var acc3_1 = bias1;
-                    var acc4_1 = bias1;
-                    var acc5_1 = bias1;
-                    var acc6_1 = bias1;
-                    var acc7_1 = bias1;
                     for (int t = 0; t < 4; t++)
                     {
                         var b0 = bp;
@@ -813,18 +807,6 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
                         acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
                         acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 4);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 4);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 4);
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                        acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                        var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 4);
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                        acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
@@ -836,14 +818,6 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_1);
                 }
                 for (; r0 < count; r0++)
                 {
@@ -876,7 +850,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         ref float rp = ref _parameters.Reference;
         ref float rg = ref _gradients.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // g_b += Σₛ δ[s, ·]
         unchecked
         {
@@ -906,12 +880,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -919,29 +899,44 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
     }
 
-    /// <summary>Layer 1 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+    /// <summary>Layer 1 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
     private void Forward1Batch512(ref float rx, int count)
     {
         ref float rp = ref _parameters.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
         unchecked
         {
             unchecked
             {
                 int r0 = 0;
-                for (; r0 + 8 <= count; r0 += 8)
+                for (; r0 + 4 <= count; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
@@ -950,10 +945,6 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     var acc1_0 = bias0;
                     var acc2_0 = bias0;
                     var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var acc6_0 = bias0;
-                    var acc7_0 = bias0;
                     for (int t = 0; t < 2; t++)
                     {
                         var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -965,14 +956,6 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
                         var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
                         acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                        var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                        var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
                     }
@@ -980,10 +963,6 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(1024 + (r0 + 6) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(1024 + (r0 + 7) * 16));
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1011,7 +990,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         ref float rp = ref _parameters.Reference;
         ref float rg = ref _gradients.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // g_b += Σₛ δ[s, ·]
         unchecked
         {
@@ -1030,12 +1009,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -1043,11 +1028,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -1057,7 +1057,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 + 8 <= count; r0 += 8)
+                for (; r0 + 4 <= count; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
@@ -1065,18 +1065,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     var acc1_0 = 0f;
                     var acc2_0 = 0f;
                     var acc3_0 = 0f;
-                    var acc4_0 = 0f;
-                    var acc5_0 = 0f;
-                    var acc6_0 = 0f;
-                    var acc7_0 = 0f;
                     var acc0_1 = 0f;
                     var acc1_1 = 0f;
                     var acc2_1 = 0f;
                     var acc3_1 = 0f;
-                    var acc4_1 = 0f;
-                    var acc5_1 = 0f;
-                    var acc6_1 = 0f;
-                    var acc7_1 = 0f;
                     for (int t = 0; t < 4; t++)
                     {
                         var b0 = bp;
@@ -1093,18 +1085,6 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
                         acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
                         acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                        acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                        var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                        acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
@@ -1124,22 +1104,6 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
                     var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
-                    var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16) = acc4_0 * a4_0 * (1f - a4_0);
-                    var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16 + 1) = acc4_1 * a4_1 * (1f - a4_1);
-                    var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
-                    var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
-                    var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 6) * 16) = acc6_0 * a6_0 * (1f - a6_0);
-                    var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 6) * 16 + 1) = acc6_1 * a6_1 * (1f - a6_1);
-                    var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 7) * 16) = acc7_0 * a7_0 * (1f - a7_0);
-                    var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 7) * 16 + 1) = acc7_1 * a7_1 * (1f - a7_1);
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1169,7 +1133,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>The summed loss of a batch and the output deltas, 16-lane vectors.</summary>
     private double LossAndDeltaBatch512(ref float ry, int count)
     {
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         double loss = 0.0;
         for (int s = 0; s < count; s++)
         {
@@ -1225,7 +1189,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     {
         ref float rp = ref _parameters.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // Z = X·W + b, 4 → 2, Sigmoid
         unchecked
         {
@@ -1319,7 +1283,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         ref float rp = ref _parameters.Reference;
         ref float rg = ref _gradients.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // g_b += Σₛ δ[s, ·]
         unchecked
         {
@@ -1377,7 +1341,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     {
         ref float rp = ref _parameters.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
         unchecked
         {
@@ -1446,7 +1410,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         ref float rp = ref _parameters.Reference;
         ref float rg = ref _gradients.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // g_b += Σₛ δ[s, ·]
         unchecked
         {
@@ -1586,7 +1550,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>The summed loss of a batch and the output deltas, 8-lane vectors.</summary>
     private double LossAndDeltaBatch256(ref float ry, int count)
     {
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         double loss = 0.0;
         for (int s = 0; s < count; s++)
         {
@@ -1642,7 +1606,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     {
         ref float rp = ref _parameters.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // Z = X·W + b, 4 → 2, Sigmoid
         unchecked
         {
@@ -1736,7 +1700,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         ref float rp = ref _parameters.Reference;
         ref float rg = ref _gradients.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // g_b += Σₛ δ[s, ·]
         unchecked
         {
@@ -1794,7 +1758,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     {
         ref float rp = ref _parameters.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
         unchecked
         {
@@ -1863,7 +1827,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         ref float rp = ref _parameters.Reference;
         ref float rg = ref _gradients.Reference;
         ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         // g_b += Σₛ δ[s, ·]
         unchecked
         {
@@ -2004,7 +1968,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>The summed loss of a batch and the output deltas, 4-lane vectors.</summary>
     private double LossAndDeltaBatch128(ref float ry, int count)
     {
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         double loss = 0.0;
         for (int s = 0; s < count; s++)
         {

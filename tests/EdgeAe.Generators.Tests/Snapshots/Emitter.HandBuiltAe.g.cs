@@ -78,7 +78,8 @@ namespace Demo.Models
 
         private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
         private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-        private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];
+        // Pinned with 16 floats of slack: the SIMD batch code starts its layer-major layout on a 64-byte boundary.
+        private readonly float[] _workspace = global::System.GC.AllocateArray<float>(WorkspaceLength * MaxBatchSize + 16, pinned: true);
         private readonly global::EdgeAe.AlignedBuffer _transposed = new global::EdgeAe.AlignedBuffer(64);
 
         /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
@@ -816,9 +817,10 @@ namespace Demo.Models
                 Forward1Batch128(ref rx, count);
             }
 
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             for (int s = 0; s < count; s++)
             {
-                new global::System.ReadOnlySpan<float>(_workspace, 128 + s * 16, CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + s * 16), CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
             }
         }
 
@@ -1051,19 +1053,19 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Layer 0 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 0 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward0Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 6 → 5, Relu
             unchecked
             {
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
@@ -1072,19 +1074,11 @@ namespace Demo.Models
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
                         var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
                         var acc0_1 = bias1;
                         var acc1_1 = bias1;
                         var acc2_1 = bias1;
                         var acc3_1 = bias1;
-                        var acc4_1 = bias1;
-                        var acc5_1 = bias1;
-                        var acc6_1 = bias1;
-                        var acc7_1 = bias1;
                         for (int t = 0; t < 6; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -1105,22 +1099,6 @@ namespace Demo.Models
                             var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6);
-                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6);
-                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 6);
-                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 6));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 6);
-                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 6));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
@@ -1132,14 +1110,6 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc6_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc7_1);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1173,7 +1143,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -1203,6 +1173,50 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 6; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 5)) + acc0_0, ref rg, (nuint)((r0) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) + acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 5)) + acc1_0, ref rg, (nuint)((r0 + 1) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) + acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 5)) + acc2_0, ref rg, (nuint)((r0 + 2) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) + acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 5)) + acc3_0, ref rg, (nuint)((r0 + 3) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) + acc3_1;
+                    }
                     for (; r0 < 6; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
@@ -1265,19 +1279,19 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Layer 1 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 1 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward1Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 5 → 3, Tanh
             unchecked
             {
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
@@ -1286,66 +1300,52 @@ namespace Demo.Models
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
                         var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
                         var acc0_1 = bias1;
                         var acc1_1 = bias1;
                         var acc2_1 = bias1;
                         var acc3_1 = bias1;
-                        var acc4_1 = bias1;
-                        var acc5_1 = bias1;
-                        var acc6_1 = bias1;
-                        var acc7_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
                         for (int t = 0; t < 5; t++)
                         {
                             var b0 = bp;
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                             var x0_1 = ap;
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
                             acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
                             acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
                             var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
                             acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
                             var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_2);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_2);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc6_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc6_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc7_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc7_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_2);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1355,82 +1355,23 @@ namespace Demo.Models
                         var acc0_0 = bias0;
                         var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
                         var acc0_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_2 = bias2;
                         for (int t = 0; t < 5; t++)
                         {
                             var b0 = bp;
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                             var x0_1 = ap;
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                    }
-                }
-                unchecked
-                {
-                    int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
-                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
-                        var acc0_0 = bias0;
-                        var acc1_0 = bias0;
-                        var acc2_0 = bias0;
-                        var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
-                        for (int t = 0; t < 5; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
-                        }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc6_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc7_0);
-                    }
-                    for (; r0 < count; r0++)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
-                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
-                        var acc0_0 = bias0;
-                        for (int t = 0; t < 5; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
-                        }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
                     }
                 }
             }
@@ -1442,7 +1383,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -1483,43 +1424,81 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) + acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) + acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) + acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) + acc3_2;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
                         var acc0_0 = 0f;
                         var acc0_1 = 0f;
+                        var acc0_2 = 0f;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = bp;
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                             var x0_1 = ap;
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
-                    }
-                }
-                unchecked
-                {
-                    int r0 = 0;
-                    for (; r0 < 5; r0++)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
-                        var acc0_0 = 0f;
-                        for (int t = 0; t < count; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                        }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_2;
                     }
                 }
             }
@@ -1529,7 +1508,7 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
@@ -1537,18 +1516,10 @@ namespace Demo.Models
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = 0f;
                         var acc1_1 = 0f;
                         var acc2_1 = 0f;
                         var acc3_1 = 0f;
-                        var acc4_1 = 0f;
-                        var acc5_1 = 0f;
-                        var acc6_1 = 0f;
-                        var acc7_1 = 0f;
                         for (int t = 0; t < 3; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -1569,22 +1540,6 @@ namespace Demo.Models
                             var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
@@ -1604,22 +1559,6 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
                         var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_1 > 0f ? acc3_1 : 0f);
-                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 4) * 16));
-                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 4) * 16 + 4) = (a4_1 > 0f ? acc4_1 : 0f);
-                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
-                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_1 > 0f ? acc5_1 : 0f);
-                        var a6_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a6_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc6_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 6) * 16));
-                        var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 6) * 16 + 4) = (a6_1 > 0f ? acc6_1 : 0f);
-                        var a7_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a7_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc7_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 7) * 16));
-                        var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 7) * 16 + 4) = (a7_1 > 0f ? acc7_1 : 0f);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1681,19 +1620,19 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Layer 2 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 2 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward2Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 3 → 5, Linear
             unchecked
             {
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
@@ -1702,19 +1641,11 @@ namespace Demo.Models
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
                         var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
                         var acc0_1 = bias1;
                         var acc1_1 = bias1;
                         var acc2_1 = bias1;
                         var acc3_1 = bias1;
-                        var acc4_1 = bias1;
-                        var acc5_1 = bias1;
-                        var acc6_1 = bias1;
-                        var acc7_1 = bias1;
                         for (int t = 0; t < 3; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -1735,22 +1666,6 @@ namespace Demo.Models
                             var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
@@ -1762,14 +1677,6 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(256 + (r0 + 4) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(256 + (r0 + 6) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 6) * 16 + 4) = acc6_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(256 + (r0 + 7) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 7) * 16 + 4) = acc7_1;
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1803,7 +1710,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -1861,7 +1768,7 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
@@ -1869,46 +1776,35 @@ namespace Demo.Models
                         var acc1_0 = 0f;
                         var acc2_0 = 0f;
                         var acc3_0 = 0f;
-                        var acc4_0 = 0f;
-                        var acc5_0 = 0f;
-                        var acc6_0 = 0f;
-                        var acc7_0 = 0f;
                         var acc0_1 = 0f;
                         var acc1_1 = 0f;
                         var acc2_1 = 0f;
                         var acc3_1 = 0f;
-                        var acc4_1 = 0f;
-                        var acc5_1 = 0f;
-                        var acc6_1 = 0f;
-                        var acc7_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
                         for (int t = 0; t < 5; t++)
                         {
                             var b0 = bp;
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                             var x0_1 = ap;
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
                             acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
                             acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
                             var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
                             acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
                             var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
@@ -1916,34 +1812,26 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
                         var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a0_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_2 * (1f - a0_2 * a0_2);
                         var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
                         var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a1_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_2 * (1f - a1_2 * a1_2);
                         var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
                         var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a2_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_2 * (1f - a2_2 * a2_2);
                         var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
                         var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
-                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16) = acc4_0 * (1f - a4_0 * a4_0);
-                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 1) = acc4_1 * (1f - a4_1 * a4_1);
-                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16) = acc5_0 * (1f - a5_0 * a5_0);
-                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 1) = acc5_1 * (1f - a5_1 * a5_1);
-                        var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 6) * 16) = acc6_0 * (1f - a6_0 * a6_0);
-                        var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 6) * 16 + 1) = acc6_1 * (1f - a6_1 * a6_1);
-                        var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 7) * 16) = acc7_0 * (1f - a7_0 * a7_0);
-                        var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 7) * 16 + 1) = acc7_1 * (1f - a7_1 * a7_1);
+                        var a3_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_2 * (1f - a3_2 * a3_2);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1951,13 +1839,16 @@ namespace Demo.Models
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
                         var acc0_0 = 0f;
                         var acc0_1 = 0f;
+                        var acc0_2 = 0f;
                         for (int t = 0; t < 5; t++)
                         {
                             var b0 = bp;
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                             var x0_1 = ap;
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
@@ -1965,77 +1856,8 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
                         var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
-                    }
-                }
-                unchecked
-                {
-                    int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
-                        var acc0_0 = 0f;
-                        var acc1_0 = 0f;
-                        var acc2_0 = 0f;
-                        var acc3_0 = 0f;
-                        var acc4_0 = 0f;
-                        var acc5_0 = 0f;
-                        var acc6_0 = 0f;
-                        var acc7_0 = 0f;
-                        for (int t = 0; t < 5; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
-                        }
-                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
-                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
-                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
-                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
-                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_0 * (1f - a4_0 * a4_0);
-                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
-                        var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 6) * 16 + 2) = acc6_0 * (1f - a6_0 * a6_0);
-                        var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 7) * 16 + 2) = acc7_0 * (1f - a7_0 * a7_0);
-                    }
-                    for (; r0 < count; r0++)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
-                        var acc0_0 = 0f;
-                        for (int t = 0; t < 5; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
-                        }
-                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_2 * (1f - a0_2 * a0_2);
                     }
                 }
             }
@@ -2083,19 +1905,19 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward3Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 5 → 6, Sigmoid
             unchecked
             {
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
@@ -2104,55 +1926,41 @@ namespace Demo.Models
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
                         var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
                         var acc0_1 = bias1;
                         var acc1_1 = bias1;
                         var acc2_1 = bias1;
                         var acc3_1 = bias1;
-                        var acc4_1 = bias1;
-                        var acc5_1 = bias1;
-                        var acc6_1 = bias1;
-                        var acc7_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
                         for (int t = 0; t < 5; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                             var x0_1 = ap;
                             var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
                             var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
                             acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
                             acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
                             var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
                             var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
                             acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
                             var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
                             var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
@@ -2160,34 +1968,26 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2);
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2);
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(512 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0), ref rw, (nuint)(384 + (r0 + 6) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 6) * 16 + 4) = acc6_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(512 + (r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0), ref rw, (nuint)(384 + (r0 + 7) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 7) * 16 + 4) = acc7_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2197,14 +1997,18 @@ namespace Demo.Models
                         var acc0_0 = bias0;
                         var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
                         var acc0_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_2 = bias2;
                         for (int t = 0; t < 5; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                             var x0_1 = ap;
                             var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
@@ -2212,79 +2016,8 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    }
-                }
-                unchecked
-                {
-                    int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 5);
-                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
-                        var acc0_0 = bias0;
-                        var acc1_0 = bias0;
-                        var acc2_0 = bias0;
-                        var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
-                        for (int t = 0; t < 5; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
-                        }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 6) * 16 + 5) = acc6_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 6) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 7) * 16 + 5) = acc7_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 7) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0);
-                    }
-                    for (; r0 < count; r0++)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 5);
-                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
-                        var acc0_0 = bias0;
-                        for (int t = 0; t < 5; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
-                        }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
                     }
                 }
             }
@@ -2296,7 +2029,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -2337,44 +2070,86 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 1) * 6)) + acc1_0, ref rg, (nuint)(112 + (r0 + 1) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) + acc1_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 2) * 6)) + acc2_0, ref rg, (nuint)(112 + (r0 + 2) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) + acc2_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 3) * 6)) + acc3_0, ref rg, (nuint)(112 + (r0 + 3) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) + acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) + acc3_2;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = 0f;
+                        var acc0_2 = 0f;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
                             var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                             var x0_1 = ap;
                             var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
-                    }
-                }
-                unchecked
-                {
-                    int r0 = 0;
-                    for (; r0 < 5; r0++)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 5);
-                        var acc0_0 = 0f;
-                        for (int t = 0; t < count; t++)
-                        {
-                            var b0 = bp;
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                        }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_2;
                     }
                 }
             }
@@ -2384,7 +2159,7 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
@@ -2392,18 +2167,10 @@ namespace Demo.Models
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = 0f;
                         var acc1_1 = 0f;
                         var acc2_1 = 0f;
                         var acc3_1 = 0f;
-                        var acc4_1 = 0f;
-                        var acc5_1 = 0f;
-                        var acc6_1 = 0f;
-                        var acc7_1 = 0f;
                         for (int t = 0; t < 6; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -2424,22 +2191,6 @@ namespace Demo.Models
                             var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
@@ -2459,22 +2210,6 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
                         var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_1;
-                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(896 + (r0 + 4) * 16));
-                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 4) * 16 + 4) = acc4_1;
-                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
-                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_1;
-                        var a6_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(896 + (r0 + 6) * 16));
-                        var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 6) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 6) * 16 + 4) = acc6_1;
-                        var a7_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(896 + (r0 + 7) * 16));
-                        var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 7) * 16 + 4);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 7) * 16 + 4) = acc7_1;
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2505,7 +2240,7 @@ namespace Demo.Models
         /// <summary>The summed loss of a batch and the output deltas, 16-lane vectors.</summary>
         private double LossAndDeltaBatch512(ref float ry, int count)
         {
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
             for (int s = 0; s < count; s++)
             {
@@ -2576,7 +2311,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 6 → 5, Relu
             unchecked
             {
@@ -2677,7 +2412,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -2814,7 +2549,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 5 → 3, Tanh
             unchecked
             {
@@ -2964,7 +2699,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -3188,7 +2923,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 3 → 5, Linear
             unchecked
             {
@@ -3289,7 +3024,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -3546,7 +3281,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 5 → 6, Sigmoid
             unchecked
             {
@@ -3724,7 +3459,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -3913,7 +3648,7 @@ namespace Demo.Models
         /// <summary>The summed loss of a batch and the output deltas, 8-lane vectors.</summary>
         private double LossAndDeltaBatch256(ref float ry, int count)
         {
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
             for (int s = 0; s < count; s++)
             {
@@ -3995,7 +3730,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 6 → 5, Relu
             unchecked
             {
@@ -4120,7 +3855,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -4272,7 +4007,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 5 → 3, Tanh
             unchecked
             {
@@ -4422,7 +4157,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -4681,7 +4416,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 3 → 5, Linear
             unchecked
             {
@@ -4806,7 +4541,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -5089,7 +4824,7 @@ namespace Demo.Models
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 5 → 6, Sigmoid
             unchecked
             {
@@ -5260,7 +4995,7 @@ namespace Demo.Models
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -5473,7 +5208,7 @@ namespace Demo.Models
         /// <summary>The summed loss of a batch and the output deltas, 4-lane vectors.</summary>
         private double LossAndDeltaBatch128(ref float ry, int count)
         {
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
             for (int s = 0; s < count; s++)
             {

@@ -78,7 +78,8 @@ namespace Demo
 
         private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
         private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-        private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];
+        // Pinned with 16 floats of slack: the SIMD batch code starts its layer-major layout on a 64-byte boundary.
+        private readonly float[] _workspace = global::System.GC.AllocateArray<float>(WorkspaceLength * MaxBatchSize + 16, pinned: true);
         private readonly global::EdgeAe.AlignedBuffer _transposed = new global::EdgeAe.AlignedBuffer(3072);
 
         /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
@@ -822,9 +823,10 @@ namespace Demo
                 Forward1Batch128(ref rx, count);
             }
 
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             for (int s = 0; s < count; s++)
             {
-                new global::System.ReadOnlySpan<float>(_workspace, 2048 + s * 16, CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + s * 16), CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
             }
         }
 
@@ -1019,19 +1021,19 @@ namespace Demo
             }
         }
 
-        /// <summary>Layer 0 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 0 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward0Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 64 → 32, Relu
             unchecked
             {
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
@@ -1040,19 +1042,11 @@ namespace Demo
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
                         var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048 + 16));
                         var acc0_1 = bias1;
                         var acc1_1 = bias1;
                         var acc2_1 = bias1;
                         var acc3_1 = bias1;
-                        var acc4_1 = bias1;
-                        var acc5_1 = bias1;
-                        var acc6_1 = bias1;
-                        var acc7_1 = bias1;
                         for (int t = 0; t < 64; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1069,18 +1063,6 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 64));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 64));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -1092,14 +1074,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)((r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)((r0 + 7) * 32 + 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1132,7 +1106,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 32; j += 16)
             {
@@ -1151,7 +1125,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= 64; r0 += 8)
+                    for (; r0 + 4 <= 64; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312);
@@ -1159,18 +1133,10 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1187,18 +1153,6 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -1210,14 +1164,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + 16)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + 16)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32)) + acc4_0, ref rg, (nuint)((r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32 + 16)) + acc4_1, ref rg, (nuint)((r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + 16)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 6) * 32)) + acc6_0, ref rg, (nuint)((r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 6) * 32 + 16)) + acc6_1, ref rg, (nuint)((r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 7) * 32)) + acc7_0, ref rg, (nuint)((r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 7) * 32 + 16)) + acc7_1, ref rg, (nuint)((r0 + 7) * 32 + 16));
                     }
                 }
             }
@@ -1251,19 +1197,19 @@ namespace Demo
             }
         }
 
-        /// <summary>Layer 1 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 1 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward1Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 32 → 16, Sigmoid
             unchecked
             {
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
@@ -1272,10 +1218,6 @@ namespace Demo
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
                         for (int t = 0; t < 32; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1287,14 +1229,6 @@ namespace Demo
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 32));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 32));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
@@ -1302,10 +1236,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0), ref rw, (nuint)(2048 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0), ref rw, (nuint)(2048 + (r0 + 7) * 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1333,7 +1263,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             unchecked
             {
@@ -1353,7 +1283,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= 32; r0 += 8)
+                    for (; r0 + 4 <= 32; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360);
@@ -1361,10 +1291,6 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1376,14 +1302,6 @@ namespace Demo
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
@@ -1391,10 +1309,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 1) * 16)) + acc1_0, ref rg, (nuint)(2080 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 2) * 16)) + acc2_0, ref rg, (nuint)(2080 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 3) * 16)) + acc3_0, ref rg, (nuint)(2080 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 4) * 16)) + acc4_0, ref rg, (nuint)(2080 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 5) * 16)) + acc5_0, ref rg, (nuint)(2080 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 6) * 16)) + acc6_0, ref rg, (nuint)(2080 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 7) * 16)) + acc7_0, ref rg, (nuint)(2080 + (r0 + 7) * 16));
                     }
                 }
             }
@@ -1404,7 +1318,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
@@ -1412,18 +1326,10 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < 16; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1440,18 +1346,6 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -1471,22 +1365,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32));
                         var a3_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + 16));
-                        var a4_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32));
-                        var a4_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32 + 16));
-                        var a5_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32));
-                        var a5_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + 16));
-                        var a6_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 6) * 32));
-                        var a6_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 6) * 32 + 16));
-                        var a7_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 7) * 32));
-                        var a7_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 7) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 7) * 32 + 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1546,19 +1424,19 @@ namespace Demo
             }
         }
 
-        /// <summary>Layer 2 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 2 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward2Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 16 → 32, Relu
             unchecked
             {
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608);
@@ -1567,19 +1445,11 @@ namespace Demo
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
                         var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120 + 16));
                         var acc0_1 = bias1;
                         var acc1_1 = bias1;
                         var acc2_1 = bias1;
                         var acc3_1 = bias1;
-                        var acc4_1 = bias1;
-                        var acc5_1 = bias1;
-                        var acc6_1 = bias1;
-                        var acc7_1 = bias1;
                         for (int t = 0; t < 16; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1596,18 +1466,6 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -1619,14 +1477,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)(3072 + (r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)(3072 + (r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1659,7 +1509,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 32; j += 16)
             {
@@ -1678,7 +1528,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= 16; r0 += 8)
+                    for (; r0 + 4 <= 16; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384);
@@ -1686,18 +1536,10 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1714,18 +1556,6 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -1737,14 +1567,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + 16)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + 16)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32)) + acc4_0, ref rg, (nuint)(2608 + (r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32 + 16)) + acc4_1, ref rg, (nuint)(2608 + (r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + 16)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 6) * 32)) + acc6_0, ref rg, (nuint)(2608 + (r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 6) * 32 + 16)) + acc6_1, ref rg, (nuint)(2608 + (r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 7) * 32)) + acc7_0, ref rg, (nuint)(2608 + (r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 7) * 32 + 16)) + acc7_1, ref rg, (nuint)(2608 + (r0 + 7) * 32 + 16));
                     }
                 }
             }
@@ -1754,7 +1576,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
@@ -1762,10 +1584,6 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < 32; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1777,14 +1595,6 @@ namespace Demo
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 32));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 32));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
@@ -1796,14 +1606,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16));
                         var a3_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16));
-                        var a4_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0 * a4_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a4_0), ref rw, (nuint)(15360 + (r0 + 4) * 16));
-                        var a5_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16));
-                        var a6_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0 * a6_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a6_0), ref rw, (nuint)(15360 + (r0 + 6) * 16));
-                        var a7_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0 * a7_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a7_0), ref rw, (nuint)(15360 + (r0 + 7) * 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1872,126 +1674,138 @@ namespace Demo
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (8 × 32 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
         private void Forward3Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 32 → 64, Sigmoid
             unchecked
             {
-                for (int c = 0; c < 64; c += 32)
+                unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
-                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200));
                         var acc0_0 = bias0;
                         var acc1_0 = bias0;
                         var acc2_0 = bias0;
                         var acc3_0 = bias0;
-                        var acc4_0 = bias0;
-                        var acc5_0 = bias0;
-                        var acc6_0 = bias0;
-                        var acc7_0 = bias0;
-                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 16));
                         var acc0_1 = bias1;
                         var acc1_1 = bias1;
                         var acc2_1 = bias1;
                         var acc3_1 = bias1;
-                        var acc4_1 = bias1;
-                        var acc5_1 = bias1;
-                        var acc6_1 = bias1;
-                        var acc7_1 = bias1;
+                        var bias2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
+                        var bias3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                        var acc0_3 = bias3;
+                        var acc1_3 = bias3;
+                        var acc2_3 = bias3;
+                        var acc3_3 = bias3;
                         for (int t = 0; t < 32; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
                             var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                            var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
                             var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
                             var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
                             acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
                             acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b2, acc1_2);
+                            acc1_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b3, acc1_3);
                             var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
                             acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b2, acc2_2);
+                            acc2_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b3, acc2_3);
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 32));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 32));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b2, acc3_2);
+                            acc3_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b3, acc3_3);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0, ref rw, (nuint)(9216 + (r0 + 6) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0), ref rw, (nuint)(5120 + (r0 + 6) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_1, ref rw, (nuint)(9216 + (r0 + 6) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_1), ref rw, (nuint)(5120 + (r0 + 6) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0, ref rw, (nuint)(9216 + (r0 + 7) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0), ref rw, (nuint)(5120 + (r0 + 7) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_1, ref rw, (nuint)(9216 + (r0 + 7) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_1), ref rw, (nuint)(5120 + (r0 + 7) * 64 + c + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(5120 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(5120 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_3), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_3), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_3), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 48));
                     }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
-                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200));
                         var acc0_0 = bias0;
-                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 16));
                         var acc0_1 = bias1;
+                        var bias2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                        var acc0_2 = bias2;
+                        var bias3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                        var acc0_3 = bias3;
                         for (int t = 0; t < 32; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
                             var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                            var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
                             var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(5120 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(5120 + (r0) * 64 + 48));
                     }
                 }
             }
@@ -2003,7 +1817,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 64; j += 16)
             {
@@ -2019,76 +1833,74 @@ namespace Demo
             // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (32 × 64)
             unchecked
             {
-                for (int c = 0; c < 64; c += 32)
+                unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= 32; r0 += 8)
+                    for (; r0 + 4 <= 32; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + c);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
                             var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                            var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
                             var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
                             var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
                             acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
                             acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b2, acc1_2);
+                            acc1_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b3, acc1_3);
                             var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
                             acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b2, acc2_2);
+                            acc2_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b3, acc2_3);
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b2, acc3_2);
+                            acc3_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b3, acc3_3);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c)) + acc0_0, ref rg, (nuint)(3152 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c + 16)) + acc0_1, ref rg, (nuint)(3152 + (r0) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + c)) + acc1_0, ref rg, (nuint)(3152 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + c + 16)) + acc1_1, ref rg, (nuint)(3152 + (r0 + 1) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + c)) + acc2_0, ref rg, (nuint)(3152 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + c + 16)) + acc2_1, ref rg, (nuint)(3152 + (r0 + 2) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + c)) + acc3_0, ref rg, (nuint)(3152 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + c + 16)) + acc3_1, ref rg, (nuint)(3152 + (r0 + 3) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 4) * 64 + c)) + acc4_0, ref rg, (nuint)(3152 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 4) * 64 + c + 16)) + acc4_1, ref rg, (nuint)(3152 + (r0 + 4) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 5) * 64 + c)) + acc5_0, ref rg, (nuint)(3152 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 5) * 64 + c + 16)) + acc5_1, ref rg, (nuint)(3152 + (r0 + 5) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 6) * 64 + c)) + acc6_0, ref rg, (nuint)(3152 + (r0 + 6) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 6) * 64 + c + 16)) + acc6_1, ref rg, (nuint)(3152 + (r0 + 6) * 64 + c + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 7) * 64 + c)) + acc7_0, ref rg, (nuint)(3152 + (r0 + 7) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 7) * 64 + c + 16)) + acc7_1, ref rg, (nuint)(3152 + (r0 + 7) * 64 + c + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64)) + acc0_0, ref rg, (nuint)(3152 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + 16)) + acc0_1, ref rg, (nuint)(3152 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + 32)) + acc0_2, ref rg, (nuint)(3152 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + 48)) + acc0_3, ref rg, (nuint)(3152 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64)) + acc1_0, ref rg, (nuint)(3152 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + 16)) + acc1_1, ref rg, (nuint)(3152 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + 32)) + acc1_2, ref rg, (nuint)(3152 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + 48)) + acc1_3, ref rg, (nuint)(3152 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64)) + acc2_0, ref rg, (nuint)(3152 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + 16)) + acc2_1, ref rg, (nuint)(3152 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + 32)) + acc2_2, ref rg, (nuint)(3152 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + 48)) + acc2_3, ref rg, (nuint)(3152 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64)) + acc3_0, ref rg, (nuint)(3152 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + 16)) + acc3_1, ref rg, (nuint)(3152 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + 32)) + acc3_2, ref rg, (nuint)(3152 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + 48)) + acc3_3, ref rg, (nuint)(3152 + (r0 + 3) * 64 + 48));
                     }
                 }
             }
@@ -2098,7 +1910,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 8 <= count; r0 += 8)
+                    for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024);
@@ -2106,18 +1918,10 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < 64; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -2134,18 +1938,6 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
-                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
-                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
-                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
-                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
-                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
-                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
-                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 64));
-                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
-                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
-                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 64));
-                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
-                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -2165,22 +1957,6 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32));
                         var a3_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + 16));
-                        var a4_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32));
-                        var a4_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32 + 16));
-                        var a5_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32));
-                        var a5_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + 16));
-                        var a6_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 6) * 32));
-                        var a6_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 6) * 32 + 16));
-                        var a7_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 7) * 32));
-                        var a7_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 7) * 32 + 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2210,7 +1986,7 @@ namespace Demo
         /// <summary>The summed loss of a batch and the output deltas, 16-lane vectors.</summary>
         private double LossAndDeltaBatch512(ref float ry, int count)
         {
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
             for (int s = 0; s < count; s++)
             {
@@ -2276,7 +2052,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 64 → 32, Relu
             unchecked
             {
@@ -2370,7 +2146,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 32; j += 8)
             {
@@ -2504,7 +2280,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 32 → 16, Sigmoid
             unchecked
             {
@@ -2598,7 +2374,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 16; j += 8)
             {
@@ -2837,7 +2613,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 16 → 32, Relu
             unchecked
             {
@@ -2931,7 +2707,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 32; j += 8)
             {
@@ -3198,7 +2974,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 32 → 64, Sigmoid
             unchecked
             {
@@ -3306,7 +3082,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 64; j += 8)
             {
@@ -3500,7 +3276,7 @@ namespace Demo
         /// <summary>The summed loss of a batch and the output deltas, 8-lane vectors.</summary>
         private double LossAndDeltaBatch256(ref float ry, int count)
         {
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
             for (int s = 0; s < count; s++)
             {
@@ -3586,7 +3362,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 64 → 32, Relu
             unchecked
             {
@@ -3680,7 +3456,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 32; j += 4)
             {
@@ -3824,7 +3600,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 32 → 16, Sigmoid
             unchecked
             {
@@ -3918,7 +3694,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 16; j += 4)
             {
@@ -4177,7 +3953,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 16 → 32, Relu
             unchecked
             {
@@ -4271,7 +4047,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 32; j += 4)
             {
@@ -4538,7 +4314,7 @@ namespace Demo
         {
             ref float rp = ref _parameters.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // Z = X·W + b, 32 → 64, Sigmoid
             unchecked
             {
@@ -4646,7 +4422,7 @@ namespace Demo
             ref float rp = ref _parameters.Reference;
             ref float rg = ref _gradients.Reference;
             ref float rt = ref _transposed.Reference;
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             // g_b += Σₛ δ[s, ·]
             for (int j = 0; j < 64; j += 4)
             {
@@ -4840,7 +4616,7 @@ namespace Demo
         /// <summary>The summed loss of a batch and the output deltas, 4-lane vectors.</summary>
         private double LossAndDeltaBatch128(ref float ry, int count)
         {
-            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
             for (int s = 0; s < count; s++)
             {
