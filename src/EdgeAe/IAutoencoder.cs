@@ -25,6 +25,12 @@ public interface IAutoencoder
     /// <summary>Decodes a code into a reconstruction.</summary>
     void Decode(ReadOnlySpan<float> code, Span<float> output);
 
+    /// <summary>
+    /// Encodes a batch (count × input width floats, sample after sample, 1 ≤ count ≤ <see cref="ModelTopology.MaxBatchSize"/>)
+    /// into count × code width floats.
+    /// </summary>
+    void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes);
+
     /// <summary>Reconstructs an input and returns the per-sample loss against it (Σ BCE or ½Σ squared error).</summary>
     float Reconstruct(ReadOnlySpan<float> input, Span<float> output);
 

@@ -112,3 +112,43 @@ public partial class FashionAe;
 [Decoder(6, Activation.Relu)]
 [Output(Activation.Linear)]
 public partial class FanInTiedAe;
+/// Tails: layer widths 1–16 and 31, so every product meets every remainder of a 16-, 8- and 4-lane
+/// vector (full vectors, then one 8, one 4, then scalars), as outputs, inputs and batch rows.
+/// </summary>
+[Autoencoder(Input = 31, Loss = Loss.SquaredError, Seed = 30, MaxBatch = 16)]
+[Encoder(15, Activation.Tanh)]
+[Encoder(14, Activation.Relu)]
+[Encoder(13, Activation.Sigmoid)]
+[Encoder(12, Activation.Linear)]
+[Encoder(11, Activation.Tanh)]
+[Encoder(10, Activation.Relu)]
+[Encoder(9, Activation.Sigmoid)]
+[Encoder(8, Activation.Tanh)]
+[Code(1, Activation.Linear)]
+[Decoder(2, Activation.Tanh)]
+[Decoder(3, Activation.Relu)]
+[Decoder(4, Activation.Sigmoid)]
+[Decoder(5, Activation.Tanh)]
+[Decoder(6, Activation.Linear)]
+[Decoder(7, Activation.Tanh)]
+[Decoder(16, Activation.Sigmoid)]
+[Output(Activation.Linear)]
+public partial class TailsAe;
+
+/// <summary>Wide: 256 (sixteen full 16-lane vectors), 255, 129, 17, 48 and 250 units.</summary>
+[Autoencoder(Input = 256, Loss = Loss.BinaryCrossEntropy, Seed = 31, MaxBatch = 19)]
+[Encoder(255, Activation.Tanh)]
+[Encoder(129, Activation.Relu)]
+[Code(17, Activation.Sigmoid)]
+[Decoder(48, Activation.Relu)]
+[Decoder(250, Activation.Tanh)]
+[Output(Activation.Sigmoid)]
+public partial class WideAe;
+
+/// <summary>Tied with tails: 33 → 20 → 7 → 20 → 33.</summary>
+[Autoencoder(Input = 33, Loss = Loss.SquaredError, Seed = 32, TiedWeights = true, MaxBatch = 13)]
+[Encoder(20, Activation.Sigmoid)]
+[Code(7, Activation.Tanh)]
+[Decoder(20, Activation.Relu)]
+[Output(Activation.Linear)]
+public partial class TiedTailsAe;

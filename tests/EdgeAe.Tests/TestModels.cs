@@ -22,10 +22,13 @@ internal static class TestModels
         [nameof(TiedDeepAe)] = () => new TiedDeepAe(),
         [nameof(TiedSquaredErrorAe)] = () => new TiedSquaredErrorAe(),
         [nameof(FanInTiedAe)] = () => new FanInTiedAe(),
+        [nameof(TailsAe)] = () => new TailsAe(),
+        [nameof(WideAe)] = () => new WideAe(),
+        [nameof(TiedTailsAe)] = () => new TiedTailsAe(),
     };
 
     /// <summary>Small models whose every parameter can be finite-differenced quickly.</summary>
-    public static TheoryData<string> Small => new(All.Keys.Where(k => k is not nameof(DigitsAe) and not nameof(OverCompleteAe)));
+    public static TheoryData<string> Small => new(All.Keys.Where(k => k is not nameof(DigitsAe) and not nameof(OverCompleteAe) and not nameof(WideAe)));
 
     public static TheoryData<string> Names => new(All.Keys);
 

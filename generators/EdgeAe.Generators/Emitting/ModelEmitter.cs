@@ -166,7 +166,14 @@ internal static partial class ModelEmitter
 
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
-        w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];");
+        if (dialect == Dialect.Desktop)
+        {
+            SimdKernelWriter.WriteFields(w, plan);
+        }
+        else
+        {
+            w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];");
+        }
         w.WriteLine();
 
         if (baked is null)
@@ -278,6 +285,11 @@ internal static partial class ModelEmitter
         w.OpenBlock($"public float AccumulateGradients({dialect.InputBufferType} input, {dialect.InputBufferType} target)");
         WriteLengthCheck(w, "input", "InputSize");
         WriteLengthCheck(w, "target", "InputSize");
+        if (dialect == Dialect.Desktop)
+        {
+            SimdKernelWriter.WriteDispatch(w, "return AccumulateBatchSimd(input, target, 1);");
+        }
+
         w.WriteLine($"ForwardLayers(input, 0, {Invariant.Int(output.Layer.Index)});");
         w.WriteLine("float loss = LossAgainst(target);");
         w.WriteLine("Backward(input, target);");
@@ -321,6 +333,10 @@ internal static partial class ModelEmitter
         WriteForwardLayers(w, plan, dialect);
         WriteLossAgainst(w, plan, dialect);
         WriteBackward(w, plan, dialect);
+        if (dialect == Dialect.Desktop)
+        {
+            SimdKernelWriter.WriteMembers(w, plan);
+        }
 
         w.OpenBlock("private static void ThrowLengthMismatch(string parameterName, int expected, int actual)");
         w.WriteLine("throw new global::System.ArgumentException(");
@@ -346,6 +362,11 @@ internal static partial class ModelEmitter
     {
         w.WriteLine("/// <summary>Runs layers <paramref name=\"first\"/>..<paramref name=\"last\"/>; the first reads <paramref name=\"source\"/>.</summary>");
         w.OpenBlock($"private void ForwardLayers({dialect.InputBufferType} source, int first, int last)");
+        if (dialect == Dialect.Desktop)
+        {
+            SimdKernelWriter.WriteDispatch(w, "ForwardLayersSimd(source, first, last);", "return;");
+        }
+
         w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
         w.WriteLine("float[] ws = _workspace;");
         foreach (LayerPlan layer in plan.Layers)
@@ -375,6 +396,11 @@ internal static partial class ModelEmitter
     {
         w.WriteLine("/// <summary>The loss of the last forward pass against <paramref name=\"target\"/>.</summary>");
         w.OpenBlock($"private float LossAgainst({dialect.InputBufferType} target)");
+        if (dialect == Dialect.Desktop)
+        {
+            SimdKernelWriter.WriteDispatch(w, "return LossAgainstSimd(target);");
+        }
+
         w.WriteLine("float[] ws = _workspace;");
         ScalarKernelWriter.WriteLoss(w, plan, new Operand("target", 0));
         w.WriteLine("return (float)loss;");
@@ -518,6 +544,11 @@ internal static partial class ModelEmitter
         w.WriteLine("ThrowLengthMismatch(nameof(targets), inputs.Length, targets.Length);");
         w.CloseBlock();
         w.WriteLine();
+        if (dialect == Dialect.Desktop)
+        {
+            SimdKernelWriter.WriteDispatch(w, "return AccumulateBatchSimd(inputs, targets, count);");
+        }
+
         w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
         w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
         w.WriteLine("float[] ws = _workspace;");

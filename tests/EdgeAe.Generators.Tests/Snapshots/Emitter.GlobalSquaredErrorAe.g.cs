@@ -72,7 +72,9 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
 
     private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
     private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-    private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];
+    // Pinned with 16 floats of slack: the SIMD batch code starts its layer-major layout on a 64-byte boundary.
+    private readonly float[] _workspace = global::System.GC.AllocateArray<float>(WorkspaceLength * MaxBatchSize + 16, pinned: true);
+    private readonly global::EdgeAe.AlignedBuffer _transposed = new global::EdgeAe.AlignedBuffer(16);
 
     /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
     public GlobalSquaredErrorAe()
@@ -205,6 +207,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             ThrowLengthMismatch(nameof(target), InputSize, target.Length);
         }
 
+        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            return AccumulateBatchSimd(input, target, 1);
+        }
+
         ForwardLayers(input, 0, 1);
         float loss = LossAgainst(target);
         Backward(input, target);
@@ -255,6 +262,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         if (targets.Length != inputs.Length)
         {
             ThrowLengthMismatch(nameof(targets), inputs.Length, targets.Length);
+        }
+
+        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            return AccumulateBatchSimd(inputs, targets, count);
         }
 
         global::System.Span<float> p = _parameters.Span;
@@ -425,6 +437,12 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>Runs layers <paramref name="first"/>..<paramref name="last"/>; the first reads <paramref name="source"/>.</summary>
     private void ForwardLayers(global::System.ReadOnlySpan<float> source, int first, int last)
     {
+        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            ForwardLayersSimd(source, first, last);
+            return;
+        }
+
         global::System.Span<float> p = _parameters.Span;
         float[] ws = _workspace;
 
@@ -477,6 +495,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>The loss of the last forward pass against <paramref name="target"/>.</summary>
     private float LossAgainst(global::System.ReadOnlySpan<float> target)
     {
+        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            return LossAgainstSimd(target);
+        }
+
         float[] ws = _workspace;
         double loss = 0.0;
         // Squared error ½Σ(x̂ − t)².
@@ -545,6 +568,1423 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                 g[row + j] += xi * dj;
             }
         }
+    }
+
+    /// <summary>
+    /// Encodes a batch: <paramref name="inputs"/> holds count × <see cref="InputSize"/> floats sample after sample
+    /// (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="codes"/> receives count × <see cref="CodeSize"/> floats. Allocates nothing.
+    /// </summary>
+    public void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+    {
+        int count = BatchCount(inputs.Length);
+        if (codes.Length != count * CodeSize)
+        {
+            ThrowLengthMismatch(nameof(codes), count * CodeSize, codes.Length);
+        }
+
+        if (!global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            for (int s = 0; s < count; s++)
+            {
+                Encode(inputs.Slice(s * InputSize, InputSize), codes.Slice(s * CodeSize, CodeSize));
+            }
+
+            return;
+        }
+
+        ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
+        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            Forward0Batch512(ref rx, count);
+        }
+        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            Forward0Batch256(ref rx, count);
+        }
+        else
+        {
+            Forward0Batch128(ref rx, count);
+        }
+
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        for (int s = 0; s < count; s++)
+        {
+            global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0 + s * 16), CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
+        }
+    }
+
+    /// <summary>The SIMD path of <see cref="ForwardLayers"/>; tied layers run the scalar kernel.</summary>
+    private void ForwardLayersSimd(global::System.ReadOnlySpan<float> source, int first, int last)
+    {
+        ref float rs = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        global::System.Span<float> p = _parameters.Span;
+        float[] ws = _workspace;
+
+        if (first <= 0 && 0 <= last)
+        {
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                Forward0Single512(ref rs);
+            }
+            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                Forward0Single256(ref rs);
+            }
+            else
+            {
+                Forward0Single128(ref rs);
+            }
+        }
+
+        if (first <= 1 && 1 <= last)
+        {
+            global::System.ReadOnlySpan<float> x = first == 1 ? source : new global::System.ReadOnlySpan<float>(ws, 0, 2);
+            // Layer 1 (output): dense 2 → 4, Linear.
+            // Tied: z[j] = b[j] + Σᵢ x[i]·W0[j, i], layer 0's W read transposed at p[0..8), b at p[32..36).
+            for (int j = 0; j < 4; j++)
+            {
+                float z = p[32 + j];
+                int row = j * 2;
+                for (int i = 0; i < 2; i++)
+                {
+                    z += x[i] * p[row + i];
+                }
+
+                ws[16 + j] = z;
+            }
+
+            // Linear activation: z is the output.
+        }
+    }
+
+    /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass, terms summed per vector in float, across vectors in double.</summary>
+    private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)
+    {
+        ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
+        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        double loss = 0.0;
+        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            unchecked
+            {
+                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16));
+                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+            }
+        }
+        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            unchecked
+            {
+                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16));
+                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+            }
+        }
+        else
+        {
+            unchecked
+            {
+                const int j = 0;
+                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16 + j));
+                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
+                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+            }
+        }
+        return (float)loss;
+    }
+
+    /// <summary>The SIMD path of <see cref="AccumulateBatchGradients"/> (also serves <see cref="AccumulateGradients"/> as a batch of one).</summary>
+    private float AccumulateBatchSimd(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int count)
+    {
+        ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
+        ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(targets);
+        ref float rp = ref _parameters.Reference;
+        ref float rt = ref _transposed.Reference;
+        global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0), 4, 2, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0));
+        double loss;
+        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            Forward0Batch512(ref rx, count);
+            Forward1Batch512(ref rx, count);
+            loss = LossAndDeltaBatch512(ref ry, count);
+            Backward1Batch512(ref rx, count);
+            Backward0Batch512(ref rx, count);
+        }
+        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            Forward0Batch256(ref rx, count);
+            Forward1Batch256(ref rx, count);
+            loss = LossAndDeltaBatch256(ref ry, count);
+            Backward1Batch256(ref rx, count);
+            Backward0Batch256(ref rx, count);
+        }
+        else
+        {
+            Forward0Batch128(ref rx, count);
+            Forward1Batch128(ref rx, count);
+            loss = LossAndDeltaBatch128(ref ry, count);
+            Backward1Batch128(ref rx, count);
+            Backward0Batch128(ref rx, count);
+        }
+
+        return (float)loss;
+    }
+
+    /// <summary>Layer 0 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+    private void Forward0Single512(ref float rx)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        // z = b + x·W, 4 → 2, Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                const int r0 = 0;
+                ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                var acc0_0 = bias0;
+                var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                var acc0_1 = bias1;
+                for (int t = 0; t < 4; t++)
+                {
+                    var b0 = bp;
+                    var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                    var x0_1 = ap;
+                    acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                    acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                    ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                    bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+            }
+        }
+    }
+
+    /// <summary>Layer 0 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+    private void Forward0Batch512(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // Z = X·W + b, 4 → 2, Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+    private void Backward0Batch512(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rg = ref _gradients.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // g_b += Σₛ δ[s, ·]
+        unchecked
+        {
+            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16);
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
+            for (int s = 0; s < count; s++)
+            {
+                sum += d;
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16) = sum;
+        }
+        unchecked
+        {
+            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1);
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + 1);
+            for (int s = 0; s < count; s++)
+            {
+                sum += d;
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1) = sum;
+        }
+        // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (4 × 2)
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 4 <= 4; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    for (int t = 0; t < count; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 1 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+    private void Forward1Batch512(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+    private void Backward1Batch512(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rg = ref _gradients.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // g_b += Σₛ δ[s, ·]
+        unchecked
+        {
+            var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32));
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072);
+            for (int s = 0; s < count; s++)
+            {
+                sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32));
+        }
+        // g_W0[j, i] += Σₛ δ[s, j]·x[s, i] (tied: the mirror's gradient, 4 × 2)
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 4 <= 4; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    for (int t = 0; t < count; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
+                }
+            }
+        }
+        // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read as the mirror's W (already transposed), f = Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc0_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                }
+            }
+        }
+    }
+
+    /// <summary>The summed loss of a batch and the output deltas, 16-lane vectors.</summary>
+    private double LossAndDeltaBatch512(ref float ry, int count)
+    {
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        double loss = 0.0;
+        for (int s = 0; s < count; s++)
+        {
+            int row = s * 16;
+            int sample = s * InputSize;
+            unchecked
+            {
+                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row));
+                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
+                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
+            }
+        }
+
+        return loss;
+    }
+
+    /// <summary>Layer 0 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+    private void Forward0Single256(ref float rx)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        // z = b + x·W, 4 → 2, Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                const int r0 = 0;
+                ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                var acc0_0 = bias0;
+                var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                var acc0_1 = bias1;
+                for (int t = 0; t < 4; t++)
+                {
+                    var b0 = bp;
+                    var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                    var x0_1 = ap;
+                    acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                    acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                    ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                    bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+            }
+        }
+    }
+
+    /// <summary>Layer 0 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+    private void Forward0Batch256(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // Z = X·W + b, 4 → 2, Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 6 <= count; r0 += 6)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var acc4_1 = bias1;
+                    var acc5_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 4);
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 4);
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+    private void Backward0Batch256(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rg = ref _gradients.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // g_b += Σₛ δ[s, ·]
+        unchecked
+        {
+            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16);
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
+            for (int s = 0; s < count; s++)
+            {
+                sum += d;
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16) = sum;
+        }
+        unchecked
+        {
+            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1);
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + 1);
+            for (int s = 0; s < count; s++)
+            {
+                sum += d;
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1) = sum;
+        }
+        // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (4 × 2)
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 < 4; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
+                    var acc0_0 = 0f;
+                    var acc0_1 = 0f;
+                    for (int t = 0; t < count; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 1 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+    private void Forward1Batch256(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 6 <= count; r0 += 6)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+    private void Backward1Batch256(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rg = ref _gradients.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // g_b += Σₛ δ[s, ·]
+        unchecked
+        {
+            var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32));
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072);
+            for (int s = 0; s < count; s++)
+            {
+                sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32));
+        }
+        // g_W0[j, i] += Σₛ δ[s, j]·x[s, i] (tied: the mirror's gradient, 4 × 2)
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 < 4; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
+                    var acc0_0 = 0f;
+                    var acc0_1 = 0f;
+                    for (int t = 0; t < count; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                }
+            }
+        }
+        // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read as the mirror's W (already transposed), f = Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 6 <= count; r0 += 6)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc4_0 = 0f;
+                    var acc5_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc4_1 = 0f;
+                    var acc5_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
+                    var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16) = acc4_0 * a4_0 * (1f - a4_0);
+                    var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16 + 1) = acc4_1 * a4_1 * (1f - a4_1);
+                    var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
+                    var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc0_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                }
+            }
+        }
+    }
+
+    /// <summary>The summed loss of a batch and the output deltas, 8-lane vectors.</summary>
+    private double LossAndDeltaBatch256(ref float ry, int count)
+    {
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        double loss = 0.0;
+        for (int s = 0; s < count; s++)
+        {
+            int row = s * 16;
+            int sample = s * InputSize;
+            unchecked
+            {
+                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row));
+                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
+                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
+            }
+        }
+
+        return loss;
+    }
+
+    /// <summary>Layer 0 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+    private void Forward0Single128(ref float rx)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+        // z = b + x·W, 4 → 2, Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                const int r0 = 0;
+                ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                var acc0_0 = bias0;
+                var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                var acc0_1 = bias1;
+                for (int t = 0; t < 4; t++)
+                {
+                    var b0 = bp;
+                    var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                    var x0_1 = ap;
+                    acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                    acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                    ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                    bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+            }
+        }
+    }
+
+    /// <summary>Layer 0 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+    private void Forward0Batch128(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // Z = X·W + b, 4 → 2, Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 6 <= count; r0 += 6)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var acc4_1 = bias1;
+                    var acc5_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 4);
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 4);
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+    private void Backward0Batch128(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rg = ref _gradients.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // g_b += Σₛ δ[s, ·]
+        unchecked
+        {
+            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16);
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
+            for (int s = 0; s < count; s++)
+            {
+                sum += d;
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16) = sum;
+        }
+        unchecked
+        {
+            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1);
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + 1);
+            for (int s = 0; s < count; s++)
+            {
+                sum += d;
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1) = sum;
+        }
+        // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (4 × 2)
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 < 4; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
+                    var acc0_0 = 0f;
+                    var acc0_1 = 0f;
+                    for (int t = 0; t < count; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 1 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+    private void Forward1Batch128(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 6 <= count; r0 += 6)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                }
+            }
+        }
+    }
+
+    /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+    private void Backward1Batch128(ref float rx, int count)
+    {
+        ref float rp = ref _parameters.Reference;
+        ref float rg = ref _gradients.Reference;
+        ref float rt = ref _transposed.Reference;
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        // g_b += Σₛ δ[s, ·]
+        unchecked
+        {
+            const int j = 0;
+            var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32 + j));
+            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + j);
+            for (int s = 0; s < count; s++)
+            {
+                sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+            }
+            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32 + j));
+        }
+        // g_W0[j, i] += Σₛ δ[s, j]·x[s, i] (tied: the mirror's gradient, 4 × 2)
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 < 4; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
+                    var acc0_0 = 0f;
+                    var acc0_1 = 0f;
+                    for (int t = 0; t < count; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                }
+            }
+        }
+        // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read as the mirror's W (already transposed), f = Sigmoid
+        unchecked
+        {
+            unchecked
+            {
+                int r0 = 0;
+                for (; r0 + 6 <= count; r0 += 6)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc4_0 = 0f;
+                    var acc5_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc4_1 = 0f;
+                    var acc5_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
+                    var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16) = acc4_0 * a4_0 * (1f - a4_0);
+                    var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16 + 1) = acc4_1 * a4_1 * (1f - a4_1);
+                    var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
+                    var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
+                }
+                for (; r0 < count; r0++)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc0_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                }
+            }
+        }
+    }
+
+    /// <summary>The summed loss of a batch and the output deltas, 4-lane vectors.</summary>
+    private double LossAndDeltaBatch128(ref float ry, int count)
+    {
+        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+        double loss = 0.0;
+        for (int s = 0; s < count; s++)
+        {
+            int row = s * 16;
+            int sample = s * InputSize;
+            unchecked
+            {
+                const int j = 0;
+                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row + j));
+                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
+                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row + j));
+            }
+        }
+
+        return loss;
     }
 
     private static void ThrowLengthMismatch(string parameterName, int expected, int actual)

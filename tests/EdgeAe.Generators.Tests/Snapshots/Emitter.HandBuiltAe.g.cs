@@ -78,7 +78,9 @@ namespace Demo.Models
 
         private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
         private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-        private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];
+        // Pinned with 16 floats of slack: the SIMD batch code starts its layer-major layout on a 64-byte boundary.
+        private readonly float[] _workspace = global::System.GC.AllocateArray<float>(WorkspaceLength * MaxBatchSize + 16, pinned: true);
+        private readonly global::EdgeAe.AlignedBuffer _transposed = new global::EdgeAe.AlignedBuffer(64);
 
         /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
         public HandBuiltAe()
@@ -227,6 +229,11 @@ namespace Demo.Models
                 ThrowLengthMismatch(nameof(target), InputSize, target.Length);
             }
 
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                return AccumulateBatchSimd(input, target, 1);
+            }
+
             ForwardLayers(input, 0, 3);
             float loss = LossAgainst(target);
             Backward(input, target);
@@ -277,6 +284,11 @@ namespace Demo.Models
             if (targets.Length != inputs.Length)
             {
                 ThrowLengthMismatch(nameof(targets), inputs.Length, targets.Length);
+            }
+
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                return AccumulateBatchSimd(inputs, targets, count);
             }
 
             global::System.Span<float> p = _parameters.Span;
@@ -544,6 +556,12 @@ namespace Demo.Models
         /// <summary>Runs layers <paramref name="first"/>..<paramref name="last"/>; the first reads <paramref name="source"/>.</summary>
         private void ForwardLayers(global::System.ReadOnlySpan<float> source, int first, int last)
         {
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                ForwardLayersSimd(source, first, last);
+                return;
+            }
+
             global::System.Span<float> p = _parameters.Span;
             float[] ws = _workspace;
 
@@ -654,6 +672,11 @@ namespace Demo.Models
         /// <summary>The loss of the last forward pass against <paramref name="target"/>.</summary>
         private float LossAgainst(global::System.ReadOnlySpan<float> target)
         {
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                return LossAgainstSimd(target);
+            }
+
             float[] ws = _workspace;
             double loss = 0.0;
             // Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.
@@ -753,6 +776,4469 @@ namespace Demo.Models
                     g[row + j] += xi * dj;
                 }
             }
+        }
+
+        /// <summary>
+        /// Encodes a batch: <paramref name="inputs"/> holds count × <see cref="InputSize"/> floats sample after sample
+        /// (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="codes"/> receives count × <see cref="CodeSize"/> floats. Allocates nothing.
+        /// </summary>
+        public void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+        {
+            int count = BatchCount(inputs.Length);
+            if (codes.Length != count * CodeSize)
+            {
+                ThrowLengthMismatch(nameof(codes), count * CodeSize, codes.Length);
+            }
+
+            if (!global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    Encode(inputs.Slice(s * InputSize, InputSize), codes.Slice(s * CodeSize, CodeSize));
+                }
+
+                return;
+            }
+
+            ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                Forward0Batch512(ref rx, count);
+                Forward1Batch512(ref rx, count);
+            }
+            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                Forward0Batch256(ref rx, count);
+                Forward1Batch256(ref rx, count);
+            }
+            else
+            {
+                Forward0Batch128(ref rx, count);
+                Forward1Batch128(ref rx, count);
+            }
+
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            for (int s = 0; s < count; s++)
+            {
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + s * 16), CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
+            }
+        }
+
+        /// <summary>The SIMD path of <see cref="ForwardLayers"/>; tied layers run the scalar kernel.</summary>
+        private void ForwardLayersSimd(global::System.ReadOnlySpan<float> source, int first, int last)
+        {
+            ref float rs = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+
+            if (first <= 0 && 0 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward0Single512(ref rs);
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward0Single256(ref rs);
+                }
+                else
+                {
+                    Forward0Single128(ref rs);
+                }
+            }
+
+            if (first <= 1 && 1 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward1Single512(ref first == 1 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0));
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward1Single256(ref first == 1 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0));
+                }
+                else
+                {
+                    Forward1Single128(ref first == 1 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0));
+                }
+            }
+
+            if (first <= 2 && 2 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward2Single512(ref first == 2 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16));
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward2Single256(ref first == 2 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16));
+                }
+                else
+                {
+                    Forward2Single128(ref first == 2 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16));
+                }
+            }
+
+            if (first <= 3 && 3 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward3Single512(ref first == 3 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32));
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward3Single256(ref first == 3 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32));
+                }
+                else
+                {
+                    Forward3Single128(ref first == 3 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32));
+                }
+            }
+        }
+
+        /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass, terms summed per vector in float, across vectors in double.</summary>
+        private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)
+        {
+            ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                unchecked
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 4);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 5);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                }
+            }
+            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                unchecked
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 4);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 5);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                }
+            }
+            else
+            {
+                unchecked
+                {
+                    const int j = 0;
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64 + j));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 4);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 5);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                }
+            }
+            return (float)loss;
+        }
+
+        /// <summary>The SIMD path of <see cref="AccumulateBatchGradients"/> (also serves <see cref="AccumulateGradients"/> as a batch of one).</summary>
+        private float AccumulateBatchSimd(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int count)
+        {
+            ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
+            ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(targets);
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48), 5, 3, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0));
+            global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80), 3, 5, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16));
+            global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112), 5, 6, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32));
+            double loss;
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                Forward0Batch512(ref rx, count);
+                Forward1Batch512(ref rx, count);
+                Forward2Batch512(ref rx, count);
+                Forward3Batch512(ref rx, count);
+                loss = LossAndDeltaBatch512(ref ry, count);
+                Backward3Batch512(ref rx, count);
+                Backward2Batch512(ref rx, count);
+                Backward1Batch512(ref rx, count);
+                Backward0Batch512(ref rx, count);
+            }
+            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                Forward0Batch256(ref rx, count);
+                Forward1Batch256(ref rx, count);
+                Forward2Batch256(ref rx, count);
+                Forward3Batch256(ref rx, count);
+                loss = LossAndDeltaBatch256(ref ry, count);
+                Backward3Batch256(ref rx, count);
+                Backward2Batch256(ref rx, count);
+                Backward1Batch256(ref rx, count);
+                Backward0Batch256(ref rx, count);
+            }
+            else
+            {
+                Forward0Batch128(ref rx, count);
+                Forward1Batch128(ref rx, count);
+                Forward2Batch128(ref rx, count);
+                Forward3Batch128(ref rx, count);
+                loss = LossAndDeltaBatch128(ref ry, count);
+                Backward3Batch128(ref rx, count);
+                Backward2Batch128(ref rx, count);
+                Backward1Batch128(ref rx, count);
+                Backward0Batch128(ref rx, count);
+            }
+
+            return (float)loss;
+        }
+
+        /// <summary>Layer 0 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward0Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 6 → 5, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 6; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                }
+            }
+        }
+
+        /// <summary>Layer 0 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward0Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 6 → 5, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+        private void Backward0Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 32 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 32 + 4) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (6 × 5)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= 6; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 5)) + acc0_0, ref rg, (nuint)((r0) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) + acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 5)) + acc1_0, ref rg, (nuint)((r0 + 1) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) + acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 5)) + acc2_0, ref rg, (nuint)((r0 + 2) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) + acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 5)) + acc3_0, ref rg, (nuint)((r0 + 3) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) + acc3_1;
+                    }
+                    for (; r0 < 6; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 5)) + acc0_0, ref rg, (nuint)((r0) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) + acc0_1;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward1Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 5 → 3, Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                    var acc0_2 = bias2;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward1Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 5 → 3, Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_2);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_2 = bias2;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward1Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 1);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 1);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 1) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 2);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 2) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (5 × 3)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) + acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) + acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) + acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) + acc3_2;
+                    }
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc0_2 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_2;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_1 > 0f ? acc0_1 : 0f);
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_1 > 0f ? acc1_1 : 0f);
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_1 > 0f ? acc2_1 : 0f);
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_1 > 0f ? acc3_1 : 0f);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_1 > 0f ? acc0_1 : 0f);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward2Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 3 → 5, Linear
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 3; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(32 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32 + (r0) * 0 + 4) = acc0_1;
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward2Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 3 → 5, Linear
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_1;
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_1;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward2Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(96));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(96));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 96 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 96 + 4) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (3 × 5)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 3; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(80 + (r0) * 5)) + acc0_0, ref rg, (nuint)(80 + (r0) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 80 + (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 80 + (r0) * 5 + 4) + acc0_1;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a0_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_2 * (1f - a0_2 * a0_2);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a1_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_2 * (1f - a1_2 * a1_2);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a2_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_2 * (1f - a2_2 * a2_2);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                        var a3_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_2 * (1f - a3_2 * a3_2);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc0_2 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a0_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_2 * (1f - a0_2 * a0_2);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward3Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                    var acc0_2 = bias2;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(64 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 4) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 5) = acc0_2;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward3Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_2 = bias2;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward3Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(144));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(144));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 4) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 5);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 5);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 5) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (5 × 6)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 1) * 6)) + acc1_0, ref rg, (nuint)(112 + (r0 + 1) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) + acc1_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 2) * 6)) + acc2_0, ref rg, (nuint)(112 + (r0 + 2) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) + acc2_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 3) * 6)) + acc3_0, ref rg, (nuint)(112 + (r0 + 3) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) + acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) + acc3_2;
+                    }
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc0_2 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_2;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Linear
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_1;
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_1;
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_1;
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_1;
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_1;
+                    }
+                }
+            }
+        }
+
+        /// <summary>The summed loss of a batch and the output deltas, 16-lane vectors.</summary>
+        private double LossAndDeltaBatch512(ref float ry, int count)
+        {
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            double loss = 0.0;
+            for (int s = 0; s < count; s++)
+            {
+                int row = s * 16;
+                int sample = s * InputSize;
+                unchecked
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(384 + row)) - t, ref rw, (nuint)(1024 + row));
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 4);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 4);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 4) - t;
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 5);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 5);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
+                }
+            }
+
+            return loss;
+        }
+
+        /// <summary>Layer 0 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward0Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 6 → 5, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 6; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                }
+            }
+        }
+
+        /// <summary>Layer 0 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward0Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 6 → 5, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+        private void Backward0Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 32 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 32 + 4) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (6 × 5)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 6; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc5_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 5)) + acc0_0, ref rg, (nuint)((r0) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) + acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 5)) + acc1_0, ref rg, (nuint)((r0 + 1) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) + acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 5)) + acc2_0, ref rg, (nuint)((r0 + 2) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) + acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 5)) + acc3_0, ref rg, (nuint)((r0 + 3) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) + acc3_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 5)) + acc4_0, ref rg, (nuint)((r0 + 4) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 4) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 4) * 5 + 4) + acc4_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 5)) + acc5_0, ref rg, (nuint)((r0 + 5) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 5) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 5) * 5 + 4) + acc5_1;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward1Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 5 → 3, Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                    var acc0_2 = bias2;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward1Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 5 → 3, Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward1Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 1);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 1);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 1) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 2);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 2) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (5 × 3)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_0;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc5_1 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_1 > 0f ? acc0_1 : 0f);
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_1 > 0f ? acc1_1 : 0f);
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_1 > 0f ? acc2_1 : 0f);
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_1 > 0f ? acc3_1 : 0f);
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 4) * 16));
+                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 4) * 16 + 4) = (a4_1 > 0f ? acc4_1 : 0f);
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
+                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_1 > 0f ? acc5_1 : 0f);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_1 > 0f ? acc0_1 : 0f);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward2Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 3 → 5, Linear
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 3; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(32 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32 + (r0) * 0 + 4) = acc0_1;
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward2Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 3 → 5, Linear
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_1;
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_1;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward2Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(96));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(96));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 96 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 96 + 4) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (3 × 5)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 3; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(80 + (r0) * 5)) + acc0_0, ref rg, (nuint)(80 + (r0) * 5));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 80 + (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 80 + (r0) * 5 + 4) + acc0_1;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc5_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16) = acc4_0 * (1f - a4_0 * a4_0);
+                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 1) = acc4_1 * (1f - a4_1 * a4_1);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16) = acc5_0 * (1f - a5_0 * a5_0);
+                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 1) = acc5_1 * (1f - a5_1 * a5_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_0 * (1f - a4_0 * a4_0);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward3Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                    var acc0_2 = bias2;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(64 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 4) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 5) = acc0_2;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward3Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 5);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 5);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward3Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(144));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(144));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 4) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 5);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 5);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 5) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (5 × 6)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 5);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_0;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Linear
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc5_1 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_1;
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_1;
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_1;
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_1;
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(896 + (r0 + 4) * 16));
+                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 4) * 16 + 4) = acc4_1;
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
+                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_1;
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_1;
+                    }
+                }
+            }
+        }
+
+        /// <summary>The summed loss of a batch and the output deltas, 8-lane vectors.</summary>
+        private double LossAndDeltaBatch256(ref float ry, int count)
+        {
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            double loss = 0.0;
+            for (int s = 0; s < count; s++)
+            {
+                int row = s * 16;
+                int sample = s * InputSize;
+                unchecked
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(384 + row)) - t, ref rw, (nuint)(1024 + row));
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 4);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 4);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 4) - t;
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 5);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 5);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
+                }
+            }
+
+            return loss;
+        }
+
+        /// <summary>Layer 0 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward0Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 6 → 5, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 6; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 0));
+                }
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 4);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 6; t++)
+                    {
+                        var b0 = bp;
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                }
+            }
+        }
+
+        /// <summary>Layer 0 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward0Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 6 → 5, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_0);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+        private void Backward0Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                const int j = 0;
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32 + j));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 32 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 32 + 4) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (6 × 5)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 6; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 5)) + acc0_0, ref rg, (nuint)((r0) * 5));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 5)) + acc1_0, ref rg, (nuint)((r0 + 1) * 5));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 5)) + acc2_0, ref rg, (nuint)((r0 + 2) * 5));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 5)) + acc3_0, ref rg, (nuint)((r0 + 3) * 5));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 5)) + acc4_0, ref rg, (nuint)((r0 + 4) * 5));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 5)) + acc5_0, ref rg, (nuint)((r0 + 5) * 5));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 6; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 5 + 4) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 5 + 4) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 5 + 4) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 5 + 4) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 4) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 4) * 5 + 4) + acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 5) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 5) * 5 + 4) + acc5_0;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward1Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 5 → 3, Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                    var acc0_2 = bias2;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward1Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 5 → 3, Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward1Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 1);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 1);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 1) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 2);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 64 + 2) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (5 × 3)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_0;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 4) * 16));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_0 > 0f ? acc0_0 : 0f);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_0 > 0f ? acc1_0 : 0f);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_0 > 0f ? acc2_0 : 0f);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_0 > 0f ? acc3_0 : 0f);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 4) * 16 + 4) = (a4_0 > 0f ? acc4_0 : 0f);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_0 > 0f ? acc5_0 : 0f);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 4);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_0 > 0f ? acc0_0 : 0f);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward2Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 3 → 5, Linear
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 3; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(32 + (r0) * 0));
+                }
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80 + 4);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 3; t++)
+                    {
+                        var b0 = bp;
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32 + (r0) * 0 + 4) = acc0_0;
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward2Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 3 → 5, Linear
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_0;
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_0;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward2Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                const int j = 0;
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(96 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(96 + j));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 96 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 96 + 4) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (3 × 5)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 3; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(80 + (r0) * 5)) + acc0_0, ref rg, (nuint)(80 + (r0) * 5));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 3; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + 4);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 80 + (r0) * 5 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 80 + (r0) * 5 + 4) + acc0_0;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Tanh
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc5_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16) = acc4_0 * (1f - a4_0 * a4_0);
+                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 1) = acc4_1 * (1f - a4_1 * a4_1);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16) = acc5_0 * (1f - a5_0 * a5_0);
+                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 1) = acc5_1 * (1f - a5_1 * a5_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_0 * (1f - a4_0 * a4_0);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward3Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(64 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                }
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 4);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 4) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 5) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward3Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward3Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                const int j = 0;
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(144 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(144 + j));
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 4);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 4);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 4) = sum;
+            }
+            unchecked
+            {
+                var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 5);
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 5);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += d;
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 144 + 5) = sum;
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (5 × 6)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 < 5; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 4);
+                        var acc0_0 = 0f;
+                        var acc0_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_1;
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Linear
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(896 + (r0 + 4) * 16));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                    }
+                }
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32 + 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_0;
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_0;
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_0;
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_0;
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 4) * 16 + 4) = acc4_0;
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_0;
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32 + 4);
+                        var acc0_0 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_0;
+                    }
+                }
+            }
+        }
+
+        /// <summary>The summed loss of a batch and the output deltas, 4-lane vectors.</summary>
+        private double LossAndDeltaBatch128(ref float ry, int count)
+        {
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            double loss = 0.0;
+            for (int s = 0; s < count; s++)
+            {
+                int row = s * 16;
+                int sample = s * InputSize;
+                unchecked
+                {
+                    const int j = 0;
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row + j));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(384 + row + j)) - t, ref rw, (nuint)(1024 + row + j));
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 4);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 4);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 4) - t;
+                }
+                unchecked
+                {
+                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 5);
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 5);
+                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
+                }
+            }
+
+            return loss;
         }
 
         private static void ThrowLengthMismatch(string parameterName, int expected, int actual)

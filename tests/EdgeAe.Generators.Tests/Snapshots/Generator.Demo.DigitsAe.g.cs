@@ -78,7 +78,9 @@ namespace Demo
 
         private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
         private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-        private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];
+        // Pinned with 16 floats of slack: the SIMD batch code starts its layer-major layout on a 64-byte boundary.
+        private readonly float[] _workspace = global::System.GC.AllocateArray<float>(WorkspaceLength * MaxBatchSize + 16, pinned: true);
+        private readonly global::EdgeAe.AlignedBuffer _transposed = new global::EdgeAe.AlignedBuffer(3072);
 
         /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
         public DigitsAe()
@@ -227,6 +229,11 @@ namespace Demo
                 ThrowLengthMismatch(nameof(target), InputSize, target.Length);
             }
 
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                return AccumulateBatchSimd(input, target, 1);
+            }
+
             ForwardLayers(input, 0, 3);
             float loss = LossAgainst(target);
             Backward(input, target);
@@ -277,6 +284,11 @@ namespace Demo
             if (targets.Length != inputs.Length)
             {
                 ThrowLengthMismatch(nameof(targets), inputs.Length, targets.Length);
+            }
+
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                return AccumulateBatchSimd(inputs, targets, count);
             }
 
             global::System.Span<float> p = _parameters.Span;
@@ -547,6 +559,12 @@ namespace Demo
         /// <summary>Runs layers <paramref name="first"/>..<paramref name="last"/>; the first reads <paramref name="source"/>.</summary>
         private void ForwardLayers(global::System.ReadOnlySpan<float> source, int first, int last)
         {
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                ForwardLayersSimd(source, first, last);
+                return;
+            }
+
             global::System.Span<float> p = _parameters.Span;
             float[] ws = _workspace;
 
@@ -660,6 +678,11 @@ namespace Demo
         /// <summary>The loss of the last forward pass against <paramref name="target"/>.</summary>
         private float LossAgainst(global::System.ReadOnlySpan<float> target)
         {
+            if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                return LossAgainstSimd(target);
+            }
+
             float[] ws = _workspace;
             double loss = 0.0;
             // Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.
@@ -759,6 +782,3856 @@ namespace Demo
                     g[row + j] += xi * dj;
                 }
             }
+        }
+
+        /// <summary>
+        /// Encodes a batch: <paramref name="inputs"/> holds count × <see cref="InputSize"/> floats sample after sample
+        /// (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="codes"/> receives count × <see cref="CodeSize"/> floats. Allocates nothing.
+        /// </summary>
+        public void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+        {
+            int count = BatchCount(inputs.Length);
+            if (codes.Length != count * CodeSize)
+            {
+                ThrowLengthMismatch(nameof(codes), count * CodeSize, codes.Length);
+            }
+
+            if (!global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                for (int s = 0; s < count; s++)
+                {
+                    Encode(inputs.Slice(s * InputSize, InputSize), codes.Slice(s * CodeSize, CodeSize));
+                }
+
+                return;
+            }
+
+            ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                Forward0Batch512(ref rx, count);
+                Forward1Batch512(ref rx, count);
+            }
+            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                Forward0Batch256(ref rx, count);
+                Forward1Batch256(ref rx, count);
+            }
+            else
+            {
+                Forward0Batch128(ref rx, count);
+                Forward1Batch128(ref rx, count);
+            }
+
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            for (int s = 0; s < count; s++)
+            {
+                global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + s * 16), CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
+            }
+        }
+
+        /// <summary>The SIMD path of <see cref="ForwardLayers"/>; tied layers run the scalar kernel.</summary>
+        private void ForwardLayersSimd(global::System.ReadOnlySpan<float> source, int first, int last)
+        {
+            ref float rs = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+
+            if (first <= 0 && 0 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward0Single512(ref rs);
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward0Single256(ref rs);
+                }
+                else
+                {
+                    Forward0Single128(ref rs);
+                }
+            }
+
+            if (first <= 1 && 1 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward1Single512(ref first == 1 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0));
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward1Single256(ref first == 1 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0));
+                }
+                else
+                {
+                    Forward1Single128(ref first == 1 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0));
+                }
+            }
+
+            if (first <= 2 && 2 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward2Single512(ref first == 2 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32));
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward2Single256(ref first == 2 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32));
+                }
+                else
+                {
+                    Forward2Single128(ref first == 2 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32));
+                }
+            }
+
+            if (first <= 3 && 3 <= last)
+            {
+                if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                {
+                    Forward3Single512(ref first == 3 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48));
+                }
+                else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    Forward3Single256(ref first == 3 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48));
+                }
+                else
+                {
+                    Forward3Single128(ref first == 3 ? ref rs : ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48));
+                }
+            }
+        }
+
+        /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass, terms summed per vector in float, across vectors in double.</summary>
+        private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)
+        {
+            ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                for (int j = 0; j < 64; j += 16)
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(144 + j));
+                    var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                }
+            }
+            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                for (int j = 0; j < 64; j += 8)
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(144 + j));
+                    var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                }
+            }
+            else
+            {
+                for (int j = 0; j < 64; j += 4)
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(144 + j));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                }
+            }
+            return (float)loss;
+        }
+
+        /// <summary>The SIMD path of <see cref="AccumulateBatchGradients"/> (also serves <see cref="AccumulateGradients"/> as a batch of one).</summary>
+        private float AccumulateBatchSimd(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int count)
+        {
+            ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
+            ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(targets);
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080), 32, 16, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0));
+            global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608), 16, 32, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512));
+            global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152), 32, 64, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024));
+            double loss;
+            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            {
+                Forward0Batch512(ref rx, count);
+                Forward1Batch512(ref rx, count);
+                Forward2Batch512(ref rx, count);
+                Forward3Batch512(ref rx, count);
+                loss = LossAndDeltaBatch512(ref ry, count);
+                Backward3Batch512(ref rx, count);
+                Backward2Batch512(ref rx, count);
+                Backward1Batch512(ref rx, count);
+                Backward0Batch512(ref rx, count);
+            }
+            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                Forward0Batch256(ref rx, count);
+                Forward1Batch256(ref rx, count);
+                Forward2Batch256(ref rx, count);
+                Forward3Batch256(ref rx, count);
+                loss = LossAndDeltaBatch256(ref ry, count);
+                Backward3Batch256(ref rx, count);
+                Backward2Batch256(ref rx, count);
+                Backward1Batch256(ref rx, count);
+                Backward0Batch256(ref rx, count);
+            }
+            else
+            {
+                Forward0Batch128(ref rx, count);
+                Forward1Batch128(ref rx, count);
+                Forward2Batch128(ref rx, count);
+                Forward3Batch128(ref rx, count);
+                loss = LossAndDeltaBatch128(ref ry, count);
+                Backward3Batch128(ref rx, count);
+                Backward2Batch128(ref rx, count);
+                Backward1Batch128(ref rx, count);
+                Backward0Batch128(ref rx, count);
+            }
+
+            return (float)loss;
+        }
+
+        /// <summary>Layer 0 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward0Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 64 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048 + 16));
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 64; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                        var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                    }
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 0 + 16));
+                }
+            }
+        }
+
+        /// <summary>Layer 0 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward0Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 64 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048 + 16));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048 + 16));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + 16));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+        private void Backward0Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 32; j += 16)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2048 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 32);
+                }
+                global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(sum, ref rg, (nuint)(2048 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (64 × 32)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= 64; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0) * 32)) + acc0_0, ref rg, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0) * 32 + 16)) + acc0_1, ref rg, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32)) + acc1_0, ref rg, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + 16)) + acc1_1, ref rg, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32)) + acc2_0, ref rg, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + 16)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + 16)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + 16));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward1Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 32 → 16, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2592));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                        var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(32 + (r0) * 0));
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward1Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 32 → 16, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2592));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2592));
+                        var acc0_0 = bias0;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward1Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            unchecked
+            {
+                const int j = 0;
+                var sum = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2592 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(sum, ref rg, (nuint)(2592 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (32 × 16)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= 32; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16)) + acc0_0, ref rg, (nuint)(2080 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 1) * 16)) + acc1_0, ref rg, (nuint)(2080 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 2) * 16)) + acc2_0, ref rg, (nuint)(2080 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 3) * 16)) + acc3_0, ref rg, (nuint)(2080 + (r0 + 3) * 16));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + 16));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward2Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 16 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120 + 16));
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 16; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                        var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                    }
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(48 + (r0) * 0 + 16));
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward2Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 16 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120 + 16));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120 + 16));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward2Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 32; j += 16)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3120 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 32);
+                }
+                global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(sum, ref rg, (nuint)(3120 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (16 × 32)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= 16; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + 16)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32)) + acc1_0, ref rg, (nuint)(2608 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + 16)) + acc1_1, ref rg, (nuint)(2608 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32)) + acc2_0, ref rg, (nuint)(2608 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + 16)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + 16)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + 16));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward3Single512(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 32 → 64, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 16));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                    var acc0_3 = bias3;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                        var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                        var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
+                        var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                    }
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(144 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(144 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(144 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(144 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 48));
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward3Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 32 → 64, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 16));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var bias2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
+                        var bias3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                        var acc0_3 = bias3;
+                        var acc1_3 = bias3;
+                        var acc2_3 = bias3;
+                        var acc3_3 = bias3;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                            var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b2, acc1_2);
+                            acc1_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b3, acc1_3);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b2, acc2_2);
+                            acc2_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b3, acc2_3);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b2, acc3_2);
+                            acc3_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b3, acc3_3);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(5120 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(5120 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_3), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_3), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_3), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 48));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 16));
+                        var acc0_1 = bias1;
+                        var bias2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                        var acc0_2 = bias2;
+                        var bias3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                        var acc0_3 = bias3;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                            var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(5120 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(5120 + (r0) * 64 + 48));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward3Batch512(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 64; j += 16)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(5200 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 64);
+                }
+                global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(sum, ref rg, (nuint)(5200 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (32 × 64)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= 32; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_2 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_3 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                            var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b2, acc1_2);
+                            acc1_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b3, acc1_3);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b2, acc2_2);
+                            acc2_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b3, acc2_3);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b2, acc3_2);
+                            acc3_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b3, acc3_3);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64)) + acc0_0, ref rg, (nuint)(3152 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + 16)) + acc0_1, ref rg, (nuint)(3152 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + 32)) + acc0_2, ref rg, (nuint)(3152 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + 48)) + acc0_3, ref rg, (nuint)(3152 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64)) + acc1_0, ref rg, (nuint)(3152 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + 16)) + acc1_1, ref rg, (nuint)(3152 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + 32)) + acc1_2, ref rg, (nuint)(3152 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + 48)) + acc1_3, ref rg, (nuint)(3152 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64)) + acc2_0, ref rg, (nuint)(3152 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + 16)) + acc2_1, ref rg, (nuint)(3152 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + 32)) + acc2_2, ref rg, (nuint)(3152 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + 48)) + acc2_3, ref rg, (nuint)(3152 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64)) + acc3_0, ref rg, (nuint)(3152 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + 16)) + acc3_1, ref rg, (nuint)(3152 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + 32)) + acc3_2, ref rg, (nuint)(3152 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + 48)) + acc3_3, ref rg, (nuint)(3152 + (r0 + 3) * 64 + 48));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + 16));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + 16));
+                    }
+                }
+            }
+        }
+
+        /// <summary>The summed loss of a batch and the output deltas, 16-lane vectors.</summary>
+        private double LossAndDeltaBatch512(ref float ry, int count)
+        {
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            double loss = 0.0;
+            for (int s = 0; s < count; s++)
+            {
+                int row = s * 64;
+                int sample = s * InputSize;
+                for (int j = 0; j < 64; j += 16)
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
+                    var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(sample + j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
+                }
+            }
+
+            return loss;
+        }
+
+        /// <summary>Layer 0 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward0Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 64 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + 8));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + 16));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + 24));
+                    var acc0_3 = bias3;
+                    for (int t = 0; t < 64; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                        var b2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(16));
+                        var b3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(24));
+                        var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b3, acc0_3);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                    }
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_2), ref rw, (nuint)((r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_3), ref rw, (nuint)((r0) * 0 + 24));
+                }
+            }
+        }
+
+        /// <summary>Layer 0 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward0Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 64 → 32, Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 8));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c + 8));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+        private void Backward0Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 32; j += 8)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2048 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 32);
+                }
+                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(sum, ref rg, (nuint)(2048 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (64 × 32)
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 64; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c + 8)) + acc1_1, ref rg, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c + 8)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c + 8)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32 + c)) + acc4_0, ref rg, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32 + c + 8)) + acc4_1, ref rg, (nuint)((r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c + 8)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + c + 8));
+                    }
+                    for (; r0 < 64; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward1Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 32 → 16, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592 + 8));
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                        var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(32 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(32 + (r0) * 0 + 8));
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward1Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 32 → 16, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592 + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(2048 + (r0 + 4) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592 + 8));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward1Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 16; j += 8)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2592 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(sum, ref rg, (nuint)(2592 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (32 × 16)
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 32; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16)) + acc0_0, ref rg, (nuint)(2080 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16 + 8)) + acc0_1, ref rg, (nuint)(2080 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 1) * 16)) + acc1_0, ref rg, (nuint)(2080 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 1) * 16 + 8)) + acc1_1, ref rg, (nuint)(2080 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 2) * 16)) + acc2_0, ref rg, (nuint)(2080 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 2) * 16 + 8)) + acc2_1, ref rg, (nuint)(2080 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 3) * 16)) + acc3_0, ref rg, (nuint)(2080 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 3) * 16 + 8)) + acc3_1, ref rg, (nuint)(2080 + (r0 + 3) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 4) * 16)) + acc4_0, ref rg, (nuint)(2080 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 4) * 16 + 8)) + acc4_1, ref rg, (nuint)(2080 + (r0 + 4) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 5) * 16)) + acc5_0, ref rg, (nuint)(2080 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 5) * 16 + 8)) + acc5_1, ref rg, (nuint)(2080 + (r0 + 5) * 16 + 8));
+                    }
+                    for (; r0 < 32; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16)) + acc0_0, ref rg, (nuint)(2080 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16 + 8)) + acc0_1, ref rg, (nuint)(2080 + (r0) * 16 + 8));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c + 8));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32 + c));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32 + c + 8));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c + 8));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward2Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 16 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + 8));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + 16));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + 24));
+                    var acc0_3 = bias3;
+                    for (int t = 0; t < 16; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                        var b2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(16));
+                        var b3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(24));
+                        var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b3, acc0_3);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                    }
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(48 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_2), ref rw, (nuint)(48 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_3), ref rw, (nuint)(48 + (r0) * 0 + 24));
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward2Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 16 → 32, Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c + 8));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward2Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 32; j += 8)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3120 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 32);
+                }
+                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(sum, ref rg, (nuint)(3120 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (16 × 32)
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 16; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 8)) + acc1_1, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 8)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 8)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32 + c)) + acc4_0, ref rg, (nuint)(2608 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32 + c + 8)) + acc4_1, ref rg, (nuint)(2608 + (r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 8)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 8));
+                    }
+                    for (; r0 < 16; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 8));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1 * a1_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a1_1), ref rw, (nuint)(15360 + (r0 + 1) * 16 + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1 * a2_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a2_1), ref rw, (nuint)(15360 + (r0 + 2) * 16 + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1 * a3_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a3_1), ref rw, (nuint)(15360 + (r0 + 3) * 16 + 8));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0 * a4_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a4_0), ref rw, (nuint)(15360 + (r0 + 4) * 16));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 4) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1 * a4_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a4_1), ref rw, (nuint)(15360 + (r0 + 4) * 16 + 8));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1 * a5_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a5_1), ref rw, (nuint)(15360 + (r0 + 5) * 16 + 8));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward3Single256(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 32 → 64, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 8));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 16));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 24));
+                    var acc0_3 = bias3;
+                    var bias4 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                    var acc0_4 = bias4;
+                    var bias5 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 40));
+                    var acc0_5 = bias5;
+                    var bias6 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                    var acc0_6 = bias6;
+                    var bias7 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 56));
+                    var acc0_7 = bias7;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                        var b2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(16));
+                        var b3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(24));
+                        var b4 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(32));
+                        var b5 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(40));
+                        var b6 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(48));
+                        var b7 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(56));
+                        var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b3, acc0_3);
+                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b4, acc0_4);
+                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b5, acc0_5);
+                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b6, acc0_6);
+                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b7, acc0_7);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                    }
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(144 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(144 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_2, ref rw, (nuint)(144 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_3, ref rw, (nuint)(144 + (r0) * 0 + 24));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 24));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_4, ref rw, (nuint)(144 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_5, ref rw, (nuint)(144 + (r0) * 0 + 40));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + 40));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_6, ref rw, (nuint)(144 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_7, ref rw, (nuint)(144 + (r0) * 0 + 56));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + 56));
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward3Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 32 → 64, Sigmoid
+            unchecked
+            {
+                for (int c = 0; c < 64; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 8));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward3Batch256(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 64; j += 8)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(5200 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 64);
+                }
+                global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(sum, ref rg, (nuint)(5200 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (32 × 64)
+            unchecked
+            {
+                for (int c = 0; c < 64; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 32; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c)) + acc0_0, ref rg, (nuint)(3152 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c + 8)) + acc0_1, ref rg, (nuint)(3152 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + c)) + acc1_0, ref rg, (nuint)(3152 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + c + 8)) + acc1_1, ref rg, (nuint)(3152 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + c)) + acc2_0, ref rg, (nuint)(3152 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + c + 8)) + acc2_1, ref rg, (nuint)(3152 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + c)) + acc3_0, ref rg, (nuint)(3152 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + c + 8)) + acc3_1, ref rg, (nuint)(3152 + (r0 + 3) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 4) * 64 + c)) + acc4_0, ref rg, (nuint)(3152 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 4) * 64 + c + 8)) + acc4_1, ref rg, (nuint)(3152 + (r0 + 4) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 5) * 64 + c)) + acc5_0, ref rg, (nuint)(3152 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 5) * 64 + c + 8)) + acc5_1, ref rg, (nuint)(3152 + (r0 + 5) * 64 + c + 8));
+                    }
+                    for (; r0 < 32; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c)) + acc0_0, ref rg, (nuint)(3152 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c + 8)) + acc0_1, ref rg, (nuint)(3152 + (r0) * 64 + c + 8));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 16)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            var x4_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_8, b1, acc4_1);
+                            var x5_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_8, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c + 8));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32 + c));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32 + c + 8));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c + 8));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 8));
+                    }
+                }
+            }
+        }
+
+        /// <summary>The summed loss of a batch and the output deltas, 8-lane vectors.</summary>
+        private double LossAndDeltaBatch256(ref float ry, int count)
+        {
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            double loss = 0.0;
+            for (int s = 0; s < count; s++)
+            {
+                int row = s * 64;
+                int sample = s * InputSize;
+                for (int j = 0; j < 64; j += 8)
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
+                    var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(sample + j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
+                }
+            }
+
+            return loss;
+        }
+
+        /// <summary>Layer 0 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward0Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 64 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + 4));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + 8));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + 12));
+                    var acc0_3 = bias3;
+                    var bias4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + 16));
+                    var acc0_4 = bias4;
+                    var bias5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + 20));
+                    var acc0_5 = bias5;
+                    var bias6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + 24));
+                    var acc0_6 = bias6;
+                    var bias7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + 28));
+                    var acc0_7 = bias7;
+                    for (int t = 0; t < 64; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                        var b2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8));
+                        var b3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12));
+                        var b4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16));
+                        var b5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20));
+                        var b6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24));
+                        var b7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28));
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b3, acc0_3);
+                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b4, acc0_4);
+                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b5, acc0_5);
+                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b6, acc0_6);
+                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b7, acc0_7);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 0 + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_2), ref rw, (nuint)((r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_3), ref rw, (nuint)((r0) * 0 + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_4), ref rw, (nuint)((r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_5), ref rw, (nuint)((r0) * 0 + 20));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_6), ref rw, (nuint)((r0) * 0 + 24));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_7), ref rw, (nuint)((r0) * 0 + 28));
+                }
+            }
+        }
+
+        /// <summary>Layer 0 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward0Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 64 → 32, Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 4));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c + 4));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
+        private void Backward0Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 32; j += 4)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2048 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 32);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(2048 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (64 × 32)
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 64; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c + 4)) + acc1_1, ref rg, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c + 4)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c + 4)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32 + c)) + acc4_0, ref rg, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32 + c + 4)) + acc4_1, ref rg, (nuint)((r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c + 4)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + c + 4));
+                    }
+                    for (; r0 < 64; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward1Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 32 → 16, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + 4));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + 8));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + 12));
+                    var acc0_3 = bias3;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                        var b2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8));
+                        var b3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12));
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b3, acc0_3);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(32 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(32 + (r0) * 0 + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(32 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(32 + (r0) * 0 + 12));
+                }
+            }
+        }
+
+        /// <summary>Layer 1 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward1Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 32 → 16, Sigmoid
+            unchecked
+            {
+                for (int c = 0; c < 16; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(2048 + (r0 + 4) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c + 4));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward1Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 16; j += 4)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2592 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(2592 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (32 × 16)
+            unchecked
+            {
+                for (int c = 0; c < 16; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 32; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16 + c)) + acc0_0, ref rg, (nuint)(2080 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16 + c + 4)) + acc0_1, ref rg, (nuint)(2080 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 1) * 16 + c)) + acc1_0, ref rg, (nuint)(2080 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 1) * 16 + c + 4)) + acc1_1, ref rg, (nuint)(2080 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 2) * 16 + c)) + acc2_0, ref rg, (nuint)(2080 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 2) * 16 + c + 4)) + acc2_1, ref rg, (nuint)(2080 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 3) * 16 + c)) + acc3_0, ref rg, (nuint)(2080 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 3) * 16 + c + 4)) + acc3_1, ref rg, (nuint)(2080 + (r0 + 3) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 4) * 16 + c)) + acc4_0, ref rg, (nuint)(2080 + (r0 + 4) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 4) * 16 + c + 4)) + acc4_1, ref rg, (nuint)(2080 + (r0 + 4) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 5) * 16 + c)) + acc5_0, ref rg, (nuint)(2080 + (r0 + 5) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 5) * 16 + c + 4)) + acc5_1, ref rg, (nuint)(2080 + (r0 + 5) * 16 + c + 4));
+                    }
+                    for (; r0 < 32; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16 + c)) + acc0_0, ref rg, (nuint)(2080 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2080 + (r0) * 16 + c + 4)) + acc0_1, ref rg, (nuint)(2080 + (r0) * 16 + c + 4));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c + 4));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32 + c));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32 + c + 4));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c + 4));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward2Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 16 → 32, Relu
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + 4));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + 8));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + 12));
+                    var acc0_3 = bias3;
+                    var bias4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + 16));
+                    var acc0_4 = bias4;
+                    var bias5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + 20));
+                    var acc0_5 = bias5;
+                    var bias6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + 24));
+                    var acc0_6 = bias6;
+                    var bias7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + 28));
+                    var acc0_7 = bias7;
+                    for (int t = 0; t < 16; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                        var b2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8));
+                        var b3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12));
+                        var b4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16));
+                        var b5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20));
+                        var b6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24));
+                        var b7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28));
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b3, acc0_3);
+                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b4, acc0_4);
+                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b5, acc0_5);
+                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b6, acc0_6);
+                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b7, acc0_7);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(48 + (r0) * 0 + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_2), ref rw, (nuint)(48 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_3), ref rw, (nuint)(48 + (r0) * 0 + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_4), ref rw, (nuint)(48 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_5), ref rw, (nuint)(48 + (r0) * 0 + 20));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_6), ref rw, (nuint)(48 + (r0) * 0 + 24));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_7), ref rw, (nuint)(48 + (r0) * 0 + 28));
+                }
+            }
+        }
+
+        /// <summary>Layer 2 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward2Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 16 → 32, Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c + 4));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 2 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward2Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 32; j += 4)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3120 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 32);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(3120 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (16 × 32)
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 16; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 4)) + acc1_1, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 4)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 4)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32 + c)) + acc4_0, ref rg, (nuint)(2608 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32 + c + 4)) + acc4_1, ref rg, (nuint)(2608 + (r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 4)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 4));
+                    }
+                    for (; r0 < 16; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 4));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Sigmoid
+            unchecked
+            {
+                for (int c = 0; c < 16; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1 * a1_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a1_1), ref rw, (nuint)(15360 + (r0 + 1) * 16 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1 * a2_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a2_1), ref rw, (nuint)(15360 + (r0 + 2) * 16 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1 * a3_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a3_1), ref rw, (nuint)(15360 + (r0 + 3) * 16 + c + 4));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 4) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0 * a4_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a4_0), ref rw, (nuint)(15360 + (r0 + 4) * 16 + c));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 4) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1 * a4_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a4_1), ref rw, (nuint)(15360 + (r0 + 4) * 16 + c + 4));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16 + c));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1 * a5_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a5_1), ref rw, (nuint)(15360 + (r0 + 5) * 16 + c + 4));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
+        private void Forward3Single128(ref float rx)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            // z = b + x·W, 32 → 64, Sigmoid
+            unchecked
+            {
+                for (int c = 0; c < 64; c += 32)
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 12));
+                    var acc0_3 = bias3;
+                    var bias4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
+                    var acc0_4 = bias4;
+                    var bias5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 20));
+                    var acc0_5 = bias5;
+                    var bias6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 24));
+                    var acc0_6 = bias6;
+                    var bias7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 28));
+                    var acc0_7 = bias7;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                        var b2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8));
+                        var b3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12));
+                        var b4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16));
+                        var b5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20));
+                        var b6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24));
+                        var b7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28));
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b3, acc0_3);
+                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b4, acc0_4);
+                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b5, acc0_5);
+                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b6, acc0_6);
+                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b7, acc0_7);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(144 + (r0) * 0 + c));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(80 + (r0) * 0 + c));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(144 + (r0) * 0 + c + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + c + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_2, ref rw, (nuint)(144 + (r0) * 0 + c + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + c + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_3, ref rw, (nuint)(144 + (r0) * 0 + c + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + c + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_4, ref rw, (nuint)(144 + (r0) * 0 + c + 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + c + 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_5, ref rw, (nuint)(144 + (r0) * 0 + c + 20));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + c + 20));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_6, ref rw, (nuint)(144 + (r0) * 0 + c + 24));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + c + 24));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_7, ref rw, (nuint)(144 + (r0) * 0 + c + 28));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + c + 28));
+                }
+            }
+        }
+
+        /// <summary>Layer 3 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        private void Forward3Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // Z = X·W + b, 32 → 64, Sigmoid
+            unchecked
+            {
+                for (int c = 0; c < 64; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 4));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                        var acc0_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>Layer 3 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
+        private void Backward3Batch128(ref float rx, int count)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rg = ref _gradients.Reference;
+            ref float rt = ref _transposed.Reference;
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            // g_b += Σₛ δ[s, ·]
+            for (int j = 0; j < 64; j += 4)
+            {
+                var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(5200 + j));
+                ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + j);
+                for (int s = 0; s < count; s++)
+                {
+                    sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
+                    d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 64);
+                }
+                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(5200 + j));
+            }
+            // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (32 × 64)
+            unchecked
+            {
+                for (int c = 0; c < 64; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= 32; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c)) + acc0_0, ref rg, (nuint)(3152 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c + 4)) + acc0_1, ref rg, (nuint)(3152 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + c)) + acc1_0, ref rg, (nuint)(3152 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 1) * 64 + c + 4)) + acc1_1, ref rg, (nuint)(3152 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + c)) + acc2_0, ref rg, (nuint)(3152 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 2) * 64 + c + 4)) + acc2_1, ref rg, (nuint)(3152 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + c)) + acc3_0, ref rg, (nuint)(3152 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 3) * 64 + c + 4)) + acc3_1, ref rg, (nuint)(3152 + (r0 + 3) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 4) * 64 + c)) + acc4_0, ref rg, (nuint)(3152 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 4) * 64 + c + 4)) + acc4_1, ref rg, (nuint)(3152 + (r0 + 4) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 5) * 64 + c)) + acc5_0, ref rg, (nuint)(3152 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0 + 5) * 64 + c + 4)) + acc5_1, ref rg, (nuint)(3152 + (r0 + 5) * 64 + c + 4));
+                    }
+                    for (; r0 < 32; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c)) + acc0_0, ref rg, (nuint)(3152 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(3152 + (r0) * 64 + c + 4)) + acc0_1, ref rg, (nuint)(3152 + (r0) * 64 + c + 4));
+                    }
+                }
+            }
+            // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read from the transposed copy, f = Relu
+            unchecked
+            {
+                for (int c = 0; c < 32; c += 8)
+                {
+                    int r0 = 0;
+                    for (; r0 + 6 <= count; r0 += 6)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b1, acc4_1);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b1, acc5_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c + 4));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32 + c));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32 + c + 4));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c + 4));
+                    }
+                    for (; r0 < count; r0++)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 4));
+                    }
+                }
+            }
+        }
+
+        /// <summary>The summed loss of a batch and the output deltas, 4-lane vectors.</summary>
+        private double LossAndDeltaBatch128(ref float ry, int count)
+        {
+            ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
+            double loss = 0.0;
+            for (int s = 0; s < count; s++)
+            {
+                int row = s * 64;
+                int sample = s * InputSize;
+                for (int j = 0; j < 64; j += 4)
+                {
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
+                }
+            }
+
+            return loss;
         }
 
         private static void ThrowLengthMismatch(string parameterName, int expected, int actual)

@@ -1,0 +1,138 @@
+using System.Runtime.Intrinsics;
+using EdgeAe.Kernels;
+
+namespace EdgeAe.Tests.Kernels;
+
+/// <summary>
+/// The vectorised activations against double-precision Math over dense sweeps; the bounds asserted
+/// here are the figures stated in docs/math.md. Run again on every ISA rung by CI.
+/// </summary>
+public sealed class VectorMathTests
+{
+    // docs/math.md states these (measured maxima rounded up).
+    public const double ExpBound = 1.0e-7;
+    public const double SigmoidBound = 1.6e-7;
+    public const double TanhBound = 1.5e-7;
+    public const double SoftplusAbsoluteBound = 1.5e-7;
+
+    private const int Points = 1 << 22;
+
+    [Fact]
+    public void Exp_is_within_its_stated_relative_error_over_the_normal_range()
+    {
+        double worst = Sweep(-87.3f, 88.7f, Exp, Math.Exp, out float at);
+        Assert.True(worst <= ExpBound, $"exp: max relative error {worst:E3} at {at:R}");
+    }
+
+    [Fact]
+    public void Sigmoid_is_within_its_stated_relative_error()
+    {
+        double worst = Sweep(-87f, 30f, Sigmoid, z => 1.0 / (1.0 + Math.Exp(-z)), out float at);
+        Assert.True(worst <= SigmoidBound, $"sigmoid: max relative error {worst:E3} at {at:R}");
+    }
+
+    [Fact]
+    public void Tanh_is_within_its_stated_relative_error()
+    {
+        double worst = Sweep(-12f, 12f, Tanh, Math.Tanh, out float at);
+        Assert.True(worst <= TanhBound, $"tanh: max relative error {worst:E3} at {at:R}");
+        worst = Sweep(-1e-3f, 1e-3f, Tanh, Math.Tanh, out at);
+        Assert.True(worst <= TanhBound, $"tanh near 0: max relative error {worst:E3} at {at:R}");
+    }
+
+    [Fact]
+    public void Softplus_is_within_its_stated_absolute_error()
+    {
+        double worst = 0;
+        for (int k = 0; k < Points; k++)
+        {
+            float z = -40f + 80f * k / Points;
+            double exact = Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs((double)z)));
+            worst = Math.Max(worst, Math.Abs(VectorMath.Softplus(z) - exact) / Math.Max(1, exact));
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"softplus: max error {worst:E3}");
+        Assert.True(worst <= SoftplusAbsoluteBound, $"softplus: max error {worst:E3}");
+    }
+
+    [Fact]
+    public void Vector_and_scalar_forms_agree_bit_for_bit()
+    {
+        var random = new Random(5);
+        for (int k = 0; k < 100_000; k++)
+        {
+            float x = (float)(random.NextDouble() * 220 - 110);
+            Vector128<float> v = Vector128.Create(x);
+            Assert.Equal(VectorMath.Exp(x), VectorMath.Exp(v).GetElement(0));
+            Assert.Equal(VectorMath.Sigmoid(x), VectorMath.Sigmoid(v).GetElement(0));
+            Assert.Equal(VectorMath.Tanh(x), VectorMath.Tanh(v).GetElement(0));
+            Assert.Equal(VectorMath.Softplus(x), VectorMath.Softplus(v).GetElement(0));
+            Assert.Equal(VectorMath.Exp(x), VectorMath.Exp(Vector256.Create(x)).GetElement(0));
+            Assert.Equal(VectorMath.Tanh(x), VectorMath.Tanh(Vector512.Create(x)).GetElement(0));
+            Assert.Equal(VectorMath.Sigmoid(x), VectorMath.Sigmoid(Vector512.Create(x)).GetElement(0));
+        }
+    }
+
+    [Theory]
+    [InlineData(float.NaN, float.NaN)]
+    [InlineData(88.73f, float.PositiveInfinity)]
+    [InlineData(float.PositiveInfinity, float.PositiveInfinity)]
+    [InlineData(-103.98f, 0f)]
+    [InlineData(float.NegativeInfinity, 0f)]
+    [InlineData(0f, 1f)]
+    public void Exp_special_values(float x, float expected)
+    {
+        Assert.Equal(expected, VectorMath.Exp(x));
+        Assert.Equal(expected, Exp(x));
+    }
+
+    [Fact]
+    public void Sigmoid_and_tanh_saturate_without_nan()
+    {
+        Assert.Equal(0f, Sigmoid(-200f));
+        Assert.Equal(1f, Sigmoid(200f));
+        Assert.Equal(1f, Tanh(200f));
+        Assert.Equal(-1f, Tanh(-200f));
+        Assert.True(float.IsNaN(Tanh(float.NaN)));
+        Assert.True(float.IsNaN(Sigmoid(float.NaN)));
+    }
+
+    // The widest accelerated vector form (the one the generated kernels use on this machine).
+    private static float Exp(float x) => Widest(x, VectorMath.Exp, VectorMath.Exp, VectorMath.Exp, VectorMath.Exp);
+
+    private static float Sigmoid(float x) => Widest(x, VectorMath.Sigmoid, VectorMath.Sigmoid, VectorMath.Sigmoid, VectorMath.Sigmoid);
+
+    private static float Tanh(float x) => Widest(x, VectorMath.Tanh, VectorMath.Tanh, VectorMath.Tanh, VectorMath.Tanh);
+
+    private static float Widest(float x, Func<Vector512<float>, Vector512<float>> f512, Func<Vector256<float>, Vector256<float>> f256, Func<Vector128<float>, Vector128<float>> f128, Func<float, float> scalar)
+        => Vector512.IsHardwareAccelerated ? f512(Vector512.Create(x)).GetElement(3)
+            : Vector256.IsHardwareAccelerated ? f256(Vector256.Create(x)).GetElement(3)
+            : Vector128.IsHardwareAccelerated ? f128(Vector128.Create(x)).GetElement(3)
+            : scalar(x);
+
+    private static double Sweep(float from, float to, Func<float, float> f, Func<double, double> exact, out float worstAt)
+    {
+        double worst = 0;
+        worstAt = from;
+        try
+        {
+        for (int k = 0; k <= Points; k++)
+        {
+            float x = from + (to - from) * k / Points;
+            double e = exact(x);
+            double error = e == 0 ? Math.Abs(f(x)) : Math.Abs((f(x) - e) / e);
+            if (error > worst)
+            {
+                worst = error;
+                worstAt = x;
+            }
+        }
+        }
+        finally
+        {
+            TestContext.Current.SendDiagnosticMessage($"sweep [{from}, {to}]: max relative error {worst:E3} at {worstAt:R}");
+        }
+
+        return worst;
+    }
+}
