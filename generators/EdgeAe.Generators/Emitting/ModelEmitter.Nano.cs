@@ -25,27 +25,7 @@ internal static partial class ModelEmitter
         NanoFootprint footprint = NanoFootprint.Of(plan, baked is not null);
         string name = EscapedIdentifier(spec.TypeName);
 
-        w.WriteLine("/// <summary>Width of the input and of the reconstruction.</summary>");
-        w.WriteLine($"public const int InputSize = {Invariant.Int(spec.InputSize)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Width of the code (the output of the code layer).</summary>");
-        w.WriteLine($"public const int CodeSize = {Invariant.Int(spec.CodeSize)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Number of dense layers, encoder and decoder together.</summary>");
-        w.WriteLine($"public const int LayerCount = {Invariant.Int(plan.Layers.Count)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Number of trainable parameters (all weights and biases).</summary>");
-        w.WriteLine($"public const int ParameterCount = {Invariant.Int(plan.ParameterCount)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Length in floats of the parameter array (same layout as the desktop flavour and the weight file).</summary>");
-        w.WriteLine($"public const int ParameterBufferLength = {Invariant.Int(plan.ParameterBufferLength)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the parameter array.</summary>");
-        w.WriteLine("public const int ParameterBytes = ParameterBufferLength * sizeof(float);");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>");
-        w.WriteLine($"public const int InferenceWorkspaceLength = {Invariant.Int(plan.InferenceWorkspaceLength)};");
-        w.WriteLine();
+        WriteShapeConstants(w, plan);
         w.WriteLine("/// <summary>Workspace floats with the deltas on-device training needs.</summary>");
         w.WriteLine($"public const int TrainingWorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
         w.WriteLine();
@@ -66,21 +46,9 @@ internal static partial class ModelEmitter
         w.WriteLine("/// <summary>Flash the baked parameter data takes in the assembly (0 without baked weights); the code itself comes on top.</summary>");
         w.WriteLine($"public const int BakedDataFlashBytes = {Invariant.Int(footprint.BakedDataBytes)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>The seed given in the declaration.</summary>");
-        w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>True when the parameterless constructor starts from trained parameters baked into this code.</summary>");
-        w.WriteLine($"public const bool HasBakedWeights = {(baked is null ? "false" : "true")};");
-        w.WriteLine();
-
+        WriteSeedAndBakedConstants(w, spec, baked);
         if (baked is not null)
         {
-            w.WriteLine("/// <summary>The weight file whose parameters are baked into this code, as named by the declaration.</summary>");
-            w.WriteLine($"public const string BakedWeightsFile = {StringLiteral(baked.FileName)};");
-            w.WriteLine();
-            w.WriteLine($"/// <summary>The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes): tells which file was baked.</summary>");
-            w.WriteLine($"public const uint BakedWeightsCrc32 = {Crc(baked.Crc32)}u;");
-            w.WriteLine();
             WriteBakedParameters(w, plan, baked);
         }
 

@@ -65,6 +65,55 @@ internal static partial class ModelEmitter
         return w.ToString();
     }
 
+    /// <summary>The size constants both flavours share: widths, layer count, parameter and inference workspace sizes.</summary>
+    private static void WriteShapeConstants(SourceWriter w, ModelPlan plan)
+    {
+        TopologySpec spec = plan.Topology;
+        w.WriteLine("/// <summary>Width of the input and of the reconstruction.</summary>");
+        w.WriteLine($"public const int InputSize = {Invariant.Int(spec.InputSize)};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Width of the code (the output of the code layer).</summary>");
+        w.WriteLine($"public const int CodeSize = {Invariant.Int(spec.CodeSize)};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Number of dense layers, encoder and decoder together.</summary>");
+        w.WriteLine($"public const int LayerCount = {Invariant.Int(plan.Layers.Count)};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Number of trainable parameters (all weights and biases).</summary>");
+        w.WriteLine($"public const int ParameterCount = {Invariant.Int(plan.ParameterCount)};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>");
+        w.WriteLine($"public const int ParameterBufferLength = {Invariant.Int(plan.ParameterBufferLength)};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>");
+        w.WriteLine("public const int ParameterBytes = ParameterBufferLength * sizeof(float);");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>");
+        w.WriteLine($"public const int InferenceWorkspaceLength = {Invariant.Int(plan.InferenceWorkspaceLength)};");
+        w.WriteLine();
+    }
+
+    /// <summary>The declared seed and, for a baked model, which weight file was baked.</summary>
+    private static void WriteSeedAndBakedConstants(SourceWriter w, TopologySpec spec, BakedWeights? baked)
+    {
+        w.WriteLine(baked is null
+            ? "/// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>"
+            : "/// <summary>The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).</summary>");
+        w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>");
+        w.WriteLine($"public const bool HasBakedWeights = {(baked is null ? "false" : "true")};");
+        w.WriteLine();
+        if (baked is not null)
+        {
+            w.WriteLine("/// <summary>The weight file whose parameters are baked into this code, as named by the declaration.</summary>");
+            w.WriteLine($"public const string BakedWeightsFile = {StringLiteral(baked.FileName)};");
+            w.WriteLine();
+            w.WriteLine($"/// <summary>The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes) as stored in its last four bytes: tells which file was baked.</summary>");
+            w.WriteLine($"public const uint BakedWeightsCrc32 = {Crc(baked.Crc32)}u;");
+            w.WriteLine();
+        }
+    }
+
     /// <summary>The &lt;remarks&gt; block that draws the topology, offsets and footprint.</summary>
     private static void WriteRemarks(SourceWriter w, ModelPlan plan, BakedWeights? baked, TargetFlavor flavor)
     {
@@ -114,27 +163,7 @@ internal static partial class ModelEmitter
         LayerPlan code = plan.CodeLayer;
         LayerPlan output = plan.OutputLayer;
 
-        w.WriteLine("/// <summary>Width of the input and of the reconstruction.</summary>");
-        w.WriteLine($"public const int InputSize = {Invariant.Int(spec.InputSize)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Width of the code (the output of the code layer).</summary>");
-        w.WriteLine($"public const int CodeSize = {Invariant.Int(spec.CodeSize)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Number of dense layers, encoder and decoder together.</summary>");
-        w.WriteLine($"public const int LayerCount = {Invariant.Int(plan.Layers.Count)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Number of trainable parameters (all weights and biases).</summary>");
-        w.WriteLine($"public const int ParameterCount = {Invariant.Int(plan.ParameterCount)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary.</summary>");
-        w.WriteLine($"public const int ParameterBufferLength = {Invariant.Int(plan.ParameterBufferLength)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the parameter buffer (the gradient buffer is as large).</summary>");
-        w.WriteLine("public const int ParameterBytes = ParameterBufferLength * sizeof(float);");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>");
-        w.WriteLine($"public const int InferenceWorkspaceLength = {Invariant.Int(plan.InferenceWorkspaceLength)};");
-        w.WriteLine();
+        WriteShapeConstants(w, plan);
         w.WriteLine("/// <summary>Workspace floats of one sample, deltas for training included (one slot of the batch workspace).</summary>");
         w.WriteLine($"public const int WorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
         w.WriteLine();
@@ -144,23 +173,7 @@ internal static partial class ModelEmitter
         w.WriteLine("/// <summary>Bytes of the whole workspace: one slot per sample of the largest batch.</summary>");
         w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * MaxBatchSize * sizeof(float);");
         w.WriteLine();
-        w.WriteLine(baked is null
-            ? "/// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>"
-            : "/// <summary>The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).</summary>");
-        w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>");
-        w.WriteLine($"public const bool HasBakedWeights = {(baked is null ? "false" : "true")};");
-        w.WriteLine();
-        if (baked is not null)
-        {
-            w.WriteLine("/// <summary>The weight file whose parameters are baked into this code, as named by the declaration.</summary>");
-            w.WriteLine($"public const string BakedWeightsFile = {StringLiteral(baked.FileName)};");
-            w.WriteLine();
-            w.WriteLine($"/// <summary>The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes) as stored in its last four bytes: tells which file was baked.</summary>");
-            w.WriteLine($"public const uint BakedWeightsCrc32 = {Crc(baked.Crc32)}u;");
-            w.WriteLine();
-        }
+        WriteSeedAndBakedConstants(w, spec, baked);
 
         WriteTopology(w, plan);
 

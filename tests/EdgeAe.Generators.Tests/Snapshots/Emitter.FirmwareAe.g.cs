@@ -32,10 +32,10 @@ namespace Device
         /// <summary>Number of trainable parameters (all weights and biases).</summary>
         public const int ParameterCount = 211;
 
-        /// <summary>Length in floats of the parameter array (same layout as the desktop flavour and the weight file).</summary>
+        /// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>
         public const int ParameterBufferLength = 256;
 
-        /// <summary>Bytes of the parameter array.</summary>
+        /// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>
         public const int ParameterBytes = ParameterBufferLength * sizeof(float);
 
         /// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>
@@ -59,10 +59,10 @@ namespace Device
         /// <summary>Flash the baked parameter data takes in the assembly (0 without baked weights); the code itself comes on top.</summary>
         public const int BakedDataFlashBytes = 0;
 
-        /// <summary>The seed given in the declaration.</summary>
+        /// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>
         public const int DeclaredSeed = 9;
 
-        /// <summary>True when the parameterless constructor starts from trained parameters baked into this code.</summary>
+        /// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>
         public const bool HasBakedWeights = false;
 
         private float[] _parameters;

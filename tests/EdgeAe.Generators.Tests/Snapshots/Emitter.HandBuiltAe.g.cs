@@ -33,10 +33,10 @@ namespace Demo.Models
         /// <summary>Number of trainable parameters (all weights and biases).</summary>
         public const int ParameterCount = 109;
 
-        /// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary.</summary>
+        /// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>
         public const int ParameterBufferLength = 160;
 
-        /// <summary>Bytes of the parameter buffer (the gradient buffer is as large).</summary>
+        /// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>
         public const int ParameterBytes = ParameterBufferLength * sizeof(float);
 
         /// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>
