@@ -121,6 +121,27 @@ public sealed class CodecFlavorTests : IDisposable
         });
     }
 
+    [Fact]
+    public void EAE0024_and_EAE0025_a_baked_file_must_store_the_declared_bits_and_a_learned_range()
+    {
+        string eightBits = SaveWeights(linear: true, bits: 8);
+        GeneratorRun run = GeneratorHarness.Run(Driver("Desktop", eightBits), GeneratorHarness.CreateCompilation(Declaration(true, 16, eightBits)));
+        Diagnostic mismatch = Assert.Single(run.GeneratorDiagnostics.Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal)));
+        Assert.Equal("EAE0024", mismatch.Id);
+        Assert.Contains("CodeBits = 16 but the weight file \"sensor-linear-8.eaw\" stores a code quantisation of 8 bits", mismatch.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+        string noRange = Path.Combine(_folder, "sensor-plain.eaw");
+        GeneratorHarness.WithModel(GeneratorHarness.Run(Declaration(true, 8, null)), "Device.Sensor", model =>
+        {
+            WeightFile.Save(noRange, model, EdgeAe.Data.Normalization.None);
+            return 0;
+        });
+        run = GeneratorHarness.Run(Driver("Desktop", noRange), GeneratorHarness.CreateCompilation(Declaration(true, 8, noRange)));
+        Diagnostic missing = Assert.Single(run.GeneratorDiagnostics.Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal)));
+        Assert.Equal("EAE0025", missing.Id);
+        Assert.Empty(run.ModelSources);
+    }
+
     private string Declaration(bool linear, int bits, string? weights)
         => (linear ? LinearCode : SigmoidCode).Replace("{0}", bits.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Replace("{1}", weights is null ? string.Empty : ", Weights = \"" + Path.GetFileName(weights) + "\"");
