@@ -189,6 +189,30 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor CodeBitsInvalid = new(
+        id: "EAE0023",
+        title: "Code bits must be 0, 8 or 16",
+        messageFormat: "[Autoencoder] CodeBits must be 0 (no packet codec), 8 or 16; found {0}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor CodeBitsDifferFromWeightFile = new(
+        id: "EAE0024",
+        title: "Code bits differ from the weight file",
+        messageFormat: "[Autoencoder] CodeBits = {0} but the weight file \"{1}\" stores a code quantisation of {2} bits; declare CodeBits = {2} or retrain with --code-bits {0}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor CodeRangeMissing = new(
+        id: "EAE0025",
+        title: "Weight file has no code range",
+        messageFormat: "[Autoencoder] CodeBits = {0} with a {1} code needs the code range learned in training, but the weight file \"{2}\" has no 'qant' section; retrain with --code-bits {0} (or save with a CodeQuantizer)",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(DiagnosticDescriptors)

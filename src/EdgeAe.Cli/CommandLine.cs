@@ -74,6 +74,15 @@ internal static class CommandLine
             config.AddCommand<InspectCommand>("inspect")
                 .WithDescription("Show a weight file's topology, sizes, normalisation and checksum status.")
                 .WithExample("inspect", "artifacts/digits.eaw");
+            config.AddCommand<CompressCommand>("compress")
+                .WithDescription("Encode every sample into a packet (quantised code, model id, CRC-8) and write the packets back to back.")
+                .WithExample("compress", "--weights", "model.eaw", "--data", "data.csv", "--out", "packets.bin");
+            config.AddCommand<DecompressCommand>("decompress")
+                .WithDescription("Decode a file of packets into reconstructions (CSV, in the data's original units).")
+                .WithExample("decompress", "--weights", "model.eaw", "--in", "packets.bin", "--out", "recon.csv");
+            config.AddCommand<RdCommand>("rd")
+                .WithDescription("Rate-distortion report: bytes per sample, compression ratio, MSE and PSNR per weight file and bits, against lossless Deflate/Brotli; a table and a PNG.")
+                .WithExample("rd", "--weights", "a.eaw", "--weights", "b.eaw", "--data", "test.csv", "--out", "rd.png");
             config.AddCommand<ExportCommand>("export")
                 .WithDescription("Write the C# source the generator produces for a declaration.")
                 .WithExample("export", "--model", "Model.cs", "--out", "Model.g.cs");

@@ -236,6 +236,19 @@ public sealed class DiagnosticTests
             typeName: "M");
 
     [Fact]
+    public void EAE0023_code_bits_other_than_0_8_16_squiggle_the_named_argument()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8, [|CodeBits = 12|])]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0023",
+            "[Autoencoder] CodeBits must be 0 (no packet codec), 8 or 16; found 12",
+            typeName: "M");
+
+    [Fact]
     public void EAE0012_model_too_large_squiggles_the_type_name()
         => AssertOnlyDiagnostic(
             """
@@ -303,7 +316,7 @@ public sealed class DiagnosticTests
     [Fact]
     public void Every_descriptor_is_an_error_with_a_unique_id_in_sequence()
     {
-        string[] expected = Enumerable.Range(1, 22).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        string[] expected = Enumerable.Range(1, 25).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(expected, DiagnosticDescriptors.All.Select(d => d.Id).ToArray());
         Assert.All(DiagnosticDescriptors.All, d => Assert.Equal(DiagnosticSeverity.Error, d.DefaultSeverity));
     }

@@ -25,7 +25,17 @@ internal sealed record BakedTensor(int LayerIndex, bool IsWeight, int Offset, in
 /// Validated weights ready to emit: the whole parameter buffer (alignment padding included, so one
 /// copy fills the model), the tensors in buffer order, and which file they came from.
 /// </summary>
-internal sealed record BakedWeights(string FileName, uint Crc32, int FileLength, EquatableArray<BakedTensor> Tensors, EquatableArray<float> Buffer);
+internal sealed record BakedWeights(string FileName, uint Crc32, int FileLength, EquatableArray<BakedTensor> Tensors, EquatableArray<float> Buffer)
+{
+    /// <summary>Bits of the file's code quantisation ('qant' section), 0 without one.</summary>
+    public int CodecBits { get; init; }
+
+    /// <summary>Per code value: the lower end of its range (empty without a 'qant' section).</summary>
+    public EquatableArray<float> CodecMin { get; init; } = EquatableArray<float>.Empty;
+
+    /// <summary>Per code value: the upper end of its range (empty without a 'qant' section).</summary>
+    public EquatableArray<float> CodecMax { get; init; } = EquatableArray<float>.Empty;
+}
 
 /// <summary>The outcome of baking one declaration: weights to emit, or the diagnostics that say why not.</summary>
 internal sealed record BakeResult(TopologySpec Spec, BakedWeights? Weights, EquatableArray<DiagnosticInfo> Diagnostics);
@@ -133,6 +143,17 @@ internal static class WeightBaker
             return Fail(DiagnosticDescriptors.WeightFileTopologyMismatch, name, spec.FullName, mismatch);
         }
 
+        if (spec.HasCodec && data.CodecBits != 0 && data.CodecBits != spec.CodeBits)
+        {
+            return Fail(DiagnosticDescriptors.CodeBitsDifferFromWeightFile, spec.CodeBits, name, data.CodecBits);
+        }
+
+        ActivationKind codeActivation = spec.Layers[spec.CodeLayerIndex].Activation;
+        if (spec.HasCodec && data.CodecBits == 0 && codeActivation is not (ActivationKind.Sigmoid or ActivationKind.Tanh))
+        {
+            return Fail(DiagnosticDescriptors.CodeRangeMissing, spec.CodeBits, codeActivation, name);
+        }
+
         var buffer = new float[plan.ParameterBufferLength];
         int k = 0;
         foreach (BakedTensor tensor in tensors)
@@ -141,7 +162,12 @@ internal static class WeightBaker
             k += tensor.Count;
         }
 
-        var weights = new BakedWeights(name, data.Checksum, data.FileLength, tensors.ToEquatableArray(), new EquatableArray<float>(buffer));
+        var weights = new BakedWeights(name, data.Checksum, data.FileLength, tensors.ToEquatableArray(), new EquatableArray<float>(buffer))
+        {
+            CodecBits = data.CodecBits,
+            CodecMin = new EquatableArray<float>(data.CodecMin),
+            CodecMax = new EquatableArray<float>(data.CodecMax),
+        };
         return new BakeResult(spec, weights, EquatableArray<DiagnosticInfo>.Empty);
     }
 

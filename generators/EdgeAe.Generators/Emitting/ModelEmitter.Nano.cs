@@ -204,6 +204,8 @@ internal static partial class ModelEmitter
             w.WriteLine();
         }
 
+        WriteNanoCodec(w, plan, baked);
+
         // Layer loops, each reading a statically known source (no slicing on the device).
         WriteNanoLayers(w, plan, "EncodeLayers", "input", 0, code.Layer.Index);
         WriteNanoLayers(w, plan, "DecodeLayers", "code", code.Layer.Index + 1, output.Layer.Index);

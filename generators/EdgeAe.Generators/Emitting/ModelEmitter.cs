@@ -176,6 +176,7 @@ internal static partial class ModelEmitter
         WriteSeedAndBakedConstants(w, spec, baked);
 
         WriteTopology(w, plan);
+        WriteDesktopCodec(w, plan, baked);
 
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
         w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");

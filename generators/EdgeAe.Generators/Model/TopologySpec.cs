@@ -30,8 +30,12 @@ internal sealed record TopologySpec(
     EquatableArray<LayerSpec> Layers,
     string? Weights = null,
     bool OnDeviceTraining = false,
-    InitializationKind Initialization = InitializationKind.GlorotHe)
+    InitializationKind Initialization = InitializationKind.GlorotHe,
+    int CodeBits = 0)
 {
+    /// <summary>True when the declaration asks for the packet codec (<c>CodeBits = 8</c> or <c>16</c>).</summary>
+    public bool HasCodec => CodeBits != 0;
+
     /// <summary>True when the declaration names a weight file to bake (<c>[Autoencoder(Weights = "…")]</c>).</summary>
     public bool BakesWeights => Weights is not null;
 

@@ -88,6 +88,15 @@ internal static class Parser
                 NamedArgumentLocation(autoencoder, "Initialization", cancellationToken),
                 initializationValue));
         }
+        int codeBits = NamedInt(autoencoder, "CodeBits", 0);
+        if (codeBits is not (0 or 8 or 16))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.CodeBitsInvalid,
+                NamedArgumentLocation(autoencoder, "CodeBits", cancellationToken),
+                codeBits));
+        }
+
         int maxBatch = NamedInt(autoencoder, "MaxBatch", DefaultMaxBatch);
         string? weights = NamedString(autoencoder, "Weights");
         LocationInfo? weightsLocation = weights is null ? null : NamedArgumentLocation(autoencoder, "Weights", cancellationToken);
@@ -240,7 +249,8 @@ internal static class Parser
             layers.ToEquatableArray(),
             weights,
             onDeviceTraining,
-            initialization);
+            initialization,
+            codeBits);
         return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
     }
 

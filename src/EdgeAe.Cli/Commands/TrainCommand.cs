@@ -65,6 +65,10 @@ internal sealed class TrainSettings : ModelDataSettings
     [Description("Weight file to write (default artifacts/digits.eaw for the built-in model, artifacts/<model>.eaw otherwise); .best.eaw and .last.eaw checkpoints, loss.png and reconstructions.png are written beside it.")]
     public string? Out { get; set; }
 
+    [CommandOption("--code-bits <N>")]
+    [Description("Also store the packet codec's code quantisation (8 or 16 bits per code value) in the weight file: a sigmoid or tanh code's known range, else each code value's min/max over the training data after training.")]
+    public int? CodeBits { get; set; }
+
     [CommandOption("--no-plots")]
     [Description("Do not write loss.png and reconstructions.png.")]
     public bool NoPlots { get; set; }
@@ -81,6 +85,11 @@ internal sealed class TrainSettings : ModelDataSettings
 
     public override ValidationResult Validate()
     {
+        if (CodeBits is not (null or 8 or 16))
+        {
+            return Invalid("--code-bits", CodeBits.Value.ToString(CultureInfo.InvariantCulture), "expected 8 or 16");
+        }
+
         if (Epochs <= 0)
         {
             return Invalid("--epochs", Epochs.ToString(CultureInfo.InvariantCulture), "expected a positive integer");
@@ -246,7 +255,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         }
 
         // The trainer has restored the best epoch's parameters (also after a cancellation).
-        WeightFile.Save(outPath, model, normalization);
+        WeightFile.Save(outPath, model, normalization, settings.CodeBits is int bits ? Compression.CodeQuantizer.For(model, training, bits) : null);
         Evaluation final = Trainer<IAutoencoder>.Evaluate(model, training);
         Evaluation? held = validation is null ? null : Trainer<IAutoencoder>.Evaluate(model, validation);
         if (result.Cancelled)

@@ -26,6 +26,14 @@ public static class WeightFile
         => Save(path, model, normalization, OpenTemporaryFile);
 
     /// <summary>
+    /// Like <see cref="Save(string, IAutoencoder, Normalization)"/>, and stores <paramref name="codec"/> (bits per code
+    /// value and each code value's range) in the optional <c>qant</c> section, so a server and a baked firmware model
+    /// quantise codes the same way (docs/packet-format.md).
+    /// </summary>
+    public static void Save(string path, IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec)
+        => Save(path, model, normalization, OpenTemporaryFile, codec);
+
+    /// <summary>
     /// Reads the weight file at <paramref name="path"/>, checks that it was saved for a model of the
     /// same topology as <paramref name="model"/>, copies its parameters into the model and returns
     /// the stored normalisation. Nothing is changed when any check fails.
@@ -52,7 +60,7 @@ public static class WeightFile
     }
 
     /// <summary>Save with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
-    internal static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary)
+    internal static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary, Compression.CodeQuantizer? codec = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(model);
@@ -65,7 +73,7 @@ public static class WeightFile
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
         }
 
-        byte[] bytes = ToBytes(model, normalization);
+        byte[] bytes = ToBytes(model, normalization, codec);
         string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -97,7 +105,7 @@ public static class WeightFile
     }
 
     /// <summary>The bytes of a weight file for <paramref name="model"/>'s parameters and <paramref name="normalization"/>.</summary>
-    internal static byte[] ToBytes(IAutoencoder model, Normalization normalization)
+    internal static byte[] ToBytes(IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(normalization);
@@ -138,6 +146,18 @@ public static class WeightFile
             Tensors = tensors.Select(t => t.Entry).ToArray(),
             Parameters = parameters,
         };
+        if (codec is not null)
+        {
+            if (codec.CodeSize != topology.CodeSize)
+            {
+                throw new ArgumentException($"The code quantiser describes {codec.CodeSize} code values but the model's code is {topology.CodeSize} wide.", nameof(codec));
+            }
+
+            data.CodecBits = codec.Bits;
+            data.CodecMin = codec.Min.ToArray();
+            data.CodecMax = codec.Max.ToArray();
+        }
+
         return WeightFileFormat.Write(data);
     }
 
@@ -228,7 +248,9 @@ public static class WeightFile
         }
     }
 
-    private static WeightFileData Parse(byte[] bytes, string source)
+    internal static byte[] ReadAllBytes(string path) => ReadBytes(path);
+
+    internal static WeightFileData Parse(byte[] bytes, string source)
     {
         if (WeightFileFormat.TryParse(bytes, out WeightFileData? data, out WeightFileFormatErrorKind kind, out string error) && data is not null)
         {

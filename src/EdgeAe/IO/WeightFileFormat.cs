@@ -118,6 +118,15 @@ namespace EdgeAe.IO.Format
 
         /// <summary>Total length of the file in bytes (set by parsing and by writing).</summary>
         public int FileLength { get; set; }
+
+        /// <summary>Bits per code value of the packet codec (8 or 16; 0: no <c>qant</c> section).</summary>
+        public int CodecBits { get; set; }
+
+        /// <summary>The lower end of each code value's quantisation range (<c>qant</c> section; empty without).</summary>
+        public float[] CodecMin { get; set; } = new float[0];
+
+        /// <summary>The upper end of each code value's quantisation range (<c>qant</c> section; empty without).</summary>
+        public float[] CodecMax { get; set; } = new float[0];
     }
 
     /// <summary>Reads and writes version 1 of the .eaw format.</summary>
@@ -136,6 +145,10 @@ namespace EdgeAe.IO.Format
         public const string TopologyTag = "TOPO";
         public const string NormalizationTag = "NORM";
         public const string ParametersTag = "PARM";
+
+        /// <summary>The optional code-quantisation section (lower-case: readers that do not know it skip it).</summary>
+        public const string CodecTag = "qant";
+        private const int CodecFixedLength = 8;
 
         private const int TopologyFixedLength = 8;
         private const int LayerRecordLength = 12;
@@ -189,7 +202,16 @@ namespace EdgeAe.IO.Format
             long topologyLength = TopologyFixedLength + (long)LayerRecordLength * layers.Length;
             long normalizationLength = NormalizationFixedLength + 8L * offset.Length;
             long parametersLength = ParametersFixedLength + (long)TensorRecordLength * tensors.Length + 4L * parameters.Length;
-            long fileLength = PreambleLength + (3L * SectionHeaderLength) + topologyLength + normalizationLength + parametersLength + ChecksumLength;
+            float[] codecMin = data.CodecMin ?? new float[0];
+            float[] codecMax = data.CodecMax ?? new float[0];
+            if (data.CodecBits != 0 && (codecMin.Length != codecMax.Length || codecMin.Length == 0))
+            {
+                throw new ArgumentException($"The code range needs as many maxima as minima, at least one ({codecMin.Length} minima, {codecMax.Length} maxima).", nameof(data));
+            }
+
+            long codecLength = data.CodecBits == 0 ? 0 : CodecFixedLength + 8L * codecMin.Length;
+            long fileLength = PreambleLength + (3L * SectionHeaderLength) + topologyLength + normalizationLength + parametersLength + ChecksumLength
+                + (data.CodecBits == 0 ? 0 : SectionHeaderLength + codecLength);
             if (fileLength > int.MaxValue)
             {
                 throw new ArgumentException($"A weight file of {fileLength} bytes is too large.", nameof(data));
@@ -247,6 +269,23 @@ namespace EdgeAe.IO.Format
             foreach (float value in parameters)
             {
                 p = PutF32(bytes, p, value);
+            }
+
+            if (data.CodecBits != 0)
+            {
+                p = PutTag(bytes, p, CodecTag, codecLength);
+                bytes[p++] = (byte)data.CodecBits;
+                p += 3;
+                p = PutU32(bytes, p, (uint)codecMin.Length);
+                foreach (float value in codecMin)
+                {
+                    p = PutF32(bytes, p, value);
+                }
+
+                foreach (float value in codecMax)
+                {
+                    p = PutF32(bytes, p, value);
+                }
             }
 
             uint crc = ComputeCrc32(bytes, 0, p);
@@ -382,8 +421,8 @@ namespace EdgeAe.IO.Format
             }
 
             // Sections: tag, u32 payload length, payload.
-            int topologyAt = -1, normalizationAt = -1, parametersAt = -1;
-            int topologyLength = 0, normalizationLength = 0, parametersLength = 0;
+            int topologyAt = -1, normalizationAt = -1, parametersAt = -1, codecAt = -1;
+            int topologyLength = 0, normalizationLength = 0, parametersLength = 0, codecLength = 0;
             int p = PreambleLength;
             while (p < end)
             {
@@ -423,6 +462,16 @@ namespace EdgeAe.IO.Format
                         parametersLength = payloadLength;
                     }
                 }
+                else if (tag == CodecTag)
+                {
+                    if (codecAt >= 0)
+                    {
+                        return Invariant($"section '{tag}' appears twice (again at byte {p})");
+                    }
+
+                    codecAt = payload;
+                    codecLength = payloadLength;
+                }
                 else if (!(bytes[p] >= (byte)'a' && bytes[p] <= (byte)'z'))
                 {
                     // A lower-case first letter marks an optional section a reader may skip; anything else is required.
@@ -450,7 +499,8 @@ namespace EdgeAe.IO.Format
             var result = new WeightFileData { FormatVersion = version, Checksum = stored, FileLength = length };
             string? problem = ReadTopology(bytes, topologyAt, topologyLength, result)
                 ?? ReadNormalization(bytes, normalizationAt, normalizationLength, result, out kind)
-                ?? ReadParameters(bytes, parametersAt, parametersLength, result, out kind);
+                ?? ReadParameters(bytes, parametersAt, parametersLength, result, out kind)
+                ?? (codecAt < 0 ? null : ReadCodec(bytes, codecAt, codecLength, result, out kind));
             if (problem != null)
             {
                 return problem;
@@ -459,6 +509,66 @@ namespace EdgeAe.IO.Format
             kind = WeightFileFormatErrorKind.None;
             data = result;
             return string.Empty;
+        }
+
+        private static string? ReadCodec(byte[] bytes, int p, int length, WeightFileData result, out WeightFileFormatErrorKind kind)
+        {
+            kind = WeightFileFormatErrorKind.Malformed;
+            if (length < CodecFixedLength)
+            {
+                return Invariant($"section 'qant' is {length} bytes, shorter than its fixed part ({CodecFixedLength} bytes)");
+            }
+
+            byte bits = bytes[p];
+            if (bits != 8 && bits != 16)
+            {
+                return Invariant($"section 'qant' gives {bits} bits per code value (expected 8 or 16)");
+            }
+
+            if (bytes[p + 1] != 0 || bytes[p + 2] != 0 || bytes[p + 3] != 0)
+            {
+                return "reserved bytes of section 'qant' are not zero";
+            }
+
+            uint width = U32(bytes, p + 4);
+            int codeWidth = 0;
+            foreach (LayerFingerprint layer in result.Layers)
+            {
+                if (layer.Role == 1)
+                {
+                    codeWidth = layer.Width;
+                }
+            }
+
+            if (width != (uint)codeWidth)
+            {
+                return Invariant($"section 'qant' describes {width} code values but the code layer is {codeWidth} wide");
+            }
+
+            long expected = CodecFixedLength + 8L * width;
+            if (length != expected)
+            {
+                return Invariant($"section 'qant' is {length} bytes, expected {expected} for {width} code values");
+            }
+
+            var min = new float[width];
+            var max = new float[width];
+            for (int j = 0; j < width; j++)
+            {
+                min[j] = F32(bytes, p + CodecFixedLength + 4 * j);
+                max[j] = F32(bytes, p + CodecFixedLength + 4 * ((int)width + j));
+                if (!IsFinite(min[j]) || !IsFinite(max[j]) || !(max[j] > min[j]))
+                {
+                    kind = IsFinite(min[j]) && IsFinite(max[j]) ? WeightFileFormatErrorKind.Malformed : WeightFileFormatErrorKind.NonFiniteValue;
+                    return Invariant($"code range [{Describe(min[j])}, {Describe(max[j])}] of code value {j} is not a finite interval with max > min");
+                }
+            }
+
+            result.CodecBits = bits;
+            result.CodecMin = min;
+            result.CodecMax = max;
+            kind = WeightFileFormatErrorKind.None;
+            return null;
         }
 
         private static string? ReadTopology(byte[] bytes, int p, int length, WeightFileData result)

@@ -79,6 +79,13 @@ namespace EdgeAe
         /// adapt the model to its own sensor. Costs a second parameter-sized buffer and the deltas in RAM.
         /// </summary>
         public bool OnDeviceTraining { get; set; }
+
+        /// <summary>
+        /// The packet codec: 8 or 16 bits per code value (0, the default: no codec). Generates EncodePacket on the
+        /// firmware flavour and the packet constants on both (docs/packet-format.md). A sigmoid or tanh code has a
+        /// known range; a linear or ReLU code takes its range from the baked weight file's 'qant' section.
+        /// </summary>
+        public int CodeBits { get; set; }
     }
 
     /// <summary>A hidden encoder layer (input side of the code), in declaration order.</summary>

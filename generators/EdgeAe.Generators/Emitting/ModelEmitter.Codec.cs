@@ -1,0 +1,251 @@
+using System.Collections.Generic;
+using System.Globalization;
+using EdgeAe.Generators.Baking;
+using EdgeAe.Generators.Helpers;
+using EdgeAe.Generators.Model;
+using EdgeAe.Generators.Planning;
+
+namespace EdgeAe.Generators.Emitting;
+
+/// <summary>
+/// The packet codec (<c>[Autoencoder(CodeBits = 8 | 16)]</c>, docs/packet-format.md). Kept apart from the class-body
+/// writers: each flavour calls one method here. The firmware flavour gets <c>EncodePacket</c> (float[] in, byte[] out,
+/// no allocation); the desktop flavour gets the constants, the quantiser when its range is known, and
+/// <c>CreatePacketCodec()</c> for a baked model (decoding is the runtime's <c>EdgeAe.Compression.PacketCodec</c>).
+/// The quantisation arithmetic is the runtime <c>CodeQuantizer</c>'s, operation for operation, so packets are the same bytes.
+/// </summary>
+internal static partial class ModelEmitter
+{
+    /// <summary>Packet format version 1: header byte, u16 model id, packed code, CRC-8.</summary>
+    private const int PacketHeaderLength = 3;
+
+    private static int PacketLength(TopologySpec spec) => PacketHeaderLength + (spec.CodeSize * (spec.CodeBits / 8)) + 1;
+
+    private static int PacketHeaderByte(TopologySpec spec) => (1 << 4) | (spec.CodeBits == 16 ? 2 : 1);
+
+    /// <summary>The fold of a weight file's CRC-32 every packet carries (runtime: <c>PacketFormat.ModelId</c>).</summary>
+    private static int PacketModelId(uint crc32) => (int)((crc32 ^ (crc32 >> 16)) & 0xFFFF);
+
+    /// <summary>The code ranges the generated code starts with: the baked 'qant' section, else a sigmoid's [0, 1] or a tanh's [−1, 1]; null when unknown.</summary>
+    private static (float[] Min, float[] Max)? CodeRange(ModelPlan plan, BakedWeights? baked)
+    {
+        TopologySpec spec = plan.Topology;
+        if (baked is not null && baked.CodecBits != 0)
+        {
+            return (baked.CodecMin.AsSpan().ToArray(), baked.CodecMax.AsSpan().ToArray());
+        }
+
+        ActivationKind activation = plan.CodeLayer.Layer.Activation;
+        if (activation is not (ActivationKind.Sigmoid or ActivationKind.Tanh))
+        {
+            return null;
+        }
+
+        var min = new float[spec.CodeSize];
+        var max = new float[spec.CodeSize];
+        for (int j = 0; j < min.Length; j++)
+        {
+            min[j] = activation == ActivationKind.Sigmoid ? 0f : -1f;
+            max[j] = 1f;
+        }
+
+        return (min, max);
+    }
+
+    private static void WriteCodecConstants(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    {
+        TopologySpec spec = plan.Topology;
+        w.WriteLine("/// <summary>Bits per code value in a packet (<c>[Autoencoder(CodeBits = …)]</c>).</summary>");
+        w.WriteLine($"public const int CodeBits = {Invariant.Int(spec.CodeBits)};");
+        w.WriteLine();
+        w.WriteLine($"/// <summary>Bytes per packet: header, model id, {Invariant.Int(spec.CodeSize)} code values of {Invariant.Int(spec.CodeBits)} bits, check byte (docs/packet-format.md).</summary>");
+        w.WriteLine($"public const int PacketLength = {Invariant.Int(PacketLength(spec))};");
+        w.WriteLine();
+        if (baked is not null)
+        {
+            w.WriteLine($"/// <summary>The model id packets carry: the baked weight file's CRC-32 ({Crc(baked.Crc32)}) folded to 16 bits.</summary>");
+            w.WriteLine($"public const ushort BakedPacketModelId = 0x{PacketModelId(baked.Crc32).ToString("X4", CultureInfo.InvariantCulture)};");
+            w.WriteLine();
+        }
+    }
+
+    private static void WriteRangeArrays(SourceWriter w, (float[] Min, float[] Max) range, string prefix)
+    {
+        foreach ((string name, float[] values) in new[] { ("Min", range.Min), ("Max", range.Max) })
+        {
+            w.WriteLine($"{prefix} float[] s_code{name} =");
+            w.WriteLine("{");
+            w.Indentation++;
+            var line = new System.Text.StringBuilder();
+            for (int start = 0; start < values.Length; start += BakedValuesPerLine)
+            {
+                line.Clear();
+                int end = System.Math.Min(start + BakedValuesPerLine, values.Length);
+                for (int k = start; k < end; k++)
+                {
+                    line.Append(Invariant.Float(values[k])).Append(k + 1 < end ? ", " : ",");
+                }
+
+                w.WriteLine(line.ToString());
+            }
+
+            w.Indentation--;
+            w.WriteLine("};");
+            w.WriteLine();
+        }
+    }
+
+    private static void WriteDesktopCodec(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    {
+        TopologySpec spec = plan.Topology;
+        if (!spec.HasCodec)
+        {
+            return;
+        }
+
+        WriteCodecConstants(w, plan, baked);
+        (float[] Min, float[] Max)? range = CodeRange(plan, baked);
+        if (range is null)
+        {
+            w.WriteLine("// The code's range is learned in training: build a codec with global::EdgeAe.Compression.PacketCodec.Load(weightsPath, model).");
+            w.WriteLine();
+            return;
+        }
+
+        WriteRangeArrays(w, range.Value, "private static readonly");
+        w.WriteLine(baked is not null && baked.CodecBits != 0
+            ? "/// <summary>The code quantiser baked from the weight file's 'qant' section.</summary>"
+            : "/// <summary>The code quantiser over the code activation's known range.</summary>");
+        w.WriteLine("public static global::EdgeAe.Compression.CodeQuantizer CodeQuantizer { get; } = new global::EdgeAe.Compression.CodeQuantizer(CodeBits, s_codeMin, s_codeMax);");
+        w.WriteLine();
+        if (baked is not null)
+        {
+            w.WriteLine("/// <summary>A packet codec over this model with the baked quantiser and model id (encode and decode packets, single, batched or from a stream).</summary>");
+            w.WriteLine("public global::EdgeAe.Compression.PacketCodec CreatePacketCodec() => new global::EdgeAe.Compression.PacketCodec(this, CodeQuantizer, BakedPacketModelId);");
+            w.WriteLine();
+        }
+    }
+
+    private static void WriteNanoCodec(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    {
+        TopologySpec spec = plan.Topology;
+        if (!spec.HasCodec)
+        {
+            return;
+        }
+
+        WriteCodecConstants(w, plan, baked);
+        (float[] Min, float[] Max)? range = CodeRange(plan, baked);
+        if (range is not null)
+        {
+            WriteRangeArrays(w, range.Value, "private static readonly");
+        }
+
+        string levels = spec.CodeBits == 16 ? "65535f" : "255f";
+        int codeOffset = plan.CodeLayer.ActivationOffset;
+        w.WriteLine("private readonly float[] _codeMin = new float[CodeSize];");
+        w.WriteLine("private readonly float[] _codeScale = new float[CodeSize];");
+        w.WriteLine("private bool _codeRangeSet;");
+        w.WriteLine();
+        w.WriteLine(baked is null
+            ? "/// <summary>The model id written into every packet: set it to the id of the weight file the parameters came from (PacketFormat.ModelId of its CRC-32).</summary>"
+            : "/// <summary>The model id written into every packet (starts as <see cref=\"BakedPacketModelId\"/>).</summary>");
+        w.WriteLine($"public ushort PacketModelId {{ get; set; }}{(baked is null ? string.Empty : " = BakedPacketModelId;")}");
+        w.WriteLine();
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Sets each code value's quantisation range (CodeSize floats each, max &gt; min); copies, allocates nothing.");
+        w.WriteLine(range is null
+            ? "/// Required before <see cref=\"EncodePacket\"/>: this code's range is learned in training (the weight file's 'qant' section)."
+            : "/// Optional: the model starts with " + (baked is not null && baked.CodecBits != 0 ? "the baked range." : "its activation's known range."));
+        w.WriteLine("/// </summary>");
+        w.OpenBlock("public void SetCodeRange(float[] min, float[] max)");
+        WriteNanoCheck(w, "min", "CodeSize");
+        WriteNanoCheck(w, "max", "CodeSize");
+        w.OpenBlock("for (int j = 0; j < CodeSize; j++)");
+        w.OpenBlock("if (!(max[j] > min[j]) || float.IsInfinity(max[j] - min[j]))");
+        w.WriteLine("throw new global::System.ArgumentException(\"Each code range needs finite ends with max > min.\", \"max\");");
+        w.CloseBlock();
+        w.CloseBlock();
+        w.WriteLine();
+        w.OpenBlock("for (int j = 0; j < CodeSize; j++)");
+        w.WriteLine("_codeMin[j] = min[j];");
+        w.WriteLine($"_codeScale[j] = {levels} / (max[j] - min[j]);");
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("_codeRangeSet = true;");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into a packet in the first <see cref=\"PacketLength\"/>");
+        w.WriteLine("/// bytes of <paramref name=\"packet\"/>: header, <see cref=\"PacketModelId\"/>, the code quantised to <see cref=\"CodeBits\"/> bits,");
+        w.WriteLine("/// CRC-8. Returns the number of bytes written. Allocates nothing.");
+        w.WriteLine("/// </summary>");
+        w.OpenBlock("public int EncodePacket(float[] input, byte[] packet)");
+        WriteNanoCheck(w, "input", "InputSize");
+        w.OpenBlock("if (packet == null)");
+        w.WriteLine("throw new global::System.ArgumentNullException(\"packet\");");
+        w.CloseBlock();
+        w.WriteLine();
+        w.OpenBlock("if (packet.Length < PacketLength)");
+        w.WriteLine("throw new global::System.ArgumentException(\"Expected at least \" + PacketLength.ToString() + \" bytes in 'packet' but found \" + packet.Length.ToString() + \".\", \"packet\");");
+        w.CloseBlock();
+        w.WriteLine();
+        w.OpenBlock("if (!_codeRangeSet)");
+        if (range is null)
+        {
+            w.WriteLine("throw new global::System.InvalidOperationException(\"Call SetCodeRange first: this code's range is learned in training.\");");
+        }
+        else
+        {
+            w.WriteLine("SetCodeRange(s_codeMin, s_codeMax);");
+        }
+
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("EncodeLayers(input);");
+        w.WriteLine("float[] ws = _workspace;");
+        w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec).ToString("X2", CultureInfo.InvariantCulture)};");
+        w.WriteLine("int id = PacketModelId;");
+        w.WriteLine("packet[1] = (byte)id;");
+        w.WriteLine("packet[2] = (byte)(id >> 8);");
+        w.OpenBlock("for (int j = 0; j < CodeSize; j++)");
+        w.WriteLine($"float t = (ws[{Invariant.Int(codeOffset)} + j] - _codeMin[j]) * _codeScale[j];");
+        w.WriteLine("int q;");
+        w.OpenBlock("if (!(t > 0f))");
+        w.WriteLine("q = 0;");
+        w.CloseBlock();
+        w.OpenBlock($"else if (t >= {levels})");
+        w.WriteLine($"q = {(spec.CodeBits == 16 ? "65535" : "255")};");
+        w.CloseBlock();
+        w.OpenBlock("else");
+        w.WriteLine("q = (int)(t + 0.5f);");
+        w.CloseBlock();
+        w.WriteLine();
+        if (spec.CodeBits == 16)
+        {
+            w.WriteLine($"packet[{Invariant.Int(PacketHeaderLength)} + 2 * j] = (byte)q;");
+            w.WriteLine($"packet[{Invariant.Int(PacketHeaderLength + 1)} + 2 * j] = (byte)(q >> 8);");
+        }
+        else
+        {
+            w.WriteLine($"packet[{Invariant.Int(PacketHeaderLength)} + j] = (byte)q;");
+        }
+
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("// CRC-8/SMBUS (polynomial 0x07, initial 0) over every byte before the check byte.");
+        w.WriteLine("int crc = 0;");
+        w.OpenBlock("for (int i = 0; i < PacketLength - 1; i++)");
+        w.WriteLine("crc ^= packet[i];");
+        w.OpenBlock("for (int k = 0; k < 8; k++)");
+        w.WriteLine("crc = (crc & 0x80) != 0 ? ((crc << 1) ^ 0x07) & 0xFF : (crc << 1) & 0xFF;");
+        w.CloseBlock();
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("packet[PacketLength - 1] = (byte)crc;");
+        w.WriteLine("return PacketLength;");
+        w.CloseBlock();
+        w.WriteLine();
+    }
+}

@@ -1,0 +1,341 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using EdgeAe.Compression;
+using EdgeAe.Data;
+using EdgeAe.IO;
+using ScottPlot;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EdgeAe.Cli.Commands;
+
+internal sealed class CompressSettings : WeightsSettings
+{
+    [CommandOption("--out <FILE>")]
+    [Description("The packets, back to back (docs/packet-format.md).")]
+    public string? Out { get; set; }
+
+    [CommandOption("--bits <N>")]
+    [Description("8 or 16 bits per code value; default: the weight file's (train --code-bits). A sigmoid or tanh code needs no stored range.")]
+    public int? Bits { get; set; }
+
+    public override ValidationResult Validate()
+        => Out is null ? ValidationResult.Error("--out <FILE> is required")
+            : Bits is not (null or 8 or 16) ? Invalid("--bits", Bits.Value.ToString(CultureInfo.InvariantCulture), "expected 8 or 16")
+            : base.Validate();
+}
+
+/// <summary><c>edgeae compress</c>: every sample as one packet.</summary>
+internal sealed class CompressCommand(CliEnvironment environment) : Command<CompressSettings>
+{
+    public override int Execute(CommandContext context, CompressSettings settings, CancellationToken cancellationToken)
+    {
+        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits);
+        string outPath = Path.GetFullPath(settings.Out!);
+        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+        var packet = new byte[codec.PacketLength];
+        using (var file = new FileStream(outPath, FileMode.Create, FileAccess.Write))
+        {
+            for (int i = 0; i < data.Count; i++)
+            {
+                codec.Encode(data[i], packet);
+                file.Write(packet);
+            }
+        }
+
+        int rawBytes = CodecCli.RawBytesPerValue(raw) * data.Width;
+        environment.Line($"{data.Count} packets of {codec.PacketLength} bytes ({handle.Topology.CodeSize} code values × {codec.Quantizer.Bits} bits + 4) from {raw.Name} → {outPath}");
+        environment.Line(FormattableString.Invariant($"model id 0x{codec.ModelId:X4}; {(long)codec.PacketLength * data.Count:N0} bytes against {(long)rawBytes * data.Count:N0} raw ({CodecCli.RawBytesPerValue(raw)} byte(s) per value): ratio {(double)rawBytes / codec.PacketLength:F1}×"));
+        return CommandLine.Success;
+    }
+}
+
+internal sealed class DecompressSettings : CommonSettings
+{
+    [CommandOption("--weights <FILE>")]
+    [Description("The weight file the packets were made with.")]
+    public string? Weights { get; set; }
+
+    [CommandOption("--model <FILE>")]
+    [Description("The C# declaration of the model; default: the built-in DigitsAe.")]
+    public string? Model { get; set; }
+
+    [CommandOption("--in <FILE>")]
+    [Description("The packets written by compress.")]
+    public string? In { get; set; }
+
+    [CommandOption("--out <FILE>")]
+    [Description("Reconstructions as CSV, one row per packet, in the data's original units (the weight file's normalisation undone).")]
+    public string? Out { get; set; }
+
+    [CommandOption("--bits <N>")]
+    [Description("8 or 16; default: the weight file's.")]
+    public int? Bits { get; set; }
+
+    public override ValidationResult Validate()
+        => Weights is null ? ValidationResult.Error("--weights <FILE> is required")
+            : In is null ? ValidationResult.Error("--in <FILE> is required")
+            : Out is null ? ValidationResult.Error("--out <FILE> is required")
+            : Bits is not (null or 8 or 16) ? Invalid("--bits", Bits.Value.ToString(CultureInfo.InvariantCulture), "expected 8 or 16")
+            : base.Validate();
+}
+
+/// <summary><c>edgeae decompress</c>: packets back into reconstructions; a bad packet stops with its reason.</summary>
+internal sealed class DecompressCommand(CliEnvironment environment) : Command<DecompressSettings>
+{
+    public override int Execute(CommandContext context, DecompressSettings settings, CancellationToken cancellationToken)
+    {
+        foreach (string file in new[] { settings.Weights!, settings.In! })
+        {
+            if (!File.Exists(file))
+            {
+                throw new CliException($"file not found: {file}");
+            }
+        }
+
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
+        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits, out Normalization normalization);
+        string outPath = Path.GetFullPath(settings.Out!);
+        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+        int count = 0;
+        try
+        {
+            using var input = new FileStream(settings.In!, FileMode.Open, FileAccess.Read);
+            using var writer = new StreamWriter(outPath, false, new UTF8Encoding(false));
+            var line = new StringBuilder();
+            foreach (float[] reconstruction in codec.DecodeStream(input))
+            {
+                line.Clear();
+                for (int a = 0; a < reconstruction.Length; a++)
+                {
+                    float value = normalization.Kind == NormalizationKind.None ? reconstruction[a] : (reconstruction[a] * normalization.Scale[a]) + normalization.Offset[a];
+                    line.Append(a == 0 ? "" : ",").Append(value.ToString("R", CultureInfo.InvariantCulture));
+                }
+
+                writer.WriteLine(line);
+                count++;
+            }
+        }
+        catch (PacketException e)
+        {
+            throw new CliException($"{settings.In}: {e.Message} ({e.Reason})", inner: e);
+        }
+
+        environment.Line($"{count} packets decoded with model id 0x{codec.ModelId:X4} ({handle.Name}) → {outPath}");
+        return CommandLine.Success;
+    }
+}
+
+internal sealed class RdSettings : ModelDataSettings
+{
+    [CommandOption("--weights <FILE>")]
+    [Description("One or more weight files of the same declaration (repeat the option); each is measured as float32 code and at 16 and 8 bits.")]
+    public string[] Weights { get; set; } = [];
+
+    [CommandOption("--raw-bytes <N>")]
+    [Description("Bytes of one raw value for the compression ratio: 1 for uint8 pixels, 4 for float32 sensor data; default: 1 for IDX images and the bundled digits, 4 for CSV.")]
+    public int? RawBytes { get; set; }
+
+    [CommandOption("--out <FILE>")]
+    [Description("The PNG plot (PSNR against bytes per sample); the table is printed.")]
+    public string? Out { get; set; }
+
+    public override ValidationResult Validate()
+        => Weights.Length == 0 ? ValidationResult.Error("--weights <FILE> is required (one or more)")
+            : RawBytes is not (null or 1 or 2 or 4 or 8) ? Invalid("--raw-bytes", RawBytes.Value.ToString(CultureInfo.InvariantCulture), "expected 1, 2, 4 or 8")
+            : base.Validate();
+}
+
+/// <summary><c>edgeae rd</c>: the rate–distortion report.</summary>
+internal sealed class RdCommand(CliEnvironment environment) : Command<RdSettings>
+{
+    public override int Execute(CommandContext context, RdSettings settings, CancellationToken cancellationToken)
+    {
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions);
+        DataLoader.CheckWidth(raw, handle);
+        int rawPerValue = settings.RawBytes ?? CodecCli.RawBytesPerValue(raw);
+        double rawPerSample = (double)rawPerValue * raw.Data.Width;
+        var table = new Table().AddColumn("weights").AddColumn("code").AddColumn("precision").AddColumn("bytes/sample").AddColumn("ratio").AddColumn("MSE").AddColumn("PSNR dB");
+        var points = new List<(string Label, double Bytes, double Psnr)>();
+        foreach (string weights in settings.Weights)
+        {
+            if (!File.Exists(weights))
+            {
+                throw new CliException($"weight file not found: {weights}");
+            }
+
+            IAutoencoder model = handle.Create(handle.Topology.Seed);
+            Normalization normalization = WeightFile.Load(weights, model);
+            Dataset data = Normalizer.Apply(raw.Data, normalization);
+            string name = Path.GetFileName(weights);
+            int k = handle.Topology.CodeSize;
+            var code = new float[k];
+            void Row(string precision, double bytes, (double Mse, double Psnr) m)
+            {
+                table.AddRow(name, k.ToString(CultureInfo.InvariantCulture), precision, F(bytes, "F1"), F(rawPerSample / bytes, "F1") + "×", F(m.Mse, "G4"), F(m.Psnr, "F2"));
+                points.Add(($"{name} {precision}", bytes, m.Psnr));
+            }
+
+            Row("float32", 4.0 * k, CodecCli.Measure(data, (x, y) =>
+            {
+                model.Encode(x, code);
+                model.Decode(code, y);
+            }));
+            foreach (int bits in new[] { 16, 8 })
+            {
+                PacketCodec codec = CodecCli.LoadOrMeasure(weights, model, bits, data, out string rangeNote);
+                var packet = new byte[codec.PacketLength];
+                Row($"{bits}-bit packet{rangeNote}", codec.PacketLength, CodecCli.Measure(data, (x, y) =>
+                {
+                    codec.Encode(x, packet);
+                    codec.Decode(packet, y);
+                }));
+            }
+        }
+
+        byte[] rawBytes = CodecCli.RawBytes(raw.Data, rawPerValue);
+        foreach ((string name, double bytes) in CodecCli.Lossless(rawBytes))
+        {
+            double perSample = bytes / raw.Data.Count;
+            table.AddRow(name, "–", "lossless", F(perSample, "F1"), F(rawPerSample / perSample, "F1") + "×", "0", "∞");
+        }
+
+        environment.Line($"{handle.Name} {handle.Topology} on {raw.Data.Count} samples of {raw.Name}: raw {rawPerSample:N0} bytes per sample ({rawPerValue} byte(s) per value); MSE and PSNR in the normalised units the model sees, PSNR peak = the data's value range");
+        environment.Console.Write(table);
+        if (settings.Out is not null)
+        {
+            Plots.EnsureFonts();
+            string outPath = Path.GetFullPath(settings.Out);
+            Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+            var plot = new Plot();
+            foreach ((string label, double bytes, double psnr) in points)
+            {
+                var marker = plot.Add.Marker(bytes, psnr);
+                marker.LegendText = label;
+                marker.MarkerSize = 10;
+            }
+
+            plot.Title("Rate–distortion");
+            plot.XLabel("bytes per sample");
+            plot.YLabel("PSNR (dB)");
+            plot.ShowLegend(Alignment.LowerRight);
+            plot.SavePng(outPath, Plots.LossWidth, Plots.LossHeight);
+            environment.Line($"plot → {outPath}");
+        }
+
+        return CommandLine.Success;
+    }
+
+    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}
+
+/// <summary>Helpers the codec commands share.</summary>
+internal static class CodecCli
+{
+    public static PacketCodec Load(string weights, IAutoencoder model, int? bits) => Load(weights, model, bits, out _);
+
+    public static PacketCodec Load(string weights, IAutoencoder model, int? bits, out Normalization normalization)
+    {
+        try
+        {
+            return PacketCodec.Load(weights, model, bits, out normalization);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(e.Message, inner: e);
+        }
+    }
+
+    /// <summary>The file's codec, or (no range stored) one with ranges measured on <paramref name="data"/>, noted in the report.</summary>
+    public static PacketCodec LoadOrMeasure(string weights, IAutoencoder model, int bits, Dataset data, out string note)
+    {
+        note = string.Empty;
+        try
+        {
+            return PacketCodec.Load(weights, model, bits);
+        }
+        catch (ArgumentException)
+        {
+            note = " (range measured on this data)";
+            return new PacketCodec(model, CodeQuantizer.Measure(model, data, bits), PacketFormat.ModelId(WeightFile.Read(weights).Checksum));
+        }
+    }
+
+    public static int RawBytesPerValue(RawData raw) => raw.Kind is DataKind.Idx or DataKind.Bundled ? 1 : 4;
+
+    public static (double Mse, double Psnr) Measure(Dataset data, Action<ReadOnlySpan<float>, Span<float>> reconstruct)
+    {
+        var output = new float[data.Width];
+        double squared = 0;
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        for (int i = 0; i < data.Count; i++)
+        {
+            reconstruct(data[i], output);
+            squared += Metrics.MeanSquaredError(output, data[i]);
+            foreach (float v in data[i])
+            {
+                min = Math.Min(min, v);
+                max = Math.Max(max, v);
+            }
+        }
+
+        double mse = squared / data.Count;
+        double range = Math.Max(max - min, 1e-12);
+        return (mse, 10 * Math.Log10(range * range / Math.Max(mse, 1e-30)));
+    }
+
+    /// <summary>The raw values as stored: uint8 (rounded, clamped) for 1 byte per value, else little-endian float32 (or wider).</summary>
+    public static byte[] RawBytes(Dataset raw, int bytesPerValue)
+    {
+        ReadOnlySpan<float> values = raw.Values;
+        var bytes = new byte[values.Length * bytesPerValue];
+        for (int i = 0; i < values.Length; i++)
+        {
+            switch (bytesPerValue)
+            {
+                case 1:
+                    bytes[i] = (byte)Math.Clamp(MathF.Round(values[i]), 0, 255);
+                    break;
+                case 2:
+                    System.Buffers.Binary.BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(2 * i), (Half)values[i]);
+                    break;
+                case 4:
+                    System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), values[i]);
+                    break;
+                default:
+                    System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(8 * i), values[i]);
+                    break;
+            }
+        }
+
+        return bytes;
+    }
+
+    public static IEnumerable<(string Name, double Bytes)> Lossless(byte[] raw)
+    {
+        using (var memory = new MemoryStream())
+        {
+            using (var z = new DeflateStream(memory, CompressionLevel.SmallestSize, leaveOpen: true))
+            {
+                z.Write(raw);
+            }
+
+            yield return ("Deflate", memory.Length);
+        }
+
+        using (var memory = new MemoryStream())
+        {
+            using (var z = new BrotliStream(memory, new BrotliCompressionOptions { Quality = 11 }, leaveOpen: true))
+            {
+                z.Write(raw);
+            }
+
+            yield return ("Brotli q11", memory.Length);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace EdgeAe.Cli.Tests;
+
+/// <summary>train --code-bits, compress, decompress and the rate–distortion report on the bundled digits.</summary>
+public sealed class CodecCommandTests : IDisposable
+{
+    private readonly Tool _tool = new();
+
+    public void Dispose() => _tool.Dispose();
+
+    [Fact]
+    public void Compress_then_decompress_round_trips_the_digits_and_rejects_another_models_packets()
+    {
+        string weights = _tool.PathOf("digits.eaw");
+        ToolRun train = _tool.Run("train", "--epochs", "3", "--no-plots", "--code-bits", "8", "--out", weights);
+        Assert.True(train.ExitCode == 0, train.ToString());
+
+        string packets = _tool.PathOf("packets.bin");
+        ToolRun compress = _tool.Run("compress", "--weights", weights, "--out", packets);
+        Assert.True(compress.ExitCode == 0, compress.ToString());
+        Assert.Contains("1797 packets of 20 bytes", compress.Output);
+        Assert.Contains("ratio 3.2×", compress.Output);
+        Assert.Equal(1797 * 20, new FileInfo(packets).Length);
+
+        string recon = _tool.PathOf("recon.csv");
+        ToolRun decompress = _tool.Run("decompress", "--weights", weights, "--in", packets, "--out", recon);
+        Assert.True(decompress.ExitCode == 0, decompress.ToString());
+        string[] rows = File.ReadAllLines(recon);
+        Assert.Equal(1797, rows.Length);
+        float[] first = rows[0].Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(64, first.Length);
+        Assert.All(first, v => Assert.InRange(v, 0f, 16f)); // back in pixel units (0..16)
+
+        // Another weight file (different CRC, so a different model id) refuses the packets.
+        string other = _tool.PathOf("other.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "1", "--no-plots", "--code-bits", "8", "--seed", "5", "--out", other).ExitCode);
+        ToolRun wrong = _tool.Run("decompress", "--weights", other, "--in", packets, "--out", _tool.PathOf("wrong.csv"));
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("packet 0 was made by model id 0x", wrong.Error);
+        Assert.Contains("(ModelMismatch)", wrong.Error);
+
+        // A cut-off file.
+        File.WriteAllBytes(packets, File.ReadAllBytes(packets)[..^5]);
+        ToolRun cut = _tool.Run("decompress", "--weights", weights, "--in", packets, "--out", recon);
+        Assert.Equal(1, cut.ExitCode);
+        Assert.Contains("the stream ends inside packet 1796: 15 of 20 bytes (Truncated)", cut.Error);
+    }
+
+    [Fact]
+    public void Rd_reports_every_setting_and_the_lossless_baselines_with_a_plot()
+    {
+        string weights = _tool.PathOf("digits.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "3", "--no-plots", "--out", weights).ExitCode);
+        string png = _tool.PathOf("rd.png");
+        ToolRun rd = _tool.Run("rd", "--weights", weights, "--out", png);
+        Assert.True(rd.ExitCode == 0, rd.ToString());
+        Assert.Contains("raw 64 bytes per sample", rd.Output);
+        Assert.Contains("float32", rd.Output);
+        Assert.Contains("16-bit packet", rd.Output);
+        Assert.Contains("8-bit packet", rd.Output);
+        Assert.Contains("3.2×", rd.Output);
+        Assert.Contains("Deflate", rd.Output);
+        Assert.Contains("Brotli q11", rd.Output);
+        Assert.True(new FileInfo(png).Length > 1000);
+    }
+
+    [Fact]
+    public void Compress_without_bits_or_a_stored_range_says_what_to_do()
+    {
+        string weights = _tool.PathOf("plain.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "1", "--no-plots", "--out", weights).ExitCode);
+        ToolRun run = _tool.Run("compress", "--weights", weights, "--out", _tool.PathOf("p.bin"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("has no code quantisation", run.Error);
+        Assert.Equal(0, _tool.Run("compress", "--weights", weights, "--bits", "16", "--out", _tool.PathOf("p.bin")).ExitCode);
+        Assert.Equal(1797 * 36, new FileInfo(_tool.PathOf("p.bin")).Length);
+    }
+}

@@ -1,0 +1,179 @@
+using System.Collections.Immutable;
+using System.Text;
+using EdgeAe.Compression;
+using EdgeAe.IO;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Text;
+
+namespace EdgeAe.Generators.Tests;
+
+/// <summary>
+/// The firmware packet codec (<c>[Autoencoder(CodeBits = …)]</c>): compiles against nanoFramework's mscorlib alone,
+/// writes the same bytes as the desktop <see cref="PacketCodec"/>, and allocates nothing.
+/// </summary>
+public sealed class CodecFlavorTests : IDisposable
+{
+    private const string LinearCode = """
+        using EdgeAe;
+        namespace Device;
+        [Autoencoder(Input = 12, Loss = Loss.SquaredError, Seed = 7, CodeBits = {0}{1})]
+        [Encoder(8, Activation.Relu)]
+        [Code(4, Activation.Linear)]
+        [Decoder(8, Activation.Relu)]
+        [Output(Activation.Linear)]
+        public partial class Sensor;
+        """;
+
+    private const string SigmoidCode = """
+        using EdgeAe;
+        namespace Device;
+        [Autoencoder(Input = 12, Loss = Loss.BinaryCrossEntropy, Seed = 8, CodeBits = {0}{1})]
+        [Code(5, Activation.Sigmoid)]
+        [Output(Activation.Sigmoid)]
+        public partial class Sensor;
+        """;
+
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "edgeae-codec-" + Guid.NewGuid().ToString("N"));
+
+    public CodecFlavorTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Theory]
+    [InlineData(false, 8, false)]
+    [InlineData(false, 16, false)]
+    [InlineData(true, 8, false)]
+    [InlineData(true, 16, true)]
+    public void Firmware_codec_compiles_against_nanoFrameworks_mscorlib_with_zero_diagnostics(bool linear, int bits, bool baked)
+    {
+        string weights = baked ? SaveWeights(linear, bits) : null!;
+        string source = Declaration(linear, bits, baked ? weights : null);
+        CSharpCompilation compilation = CSharpCompilation.Create(
+            "EdgeAe.Firmware", [GeneratorHarness.ParseSource(source, 0)], [NanoHarness.Mscorlib], GeneratorHarness.CompilationOptions);
+        GeneratorRun run = GeneratorHarness.Run(Driver("NanoFramework", weights), compilation);
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic[] problems = NanoHarness.Problems(run);
+        Assert.True(problems.Length == 0, GeneratorHarness.DescribeFailure(run, problems));
+        string model = run.ModelSource("Device.Sensor");
+        Assert.Contains("public int EncodePacket(float[] input, byte[] packet)", model);
+        Assert.DoesNotContain("global::System.Math", model);
+    }
+
+    [Theory]
+    [InlineData(true, 8)]
+    [InlineData(true, 16)]
+    [InlineData(false, 8)]
+    [InlineData(false, 16)]
+    public void Firmware_packets_are_bit_identical_to_the_desktop_codec_and_decode_within_the_bound(bool linear, int bits)
+    {
+        string weights = SaveWeights(linear, bits);
+        string source = Declaration(linear, bits, weights);
+        GeneratorRun desktopRun = GeneratorHarness.Run(Driver("Desktop", weights), GeneratorHarness.CreateCompilation(source));
+        GeneratorRun nanoRun = GeneratorHarness.Run(Driver("NanoFramework", weights), GeneratorHarness.CreateCompilation(source));
+        float[][] inputs = Inputs(500, seed: 11);
+
+        (byte[][] Packets, float[][] Reconstructions, float[][] Decoded, double[] Bounds) desktop = GeneratorHarness.WithModel(desktopRun, "Device.Sensor", model =>
+        {
+            PacketCodec codec = (PacketCodec)model.GetType().GetMethod("CreatePacketCodec")!.Invoke(model, null)!;
+            var packets = new byte[inputs.Length][];
+            var reconstructions = new float[inputs.Length][];
+            var decoded = new float[inputs.Length][];
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                packets[i] = new byte[codec.PacketLength];
+                codec.Encode(inputs[i], packets[i]);
+                reconstructions[i] = new float[12];
+                model.Reconstruct(inputs[i], reconstructions[i]);
+                decoded[i] = new float[12];
+                codec.Decode(packets[i], decoded[i]);
+            }
+
+            return (packets, reconstructions, decoded, Enumerable.Range(0, codec.Quantizer.CodeSize).Select(codec.Quantizer.MaxError).ToArray());
+        });
+
+        NanoHarness.WithAssembly(nanoRun, assembly =>
+        {
+            object device = Activator.CreateInstance(assembly.GetType("Device.Sensor", throwOnError: true)!)!;
+            var encodePacket = device.GetType().GetMethod("EncodePacket")!.CreateDelegate<Func<float[], byte[], int>>(device);
+            var packet = new byte[(int)device.GetType().GetField("PacketLength")!.GetRawConstantValue()!];
+            int different = 0;
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                Assert.Equal(packet.Length, encodePacket(inputs[i], packet));
+                different += packet.AsSpan().SequenceEqual(desktop.Packets[i]) ? 0 : 1;
+            }
+
+            // Linear/ReLU layers compute the same floats on both flavours, so every packet is the same bytes. A sigmoid code
+            // differs by ~1e-7 between the flavours' exp (docs/math.md); a value within that of a rounding boundary could
+            // differ by one step — none does for these inputs.
+            Assert.Equal(0, different);
+
+            // No allocation on the device path (after the first call sets the range up).
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 200; i++)
+            {
+                encodePacket(inputs[i], packet);
+            }
+
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            return 0;
+        });
+    }
+
+    [Fact]
+    public void EAE0024_and_EAE0025_a_baked_file_must_store_the_declared_bits_and_a_learned_range()
+    {
+        string eightBits = SaveWeights(linear: true, bits: 8);
+        GeneratorRun run = GeneratorHarness.Run(Driver("Desktop", eightBits), GeneratorHarness.CreateCompilation(Declaration(true, 16, eightBits)));
+        Diagnostic mismatch = Assert.Single(run.GeneratorDiagnostics.Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal)));
+        Assert.Equal("EAE0024", mismatch.Id);
+        Assert.Contains("CodeBits = 16 but the weight file \"sensor-linear-8.eaw\" stores a code quantisation of 8 bits", mismatch.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+        string noRange = Path.Combine(_folder, "sensor-plain.eaw");
+        GeneratorHarness.WithModel(GeneratorHarness.Run(Declaration(true, 8, null)), "Device.Sensor", model =>
+        {
+            WeightFile.Save(noRange, model, EdgeAe.Data.Normalization.None);
+            return 0;
+        });
+        run = GeneratorHarness.Run(Driver("Desktop", noRange), GeneratorHarness.CreateCompilation(Declaration(true, 8, noRange)));
+        Diagnostic missing = Assert.Single(run.GeneratorDiagnostics.Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal)));
+        Assert.Equal("EAE0025", missing.Id);
+        Assert.Empty(run.ModelSources);
+    }
+
+    private string Declaration(bool linear, int bits, string? weights)
+        => (linear ? LinearCode : SigmoidCode).Replace("{0}", bits.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Replace("{1}", weights is null ? string.Empty : ", Weights = \"" + Path.GetFileName(weights) + "\"");
+
+    /// <summary>Seeded parameters saved with a code range measured on random inputs (a 'qant' section).</summary>
+    private string SaveWeights(bool linear, int bits)
+    {
+        string path = Path.Combine(_folder, $"sensor-{(linear ? "linear" : "sigmoid")}-{bits}.eaw");
+        GeneratorRun run = GeneratorHarness.Run(Declaration(linear, bits, null));
+        GeneratorHarness.WithModel(run, "Device.Sensor", model =>
+        {
+            var data = new EdgeAe.Data.Dataset(Inputs(300, seed: 3).SelectMany(x => x).ToArray(), 300, 12);
+            WeightFile.Save(path, model, EdgeAe.Data.Normalization.None, CodeQuantizer.Measure(model, data, bits));
+            return 0;
+        });
+        return path;
+    }
+
+    private static float[][] Inputs(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, 12).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
+    }
+
+    private static GeneratorDriver Driver(string target, string? weights)
+        => NanoHarness.CreateDriver(target, weights is null ? [] : [new FileText(weights)]);
+
+    private sealed class FileText(string path) : AdditionalText
+    {
+        public override string Path { get; } = path;
+
+        public override SourceText? GetText(CancellationToken cancellationToken = default)
+            => SourceText.From(File.ReadAllText(Path), Encoding.UTF8);
+    }
+}
