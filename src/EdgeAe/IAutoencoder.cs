@@ -22,6 +22,12 @@ public interface IAutoencoder
     /// <summary>Encodes an input into its code.</summary>
     void Encode(ReadOnlySpan<float> input, Span<float> code);
 
+    /// <summary>
+    /// Encodes with the firmware flavour's exact arithmetic (scalar, no fused multiply-add, the same math
+    /// functions): bit-identical to the code a device computes for the same parameters. Slower than <see cref="Encode"/>.
+    /// </summary>
+    void EncodePortable(ReadOnlySpan<float> input, Span<float> code);
+
     /// <summary>Decodes a code into a reconstruction.</summary>
     void Decode(ReadOnlySpan<float> code, Span<float> output);
 

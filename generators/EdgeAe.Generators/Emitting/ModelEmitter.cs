@@ -54,7 +54,7 @@ internal static partial class ModelEmitter
             WriteDesktopClassBody(w, plan, Dialect.Desktop, baked);
             w.CloseBlock();
             w.WriteLine();
-            WriteMathClass(w, plan);
+            WriteMathClass(w);
         }
 
         if (hasNamespace)
@@ -254,6 +254,20 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
+        // EncodePortable
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Encodes like <see cref=\"Encode\"/> but with the firmware flavour's exact arithmetic (scalar loops, no fused");
+        w.WriteLine("/// multiply-add, the same math functions): the code is bit-identical to what a device running this declaration");
+        w.WriteLine("/// computes, on any machine. Slower than <see cref=\"Encode\"/>; packet codecs use it. Allocates nothing.");
+        w.WriteLine("/// </summary>");
+        w.OpenBlock($"public void EncodePortable({dialect.InputBufferType} input, {dialect.OutputBufferType} code)");
+        WriteLengthCheck(w, "input", "InputSize");
+        WriteLengthCheck(w, "code", "CodeSize");
+        w.WriteLine("ForwardLayersScalar(input, 0, " + Invariant.Int(code.Layer.Index) + ");");
+        w.WriteLine(dialect.CopyFromWorkspace(code.ActivationOffset, code.Layer.Width, "code"));
+        w.CloseBlock();
+        w.WriteLine();
+
         // Decode
         w.WriteLine("/// <summary>Decodes <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats) into <paramref name=\"output\"/> (<see cref=\"InputSize\"/> floats). Allocates nothing.</summary>");
         w.OpenBlock($"public void Decode({dialect.InputBufferType} code, {dialect.OutputBufferType} output)");
@@ -381,6 +395,15 @@ internal static partial class ModelEmitter
             SimdKernelWriter.WriteDispatch(w, "ForwardLayersSimd(source, first, last);", "return;");
         }
 
+        w.WriteLine("ForwardLayersScalar(source, first, last);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// The scalar path of <see cref=\"ForwardLayers\"/>: plain loops that multiply and add separately, in the firmware");
+        w.WriteLine("/// flavour's order, with its math, so they compute exactly what the device computes.");
+        w.WriteLine("/// </summary>");
+        w.OpenBlock($"private void ForwardLayersScalar({dialect.InputBufferType} source, int first, int last)");
         w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
         w.WriteLine("float[] ws = _workspace;");
         foreach (LayerPlan layer in plan.Layers)
@@ -475,49 +498,16 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>The file-local math helpers: activations, softplus and the seeded generator.</summary>
-    private static void WriteMathClass(SourceWriter w, ModelPlan plan)
+    /// <summary>
+    /// The file-local scalar math of a desktop model: the firmware flavour's own functions (see
+    /// <see cref="NanoMathSource"/>), so the desktop's scalar path computes what the device computes.
+    /// </summary>
+    private static void WriteMathClass(SourceWriter w)
     {
-        var used = new HashSet<ActivationKind>();
-        foreach (LayerPlan layer in plan.Layers)
-        {
-            used.Add(layer.Layer.Activation);
-        }
-
-        w.WriteLine("/// <summary>Scalar math of the generated model (file-local).</summary>");
+        w.WriteLine("/// <summary>Scalar math of the generated model, the same functions as the firmware flavour's (file-local).</summary>");
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
         w.OpenBlock("file static class EdgeAeMath");
-        if (used.Contains(ActivationKind.Sigmoid))
-        {
-            w.WriteLine("/// <summary>Logistic sigmoid 1 / (1 + e^−z); saturates to 0 or 1 without NaN.</summary>");
-            w.WriteLine("public static float Sigmoid(float z) => 1f / (1f + global::System.MathF.Exp(-z));");
-            w.WriteLine();
-        }
-
-        if (used.Contains(ActivationKind.Tanh))
-        {
-            w.WriteLine("/// <summary>Hyperbolic tangent.</summary>");
-            w.WriteLine("public static float Tanh(float z) => global::System.MathF.Tanh(z);");
-            w.WriteLine();
-        }
-
-        if (used.Contains(ActivationKind.Relu))
-        {
-            w.WriteLine("/// <summary>max(0, z), written so that NaN propagates.</summary>");
-            w.WriteLine("public static float Relu(float z) => z < 0f ? 0f : z;");
-            w.WriteLine();
-        }
-
-        if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
-        {
-            w.WriteLine("/// <summary>softplus(z) = log(1 + e^z), computed as max(z, 0) + log(1 + e^−|z|) so it never overflows.</summary>");
-            w.WriteLine("public static double Softplus(float z)");
-            w.WriteLine("{");
-            w.WriteLine("    double v = z;");
-            w.WriteLine("    return (v > 0.0 ? v : 0.0) + global::System.Math.Log(1.0 + global::System.Math.Exp(-global::System.Math.Abs(v)));");
-            w.WriteLine("}");
-            w.WriteLine();
-        }
-
+        w.WriteLine(NanoMathSource.Text);
         WriteRandom(w);
         w.CloseBlock();
     }

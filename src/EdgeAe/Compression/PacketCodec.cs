@@ -76,7 +76,10 @@ public sealed class PacketCodec
         return bits is null ? null : CodeQuantizer.ForActivation(topology.Layers[topology.CodeLayerIndex].Activation, topology.CodeSize, bits.Value);
     }
 
-    /// <summary>Encodes <paramref name="input"/> (normalised, InputSize floats) into one packet of <see cref="PacketLength"/> bytes. Allocates nothing.</summary>
+    /// <summary>
+    /// Encodes <paramref name="input"/> (normalised, InputSize floats) into one packet of <see cref="PacketLength"/> bytes,
+    /// with the model's portable encoder: the same bytes a device's <c>EncodePacket</c> produces. Allocates nothing.
+    /// </summary>
     public void Encode(ReadOnlySpan<float> input, Span<byte> packet)
     {
         if (packet.Length != PacketLength)
@@ -84,7 +87,7 @@ public sealed class PacketCodec
             throw new ArgumentException($"Expected {PacketLength} bytes in 'packet' but found {packet.Length}.", nameof(packet));
         }
 
-        Model.Encode(input, _code);
+        Model.EncodePortable(input, _code);
         WritePacket(_code, packet);
     }
 

@@ -155,6 +155,27 @@ namespace Demo.Models
             new global::System.ReadOnlySpan<float>(_workspace, 16, 3).CopyTo(code);
         }
 
+        /// <summary>
+        /// Encodes like <see cref="Encode"/> but with the firmware flavour's exact arithmetic (scalar loops, no fused
+        /// multiply-add, the same math functions): the code is bit-identical to what a device running this declaration
+        /// computes, on any machine. Slower than <see cref="Encode"/>; packet codecs use it. Allocates nothing.
+        /// </summary>
+        public void EncodePortable(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+        {
+            if (input.Length != InputSize)
+            {
+                ThrowLengthMismatch(nameof(input), InputSize, input.Length);
+            }
+
+            if (code.Length != CodeSize)
+            {
+                ThrowLengthMismatch(nameof(code), CodeSize, code.Length);
+            }
+
+            ForwardLayersScalar(input, 0, 1);
+            new global::System.ReadOnlySpan<float>(_workspace, 16, 3).CopyTo(code);
+        }
+
         /// <summary>Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/> (<see cref="InputSize"/> floats). Allocates nothing.</summary>
         public void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)
         {
@@ -562,6 +583,15 @@ namespace Demo.Models
                 return;
             }
 
+            ForwardLayersScalar(source, first, last);
+        }
+
+        /// <summary>
+        /// The scalar path of <see cref="ForwardLayers"/>: plain loops that multiply and add separately, in the firmware
+        /// flavour's order, with its math, so they compute exactly what the device computes.
+        /// </summary>
+        private void ForwardLayersScalar(global::System.ReadOnlySpan<float> source, int first, int last)
+        {
             global::System.Span<float> p = _parameters.Span;
             float[] ws = _workspace;
 
@@ -5248,26 +5278,106 @@ namespace Demo.Models
         }
     }
 
-    /// <summary>Scalar math of the generated model (file-local).</summary>
+    /// <summary>Scalar math of the generated model, the same functions as the firmware flavour's (file-local).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("EdgeAe.Generators", "<version>")]
     file static class EdgeAeMath
     {
-        /// <summary>Logistic sigmoid 1 / (1 + e^−z); saturates to 0 or 1 without NaN.</summary>
-        public static float Sigmoid(float z) => 1f / (1f + global::System.MathF.Exp(-z));
+        /// <summary>
+        /// e^x in float (Cephes expf): n = ⌊x·log₂e + ½⌋, r = x − n·ln2 (in two parts), e^r by a degree-6
+        /// polynomial, times 2ⁿ built from exponent bits in double. NaN stays NaN; +∞ above 88.72, 0 below −103.97.
+        /// </summary>
+        public static float Exp(float x)
+        {
+            if (float.IsNaN(x))
+            {
+                return x;
+            }
 
-        /// <summary>Hyperbolic tangent.</summary>
-        public static float Tanh(float z) => global::System.MathF.Tanh(z);
+            if (x > 88.72283935546875f)
+            {
+                return float.PositiveInfinity;
+            }
+
+            if (x < -103.972084045410156f)
+            {
+                return 0f;
+            }
+
+            float fx = x * 1.44269504088896341f + 0.5f;
+            int n = (int)fx;
+            if ((float)n > fx)
+            {
+                n--;
+            }
+
+            float r = x - n * 0.693359375f;
+            r = r - n * -2.12194440e-4f;
+            float r2 = r * r;
+            float p = 1.9875691500e-4f;
+            p = p * r + 1.3981999507e-3f;
+            p = p * r + 8.3334519073e-3f;
+            p = p * r + 4.1665795894e-2f;
+            p = p * r + 1.6666665459e-1f;
+            p = p * r + 5.0000001201e-1f;
+            p = p * r2 + r + 1f;
+            return (float)(p * global::System.BitConverter.Int64BitsToDouble((long)(n + 1023) << 52));
+        }
+
+        /// <summary>Logistic sigmoid 1 / (1 + e^−z); saturates to 0 or 1 without NaN.</summary>
+        public static float Sigmoid(float z) => 1f / (1f + Exp(-z));
+
+        /// <summary>tanh: an odd polynomial below |z| = 0.625 (Cephes tanhf), 1 − 2/(e^{2|z|} + 1) above, ±1 beyond 9.</summary>
+        public static float Tanh(float z)
+        {
+            float a = z < 0f ? -z : z;
+            if (a < 0.625f)
+            {
+                if (a == 0f)
+                {
+                    return z; // keeps the sign of −0
+                }
+
+                float s = z * z;
+                float q = -5.70498872745e-3f;
+                q = q * s + 2.06390887954e-2f;
+                q = q * s - 5.37397155531e-2f;
+                q = q * s + 1.33314422036e-1f;
+                q = q * s - 3.33332819422e-1f;
+                return z + z * s * q;
+            }
+
+            if (a > 9.01f)
+            {
+                return z > 0f ? 1f : -1f;
+            }
+
+            float t = 1f - 2f / (Exp(2f * a) + 1f);
+            return z < 0f ? -t : t;
+        }
 
         /// <summary>max(0, z), written so that NaN propagates.</summary>
         public static float Relu(float z) => z < 0f ? 0f : z;
 
-        /// <summary>softplus(z) = log(1 + e^z), computed as max(z, 0) + log(1 + e^−|z|) so it never overflows.</summary>
+        /// <summary>
+        /// softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^−|z|), with log(1 + u) for u in (0, 1] from the
+        /// series 2·atanh(u / (2 + u)) in double (12 terms: error below 1e-12).
+        /// </summary>
         public static double Softplus(float z)
         {
-            double v = z;
-            return (v > 0.0 ? v : 0.0) + global::System.Math.Log(1.0 + global::System.Math.Exp(-global::System.Math.Abs(v)));
-        }
+            float a = z < 0f ? -z : z;
+            double u = Exp(-a);
+            double s = u / (2.0 + u);
+            double s2 = s * s;
+            double term = s;
+            double sum = 0.0;
+            for (int k = 1; k < 25; k += 2)
+            {
+                sum += term / k;
+                term *= s2;
+            }
 
+            return (z > 0f ? (double)z : 0.0) + 2.0 * sum;
+        }
         /// <summary>The generator state for a seed.</summary>
         public static ulong SeedState(int seed) => (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ 0xD1B54A32D192ED03UL;
 
