@@ -256,6 +256,16 @@ public sealed class NanoFlavorTests
             return 0;
         });
 
+        // With the packet codec: its per-value minimum and scale arrays, and (a sigmoid code has a known range)
+        // the static range arrays it starts from: four arrays of CodeSize floats.
+        GeneratorRun codec = NanoHarness.RunAgainstDesktop("NanoFramework", Declaration("UnderComplete", false).Replace("Seed = 1", "Seed = 1, CodeBits = 8", StringComparison.Ordinal));
+        NanoHarness.WithAssembly(codec, assembly =>
+        {
+            NanoModel model = NanoModel.Create(assembly, "Device.UnderComplete");
+            Assert.Equal((2128 + 144 + 16) * 4 + 3 * 12 + 4 * (16 * 4 + 12), model.Constant("RamBytes"));
+            return 0;
+        });
+
         GeneratorRun training = NanoHarness.RunAgainstDesktop("NanoFramework", Declaration("UnderComplete", true));
         NanoHarness.WithAssembly(training, assembly =>
         {

@@ -27,7 +27,7 @@ internal static partial class ModelEmitter
     private static int PacketModelId(uint crc32) => (int)((crc32 ^ (crc32 >> 16)) & 0xFFFF);
 
     /// <summary>The code ranges the generated code starts with: the baked 'qant' section, else a sigmoid's [0, 1] or a tanh's [−1, 1]; null when unknown.</summary>
-    private static (float[] Min, float[] Max)? CodeRange(ModelPlan plan, BakedWeights? baked)
+    internal static (float[] Min, float[] Max)? CodeRange(ModelPlan plan, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
         if (baked is not null && baked.CodecBits != 0)

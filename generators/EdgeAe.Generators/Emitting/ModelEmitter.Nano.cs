@@ -22,7 +22,7 @@ internal static partial class ModelEmitter
         LayerPlan output = plan.OutputLayer;
         bool training = spec.OnDeviceTraining;
         int workspace = training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength;
-        NanoFootprint footprint = NanoFootprint.Of(plan, baked is not null);
+        NanoFootprint footprint = NanoFootprint.Of(plan, baked);
         string name = EscapedIdentifier(spec.TypeName);
 
         WriteShapeConstants(w, plan);
@@ -309,8 +309,9 @@ internal readonly struct NanoFootprint
 
     public int BakedDataBytes { get; }
 
-    public static NanoFootprint Of(ModelPlan plan, bool baked)
+    public static NanoFootprint Of(ModelPlan plan, BakedWeights? bakedWeights)
     {
+        bool baked = bakedWeights is not null;
         bool training = plan.Topology.OnDeviceTraining;
         int overhead = ModelEmitter.NanoArrayOverheadBytes;
         int parameters = plan.ParameterBufferLength * 4 + overhead;
@@ -327,6 +328,15 @@ internal readonly struct NanoFootprint
 
         ram += (training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4 + overhead;
         ram += plan.Topology.CodeSize * 4 + overhead;
+        if (plan.Topology.HasCodec)
+        {
+            ram += 2 * (plan.Topology.CodeSize * 4 + overhead); // the codec's per-value minimum and scale
+            if (ModelEmitter.CodeRange(plan, bakedWeights) is not null)
+            {
+                ram += 2 * (plan.Topology.CodeSize * 4 + overhead); // and the static range it starts from
+            }
+        }
+
         return new NanoFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
     }
 }

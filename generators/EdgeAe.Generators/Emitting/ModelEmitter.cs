@@ -141,7 +141,7 @@ internal static partial class ModelEmitter
         w.WriteLine($"/// <para>Parameters: {Thousands(plan.ParameterCount)} ({Thousands(plan.ParameterBufferLength * 4)} bytes with 64-byte alignment padding; gradients as many again for training).");
         if (flavor == TargetFlavor.NanoFramework)
         {
-            NanoFootprint footprint = NanoFootprint.Of(plan, baked is not null);
+            NanoFootprint footprint = NanoFootprint.Of(plan, baked);
             w.WriteLine($"/// Workspace: {Thousands((spec.OnDeviceTraining ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4)} bytes{(spec.OnDeviceTraining ? " with on-device training" : " (inference only)")}.</para>");
             w.WriteLine($"/// <para>On the device: RAM {Thousands(footprint.RamBytes)} bytes (every array of this model, headers included);");
             w.WriteLine(baked is null
