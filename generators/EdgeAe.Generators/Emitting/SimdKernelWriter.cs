@@ -338,7 +338,7 @@ internal static class SimdKernelWriter
     /// The rows of one column block: tiles of as many rows as keep the rung's accumulator budget
     /// (<paramref name="tileRows"/> × <paramref name="tileVectors"/>) busy — a block narrower than
     /// <paramref name="tileVectors"/> segments gets more rows (a 16-float block on Vector512 runs 16 rows,
-    /// 16 independent FMA chains) — then <paramref name="tileRows"/>-row tiles, then single rows.
+    /// 16 independent FMA chains) — then <paramref name="tileRows"/>-row tiles, 4-row tiles, then single rows.
     /// </summary>
     private static void WriteRows(SourceWriter w, Product product, Block block, int tileRows, int tileVectors)
     {
@@ -358,6 +358,11 @@ internal static class SimdKernelWriter
             if (wide != tileRows)
             {
                 heights.Add(tileRows);
+            }
+
+            if (tileRows > 4)
+            {
+                heights.Add(4);
             }
         }
 
@@ -450,6 +455,9 @@ internal static class SimdKernelWriter
         w.WriteLine($"bp = ref {Unsafe}.Add(ref bp, {Invariant.Int(product.BStride)});");
         w.CloseBlock();
 
+        // A multi-row tile stores z first and activates it in a second, row-by-row loop: activating all
+        // accumulators in place keeps them live through the activation's temporaries, and the JIT spills.
+        bool deferActivation = product.Kind == Epilogue.Forward && product.Activation != ActivationKind.Linear && rows > 1;
         for (int r = 0; r < rows; r++)
         {
             string row = Plus("r0", Invariant.Int(r));
@@ -468,7 +476,7 @@ internal static class SimdKernelWriter
                             w.WriteLine(Store(s.Lanes, acc, "rw", Plus(Invariant.Int(product.PreActivationOffset), Plus("(" + row + ") * " + Invariant.Int(product.OutStride), column))));
                         }
 
-                        w.WriteLine(Store(s.Lanes, Activate(product.Activation, acc), product.Out, at));
+                        w.WriteLine(Store(s.Lanes, deferActivation ? acc : Activate(product.Activation, acc), product.Out, at));
                         break;
                     case Epilogue.Accumulate:
                         w.WriteLine(Store(s.Lanes, $"{Load(s.Lanes, product.Out, at)} + {acc}", product.Out, at));
@@ -480,6 +488,20 @@ internal static class SimdKernelWriter
                         break;
                 }
             }
+        }
+
+        if (deferActivation)
+        {
+            w.OpenBlock($"for (int r = r0; r < r0 + {Invariant.Int(rows)}; r++)");
+            w.WriteLine($"ref float o = ref {Unsafe}.Add(ref {product.Out}, {Plus(Invariant.Int(product.OutOffset), Plus("r * " + Invariant.Int(product.OutStride), Plus(block.Base, Invariant.Int(segments[0].Offset))))});");
+            for (int m = 0; m < segments.Count; m++)
+            {
+                Segment s = segments[m];
+                string offset = Invariant.Int(s.Offset - segments[0].Offset);
+                w.WriteLine(Store(s.Lanes, Activate(product.Activation, Load(s.Lanes, "o", offset)), "o", offset));
+            }
+
+            w.CloseBlock();
         }
     }
 

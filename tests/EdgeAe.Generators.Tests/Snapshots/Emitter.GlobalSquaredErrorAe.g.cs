@@ -836,22 +836,28 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16) = acc6_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1) = acc6_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16) = acc7_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1) = acc7_1;
+                    for (int r = r0; r < r0 + 8; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
                 }
                 for (; r0 + 4 <= count; r0 += 4)
                 {
@@ -886,14 +892,20 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    for (int r = r0; r < r0 + 4; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1477,18 +1489,72 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
+                    for (int r = r0; r < r0 + 6; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    for (int r = r0; r < r0 + 4; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1551,12 +1617,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -1564,11 +1636,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -1682,6 +1769,34 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
                 }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                }
                 for (; r0 < count; r0++)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -1727,12 +1842,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -1740,11 +1861,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -1819,6 +1955,54 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
                     var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1956,18 +2140,72 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
+                    for (int r = r0; r < r0 + 6; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    for (int r = r0; r < r0 + 4; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
                 }
                 for (; r0 < count; r0++)
                 {
@@ -2030,12 +2268,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -2043,11 +2287,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -2161,6 +2420,34 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
                 }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                }
                 for (; r0 < count; r0++)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -2207,12 +2494,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -2220,11 +2513,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -2299,6 +2607,54 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
                     var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
                 }
                 for (; r0 < count; r0++)
                 {

@@ -1132,22 +1132,28 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc6_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc7_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = acc6_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = acc7_1;
+                        for (int r = r0; r < r0 + 8; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1186,14 +1192,20 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1425,21 +1437,28 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_2;
+                        for (int r = r0; r < r0 + 5; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2));
+                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1484,18 +1503,25 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_2;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2358,35 +2384,42 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_2;
+                        for (int r = r0; r < r0 + 5; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5));
+                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -2436,29 +2469,36 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_2;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2919,18 +2959,76 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3151,18 +3249,72 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3236,18 +3388,23 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc6_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc7_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc8_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc9_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc10_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc11_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2) = acc11_0;
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -3278,12 +3435,50 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3352,6 +3547,46 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -3375,6 +3610,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) + acc3_0;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -3469,6 +3731,58 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_1 > 0f ? acc5_1 : 0f);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_1 > 0f ? acc0_1 : 0f);
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_1 > 0f ? acc1_1 : 0f);
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_1 > 0f ? acc2_1 : 0f);
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_1 > 0f ? acc3_1 : 0f);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3603,6 +3917,52 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_1;
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_1;
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3760,6 +4120,54 @@ namespace Demo.Models
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 1) = acc5_1 * (1f - a5_1 * a5_1);
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -3897,6 +4305,37 @@ namespace Demo.Models
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -4021,29 +4460,95 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4121,29 +4626,34 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 6) * 16 + 5) = acc6_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 6) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 6) * 16 + 5) = acc6_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 7) * 16 + 5) = acc7_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 7) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 7) * 16 + 5) = acc7_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 8) * 16 + 5) = acc8_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 8) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc8_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 8) * 16 + 5) = acc8_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 9) * 16 + 5) = acc9_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 9) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc9_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 9) * 16 + 5) = acc9_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 10) * 16 + 5) = acc10_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 10) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc10_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 10) * 16 + 5) = acc10_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 11) * 16 + 5) = acc11_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 11) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc11_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 11) * 16 + 5) = acc11_0;
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -4175,17 +4685,59 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_0;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 5);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4255,6 +4807,50 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 1) * 6)) + acc1_0, ref rg, (nuint)(112 + (r0 + 1) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) + acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 2) * 6)) + acc2_0, ref rg, (nuint)(112 + (r0 + 2) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) + acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 3) * 6)) + acc3_0, ref rg, (nuint)(112 + (r0 + 3) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -4279,6 +4875,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 5);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) + acc3_0;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -4373,6 +4996,58 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_1;
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_1;
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_1;
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_1;
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_1;
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4541,18 +5216,23 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc8_0), ref rw, (nuint)((r0 + 8) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc9_0), ref rw, (nuint)((r0 + 9) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc10_0), ref rw, (nuint)((r0 + 10) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc11_0), ref rw, (nuint)((r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)((r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)((r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)((r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)((r0 + 11) * 16));
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -4583,12 +5263,50 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4657,18 +5375,23 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc6_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc7_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 8) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc8_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 9) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc9_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 10) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc10_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 11) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc11_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 8) * 16 + 4) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 9) * 16 + 4) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 10) * 16 + 4) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 11) * 16 + 4) = acc11_0;
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16 + 4);
+                            o = global::EdgeAe.Kernels.VectorMath.Relu(o);
+                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -4699,12 +5422,50 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_0;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16 + 4);
+                            o = global::EdgeAe.Kernels.VectorMath.Relu(o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_0;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16 + 4);
+                            o = global::EdgeAe.Kernels.VectorMath.Relu(o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4934,18 +5695,72 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5019,18 +5834,23 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc6_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc7_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc8_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc9_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc10_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc11_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2) = acc11_0;
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -5061,12 +5881,50 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5135,6 +5993,46 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -5158,6 +6056,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) + acc3_0;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -5293,6 +6218,37 @@ namespace Demo.Models
                         var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
@@ -5424,6 +6380,37 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 4) * 16 + 4) = (a4_0 > 0f ? acc4_0 : 0f);
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_0 > 0f ? acc5_0 : 0f);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_0 > 0f ? acc0_0 : 0f);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_0 > 0f ? acc1_0 : 0f);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_0 > 0f ? acc2_0 : 0f);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_0 > 0f ? acc3_0 : 0f);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5598,6 +6585,34 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(256 + (r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
@@ -5713,6 +6728,34 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_0;
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_0;
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5879,6 +6922,54 @@ namespace Demo.Models
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 1) = acc5_1 * (1f - a5_1 * a5_1);
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -6016,6 +7107,37 @@ namespace Demo.Models
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -6149,29 +7271,34 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(512 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0), ref rw, (nuint)(384 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(384 + (r0 + 6) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(512 + (r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0), ref rw, (nuint)(384 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(384 + (r0 + 7) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(512 + (r0 + 8) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc8_0), ref rw, (nuint)(384 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(384 + (r0 + 8) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(512 + (r0 + 9) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc9_0), ref rw, (nuint)(384 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(384 + (r0 + 9) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(512 + (r0 + 10) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc10_0), ref rw, (nuint)(384 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(384 + (r0 + 10) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(512 + (r0 + 11) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc11_0), ref rw, (nuint)(384 + (r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(384 + (r0 + 11) * 16));
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -6203,17 +7330,59 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -6280,29 +7449,91 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = acc5_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 4);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 4);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -6379,6 +7610,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 1) * 6)) + acc1_0, ref rg, (nuint)(112 + (r0 + 1) * 6));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 2) * 6)) + acc2_0, ref rg, (nuint)(112 + (r0 + 2) * 6));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 3) * 6)) + acc3_0, ref rg, (nuint)(112 + (r0 + 3) * 6));
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -6398,6 +7656,46 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -6537,6 +7835,37 @@ namespace Demo.Models
                         var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 5) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
@@ -6668,6 +7997,37 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 4) * 16 + 4) = acc4_0;
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_0;
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32 + 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_0;
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_0;
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_0;
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_0;
                     }
                     for (; r0 < count; r0++)
                     {

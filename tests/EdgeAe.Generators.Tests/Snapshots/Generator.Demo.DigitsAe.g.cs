@@ -1092,22 +1092,28 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)((r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)((r0 + 7) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_1, ref rw, (nuint)((r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_1, ref rw, (nuint)((r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0, ref rw, (nuint)((r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_1, ref rw, (nuint)((r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0, ref rw, (nuint)((r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_1, ref rw, (nuint)((r0 + 7) * 32 + 16));
+                        for (int r = r0; r < r0 + 8; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
+                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1142,14 +1148,20 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + 16));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1372,22 +1384,27 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc6_0), ref rw, (nuint)(2048 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc7_0), ref rw, (nuint)(2048 + (r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc8_0), ref rw, (nuint)(2048 + (r0 + 8) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc9_0), ref rw, (nuint)(2048 + (r0 + 9) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc10_0), ref rw, (nuint)(2048 + (r0 + 10) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc11_0), ref rw, (nuint)(2048 + (r0 + 11) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc12_0), ref rw, (nuint)(2048 + (r0 + 12) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc13_0), ref rw, (nuint)(2048 + (r0 + 13) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc14_0), ref rw, (nuint)(2048 + (r0 + 14) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc15_0), ref rw, (nuint)(2048 + (r0 + 15) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0, ref rw, (nuint)(2048 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0, ref rw, (nuint)(2048 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0, ref rw, (nuint)(2048 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0, ref rw, (nuint)(2048 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc8_0, ref rw, (nuint)(2048 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc9_0, ref rw, (nuint)(2048 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc10_0, ref rw, (nuint)(2048 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc11_0, ref rw, (nuint)(2048 + (r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc12_0, ref rw, (nuint)(2048 + (r0 + 12) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc13_0, ref rw, (nuint)(2048 + (r0 + 13) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc14_0, ref rw, (nuint)(2048 + (r0 + 14) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc15_0, ref rw, (nuint)(2048 + (r0 + 15) * 16));
+                        for (int r = r0; r < r0 + 16; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1412,10 +1429,15 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1801,22 +1823,28 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)(3072 + (r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)(3072 + (r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0, ref rw, (nuint)(3072 + (r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_1, ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0, ref rw, (nuint)(3072 + (r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_1, ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0, ref rw, (nuint)(3072 + (r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_1, ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0, ref rw, (nuint)(3072 + (r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_1, ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
+                        for (int r = r0; r < r0 + 8; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
+                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1851,14 +1879,20 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2241,37 +2275,45 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(5120 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(5120 + (r0) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(5120 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(5120 + (r0) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_3), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_3), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_3), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 48));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(32))), ref o, (nuint)(32));
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(48))), ref o, (nuint)(48));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2689,18 +2731,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)((r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)((r0 + 5) * 32 + c + 8));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2806,12 +2902,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c + 8)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + c + 8));
                     }
-                    for (; r0 < 64; r0++)
+                    for (; r0 + 4 <= 64; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
@@ -2819,11 +2921,26 @@ namespace Demo
                             var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c + 8)) + acc1_1, ref rg, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c + 8)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c + 8)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + c + 8));
                     }
                 }
             }
@@ -2917,18 +3034,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(2048 + (r0 + 4) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(2048 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(2048 + (r0 + 4) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(2048 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592 + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3127,6 +3298,54 @@ namespace Demo
                         var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c + 8));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c + 8));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
@@ -3250,18 +3469,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3367,12 +3640,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 8)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 8));
                     }
-                    for (; r0 < 16; r0++)
+                    for (; r0 + 4 <= 16; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
@@ -3380,11 +3659,26 @@ namespace Demo
                             var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 8)) + acc1_1, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 8)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 8)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 8));
                     }
                 }
             }
@@ -3459,6 +3753,54 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16));
                         var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1 * a5_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a5_1), ref rw, (nuint)(15360 + (r0 + 5) * 16 + 8));
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1 * a1_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a1_1), ref rw, (nuint)(15360 + (r0 + 1) * 16 + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1 * a2_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a2_1), ref rw, (nuint)(15360 + (r0 + 2) * 16 + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1 * a3_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a3_1), ref rw, (nuint)(15360 + (r0 + 3) * 16 + 8));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3612,29 +3954,91 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 8));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3835,6 +4239,54 @@ namespace Demo
                         var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c + 8));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c + 8));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
@@ -4001,18 +4453,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)((r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)((r0 + 5) * 32 + c + 4));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4118,12 +4624,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c + 4)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + c + 4));
                     }
-                    for (; r0 < 64; r0++)
+                    for (; r0 + 4 <= 64; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -4131,11 +4643,26 @@ namespace Demo
                             var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c + 4)) + acc1_1, ref rg, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c + 4)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c + 4)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + c + 4));
                     }
                 }
             }
@@ -4239,18 +4766,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(2048 + (r0 + 4) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(2048 + (r0 + 4) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(2048 + (r0 + 4) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(2048 + (r0 + 5) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4449,6 +5030,54 @@ namespace Demo
                         var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c + 4));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c + 4));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
@@ -4592,18 +5221,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4709,12 +5392,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 4)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 4));
                     }
-                    for (; r0 < 16; r0++)
+                    for (; r0 + 4 <= 16; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -4722,11 +5411,26 @@ namespace Demo
                             var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 4)) + acc1_1, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 4)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 4)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 4));
                     }
                 }
             }
@@ -4801,6 +5505,54 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16 + c));
                         var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1 * a5_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a5_1), ref rw, (nuint)(15360 + (r0 + 5) * 16 + c + 4));
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1 * a1_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a1_1), ref rw, (nuint)(15360 + (r0 + 1) * 16 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1 * a2_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a2_1), ref rw, (nuint)(15360 + (r0 + 2) * 16 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1 * a3_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a3_1), ref rw, (nuint)(15360 + (r0 + 3) * 16 + c + 4));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4954,29 +5706,91 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 4));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5176,6 +5990,54 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c));
                         var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c + 4));
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c + 4));
                     }
                     for (; r0 < count; r0++)
                     {
