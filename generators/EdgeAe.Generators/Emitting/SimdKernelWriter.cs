@@ -455,9 +455,10 @@ internal static class SimdKernelWriter
         w.WriteLine($"bp = ref {Unsafe}.Add(ref bp, {Invariant.Int(product.BStride)});");
         w.CloseBlock();
 
-        // A multi-row tile stores z first and activates it in a second, row-by-row loop: activating all
-        // accumulators in place keeps them live through the activation's temporaries, and the JIT spills.
-        bool deferActivation = product.Kind == Epilogue.Forward && product.Activation != ActivationKind.Linear && rows > 1;
+        // A multi-row tile stores z first and applies sigmoid or tanh in a second, row-by-row loop: activating
+        // all accumulators in place keeps them live through the activation's temporaries, and the JIT spills.
+        // ReLU (one compare and select) stays in place.
+        bool deferActivation = product.Kind == Epilogue.Forward && product.Activation is ActivationKind.Sigmoid or ActivationKind.Tanh && rows > 1;
         for (int r = 0; r < rows; r++)
         {
             string row = Plus("r0", Invariant.Int(r));

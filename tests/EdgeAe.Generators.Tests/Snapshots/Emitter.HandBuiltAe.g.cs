@@ -1132,28 +1132,22 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)((r0 + 6) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = acc6_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)((r0 + 7) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = acc7_1;
-                        for (int r = r0; r < r0 + 8; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc6_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc7_1);
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1192,20 +1186,14 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2959,24 +2947,18 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_1;
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -3015,20 +2997,14 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_1;
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5216,23 +5192,18 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)((r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)((r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)((r0 + 8) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)((r0 + 9) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)((r0 + 10) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)((r0 + 11) * 16));
-                        for (int r = r0; r < r0 + 12; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc8_0), ref rw, (nuint)((r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc9_0), ref rw, (nuint)((r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc10_0), ref rw, (nuint)((r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc11_0), ref rw, (nuint)((r0 + 11) * 16));
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -5263,17 +5234,12 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 16));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -5298,15 +5264,10 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 16));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5375,23 +5336,18 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = acc6_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = acc7_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 8) * 16 + 4) = acc8_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 9) * 16 + 4) = acc9_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 10) * 16 + 4) = acc10_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 11) * 16 + 4) = acc11_0;
-                        for (int r = r0; r < r0 + 12; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16 + 4);
-                            o = global::EdgeAe.Kernels.VectorMath.Relu(o);
-                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc6_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc7_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 8) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc8_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 9) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc9_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 10) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc10_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 11) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc11_0);
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -5422,17 +5378,12 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = acc5_0;
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16 + 4);
-                            o = global::EdgeAe.Kernels.VectorMath.Relu(o);
-                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_0);
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -5457,15 +5408,10 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = acc3_0;
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16 + 4);
-                            o = global::EdgeAe.Kernels.VectorMath.Relu(o);
-                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
                     }
                     for (; r0 < count; r0++)
                     {

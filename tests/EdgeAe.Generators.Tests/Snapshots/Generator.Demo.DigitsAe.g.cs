@@ -1092,28 +1092,22 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_1, ref rw, (nuint)((r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_1, ref rw, (nuint)((r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0, ref rw, (nuint)((r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_1, ref rw, (nuint)((r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0, ref rw, (nuint)((r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_1, ref rw, (nuint)((r0 + 7) * 32 + 16));
-                        for (int r = r0; r < r0 + 8; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
-                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)((r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)((r0 + 7) * 32 + 16));
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1148,20 +1142,14 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + 16));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
-                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1823,28 +1811,22 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0, ref rw, (nuint)(3072 + (r0 + 4) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_1, ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0, ref rw, (nuint)(3072 + (r0 + 5) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_1, ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0, ref rw, (nuint)(3072 + (r0 + 6) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_1, ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0, ref rw, (nuint)(3072 + (r0 + 7) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_1, ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
-                        for (int r = r0; r < r0 + 8; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
-                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)(3072 + (r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)(3072 + (r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -1879,20 +1861,14 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
-                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2731,24 +2707,18 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)((r0 + 4) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)((r0 + 5) * 32 + c + 8));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
-                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 8));
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -2783,20 +2753,14 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 8));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
-                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 8));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3469,24 +3433,18 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
-                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -3521,20 +3479,14 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
-                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4453,24 +4405,18 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)((r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)((r0 + 4) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)((r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)((r0 + 5) * 32 + c + 4));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 4));
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -4505,20 +4451,14 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)((r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)((r0) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)((r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)((r0 + 1) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)((r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)((r0 + 2) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)((r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)((r0 + 3) * 32 + c + 4));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 4));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5221,24 +5161,18 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -5273,20 +5207,14 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(3072 + (r0) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r * 32 + c);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
-                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
                     }
                     for (; r0 < count; r0++)
                     {
