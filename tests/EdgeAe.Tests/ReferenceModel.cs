@@ -79,6 +79,72 @@ internal static class ReferenceModel
         return gradient;
     }
 
+    /// <summary>
+    /// ∂loss/∂p for one sample by backpropagation in double (the same objective as <see cref="Loss"/>); a tied
+    /// layer's weight gradient lands on its mirror's W. Adds into <paramref name="gradient"/> and returns the loss.
+    /// </summary>
+    public static double AccumulateGradient(ModelTopology topology, ReadOnlySpan<double> parameters, ReadOnlySpan<double> input, ReadOnlySpan<double> target, double[] gradient)
+    {
+        (double[][] activations, double[] z) = Forward(topology, parameters, input);
+        int last = topology.Layers.Count - 1;
+        double[] output = activations[last];
+        double[] delta = new double[output.Length];
+        double loss = 0;
+        for (int j = 0; j < output.Length; j++)
+        {
+            if (topology.Loss == LossKind.BinaryCrossEntropy)
+            {
+                // softplus(z) − t·z; its derivative in z is σ(z) − t.
+                loss += Math.Max(z[j], 0) + Math.Log(1 + Math.Exp(-Math.Abs(z[j]))) - target[j] * z[j];
+                delta[j] = output[j] - target[j];
+            }
+            else
+            {
+                double d = output[j] - target[j];
+                loss += 0.5 * d * d;
+                delta[j] = d * Derivative(topology.Layers[last].Activation, output[j]);
+            }
+        }
+
+        for (int l = last; l >= 0; l--)
+        {
+            LayerInfo layer = topology.Layers[l];
+            ReadOnlySpan<double> x = l == 0 ? input : activations[l - 1];
+            double[] previous = new double[layer.InputWidth];
+            for (int j = 0; j < layer.Width; j++)
+            {
+                gradient[layer.BiasOffset + j] += delta[j];
+            }
+
+            for (int i = 0; i < layer.InputWidth; i++)
+            {
+                double sum = 0;
+                for (int j = 0; j < layer.Width; j++)
+                {
+                    int offset = layer.WeightOffset + (layer.IsTied ? j * layer.InputWidth + i : i * layer.Width + j);
+                    gradient[offset] += x[i] * delta[j];
+                    sum += parameters[offset] * delta[j];
+                }
+
+                previous[i] = l == 0 ? 0 : sum * Derivative(topology.Layers[l - 1].Activation, x[i]);
+            }
+
+            delta = previous;
+        }
+
+        return loss;
+    }
+
+    /// <summary>f'(z) from a = f(z).</summary>
+    public static double Derivative(ActivationKind activation, double a) => activation switch
+    {
+        ActivationKind.Linear => 1,
+        ActivationKind.Sigmoid => a * (1 - a),
+        ActivationKind.Tanh => 1 - a * a,
+        ActivationKind.Relu => a > 0 ? 1 : 0,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation)),
+    };
+
     public static double Activate(ActivationKind activation, double z) => activation switch
     {
         ActivationKind.Linear => z,

@@ -327,18 +327,22 @@ internal static class SimdKernelWriter
                 w.OpenBlock("unchecked");
             }
 
-            WriteRows(w, product, block, tileRows);
+            WriteRows(w, product, block, tileRows, tileVectors);
             w.CloseBlock();
         }
 
         w.CloseBlock();
     }
 
-    private static void WriteRows(SourceWriter w, Product product, Block block, int tileRows)
+    /// <summary>
+    /// The rows of one column block: tiles of as many rows as keep the rung's accumulator budget
+    /// (<paramref name="tileRows"/> × <paramref name="tileVectors"/>) busy — a block narrower than
+    /// <paramref name="tileVectors"/> segments gets more rows (a 16-float block on Vector512 runs 16 rows,
+    /// 16 independent FMA chains) — then <paramref name="tileRows"/>-row tiles, 4-row tiles, then single rows.
+    /// </summary>
+    private static void WriteRows(SourceWriter w, Product product, Block block, int tileRows, int tileVectors)
     {
         bool runtimeRows = product.RowsConstant < 0;
-        bool wholeTiles = tileRows > 1 && (runtimeRows || product.RowsConstant >= tileRows);
-        bool singleRows = tileRows == 1 || runtimeRows || product.RowsConstant % tileRows != 0;
         if (!runtimeRows && product.RowsConstant == 1)
         {
             w.WriteLine("const int r0 = 0;");
@@ -346,19 +350,51 @@ internal static class SimdKernelWriter
             return;
         }
 
-        w.WriteLine("int r0 = 0;");
-        if (wholeTiles)
+        var heights = new List<int>();
+        if (tileRows > 1)
         {
-            w.OpenBlock($"for (; r0 + {Invariant.Int(tileRows)} <= {product.Rows}; r0 += {Invariant.Int(tileRows)})");
-            WriteTile(w, product, block, tileRows);
-            w.CloseBlock();
+            int wide = System.Math.Max(tileRows, tileRows * tileVectors / block.Segments.Count);
+            heights.Add(wide);
+            if (wide != tileRows)
+            {
+                heights.Add(tileRows);
+            }
+
+            if (tileRows > 4)
+            {
+                heights.Add(4);
+            }
         }
 
-        if (singleRows)
+        heights.Add(1);
+        w.WriteLine("int r0 = 0;");
+        int left = product.RowsConstant;
+        foreach (int height in heights)
         {
-            w.OpenBlock($"for (; r0 < {product.Rows}; r0++)");
-            WriteTile(w, product, block, 1);
+            if (!runtimeRows && left < height)
+            {
+                continue;
+            }
+
+            if (height == 1)
+            {
+                w.OpenBlock($"for (; r0 < {product.Rows}; r0++)");
+            }
+            else
+            {
+                w.OpenBlock($"for (; r0 + {Invariant.Int(height)} <= {product.Rows}; r0 += {Invariant.Int(height)})");
+            }
+
+            WriteTile(w, product, block, height);
             w.CloseBlock();
+            if (!runtimeRows)
+            {
+                left %= height;
+                if (left == 0)
+                {
+                    break;
+                }
+            }
         }
     }
 
@@ -419,6 +455,10 @@ internal static class SimdKernelWriter
         w.WriteLine($"bp = ref {Unsafe}.Add(ref bp, {Invariant.Int(product.BStride)});");
         w.CloseBlock();
 
+        // A multi-row tile stores z first and applies sigmoid or tanh in a second, row-by-row loop: activating
+        // all accumulators in place keeps them live through the activation's temporaries, and the JIT spills.
+        // ReLU (one compare and select) stays in place.
+        bool deferActivation = product.Kind == Epilogue.Forward && product.Activation is ActivationKind.Sigmoid or ActivationKind.Tanh && rows > 1;
         for (int r = 0; r < rows; r++)
         {
             string row = Plus("r0", Invariant.Int(r));
@@ -437,7 +477,7 @@ internal static class SimdKernelWriter
                             w.WriteLine(Store(s.Lanes, acc, "rw", Plus(Invariant.Int(product.PreActivationOffset), Plus("(" + row + ") * " + Invariant.Int(product.OutStride), column))));
                         }
 
-                        w.WriteLine(Store(s.Lanes, Activate(product.Activation, acc), product.Out, at));
+                        w.WriteLine(Store(s.Lanes, deferActivation ? acc : Activate(product.Activation, acc), product.Out, at));
                         break;
                     case Epilogue.Accumulate:
                         w.WriteLine(Store(s.Lanes, $"{Load(s.Lanes, product.Out, at)} + {acc}", product.Out, at));
@@ -449,6 +489,20 @@ internal static class SimdKernelWriter
                         break;
                 }
             }
+        }
+
+        if (deferActivation)
+        {
+            w.OpenBlock($"for (int r = r0; r < r0 + {Invariant.Int(rows)}; r++)");
+            w.WriteLine($"ref float o = ref {Unsafe}.Add(ref {product.Out}, {Plus(Invariant.Int(product.OutOffset), Plus("r * " + Invariant.Int(product.OutStride), Plus(block.Base, Invariant.Int(segments[0].Offset))))});");
+            for (int m = 0; m < segments.Count; m++)
+            {
+                Segment s = segments[m];
+                string offset = Invariant.Int(s.Offset - segments[0].Offset);
+                w.WriteLine(Store(s.Lanes, Activate(product.Activation, Load(s.Lanes, "o", offset)), "o", offset));
+            }
+
+            w.CloseBlock();
         }
     }
 
@@ -806,14 +860,14 @@ internal static class SimdKernelWriter
     }
 
     /// <summary>The loss terms of one sample row and, for training, the output delta.</summary>
-    private static void WriteLossRow(SourceWriter w, ModelPlan plan, int lanes, string j, string output, string preActivation, string target, string? delta)
+    private static void WriteLossRow(SourceWriter w, ModelPlan plan, int fullLanes, int lanes, string j, string output, string preActivation, string target, string? delta)
     {
         LayerPlan layer = plan.OutputLayer;
         if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
         {
             w.WriteLine($"var z = {Load(lanes, "rw", Plus(preActivation, j))};");
             w.WriteLine($"var t = {Load(lanes, "ry", Plus(target, j))};");
-            w.WriteLine($"loss += (double){Sum(lanes, $"{Math}.Softplus(z) - t * z")};");
+            w.WriteLine(AddLoss(fullLanes, lanes, $"{Math}.Softplus(z) - t * z", false));
             if (delta is not null)
             {
                 w.WriteLine(Store(lanes, $"{Load(lanes, "rw", Plus(output, j))} - t", "rw", Plus(delta, j)));
@@ -823,13 +877,24 @@ internal static class SimdKernelWriter
         {
             w.WriteLine($"var a = {Load(lanes, "rw", Plus(output, j))};");
             w.WriteLine($"var d = a - {Load(lanes, "ry", Plus(target, j))};");
-            w.WriteLine($"loss += 0.5 * (double){Sum(lanes, "d * d")};");
+            w.WriteLine(AddLoss(fullLanes, lanes, "d * d", true));
             if (delta is not null)
             {
                 w.WriteLine(Store(lanes, Derivative(lanes, layer.Layer.Activation, "a", "d"), "rw", Plus(delta, j)));
             }
         }
     }
+
+    /// <summary>Full vectors add their terms into the float vector <c>rowLoss</c> (reduced once per sample row, <see cref="ReduceLoss"/>); tail pieces go to the double sum directly.</summary>
+    private static string AddLoss(int fullLanes, int lanes, string terms, bool half)
+        => lanes == fullLanes && lanes > 1
+            ? $"rowLoss += {terms};"
+            : $"loss += {(half ? "0.5 * " : string.Empty)}(double){Sum(lanes, terms)};";
+
+    private static string RowLoss(int lanes) => $"var rowLoss = {Zero(lanes)};";
+
+    private static string ReduceLoss(ModelPlan plan, int lanes)
+        => $"loss += {(plan.Topology.Loss == LossKind.BinaryCrossEntropy ? string.Empty : "0.5 * ")}(double){Sum(lanes, "rowLoss")};";
 
     private static void WriteLossAgainstSimd(SourceWriter w, ModelPlan plan)
     {
@@ -839,8 +904,13 @@ internal static class SimdKernelWriter
         w.WriteLine($"ref float ry = ref {Marshal}.GetReference(target);");
         w.WriteLine($"ref float rw = ref {Marshal}.GetArrayDataReference(_workspace);");
         w.WriteLine("double loss = 0.0;");
-        WriteRungDispatch(w, rung => WriteElementwise(w, output.Layer.Width, rung.Lanes, (lanes, j) =>
-            WriteLossRow(w, plan, lanes, j, Invariant.Int(output.ActivationOffset), Invariant.Int(output.PreActivationOffset), "0", null)));
+        WriteRungDispatch(w, rung =>
+        {
+            w.WriteLine(RowLoss(rung.Lanes));
+            WriteElementwise(w, output.Layer.Width, rung.Lanes, (lanes, j) =>
+                WriteLossRow(w, plan, rung.Lanes, lanes, j, Invariant.Int(output.ActivationOffset), Invariant.Int(output.PreActivationOffset), "0", null));
+            w.WriteLine(ReduceLoss(plan, rung.Lanes));
+        });
         w.WriteLine("return (float)loss;");
         w.CloseBlock();
         w.WriteLine();
@@ -857,8 +927,10 @@ internal static class SimdKernelWriter
         w.OpenBlock("for (int s = 0; s < count; s++)");
         w.WriteLine($"int row = s * {Invariant.Int(stride)};");
         w.WriteLine("int sample = s * InputSize;");
+        w.WriteLine(RowLoss(rung.Lanes));
         WriteElementwise(w, plan.Topology.InputSize, rung.Lanes, (lanes, j) =>
-            WriteLossRow(w, plan, lanes, j, Plus(Invariant.Int(layout.Activation[last]), "row"), Plus(Invariant.Int(layout.PreActivation), "row"), "sample", Plus(Invariant.Int(layout.Delta[last]), "row")));
+            WriteLossRow(w, plan, rung.Lanes, lanes, j, Plus(Invariant.Int(layout.Activation[last]), "row"), Plus(Invariant.Int(layout.PreActivation), "row"), "sample", Plus(Invariant.Int(layout.Delta[last]), "row")));
+        w.WriteLine(ReduceLoss(plan, rung.Lanes));
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("return loss;");

@@ -696,31 +696,37 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         double loss = 0.0;
         if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
         {
+            var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
             unchecked
             {
                 var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16));
                 var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
                 loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
             }
+            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
         }
         else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
         {
+            var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
             unchecked
             {
                 var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16));
                 var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
                 loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
             }
+            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
         }
         else
         {
+            var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
             unchecked
             {
                 const int j = 0;
                 var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16 + j));
                 var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+                rowLoss += d * d;
             }
+            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
         }
         return (float)loss;
     }
@@ -807,6 +813,82 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
+                for (; r0 + 8 <= count; r0 += 8)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    var acc6_0 = bias0;
+                    var acc7_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var acc4_1 = bias1;
+                    var acc5_1 = bias1;
+                    var acc6_1 = bias1;
+                    var acc7_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 4);
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 4);
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                        var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 4);
+                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                        acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
+                        var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 4);
+                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                        acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16) = acc6_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1) = acc6_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16) = acc7_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1) = acc7_1;
+                    for (int r = r0; r < r0 + 8; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
+                }
                 for (; r0 + 4 <= count; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
@@ -840,14 +922,20 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    for (int r = r0; r < r0 + 4; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
                 }
                 for (; r0 < count; r0++)
                 {
@@ -966,6 +1054,82 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
+                for (; r0 + 16 <= count; r0 += 16)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    var acc6_0 = bias0;
+                    var acc7_0 = bias0;
+                    var acc8_0 = bias0;
+                    var acc9_0 = bias0;
+                    var acc10_0 = bias0;
+                    var acc11_0 = bias0;
+                    var acc12_0 = bias0;
+                    var acc13_0 = bias0;
+                    var acc14_0 = bias0;
+                    var acc15_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                        var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                        var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                        var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
+                        acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                        var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
+                        acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                        var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
+                        acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                        var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
+                        acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                        var x12_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 12 * 16));
+                        acc12_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x12_4, b0, acc12_0);
+                        var x13_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 13 * 16));
+                        acc13_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x13_4, b0, acc13_0);
+                        var x14_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 14 * 16));
+                        acc14_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x14_4, b0, acc14_0);
+                        var x15_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 15 * 16));
+                        acc15_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x15_4, b0, acc15_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(1024 + (r0 + 6) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(1024 + (r0 + 7) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(1024 + (r0 + 8) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(1024 + (r0 + 9) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(1024 + (r0 + 10) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(1024 + (r0 + 11) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc12_0, ref rw, (nuint)(1024 + (r0 + 12) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc13_0, ref rw, (nuint)(1024 + (r0 + 13) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc14_0, ref rw, (nuint)(1024 + (r0 + 14) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc15_0, ref rw, (nuint)(1024 + (r0 + 15) * 16));
+                }
                 for (; r0 + 4 <= count; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -1087,6 +1251,90 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
+                for (; r0 + 8 <= count; r0 += 8)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc4_0 = 0f;
+                    var acc5_0 = 0f;
+                    var acc6_0 = 0f;
+                    var acc7_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc4_1 = 0f;
+                    var acc5_1 = 0f;
+                    var acc6_1 = 0f;
+                    var acc7_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                        var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                        acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
+                        var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                        acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
+                    var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16) = acc4_0 * a4_0 * (1f - a4_0);
+                    var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16 + 1) = acc4_1 * a4_1 * (1f - a4_1);
+                    var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
+                    var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
+                    var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 6) * 16) = acc6_0 * a6_0 * (1f - a6_0);
+                    var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 6) * 16 + 1) = acc6_1 * a6_1 * (1f - a6_1);
+                    var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 7) * 16) = acc7_0 * a7_0 * (1f - a7_0);
+                    var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 7) * 16 + 1) = acc7_1 * a7_1 * (1f - a7_1);
+                }
                 for (; r0 + 4 <= count; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
@@ -1169,6 +1417,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         {
             int row = s * 16;
             int sample = s * InputSize;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
             unchecked
             {
                 var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row));
@@ -1176,6 +1425,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                 loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
             }
+            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
         }
 
         return loss;
@@ -1269,18 +1519,72 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
+                    for (int r = r0; r < r0 + 6; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    for (int r = r0; r < r0 + 4; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1343,12 +1647,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -1356,11 +1666,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -1378,6 +1703,66 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
+                for (; r0 + 12 <= count; r0 += 12)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    var acc6_0 = bias0;
+                    var acc7_0 = bias0;
+                    var acc8_0 = bias0;
+                    var acc9_0 = bias0;
+                    var acc10_0 = bias0;
+                    var acc11_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                        var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                        var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                        var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
+                        acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                        var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
+                        acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                        var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
+                        acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                        var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
+                        acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(1024 + (r0 + 6) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(1024 + (r0 + 7) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(1024 + (r0 + 8) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(1024 + (r0 + 9) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(1024 + (r0 + 10) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(1024 + (r0 + 11) * 16));
+                }
                 for (; r0 + 6 <= count; r0 += 6)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -1413,6 +1798,34 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1459,12 +1872,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -1472,11 +1891,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -1552,6 +1986,54 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
                 }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
+                }
                 for (; r0 < count; r0++)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
@@ -1586,6 +2068,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         {
             int row = s * 16;
             int sample = s * InputSize;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
             unchecked
             {
                 var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row));
@@ -1593,6 +2076,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                 loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
             }
+            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
         }
 
         return loss;
@@ -1686,18 +2170,72 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
+                    for (int r = r0; r < r0 + 6; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
+                    for (int r = r0; r < r0 + 4; r++)
+                    {
+                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
+                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                    }
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1760,12 +2298,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -1773,11 +2317,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -1795,6 +2354,66 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
+                for (; r0 + 12 <= count; r0 += 12)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var acc4_0 = bias0;
+                    var acc5_0 = bias0;
+                    var acc6_0 = bias0;
+                    var acc7_0 = bias0;
+                    var acc8_0 = bias0;
+                    var acc9_0 = bias0;
+                    var acc10_0 = bias0;
+                    var acc11_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                        var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                        var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                        var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
+                        acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                        var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
+                        acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                        var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
+                        acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                        var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
+                        acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(1024 + (r0 + 6) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(1024 + (r0 + 7) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(1024 + (r0 + 8) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(1024 + (r0 + 9) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(1024 + (r0 + 10) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(1024 + (r0 + 11) * 16));
+                }
                 for (; r0 + 6 <= count; r0 += 6)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -1830,6 +2449,34 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
+                }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (int t = 0; t < 2; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                    }
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
                 }
                 for (; r0 < count; r0++)
                 {
@@ -1877,12 +2524,18 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             unchecked
             {
                 int r0 = 0;
-                for (; r0 < 4; r0++)
+                for (; r0 + 4 <= 4; r0 += 4)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
                     var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
                     for (int t = 0; t < count; t++)
                     {
                         var b0 = bp;
@@ -1890,11 +2543,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                         var x0_1 = ap;
                         acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
                         acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
                 }
             }
         }
@@ -1970,6 +2638,54 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
                 }
+                for (; r0 + 4 <= count; r0 += 4)
+                {
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    for (int t = 0; t < 4; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                    }
+                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
+                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
+                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
+                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
+                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
+                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
+                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
+                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
+                }
                 for (; r0 < count; r0++)
                 {
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
@@ -2004,14 +2720,16 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         {
             int row = s * 16;
             int sample = s * InputSize;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
             unchecked
             {
                 const int j = 0;
                 var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row + j));
                 var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
+                rowLoss += d * d;
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row + j));
             }
+            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
         }
 
         return loss;

@@ -933,6 +933,7 @@ namespace Demo.Models
             double loss = 0.0;
             if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
             {
+                var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 unchecked
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64));
@@ -951,9 +952,11 @@ namespace Demo.Models
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
             }
             else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             {
+                var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 unchecked
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64));
@@ -972,15 +975,17 @@ namespace Demo.Models
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
             }
             else
             {
+                var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 unchecked
                 {
                     const int j = 0;
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64 + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                 }
                 unchecked
                 {
@@ -994,6 +999,7 @@ namespace Demo.Models
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
             }
             return (float)loss;
         }
@@ -1095,6 +1101,84 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        var acc6_1 = bias1;
+                        var acc7_1 = bias1;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 6);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 6));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 6);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 6));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc6_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc7_1);
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
@@ -1321,6 +1405,79 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 5 <= count; r0 += 5)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
+                        var acc4_2 = bias2;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            acc4_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b2, acc4_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_2;
+                        for (int r = r0; r < r0 + 5; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2));
+                        }
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -1364,18 +1521,25 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_2);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_2;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 2));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1454,7 +1618,7 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 4 <= 5; r0 += 4)
+                    for (; r0 + 5 <= 5; r0 += 5)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
@@ -1462,14 +1626,17 @@ namespace Demo.Models
                         var acc1_0 = 0f;
                         var acc2_0 = 0f;
                         var acc3_0 = 0f;
+                        var acc4_0 = 0f;
                         var acc0_1 = 0f;
                         var acc1_1 = 0f;
                         var acc2_1 = 0f;
                         var acc3_1 = 0f;
+                        var acc4_1 = 0f;
                         var acc0_2 = 0f;
                         var acc1_2 = 0f;
                         var acc2_2 = 0f;
                         var acc3_2 = 0f;
+                        var acc4_2 = 0f;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = bp;
@@ -1491,6 +1658,10 @@ namespace Demo.Models
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                             acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            acc4_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b2, acc4_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
@@ -1506,29 +1677,9 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) + acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) + acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) + acc3_2;
-                    }
-                    for (; r0 < 5; r0++)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
-                        var acc0_0 = 0f;
-                        var acc0_1 = 0f;
-                        var acc0_2 = 0f;
-                        for (int t = 0; t < count; t++)
-                        {
-                            var b0 = bp;
-                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                            var x0_1 = ap;
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                        }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 4) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 4) * 3) + acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 4) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 4) * 3 + 1) + acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 4) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 4) * 3 + 2) + acc4_2;
                     }
                 }
             }
@@ -1538,6 +1689,98 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc5_1 = 0f;
+                        var acc6_1 = 0f;
+                        var acc7_1 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_1 > 0f ? acc0_1 : 0f);
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_1 > 0f ? acc1_1 : 0f);
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_1 > 0f ? acc2_1 : 0f);
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_1 > 0f ? acc3_1 : 0f);
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 4) * 16));
+                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 4) * 16 + 4) = (a4_1 > 0f ? acc4_1 : 0f);
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
+                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_1 > 0f ? acc5_1 : 0f);
+                        var a6_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a6_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc6_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 6) * 16));
+                        var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 6) * 16 + 4) = (a6_1 > 0f ? acc6_1 : 0f);
+                        var a7_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a7_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc7_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 7) * 16));
+                        var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 7) * 16 + 4) = (a7_1 > 0f ? acc7_1 : 0f);
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
@@ -1662,6 +1905,84 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        var acc6_1 = bias1;
+                        var acc7_1 = bias1;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(256 + (r0 + 6) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 6) * 16 + 4) = acc6_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(256 + (r0 + 7) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 7) * 16 + 4) = acc7_1;
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
@@ -1798,6 +2119,84 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 5 <= count; r0 += 5)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
+                        var acc4_2 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            acc4_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b2, acc4_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a0_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_2 * (1f - a0_2 * a0_2);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a1_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_2 * (1f - a1_2 * a1_2);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a2_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_2 * (1f - a2_2 * a2_2);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                        var a3_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_2 * (1f - a3_2 * a3_2);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16) = acc4_0 * (1f - a4_0 * a4_0);
+                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 1) = acc4_1 * (1f - a4_1 * a4_1);
+                        var a4_2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_2 * (1f - a4_2 * a4_2);
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -1947,6 +2346,99 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 5 <= count; r0 += 5)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
+                        var acc4_2 = bias2;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            acc1_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b2, acc1_2);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            acc2_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b2, acc2_2);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            acc4_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b2, acc4_2);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_2;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_2;
+                        for (int r = r0; r < r0 + 5; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5));
+                        }
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
@@ -1995,29 +2487,36 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_2;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2100,7 +2599,7 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 4 <= 5; r0 += 4)
+                    for (; r0 + 5 <= 5; r0 += 5)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
@@ -2108,14 +2607,17 @@ namespace Demo.Models
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = 0f;
                         var acc1_1 = 0f;
                         var acc2_1 = 0f;
                         var acc3_1 = 0f;
+                        var acc4_1 = 0f;
                         var acc0_2 = 0f;
                         var acc1_2 = 0f;
                         var acc2_2 = 0f;
                         var acc3_2 = 0f;
+                        var acc4_2 = 0f;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -2141,6 +2643,11 @@ namespace Demo.Models
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
                             acc3_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b2, acc3_2);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            acc4_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b2, acc4_2);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
@@ -2156,30 +2663,9 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 3) * 6)) + acc3_0, ref rg, (nuint)(112 + (r0 + 3) * 6));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) + acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) + acc3_2;
-                    }
-                    for (; r0 < 5; r0++)
-                    {
-                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
-                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
-                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                        var acc0_1 = 0f;
-                        var acc0_2 = 0f;
-                        for (int t = 0; t < count; t++)
-                        {
-                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                            var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
-                            var x0_1 = ap;
-                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
-                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
-                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                        }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_2;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 4) * 6)) + acc4_0, ref rg, (nuint)(112 + (r0 + 4) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 4) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 4) * 6 + 4) + acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 4) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 4) * 6 + 5) + acc4_2;
                     }
                 }
             }
@@ -2189,6 +2675,98 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc4_1 = 0f;
+                        var acc5_1 = 0f;
+                        var acc6_1 = 0f;
+                        var acc7_1 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_1;
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_1;
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_1;
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_1;
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(896 + (r0 + 4) * 16));
+                        var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 4) * 16 + 4) = acc4_1;
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
+                        var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_1;
+                        var a6_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(896 + (r0 + 6) * 16));
+                        var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 6) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 6) * 16 + 4) = acc6_1;
+                        var a7_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(896 + (r0 + 7) * 16));
+                        var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 7) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 7) * 16 + 4) = acc7_1;
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
@@ -2276,6 +2854,7 @@ namespace Demo.Models
             {
                 int row = s * 16;
                 int sample = s * InputSize;
+                var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 unchecked
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row));
@@ -2297,6 +2876,7 @@ namespace Demo.Models
                     loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
             }
 
             return loss;
@@ -2409,6 +2989,52 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_1);
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_1);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_1);
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_1);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2629,18 +3255,72 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2667,6 +3347,71 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2) = acc11_0;
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -2696,12 +3441,50 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2770,6 +3553,46 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -2793,6 +3616,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) + acc3_0;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -2887,6 +3737,58 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_1 > 0f ? acc5_1 : 0f);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_1 > 0f ? acc0_1 : 0f);
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_1 > 0f ? acc1_1 : 0f);
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_1 > 0f ? acc2_1 : 0f);
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_1 > 0f ? acc3_1 : 0f);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3021,6 +3923,52 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_1;
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_1;
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3178,6 +4126,54 @@ namespace Demo.Models
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 1) = acc5_1 * (1f - a5_1 * a5_1);
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -3203,6 +4199,77 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        var acc6_0 = 0f;
+                        var acc7_0 = 0f;
+                        var acc8_0 = 0f;
+                        var acc9_0 = 0f;
+                        var acc10_0 = 0f;
+                        var acc11_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_0 * (1f - a4_0 * a4_0);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
+                        var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 6) * 16 + 2) = acc6_0 * (1f - a6_0 * a6_0);
+                        var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 7) * 16 + 2) = acc7_0 * (1f - a7_0 * a7_0);
+                        var a8_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 8) * 16 + 2) = acc8_0 * (1f - a8_0 * a8_0);
+                        var a9_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 9) * 16 + 2) = acc9_0 * (1f - a9_0 * a9_0);
+                        var a10_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 10) * 16 + 2) = acc10_0 * (1f - a10_0 * a10_0);
+                        var a11_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 11) * 16 + 2) = acc11_0 * (1f - a11_0 * a11_0);
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -3243,6 +4310,37 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_0 * (1f - a4_0 * a4_0);
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3368,29 +4466,95 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3420,6 +4584,83 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 5);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 6) * 16 + 5) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 6) * 16 + 5) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 7) * 16 + 5) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 7) * 16 + 5) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 8) * 16 + 5) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 8) * 16 + 5) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 9) * 16 + 5) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 9) * 16 + 5) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 10) * 16 + 5) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 10) * 16 + 5) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 11) * 16 + 5) = acc11_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 11) * 16 + 5) = acc11_0;
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        }
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
@@ -3450,17 +4691,59 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_0;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 5);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3530,6 +4813,50 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 1) * 6)) + acc1_0, ref rg, (nuint)(112 + (r0 + 1) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) + acc1_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 2) * 6)) + acc2_0, ref rg, (nuint)(112 + (r0 + 2) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) + acc2_1;
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 3) * 6)) + acc3_0, ref rg, (nuint)(112 + (r0 + 3) * 6));
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -3554,6 +4881,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 5);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) + acc3_0;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -3649,6 +5003,58 @@ namespace Demo.Models
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_1;
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                            var x0_1 = ap;
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_1;
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_1;
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_1;
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_1;
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
@@ -3684,6 +5090,7 @@ namespace Demo.Models
             {
                 int row = s * 16;
                 int sample = s * InputSize;
+                var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 unchecked
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row));
@@ -3705,6 +5112,7 @@ namespace Demo.Models
                     loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
             }
 
             return loss;
@@ -3767,6 +5175,66 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 6));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 6));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 6));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                            var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 6));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                            var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 6));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                            var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 6));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc8_0), ref rw, (nuint)((r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc9_0), ref rw, (nuint)((r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc10_0), ref rw, (nuint)((r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc11_0), ref rw, (nuint)((r0 + 11) * 16));
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
@@ -3803,6 +5271,34 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 16));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 16));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
@@ -3823,6 +5319,66 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 6);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 6);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 6);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 6);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 6);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 6);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 6);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 6);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc6_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc7_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 8) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc8_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 9) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc9_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 10) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc10_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 11) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc11_0);
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
@@ -3858,6 +5414,34 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc4_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc5_0);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 6);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 32 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 6);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 6);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 6);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Relu(acc3_0);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4087,18 +5671,72 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_1);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 1) = acc4_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 1);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Tanh(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4125,6 +5763,71 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2) = acc11_0;
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
@@ -4154,12 +5857,50 @@ namespace Demo.Models
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                         }
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc1_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc2_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc3_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc4_0);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2) = acc5_0;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 48 + 2);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 64 + 2);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2) = acc3_0;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r * 16 + 2);
+                            o = global::EdgeAe.Kernels.VectorMath.Tanh(o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4228,6 +5969,46 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 1) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 1) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 1) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 1) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -4251,6 +6032,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0) * 3 + 2) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 1) * 3 + 2) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 2) * 3 + 2) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 48 + (r0 + 3) * 3 + 2) + acc3_0;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
@@ -4274,6 +6082,77 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc8_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc9_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc10_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc11_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                            var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                            var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                            var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 4) * 16));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
+                        var a6_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a6_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc6_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 6) * 16));
+                        var a7_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a7_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc7_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 7) * 16));
+                        var a8_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a8_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc8_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 8) * 16));
+                        var a9_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a9_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc9_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 9) * 16));
+                        var a10_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a10_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc10_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 10) * 16));
+                        var a11_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a11_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc11_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 11) * 16));
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
@@ -4315,6 +6194,37 @@ namespace Demo.Models
                         var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 5) * 16));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(640 + (r0 + 3) * 16));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
@@ -4335,6 +6245,77 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        var acc6_0 = 0f;
+                        var acc7_0 = 0f;
+                        var acc8_0 = 0f;
+                        var acc9_0 = 0f;
+                        var acc10_0 = 0f;
+                        var acc11_0 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_0 > 0f ? acc0_0 : 0f);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_0 > 0f ? acc1_0 : 0f);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_0 > 0f ? acc2_0 : 0f);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_0 > 0f ? acc3_0 : 0f);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 4) * 16 + 4) = (a4_0 > 0f ? acc4_0 : 0f);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_0 > 0f ? acc5_0 : 0f);
+                        var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 6) * 16 + 4) = (a6_0 > 0f ? acc6_0 : 0f);
+                        var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 7) * 16 + 4) = (a7_0 > 0f ? acc7_0 : 0f);
+                        var a8_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 8) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 8) * 16 + 4) = (a8_0 > 0f ? acc8_0 : 0f);
+                        var a9_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 9) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 9) * 16 + 4) = (a9_0 > 0f ? acc9_0 : 0f);
+                        var a10_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 10) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 10) * 16 + 4) = (a10_0 > 0f ? acc10_0 : 0f);
+                        var a11_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 11) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 11) * 16 + 4) = (a11_0 > 0f ? acc11_0 : 0f);
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
@@ -4375,6 +6356,37 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 4) * 16 + 4) = (a4_0 > 0f ? acc4_0 : 0f);
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 5) * 16 + 4) = (a5_0 > 0f ? acc5_0 : 0f);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0) * 16 + 4) = (a0_0 > 0f ? acc0_0 : 0f);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 1) * 16 + 4) = (a1_0 > 0f ? acc1_0 : 0f);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 2) * 16 + 4) = (a2_0 > 0f ? acc2_0 : 0f);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 640 + (r0 + 3) * 16 + 4) = (a3_0 > 0f ? acc3_0 : 0f);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4453,6 +6465,66 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                            var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                            var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                            var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(256 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(256 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(256 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(256 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(256 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(256 + (r0 + 11) * 16));
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
@@ -4489,6 +6561,34 @@ namespace Demo.Models
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(256 + (r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(256 + (r0 + 5) * 16));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(96));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(256 + (r0 + 3) * 16));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
@@ -4509,6 +6609,66 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 6) * 16 + 4) = acc6_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 7) * 16 + 4) = acc7_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 8) * 16 + 4) = acc8_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 9) * 16 + 4) = acc9_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 10) * 16 + 4) = acc10_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 11) * 16 + 4) = acc11_0;
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
@@ -4544,6 +6704,34 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4) = acc5_0;
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 80 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 96 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 3; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4) = acc3_0;
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4710,6 +6898,54 @@ namespace Demo.Models
                         var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 1) = acc5_1 * (1f - a5_1 * a5_1);
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 1) = acc0_1 * (1f - a0_1 * a0_1);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 1) = acc1_1 * (1f - a1_1 * a1_1);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 1) = acc2_1 * (1f - a2_1 * a2_1);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 1) = acc3_1 * (1f - a3_1 * a3_1);
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -4735,6 +6971,77 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        var acc6_0 = 0f;
+                        var acc7_0 = 0f;
+                        var acc8_0 = 0f;
+                        var acc9_0 = 0f;
+                        var acc10_0 = 0f;
+                        var acc11_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 4) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_0 * (1f - a4_0 * a4_0);
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
+                        var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 6) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 6) * 16 + 2) = acc6_0 * (1f - a6_0 * a6_0);
+                        var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 7) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 7) * 16 + 2) = acc7_0 * (1f - a7_0 * a7_0);
+                        var a8_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 8) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 8) * 16 + 2) = acc8_0 * (1f - a8_0 * a8_0);
+                        var a9_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 9) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 9) * 16 + 2) = acc9_0 * (1f - a9_0 * a9_0);
+                        var a10_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 10) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 10) * 16 + 2) = acc10_0 * (1f - a10_0 * a10_0);
+                        var a11_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 11) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 11) * 16 + 2) = acc11_0 * (1f - a11_0 * a11_0);
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
@@ -4775,6 +7082,37 @@ namespace Demo.Models
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 4) * 16 + 2) = acc4_0 * (1f - a4_0 * a4_0);
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 5) * 16 + 2);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 5) * 16 + 2) = acc5_0 * (1f - a5_0 * a5_0);
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 16 + 2);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0) * 16 + 2) = acc0_0 * (1f - a0_0 * a0_0);
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 1) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 1) * 16 + 2) = acc1_0 * (1f - a1_0 * a1_0);
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 2) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 2) * 16 + 2) = acc2_0 * (1f - a2_0 * a2_0);
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 128 + (r0 + 3) * 16 + 2);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 768 + (r0 + 3) * 16 + 2) = acc3_0 * (1f - a3_0 * a3_0);
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4861,6 +7199,83 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                            var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                            var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                            var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(512 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(384 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(512 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(384 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(512 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(384 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(512 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(384 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(512 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(384 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(512 + (r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(384 + (r0 + 11) * 16));
+                        for (int r = r0; r < r0 + 12; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
@@ -4891,17 +7306,59 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(384 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4968,29 +7425,91 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = acc5_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_1;
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 4);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 4);
+                        var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 5; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_1;
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 4);
+                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
+                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5067,6 +7586,33 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0) * 6)) + acc0_0, ref rg, (nuint)(112 + (r0) * 6));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 1) * 6)) + acc1_0, ref rg, (nuint)(112 + (r0 + 1) * 6));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 2) * 6)) + acc2_0, ref rg, (nuint)(112 + (r0 + 2) * 6));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(112 + (r0 + 3) * 6)) + acc3_0, ref rg, (nuint)(112 + (r0 + 3) * 6));
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -5086,6 +7632,46 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 4 <= 5; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        for (int t = 0; t < count; t++)
+                        {
+                            var b0 = bp;
+                            var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 4) + acc0_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0) * 6 + 5) + acc0_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 4) + acc1_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 1) * 6 + 5) + acc1_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 4) + acc2_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 2) * 6 + 5) + acc2_1;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 4) + acc3_0;
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 112 + (r0 + 3) * 6 + 5) + acc3_1;
+                    }
                     for (; r0 < 5; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + r0);
@@ -5113,6 +7699,77 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc8_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc9_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc10_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc11_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
+                            var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
+                            var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
+                            var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
+                            var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
+                            var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
+                            var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
+                            var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(896 + (r0 + 4) * 16));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
+                        var a6_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(896 + (r0 + 6) * 16));
+                        var a7_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(896 + (r0 + 7) * 16));
+                        var a8_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(896 + (r0 + 8) * 16));
+                        var a9_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(896 + (r0 + 9) * 16));
+                        var a10_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(896 + (r0 + 10) * 16));
+                        var a11_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(896 + (r0 + 11) * 16));
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
@@ -5154,6 +7811,37 @@ namespace Demo.Models
                         var a5_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 5) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(896 + (r0 + 5) * 16));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(896 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(896 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(896 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(256 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(896 + (r0 + 3) * 16));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
@@ -5174,6 +7862,77 @@ namespace Demo.Models
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 12 <= count; r0 += 12)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32 + 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc4_0 = 0f;
+                        var acc5_0 = 0f;
+                        var acc6_0 = 0f;
+                        var acc7_0 = 0f;
+                        var acc8_0 = 0f;
+                        var acc9_0 = 0f;
+                        var acc10_0 = 0f;
+                        var acc11_0 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
+                            var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
+                            var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
+                            var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
+                            var x8_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16);
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_1, b0, acc8_0);
+                            var x9_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16);
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_1, b0, acc9_0);
+                            var x10_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16);
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_1, b0, acc10_0);
+                            var x11_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16);
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_1, b0, acc11_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_0;
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_0;
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_0;
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_0;
+                        var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 4) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 4) * 16 + 4) = acc4_0;
+                        var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_0;
+                        var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 6) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 6) * 16 + 4) = acc6_0;
+                        var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 7) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 7) * 16 + 4) = acc7_0;
+                        var a8_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 8) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 8) * 16 + 4) = acc8_0;
+                        var a9_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 9) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 9) * 16 + 4) = acc9_0;
+                        var a10_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 10) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 10) * 16 + 4) = acc10_0;
+                        var a11_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 11) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 11) * 16 + 4) = acc11_0;
+                    }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
@@ -5215,6 +7974,37 @@ namespace Demo.Models
                         var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 5) * 16 + 4);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 5) * 16 + 4) = acc5_0;
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 32 + 4);
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        for (int t = 0; t < 6; t++)
+                        {
+                            var b0 = bp;
+                            var x0_1 = ap;
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                            var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
+                            var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
+                            var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        }
+                        var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0) * 16 + 4) = acc0_0;
+                        var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 1) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 1) * 16 + 4) = acc1_0;
+                        var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 2) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 2) * 16 + 4) = acc2_0;
+                        var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 256 + (r0 + 3) * 16 + 4);
+                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 896 + (r0 + 3) * 16 + 4) = acc3_0;
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + r0 * 16);
@@ -5244,12 +8034,13 @@ namespace Demo.Models
             {
                 int row = s * 16;
                 int sample = s * InputSize;
+                var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 unchecked
                 {
                     const int j = 0;
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(384 + row + j)) - t, ref rw, (nuint)(1024 + row + j));
                 }
                 unchecked
@@ -5266,6 +8057,7 @@ namespace Demo.Models
                     loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
             }
 
             return loss;

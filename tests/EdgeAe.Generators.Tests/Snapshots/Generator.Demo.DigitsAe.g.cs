@@ -939,30 +939,36 @@ namespace Demo
             double loss = 0.0;
             if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
             {
+                var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 for (int j = 0; j < 64; j += 16)
                 {
                     var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(144 + j));
                     var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
             }
             else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             {
+                var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 for (int j = 0; j < 64; j += 8)
                 {
                     var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(144 + j));
                     var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
             }
             else
             {
+                var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 for (int j = 0; j < 64; j += 4)
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(144 + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
             }
             return (float)loss;
         }
@@ -1063,6 +1069,76 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2048 + 16));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        var acc6_1 = bias1;
+                        var acc7_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 64));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 64));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)((r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)((r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)((r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)((r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)((r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)((r0 + 7) * 32 + 16));
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
@@ -1155,7 +1231,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 4 <= 64; r0 += 4)
+                    for (; r0 + 8 <= 64; r0 += 8)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312);
@@ -1163,10 +1239,18 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1183,6 +1267,18 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -1194,6 +1290,14 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + 16)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + 16)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32)) + acc4_0, ref rg, (nuint)((r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 4) * 32 + 16)) + acc4_1, ref rg, (nuint)((r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + 16)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 6) * 32)) + acc6_0, ref rg, (nuint)((r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 6) * 32 + 16)) + acc6_1, ref rg, (nuint)((r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 7) * 32)) + acc7_0, ref rg, (nuint)((r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)((r0 + 7) * 32 + 16)) + acc7_1, ref rg, (nuint)((r0 + 7) * 32 + 16));
                     }
                 }
             }
@@ -1239,6 +1343,87 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 16 <= count; r0 += 16)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(2592));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var acc8_0 = bias0;
+                        var acc9_0 = bias0;
+                        var acc10_0 = bias0;
+                        var acc11_0 = bias0;
+                        var acc12_0 = bias0;
+                        var acc13_0 = bias0;
+                        var acc14_0 = bias0;
+                        var acc15_0 = bias0;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 32));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 32));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            var x8_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 32));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_16, b0, acc8_0);
+                            var x9_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 32));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_16, b0, acc9_0);
+                            var x10_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 32));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_16, b0, acc10_0);
+                            var x11_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 32));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_16, b0, acc11_0);
+                            var x12_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 12 * 32));
+                            acc12_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x12_16, b0, acc12_0);
+                            var x13_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 13 * 32));
+                            acc13_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x13_16, b0, acc13_0);
+                            var x14_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 14 * 32));
+                            acc14_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x14_16, b0, acc14_0);
+                            var x15_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 15 * 32));
+                            acc15_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x15_16, b0, acc15_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0, ref rw, (nuint)(2048 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0, ref rw, (nuint)(2048 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0, ref rw, (nuint)(2048 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0, ref rw, (nuint)(2048 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc8_0, ref rw, (nuint)(2048 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc9_0, ref rw, (nuint)(2048 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc10_0, ref rw, (nuint)(2048 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc11_0, ref rw, (nuint)(2048 + (r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc12_0, ref rw, (nuint)(2048 + (r0 + 12) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc13_0, ref rw, (nuint)(2048 + (r0 + 13) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc14_0, ref rw, (nuint)(2048 + (r0 + 14) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc15_0, ref rw, (nuint)(2048 + (r0 + 15) * 16));
+                        for (int r = r0; r < r0 + 16; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                        }
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
@@ -1262,10 +1447,15 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1313,7 +1503,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 4 <= 32; r0 += 4)
+                    for (; r0 + 16 <= 32; r0 += 16)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360);
@@ -1321,6 +1511,18 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc8_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc9_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc10_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc11_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc12_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc13_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc14_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc15_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1332,6 +1534,30 @@ namespace Demo
                             acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            var x8_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_16, b0, acc8_0);
+                            var x9_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_16, b0, acc9_0);
+                            var x10_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_16, b0, acc10_0);
+                            var x11_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_16, b0, acc11_0);
+                            var x12_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 12));
+                            acc12_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x12_16, b0, acc12_0);
+                            var x13_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 13));
+                            acc13_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x13_16, b0, acc13_0);
+                            var x14_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 14));
+                            acc14_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x14_16, b0, acc14_0);
+                            var x15_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 15));
+                            acc15_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x15_16, b0, acc15_0);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 32);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
@@ -1339,6 +1565,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 1) * 16)) + acc1_0, ref rg, (nuint)(2080 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 2) * 16)) + acc2_0, ref rg, (nuint)(2080 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 3) * 16)) + acc3_0, ref rg, (nuint)(2080 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 4) * 16)) + acc4_0, ref rg, (nuint)(2080 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 5) * 16)) + acc5_0, ref rg, (nuint)(2080 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 6) * 16)) + acc6_0, ref rg, (nuint)(2080 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 7) * 16)) + acc7_0, ref rg, (nuint)(2080 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 8) * 16)) + acc8_0, ref rg, (nuint)(2080 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 9) * 16)) + acc9_0, ref rg, (nuint)(2080 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 10) * 16)) + acc10_0, ref rg, (nuint)(2080 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 11) * 16)) + acc11_0, ref rg, (nuint)(2080 + (r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 12) * 16)) + acc12_0, ref rg, (nuint)(2080 + (r0 + 12) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 13) * 16)) + acc13_0, ref rg, (nuint)(2080 + (r0 + 13) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 14) * 16)) + acc14_0, ref rg, (nuint)(2080 + (r0 + 14) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2080 + (r0 + 15) * 16)) + acc15_0, ref rg, (nuint)(2080 + (r0 + 15) * 16));
                     }
                 }
             }
@@ -1348,6 +1586,90 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + 16));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 4) * 32 + 16));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + 16));
+                        var a6_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 6) * 32));
+                        var a6_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 6) * 32 + 16));
+                        var a7_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 7) * 32));
+                        var a7_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)((r0 + 7) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(13312 + (r0 + 7) * 32 + 16));
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
@@ -1466,6 +1788,76 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var acc4_0 = bias0;
+                        var acc5_0 = bias0;
+                        var acc6_0 = bias0;
+                        var acc7_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(3120 + 16));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var acc4_1 = bias1;
+                        var acc5_1 = bias1;
+                        var acc6_1 = bias1;
+                        var acc7_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_0), ref rw, (nuint)(3072 + (r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc4_1), ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_0), ref rw, (nuint)(3072 + (r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc6_1), ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_0), ref rw, (nuint)(3072 + (r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc7_1), ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
@@ -1558,7 +1950,7 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
-                    for (; r0 + 4 <= 16; r0 += 4)
+                    for (; r0 + 8 <= 16; r0 += 8)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384);
@@ -1566,10 +1958,18 @@ namespace Demo
                         var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
@@ -1586,6 +1986,18 @@ namespace Demo
                             var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
                             acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
                             acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
@@ -1597,6 +2009,14 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + 16)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + 16)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32)) + acc4_0, ref rg, (nuint)(2608 + (r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 4) * 32 + 16)) + acc4_1, ref rg, (nuint)(2608 + (r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + 16)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 6) * 32)) + acc6_0, ref rg, (nuint)(2608 + (r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 6) * 32 + 16)) + acc6_1, ref rg, (nuint)(2608 + (r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 7) * 32)) + acc7_0, ref rg, (nuint)(2608 + (r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 7) * 32 + 16)) + acc7_1, ref rg, (nuint)(2608 + (r0 + 7) * 32 + 16));
                     }
                 }
             }
@@ -1606,6 +2026,97 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 16 <= count; r0 += 16)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc8_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc9_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc10_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc11_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc12_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc13_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc14_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc15_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 32));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 32));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 32));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 32));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            var x8_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 32));
+                            acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_16, b0, acc8_0);
+                            var x9_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 32));
+                            acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_16, b0, acc9_0);
+                            var x10_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 32));
+                            acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_16, b0, acc10_0);
+                            var x11_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 32));
+                            acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_16, b0, acc11_0);
+                            var x12_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 12 * 32));
+                            acc12_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x12_16, b0, acc12_0);
+                            var x13_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 13 * 32));
+                            acc13_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x13_16, b0, acc13_0);
+                            var x14_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 14 * 32));
+                            acc14_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x14_16, b0, acc14_0);
+                            var x15_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 15 * 32));
+                            acc15_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x15_16, b0, acc15_0);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc4_0 * a4_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a4_0), ref rw, (nuint)(15360 + (r0 + 4) * 16));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16));
+                        var a6_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 6) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc6_0 * a6_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a6_0), ref rw, (nuint)(15360 + (r0 + 6) * 16));
+                        var a7_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 7) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc7_0 * a7_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a7_0), ref rw, (nuint)(15360 + (r0 + 7) * 16));
+                        var a8_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 8) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc8_0 * a8_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a8_0), ref rw, (nuint)(15360 + (r0 + 8) * 16));
+                        var a9_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 9) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc9_0 * a9_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a9_0), ref rw, (nuint)(15360 + (r0 + 9) * 16));
+                        var a10_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 10) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc10_0 * a10_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a10_0), ref rw, (nuint)(15360 + (r0 + 10) * 16));
+                        var a11_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 11) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc11_0 * a11_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a11_0), ref rw, (nuint)(15360 + (r0 + 11) * 16));
+                        var a12_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 12) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc12_0 * a12_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a12_0), ref rw, (nuint)(15360 + (r0 + 12) * 16));
+                        var a13_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 13) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc13_0 * a13_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a13_0), ref rw, (nuint)(15360 + (r0 + 13) * 16));
+                        var a14_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 14) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc14_0 * a14_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a14_0), ref rw, (nuint)(15360 + (r0 + 14) * 16));
+                        var a15_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 15) * 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc15_0 * a15_0 * (global::System.Runtime.Intrinsics.Vector512<float>.One - a15_0), ref rw, (nuint)(15360 + (r0 + 15) * 16));
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
@@ -1770,37 +2281,45 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(5120 + (r0) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(5120 + (r0) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(5120 + (r0) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(5120 + (r0) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_2), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_3), ref rw, (nuint)(5120 + (r0 + 1) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_2), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_3), ref rw, (nuint)(5120 + (r0 + 2) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_2), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_3), ref rw, (nuint)(5120 + (r0 + 3) * 64 + 48));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 48));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(32))), ref o, (nuint)(32));
+                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(48))), ref o, (nuint)(48));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -1940,6 +2459,90 @@ namespace Demo
                 unchecked
                 {
                     int r0 = 0;
+                    for (; r0 + 8 <= count; r0 += 8)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_0 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc4_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc5_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc6_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        var acc7_1 = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                            var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                            var x1_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_16, b1, acc1_1);
+                            var x2_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_16, b1, acc2_1);
+                            var x3_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_16, b1, acc3_1);
+                            var x4_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 64));
+                            acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b0, acc4_0);
+                            acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_16, b1, acc4_1);
+                            var x5_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 64));
+                            acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b0, acc5_0);
+                            acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_16, b1, acc5_1);
+                            var x6_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 64));
+                            acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b0, acc6_0);
+                            acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_16, b1, acc6_1);
+                            var x7_16 = global::System.Runtime.Intrinsics.Vector512.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 64));
+                            acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b0, acc7_0);
+                            acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_16, b1, acc7_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + 16));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + 16));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + 16));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + 16));
+                        var a4_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32));
+                        var a4_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 4) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc4_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 4) * 32 + 16));
+                        var a5_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32));
+                        var a5_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + 16));
+                        var a6_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 6) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 6) * 32));
+                        var a6_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 6) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc6_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 6) * 32 + 16));
+                        var a7_0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 7) * 32));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 7) * 32));
+                        var a7_1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 7) * 32 + 16));
+                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.ConditionalSelect(global::System.Runtime.Intrinsics.Vector512.GreaterThan(a7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), acc7_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero), ref rw, (nuint)(16384 + (r0 + 7) * 32 + 16));
+                    }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
@@ -2022,13 +2625,15 @@ namespace Demo
             {
                 int row = s * 64;
                 int sample = s * InputSize;
+                var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
                 for (int j = 0; j < 64; j += 16)
                 {
                     var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
             }
 
             return loss;
@@ -2145,6 +2750,48 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 8));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2048 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
@@ -2249,12 +2896,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c + 8)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + c + 8));
                     }
-                    for (; r0 < 64; r0++)
+                    for (; r0 + 4 <= 64; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
@@ -2262,11 +2915,26 @@ namespace Demo
                             var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c + 8)) + acc1_1, ref rg, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c + 8)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c + 8)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + c + 8));
                     }
                 }
             }
@@ -2360,18 +3028,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(2048 + (r0 + 4) * 16 + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(2048 + (r0 + 4) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(2048 + (r0 + 4) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(2048 + (r0 + 5) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(2592 + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2570,6 +3292,54 @@ namespace Demo
                         var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c + 8));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c + 8));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
@@ -2706,6 +3476,48 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(3120 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
@@ -2810,12 +3622,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 8)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 8));
                     }
-                    for (; r0 < 16; r0++)
+                    for (; r0 + 4 <= 16; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
@@ -2823,11 +3641,26 @@ namespace Demo
                             var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 8)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 8)) + acc1_1, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 8)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 8)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 8));
                     }
                 }
             }
@@ -2902,6 +3735,54 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16));
                         var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16 + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1 * a5_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a5_1), ref rw, (nuint)(15360 + (r0 + 5) * 16 + 8));
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1 * a1_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a1_1), ref rw, (nuint)(15360 + (r0 + 1) * 16 + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1 * a2_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a2_1), ref rw, (nuint)(15360 + (r0 + 2) * 16 + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1 * a3_1 * (global::System.Runtime.Intrinsics.Vector256<float>.One - a3_1), ref rw, (nuint)(15360 + (r0 + 3) * 16 + 8));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3055,29 +3936,91 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 8));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3278,6 +4221,54 @@ namespace Demo
                         var a5_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c + 8));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                            var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                            var x1_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_8, b1, acc1_1);
+                            var x2_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_8, b1, acc2_1);
+                            var x3_8 = global::System.Runtime.Intrinsics.Vector256.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_8, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 8));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c + 8));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c + 8));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 8));
+                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c + 8));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
@@ -3312,13 +4303,15 @@ namespace Demo
             {
                 int row = s * 64;
                 int sample = s * InputSize;
+                var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
                 for (int j = 0; j < 64; j += 8)
                 {
                     var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
             }
 
             return loss;
@@ -3455,6 +4448,48 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)((r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)((r0 + 5) * 32 + c + 4));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2048 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 64);
@@ -3559,12 +4594,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)((r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 5) * 32 + c + 4)) + acc5_1, ref rg, (nuint)((r0 + 5) * 32 + c + 4));
                     }
-                    for (; r0 < 64; r0++)
+                    for (; r0 + 4 <= 64; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 13312 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -3572,11 +4613,26 @@ namespace Demo
                             var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 64);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c)) + acc0_0, ref rg, (nuint)((r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 1) * 32 + c + 4)) + acc1_1, ref rg, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 2) * 32 + c + 4)) + acc2_1, ref rg, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)((r0 + 3) * 32 + c + 4)) + acc3_1, ref rg, (nuint)((r0 + 3) * 32 + c + 4));
                     }
                 }
             }
@@ -3680,18 +4736,72 @@ namespace Demo
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                         }
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(2048 + (r0) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(2048 + (r0 + 4) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(2048 + (r0 + 4) * 16 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(2048 + (r0 + 5) * 16 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(2048 + (r0 + 4) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(2048 + (r0 + 4) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(2048 + (r0 + 5) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2080 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(2592 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r * 16 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -3890,6 +5000,54 @@ namespace Demo
                         var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 5) * 32 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 5) * 32 + c + 4));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0) * 32 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 1) * 32 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 2) * 32 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)((r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(13312 + (r0 + 3) * 32 + c + 4));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 15360 + r0 * 16);
@@ -4046,6 +5204,48 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_0), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc5_1), ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 2608 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(3120 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 16; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_0), ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc0_1), ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_0), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc1_1), ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_0), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc2_1), ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_0), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Relu(acc3_1), ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0 * 16);
@@ -4150,12 +5350,18 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c)) + acc5_0, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 4)) + acc5_1, ref rg, (nuint)(2608 + (r0 + 5) * 32 + c + 4));
                     }
-                    for (; r0 < 16; r0++)
+                    for (; r0 + 4 <= 16; r0 += 4)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + r0);
                         ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + c);
                         var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                         for (int t = 0; t < count; t++)
                         {
                             var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
@@ -4163,11 +5369,26 @@ namespace Demo
                             var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
                             acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
                             acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
                             ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c)) + acc0_0, ref rg, (nuint)(2608 + (r0) * 32 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0) * 32 + c + 4)) + acc0_1, ref rg, (nuint)(2608 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c)) + acc1_0, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 4)) + acc1_1, ref rg, (nuint)(2608 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c)) + acc2_0, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 4)) + acc2_1, ref rg, (nuint)(2608 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c)) + acc3_0, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 4)) + acc3_1, ref rg, (nuint)(2608 + (r0 + 3) * 32 + c + 4));
                     }
                 }
             }
@@ -4242,6 +5463,54 @@ namespace Demo
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0 * a5_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a5_0), ref rw, (nuint)(15360 + (r0 + 5) * 16 + c));
                         var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 5) * 16 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1 * a5_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a5_1), ref rw, (nuint)(15360 + (r0 + 5) * 16 + c + 4));
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16384 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 512 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0 * a0_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_0), ref rw, (nuint)(15360 + (r0) * 16 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1 * a0_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a0_1), ref rw, (nuint)(15360 + (r0) * 16 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0 * a1_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a1_0), ref rw, (nuint)(15360 + (r0 + 1) * 16 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 1) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1 * a1_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a1_1), ref rw, (nuint)(15360 + (r0 + 1) * 16 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0 * a2_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a2_0), ref rw, (nuint)(15360 + (r0 + 2) * 16 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 2) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1 * a2_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a2_1), ref rw, (nuint)(15360 + (r0 + 2) * 16 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0 * a3_0 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a3_0), ref rw, (nuint)(15360 + (r0 + 3) * 16 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(2048 + (r0 + 3) * 16 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1 * a3_1 * (global::System.Runtime.Intrinsics.Vector128<float>.One - a3_1), ref rw, (nuint)(15360 + (r0 + 3) * 16 + c + 4));
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4395,29 +5664,91 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_0), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc1_1), ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_0), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc2_1), ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_0), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc3_1), ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_0), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc4_1), ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_0), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc5_1), ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 4));
+                        for (int r = r0; r < r0 + 6; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
+                    }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 32);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                        var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        for (int t = 0; t < 32; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 32));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 32));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 32));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
+                        for (int r = r0; r < r0 + 4; r++)
+                        {
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
+                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4618,6 +5949,54 @@ namespace Demo
                         var a5_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 5) * 32 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc5_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 5) * 32 + c + 4));
                     }
+                    for (; r0 + 4 <= count; r0 += 4)
+                    {
+                        ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
+                        ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 1024 + c);
+                        var acc0_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_0 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc0_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc1_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc2_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        var acc3_1 = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+                        for (int t = 0; t < 64; t++)
+                        {
+                            var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                            var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                            var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                            var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 64));
+                            acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
+                            acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b1, acc1_1);
+                            var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 64));
+                            acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
+                            acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b1, acc2_1);
+                            var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 64));
+                            acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
+                            acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b1, acc3_1);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 32);
+                        }
+                        var a0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c));
+                        var a0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0) * 32 + c + 4));
+                        var a1_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c));
+                        var a1_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 1) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc1_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 1) * 32 + c + 4));
+                        var a2_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c));
+                        var a2_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 2) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc2_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 2) * 32 + c + 4));
+                        var a3_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c));
+                        var a3_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(3072 + (r0 + 3) * 32 + c + 4));
+                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.ConditionalSelect(global::System.Runtime.Intrinsics.Vector128.GreaterThan(a3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), acc3_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero), ref rw, (nuint)(16384 + (r0 + 3) * 32 + c + 4));
+                    }
                     for (; r0 < count; r0++)
                     {
                         ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 18432 + r0 * 64);
@@ -4652,13 +6031,15 @@ namespace Demo
             {
                 int row = s * 64;
                 int sample = s * InputSize;
+                var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
                 for (int j = 0; j < 64; j += 4)
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
+                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
                 }
+                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
             }
 
             return loss;
