@@ -899,7 +899,7 @@ internal static class SimdKernelWriter
     private static void WriteLossAgainstSimd(SourceWriter w, ModelPlan plan)
     {
         LayerPlan output = plan.OutputLayer;
-        w.WriteLine("/// <summary>The SIMD path of <see cref=\"LossAgainst\"/>: the loss of the last forward pass, terms summed per vector in float, across vectors in double.</summary>");
+        w.WriteLine("/// <summary>The SIMD path of <see cref=\"LossAgainst\"/>: the loss of the last forward pass: full vectors of terms summed in a float vector, reduced to double once; tail pieces in double.</summary>");
         w.OpenBlock("private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)");
         w.WriteLine($"ref float ry = ref {Marshal}.GetReference(target);");
         w.WriteLine($"ref float rw = ref {Marshal}.GetArrayDataReference(_workspace);");

@@ -931,7 +931,7 @@ namespace Demo
             }
         }
 
-        /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass, terms summed per vector in float, across vectors in double.</summary>
+        /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass: full vectors of terms summed in a float vector, reduced to double once; tail pieces in double.</summary>
         private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)
         {
             ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
