@@ -14,14 +14,8 @@ namespace EdgeAe.Tests.Compression;
 /// </summary>
 public sealed class RateDistortionBenchmark
 {
-    public static readonly TrainingOptions Adam = new()
-    {
-        Epochs = 3,
-        BatchSize = 64,
-        LearningRate = 1e-3f,
-        Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam },
-        Seed = 1,
-    };
+    /// <summary>The Fashion-MNIST reference settings of the learning-quality tests (Adam lr 1e-3, batch 64, 3 epochs).</summary>
+    public static readonly TrainingOptions Adam = Training.FashionMnistQualityTests.Reference;
 
     [Fact]
     public void Rate_distortion_benchmark()
