@@ -17,8 +17,6 @@ public sealed class SnapshotTests
         var spec = new TopologySpec(
             "Demo.Models",
             "HandBuiltAe",
-            "public",
-            IsSealed: false,
             InputSize: 6,
             LossKind.BinaryCrossEntropy,
             Seed: 7,
@@ -41,8 +39,6 @@ public sealed class SnapshotTests
         var spec = new TopologySpec(
             "Device",
             "FirmwareAe",
-            "public",
-            IsSealed: false,
             InputSize: 12,
             LossKind.BinaryCrossEntropy,
             Seed: 9,
@@ -65,8 +61,6 @@ public sealed class SnapshotTests
         var spec = new TopologySpec(
             string.Empty,
             "GlobalSquaredErrorAe",
-            "internal",
-            IsSealed: true,
             InputSize: 4,
             LossKind.SquaredError,
             Seed: -3,

@@ -20,8 +20,6 @@ internal sealed record LayerSpec(int Index, LayerRole Role, int InputWidth, int 
 internal sealed record TopologySpec(
     string Namespace,
     string TypeName,
-    string Accessibility,
-    bool IsSealed,
     int InputSize,
     LossKind Loss,
     int Seed,

@@ -239,8 +239,6 @@ internal static class Parser
         var spec = new TopologySpec(
             ns,
             type.Name,
-            AccessibilityKeyword(type.DeclaredAccessibility),
-            type.IsSealed,
             inputSize,
             loss,
             seed,
@@ -438,10 +436,4 @@ internal static class Parser
 
         return string.Join(".", parts);
     }
-
-    private static string AccessibilityKeyword(Accessibility accessibility) => accessibility switch
-    {
-        Accessibility.Public => "public",
-        _ => "internal",
-    };
 }
