@@ -121,6 +121,10 @@ public sealed class NeonTests
             Assert.Equal(VectorMath.Exp(x), VectorMath.Exp(v).GetElement(1));
             Assert.Equal(VectorMath.Sigmoid(x), VectorMath.Sigmoid(v).GetElement(1));
             Assert.Equal(VectorMath.Tanh(x), VectorMath.Tanh(v).GetElement(1));
+            Assert.Equal(VectorMath.Softplus(x), VectorMath.Softplus(v).GetElement(1));
+            Assert.Equal(VectorMath.SigmoidStable(x), VectorMath.SigmoidStable(v).GetElement(1));
+            Assert.Equal(VectorMath.SigmoidWithSoftplus(x, out float softplus), VectorMath.SigmoidWithSoftplus(v, out Vector128<float> vectorSoftplus).GetElement(1));
+            Assert.Equal(softplus, vectorSoftplus.GetElement(1));
         }
     }
 

@@ -84,6 +84,9 @@ public abstract class InferenceBenchmarks
     [Benchmark(Description = "EdgeAe reconstruct b1")]
     public float EdgeAeReconstruct() => _model.Reconstruct(_input, _output);
 
+    [Benchmark(Description = "EdgeAe decode b1")]
+    public void EdgeAeDecode() => _model.Decode(_code, _output);
+
     [Benchmark(Description = "scalar reconstruct b1")]
     public void ScalarReconstruct() => _baselines.Scalar(_input, _output, _lastLayer);
 

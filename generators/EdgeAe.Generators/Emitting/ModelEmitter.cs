@@ -286,9 +286,9 @@ internal static partial class ModelEmitter
         w.OpenBlock($"public float Reconstruct({dialect.InputBufferType} input, {dialect.OutputBufferType} output)");
         WriteLengthCheck(w, "input", "InputSize");
         WriteLengthCheck(w, "output", "InputSize");
-        w.WriteLine($"ForwardLayers(input, 0, {Invariant.Int(output.Layer.Index)});");
+        w.WriteLine("float loss = ForwardAndLoss(input, input);");
         w.WriteLine(dialect.CopyFromWorkspace(output.ActivationOffset, output.Layer.Width, "output"));
-        w.WriteLine("return LossAgainst(input);");
+        w.WriteLine("return loss;");
         w.CloseBlock();
         w.WriteLine();
 
@@ -300,8 +300,7 @@ internal static partial class ModelEmitter
         w.OpenBlock($"public float Evaluate({dialect.InputBufferType} input, {dialect.InputBufferType} target)");
         WriteLengthCheck(w, "input", "InputSize");
         WriteLengthCheck(w, "target", "InputSize");
-        w.WriteLine($"ForwardLayers(input, 0, {Invariant.Int(output.Layer.Index)});");
-        w.WriteLine("return LossAgainst(target);");
+        w.WriteLine("return ForwardAndLoss(input, target);");
         w.CloseBlock();
         w.WriteLine();
 
@@ -431,12 +430,20 @@ internal static partial class ModelEmitter
 
     private static void WriteLossAgainst(SourceWriter w, ModelPlan plan, Dialect dialect)
     {
-        w.WriteLine("/// <summary>The loss of the last forward pass against <paramref name=\"target\"/>.</summary>");
-        w.OpenBlock($"private float LossAgainst({dialect.InputBufferType} target)");
+        w.WriteLine("/// <summary>Runs every layer on <paramref name=\"source\"/> and returns the loss of the reconstruction against <paramref name=\"target\"/>.</summary>");
+        w.OpenBlock($"private float ForwardAndLoss({dialect.InputBufferType} source, {dialect.InputBufferType} target)");
         if (dialect == Dialect.Desktop)
         {
-            SimdKernelWriter.WriteDispatch(w, "return LossAgainstSimd(target);");
+            SimdKernelWriter.WriteDispatch(w, "return ForwardAndLossSimd(source, target);");
         }
+
+        w.WriteLine($"ForwardLayers(source, 0, {Invariant.Int(plan.OutputLayer.Layer.Index)});");
+        w.WriteLine("return LossAgainst(target);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>The loss of the last forward pass against <paramref name=\"target\"/> (the scalar path).</summary>");
+        w.OpenBlock($"private float LossAgainst({dialect.InputBufferType} target)");
 
         w.WriteLine("float[] ws = _workspace;");
         ScalarKernelWriter.WriteLoss(w, plan, new Operand("target", 0));

@@ -156,8 +156,10 @@ internal static class SimdKernelWriter
 
     private static string Sum(int lanes, string value) => lanes == 1 ? value : $"{VectorClass(lanes)}.Sum({value})";
 
-    private static string Activate(ActivationKind activation, string z) => activation switch
+    /// <summary>f(z); <paramref name="stableSigmoid"/>: a binary cross-entropy model's output layer, whose σ comes from e^−|z| (VectorMath.SigmoidStable) wherever it is computed.</summary>
+    private static string Activate(ActivationKind activation, string z, bool stableSigmoid = false) => activation switch
     {
+        ActivationKind.Sigmoid when stableSigmoid => $"{Math}.SigmoidStable({z})",
         ActivationKind.Sigmoid => $"{Math}.Sigmoid({z})",
         ActivationKind.Tanh => $"{Math}.Tanh({z})",
         ActivationKind.Relu => $"{Math}.Relu({z})",
@@ -246,8 +248,14 @@ internal static class SimdKernelWriter
 
     private enum Epilogue
     {
-        /// <summary>out = f(acc) (acc starts at the bias); also z to the pre-activation buffer when given.</summary>
+        /// <summary>out = f(acc) (acc starts at the bias).</summary>
         Forward,
+
+        /// <summary>
+        /// out = f(acc) for one sample, and the loss terms against the target <c>ry</c> (same columns) added to the
+        /// locals <c>rowLoss</c> (full vectors) and <c>loss</c> (tail pieces): the output layer of Reconstruct and Evaluate.
+        /// </summary>
+        ForwardLoss,
 
         /// <summary>out += acc (gradients).</summary>
         Accumulate,
@@ -274,7 +282,9 @@ internal static class SimdKernelWriter
         public int BiasOffset = -1;
         public Epilogue Kind;
         public ActivationKind Activation;
-        public int PreActivationOffset = -1;
+        public bool StableSigmoid;
+        public LossKind Loss;
+        public int FullLanes;
         public string Out = "rw";
         public int OutOffset;
         public int OutStride;
@@ -472,12 +482,25 @@ internal static class SimdKernelWriter
                 switch (product.Kind)
                 {
                     case Epilogue.Forward:
-                        if (product.PreActivationOffset >= 0)
+                        w.WriteLine(Store(s.Lanes, deferActivation ? acc : Activate(product.Activation, acc, product.StableSigmoid), product.Out, at));
+                        break;
+                    case Epilogue.ForwardLoss:
+                        w.WriteLine($"var t{m} = {Load(s.Lanes, "ry", column)};");
+                        if (product.Loss == LossKind.BinaryCrossEntropy)
                         {
-                            w.WriteLine(Store(s.Lanes, acc, "rw", Plus(Invariant.Int(product.PreActivationOffset), Plus("(" + row + ") * " + Invariant.Int(product.OutStride), column))));
+                            // One exp gives σ(z) and softplus(z); the term is softplus(z) − t·z.
+                            w.WriteLine($"var a{m} = {Math}.SigmoidWithSoftplus({acc}, out var softplus{m});");
+                            w.WriteLine(Store(s.Lanes, $"a{m}", product.Out, at));
+                            w.WriteLine(AddLoss(product.FullLanes, s.Lanes, $"softplus{m} - t{m} * {acc}", false));
+                        }
+                        else
+                        {
+                            w.WriteLine($"var a{m} = {Activate(product.Activation, acc)};");
+                            w.WriteLine(Store(s.Lanes, $"a{m}", product.Out, at));
+                            w.WriteLine($"var d{m} = a{m} - t{m};");
+                            w.WriteLine(AddLoss(product.FullLanes, s.Lanes, $"d{m} * d{m}", true));
                         }
 
-                        w.WriteLine(Store(s.Lanes, deferActivation ? acc : Activate(product.Activation, acc), product.Out, at));
                         break;
                     case Epilogue.Accumulate:
                         w.WriteLine(Store(s.Lanes, $"{Load(s.Lanes, product.Out, at)} + {acc}", product.Out, at));
@@ -499,7 +522,7 @@ internal static class SimdKernelWriter
             {
                 Segment s = segments[m];
                 string offset = Invariant.Int(s.Offset - segments[0].Offset);
-                w.WriteLine(Store(s.Lanes, Activate(product.Activation, Load(s.Lanes, "o", offset)), "o", offset));
+                w.WriteLine(Store(s.Lanes, Activate(product.Activation, Load(s.Lanes, "o", offset), product.StableSigmoid), "o", offset));
             }
 
             w.CloseBlock();
@@ -564,13 +587,23 @@ internal static class SimdKernelWriter
         var layout = new BatchLayout(plan);
         WriteEncodeBatch(w, plan, layout);
         WriteForwardLayersSimd(w, plan);
-        WriteLossAgainstSimd(w, plan);
+        WriteForwardAndLossSimd(w, plan);
+        if (plan.OutputLayer.IsTied)
+        {
+            WriteLossAgainstSimd(w, plan);
+        }
+
         WriteAccumulateBatchSimd(w, plan, layout);
         foreach (Rung rung in Rungs)
         {
             for (int l = 0; l < plan.Layers.Count; l++)
             {
-                WriteSingleForward(w, plan, l, rung);
+                WriteSingleForward(w, plan, l, rung, withLoss: false);
+                if (l == plan.Layers.Count - 1)
+                {
+                    WriteSingleForward(w, plan, l, rung, withLoss: true);
+                }
+
                 WriteBatchForward(w, plan, layout, l, rung);
                 WriteBatchBackward(w, plan, layout, l, rung);
             }
@@ -680,7 +713,45 @@ internal static class SimdKernelWriter
         w.WriteLine();
     }
 
-    private static void WriteSingleForward(SourceWriter w, ModelPlan plan, int l, Rung rung)
+    private static void WriteForwardAndLossSimd(SourceWriter w, ModelPlan plan)
+    {
+        LayerPlan output = plan.OutputLayer;
+        int last = output.Layer.Index;
+        w.WriteLine("/// <summary>The SIMD path of <see cref=\"ForwardAndLoss\"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>");
+        w.OpenBlock("private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)");
+        if (output.IsTied)
+        {
+            w.WriteLine($"ForwardLayersSimd(source, 0, {Invariant.Int(last)});");
+            w.WriteLine("return LossAgainstSimd(target);");
+            w.CloseBlock();
+            w.WriteLine();
+            return;
+        }
+
+        if (last > 0)
+        {
+            w.WriteLine($"ForwardLayersSimd(source, 0, {Invariant.Int(last - 1)});");
+        }
+
+        w.WriteLine($"ref float ry = ref {Marshal}.GetReference(target);");
+        string x;
+        if (last == 0)
+        {
+            w.WriteLine($"ref float rx = ref {Marshal}.GetReference(source);");
+            x = "ref rx";
+        }
+        else
+        {
+            w.WriteLine($"ref float rw = ref {Marshal}.GetArrayDataReference(_workspace);");
+            x = $"ref {Unsafe}.Add(ref rw, {Invariant.Int(plan.Layers[last - 1].ActivationOffset)})";
+        }
+
+        WriteRungDispatch(w, rung => w.WriteLine($"return Forward{Invariant.Int(last)}SingleLoss{rung.Suffix}({x}, ref ry);"));
+        w.CloseBlock();
+        w.WriteLine();
+    }
+
+    private static void WriteSingleForward(SourceWriter w, ModelPlan plan, int l, Rung rung, bool withLoss)
     {
         LayerPlan layer = plan.Layers[l];
         if (layer.IsTied)
@@ -689,10 +760,28 @@ internal static class SimdKernelWriter
         }
 
         LayerSpec spec = layer.Layer;
-        w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} forward for one sample, {Invariant.Int(rung.Lanes)}-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>");
-        w.OpenBlock($"private void Forward{Invariant.Int(l)}Single{rung.Suffix}(ref float rx)");
+        if (withLoss)
+        {
+            string terms = plan.Topology.Loss == LossKind.BinaryCrossEntropy
+                ? "softplus(z) − t·z, with σ(z) from the same exp"
+                : "½(a − t)²";
+            w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} (output) forward for one sample, {Invariant.Int(rung.Lanes)}-lane vectors, with the loss terms ({terms}) against <paramref name=\"ry\"/> added in the epilogue; returns the loss.</summary>");
+            w.OpenBlock($"private float Forward{Invariant.Int(l)}SingleLoss{rung.Suffix}(ref float rx, ref float ry)");
+        }
+        else
+        {
+            w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} forward for one sample, {Invariant.Int(rung.Lanes)}-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>");
+            w.OpenBlock($"private void Forward{Invariant.Int(l)}Single{rung.Suffix}(ref float rx)");
+        }
+
         w.WriteLine("ref float rp = ref _parameters.Reference;");
         w.WriteLine($"ref float rw = ref {Marshal}.GetArrayDataReference(_workspace);");
+        if (withLoss)
+        {
+            w.WriteLine("double loss = 0.0;");
+            w.WriteLine(RowLoss(rung.Lanes));
+        }
+
         var product = new Product
         {
             Comment = $"z = b + x·W, {spec.InputWidth} → {spec.Width}, {spec.Activation}",
@@ -707,14 +796,22 @@ internal static class SimdKernelWriter
             BOffset = layer.WeightOffset,
             BStride = spec.Width,
             BiasOffset = layer.BiasOffset,
-            Kind = Epilogue.Forward,
+            Kind = withLoss ? Epilogue.ForwardLoss : Epilogue.Forward,
             Activation = spec.Activation,
-            PreActivationOffset = layer.PreActivationOffset,
+            StableSigmoid = l == plan.Layers.Count - 1 && plan.Topology.Loss == LossKind.BinaryCrossEntropy,
+            Loss = plan.Topology.Loss,
+            FullLanes = rung.Lanes,
             Out = "rw",
             OutOffset = layer.ActivationOffset,
             OutStride = 0,
         };
         WriteProduct(w, product, rung.Lanes, 1, SingleSampleVectors);
+        if (withLoss)
+        {
+            w.WriteLine(ReduceLoss(plan, rung.Lanes));
+            w.WriteLine("return (float)loss;");
+        }
+
         w.CloseBlock();
         w.WriteLine();
     }
@@ -724,7 +821,13 @@ internal static class SimdKernelWriter
         LayerPlan layer = plan.Layers[l];
         LayerSpec spec = layer.Layer;
         bool isOutput = l == plan.Layers.Count - 1;
-        w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} forward over a batch ({Invariant.Int(rung.TileRows)} × {Invariant.Int(rung.TileVectors * rung.Lanes)} register tiles): Z = X·W + b, then the activation.</summary>");
+
+        // A sigmoid output trained with binary cross-entropy stores only z: the loss pass takes σ(z) and the loss
+        // term from one exp (VectorMath.SigmoidWithSoftplus). Only training runs the output layer's batch forward.
+        bool zOnly = isOutput && layout.PreActivation >= 0;
+        w.WriteLine(zOnly
+            ? $"/// <summary>Layer {Invariant.Int(l)} (output) forward over a batch ({Invariant.Int(rung.TileRows)} × {Invariant.Int(rung.TileVectors * rung.Lanes)} register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>"
+            : $"/// <summary>Layer {Invariant.Int(l)} forward over a batch ({Invariant.Int(rung.TileRows)} × {Invariant.Int(rung.TileVectors * rung.Lanes)} register tiles): Z = X·W + b, then the activation.</summary>");
         w.OpenBlock($"private void Forward{Invariant.Int(l)}Batch{rung.Suffix}(ref float rx, int count)");
         w.WriteLine("ref float rp = ref _parameters.Reference;");
         w.WriteLine("ref float rt = ref _transposed.Reference;");
@@ -745,10 +848,9 @@ internal static class SimdKernelWriter
             BStride = spec.Width,
             BiasOffset = layer.BiasOffset,
             Kind = Epilogue.Forward,
-            Activation = spec.Activation,
-            PreActivationOffset = isOutput ? layout.PreActivation : -1,
+            Activation = zOnly ? ActivationKind.Linear : spec.Activation,
             Out = "rw",
-            OutOffset = layout.Activation[l],
+            OutOffset = zOnly ? layout.PreActivation : layout.Activation[l],
             OutStride = Pad(spec.Width),
         };
         WriteProduct(w, product, rung.Lanes, rung.TileRows, rung.TileVectors);
@@ -867,10 +969,16 @@ internal static class SimdKernelWriter
         {
             w.WriteLine($"var z = {Load(lanes, "rw", Plus(preActivation, j))};");
             w.WriteLine($"var t = {Load(lanes, "ry", Plus(target, j))};");
-            w.WriteLine(AddLoss(fullLanes, lanes, $"{Math}.Softplus(z) - t * z", false));
             if (delta is not null)
             {
-                w.WriteLine(Store(lanes, $"{Load(lanes, "rw", Plus(output, j))} - t", "rw", Plus(delta, j)));
+                // Training: the batch forward stored only z; σ(z) and softplus(z) come from one exp. δ = σ(z) − t.
+                w.WriteLine($"var a = {Math}.SigmoidWithSoftplus(z, out var softplus);");
+                w.WriteLine(AddLoss(fullLanes, lanes, "softplus - t * z", false));
+                w.WriteLine(Store(lanes, "a - t", "rw", Plus(delta, j)));
+            }
+            else
+            {
+                w.WriteLine(AddLoss(fullLanes, lanes, $"{Math}.Softplus(z) - t * z", false));
             }
         }
         else

@@ -108,9 +108,38 @@ public static class VectorMath
 
     /// <summary>softplus(z) = max(z, 0) + log(1 + e^−|z|), the log by Cephes logf on [1, 2].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Softplus(Vector512<float> z)
+    public static Vector512<float> Softplus(Vector512<float> z) => Vector512.MaxNative(z, Vector512<float>.Zero) + LogOneToTwo(Vector512.Create(1f) + Exp(-Vector512.Abs(z)));
+
+    /// <summary>
+    /// σ(z) from e = e^−|z|: (z ≥ 0 ? 1 : e)/(1 + e). The same float as <see cref="Sigmoid(Vector512{float})"/> for z ≥ 0,
+    /// within its own bound below (docs/math.md). The output layer of a binary cross-entropy model uses this form
+    /// everywhere, so that <see cref="SigmoidWithSoftplus(Vector512{float}, out Vector512{float})"/> can share its exp.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidStable(Vector512<float> z)
     {
-        Vector512<float> w = Vector512.Create(1f) + Exp(-Vector512.Abs(z));
+        Vector512<float> e = Exp(-Vector512.Abs(z));
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512.Create(1f), e) / (Vector512.Create(1f) + e);
+    }
+
+    /// <summary>
+    /// <see cref="SigmoidStable(Vector512{float})"/>, and in <paramref name="softplus"/> the float <see cref="Softplus(Vector512{float})"/>
+    /// gives, from one exp e = e^−|z|: softplus = max(z, 0) + log(1 + e). The binary cross-entropy output layer gets its
+    /// activation and its loss term (softplus(z) − t·z) together.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidWithSoftplus(Vector512<float> z, out Vector512<float> softplus)
+    {
+        Vector512<float> e = Exp(-Vector512.Abs(z));
+        Vector512<float> w = Vector512.Create(1f) + e;
+        softplus = Vector512.MaxNative(z, Vector512<float>.Zero) + LogOneToTwo(w);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512.Create(1f), e) / w;
+    }
+
+    /// <summary>log(w) for w in [1, 2] (Cephes logf's reduction and polynomial).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LogOneToTwo(Vector512<float> w)
+    {
         Vector512<float> high = Vector512.GreaterThan(w, Vector512.Create(Sqrt2));
         Vector512<float> e = high & Vector512.Create(1f);
         Vector512<float> m = Vector512.ConditionalSelect(high, w * Vector512.Create(0.5f), w);
@@ -125,8 +154,7 @@ public static class VectorMath
         poly = poly * f + Vector512.Create(L7);
         poly = poly * f + Vector512.Create(L8);
         Vector512<float> y = f * f2 * poly + e * Vector512.Create(Ln2Low) - Vector512.Create(0.5f) * f2;
-        Vector512<float> log = f + y + e * Vector512.Create(Ln2High);
-        return Vector512.MaxNative(z, Vector512<float>.Zero) + log;
+        return f + y + e * Vector512.Create(Ln2High);
     }
 
     // ---- Vector256 ----
@@ -187,9 +215,38 @@ public static class VectorMath
 
     /// <summary>softplus(z) = max(z, 0) + log(1 + e^−|z|), the log by Cephes logf on [1, 2].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Softplus(Vector256<float> z)
+    public static Vector256<float> Softplus(Vector256<float> z) => Vector256.MaxNative(z, Vector256<float>.Zero) + LogOneToTwo(Vector256.Create(1f) + Exp(-Vector256.Abs(z)));
+
+    /// <summary>
+    /// σ(z) from e = e^−|z|: (z ≥ 0 ? 1 : e)/(1 + e). The same float as <see cref="Sigmoid(Vector256{float})"/> for z ≥ 0,
+    /// within its own bound below (docs/math.md). The output layer of a binary cross-entropy model uses this form
+    /// everywhere, so that <see cref="SigmoidWithSoftplus(Vector256{float}, out Vector256{float})"/> can share its exp.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SigmoidStable(Vector256<float> z)
     {
-        Vector256<float> w = Vector256.Create(1f) + Exp(-Vector256.Abs(z));
+        Vector256<float> e = Exp(-Vector256.Abs(z));
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256.Create(1f), e) / (Vector256.Create(1f) + e);
+    }
+
+    /// <summary>
+    /// <see cref="SigmoidStable(Vector256{float})"/>, and in <paramref name="softplus"/> the float <see cref="Softplus(Vector256{float})"/>
+    /// gives, from one exp e = e^−|z|: softplus = max(z, 0) + log(1 + e). The binary cross-entropy output layer gets its
+    /// activation and its loss term (softplus(z) − t·z) together.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SigmoidWithSoftplus(Vector256<float> z, out Vector256<float> softplus)
+    {
+        Vector256<float> e = Exp(-Vector256.Abs(z));
+        Vector256<float> w = Vector256.Create(1f) + e;
+        softplus = Vector256.MaxNative(z, Vector256<float>.Zero) + LogOneToTwo(w);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256.Create(1f), e) / w;
+    }
+
+    /// <summary>log(w) for w in [1, 2] (Cephes logf's reduction and polynomial).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> LogOneToTwo(Vector256<float> w)
+    {
         Vector256<float> high = Vector256.GreaterThan(w, Vector256.Create(Sqrt2));
         Vector256<float> e = high & Vector256.Create(1f);
         Vector256<float> m = Vector256.ConditionalSelect(high, w * Vector256.Create(0.5f), w);
@@ -204,8 +261,7 @@ public static class VectorMath
         poly = poly * f + Vector256.Create(L7);
         poly = poly * f + Vector256.Create(L8);
         Vector256<float> y = f * f2 * poly + e * Vector256.Create(Ln2Low) - Vector256.Create(0.5f) * f2;
-        Vector256<float> log = f + y + e * Vector256.Create(Ln2High);
-        return Vector256.MaxNative(z, Vector256<float>.Zero) + log;
+        return f + y + e * Vector256.Create(Ln2High);
     }
 
     // ---- Vector128 ----
@@ -266,9 +322,38 @@ public static class VectorMath
 
     /// <summary>softplus(z) = max(z, 0) + log(1 + e^−|z|), the log by Cephes logf on [1, 2].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Softplus(Vector128<float> z)
+    public static Vector128<float> Softplus(Vector128<float> z) => Vector128.MaxNative(z, Vector128<float>.Zero) + LogOneToTwo(Vector128.Create(1f) + Exp(-Vector128.Abs(z)));
+
+    /// <summary>
+    /// σ(z) from e = e^−|z|: (z ≥ 0 ? 1 : e)/(1 + e). The same float as <see cref="Sigmoid(Vector128{float})"/> for z ≥ 0,
+    /// within its own bound below (docs/math.md). The output layer of a binary cross-entropy model uses this form
+    /// everywhere, so that <see cref="SigmoidWithSoftplus(Vector128{float}, out Vector128{float})"/> can share its exp.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SigmoidStable(Vector128<float> z)
     {
-        Vector128<float> w = Vector128.Create(1f) + Exp(-Vector128.Abs(z));
+        Vector128<float> e = Exp(-Vector128.Abs(z));
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), Vector128.Create(1f), e) / (Vector128.Create(1f) + e);
+    }
+
+    /// <summary>
+    /// <see cref="SigmoidStable(Vector128{float})"/>, and in <paramref name="softplus"/> the float <see cref="Softplus(Vector128{float})"/>
+    /// gives, from one exp e = e^−|z|: softplus = max(z, 0) + log(1 + e). The binary cross-entropy output layer gets its
+    /// activation and its loss term (softplus(z) − t·z) together.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SigmoidWithSoftplus(Vector128<float> z, out Vector128<float> softplus)
+    {
+        Vector128<float> e = Exp(-Vector128.Abs(z));
+        Vector128<float> w = Vector128.Create(1f) + e;
+        softplus = Vector128.MaxNative(z, Vector128<float>.Zero) + LogOneToTwo(w);
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), Vector128.Create(1f), e) / w;
+    }
+
+    /// <summary>log(w) for w in [1, 2] (Cephes logf's reduction and polynomial).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> LogOneToTwo(Vector128<float> w)
+    {
         Vector128<float> high = Vector128.GreaterThan(w, Vector128.Create(Sqrt2));
         Vector128<float> e = high & Vector128.Create(1f);
         Vector128<float> m = Vector128.ConditionalSelect(high, w * Vector128.Create(0.5f), w);
@@ -283,8 +368,7 @@ public static class VectorMath
         poly = poly * f + Vector128.Create(L7);
         poly = poly * f + Vector128.Create(L8);
         Vector128<float> y = f * f2 * poly + e * Vector128.Create(Ln2Low) - Vector128.Create(0.5f) * f2;
-        Vector128<float> log = f + y + e * Vector128.Create(Ln2High);
-        return Vector128.MaxNative(z, Vector128<float>.Zero) + log;
+        return f + y + e * Vector128.Create(Ln2High);
     }
 
     // ---- scalar ----
@@ -352,9 +436,27 @@ public static class VectorMath
     public static float Relu(float z) => z < 0f ? 0f : z;
 
     /// <summary>softplus(z) = max(z, 0) + log(1 + e^−|z|), as the vector forms.</summary>
-    public static float Softplus(float z)
+    public static float Softplus(float z) => (z > 0f ? z : 0f) + LogOneToTwo(1f + Exp(-MathF.Abs(z)));
+
+    /// <summary>σ(z) from e^−|z|, as the vector forms.</summary>
+    public static float SigmoidStable(float z)
     {
-        float w = 1f + Exp(-MathF.Abs(z));
+        float e = Exp(-MathF.Abs(z));
+        return (z >= 0f ? 1f : e) / (1f + e);
+    }
+
+    /// <summary>σ(z) (<see cref="SigmoidStable(float)"/>) and softplus(z) from one exp, as the vector forms.</summary>
+    public static float SigmoidWithSoftplus(float z, out float softplus)
+    {
+        float e = Exp(-MathF.Abs(z));
+        float w = 1f + e;
+        softplus = (z > 0f ? z : 0f) + LogOneToTwo(w);
+        return (z >= 0f ? 1f : e) / w;
+    }
+
+    /// <summary>log(w) for w in [1, 2], as the vector forms.</summary>
+    private static float LogOneToTwo(float w)
+    {
         float e = w > Sqrt2 ? 1f : 0f;
         float m = w > Sqrt2 ? w * 0.5f : w;
         float f = m - 1f;
@@ -368,7 +470,6 @@ public static class VectorMath
         poly = poly * f + L7;
         poly = poly * f + L8;
         float y = f * f2 * poly + e * Ln2Low - 0.5f * f2;
-        float log = f + y + e * Ln2High;
-        return (z > 0f ? z : 0f) + log;
+        return f + y + e * Ln2High;
     }
 }

@@ -187,9 +187,9 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             ThrowLengthMismatch(nameof(output), InputSize, output.Length);
         }
 
-        ForwardLayers(input, 0, 1);
+        float loss = ForwardAndLoss(input, input);
         new global::System.ReadOnlySpan<float>(_workspace, 16, 4).CopyTo(output);
-        return LossAgainst(input);
+        return loss;
     }
 
     /// <summary>
@@ -208,8 +208,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             ThrowLengthMismatch(nameof(target), InputSize, target.Length);
         }
 
-        ForwardLayers(input, 0, 1);
-        return LossAgainst(target);
+        return ForwardAndLoss(input, target);
     }
 
     /// <summary>
@@ -522,14 +521,21 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         }
     }
 
-    /// <summary>The loss of the last forward pass against <paramref name="target"/>.</summary>
-    private float LossAgainst(global::System.ReadOnlySpan<float> target)
+    /// <summary>Runs every layer on <paramref name="source"/> and returns the loss of the reconstruction against <paramref name="target"/>.</summary>
+    private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
     {
         if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
         {
-            return LossAgainstSimd(target);
+            return ForwardAndLossSimd(source, target);
         }
 
+        ForwardLayers(source, 0, 1);
+        return LossAgainst(target);
+    }
+
+    /// <summary>The loss of the last forward pass against <paramref name="target"/> (the scalar path).</summary>
+    private float LossAgainst(global::System.ReadOnlySpan<float> target)
+    {
         float[] ws = _workspace;
         double loss = 0.0;
         // Squared error ½Σ(x̂ − t)².
@@ -686,6 +692,13 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
 
             // Linear activation: z is the output.
         }
+    }
+
+    /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>
+    private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
+    {
+        ForwardLayersSimd(source, 0, 1);
+        return LossAgainstSimd(target);
     }
 
     /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass: full vectors of terms summed in a float vector, reduced to double once; tail pieces in double.</summary>

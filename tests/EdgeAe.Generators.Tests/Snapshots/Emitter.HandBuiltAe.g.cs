@@ -209,9 +209,9 @@ namespace Demo.Models
                 ThrowLengthMismatch(nameof(output), InputSize, output.Length);
             }
 
-            ForwardLayers(input, 0, 3);
+            float loss = ForwardAndLoss(input, input);
             new global::System.ReadOnlySpan<float>(_workspace, 48, 6).CopyTo(output);
-            return LossAgainst(input);
+            return loss;
         }
 
         /// <summary>
@@ -230,8 +230,7 @@ namespace Demo.Models
                 ThrowLengthMismatch(nameof(target), InputSize, target.Length);
             }
 
-            ForwardLayers(input, 0, 3);
-            return LossAgainst(target);
+            return ForwardAndLoss(input, target);
         }
 
         /// <summary>
@@ -699,14 +698,21 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>The loss of the last forward pass against <paramref name="target"/>.</summary>
-        private float LossAgainst(global::System.ReadOnlySpan<float> target)
+        /// <summary>Runs every layer on <paramref name="source"/> and returns the loss of the reconstruction against <paramref name="target"/>.</summary>
+        private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
         {
             if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
             {
-                return LossAgainstSimd(target);
+                return ForwardAndLossSimd(source, target);
             }
 
+            ForwardLayers(source, 0, 3);
+            return LossAgainst(target);
+        }
+
+        /// <summary>The loss of the last forward pass against <paramref name="target"/> (the scalar path).</summary>
+        private float LossAgainst(global::System.ReadOnlySpan<float> target)
+        {
             float[] ws = _workspace;
             double loss = 0.0;
             // Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.
@@ -925,83 +931,24 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass: full vectors of terms summed in a float vector, reduced to double once; tail pieces in double.</summary>
-        private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)
+        /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>
+        private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
         {
+            ForwardLayersSimd(source, 0, 2);
             ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
-            double loss = 0.0;
             if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
             {
-                var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                unchecked
-                {
-                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64));
-                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
-                }
-                unchecked
-                {
-                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 4);
-                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                unchecked
-                {
-                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 5);
-                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+                return Forward3SingleLoss512(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry);
             }
             else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             {
-                var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
-                unchecked
-                {
-                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64));
-                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
-                }
-                unchecked
-                {
-                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 4);
-                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                unchecked
-                {
-                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 5);
-                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+                return Forward3SingleLoss256(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry);
             }
             else
             {
-                var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                unchecked
-                {
-                    const int j = 0;
-                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(64 + j));
-                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                unchecked
-                {
-                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 4);
-                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                unchecked
-                {
-                    var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + 5);
-                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+                return Forward3SingleLoss128(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry);
             }
-            return (float)loss;
         }
 
         /// <summary>The SIMD path of <see cref="AccumulateBatchGradients"/> (also serves <see cref="AccumulateGradients"/> as a batch of one).</summary>
@@ -2324,17 +2271,66 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(64 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 4) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 5) = acc0_2;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2);
                 }
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        private float Forward3SingleLoss512(ref float rx, ref float ry)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+            // z = b + x·W, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                    var acc0_2 = bias2;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(48 + (r0) * 0));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus0 - t0 * acc0_0);
+                    var t1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = a1;
+                    loss += (double)softplus1 - t1 * acc0_1;
+                    var t2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = a2;
+                    loss += (double)softplus2 - t2 * acc0_2;
+                }
+            }
+            loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+            return (float)loss;
+        }
+
+        /// <summary>Layer 3 (output) forward over a batch (4 × 64 register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>
         private void Forward3Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
@@ -2402,42 +2398,20 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_2;
-                        for (int r = r0; r < r0 + 5; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5));
-                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -2487,36 +2461,17 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_2;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_2;
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 5));
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2542,11 +2497,8 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_2;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
                     }
                 }
             }
@@ -2859,22 +2811,25 @@ namespace Demo.Models
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(384 + row)) - t, ref rw, (nuint)(1024 + row));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(1024 + row));
                 }
                 unchecked
                 {
                     var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 4);
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 4);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 4) - t;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = a - t;
                 }
                 unchecked
                 {
                     var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 5);
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 5);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = a - t;
                 }
                 loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
             }
@@ -4394,17 +4349,66 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(64 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 4) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 5) = acc0_2;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2);
                 }
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        private float Forward3SingleLoss256(ref float rx, ref float ry)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+            // z = b + x·W, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                    var acc0_2 = bias2;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
+                        var b2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 5);
+                        var x0_1 = ap;
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b2, acc0_2);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(48 + (r0) * 0));
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus0 - t0 * acc0_0);
+                    var t1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = a1;
+                    loss += (double)softplus1 - t1 * acc0_1;
+                    var t2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = a2;
+                    loss += (double)softplus2 - t2 * acc0_2;
+                }
+            }
+            loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+            return (float)loss;
+        }
+
+        /// <summary>Layer 3 (output) forward over a batch (6 × 16 register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>
         private void Forward3Batch256(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
@@ -4466,35 +4470,17 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = acc5_1;
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -4534,27 +4520,13 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_1;
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_1;
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 4));
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4576,9 +4548,7 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
                     }
                 }
                 unchecked
@@ -4632,34 +4602,17 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 6) * 16 + 5) = acc6_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 6) * 16 + 5) = acc6_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 7) * 16 + 5) = acc7_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 7) * 16 + 5) = acc7_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 8) * 16 + 5) = acc8_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 8) * 16 + 5) = acc8_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 9) * 16 + 5) = acc9_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 9) * 16 + 5) = acc9_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 10) * 16 + 5) = acc10_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 10) * 16 + 5) = acc10_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 11) * 16 + 5) = acc11_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 11) * 16 + 5) = acc11_0;
-                        for (int r = r0; r < r0 + 12; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
-                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -4691,22 +4644,11 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_0;
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
-                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -4732,18 +4674,9 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_0;
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 5);
-                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4760,7 +4693,6 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
                     }
                 }
             }
@@ -5095,22 +5027,25 @@ namespace Demo.Models
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(384 + row)) - t, ref rw, (nuint)(1024 + row));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(1024 + row));
                 }
                 unchecked
                 {
                     var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 4);
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 4);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 4) - t;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = a - t;
                 }
                 unchecked
                 {
                     var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 5);
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 5);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = a - t;
                 }
                 loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
             }
@@ -7157,8 +7092,7 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(64 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
                 }
                 unchecked
                 {
@@ -7179,15 +7113,76 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 4) = acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 64 + (r0) * 0 + 5) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1);
                 }
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        private float Forward3SingleLoss128(ref float rx, ref float ry)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+            // z = b + x·W, 5 → 6, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(144));
+                    var acc0_0 = bias0;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(48 + (r0) * 0));
+                    rowLoss += softplus0 - t0 * acc0_0;
+                }
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 112 + 4);
+                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 4);
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 144 + 5);
+                    var acc0_1 = bias1;
+                    for (int t = 0; t < 5; t++)
+                    {
+                        var b0 = bp;
+                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
+                        var x0_1 = ap;
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
+                    }
+                    var t0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = a0;
+                    loss += (double)softplus0 - t0 * acc0_0;
+                    var t1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = a1;
+                    loss += (double)softplus1 - t1 * acc0_1;
+                }
+            }
+            loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+            return (float)loss;
+        }
+
+        /// <summary>Layer 3 (output) forward over a batch (6 × 8 register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>
         private void Forward3Batch128(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
@@ -7247,34 +7242,17 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(512 + (r0 + 6) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(384 + (r0 + 6) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(512 + (r0 + 7) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(384 + (r0 + 7) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(512 + (r0 + 8) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(384 + (r0 + 8) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(512 + (r0 + 9) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(384 + (r0 + 9) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(512 + (r0 + 10) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(384 + (r0 + 10) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(512 + (r0 + 11) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(384 + (r0 + 11) * 16));
-                        for (int r = r0; r < r0 + 12; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                        }
                     }
                     for (; r0 + 6 <= count; r0 += 6)
                     {
@@ -7306,22 +7284,11 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(512 + (r0 + 4) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(384 + (r0 + 4) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(512 + (r0 + 5) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(384 + (r0 + 5) * 16));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -7347,18 +7314,9 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(384 + (r0) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(512 + (r0 + 1) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(384 + (r0 + 1) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(512 + (r0 + 2) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(384 + (r0 + 2) * 16));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(512 + (r0 + 3) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(384 + (r0 + 3) * 16));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -7375,7 +7333,6 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(512 + (r0) * 16));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(384 + (r0) * 16));
                     }
                 }
                 unchecked
@@ -7425,35 +7382,17 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 4) = acc4_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 4) = acc4_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 4) * 16 + 5) = acc4_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 4) * 16 + 5) = acc4_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 4) = acc5_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 4) = acc5_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 5) * 16 + 5) = acc5_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 5) * 16 + 5) = acc5_1;
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 4);
-                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -7489,27 +7428,13 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = acc0_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = acc0_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 4) = acc1_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 4) = acc1_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 1) * 16 + 5) = acc1_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 1) * 16 + 5) = acc1_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 4) = acc2_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 4) = acc2_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 2) * 16 + 5) = acc2_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 2) * 16 + 5) = acc2_1;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 4) = acc3_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 4) = acc3_0;
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0 + 3) * 16 + 5) = acc3_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0 + 3) * 16 + 5) = acc3_1;
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + r * 16 + 4);
-                            o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                            global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -7530,9 +7455,7 @@ namespace Demo.Models
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                         }
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 4) = acc0_0;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 4) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
                         global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + (r0) * 16 + 5) = acc0_1;
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + (r0) * 16 + 5) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
                     }
                 }
             }
@@ -8040,22 +7963,25 @@ namespace Demo.Models
                     const int j = 0;
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(384 + row + j)) - t, ref rw, (nuint)(1024 + row + j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    rowLoss += softplus - t * z;
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(1024 + row + j));
                 }
                 unchecked
                 {
                     var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 4);
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 4);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 4) - t;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 4) = a - t;
                 }
                 unchecked
                 {
                     var z = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 512 + row + 5);
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, sample + 5);
-                    loss += (double)global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 384 + row + 5) - t;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = a - t;
                 }
                 loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
             }

@@ -209,9 +209,9 @@ namespace Demo
                 ThrowLengthMismatch(nameof(output), InputSize, output.Length);
             }
 
-            ForwardLayers(input, 0, 3);
+            float loss = ForwardAndLoss(input, input);
             new global::System.ReadOnlySpan<float>(_workspace, 80, 64).CopyTo(output);
-            return LossAgainst(input);
+            return loss;
         }
 
         /// <summary>
@@ -230,8 +230,7 @@ namespace Demo
                 ThrowLengthMismatch(nameof(target), InputSize, target.Length);
             }
 
-            ForwardLayers(input, 0, 3);
-            return LossAgainst(target);
+            return ForwardAndLoss(input, target);
         }
 
         /// <summary>
@@ -705,14 +704,21 @@ namespace Demo
             }
         }
 
-        /// <summary>The loss of the last forward pass against <paramref name="target"/>.</summary>
-        private float LossAgainst(global::System.ReadOnlySpan<float> target)
+        /// <summary>Runs every layer on <paramref name="source"/> and returns the loss of the reconstruction against <paramref name="target"/>.</summary>
+        private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
         {
             if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
             {
-                return LossAgainstSimd(target);
+                return ForwardAndLossSimd(source, target);
             }
 
+            ForwardLayers(source, 0, 3);
+            return LossAgainst(target);
+        }
+
+        /// <summary>The loss of the last forward pass against <paramref name="target"/> (the scalar path).</summary>
+        private float LossAgainst(global::System.ReadOnlySpan<float> target)
+        {
             float[] ws = _workspace;
             double loss = 0.0;
             // Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.
@@ -931,46 +937,24 @@ namespace Demo
             }
         }
 
-        /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass: full vectors of terms summed in a float vector, reduced to double once; tail pieces in double.</summary>
-        private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)
+        /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>
+        private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
         {
+            ForwardLayersSimd(source, 0, 2);
             ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
-            double loss = 0.0;
             if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
             {
-                var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-                for (int j = 0; j < 64; j += 16)
-                {
-                    var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(144 + j));
-                    var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+                return Forward3SingleLoss512(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry);
             }
             else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             {
-                var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
-                for (int j = 0; j < 64; j += 8)
-                {
-                    var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(144 + j));
-                    var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+                return Forward3SingleLoss256(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry);
             }
             else
             {
-                var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-                for (int j = 0; j < 64; j += 4)
-                {
-                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(144 + j));
-                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                }
-                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+                return Forward3SingleLoss128(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry);
             }
-            return (float)loss;
         }
 
         /// <summary>The SIMD path of <see cref="AccumulateBatchGradients"/> (also serves <see cref="AccumulateGradients"/> as a batch of one).</summary>
@@ -2203,19 +2187,74 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(144 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(144 + (r0) * 0 + 16));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(144 + (r0) * 0 + 32));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(144 + (r0) * 0 + 48));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 48));
                 }
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        private float Forward3SingleLoss512(ref float rx, ref float ry)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+            // z = b + x·W, 32 → 64, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 16));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                    var acc0_3 = bias3;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(16));
+                        var b2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(32));
+                        var b3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref bp, (nuint)(48));
+                        var x0_16 = global::System.Runtime.Intrinsics.Vector512.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_16, b3, acc0_3);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                    }
+                    var t0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0));
+                    rowLoss += softplus0 - t0 * acc0_0;
+                    var t1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(16));
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    rowLoss += softplus1 - t1 * acc0_1;
+                    var t2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(32));
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    rowLoss += softplus2 - t2 * acc0_2;
+                    var t3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(48));
+                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_3, out var softplus3);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    rowLoss += softplus3 - t3 * acc0_3;
+                }
+            }
+            loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+            return (float)loss;
+        }
+
+        /// <summary>Layer 3 (output) forward over a batch (4 × 64 register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>
         private void Forward3Batch512(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
@@ -2281,45 +2320,21 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(5120 + (r0) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(5120 + (r0) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_2, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(9216 + (r0 + 1) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc1_3, ref rw, (nuint)(5120 + (r0 + 1) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_2, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(9216 + (r0 + 2) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc2_3, ref rw, (nuint)(5120 + (r0 + 2) * 64 + 48));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_2, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(9216 + (r0 + 3) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc3_3, ref rw, (nuint)(5120 + (r0 + 3) * 64 + 48));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(16))), ref o, (nuint)(16));
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(32))), ref o, (nuint)(32));
-                            global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o, (nuint)(48))), ref o, (nuint)(48));
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -2348,13 +2363,9 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + 16));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + 16));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(9216 + (r0) * 64 + 32));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(5120 + (r0) * 64 + 32));
                         global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(9216 + (r0) * 64 + 48));
-                        global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(5120 + (r0) * 64 + 48));
                     }
                 }
             }
@@ -2630,8 +2641,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    rowLoss += softplus - t * z;
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
             }
@@ -3860,27 +3872,110 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(144 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(144 + (r0) * 0 + 8));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 8));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_2, ref rw, (nuint)(144 + (r0) * 0 + 16));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_3, ref rw, (nuint)(144 + (r0) * 0 + 24));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 24));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_4, ref rw, (nuint)(144 + (r0) * 0 + 32));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_5, ref rw, (nuint)(144 + (r0) * 0 + 40));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + 40));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_6, ref rw, (nuint)(144 + (r0) * 0 + 48));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + 48));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_7, ref rw, (nuint)(144 + (r0) * 0 + 56));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + 56));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 24));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + 40));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + 56));
                 }
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        private float Forward3SingleLoss256(ref float rx, ref float ry)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+            // z = b + x·W, 32 → 64, Sigmoid
+            unchecked
+            {
+                unchecked
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 8));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 16));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 24));
+                    var acc0_3 = bias3;
+                    var bias4 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 32));
+                    var acc0_4 = bias4;
+                    var bias5 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 40));
+                    var acc0_5 = bias5;
+                    var bias6 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 48));
+                    var acc0_6 = bias6;
+                    var bias7 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rp, (nuint)(5200 + 56));
+                    var acc0_7 = bias7;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(8));
+                        var b2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(16));
+                        var b3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(24));
+                        var b4 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(32));
+                        var b5 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(40));
+                        var b6 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(48));
+                        var b7 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref bp, (nuint)(56));
+                        var x0_8 = global::System.Runtime.Intrinsics.Vector256.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b3, acc0_3);
+                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b4, acc0_4);
+                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b5, acc0_5);
+                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b6, acc0_6);
+                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_8, b7, acc0_7);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                    }
+                    var t0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0));
+                    rowLoss += softplus0 - t0 * acc0_0;
+                    var t1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(8));
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + 8));
+                    rowLoss += softplus1 - t1 * acc0_1;
+                    var t2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(16));
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    rowLoss += softplus2 - t2 * acc0_2;
+                    var t3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(24));
+                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_3, out var softplus3);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + 24));
+                    rowLoss += softplus3 - t3 * acc0_3;
+                    var t4 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(32));
+                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_4, out var softplus4);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a4, ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    rowLoss += softplus4 - t4 * acc0_4;
+                    var t5 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(40));
+                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_5, out var softplus5);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a5, ref rw, (nuint)(80 + (r0) * 0 + 40));
+                    rowLoss += softplus5 - t5 * acc0_5;
+                    var t6 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(48));
+                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_6, out var softplus6);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a6, ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    rowLoss += softplus6 - t6 * acc0_6;
+                    var t7 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(56));
+                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_7, out var softplus7);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a7, ref rw, (nuint)(80 + (r0) * 0 + 56));
+                    rowLoss += softplus7 - t7 * acc0_7;
+                }
+            }
+            loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+            return (float)loss;
+        }
+
+        /// <summary>Layer 3 (output) forward over a batch (6 × 16 register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>
         private void Forward3Batch256(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
@@ -3936,35 +4031,17 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_0, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc4_1, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_0, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc5_1, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 8));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
-                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -4000,27 +4077,13 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 8));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 8));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o, (nuint)(8))), ref o, (nuint)(8));
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -4041,9 +4104,7 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 8));
-                        global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 8));
                     }
                 }
             }
@@ -4308,8 +4369,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    rowLoss += softplus - t * z;
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
             }
@@ -5588,27 +5650,110 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(144 + (r0) * 0 + c));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(80 + (r0) * 0 + c));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(144 + (r0) * 0 + c + 4));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + c + 4));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_2, ref rw, (nuint)(144 + (r0) * 0 + c + 8));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + c + 8));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_3, ref rw, (nuint)(144 + (r0) * 0 + c + 12));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + c + 12));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_4, ref rw, (nuint)(144 + (r0) * 0 + c + 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + c + 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_5, ref rw, (nuint)(144 + (r0) * 0 + c + 20));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + c + 20));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_6, ref rw, (nuint)(144 + (r0) * 0 + c + 24));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + c + 24));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_7, ref rw, (nuint)(144 + (r0) * 0 + c + 28));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + c + 28));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(80 + (r0) * 0 + c));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + c + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + c + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + c + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + c + 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + c + 20));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + c + 24));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + c + 28));
                 }
             }
         }
 
-        /// <summary>Layer 3 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        private float Forward3SingleLoss128(ref float rx, ref float ry)
+        {
+            ref float rp = ref _parameters.Reference;
+            ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            double loss = 0.0;
+            var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+            // z = b + x·W, 32 → 64, Sigmoid
+            unchecked
+            {
+                for (int c = 0; c < 64; c += 32)
+                {
+                    const int r0 = 0;
+                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
+                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
+                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                    var acc0_0 = bias0;
+                    var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                    var acc0_1 = bias1;
+                    var bias2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                    var acc0_2 = bias2;
+                    var bias3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 12));
+                    var acc0_3 = bias3;
+                    var bias4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
+                    var acc0_4 = bias4;
+                    var bias5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 20));
+                    var acc0_5 = bias5;
+                    var bias6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 24));
+                    var acc0_6 = bias6;
+                    var bias7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 28));
+                    var acc0_7 = bias7;
+                    for (int t = 0; t < 32; t++)
+                    {
+                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
+                        var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
+                        var b2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8));
+                        var b3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12));
+                        var b4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16));
+                        var b5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20));
+                        var b6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24));
+                        var b7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28));
+                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
+                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
+                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b2, acc0_2);
+                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b3, acc0_3);
+                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b4, acc0_4);
+                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b5, acc0_5);
+                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b6, acc0_6);
+                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b7, acc0_7);
+                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                    }
+                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c));
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0 + c));
+                    rowLoss += softplus0 - t0 * acc0_0;
+                    var t1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 4));
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + c + 4));
+                    rowLoss += softplus1 - t1 * acc0_1;
+                    var t2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 8));
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + c + 8));
+                    rowLoss += softplus2 - t2 * acc0_2;
+                    var t3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 12));
+                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_3, out var softplus3);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + c + 12));
+                    rowLoss += softplus3 - t3 * acc0_3;
+                    var t4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 16));
+                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_4, out var softplus4);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a4, ref rw, (nuint)(80 + (r0) * 0 + c + 16));
+                    rowLoss += softplus4 - t4 * acc0_4;
+                    var t5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 20));
+                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_5, out var softplus5);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a5, ref rw, (nuint)(80 + (r0) * 0 + c + 20));
+                    rowLoss += softplus5 - t5 * acc0_5;
+                    var t6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 24));
+                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_6, out var softplus6);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a6, ref rw, (nuint)(80 + (r0) * 0 + c + 24));
+                    rowLoss += softplus6 - t6 * acc0_6;
+                    var t7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 28));
+                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_7, out var softplus7);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a7, ref rw, (nuint)(80 + (r0) * 0 + c + 28));
+                    rowLoss += softplus7 - t7 * acc0_7;
+                }
+            }
+            loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+            return (float)loss;
+        }
+
+        /// <summary>Layer 3 (output) forward over a batch (6 × 8 register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>
         private void Forward3Batch128(ref float rx, int count)
         {
             ref float rp = ref _parameters.Reference;
@@ -5664,35 +5809,17 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(9216 + (r0 + 4) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_1, ref rw, (nuint)(5120 + (r0 + 4) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(9216 + (r0 + 5) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_1, ref rw, (nuint)(5120 + (r0 + 5) * 64 + c + 4));
-                        for (int r = r0; r < r0 + 6; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
-                        }
                     }
                     for (; r0 + 4 <= count; r0 += 4)
                     {
@@ -5728,27 +5855,13 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(9216 + (r0 + 1) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_1, ref rw, (nuint)(5120 + (r0 + 1) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(9216 + (r0 + 2) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_1, ref rw, (nuint)(5120 + (r0 + 2) * 64 + c + 4));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(9216 + (r0 + 3) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_1, ref rw, (nuint)(5120 + (r0 + 3) * 64 + c + 4));
-                        for (int r = r0; r < r0 + 4; r++)
-                        {
-                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 5120 + r * 64 + c);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o)), ref o);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o, (nuint)(4))), ref o, (nuint)(4));
-                        }
                     }
                     for (; r0 < count; r0++)
                     {
@@ -5769,9 +5882,7 @@ namespace Demo
                             bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                         }
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(9216 + (r0) * 64 + c));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(5120 + (r0) * 64 + c));
                         global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(9216 + (r0) * 64 + c + 4));
-                        global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(5120 + (r0) * 64 + c + 4));
                     }
                 }
             }
@@ -6036,8 +6147,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    rowLoss += global::EdgeAe.Kernels.VectorMath.Softplus(z) - t * z;
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(5120 + row + j)) - t, ref rw, (nuint)(18432 + row + j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    rowLoss += softplus - t * z;
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
             }

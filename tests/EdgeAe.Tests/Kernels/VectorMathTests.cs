@@ -12,6 +12,7 @@ public sealed class VectorMathTests
     // docs/math.md states these (measured maxima rounded up).
     public const double ExpBound = 1.0e-7;
     public const double SigmoidBound = 1.6e-7;
+    public const double StableSigmoidBound = 1.8e-7;
     public const double TanhBound = 1.5e-7;
     public const double SoftplusAbsoluteBound = 1.5e-7;
 
@@ -56,6 +57,36 @@ public sealed class VectorMathTests
     }
 
     [Fact]
+    public void Stable_sigmoid_is_within_its_stated_relative_error()
+    {
+        double worst = Sweep(-87f, 30f, StableSigmoid, z => 1.0 / (1.0 + Math.Exp(-z)), out float at);
+        Assert.True(worst <= StableSigmoidBound, $"stable sigmoid: max relative error {worst:E3} at {at:R}");
+    }
+
+    [Fact]
+    public void Sigmoid_with_softplus_is_the_stable_sigmoid_and_the_softplus_from_one_exp()
+    {
+        var random = new Random(11);
+        for (int k = 0; k < 100_000; k++)
+        {
+            float z = (float)(random.NextDouble() * 220 - 110);
+            float sigmoid = VectorMath.SigmoidWithSoftplus(z, out float softplus);
+            Assert.Equal(VectorMath.SigmoidStable(z), sigmoid);
+            Assert.Equal(VectorMath.Softplus(z), softplus);
+            if (z >= 0)
+            {
+                Assert.Equal(VectorMath.Sigmoid(z), sigmoid);
+            }
+        }
+
+        Assert.Equal(0.5f, VectorMath.SigmoidStable(-0f));
+        Assert.Equal(0f, VectorMath.SigmoidStable(-200f));
+        Assert.Equal(1f, VectorMath.SigmoidStable(200f));
+        Assert.True(float.IsNaN(VectorMath.SigmoidWithSoftplus(float.NaN, out float nan)));
+        Assert.True(float.IsNaN(nan));
+    }
+
+    [Fact]
     public void Vector_and_scalar_forms_agree_bit_for_bit()
     {
         var random = new Random(5);
@@ -70,6 +101,16 @@ public sealed class VectorMathTests
             Assert.Equal(VectorMath.Exp(x), VectorMath.Exp(Vector256.Create(x)).GetElement(0));
             Assert.Equal(VectorMath.Tanh(x), VectorMath.Tanh(Vector512.Create(x)).GetElement(0));
             Assert.Equal(VectorMath.Sigmoid(x), VectorMath.Sigmoid(Vector512.Create(x)).GetElement(0));
+            Assert.Equal(VectorMath.SigmoidStable(x), VectorMath.SigmoidStable(Vector512.Create(x)).GetElement(0));
+            Assert.Equal(VectorMath.SigmoidStable(x), VectorMath.SigmoidStable(Vector256.Create(x)).GetElement(0));
+            Assert.Equal(VectorMath.SigmoidStable(x), VectorMath.SigmoidStable(Vector128.Create(x)).GetElement(0));
+            float sigmoid = VectorMath.SigmoidWithSoftplus(x, out float softplus);
+            Assert.Equal(sigmoid, VectorMath.SigmoidWithSoftplus(Vector128.Create(x), out Vector128<float> s128).GetElement(0));
+            Assert.Equal(softplus, s128.GetElement(0));
+            Assert.Equal(sigmoid, VectorMath.SigmoidWithSoftplus(Vector256.Create(x), out Vector256<float> s256).GetElement(0));
+            Assert.Equal(softplus, s256.GetElement(0));
+            Assert.Equal(sigmoid, VectorMath.SigmoidWithSoftplus(Vector512.Create(x), out Vector512<float> s512).GetElement(0));
+            Assert.Equal(softplus, s512.GetElement(0));
         }
     }
 
@@ -101,6 +142,8 @@ public sealed class VectorMathTests
     private static float Exp(float x) => Widest(x, VectorMath.Exp, VectorMath.Exp, VectorMath.Exp, VectorMath.Exp);
 
     private static float Sigmoid(float x) => Widest(x, VectorMath.Sigmoid, VectorMath.Sigmoid, VectorMath.Sigmoid, VectorMath.Sigmoid);
+
+    private static float StableSigmoid(float x) => Widest(x, VectorMath.SigmoidStable, VectorMath.SigmoidStable, VectorMath.SigmoidStable, VectorMath.SigmoidStable);
 
     private static float Tanh(float x) => Widest(x, VectorMath.Tanh, VectorMath.Tanh, VectorMath.Tanh, VectorMath.Tanh);
 
