@@ -1032,15 +1032,19 @@ internal static class SimdKernelWriter
         w.OpenBlock($"private double LossAndDeltaBatch{rung.Suffix}(ref float ry, int count)");
         w.WriteLine("ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);");
         w.WriteLine("double loss = 0.0;");
+        w.WriteLine("// Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.");
+        w.WriteLine($"var batchLoss = {VectorClass(rung.Lanes)}<double>.Zero;");
         w.OpenBlock("for (int s = 0; s < count; s++)");
         w.WriteLine($"int row = s * {Invariant.Int(stride)};");
         w.WriteLine("int sample = s * InputSize;");
         w.WriteLine(RowLoss(rung.Lanes));
         WriteElementwise(w, plan.Topology.InputSize, rung.Lanes, (lanes, j) =>
             WriteLossRow(w, plan, rung.Lanes, lanes, j, Plus(Invariant.Int(layout.Activation[last]), "row"), Plus(Invariant.Int(layout.PreActivation), "row"), "sample", Plus(Invariant.Int(layout.Delta[last]), "row")));
-        w.WriteLine(ReduceLoss(plan, rung.Lanes));
+        w.WriteLine($"var (lower, upper) = {VectorClass(rung.Lanes)}.Widen(rowLoss);");
+        w.WriteLine("batchLoss += lower + upper;");
         w.CloseBlock();
         w.WriteLine();
+        w.WriteLine($"loss += {(plan.Topology.Loss == LossKind.BinaryCrossEntropy ? string.Empty : "0.5 * ")}{VectorClass(rung.Lanes)}.Sum(batchLoss);");
         w.WriteLine("return loss;");
         w.CloseBlock();
         w.WriteLine();

@@ -182,8 +182,9 @@ public sealed class Momentum : Optimizer
 /// </summary>
 public sealed class Adam : Optimizer
 {
-    private readonly float[] _m;
-    private readonly float[] _v;
+    // 64-byte aligned like the model's parameter and gradient buffers, so the vector pass never splits a cache line.
+    private readonly AlignedBuffer _m;
+    private readonly AlignedBuffer _v;
 
     /// <summary>Creates Adam for <paramref name="parameterCount"/> parameters; the defaults are PyTorch's.</summary>
     /// <param name="parameterCount">Length of the parameter and gradient buffers.</param>
@@ -200,8 +201,8 @@ public sealed class Adam : Optimizer
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
-        _m = new float[parameterCount];
-        _v = new float[parameterCount];
+        _m = new AlignedBuffer(parameterCount);
+        _v = new AlignedBuffer(parameterCount);
     }
 
     /// <summary>Decay of the first moment estimate β1.</summary>
@@ -225,7 +226,8 @@ public sealed class Adam : Optimizer
 
         float beta1 = Beta1, beta2 = Beta2, epsilon = Epsilon, decay = WeightDecay;
         float oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2;
-        Span<float> m = _m, v = _v;
+        Span<float> m = _m.Span, v = _v.Span;
+        bool decayed = decay != 0;
 
         // One vector pass with the scalar loop's operations in the same order (no fused multiply-add),
         // so every element gets exactly the float the scalar loop below would give it.
@@ -234,13 +236,18 @@ public sealed class Adam : Optimizer
         {
             ref float rp = ref MemoryMarshal.GetReference(parameters);
             ref float rg = ref MemoryMarshal.GetReference(gradients);
-            ref float rm = ref MemoryMarshal.GetArrayDataReference(_m);
-            ref float rv = ref MemoryMarshal.GetArrayDataReference(_v);
+            ref float rm = ref _m.Reference;
+            ref float rv = ref _v.Reference;
             for (; i <= parameters.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 nuint at = (nuint)i;
                 Vector512<float> p = Vector512.LoadUnsafe(ref rp, at);
-                Vector512<float> g = Vector512.LoadUnsafe(ref rg, at) + Vector512.Create(decay) * p;
+                Vector512<float> g = Vector512.LoadUnsafe(ref rg, at);
+                if (decayed)
+                {
+                    g += Vector512.Create(decay) * p;
+                }
+
                 Vector512<float> mi = Vector512.Create(beta1) * Vector512.LoadUnsafe(ref rm, at) + Vector512.Create(oneMinusBeta1) * g;
                 Vector512<float> vi = Vector512.Create(beta2) * Vector512.LoadUnsafe(ref rv, at) + Vector512.Create(oneMinusBeta2) * g * g;
                 mi.StoreUnsafe(ref rm, at);
@@ -253,13 +260,18 @@ public sealed class Adam : Optimizer
         {
             ref float rp = ref MemoryMarshal.GetReference(parameters);
             ref float rg = ref MemoryMarshal.GetReference(gradients);
-            ref float rm = ref MemoryMarshal.GetArrayDataReference(_m);
-            ref float rv = ref MemoryMarshal.GetArrayDataReference(_v);
+            ref float rm = ref _m.Reference;
+            ref float rv = ref _v.Reference;
             for (; i <= parameters.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 nuint at = (nuint)i;
                 Vector256<float> p = Vector256.LoadUnsafe(ref rp, at);
-                Vector256<float> g = Vector256.LoadUnsafe(ref rg, at) + Vector256.Create(decay) * p;
+                Vector256<float> g = Vector256.LoadUnsafe(ref rg, at);
+                if (decayed)
+                {
+                    g += Vector256.Create(decay) * p;
+                }
+
                 Vector256<float> mi = Vector256.Create(beta1) * Vector256.LoadUnsafe(ref rm, at) + Vector256.Create(oneMinusBeta1) * g;
                 Vector256<float> vi = Vector256.Create(beta2) * Vector256.LoadUnsafe(ref rv, at) + Vector256.Create(oneMinusBeta2) * g * g;
                 mi.StoreUnsafe(ref rm, at);
@@ -271,7 +283,7 @@ public sealed class Adam : Optimizer
 
         for (; i < parameters.Length; i++)
         {
-            float g = gradients[i] + decay * parameters[i];
+            float g = decayed ? gradients[i] + decay * parameters[i] : gradients[i];
             float mi = beta1 * m[i] + oneMinusBeta1 * g;
             float vi = beta2 * v[i] + oneMinusBeta2 * g * g;
             m[i] = mi;
@@ -284,7 +296,7 @@ public sealed class Adam : Optimizer
     /// <inheritdoc/>
     protected override void ResetState()
     {
-        Array.Clear(_m);
-        Array.Clear(_v);
+        _m.Span.Clear();
+        _v.Span.Clear();
     }
 }

@@ -1426,6 +1426,8 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     {
         ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         double loss = 0.0;
+        // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+        var batchLoss = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
         for (int s = 0; s < count; s++)
         {
             int row = s * 16;
@@ -1438,9 +1440,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                 loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
             }
-            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+            var (lower, upper) = global::System.Runtime.Intrinsics.Vector512.Widen(rowLoss);
+            batchLoss += lower + upper;
         }
 
+        loss += 0.5 * global::System.Runtime.Intrinsics.Vector512.Sum(batchLoss);
         return loss;
     }
 
@@ -2077,6 +2081,8 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     {
         ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         double loss = 0.0;
+        // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+        var batchLoss = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
         for (int s = 0; s < count; s++)
         {
             int row = s * 16;
@@ -2089,9 +2095,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                 loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
             }
-            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+            var (lower, upper) = global::System.Runtime.Intrinsics.Vector256.Widen(rowLoss);
+            batchLoss += lower + upper;
         }
 
+        loss += 0.5 * global::System.Runtime.Intrinsics.Vector256.Sum(batchLoss);
         return loss;
     }
 
@@ -2729,6 +2737,8 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     {
         ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
         double loss = 0.0;
+        // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+        var batchLoss = global::System.Runtime.Intrinsics.Vector128<double>.Zero;
         for (int s = 0; s < count; s++)
         {
             int row = s * 16;
@@ -2742,9 +2752,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                 rowLoss += d * d;
                 global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row + j));
             }
-            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+            var (lower, upper) = global::System.Runtime.Intrinsics.Vector128.Widen(rowLoss);
+            batchLoss += lower + upper;
         }
 
+        loss += 0.5 * global::System.Runtime.Intrinsics.Vector128.Sum(batchLoss);
         return loss;
     }
 

@@ -2802,6 +2802,8 @@ namespace Demo.Models
         {
             ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
+            // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+            var batchLoss = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 16;
@@ -2831,9 +2833,11 @@ namespace Demo.Models
                     loss += (double)softplus - t * z;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = a - t;
                 }
-                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+                var (lower, upper) = global::System.Runtime.Intrinsics.Vector512.Widen(rowLoss);
+                batchLoss += lower + upper;
             }
 
+            loss += global::System.Runtime.Intrinsics.Vector512.Sum(batchLoss);
             return loss;
         }
 
@@ -5018,6 +5022,8 @@ namespace Demo.Models
         {
             ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
+            // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+            var batchLoss = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 16;
@@ -5047,9 +5053,11 @@ namespace Demo.Models
                     loss += (double)softplus - t * z;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = a - t;
                 }
-                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+                var (lower, upper) = global::System.Runtime.Intrinsics.Vector256.Widen(rowLoss);
+                batchLoss += lower + upper;
             }
 
+            loss += global::System.Runtime.Intrinsics.Vector256.Sum(batchLoss);
             return loss;
         }
 
@@ -7953,6 +7961,8 @@ namespace Demo.Models
         {
             ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
+            // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+            var batchLoss = global::System.Runtime.Intrinsics.Vector128<double>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 16;
@@ -7983,9 +7993,11 @@ namespace Demo.Models
                     loss += (double)softplus - t * z;
                     global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1024 + row + 5) = a - t;
                 }
-                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+                var (lower, upper) = global::System.Runtime.Intrinsics.Vector128.Widen(rowLoss);
+                batchLoss += lower + upper;
             }
 
+            loss += global::System.Runtime.Intrinsics.Vector128.Sum(batchLoss);
             return loss;
         }
 

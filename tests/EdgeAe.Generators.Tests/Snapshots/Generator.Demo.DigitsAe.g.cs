@@ -2632,6 +2632,8 @@ namespace Demo
         {
             ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
+            // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+            var batchLoss = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 64;
@@ -2645,9 +2647,11 @@ namespace Demo
                     rowLoss += softplus - t * z;
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
-                loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+                var (lower, upper) = global::System.Runtime.Intrinsics.Vector512.Widen(rowLoss);
+                batchLoss += lower + upper;
             }
 
+            loss += global::System.Runtime.Intrinsics.Vector512.Sum(batchLoss);
             return loss;
         }
 
@@ -4360,6 +4364,8 @@ namespace Demo
         {
             ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
+            // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+            var batchLoss = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 64;
@@ -4373,9 +4379,11 @@ namespace Demo
                     rowLoss += softplus - t * z;
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
-                loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+                var (lower, upper) = global::System.Runtime.Intrinsics.Vector256.Widen(rowLoss);
+                batchLoss += lower + upper;
             }
 
+            loss += global::System.Runtime.Intrinsics.Vector256.Sum(batchLoss);
             return loss;
         }
 
@@ -6138,6 +6146,8 @@ namespace Demo
         {
             ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
             double loss = 0.0;
+            // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
+            var batchLoss = global::System.Runtime.Intrinsics.Vector128<double>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 64;
@@ -6151,9 +6161,11 @@ namespace Demo
                     rowLoss += softplus - t * z;
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
-                loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+                var (lower, upper) = global::System.Runtime.Intrinsics.Vector128.Widen(rowLoss);
+                batchLoss += lower + upper;
             }
 
+            loss += global::System.Runtime.Intrinsics.Vector128.Sum(batchLoss);
             return loss;
         }
 
