@@ -486,7 +486,12 @@ internal static class SimdKernelWriter
                         break;
                     case Epilogue.ForwardLoss:
                         w.WriteLine($"var t{m} = {Load(s.Lanes, "ry", column)};");
-                        if (product.Loss == LossKind.BinaryCrossEntropy)
+                        if (product.Loss == LossKind.BinaryCrossEntropy && s.Lanes == product.FullLanes)
+                        {
+                            WriteBceFullVector(w, s.Lanes, acc, $"t{m}", $"a{m}");
+                            w.WriteLine(Store(s.Lanes, $"a{m}", product.Out, at));
+                        }
+                        else if (product.Loss == LossKind.BinaryCrossEntropy)
                         {
                             // One exp gives σ(z) and softplus(z); the term is softplus(z) − t·z.
                             w.WriteLine($"var a{m} = {Math}.SigmoidWithSoftplus({acc}, out var softplus{m});");
@@ -776,10 +781,16 @@ internal static class SimdKernelWriter
 
         w.WriteLine("ref float rp = ref _parameters.Reference;");
         w.WriteLine($"ref float rw = ref {Marshal}.GetArrayDataReference(_workspace);");
+        bool logProduct = withLoss && plan.Topology.Loss == LossKind.BinaryCrossEntropy && spec.Width >= rung.Lanes;
         if (withLoss)
         {
             w.WriteLine("double loss = 0.0;");
             w.WriteLine(RowLoss(rung.Lanes));
+        }
+
+        if (logProduct)
+        {
+            WriteLogProductStart(w, rung.Lanes);
         }
 
         var product = new Product
@@ -809,6 +820,11 @@ internal static class SimdKernelWriter
         if (withLoss)
         {
             w.WriteLine(ReduceLoss(plan, rung.Lanes));
+            if (logProduct)
+            {
+                w.WriteLine(LogProductEnd());
+            }
+
             w.WriteLine("return (float)loss;");
         }
 
@@ -969,9 +985,14 @@ internal static class SimdKernelWriter
         {
             w.WriteLine($"var z = {Load(lanes, "rw", Plus(preActivation, j))};");
             w.WriteLine($"var t = {Load(lanes, "ry", Plus(target, j))};");
-            if (delta is not null)
+            if (delta is not null && lanes == fullLanes && lanes > 1)
             {
-                // Training: the batch forward stored only z; σ(z) and softplus(z) come from one exp. δ = σ(z) − t.
+                // Training: the batch forward stored only z; σ(z) and log(1 + e^−|z|) come from one exp. δ = σ(z) − t.
+                WriteBceFullVector(w, lanes, "z", "t", "a");
+                w.WriteLine(Store(lanes, "a - t", "rw", Plus(delta, j)));
+            }
+            else if (delta is not null)
+            {
                 w.WriteLine($"var a = {Math}.SigmoidWithSoftplus(z, out var softplus);");
                 w.WriteLine(AddLoss(fullLanes, lanes, "softplus - t * z", false));
                 w.WriteLine(Store(lanes, "a - t", "rw", Plus(delta, j)));
@@ -1000,6 +1021,26 @@ internal static class SimdKernelWriter
             : $"loss += {(half ? "0.5 * " : string.Empty)}(double){Sum(lanes, terms)};";
 
     private static string RowLoss(int lanes) => $"var rowLoss = {Zero(lanes)};";
+
+    /// <summary>
+    /// Binary cross-entropy, full vectors: σ(z) and w = 1 + e^−|z| from one exp; the term softplus(z) − t·z is split into
+    /// max(z, 0) − t·z (added to <c>rowLoss</c>) and log(w), multiplied into <c>logMantissa</c>/<c>logExponent</c> and
+    /// taken once (<see cref="LogProductEnd"/>) instead of a log per element.
+    /// </summary>
+    private static void WriteBceFullVector(SourceWriter w, int lanes, string z, string t, string activation)
+    {
+        w.WriteLine($"var {activation} = {Math}.SigmoidStable({z}, out var w{activation});");
+        w.WriteLine($"rowLoss += {VectorClass(lanes)}.MaxNative({z}, {Zero(lanes)}) - {t} * {z};");
+        w.WriteLine($"{Math}.MultiplyIntoProduct(ref logMantissa, ref logExponent, w{activation});");
+    }
+
+    private static void WriteLogProductStart(SourceWriter w, int lanes)
+    {
+        w.WriteLine($"var logMantissa = {One(lanes)};");
+        w.WriteLine($"var logExponent = {VectorClass(lanes)}<int>.Zero;");
+    }
+
+    private static string LogProductEnd() => $"loss += {Math}.LogOfProduct(logMantissa, logExponent);";
 
     private static string ReduceLoss(ModelPlan plan, int lanes)
         => $"loss += {(plan.Topology.Loss == LossKind.BinaryCrossEntropy ? string.Empty : "0.5 * ")}(double){Sum(lanes, "rowLoss")};";
@@ -1034,6 +1075,12 @@ internal static class SimdKernelWriter
         w.WriteLine("double loss = 0.0;");
         w.WriteLine("// Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.");
         w.WriteLine($"var batchLoss = {VectorClass(rung.Lanes)}<double>.Zero;");
+        bool logProduct = plan.Topology.Loss == LossKind.BinaryCrossEntropy && plan.Topology.InputSize >= rung.Lanes;
+        if (logProduct)
+        {
+            WriteLogProductStart(w, rung.Lanes);
+        }
+
         w.OpenBlock("for (int s = 0; s < count; s++)");
         w.WriteLine($"int row = s * {Invariant.Int(stride)};");
         w.WriteLine("int sample = s * InputSize;");
@@ -1045,6 +1092,11 @@ internal static class SimdKernelWriter
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine($"loss += {(plan.Topology.Loss == LossKind.BinaryCrossEntropy ? string.Empty : "0.5 * ")}{VectorClass(rung.Lanes)}.Sum(batchLoss);");
+        if (logProduct)
+        {
+            w.WriteLine(LogProductEnd());
+        }
+
         w.WriteLine("return loss;");
         w.CloseBlock();
         w.WriteLine();

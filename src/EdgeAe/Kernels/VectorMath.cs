@@ -137,6 +137,47 @@ public static class VectorMath
     }
 
     /// <summary>
+    /// <see cref="SigmoidStable(Vector512{float})"/>'s float, and in <paramref name="onePlusExp"/> w = 1 + e^−|z| from the same exp,
+    /// so that softplus(z) = max(z, 0) + log(w). The binary cross-entropy output layer takes its activation from here and
+    /// sums the log(w) of its loss terms through <see cref="MultiplyIntoProduct(ref Vector512{float}, ref Vector512{int}, Vector512{float})"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidStable(Vector512<float> z, out Vector512<float> onePlusExp)
+    {
+        Vector512<float> e = ExpOfNonPositive(-Vector512.Abs(z));
+        onePlusExp = Vector512.Create(1f) + e;
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512.Create(1f), e) / onePlusExp;
+    }
+
+    /// <summary>
+    /// Multiplies a running product, kept per lane as <paramref name="mantissa"/> in [1, 2) times 2^<paramref name="exponent"/>,
+    /// by <paramref name="factor"/> in [1, 2]: one rounding per factor, never overflowing. Σ log(w) over many w then costs one
+    /// multiply per vector and a single log at the end (<see cref="LogOfProduct(Vector512{float}, Vector512{int})"/>), with no more
+    /// error than adding float logs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyIntoProduct(ref Vector512<float> mantissa, ref Vector512<int> exponent, Vector512<float> factor)
+    {
+        Vector512<int> bits = (mantissa * factor).AsInt32();
+        exponent += Vector512.ShiftRightLogical(bits, 23) - Vector512.Create(127);
+        mantissa = ((bits & Vector512.Create(0x007FFFFF)) | Vector512.Create(0x3F800000)).AsSingle();
+    }
+
+    /// <summary>The log of the product <see cref="MultiplyIntoProduct(ref Vector512{float}, ref Vector512{int}, Vector512{float})"/> kept, summed over the lanes, in double.</summary>
+    public static double LogOfProduct(Vector512<float> mantissa, Vector512<int> exponent)
+    {
+        double product = 1.0;
+        long power = 0;
+        for (int i = 0; i < Vector512<float>.Count; i++)
+        {
+            product *= mantissa.GetElement(i);
+            power += exponent.GetElement(i);
+        }
+
+        return Math.Log(product) + power * 0.69314718055994530942;
+    }
+
+    /// <summary>
     /// e^x for x ≤ 0 (or NaN): Cephes expf's reduction and coefficients with the polynomial in Estrin's form and
     /// no overflow handling; within exp's error bound, not bit-identical to <see cref="Exp(Vector512{float})"/>.
     /// </summary>
@@ -267,6 +308,47 @@ public static class VectorMath
         Vector256<float> w = Vector256.Create(1f) + e;
         softplus = Vector256.MaxNative(z, Vector256<float>.Zero) + LogOneToTwo(w);
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256.Create(1f), e) / w;
+    }
+
+    /// <summary>
+    /// <see cref="SigmoidStable(Vector256{float})"/>'s float, and in <paramref name="onePlusExp"/> w = 1 + e^−|z| from the same exp,
+    /// so that softplus(z) = max(z, 0) + log(w). The binary cross-entropy output layer takes its activation from here and
+    /// sums the log(w) of its loss terms through <see cref="MultiplyIntoProduct(ref Vector256{float}, ref Vector256{int}, Vector256{float})"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SigmoidStable(Vector256<float> z, out Vector256<float> onePlusExp)
+    {
+        Vector256<float> e = ExpOfNonPositive(-Vector256.Abs(z));
+        onePlusExp = Vector256.Create(1f) + e;
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256.Create(1f), e) / onePlusExp;
+    }
+
+    /// <summary>
+    /// Multiplies a running product, kept per lane as <paramref name="mantissa"/> in [1, 2) times 2^<paramref name="exponent"/>,
+    /// by <paramref name="factor"/> in [1, 2]: one rounding per factor, never overflowing. Σ log(w) over many w then costs one
+    /// multiply per vector and a single log at the end (<see cref="LogOfProduct(Vector256{float}, Vector256{int})"/>), with no more
+    /// error than adding float logs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyIntoProduct(ref Vector256<float> mantissa, ref Vector256<int> exponent, Vector256<float> factor)
+    {
+        Vector256<int> bits = (mantissa * factor).AsInt32();
+        exponent += Vector256.ShiftRightLogical(bits, 23) - Vector256.Create(127);
+        mantissa = ((bits & Vector256.Create(0x007FFFFF)) | Vector256.Create(0x3F800000)).AsSingle();
+    }
+
+    /// <summary>The log of the product <see cref="MultiplyIntoProduct(ref Vector256{float}, ref Vector256{int}, Vector256{float})"/> kept, summed over the lanes, in double.</summary>
+    public static double LogOfProduct(Vector256<float> mantissa, Vector256<int> exponent)
+    {
+        double product = 1.0;
+        long power = 0;
+        for (int i = 0; i < Vector256<float>.Count; i++)
+        {
+            product *= mantissa.GetElement(i);
+            power += exponent.GetElement(i);
+        }
+
+        return Math.Log(product) + power * 0.69314718055994530942;
     }
 
     /// <summary>
@@ -403,6 +485,47 @@ public static class VectorMath
     }
 
     /// <summary>
+    /// <see cref="SigmoidStable(Vector128{float})"/>'s float, and in <paramref name="onePlusExp"/> w = 1 + e^−|z| from the same exp,
+    /// so that softplus(z) = max(z, 0) + log(w). The binary cross-entropy output layer takes its activation from here and
+    /// sums the log(w) of its loss terms through <see cref="MultiplyIntoProduct(ref Vector128{float}, ref Vector128{int}, Vector128{float})"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SigmoidStable(Vector128<float> z, out Vector128<float> onePlusExp)
+    {
+        Vector128<float> e = ExpOfNonPositive(-Vector128.Abs(z));
+        onePlusExp = Vector128.Create(1f) + e;
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), Vector128.Create(1f), e) / onePlusExp;
+    }
+
+    /// <summary>
+    /// Multiplies a running product, kept per lane as <paramref name="mantissa"/> in [1, 2) times 2^<paramref name="exponent"/>,
+    /// by <paramref name="factor"/> in [1, 2]: one rounding per factor, never overflowing. Σ log(w) over many w then costs one
+    /// multiply per vector and a single log at the end (<see cref="LogOfProduct(Vector128{float}, Vector128{int})"/>), with no more
+    /// error than adding float logs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyIntoProduct(ref Vector128<float> mantissa, ref Vector128<int> exponent, Vector128<float> factor)
+    {
+        Vector128<int> bits = (mantissa * factor).AsInt32();
+        exponent += Vector128.ShiftRightLogical(bits, 23) - Vector128.Create(127);
+        mantissa = ((bits & Vector128.Create(0x007FFFFF)) | Vector128.Create(0x3F800000)).AsSingle();
+    }
+
+    /// <summary>The log of the product <see cref="MultiplyIntoProduct(ref Vector128{float}, ref Vector128{int}, Vector128{float})"/> kept, summed over the lanes, in double.</summary>
+    public static double LogOfProduct(Vector128<float> mantissa, Vector128<int> exponent)
+    {
+        double product = 1.0;
+        long power = 0;
+        for (int i = 0; i < Vector128<float>.Count; i++)
+        {
+            product *= mantissa.GetElement(i);
+            power += exponent.GetElement(i);
+        }
+
+        return Math.Log(product) + power * 0.69314718055994530942;
+    }
+
+    /// <summary>
     /// e^x for x ≤ 0 (or NaN): Cephes expf's reduction and coefficients with the polynomial in Estrin's form and
     /// no overflow handling; within exp's error bound, not bit-identical to <see cref="Exp(Vector128{float})"/>.
     /// </summary>
@@ -521,6 +644,14 @@ public static class VectorMath
     {
         float e = ExpOfNonPositive(-MathF.Abs(z));
         return (z >= 0f ? 1f : e) / (1f + e);
+    }
+
+    /// <summary>σ(z) as <see cref="SigmoidStable(float)"/> and w = 1 + e^−|z|, as the vector forms.</summary>
+    public static float SigmoidStable(float z, out float onePlusExp)
+    {
+        float e = ExpOfNonPositive(-MathF.Abs(z));
+        onePlusExp = 1f + e;
+        return (z >= 0f ? 1f : e) / onePlusExp;
     }
 
     /// <summary>σ(z) (<see cref="SigmoidStable(float)"/>) and softplus(z) from one exp, as the vector forms.</summary>

@@ -7134,6 +7134,8 @@ namespace Demo.Models
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
             double loss = 0.0;
             var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector128<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector128<int>.Zero;
             // z = b + x·W, 5 → 6, Sigmoid
             unchecked
             {
@@ -7153,9 +7155,10 @@ namespace Demo.Models
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
                     var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t0 * acc0_0;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(48 + (r0) * 0));
-                    rowLoss += softplus0 - t0 * acc0_0;
                 }
                 unchecked
                 {
@@ -7187,6 +7190,7 @@ namespace Demo.Models
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return (float)loss;
         }
 
@@ -7963,6 +7967,8 @@ namespace Demo.Models
             double loss = 0.0;
             // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
             var batchLoss = global::System.Runtime.Intrinsics.Vector128<double>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector128<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector128<int>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 16;
@@ -7973,8 +7979,9 @@ namespace Demo.Models
                     const int j = 0;
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    rowLoss += softplus - t * z;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(1024 + row + j));
                 }
                 unchecked
@@ -7998,6 +8005,7 @@ namespace Demo.Models
             }
 
             loss += global::System.Runtime.Intrinsics.Vector128.Sum(batchLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return loss;
         }
 

@@ -2202,6 +2202,8 @@ namespace Demo
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
             double loss = 0.0;
             var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector512<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector512<int>.Zero;
             // z = b + x·W, 32 → 64, Sigmoid
             unchecked
             {
@@ -2233,24 +2235,29 @@ namespace Demo
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
                     var t0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t0 * acc0_0;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0));
-                    rowLoss += softplus0 - t0 * acc0_0;
                     var t1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(16));
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1, out var wa1);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t1 * acc0_1;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa1);
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    rowLoss += softplus1 - t1 * acc0_1;
                     var t2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(32));
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2, out var wa2);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_2, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t2 * acc0_2;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa2);
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    rowLoss += softplus2 - t2 * acc0_2;
                     var t3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(48));
-                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_3, out var softplus3);
+                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3, out var wa3);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_3, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t3 * acc0_3;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa3);
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + 48));
-                    rowLoss += softplus3 - t3 * acc0_3;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return (float)loss;
         }
 
@@ -2634,6 +2641,8 @@ namespace Demo
             double loss = 0.0;
             // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
             var batchLoss = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector512<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector512<int>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 64;
@@ -2643,8 +2652,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    rowLoss += softplus - t * z;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(z, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 var (lower, upper) = global::System.Runtime.Intrinsics.Vector512.Widen(rowLoss);
@@ -2652,6 +2662,7 @@ namespace Demo
             }
 
             loss += global::System.Runtime.Intrinsics.Vector512.Sum(batchLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return loss;
         }
 
@@ -3895,6 +3906,8 @@ namespace Demo
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
             double loss = 0.0;
             var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector256<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector256<int>.Zero;
             // z = b + x·W, 32 → 64, Sigmoid
             unchecked
             {
@@ -3942,40 +3955,49 @@ namespace Demo
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
                     var t0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t0 * acc0_0;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0));
-                    rowLoss += softplus0 - t0 * acc0_0;
                     var t1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(8));
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1, out var wa1);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t1 * acc0_1;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa1);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + 8));
-                    rowLoss += softplus1 - t1 * acc0_1;
                     var t2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(16));
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2, out var wa2);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_2, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t2 * acc0_2;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa2);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    rowLoss += softplus2 - t2 * acc0_2;
                     var t3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(24));
-                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_3, out var softplus3);
+                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3, out var wa3);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_3, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t3 * acc0_3;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa3);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + 24));
-                    rowLoss += softplus3 - t3 * acc0_3;
                     var t4 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(32));
-                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_4, out var softplus4);
+                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4, out var wa4);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_4, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t4 * acc0_4;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa4);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a4, ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    rowLoss += softplus4 - t4 * acc0_4;
                     var t5 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(40));
-                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_5, out var softplus5);
+                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5, out var wa5);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_5, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t5 * acc0_5;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa5);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a5, ref rw, (nuint)(80 + (r0) * 0 + 40));
-                    rowLoss += softplus5 - t5 * acc0_5;
                     var t6 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(48));
-                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_6, out var softplus6);
+                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6, out var wa6);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_6, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t6 * acc0_6;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa6);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a6, ref rw, (nuint)(80 + (r0) * 0 + 48));
-                    rowLoss += softplus6 - t6 * acc0_6;
                     var t7 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(56));
-                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_7, out var softplus7);
+                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7, out var wa7);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_7, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t7 * acc0_7;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa7);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a7, ref rw, (nuint)(80 + (r0) * 0 + 56));
-                    rowLoss += softplus7 - t7 * acc0_7;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return (float)loss;
         }
 
@@ -4366,6 +4388,8 @@ namespace Demo
             double loss = 0.0;
             // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
             var batchLoss = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector256<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector256<int>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 64;
@@ -4375,8 +4399,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    rowLoss += softplus - t * z;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(z, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 var (lower, upper) = global::System.Runtime.Intrinsics.Vector256.Widen(rowLoss);
@@ -4384,6 +4409,7 @@ namespace Demo
             }
 
             loss += global::System.Runtime.Intrinsics.Vector256.Sum(batchLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return loss;
         }
 
@@ -5677,6 +5703,8 @@ namespace Demo
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
             double loss = 0.0;
             var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector128<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector128<int>.Zero;
             // z = b + x·W, 32 → 64, Sigmoid
             unchecked
             {
@@ -5724,40 +5752,49 @@ namespace Demo
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
                     var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c));
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
+                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t0 * acc0_0;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0 + c));
-                    rowLoss += softplus0 - t0 * acc0_0;
                     var t1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 4));
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
+                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1, out var wa1);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t1 * acc0_1;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa1);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + c + 4));
-                    rowLoss += softplus1 - t1 * acc0_1;
                     var t2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 8));
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
+                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2, out var wa2);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_2, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t2 * acc0_2;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa2);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + c + 8));
-                    rowLoss += softplus2 - t2 * acc0_2;
                     var t3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 12));
-                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_3, out var softplus3);
+                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3, out var wa3);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_3, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t3 * acc0_3;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa3);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + c + 12));
-                    rowLoss += softplus3 - t3 * acc0_3;
                     var t4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 16));
-                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_4, out var softplus4);
+                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4, out var wa4);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_4, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t4 * acc0_4;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa4);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a4, ref rw, (nuint)(80 + (r0) * 0 + c + 16));
-                    rowLoss += softplus4 - t4 * acc0_4;
                     var t5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 20));
-                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_5, out var softplus5);
+                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5, out var wa5);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_5, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t5 * acc0_5;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa5);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a5, ref rw, (nuint)(80 + (r0) * 0 + c + 20));
-                    rowLoss += softplus5 - t5 * acc0_5;
                     var t6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 24));
-                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_6, out var softplus6);
+                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6, out var wa6);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_6, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t6 * acc0_6;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa6);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a6, ref rw, (nuint)(80 + (r0) * 0 + c + 24));
-                    rowLoss += softplus6 - t6 * acc0_6;
                     var t7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 28));
-                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_7, out var softplus7);
+                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7, out var wa7);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_7, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t7 * acc0_7;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa7);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a7, ref rw, (nuint)(80 + (r0) * 0 + c + 28));
-                    rowLoss += softplus7 - t7 * acc0_7;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return (float)loss;
         }
 
@@ -6148,6 +6185,8 @@ namespace Demo
             double loss = 0.0;
             // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
             var batchLoss = global::System.Runtime.Intrinsics.Vector128<double>.Zero;
+            var logMantissa = global::System.Runtime.Intrinsics.Vector128<float>.One;
+            var logExponent = global::System.Runtime.Intrinsics.Vector128<int>.Zero;
             for (int s = 0; s < count; s++)
             {
                 int row = s * 64;
@@ -6157,8 +6196,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    rowLoss += softplus - t * z;
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 var (lower, upper) = global::System.Runtime.Intrinsics.Vector128.Widen(rowLoss);
@@ -6166,6 +6206,7 @@ namespace Demo
             }
 
             loss += global::System.Runtime.Intrinsics.Vector128.Sum(batchLoss);
+            loss += global::EdgeAe.Kernels.VectorMath.LogOfProduct(logMantissa, logExponent);
             return loss;
         }
 

@@ -83,6 +83,39 @@ public sealed class VectorMathTests
     }
 
     [Fact]
+    public void A_log_product_sums_the_logs_of_many_factors_without_overflow()
+    {
+        var random = new Random(17);
+        var mantissa = Vector512<float>.One;
+        var exponent = Vector512<int>.Zero;
+        var narrowMantissa = Vector128<float>.One;
+        var narrowExponent = Vector128<int>.Zero;
+        double expected = 0;
+        double narrowExpected = 0;
+        for (int k = 0; k < 20_000; k++)
+        {
+            // 20,000 factors per lane in [1, 2]: the plain product would overflow after ~128.
+            float z = (float)(random.NextDouble() * 40 - 20);
+            float sigmoid = VectorMath.SigmoidStable(z, out float w);
+            Assert.Equal(VectorMath.SigmoidStable(z), sigmoid);
+            Assert.Equal(1.0 + Math.Exp(-Math.Abs((double)z)), w, 1e-6);
+            VectorMath.SigmoidStable(Vector512.Create(z), out Vector512<float> w512);
+            Assert.Equal(w, w512.GetElement(7));
+            VectorMath.MultiplyIntoProduct(ref mantissa, ref exponent, w512);
+            VectorMath.SigmoidStable(Vector128.Create(z), out Vector128<float> w128);
+            VectorMath.MultiplyIntoProduct(ref narrowMantissa, ref narrowExponent, w128);
+            expected += 16 * Math.Log(w);
+            narrowExpected += 4 * Math.Log(w);
+        }
+
+        double sum = VectorMath.LogOfProduct(mantissa, exponent);
+        Assert.InRange(sum, expected * (1 - 1e-7), expected * (1 + 1e-7));
+        double narrow = VectorMath.LogOfProduct(narrowMantissa, narrowExponent);
+        Assert.InRange(narrow, narrowExpected * (1 - 1e-7), narrowExpected * (1 + 1e-7));
+        Assert.Equal(0.0, VectorMath.LogOfProduct(Vector256<float>.One, Vector256<int>.Zero));
+    }
+
+    [Fact]
     public void Vector_and_scalar_forms_agree_bit_for_bit()
     {
         var random = new Random(5);
