@@ -251,12 +251,6 @@ internal static class SimdKernelWriter
         /// <summary>out = f(acc) (acc starts at the bias).</summary>
         Forward,
 
-        /// <summary>
-        /// out = f(acc) for one sample, and the loss terms against the target <c>ry</c> (same columns) added to the
-        /// locals <c>rowLoss</c> (full vectors) and <c>loss</c> (tail pieces): the output layer of Reconstruct and Evaluate.
-        /// </summary>
-        ForwardLoss,
-
         /// <summary>out += acc (gradients).</summary>
         Accumulate,
 
@@ -283,16 +277,24 @@ internal static class SimdKernelWriter
         public Epilogue Kind;
         public ActivationKind Activation;
         public bool StableSigmoid;
-        public LossKind Loss;
-        public int FullLanes;
+
+        /// <summary>
+        /// Single-sample products only: an element-wise epilogue for one full vector of outputs (arguments: a
+        /// <c>ref float</c> variable holding z, overwritten with the result, and the column expression). With it,
+        /// the column-block loop applies it to the previous block's outputs a vector at a time between groups of
+        /// the current block's inner iterations, so the math runs while the weights stream in from L2.
+        /// </summary>
+        public Action<string, string>? Pipelined;
         public string Out = "rw";
         public int OutOffset;
         public int OutStride;
         public int PreviousOffset;
     }
 
-    private static void WriteProduct(SourceWriter w, Product product, int lanes, int tileRows, int tileVectors)
+    /// <summary>Writes the product; returns the first column whose <see cref="Product.Pipelined"/> epilogue is still to be applied (0 when none was).</summary>
+    private static int WriteProduct(SourceWriter w, Product product, int lanes, int tileRows, int tileVectors)
     {
+        int pipelinedUpTo = 0;
         w.WriteLine("// " + product.Comment);
         w.OpenBlock("unchecked");
 
@@ -337,11 +339,96 @@ internal static class SimdKernelWriter
                 w.OpenBlock("unchecked");
             }
 
-            WriteRows(w, product, block, tileRows, tileVectors);
+            if (loop && product.Pipelined is not null && product.RowsConstant == 1)
+            {
+                WritePipelinedTile(w, product, block, lanes);
+                pipelinedUpTo = fullEnd - perBlock * lanes;
+            }
+            else
+            {
+                WriteRows(w, product, block, tileRows, tileVectors);
+            }
+
             w.CloseBlock();
         }
 
         w.CloseBlock();
+        return pipelinedUpTo;
+    }
+
+    /// <summary>
+    /// One sample, one column block of the block loop: the inner loop runs in groups of G iterations, and after each
+    /// group one vector of the previous block's outputs gets <see cref="Product.Pipelined"/> (the products stream
+    /// their weights from L2 and leave the vector units idle; the element-wise math fills them).
+    /// </summary>
+    private static void WritePipelinedTile(SourceWriter w, Product product, Block block, int lanes)
+    {
+        List<Segment> segments = block.Segments;
+        int perBlock = segments.Count;
+        int blockWidth = perBlock * lanes;
+        int inner = int.Parse(product.Inner, System.Globalization.CultureInfo.InvariantCulture);
+        int group = System.Math.Max(1, System.Math.Min(8, inner / perBlock));
+        int groupsEnd = inner / group * group;
+        w.WriteLine($"ref float ap = ref {Unsafe}.Add(ref {product.A}, {product.AOffset});");
+        w.WriteLine($"ref float bp = ref {Unsafe}.Add(ref {product.B}, {Plus(Invariant.Int(product.BOffset), "c")});");
+        for (int m = 0; m < perBlock; m++)
+        {
+            w.WriteLine($"var acc0_{m} = {Load(lanes, "rp", Plus(Invariant.Int(product.BiasOffset), Plus("c", Invariant.Int(m * lanes))))};");
+        }
+
+        w.WriteLine($"// The previous block's {Invariant.Int(perBlock)} output vectors, one after each group of {Invariant.Int(group)} inputs.");
+        w.WriteLine($"int pending = c == 0 ? 0 : {Invariant.Int(perBlock)};");
+        w.WriteLine("int k = 0;");
+        void Iteration()
+        {
+            w.WriteLine($"var x = {Broadcast(lanes, "ap")};");
+            for (int m = 0; m < perBlock; m++)
+            {
+                w.WriteLine($"acc0_{m} = {Math}.MultiplyAdd(x, {Load(lanes, "bp", Invariant.Int(m * lanes))}, acc0_{m});");
+            }
+
+            w.WriteLine($"ap = ref {Unsafe}.Add(ref ap, {Invariant.Int(product.ACol)});");
+            w.WriteLine($"bp = ref {Unsafe}.Add(ref bp, {Invariant.Int(product.BStride)});");
+        }
+
+        void Previous()
+        {
+            w.WriteLine($"int column = c - {Invariant.Int(blockWidth)} + k * {Invariant.Int(lanes)};");
+            w.WriteLine($"ref float o = ref {Unsafe}.Add(ref {product.Out}, {Plus(Invariant.Int(product.OutOffset), "column")});");
+            product.Pipelined!("o", "column");
+        }
+
+        w.OpenBlock($"for (int i = 0; i < {Invariant.Int(groupsEnd)}; i += {Invariant.Int(group)})");
+        for (int g = 0; g < group; g++)
+        {
+            w.OpenBlock("unchecked");
+            Iteration();
+            w.CloseBlock();
+        }
+
+        w.OpenBlock("if (k < pending)");
+        Previous();
+        w.WriteLine("k++;");
+        w.CloseBlock();
+        w.CloseBlock();
+        if (groupsEnd < inner)
+        {
+            w.OpenBlock($"for (int i = {Invariant.Int(groupsEnd)}; i < {Invariant.Int(inner)}; i++)");
+            Iteration();
+            w.CloseBlock();
+        }
+
+        if (inner / group < perBlock)
+        {
+            w.OpenBlock("for (; k < pending; k++)");
+            Previous();
+            w.CloseBlock();
+        }
+
+        for (int m = 0; m < perBlock; m++)
+        {
+            w.WriteLine(Store(lanes, $"acc0_{m}", product.Out, Plus(Invariant.Int(product.OutOffset), Plus("c", Invariant.Int(m * lanes)))));
+        }
     }
 
     /// <summary>
@@ -467,7 +554,8 @@ internal static class SimdKernelWriter
 
         // A multi-row tile stores z first and applies sigmoid or tanh in a second, row-by-row loop: activating
         // all accumulators in place keeps them live through the activation's temporaries, and the JIT spills.
-        // ReLU (one compare and select) stays in place.
+        // ReLU (one compare and select) stays in place. (Single-sample products apply these after the product,
+        // pipelined into the block loop: Product.Pipelined.)
         bool deferActivation = product.Kind == Epilogue.Forward && product.Activation is ActivationKind.Sigmoid or ActivationKind.Tanh && rows > 1;
         for (int r = 0; r < rows; r++)
         {
@@ -483,29 +571,6 @@ internal static class SimdKernelWriter
                 {
                     case Epilogue.Forward:
                         w.WriteLine(Store(s.Lanes, deferActivation ? acc : Activate(product.Activation, acc, product.StableSigmoid), product.Out, at));
-                        break;
-                    case Epilogue.ForwardLoss:
-                        w.WriteLine($"var t{m} = {Load(s.Lanes, "ry", column)};");
-                        if (product.Loss == LossKind.BinaryCrossEntropy && s.Lanes == product.FullLanes)
-                        {
-                            WriteBceFullVector(w, s.Lanes, acc, $"t{m}", $"a{m}");
-                            w.WriteLine(Store(s.Lanes, $"a{m}", product.Out, at));
-                        }
-                        else if (product.Loss == LossKind.BinaryCrossEntropy)
-                        {
-                            // One exp gives σ(z) and softplus(z); the term is softplus(z) − t·z.
-                            w.WriteLine($"var a{m} = {Math}.SigmoidWithSoftplus({acc}, out var softplus{m});");
-                            w.WriteLine(Store(s.Lanes, $"a{m}", product.Out, at));
-                            w.WriteLine(AddLoss(product.FullLanes, s.Lanes, $"softplus{m} - t{m} * {acc}", false));
-                        }
-                        else
-                        {
-                            w.WriteLine($"var a{m} = {Activate(product.Activation, acc)};");
-                            w.WriteLine(Store(s.Lanes, $"a{m}", product.Out, at));
-                            w.WriteLine($"var d{m} = a{m} - t{m};");
-                            w.WriteLine(AddLoss(product.FullLanes, s.Lanes, $"d{m} * d{m}", true));
-                        }
-
                         break;
                     case Epilogue.Accumulate:
                         w.WriteLine(Store(s.Lanes, $"{Load(s.Lanes, product.Out, at)} + {acc}", product.Out, at));
@@ -538,18 +603,22 @@ internal static class SimdKernelWriter
 
     /// <summary>Writes <paramref name="body"/> (lanes, column expression) over columns [0, count): a loop of full vectors, then the tail.</summary>
     private static void WriteElementwise(SourceWriter w, int count, int lanes, Action<int, string> body)
+        => WriteElementwise(w, 0, count, lanes, body);
+
+    /// <summary>Writes <paramref name="body"/> over columns [<paramref name="start"/>, <paramref name="count"/>).</summary>
+    private static void WriteElementwise(SourceWriter w, int start, int count, int lanes, Action<int, string> body)
     {
-        int full = count / lanes * lanes;
-        if (full == lanes)
+        int full = start + (count - start) / lanes * lanes;
+        if (full == start + lanes)
         {
             w.OpenBlock("unchecked");
-            w.WriteLine("const int j = 0;");
+            w.WriteLine($"const int j = {Invariant.Int(start)};");
             body(lanes, "j");
             w.CloseBlock();
         }
-        else if (full > 0)
+        else if (full > start)
         {
-            w.OpenBlock($"for (int j = 0; j < {Invariant.Int(full)}; j += {Invariant.Int(lanes)})");
+            w.OpenBlock($"for (int j = {Invariant.Int(start)}; j < {Invariant.Int(full)}; j += {Invariant.Int(lanes)})");
             body(lanes, "j");
             w.CloseBlock();
         }
@@ -770,7 +839,7 @@ internal static class SimdKernelWriter
             string terms = plan.Topology.Loss == LossKind.BinaryCrossEntropy
                 ? "softplus(z) − t·z, with σ(z) from the same exp"
                 : "½(a − t)²";
-            w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} (output) forward for one sample, {Invariant.Int(rung.Lanes)}-lane vectors, with the loss terms ({terms}) against <paramref name=\"ry\"/> added in the epilogue; returns the loss.</summary>");
+            w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} (output) forward for one sample, {Invariant.Int(rung.Lanes)}-lane vectors, then one pass that activates and adds the loss terms ({terms}) against <paramref name=\"ry\"/>; returns the loss.</summary>");
             w.OpenBlock($"private float Forward{Invariant.Int(l)}SingleLoss{rung.Suffix}(ref float rx, ref float ry)");
         }
         else
@@ -793,6 +862,41 @@ internal static class SimdKernelWriter
             WriteLogProductStart(w, rung.Lanes);
         }
 
+        bool stable = l == plan.Layers.Count - 1 && plan.Topology.Loss == LossKind.BinaryCrossEntropy;
+        bool elementwise = withLoss || spec.Activation is ActivationKind.Sigmoid or ActivationKind.Tanh;
+
+        // The element-wise part for one stretch of outputs: z at rw[ActivationOffset + j] becomes a = f(z); with the
+        // loss, the terms against ry[j] are added. Vector-wide, it runs inside the block loop (pipelined).
+        void Element(int lanes, string z, string column)
+        {
+            w.WriteLine($"var z = {Load(lanes, z, "0")};");
+            if (!withLoss)
+            {
+                w.WriteLine(Store(lanes, Activate(spec.Activation, "z", stable), z, "0"));
+                return;
+            }
+
+            w.WriteLine($"var t = {Load(lanes, "ry", column)};");
+            if (plan.Topology.Loss == LossKind.BinaryCrossEntropy && lanes == rung.Lanes)
+            {
+                WriteBceFullVector(w, lanes, "z", "t", "a");
+                w.WriteLine(Store(lanes, "a", z, "0"));
+            }
+            else if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
+            {
+                w.WriteLine($"var a = {Math}.SigmoidWithSoftplus(z, out var softplus);");
+                w.WriteLine(Store(lanes, "a", z, "0"));
+                w.WriteLine(AddLoss(rung.Lanes, lanes, "softplus - t * z", false));
+            }
+            else
+            {
+                w.WriteLine($"var a = {Activate(spec.Activation, "z")};");
+                w.WriteLine(Store(lanes, "a", z, "0"));
+                w.WriteLine("var d = a - t;");
+                w.WriteLine(AddLoss(rung.Lanes, lanes, "d * d", true));
+            }
+        }
+
         var product = new Product
         {
             Comment = $"z = b + x·W, {spec.InputWidth} → {spec.Width}, {spec.Activation}",
@@ -807,16 +911,28 @@ internal static class SimdKernelWriter
             BOffset = layer.WeightOffset,
             BStride = spec.Width,
             BiasOffset = layer.BiasOffset,
-            Kind = withLoss ? Epilogue.ForwardLoss : Epilogue.Forward,
-            Activation = spec.Activation,
-            StableSigmoid = l == plan.Layers.Count - 1 && plan.Topology.Loss == LossKind.BinaryCrossEntropy,
-            Loss = plan.Topology.Loss,
-            FullLanes = rung.Lanes,
+            Kind = Epilogue.Forward,
+            Activation = elementwise ? ActivationKind.Linear : spec.Activation,
+            StableSigmoid = stable,
+            Pipelined = elementwise ? (o, column) => Element(rung.Lanes, o, column) : null,
             Out = "rw",
             OutOffset = layer.ActivationOffset,
             OutStride = 0,
         };
-        WriteProduct(w, product, rung.Lanes, 1, SingleSampleVectors);
+        int done = WriteProduct(w, product, rung.Lanes, 1, SingleSampleVectors);
+        if (elementwise)
+        {
+            // What the block loop left: the last block and the tail columns.
+            w.WriteLine(withLoss ? "// a = f(z) in place and the loss terms, for the columns the block loop left" : "// a = f(z) in place, for the columns the block loop left");
+            WriteElementwise(w, done, spec.Width, rung.Lanes, (lanes, j) =>
+            {
+                w.OpenBlock("unchecked");
+                w.WriteLine($"ref float o = ref {Unsafe}.Add(ref rw, {Plus(Invariant.Int(layer.ActivationOffset), j)});");
+                Element(lanes, "o", j);
+                w.CloseBlock();
+            });
+        }
+
         if (withLoss)
         {
             w.WriteLine(ReduceLoss(plan, rung.Lanes));

@@ -808,8 +808,27 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                     bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                 }
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = acc0_0;
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = acc0_1;
+            }
+        }
+        // a = f(z) in place, for the columns the block loop left
+        unchecked
+        {
+            unchecked
+            {
+                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
+                var z = o;
+                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
+            }
+        }
+        unchecked
+        {
+            unchecked
+            {
+                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1);
+                var z = o;
+                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
             }
         }
     }
@@ -1475,8 +1494,27 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                     bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                 }
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = acc0_0;
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = acc0_1;
+            }
+        }
+        // a = f(z) in place, for the columns the block loop left
+        unchecked
+        {
+            unchecked
+            {
+                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
+                var z = o;
+                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
+            }
+        }
+        unchecked
+        {
+            unchecked
+            {
+                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1);
+                var z = o;
+                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
             }
         }
     }
@@ -2130,8 +2168,27 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
                     ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                     bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
                 }
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = acc0_0;
+                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = acc0_1;
+            }
+        }
+        // a = f(z) in place, for the columns the block loop left
+        unchecked
+        {
+            unchecked
+            {
+                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
+                var z = o;
+                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
+            }
+        }
+        unchecked
+        {
+            unchecked
+            {
+                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1);
+                var z = o;
+                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
             }
         }
     }

@@ -1333,9 +1333,37 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = acc0_2;
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + 1);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + 2);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
                 }
             }
         }
@@ -2271,14 +2299,42 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = acc0_2;
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(z), ref o);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 4);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 5);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z);
                 }
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
         private float Forward3SingleLoss512(ref float rx, ref float ry)
         {
             ref float rp = ref _parameters.Reference;
@@ -2312,18 +2368,46 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(48 + (r0) * 0));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus0 - t0 * acc0_0);
-                    var t1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = a1;
-                    loss += (double)softplus1 - t1 * acc0_1;
-                    var t2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = a2;
-                    loss += (double)softplus2 - t2 * acc0_2;
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = acc0_2;
+                }
+            }
+            // a = f(z) in place and the loss terms, for the columns the block loop left
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 4);
+                    var z = o;
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    o = a;
+                    loss += (double)softplus - t * z;
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 5);
+                    var z = o;
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    o = a;
+                    loss += (double)softplus - t * z;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
@@ -3152,9 +3236,37 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = acc0_2;
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + 1);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + 2);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
                 }
             }
         }
@@ -4353,14 +4465,42 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = acc0_2;
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(z), ref o);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 4);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 5);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z);
                 }
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
         private float Forward3SingleLoss256(ref float rx, ref float ry)
         {
             ref float rp = ref _parameters.Reference;
@@ -4394,18 +4534,46 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(48 + (r0) * 0));
-                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus0 - t0 * acc0_0);
-                    var t1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = a1;
-                    loss += (double)softplus1 - t1 * acc0_1;
-                    var t2 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_2, out var softplus2);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = a2;
-                    loss += (double)softplus2 - t2 * acc0_2;
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = acc0_2;
+                }
+            }
+            // a = f(z) in place and the loss terms, for the columns the block loop left
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                    loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 4);
+                    var z = o;
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    o = a;
+                    loss += (double)softplus - t * z;
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 5);
+                    var z = o;
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    o = a;
+                    loss += (double)softplus - t * z;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
@@ -5552,9 +5720,37 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 3);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = global::EdgeAe.Kernels.VectorMath.Tanh(acc0_2);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 1) = acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + (r0) * 0 + 2) = acc0_2;
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + 1);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 16 + 2);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.Tanh(z);
                 }
             }
         }
@@ -7100,7 +7296,7 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(48 + (r0) * 0));
                 }
                 unchecked
                 {
@@ -7121,13 +7317,42 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1);
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = acc0_1;
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            unchecked
+            {
+                const int j = 0;
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(z), ref o);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 4);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 5);
+                    var z = o;
+                    o = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z);
                 }
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
         private float Forward3SingleLoss128(ref float rx, ref float ry)
         {
             ref float rp = ref _parameters.Reference;
@@ -7154,11 +7379,7 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t0 * acc0_0;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(48 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(48 + (r0) * 0));
                 }
                 unchecked
                 {
@@ -7179,14 +7400,47 @@ namespace Demo.Models
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 6);
                     }
-                    var t0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_0, out var softplus0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = a0;
-                    loss += (double)softplus0 - t0 * acc0_0;
-                    var t1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(acc0_1, out var softplus1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = a1;
-                    loss += (double)softplus1 - t1 * acc0_1;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 4) = acc0_0;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + (r0) * 0 + 5) = acc0_1;
+                }
+            }
+            // a = f(z) in place and the loss terms, for the columns the block loop left
+            unchecked
+            {
+                const int j = 0;
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 4);
+                    var z = o;
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    o = a;
+                    loss += (double)softplus - t * z;
+                }
+            }
+            unchecked
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + 5);
+                    var z = o;
+                    var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
+                    o = a;
+                    loss += (double)softplus - t * z;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);

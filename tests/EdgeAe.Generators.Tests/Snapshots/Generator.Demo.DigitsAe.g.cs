@@ -1310,7 +1310,18 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(32 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(32 + (r0) * 0));
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            unchecked
+            {
+                const int j = 0;
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(z), ref o);
                 }
             }
         }
@@ -2187,15 +2198,25 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(80 + (r0) * 0 + 48));
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            for (int j = 0; j < 64; j += 16)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(z), ref o);
                 }
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
         private float Forward3SingleLoss512(ref float rx, ref float ry)
         {
             ref float rp = ref _parameters.Reference;
@@ -2234,26 +2255,24 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
-                    var t0 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t0 * acc0_0;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0));
-                    var t1 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(16));
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1, out var wa1);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_1, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t1 * acc0_1;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa1);
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    var t2 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(32));
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2, out var wa2);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_2, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t2 * acc0_2;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa2);
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    var t3 = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(48));
-                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3, out var wa3);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(acc0_3, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t3 * acc0_3;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa3);
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_0, ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_1, ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_2, ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(acc0_3, ref rw, (nuint)(80 + (r0) * 0 + 48));
+                }
+            }
+            // a = f(z) in place and the loss terms, for the columns the block loop left
+            for (int j = 0; j < 64; j += 16)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o);
+                    var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(z, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a, ref o);
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
@@ -2994,8 +3013,18 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(32 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(32 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(32 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(32 + (r0) * 0 + 8));
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            for (int j = 0; j < 16; j += 8)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(z), ref o);
                 }
             }
         }
@@ -3887,19 +3916,29 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(80 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + 8));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + 24));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + 40));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + 48));
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + 56));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(80 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_2, ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_3, ref rw, (nuint)(80 + (r0) * 0 + 24));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_4, ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_5, ref rw, (nuint)(80 + (r0) * 0 + 40));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_6, ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_7, ref rw, (nuint)(80 + (r0) * 0 + 56));
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            for (int j = 0; j < 64; j += 8)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(z), ref o);
                 }
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
         private float Forward3SingleLoss256(ref float rx, ref float ry)
         {
             ref float rp = ref _parameters.Reference;
@@ -3954,46 +3993,28 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
                     }
-                    var t0 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry);
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t0 * acc0_0;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0));
-                    var t1 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(8));
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1, out var wa1);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_1, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t1 * acc0_1;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa1);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + 8));
-                    var t2 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(16));
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2, out var wa2);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_2, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t2 * acc0_2;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa2);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + 16));
-                    var t3 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(24));
-                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3, out var wa3);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_3, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t3 * acc0_3;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa3);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + 24));
-                    var t4 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(32));
-                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4, out var wa4);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_4, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t4 * acc0_4;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa4);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a4, ref rw, (nuint)(80 + (r0) * 0 + 32));
-                    var t5 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(40));
-                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5, out var wa5);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_5, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t5 * acc0_5;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa5);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a5, ref rw, (nuint)(80 + (r0) * 0 + 40));
-                    var t6 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(48));
-                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6, out var wa6);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_6, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t6 * acc0_6;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa6);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a6, ref rw, (nuint)(80 + (r0) * 0 + 48));
-                    var t7 = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(56));
-                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7, out var wa7);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(acc0_7, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t7 * acc0_7;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa7);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a7, ref rw, (nuint)(80 + (r0) * 0 + 56));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_0, ref rw, (nuint)(80 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_1, ref rw, (nuint)(80 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_2, ref rw, (nuint)(80 + (r0) * 0 + 16));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_3, ref rw, (nuint)(80 + (r0) * 0 + 24));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_4, ref rw, (nuint)(80 + (r0) * 0 + 32));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_5, ref rw, (nuint)(80 + (r0) * 0 + 40));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_6, ref rw, (nuint)(80 + (r0) * 0 + 48));
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(acc0_7, ref rw, (nuint)(80 + (r0) * 0 + 56));
+                }
+            }
+            // a = f(z) in place and the loss terms, for the columns the block loop left
+            for (int j = 0; j < 64; j += 8)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o);
+                    var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(z, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a, ref o);
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
@@ -4769,10 +4790,20 @@ namespace Demo
                         ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
                         bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0), ref rw, (nuint)(32 + (r0) * 0));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1), ref rw, (nuint)(32 + (r0) * 0 + 4));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_2), ref rw, (nuint)(32 + (r0) * 0 + 8));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_3), ref rw, (nuint)(32 + (r0) * 0 + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(32 + (r0) * 0));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(32 + (r0) * 0 + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_2, ref rw, (nuint)(32 + (r0) * 0 + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_3, ref rw, (nuint)(32 + (r0) * 0 + 12));
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            for (int j = 0; j < 16; j += 4)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.Sigmoid(z), ref o);
                 }
             }
         }
@@ -5643,60 +5674,109 @@ namespace Demo
             {
                 for (int c = 0; c < 64; c += 32)
                 {
-                    const int r0 = 0;
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
-                    var acc0_0 = bias0;
-                    var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
-                    var acc0_1 = bias1;
-                    var bias2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
-                    var acc0_2 = bias2;
-                    var bias3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 12));
-                    var acc0_3 = bias3;
-                    var bias4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
-                    var acc0_4 = bias4;
-                    var bias5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 20));
-                    var acc0_5 = bias5;
-                    var bias6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 24));
-                    var acc0_6 = bias6;
-                    var bias7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 28));
-                    var acc0_7 = bias7;
-                    for (int t = 0; t < 32; t++)
+                    var acc0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                    var acc0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                    var acc0_2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                    var acc0_3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 12));
+                    var acc0_4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
+                    var acc0_5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 20));
+                    var acc0_6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 24));
+                    var acc0_7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 28));
+                    // The previous block's 8 output vectors, one after each group of 4 inputs.
+                    int pending = c == 0 ? 0 : 8;
+                    int k = 0;
+                    for (int i = 0; i < 32; i += 4)
                     {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
-                        var b2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8));
-                        var b3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12));
-                        var b4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16));
-                        var b5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20));
-                        var b6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24));
-                        var b7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28));
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
-                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b2, acc0_2);
-                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b3, acc0_3);
-                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b4, acc0_4);
-                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b5, acc0_5);
-                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b6, acc0_6);
-                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b7, acc0_7);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        if (k < pending)
+                        {
+                            int column = c - 32 + k * 4;
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + column);
+                            var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(z), ref o);
+                            k++;
+                        }
                     }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0), ref rw, (nuint)(80 + (r0) * 0 + c));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1), ref rw, (nuint)(80 + (r0) * 0 + c + 4));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2), ref rw, (nuint)(80 + (r0) * 0 + c + 8));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3), ref rw, (nuint)(80 + (r0) * 0 + c + 12));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4), ref rw, (nuint)(80 + (r0) * 0 + c + 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5), ref rw, (nuint)(80 + (r0) * 0 + c + 20));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6), ref rw, (nuint)(80 + (r0) * 0 + c + 24));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7), ref rw, (nuint)(80 + (r0) * 0 + c + 28));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(80 + c));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(80 + c + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_2, ref rw, (nuint)(80 + c + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_3, ref rw, (nuint)(80 + c + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_4, ref rw, (nuint)(80 + c + 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_5, ref rw, (nuint)(80 + c + 20));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_6, ref rw, (nuint)(80 + c + 24));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_7, ref rw, (nuint)(80 + c + 28));
+                }
+            }
+            // a = f(z) in place, for the columns the block loop left
+            for (int j = 32; j < 64; j += 4)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(global::EdgeAe.Kernels.VectorMath.SigmoidStable(z), ref o);
                 }
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, with the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/> added in the epilogue; returns the loss.</summary>
+        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
         private float Forward3SingleLoss128(ref float rx, ref float ry)
         {
             ref float rp = ref _parameters.Reference;
@@ -5710,87 +5790,112 @@ namespace Demo
             {
                 for (int c = 0; c < 64; c += 32)
                 {
-                    const int r0 = 0;
                     ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
                     ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 3152 + c);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
-                    var acc0_0 = bias0;
-                    var bias1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
-                    var acc0_1 = bias1;
-                    var bias2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
-                    var acc0_2 = bias2;
-                    var bias3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 12));
-                    var acc0_3 = bias3;
-                    var bias4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
-                    var acc0_4 = bias4;
-                    var bias5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 20));
-                    var acc0_5 = bias5;
-                    var bias6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 24));
-                    var acc0_6 = bias6;
-                    var bias7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 28));
-                    var acc0_7 = bias7;
-                    for (int t = 0; t < 32; t++)
+                    var acc0_0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c));
+                    var acc0_1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 4));
+                    var acc0_2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 8));
+                    var acc0_3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 12));
+                    var acc0_4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 16));
+                    var acc0_5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 20));
+                    var acc0_6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 24));
+                    var acc0_7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(5200 + c + 28));
+                    // The previous block's 8 output vectors, one after each group of 4 inputs.
+                    int pending = c == 0 ? 0 : 8;
+                    int k = 0;
+                    for (int i = 0; i < 32; i += 4)
                     {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var b1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4));
-                        var b2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8));
-                        var b3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12));
-                        var b4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16));
-                        var b5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20));
-                        var b6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24));
-                        var b7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28));
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b1, acc0_1);
-                        acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b2, acc0_2);
-                        acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b3, acc0_3);
-                        acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b4, acc0_4);
-                        acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b5, acc0_5);
-                        acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b6, acc0_6);
-                        acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b7, acc0_7);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        unchecked
+                        {
+                            var x = global::System.Runtime.Intrinsics.Vector128.Create(ap);
+                            acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp), acc0_0);
+                            acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(4)), acc0_1);
+                            acc0_2 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(8)), acc0_2);
+                            acc0_3 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(12)), acc0_3);
+                            acc0_4 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(16)), acc0_4);
+                            acc0_5 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(20)), acc0_5);
+                            acc0_6 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(24)), acc0_6);
+                            acc0_7 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x, global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp, (nuint)(28)), acc0_7);
+                            ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
+                            bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 64);
+                        }
+                        if (k < pending)
+                        {
+                            int column = c - 32 + k * 4;
+                            ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + column);
+                            var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                            var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(column));
+                            var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                            rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
+                            global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                            k++;
+                        }
                     }
-                    var t0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c));
-                    var a0 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_0, out var wa0);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_0, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t0 * acc0_0;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa0);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a0, ref rw, (nuint)(80 + (r0) * 0 + c));
-                    var t1 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 4));
-                    var a1 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_1, out var wa1);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_1, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t1 * acc0_1;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa1);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a1, ref rw, (nuint)(80 + (r0) * 0 + c + 4));
-                    var t2 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 8));
-                    var a2 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_2, out var wa2);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_2, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t2 * acc0_2;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa2);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a2, ref rw, (nuint)(80 + (r0) * 0 + c + 8));
-                    var t3 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 12));
-                    var a3 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_3, out var wa3);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_3, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t3 * acc0_3;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa3);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a3, ref rw, (nuint)(80 + (r0) * 0 + c + 12));
-                    var t4 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 16));
-                    var a4 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_4, out var wa4);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_4, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t4 * acc0_4;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa4);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a4, ref rw, (nuint)(80 + (r0) * 0 + c + 16));
-                    var t5 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 20));
-                    var a5 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_5, out var wa5);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_5, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t5 * acc0_5;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa5);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a5, ref rw, (nuint)(80 + (r0) * 0 + c + 20));
-                    var t6 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 24));
-                    var a6 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_6, out var wa6);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_6, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t6 * acc0_6;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa6);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a6, ref rw, (nuint)(80 + (r0) * 0 + c + 24));
-                    var t7 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(c + 28));
-                    var a7 = global::EdgeAe.Kernels.VectorMath.SigmoidStable(acc0_7, out var wa7);
-                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(acc0_7, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t7 * acc0_7;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa7);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a7, ref rw, (nuint)(80 + (r0) * 0 + c + 28));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(80 + c));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_1, ref rw, (nuint)(80 + c + 4));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_2, ref rw, (nuint)(80 + c + 8));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_3, ref rw, (nuint)(80 + c + 12));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_4, ref rw, (nuint)(80 + c + 16));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_5, ref rw, (nuint)(80 + c + 20));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_6, ref rw, (nuint)(80 + c + 24));
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_7, ref rw, (nuint)(80 + c + 28));
+                }
+            }
+            // a = f(z) in place and the loss terms, for the columns the block loop left
+            for (int j = 32; j < 64; j += 4)
+            {
+                unchecked
+                {
+                    ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
+                    var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
+                    var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
