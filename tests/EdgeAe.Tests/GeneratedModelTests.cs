@@ -36,6 +36,23 @@ public sealed class GeneratedModelTests
     }
 
     [Theory]
+    [MemberData(nameof(TestModels.Names), MemberType = typeof(TestModels))]
+    public void Reconstruct_writes_the_output_in_place_and_agrees_with_Evaluate(string name)
+    {
+        IAutoencoder model = TestModels.Create(name);
+        TestModels.PerturbBiases(model, 9);
+        float[] input = TestModels.RandomInput(model, 3);
+        var output = new float[input.Length];
+        float loss = model.Reconstruct(input, output);
+        Assert.Equal(loss, model.Evaluate(input, input));
+
+        // The output span may be the input itself: every output is written after its input and target were read.
+        float[] inPlace = (float[])input.Clone();
+        Assert.Equal(loss, model.Reconstruct(inPlace, inPlace));
+        Assert.Equal(output, inPlace);
+    }
+
+    [Theory]
     [MemberData(nameof(TestModels.Small), MemberType = typeof(TestModels))]
     public void Gradients_match_central_finite_differences_of_the_reference(string name)
     {

@@ -286,9 +286,7 @@ internal static partial class ModelEmitter
         w.OpenBlock($"public float Reconstruct({dialect.InputBufferType} input, {dialect.OutputBufferType} output)");
         WriteLengthCheck(w, "input", "InputSize");
         WriteLengthCheck(w, "output", "InputSize");
-        w.WriteLine("float loss = ForwardAndLoss(input, input);");
-        w.WriteLine(dialect.CopyFromWorkspace(output.ActivationOffset, output.Layer.Width, "output"));
-        w.WriteLine("return loss;");
+        w.WriteLine("return ForwardAndLoss(input, input, output);");
         w.CloseBlock();
         w.WriteLine();
 
@@ -300,7 +298,7 @@ internal static partial class ModelEmitter
         w.OpenBlock($"public float Evaluate({dialect.InputBufferType} input, {dialect.InputBufferType} target)");
         WriteLengthCheck(w, "input", "InputSize");
         WriteLengthCheck(w, "target", "InputSize");
-        w.WriteLine("return ForwardAndLoss(input, target);");
+        w.WriteLine("return ForwardAndLoss(input, target, default);");
         w.CloseBlock();
         w.WriteLine();
 
@@ -430,15 +428,23 @@ internal static partial class ModelEmitter
 
     private static void WriteLossAgainst(SourceWriter w, ModelPlan plan, Dialect dialect)
     {
-        w.WriteLine("/// <summary>Runs every layer on <paramref name=\"source\"/> and returns the loss of the reconstruction against <paramref name=\"target\"/>.</summary>");
-        w.OpenBlock($"private float ForwardAndLoss({dialect.InputBufferType} source, {dialect.InputBufferType} target)");
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Runs every layer on <paramref name=\"source\"/>, writes the reconstruction to <paramref name=\"output\"/> (left in the");
+        w.WriteLine("/// workspace when it is empty) and returns its loss against <paramref name=\"target\"/>.");
+        w.WriteLine("/// </summary>");
+        w.OpenBlock($"private float ForwardAndLoss({dialect.InputBufferType} source, {dialect.InputBufferType} target, {dialect.OutputBufferType} output)");
         if (dialect == Dialect.Desktop)
         {
-            SimdKernelWriter.WriteDispatch(w, "return ForwardAndLossSimd(source, target);");
+            SimdKernelWriter.WriteDispatch(w, "return ForwardAndLossSimd(source, target, output);");
         }
 
         w.WriteLine($"ForwardLayers(source, 0, {Invariant.Int(plan.OutputLayer.Layer.Index)});");
-        w.WriteLine("return LossAgainst(target);");
+        w.WriteLine("float loss = LossAgainst(target);");
+        w.OpenBlock("if (!output.IsEmpty)");
+        w.WriteLine(dialect.CopyFromWorkspace(plan.OutputLayer.ActivationOffset, plan.OutputLayer.Layer.Width, "output"));
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("return loss;");
         w.CloseBlock();
         w.WriteLine();
 

@@ -791,12 +791,17 @@ internal static class SimdKernelWriter
     {
         LayerPlan output = plan.OutputLayer;
         int last = output.Layer.Index;
-        w.WriteLine("/// <summary>The SIMD path of <see cref=\"ForwardAndLoss\"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>");
-        w.OpenBlock("private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)");
+        w.WriteLine("/// <summary>The SIMD path of <see cref=\"ForwardAndLoss\"/>: the output layer's element-wise pass adds the loss terms as it writes the outputs.</summary>");
+        w.OpenBlock("private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)");
         if (output.IsTied)
         {
             w.WriteLine($"ForwardLayersSimd(source, 0, {Invariant.Int(last)});");
-            w.WriteLine("return LossAgainstSimd(target);");
+            w.WriteLine("float loss = LossAgainstSimd(target);");
+            w.OpenBlock("if (!output.IsEmpty)");
+            w.WriteLine($"new global::System.ReadOnlySpan<float>(_workspace, {Invariant.Int(output.ActivationOffset)}, {Invariant.Int(output.Layer.Width)}).CopyTo(output);");
+            w.CloseBlock();
+            w.WriteLine();
+            w.WriteLine("return loss;");
             w.CloseBlock();
             w.WriteLine();
             return;
@@ -808,6 +813,8 @@ internal static class SimdKernelWriter
         }
 
         w.WriteLine($"ref float ry = ref {Marshal}.GetReference(target);");
+        w.WriteLine($"ref float rw = ref {Marshal}.GetArrayDataReference(_workspace);");
+        w.WriteLine($"ref float ro = ref output.IsEmpty ? ref {Unsafe}.Add(ref rw, {Invariant.Int(output.ActivationOffset)}) : ref {Marshal}.GetReference(output);");
         string x;
         if (last == 0)
         {
@@ -816,11 +823,10 @@ internal static class SimdKernelWriter
         }
         else
         {
-            w.WriteLine($"ref float rw = ref {Marshal}.GetArrayDataReference(_workspace);");
             x = $"ref {Unsafe}.Add(ref rw, {Invariant.Int(plan.Layers[last - 1].ActivationOffset)})";
         }
 
-        WriteRungDispatch(w, rung => w.WriteLine($"return Forward{Invariant.Int(last)}SingleLoss{rung.Suffix}({x}, ref ry);"));
+        WriteRungDispatch(w, rung => w.WriteLine($"return Forward{Invariant.Int(last)}SingleLoss{rung.Suffix}({x}, ref ry, ref ro);"));
         w.CloseBlock();
         w.WriteLine();
     }
@@ -839,8 +845,8 @@ internal static class SimdKernelWriter
             string terms = plan.Topology.Loss == LossKind.BinaryCrossEntropy
                 ? "softplus(z) − t·z, with σ(z) from the same exp"
                 : "½(a − t)²";
-            w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} (output) forward for one sample, {Invariant.Int(rung.Lanes)}-lane vectors, then one pass that activates and adds the loss terms ({terms}) against <paramref name=\"ry\"/>; returns the loss.</summary>");
-            w.OpenBlock($"private float Forward{Invariant.Int(l)}SingleLoss{rung.Suffix}(ref float rx, ref float ry)");
+            w.WriteLine($"/// <summary>Layer {Invariant.Int(l)} (output) forward for one sample, {Invariant.Int(rung.Lanes)}-lane vectors; the element-wise pass writes a = f(z) to <paramref name=\"ro\"/> and adds the loss terms ({terms}) against <paramref name=\"ry\"/>. Returns the loss.</summary>");
+            w.OpenBlock($"private float Forward{Invariant.Int(l)}SingleLoss{rung.Suffix}(ref float rx, ref float ry, ref float ro)");
         }
         else
         {
@@ -865,8 +871,9 @@ internal static class SimdKernelWriter
         bool stable = l == plan.Layers.Count - 1 && plan.Topology.Loss == LossKind.BinaryCrossEntropy;
         bool elementwise = withLoss || spec.Activation is ActivationKind.Sigmoid or ActivationKind.Tanh;
 
-        // The element-wise part for one stretch of outputs: z at rw[ActivationOffset + j] becomes a = f(z); with the
-        // loss, the terms against ry[j] are added. Vector-wide, it runs inside the block loop (pipelined).
+        // The element-wise part for one stretch of outputs: z at rw[ActivationOffset + j] becomes a = f(z), in place or,
+        // with the loss, into ro[j] while the terms against ry[j] are added. Vector-wide, it runs inside the block
+        // loop (pipelined).
         void Element(int lanes, string z, string column)
         {
             w.WriteLine($"var z = {Load(lanes, z, "0")};");
@@ -880,18 +887,18 @@ internal static class SimdKernelWriter
             if (plan.Topology.Loss == LossKind.BinaryCrossEntropy && lanes == rung.Lanes)
             {
                 WriteBceFullVector(w, lanes, "z", "t", "a");
-                w.WriteLine(Store(lanes, "a", z, "0"));
+                w.WriteLine(Store(lanes, "a", "ro", column));
             }
             else if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
             {
                 w.WriteLine($"var a = {Math}.SigmoidWithSoftplus(z, out var softplus);");
-                w.WriteLine(Store(lanes, "a", z, "0"));
+                w.WriteLine(Store(lanes, "a", "ro", column));
                 w.WriteLine(AddLoss(rung.Lanes, lanes, "softplus - t * z", false));
             }
             else
             {
                 w.WriteLine($"var a = {Activate(spec.Activation, "z")};");
-                w.WriteLine(Store(lanes, "a", z, "0"));
+                w.WriteLine(Store(lanes, "a", "ro", column));
                 w.WriteLine("var d = a - t;");
                 w.WriteLine(AddLoss(rung.Lanes, lanes, "d * d", true));
             }

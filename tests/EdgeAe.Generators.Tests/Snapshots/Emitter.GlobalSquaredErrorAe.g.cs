@@ -187,9 +187,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             ThrowLengthMismatch(nameof(output), InputSize, output.Length);
         }
 
-        float loss = ForwardAndLoss(input, input);
-        new global::System.ReadOnlySpan<float>(_workspace, 16, 4).CopyTo(output);
-        return loss;
+        return ForwardAndLoss(input, input, output);
     }
 
     /// <summary>
@@ -208,7 +206,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
             ThrowLengthMismatch(nameof(target), InputSize, target.Length);
         }
 
-        return ForwardAndLoss(input, target);
+        return ForwardAndLoss(input, target, default);
     }
 
     /// <summary>
@@ -521,16 +519,25 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         }
     }
 
-    /// <summary>Runs every layer on <paramref name="source"/> and returns the loss of the reconstruction against <paramref name="target"/>.</summary>
-    private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
+    /// <summary>
+    /// Runs every layer on <paramref name="source"/>, writes the reconstruction to <paramref name="output"/> (left in the
+    /// workspace when it is empty) and returns its loss against <paramref name="target"/>.
+    /// </summary>
+    private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
     {
         if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
         {
-            return ForwardAndLossSimd(source, target);
+            return ForwardAndLossSimd(source, target, output);
         }
 
         ForwardLayers(source, 0, 1);
-        return LossAgainst(target);
+        float loss = LossAgainst(target);
+        if (!output.IsEmpty)
+        {
+            new global::System.ReadOnlySpan<float>(_workspace, 16, 4).CopyTo(output);
+        }
+
+        return loss;
     }
 
     /// <summary>The loss of the last forward pass against <paramref name="target"/> (the scalar path).</summary>
@@ -694,11 +701,17 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         }
     }
 
-    /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>
-    private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
+    /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's element-wise pass adds the loss terms as it writes the outputs.</summary>
+    private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
     {
         ForwardLayersSimd(source, 0, 1);
-        return LossAgainstSimd(target);
+        float loss = LossAgainstSimd(target);
+        if (!output.IsEmpty)
+        {
+            new global::System.ReadOnlySpan<float>(_workspace, 16, 4).CopyTo(output);
+        }
+
+        return loss;
     }
 
     /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass: full vectors of terms summed in a float vector, reduced to double once; tail pieces in double.</summary>

@@ -209,9 +209,7 @@ namespace Demo.Models
                 ThrowLengthMismatch(nameof(output), InputSize, output.Length);
             }
 
-            float loss = ForwardAndLoss(input, input);
-            new global::System.ReadOnlySpan<float>(_workspace, 48, 6).CopyTo(output);
-            return loss;
+            return ForwardAndLoss(input, input, output);
         }
 
         /// <summary>
@@ -230,7 +228,7 @@ namespace Demo.Models
                 ThrowLengthMismatch(nameof(target), InputSize, target.Length);
             }
 
-            return ForwardAndLoss(input, target);
+            return ForwardAndLoss(input, target, default);
         }
 
         /// <summary>
@@ -698,16 +696,25 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Runs every layer on <paramref name="source"/> and returns the loss of the reconstruction against <paramref name="target"/>.</summary>
-        private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
+        /// <summary>
+        /// Runs every layer on <paramref name="source"/>, writes the reconstruction to <paramref name="output"/> (left in the
+        /// workspace when it is empty) and returns its loss against <paramref name="target"/>.
+        /// </summary>
+        private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
         {
             if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
             {
-                return ForwardAndLossSimd(source, target);
+                return ForwardAndLossSimd(source, target, output);
             }
 
             ForwardLayers(source, 0, 3);
-            return LossAgainst(target);
+            float loss = LossAgainst(target);
+            if (!output.IsEmpty)
+            {
+                new global::System.ReadOnlySpan<float>(_workspace, 48, 6).CopyTo(output);
+            }
+
+            return loss;
         }
 
         /// <summary>The loss of the last forward pass against <paramref name="target"/> (the scalar path).</summary>
@@ -931,23 +938,24 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>
-        private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
+        /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's element-wise pass adds the loss terms as it writes the outputs.</summary>
+        private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
         {
             ForwardLayersSimd(source, 0, 2);
             ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float ro = ref output.IsEmpty ? ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48) : ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(output);
             if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
             {
-                return Forward3SingleLoss512(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry);
+                return Forward3SingleLoss512(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry, ref ro);
             }
             else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             {
-                return Forward3SingleLoss256(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry);
+                return Forward3SingleLoss256(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry, ref ro);
             }
             else
             {
-                return Forward3SingleLoss128(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry);
+                return Forward3SingleLoss128(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 32), ref ry, ref ro);
             }
         }
 
@@ -2334,8 +2342,8 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
-        private float Forward3SingleLoss512(ref float rx, ref float ry)
+        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors; the element-wise pass writes a = f(z) to <paramref name="ro"/> and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>. Returns the loss.</summary>
+        private float Forward3SingleLoss512(ref float rx, ref float ry, ref float ro)
         {
             ref float rp = ref _parameters.Reference;
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
@@ -2382,7 +2390,7 @@ namespace Demo.Models
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro);
                     loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
                 }
             }
@@ -2394,7 +2402,7 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    o = a;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                     loss += (double)softplus - t * z;
                 }
             }
@@ -2406,7 +2414,7 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    o = a;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                     loss += (double)softplus - t * z;
                 }
             }
@@ -4500,8 +4508,8 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
-        private float Forward3SingleLoss256(ref float rx, ref float ry)
+        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors; the element-wise pass writes a = f(z) to <paramref name="ro"/> and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>. Returns the loss.</summary>
+        private float Forward3SingleLoss256(ref float rx, ref float ry, ref float ro)
         {
             ref float rp = ref _parameters.Reference;
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
@@ -4548,7 +4556,7 @@ namespace Demo.Models
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro);
                     loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
                 }
             }
@@ -4560,7 +4568,7 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    o = a;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                     loss += (double)softplus - t * z;
                 }
             }
@@ -4572,7 +4580,7 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    o = a;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                     loss += (double)softplus - t * z;
                 }
             }
@@ -7352,8 +7360,8 @@ namespace Demo.Models
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
-        private float Forward3SingleLoss128(ref float rx, ref float ry)
+        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors; the element-wise pass writes a = f(z) to <paramref name="ro"/> and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>. Returns the loss.</summary>
+        private float Forward3SingleLoss128(ref float rx, ref float ry, ref float ro)
         {
             ref float rp = ref _parameters.Reference;
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
@@ -7416,7 +7424,7 @@ namespace Demo.Models
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
                     rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
                     global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
             unchecked
@@ -7427,7 +7435,7 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    o = a;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                     loss += (double)softplus - t * z;
                 }
             }
@@ -7439,7 +7447,7 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    o = a;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                     loss += (double)softplus - t * z;
                 }
             }

@@ -209,9 +209,7 @@ namespace Demo
                 ThrowLengthMismatch(nameof(output), InputSize, output.Length);
             }
 
-            float loss = ForwardAndLoss(input, input);
-            new global::System.ReadOnlySpan<float>(_workspace, 80, 64).CopyTo(output);
-            return loss;
+            return ForwardAndLoss(input, input, output);
         }
 
         /// <summary>
@@ -230,7 +228,7 @@ namespace Demo
                 ThrowLengthMismatch(nameof(target), InputSize, target.Length);
             }
 
-            return ForwardAndLoss(input, target);
+            return ForwardAndLoss(input, target, default);
         }
 
         /// <summary>
@@ -704,16 +702,25 @@ namespace Demo
             }
         }
 
-        /// <summary>Runs every layer on <paramref name="source"/> and returns the loss of the reconstruction against <paramref name="target"/>.</summary>
-        private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
+        /// <summary>
+        /// Runs every layer on <paramref name="source"/>, writes the reconstruction to <paramref name="output"/> (left in the
+        /// workspace when it is empty) and returns its loss against <paramref name="target"/>.
+        /// </summary>
+        private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
         {
             if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
             {
-                return ForwardAndLossSimd(source, target);
+                return ForwardAndLossSimd(source, target, output);
             }
 
             ForwardLayers(source, 0, 3);
-            return LossAgainst(target);
+            float loss = LossAgainst(target);
+            if (!output.IsEmpty)
+            {
+                new global::System.ReadOnlySpan<float>(_workspace, 80, 64).CopyTo(output);
+            }
+
+            return loss;
         }
 
         /// <summary>The loss of the last forward pass against <paramref name="target"/> (the scalar path).</summary>
@@ -937,23 +944,24 @@ namespace Demo
             }
         }
 
-        /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's epilogue adds the loss terms as it stores the outputs.</summary>
-        private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target)
+        /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's element-wise pass adds the loss terms as it writes the outputs.</summary>
+        private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
         {
             ForwardLayersSimd(source, 0, 2);
             ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
+            ref float ro = ref output.IsEmpty ? ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80) : ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(output);
             if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
             {
-                return Forward3SingleLoss512(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry);
+                return Forward3SingleLoss512(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry, ref ro);
             }
             else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             {
-                return Forward3SingleLoss256(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry);
+                return Forward3SingleLoss256(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry, ref ro);
             }
             else
             {
-                return Forward3SingleLoss128(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry);
+                return Forward3SingleLoss128(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48), ref ry, ref ro);
             }
         }
 
@@ -2216,8 +2224,8 @@ namespace Demo
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
-        private float Forward3SingleLoss512(ref float rx, ref float ry)
+        /// <summary>Layer 3 (output) forward for one sample, 16-lane vectors; the element-wise pass writes a = f(z) to <paramref name="ro"/> and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>. Returns the loss.</summary>
+        private float Forward3SingleLoss512(ref float rx, ref float ry, ref float ro)
         {
             ref float rp = ref _parameters.Reference;
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
@@ -2272,7 +2280,7 @@ namespace Demo
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
                     rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(z, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t * z;
                     global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
-                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a, ref o);
+                    global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
@@ -3938,8 +3946,8 @@ namespace Demo
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
-        private float Forward3SingleLoss256(ref float rx, ref float ry)
+        /// <summary>Layer 3 (output) forward for one sample, 8-lane vectors; the element-wise pass writes a = f(z) to <paramref name="ro"/> and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>. Returns the loss.</summary>
+        private float Forward3SingleLoss256(ref float rx, ref float ry, ref float ro)
         {
             ref float rp = ref _parameters.Reference;
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
@@ -4014,7 +4022,7 @@ namespace Demo
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
                     rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(z, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t * z;
                     global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
-                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a, ref o);
+                    global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
@@ -5776,8 +5784,8 @@ namespace Demo
             }
         }
 
-        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors, then one pass that activates and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>; returns the loss.</summary>
-        private float Forward3SingleLoss128(ref float rx, ref float ry)
+        /// <summary>Layer 3 (output) forward for one sample, 4-lane vectors; the element-wise pass writes a = f(z) to <paramref name="ro"/> and adds the loss terms (softplus(z) − t·z, with σ(z) from the same exp) against <paramref name="ry"/>. Returns the loss.</summary>
+        private float Forward3SingleLoss128(ref float rx, ref float ry, ref float ro)
         {
             ref float rp = ref _parameters.Reference;
             ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
@@ -5870,7 +5878,7 @@ namespace Demo
                             var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
                             rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
                             global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
-                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro, (nuint)(column));
                             k++;
                         }
                     }
@@ -5895,7 +5903,7 @@ namespace Demo
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
                     rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
                     global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref o);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
