@@ -112,8 +112,9 @@ public static class VectorMath
 
     /// <summary>
     /// σ(z) from e = e^−|z| (exp restricted to x ≤ 0, Estrin's form): (z ≥ 0 ? 1 : e)/(1 + e), within its own bound
-    /// (docs/math.md). The output layer of a binary cross-entropy model uses this form everywhere, so that
-    /// <see cref="SigmoidWithSoftplus(Vector512{float}, out Vector512{float})"/> can share its exp with the loss.
+    /// (docs/math.md). The output layer of a binary cross-entropy model uses this form everywhere, so that its loss
+    /// term can share the exp (<see cref="SigmoidStable(Vector512{float}, out Vector512{float})"/> for full vectors,
+    /// <see cref="SigmoidWithSoftplus(Vector512{float}, out Vector512{float})"/> for tail pieces).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> SigmoidStable(Vector512<float> z)
@@ -286,8 +287,9 @@ public static class VectorMath
 
     /// <summary>
     /// σ(z) from e = e^−|z| (exp restricted to x ≤ 0, Estrin's form): (z ≥ 0 ? 1 : e)/(1 + e), within its own bound
-    /// (docs/math.md). The output layer of a binary cross-entropy model uses this form everywhere, so that
-    /// <see cref="SigmoidWithSoftplus(Vector256{float}, out Vector256{float})"/> can share its exp with the loss.
+    /// (docs/math.md). The output layer of a binary cross-entropy model uses this form everywhere, so that its loss
+    /// term can share the exp (<see cref="SigmoidStable(Vector256{float}, out Vector256{float})"/> for full vectors,
+    /// <see cref="SigmoidWithSoftplus(Vector256{float}, out Vector256{float})"/> for tail pieces).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> SigmoidStable(Vector256<float> z)
@@ -460,8 +462,9 @@ public static class VectorMath
 
     /// <summary>
     /// σ(z) from e = e^−|z| (exp restricted to x ≤ 0, Estrin's form): (z ≥ 0 ? 1 : e)/(1 + e), within its own bound
-    /// (docs/math.md). The output layer of a binary cross-entropy model uses this form everywhere, so that
-    /// <see cref="SigmoidWithSoftplus(Vector128{float}, out Vector128{float})"/> can share its exp with the loss.
+    /// (docs/math.md). The output layer of a binary cross-entropy model uses this form everywhere, so that its loss
+    /// term can share the exp (<see cref="SigmoidStable(Vector128{float}, out Vector128{float})"/> for full vectors,
+    /// <see cref="SigmoidWithSoftplus(Vector128{float}, out Vector128{float})"/> for tail pieces).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> SigmoidStable(Vector128<float> z)
