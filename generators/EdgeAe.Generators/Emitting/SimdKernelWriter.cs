@@ -276,7 +276,6 @@ internal static class SimdKernelWriter
         public int BiasOffset = -1;
         public Epilogue Kind;
         public ActivationKind Activation;
-        public bool StableSigmoid;
 
         /// <summary>
         /// Single-sample products only: an element-wise epilogue for one full vector of outputs (arguments: a
@@ -570,7 +569,7 @@ internal static class SimdKernelWriter
                 switch (product.Kind)
                 {
                     case Epilogue.Forward:
-                        w.WriteLine(Store(s.Lanes, deferActivation ? acc : Activate(product.Activation, acc, product.StableSigmoid), product.Out, at));
+                        w.WriteLine(Store(s.Lanes, deferActivation ? acc : Activate(product.Activation, acc), product.Out, at));
                         break;
                     case Epilogue.Accumulate:
                         w.WriteLine(Store(s.Lanes, $"{Load(s.Lanes, product.Out, at)} + {acc}", product.Out, at));
@@ -592,7 +591,7 @@ internal static class SimdKernelWriter
             {
                 Segment s = segments[m];
                 string offset = Invariant.Int(s.Offset - segments[0].Offset);
-                w.WriteLine(Store(s.Lanes, Activate(product.Activation, Load(s.Lanes, "o", offset), product.StableSigmoid), "o", offset));
+                w.WriteLine(Store(s.Lanes, Activate(product.Activation, Load(s.Lanes, "o", offset)), "o", offset));
             }
 
             w.CloseBlock();
@@ -798,7 +797,7 @@ internal static class SimdKernelWriter
             w.WriteLine($"ForwardLayersSimd(source, 0, {Invariant.Int(last)});");
             w.WriteLine("float loss = LossAgainstSimd(target);");
             w.OpenBlock("if (!output.IsEmpty)");
-            w.WriteLine($"new global::System.ReadOnlySpan<float>(_workspace, {Invariant.Int(output.ActivationOffset)}, {Invariant.Int(output.Layer.Width)}).CopyTo(output);");
+            w.WriteLine(Dialect.Desktop.CopyFromWorkspace(output.ActivationOffset, output.Layer.Width, "output"));
             w.CloseBlock();
             w.WriteLine();
             w.WriteLine("return loss;");
@@ -884,16 +883,10 @@ internal static class SimdKernelWriter
             }
 
             w.WriteLine($"var t = {Load(lanes, "ry", column)};");
-            if (plan.Topology.Loss == LossKind.BinaryCrossEntropy && lanes == rung.Lanes)
+            if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
             {
-                WriteBceFullVector(w, lanes, "z", "t", "a");
+                WriteBceTerms(w, rung.Lanes, lanes);
                 w.WriteLine(Store(lanes, "a", "ro", column));
-            }
-            else if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
-            {
-                w.WriteLine($"var a = {Math}.SigmoidWithSoftplus(z, out var softplus);");
-                w.WriteLine(Store(lanes, "a", "ro", column));
-                w.WriteLine(AddLoss(rung.Lanes, lanes, "softplus - t * z", false));
             }
             else
             {
@@ -920,7 +913,6 @@ internal static class SimdKernelWriter
             BiasOffset = layer.BiasOffset,
             Kind = Epilogue.Forward,
             Activation = elementwise ? ActivationKind.Linear : spec.Activation,
-            StableSigmoid = stable,
             Pipelined = elementwise ? (o, column) => Element(rung.Lanes, o, column) : null,
             Out = "rw",
             OutOffset = layer.ActivationOffset,
@@ -962,7 +954,7 @@ internal static class SimdKernelWriter
         bool isOutput = l == plan.Layers.Count - 1;
 
         // A sigmoid output trained with binary cross-entropy stores only z: the loss pass takes σ(z) and the loss
-        // term from one exp (VectorMath.SigmoidWithSoftplus). Only training runs the output layer's batch forward.
+        // term from one exp (WriteBceTerms). Only training runs the output layer's batch forward.
         bool zOnly = isOutput && layout.PreActivation >= 0;
         w.WriteLine(zOnly
             ? $"/// <summary>Layer {Invariant.Int(l)} (output) forward over a batch ({Invariant.Int(rung.TileRows)} × {Invariant.Int(rung.TileVectors * rung.Lanes)} register tiles): Z = X·W + b, stored as z; the loss pass applies the sigmoid.</summary>"
@@ -1108,16 +1100,10 @@ internal static class SimdKernelWriter
         {
             w.WriteLine($"var z = {Load(lanes, "rw", Plus(preActivation, j))};");
             w.WriteLine($"var t = {Load(lanes, "ry", Plus(target, j))};");
-            if (delta is not null && lanes == fullLanes && lanes > 1)
+            if (delta is not null)
             {
-                // Training: the batch forward stored only z; σ(z) and log(1 + e^−|z|) come from one exp. δ = σ(z) − t.
-                WriteBceFullVector(w, lanes, "z", "t", "a");
-                w.WriteLine(Store(lanes, "a - t", "rw", Plus(delta, j)));
-            }
-            else if (delta is not null)
-            {
-                w.WriteLine($"var a = {Math}.SigmoidWithSoftplus(z, out var softplus);");
-                w.WriteLine(AddLoss(fullLanes, lanes, "softplus - t * z", false));
+                // Training: the batch forward stored only z; σ(z) and the loss term come from one exp. δ = σ(z) − t.
+                WriteBceTerms(w, fullLanes, lanes);
                 w.WriteLine(Store(lanes, "a - t", "rw", Plus(delta, j)));
             }
             else
@@ -1146,15 +1132,24 @@ internal static class SimdKernelWriter
     private static string RowLoss(int lanes) => $"var rowLoss = {Zero(lanes)};";
 
     /// <summary>
-    /// Binary cross-entropy, full vectors: σ(z) and w = 1 + e^−|z| from one exp; the term softplus(z) − t·z is split into
-    /// max(z, 0) − t·z (added to <c>rowLoss</c>) and log(w), multiplied into <c>logMantissa</c>/<c>logExponent</c> and
-    /// taken once (<see cref="LogProductEnd"/>) instead of a log per element.
+    /// Binary cross-entropy from <c>z</c> and the target <c>t</c>: declares <c>a</c> = σ(z) and adds the term softplus(z) − t·z,
+    /// both from one exp. Full vectors split the term into max(z, 0) − t·z (added to <c>rowLoss</c>) and log(w), w = 1 + e^−|z|,
+    /// multiplied into <c>logMantissa</c>/<c>logExponent</c> and taken once (<see cref="LogProductEnd"/>) instead of a log per
+    /// element; tail pieces add softplus per element to the double sum.
     /// </summary>
-    private static void WriteBceFullVector(SourceWriter w, int lanes, string z, string t, string activation)
+    private static void WriteBceTerms(SourceWriter w, int fullLanes, int lanes)
     {
-        w.WriteLine($"var {activation} = {Math}.SigmoidStable({z}, out var w{activation});");
-        w.WriteLine($"rowLoss += {VectorClass(lanes)}.MaxNative({z}, {Zero(lanes)}) - {t} * {z};");
-        w.WriteLine($"{Math}.MultiplyIntoProduct(ref logMantissa, ref logExponent, w{activation});");
+        if (lanes == fullLanes && lanes > 1)
+        {
+            w.WriteLine($"var a = {Math}.SigmoidStable(z, out var onePlusExp);");
+            w.WriteLine($"rowLoss += {VectorClass(lanes)}.MaxNative(z, {Zero(lanes)}) - t * z;");
+            w.WriteLine($"{Math}.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);");
+        }
+        else
+        {
+            w.WriteLine($"var a = {Math}.SigmoidWithSoftplus(z, out var softplus);");
+            w.WriteLine(AddLoss(fullLanes, lanes, "softplus - t * z", false));
+        }
     }
 
     private static void WriteLogProductStart(SourceWriter w, int lanes)

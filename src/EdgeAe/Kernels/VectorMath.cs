@@ -117,11 +117,7 @@ public static class VectorMath
     /// <see cref="SigmoidWithSoftplus(Vector512{float}, out Vector512{float})"/> for tail pieces).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> SigmoidStable(Vector512<float> z)
-    {
-        Vector512<float> e = ExpOfNonPositive(-Vector512.Abs(z));
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512.Create(1f), e) / (Vector512.Create(1f) + e);
-    }
+    public static Vector512<float> SigmoidStable(Vector512<float> z) => SigmoidStable(z, out _);
 
     /// <summary>
     /// <see cref="SigmoidStable(Vector512{float})"/>, and in <paramref name="softplus"/> the float <see cref="Softplus(Vector512{float})"/>
@@ -131,10 +127,9 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> SigmoidWithSoftplus(Vector512<float> z, out Vector512<float> softplus)
     {
-        Vector512<float> e = ExpOfNonPositive(-Vector512.Abs(z));
-        Vector512<float> w = Vector512.Create(1f) + e;
+        Vector512<float> sigmoid = SigmoidStable(z, out Vector512<float> w);
         softplus = Vector512.MaxNative(z, Vector512<float>.Zero) + LogOneToTwo(w);
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512.Create(1f), e) / w;
+        return sigmoid;
     }
 
     /// <summary>
@@ -292,11 +287,7 @@ public static class VectorMath
     /// <see cref="SigmoidWithSoftplus(Vector256{float}, out Vector256{float})"/> for tail pieces).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> SigmoidStable(Vector256<float> z)
-    {
-        Vector256<float> e = ExpOfNonPositive(-Vector256.Abs(z));
-        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256.Create(1f), e) / (Vector256.Create(1f) + e);
-    }
+    public static Vector256<float> SigmoidStable(Vector256<float> z) => SigmoidStable(z, out _);
 
     /// <summary>
     /// <see cref="SigmoidStable(Vector256{float})"/>, and in <paramref name="softplus"/> the float <see cref="Softplus(Vector256{float})"/>
@@ -306,10 +297,9 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> SigmoidWithSoftplus(Vector256<float> z, out Vector256<float> softplus)
     {
-        Vector256<float> e = ExpOfNonPositive(-Vector256.Abs(z));
-        Vector256<float> w = Vector256.Create(1f) + e;
+        Vector256<float> sigmoid = SigmoidStable(z, out Vector256<float> w);
         softplus = Vector256.MaxNative(z, Vector256<float>.Zero) + LogOneToTwo(w);
-        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256.Create(1f), e) / w;
+        return sigmoid;
     }
 
     /// <summary>
@@ -467,11 +457,7 @@ public static class VectorMath
     /// <see cref="SigmoidWithSoftplus(Vector128{float}, out Vector128{float})"/> for tail pieces).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> SigmoidStable(Vector128<float> z)
-    {
-        Vector128<float> e = ExpOfNonPositive(-Vector128.Abs(z));
-        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), Vector128.Create(1f), e) / (Vector128.Create(1f) + e);
-    }
+    public static Vector128<float> SigmoidStable(Vector128<float> z) => SigmoidStable(z, out _);
 
     /// <summary>
     /// <see cref="SigmoidStable(Vector128{float})"/>, and in <paramref name="softplus"/> the float <see cref="Softplus(Vector128{float})"/>
@@ -481,10 +467,9 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> SigmoidWithSoftplus(Vector128<float> z, out Vector128<float> softplus)
     {
-        Vector128<float> e = ExpOfNonPositive(-Vector128.Abs(z));
-        Vector128<float> w = Vector128.Create(1f) + e;
+        Vector128<float> sigmoid = SigmoidStable(z, out Vector128<float> w);
         softplus = Vector128.MaxNative(z, Vector128<float>.Zero) + LogOneToTwo(w);
-        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), Vector128.Create(1f), e) / w;
+        return sigmoid;
     }
 
     /// <summary>
@@ -643,11 +628,7 @@ public static class VectorMath
     public static float Softplus(float z) => (z > 0f ? z : 0f) + LogOneToTwo(1f + ExpOfNonPositive(-MathF.Abs(z)));
 
     /// <summary>σ(z) from e^−|z|, as the vector forms.</summary>
-    public static float SigmoidStable(float z)
-    {
-        float e = ExpOfNonPositive(-MathF.Abs(z));
-        return (z >= 0f ? 1f : e) / (1f + e);
-    }
+    public static float SigmoidStable(float z) => SigmoidStable(z, out _);
 
     /// <summary>σ(z) as <see cref="SigmoidStable(float)"/> and w = 1 + e^−|z|, as the vector forms.</summary>
     public static float SigmoidStable(float z, out float onePlusExp)
@@ -660,10 +641,9 @@ public static class VectorMath
     /// <summary>σ(z) (<see cref="SigmoidStable(float)"/>) and softplus(z) from one exp, as the vector forms.</summary>
     public static float SigmoidWithSoftplus(float z, out float softplus)
     {
-        float e = ExpOfNonPositive(-MathF.Abs(z));
-        float w = 1f + e;
+        float sigmoid = SigmoidStable(z, out float w);
         softplus = (z > 0f ? z : 0f) + LogOneToTwo(w);
-        return (z >= 0f ? 1f : e) / w;
+        return sigmoid;
     }
 
     /// <summary>e^x for x ≤ 0 (or NaN), as the vector forms.</summary>

@@ -2390,8 +2390,8 @@ namespace Demo.Models
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro);
                     loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro);
                 }
             }
             unchecked
@@ -2402,8 +2402,8 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                     loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                 }
             }
             unchecked
@@ -2414,8 +2414,8 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                     loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
@@ -4556,8 +4556,8 @@ namespace Demo.Models
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro);
                     loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(softplus - t * z);
+                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro);
                 }
             }
             unchecked
@@ -4568,8 +4568,8 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                     loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                 }
             }
             unchecked
@@ -4580,8 +4580,8 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                     loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
@@ -7421,9 +7421,9 @@ namespace Demo.Models
                     ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 48 + j);
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
@@ -7435,8 +7435,8 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 4);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                     loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 4) = a;
                 }
             }
             unchecked
@@ -7447,8 +7447,8 @@ namespace Demo.Models
                     var z = o;
                     var t = global::System.Runtime.CompilerServices.Unsafe.Add(ref ry, 5);
                     var a = global::EdgeAe.Kernels.VectorMath.SigmoidWithSoftplus(z, out var softplus);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                     loss += (double)softplus - t * z;
+                    global::System.Runtime.CompilerServices.Unsafe.Add(ref ro, 5) = a;
                 }
             }
             loss += (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
@@ -8241,9 +8241,9 @@ namespace Demo.Models
                     const int j = 0;
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(512 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(1024 + row + j));
                 }
                 unchecked

@@ -2277,9 +2277,9 @@ namespace Demo
                     ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
                     var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(z, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
@@ -2679,9 +2679,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector512.MaxNative(z, global::System.Runtime.Intrinsics.Vector512<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector512.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 var (lower, upper) = global::System.Runtime.Intrinsics.Vector512.Widen(rowLoss);
@@ -4019,9 +4019,9 @@ namespace Demo
                     ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
                     var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(z, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
@@ -4428,9 +4428,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector256.MaxNative(z, global::System.Runtime.Intrinsics.Vector256<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector256.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 var (lower, upper) = global::System.Runtime.Intrinsics.Vector256.Widen(rowLoss);
@@ -5875,9 +5875,9 @@ namespace Demo
                             ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + column);
                             var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
                             var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(column));
-                            var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                            var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                             rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
-                            global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                            global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                             global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro, (nuint)(column));
                             k++;
                         }
@@ -5900,9 +5900,9 @@ namespace Demo
                     ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 80 + j);
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref o);
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a, ref ro, (nuint)(j));
                 }
             }
@@ -6309,9 +6309,9 @@ namespace Demo
                 {
                     var z = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(9216 + row + j));
                     var t = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var wa);
+                    var a = global::EdgeAe.Kernels.VectorMath.SigmoidStable(z, out var onePlusExp);
                     rowLoss += global::System.Runtime.Intrinsics.Vector128.MaxNative(z, global::System.Runtime.Intrinsics.Vector128<float>.Zero) - t * z;
-                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, wa);
+                    global::EdgeAe.Kernels.VectorMath.MultiplyIntoProduct(ref logMantissa, ref logExponent, onePlusExp);
                     global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(a - t, ref rw, (nuint)(18432 + row + j));
                 }
                 var (lower, upper) = global::System.Runtime.Intrinsics.Vector128.Widen(rowLoss);
