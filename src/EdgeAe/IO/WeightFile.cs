@@ -74,33 +74,13 @@ public static class WeightFile
         }
 
         byte[] bytes = ToBytes(model, normalization, codec);
-        string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (Stream stream = openTemporary(temporary))
-            {
-                stream.Write(bytes);
-                if (stream is FileStream file)
-                {
-                    file.Flush(flushToDisk: true);
-                }
-                else
-                {
-                    stream.Flush();
-                }
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
+            AtomicFile.Write(fullPath, stream => stream.Write(bytes), openTemporary);
         }
-        catch (Exception exception)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            TryDelete(temporary);
-            if (exception is IOException or UnauthorizedAccessException)
-            {
-                throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': {exception.Message}", exception);
-            }
-
-            throw;
+            throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': {exception.Message}", exception);
         }
     }
 
@@ -219,22 +199,6 @@ public static class WeightFile
 
     private static Stream OpenTemporaryFile(string path)
         => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 4096);
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: the temporary file could not be removed; the target is untouched either way.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Same as above.
-        }
-    }
 
     private static byte[] ReadBytes(string path)
     {

@@ -1,0 +1,200 @@
+namespace EdgeAe.IO;
+
+/// <summary>
+/// Writes a file so that readers only ever see the previous complete file or the new complete file:
+/// the content goes to a temporary file in the same folder (<c>.&lt;name&gt;.&lt;random&gt;.tmp</c>), which is
+/// flushed to disk and then renamed over the target. When writing fails at any point — an exception in
+/// the caller's writer, a full disk, a cancelled command — the target is left exactly as it was and the
+/// temporary file is removed. Temporaries left by a process that was killed during a save are removed
+/// by the next save of the same target (only those no writer holds open).
+/// </summary>
+/// <remarks>
+/// The temporary file is opened with <see cref="FileShare.None"/>, which on Linux and macOS takes an
+/// advisory lock that other .NET processes respect: a temporary that can be opened the same way is not
+/// being written and is stale.
+/// </remarks>
+public static class AtomicFile
+{
+    /// <summary>Writes <paramref name="path"/> atomically with the content <paramref name="write"/> puts into the stream.</summary>
+    /// <param name="path">The file to create or replace; its folder must exist.</param>
+    /// <param name="write">Writes the whole content. An exception from it abandons the write and is rethrown.</param>
+    /// <exception cref="IOException">The folder is missing, is not a folder, or the file cannot be written or renamed.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the target is not writable.</exception>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Write(path, write, OpenTemporary);
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        byte[] copy = bytes.ToArray();
+        Write(path, stream => stream.Write(copy));
+    }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark) to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllText(string path, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), bufferSize: 1 << 16, leaveOpen: true);
+            writer.Write(text);
+        });
+    }
+
+    /// <summary>
+    /// Checks, before any work, that <paramref name="path"/> can be written by <see cref="Write(string, Action{Stream})"/>:
+    /// a non-empty path whose folder exists and is writable and which does not name a folder.
+    /// Returns null when it can, else a sentence saying why not.
+    /// </summary>
+    public static string? ProblemWriting(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return "the path is empty";
+        }
+
+        string fullPath;
+        try
+        {
+            fullPath = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return $"it is not a valid path ({e.Message})";
+        }
+
+        if (Directory.Exists(fullPath))
+        {
+            return "it is a folder";
+        }
+
+        string? folder = Path.GetDirectoryName(fullPath);
+        if (folder is null || Path.GetFileName(fullPath).Length == 0)
+        {
+            return "it names no file";
+        }
+
+        if (!Directory.Exists(folder))
+        {
+            return File.Exists(folder) ? $"'{folder}' is a file, not a folder" : $"the folder '{folder}' does not exist";
+        }
+
+        // A probe file tells whether the folder is writable (permissions, read-only mounts, ACLs alike).
+        string probe = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.probe");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"the folder '{folder}' is not writable ({e.Message})";
+        }
+
+        return null;
+    }
+
+    /// <summary>The write with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
+    internal static void Write(string path, Action<Stream> write, Func<string, Stream> openTemporary)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string fullPath = Path.GetFullPath(path);
+        if (Directory.Exists(fullPath))
+        {
+            throw new IOException($"Cannot write '{path}': it is a folder.");
+        }
+
+        string folder = Path.GetDirectoryName(fullPath) ?? throw new IOException($"Cannot write '{path}': it names no file.");
+        if (!Directory.Exists(folder))
+        {
+            throw new IOException(File.Exists(folder)
+                ? $"Cannot write '{path}': '{folder}' is a file, not a folder."
+                : $"Cannot write '{path}': the folder '{folder}' does not exist.");
+        }
+
+        string name = Path.GetFileName(fullPath);
+        RemoveStaleTemporaries(folder, name);
+        string temporary = Path.Combine(folder, $".{name}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (Stream stream = openTemporary(temporary))
+            {
+                write(stream);
+                if (stream is FileStream file)
+                {
+                    file.Flush(flushToDisk: true);
+                }
+                else
+                {
+                    stream.Flush();
+                }
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Removes <c>.&lt;name&gt;.*.tmp</c> files in <paramref name="folder"/> that no writer holds open.</summary>
+    internal static int RemoveStaleTemporaries(string folder, string name)
+    {
+        int removed = 0;
+        string[] candidates;
+        try
+        {
+            candidates = Directory.GetFiles(folder, $".{name}.*.tmp");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+
+        foreach (string candidate in candidates)
+        {
+            string middle = Path.GetFileName(candidate)[(name.Length + 2)..^4];
+            if (middle.Length != 32 || !Guid.TryParseExact(middle, "N", out _))
+            {
+                continue; // not one of ours
+            }
+
+            try
+            {
+                using (new FileStream(candidate, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+                {
+                }
+
+                File.Delete(candidate);
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Held open by a writer that is still running, or not ours to delete: leave it.
+            }
+        }
+
+        return removed;
+    }
+
+    private static Stream OpenTemporary(string path)
+        => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the next save of the same target removes it.
+        }
+    }
+}
