@@ -30,13 +30,13 @@ internal static partial class ModelEmitter
     {
         TopologySpec spec = plan.Topology;
         WriteShapeConstants(w, plan);
-        w.WriteLine("/// <summary>Workspace floats of one sample, deltas for training included (one slot of the batch workspace).</summary>");
+        w.WriteSummary("Workspace floats of one sample, deltas for training included (one slot of the batch workspace).");
         w.WriteLine($"public const int WorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Largest batch <see cref=\"AccumulateBatchGradients\"/>, <see cref=\"TrainBatch\"/> and <see cref=\"EncodeBatch\"/> accept.</summary>");
+        w.WriteSummary("Largest batch <see cref=\"AccumulateBatchGradients\"/>, <see cref=\"TrainBatch\"/> and <see cref=\"EncodeBatch\"/> accept.");
         w.WriteLine($"public const int MaxBatchSize = {Invariant.Int(spec.MaxBatchSize)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the whole workspace: one slot per sample of the largest batch.</summary>");
+        w.WriteSummary("Bytes of the whole workspace: one slot per sample of the largest batch.");
         w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * MaxBatchSize * sizeof(float);");
         w.WriteLine();
         WriteSeedAndBakedConstants(w, spec, baked);
@@ -55,6 +55,8 @@ internal static partial class ModelEmitter
 
         w.WriteLine("private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);");
         w.WriteLine();
+        w.WriteLine("private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);");
+        w.WriteLine();
         w.WriteLine("private static ref float In(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);");
         w.WriteLine();
         w.WriteLine("private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);");
@@ -72,26 +74,26 @@ internal static partial class ModelEmitter
         string name = EscapedIdentifier(plan.Topology.TypeName);
         if (baked is null)
         {
-            w.WriteLine("/// <summary>Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.</summary>");
+            w.WriteSummary("Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.");
             w.WriteLine($"public {name}() => InitializeParameters(DeclaredSeed);");
         }
         else
         {
-            w.WriteLine("/// <summary>Creates the model with the trained parameters baked from <see cref=\"BakedWeightsFile\"/>, bit for bit.</summary>");
+            w.WriteSummary("Creates the model with the trained parameters baked from <see cref=\"BakedWeightsFile\"/>, bit for bit.");
             w.WriteLine($"public {name}() => s_bakedParameters.CopyTo(_parameters.Span);");
         }
 
         w.WriteLine();
-        w.WriteLine("/// <summary>Creates the model with parameters initialised from <paramref name=\"seed\"/>.</summary>");
+        w.WriteSummary("Creates the model with parameters initialised from <paramref name=\"seed\"/>.");
         w.WriteLine($"public {name}(int seed) => InitializeParameters(seed);");
         w.WriteLine();
-        w.WriteLine("/// <summary>The static description of this model: layers, offsets, loss.</summary>");
+        w.WriteSummary("The static description of this model: layers, offsets, loss.");
         w.WriteLine("Ae.ModelTopology Ae.IAutoencoder.Topology => Topology;");
         w.WriteLine();
-        w.WriteLine("/// <summary>All weights and biases, contiguous, in the order the remarks show.</summary>");
+        w.WriteSummary("All weights and biases, contiguous, in the order the remarks show.");
         w.WriteLine("public Span<float> Parameters => _parameters.Span;");
         w.WriteLine();
-        w.WriteLine("/// <summary>Gradients accumulated by <see cref=\"AccumulateGradients\"/>, laid out like <see cref=\"Parameters\"/>.</summary>");
+        w.WriteSummary("Gradients accumulated by <see cref=\"AccumulateGradients\"/>, laid out like <see cref=\"Parameters\"/>.");
         w.WriteLine("public Span<float> Gradients => _gradients.Span;");
         w.WriteLine();
     }
@@ -99,14 +101,9 @@ internal static partial class ModelEmitter
     private static void WriteDesktopInitialization(SourceWriter w, ModelPlan plan)
     {
         TopologySpec spec = plan.Topology;
-        w.WriteLine("/// <summary>");
-        w.WriteLine(spec.Initialization == InitializationKind.UniformFanIn
-            ? "/// Re-initialises every parameter from <paramref name=\"seed\"/>: weights and biases uniform in ±1/√fan_in"
-            : "/// Re-initialises every parameter from <paramref name=\"seed\"/>: weights uniform in ±limit");
-        w.WriteLine(spec.Initialization == InitializationKind.UniformFanIn
-            ? "/// (PyTorch's nn.Linear default). Same seed, same weights, on every target."
-            : "/// (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary(spec.Initialization == InitializationKind.UniformFanIn
+            ? "Re-initialises every parameter from <paramref name=\"seed\"/>: weights and biases uniform in ±1/√fan_in (PyTorch's nn.Linear default). Same seed, same weights, on every target."
+            : "Re-initialises every parameter from <paramref name=\"seed\"/>: weights uniform in ±limit (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.");
         w.OpenBlock("public void InitializeParameters(int seed)");
         w.WriteLine("Span<float> p = _parameters.Span;");
         w.WriteLine("p.Clear();");
@@ -119,12 +116,12 @@ internal static partial class ModelEmitter
             w.WriteLine($"// Layer {l.Index}: {init.Description}");
             if (init.WeightLimit is float weightLimit)
             {
-                w.WriteLine($"Kernels.Portable.FillUniform(p.Slice({name}.Weights, {Invariant.Int(layer.WeightCount)}), {Invariant.Float(weightLimit)}, ref state);");
+                w.WriteStatement($"Kernels.Portable.FillUniform(p.Slice({name}.Weights, {Invariant.Int(layer.WeightCount)}), {Invariant.Float(weightLimit)}, ref state);");
             }
 
             if (init.BiasLimit is float biasLimit)
             {
-                w.WriteLine($"Kernels.Portable.FillUniform(p.Slice({name}.Biases, {Invariant.Int(l.Width)}), {Invariant.Float(biasLimit)}, ref state);");
+                w.WriteStatement($"Kernels.Portable.FillUniform(p.Slice({name}.Biases, {Invariant.Int(l.Width)}), {Invariant.Float(biasLimit)}, ref state);");
             }
         }
 
@@ -138,7 +135,7 @@ internal static partial class ModelEmitter
         int code = plan.CodeLayer.Layer.Index;
         int last = plan.OutputLayer.Layer.Index;
 
-        w.WriteLine("/// <summary>Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats). Allocates nothing.</summary>");
+        w.WriteSummary("Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats). Allocates nothing.");
         w.OpenBlock("public void Encode(ReadOnlySpan<float> input, Span<float> code)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "code", "CodeSize");
@@ -147,11 +144,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes like <see cref=\"Encode\"/> with the firmware flavour's exact arithmetic (scalar loops, no fused");
-        w.WriteLine("/// multiply-add, the same math functions): the code is bit-identical to what a device running this declaration");
-        w.WriteLine("/// computes, on any machine. Slower than <see cref=\"Encode\"/>; packet codecs use it. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Encodes like <see cref=\"Encode\"/> with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same math functions): the code is bit-identical to what a device running this declaration computes, on any machine. Slower than <see cref=\"Encode\"/>; packet codecs use it. Allocates nothing.");
         w.OpenBlock("public void EncodePortable(ReadOnlySpan<float> input, Span<float> code)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "code", "CodeSize");
@@ -162,13 +155,13 @@ internal static partial class ModelEmitter
             string source = l == 0 ? "input" : $"_workspace.Span.Slice(SampleLayout.Activations{l - 1}, {Invariant.Int(plan.Layers[l - 1].Layer.Width)})";
             string target = l == code ? "code" : $"_workspace.Span.Slice(SampleLayout.Activations{l}, {Invariant.Int(layer.Layer.Width)})";
             w.WriteLine(LayerComment(layer));
-            w.WriteLine($"Kernels.Portable.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {PortableActivation(layer)}>(p, {source}, {target});");
+            w.WriteStatement($"Kernels.Portable.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {PortableActivation(layer)}>(p, {source}, {target});");
         }
 
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Decodes <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats) into <paramref name=\"output\"/> (<see cref=\"InputSize\"/> floats). Allocates nothing.</summary>");
+        w.WriteSummary("Decodes <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats) into <paramref name=\"output\"/> (<see cref=\"InputSize\"/> floats). Allocates nothing.");
         w.OpenBlock("public void Decode(ReadOnlySpan<float> code, Span<float> output)");
         WriteCheck(w, "code", "CodeSize");
         WriteCheck(w, "output", "InputSize");
@@ -177,24 +170,18 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes a batch: <paramref name=\"inputs\"/> holds count × <see cref=\"InputSize\"/> floats sample after sample");
-        w.WriteLine("/// (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"codes\"/> receives count × <see cref=\"CodeSize\"/> floats. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Encodes a batch: <paramref name=\"inputs\"/> holds count × <see cref=\"InputSize\"/> floats sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"codes\"/> receives count × <see cref=\"CodeSize\"/> floats. Allocates nothing.");
         w.OpenBlock("public void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
-        w.WriteLine("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
+        w.WriteStatement("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         WriteBatchTransposes(w, plan, 0, code);
         WriteBatchForward(w, plan, 0, code);
-        w.WriteLine($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{code}), BatchLayout.Row{code}, codes, CodeSize, count);");
+        w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{code}), BatchLayout.Row{code}, codes, CodeSize, count);");
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes and decodes <paramref name=\"input\"/> into <paramref name=\"output\"/> and returns the loss of the");
-        w.WriteLine($"/// reconstruction against the input: {Describe.Loss(spec.Loss)}. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary($"Encodes and decodes <paramref name=\"input\"/> into <paramref name=\"output\"/> and returns the loss of the reconstruction against the input: {Describe.Loss(spec.Loss)}. Allocates nothing.");
         w.OpenBlock("public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "output", "InputSize");
@@ -202,10 +189,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Reconstructs <paramref name=\"input\"/> and returns the loss against <paramref name=\"target\"/>");
-        w.WriteLine("/// (for a denoising model: a corrupted input against the clean one). Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Reconstructs <paramref name=\"input\"/> and returns the loss against <paramref name=\"target\"/> (for a denoising model: a corrupted input against the clean one). Allocates nothing.");
         w.OpenBlock("public float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
@@ -214,7 +198,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         LayerPlan output = plan.OutputLayer;
-        w.WriteLine("/// <summary>Every layer on <paramref name=\"input\"/>; the reconstruction goes to <paramref name=\"output\"/>, its loss against <paramref name=\"target\"/> is returned.</summary>");
+        w.WriteSummary("Every layer on <paramref name=\"input\"/>; the reconstruction goes to <paramref name=\"output\"/>, its loss against <paramref name=\"target\"/> is returned.");
         w.OpenBlock("private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         string x = "ref In(input)";
@@ -226,7 +210,7 @@ internal static partial class ModelEmitter
 
         w.WriteLine(LayerComment(output) + " The loss is summed as the outputs are written.");
         string tied = output.IsTied ? "true" : "false";
-        w.WriteLine(spec.Loss == LossKind.BinaryCrossEntropy
+        w.WriteStatement(spec.Loss == LossKind.BinaryCrossEntropy
             ? $"return (float)Kernels.Dense.ForwardBinaryCrossEntropy<Layer{last}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.PreActivations), ref In(target), ref output);"
             : $"return (float)Kernels.Dense.ForwardSquaredError<Layer{last}, {KernelActivation(plan, output)}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.Activations{last}), ref In(target), ref output);");
         w.CloseBlock();
@@ -238,10 +222,7 @@ internal static partial class ModelEmitter
         TopologySpec spec = plan.Topology;
         int last = plan.OutputLayer.Layer.Index;
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Runs <paramref name=\"input\"/> forward, back-propagates the loss against <paramref name=\"target\"/> and");
-        w.WriteLine("/// adds the gradient of every parameter to <see cref=\"Gradients\"/>. Returns the loss. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Runs <paramref name=\"input\"/> forward, back-propagates the loss against <paramref name=\"target\"/> and adds the gradient of every parameter to <see cref=\"Gradients\"/>. Returns the loss. Allocates nothing.");
         w.OpenBlock("public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
@@ -249,19 +230,15 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Forward and backward over a batch: <paramref name=\"inputs\"/> and <paramref name=\"targets\"/> hold");
-        w.WriteLine("/// count × <see cref=\"InputSize\"/> floats, sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>).");
-        w.WriteLine("/// Adds the gradients summed over the batch to <see cref=\"Gradients\"/> and returns the summed loss. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Forward and backward over a batch: <paramref name=\"inputs\"/> and <paramref name=\"targets\"/> hold count × <see cref=\"InputSize\"/> floats, sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>). Adds the gradients summed over the batch to <see cref=\"Gradients\"/> and returns the summed loss. Allocates nothing.");
         w.OpenBlock("public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
-        w.WriteLine("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
+        w.WriteStatement("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
         w.WriteLine("return Backpropagate(inputs, targets, count);");
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Layer by layer over the whole batch: forward, the loss and output delta, backward (gradients, then the delta before).</summary>");
+        w.WriteSummary("Layer by layer over the whole batch: forward, the loss and output delta, backward (gradients, then the delta before).");
         w.OpenBlock("private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         w.WriteLine("ref float g = ref _gradients.Reference;");
@@ -272,29 +249,28 @@ internal static partial class ModelEmitter
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
             w.WriteLine("// Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.");
-            w.WriteLine($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref Ws(BatchLayout.PreActivations), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
+            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref Ws(BatchLayout.PreActivations), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
         }
         else
         {
             w.WriteLine($"// Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = {output.Layer.Activation}.");
-            w.WriteLine($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref Ws(BatchLayout.Activations{last}), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
+            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref Ws(BatchLayout.Activations{last}), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
         }
 
         for (int l = last; l >= 0; l--)
         {
             LayerPlan layer = plan.Layers[l];
             w.WriteLine();
-            w.WriteLine($"// Layer {l} ({Describe.Role(layer.Layer.Role)}) backward: g_b += Σ δ, g_W += {(layer.IsTied ? $"Δᵀ·X into layer {layer.Layer.TiedTo}'s W (tied)" : "Xᵀ·Δ")}"
+            w.WriteComment($"Layer {l} ({Describe.Role(layer.Layer.Role)}) backward: g_b += Σ δ, g_W += {(layer.IsTied ? $"Δᵀ·X into layer {layer.Layer.TiedTo}'s W (tied)" : "Xᵀ·Δ")}"
                 + (l > 0 ? $"; δ of layer {l - 1} = (Δ·Wᵀ)∘f′, f = {plan.Layers[l - 1].Layer.Activation}." : "."));
             string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref Ws(BatchLayout.Activations{l - 1}), fromInputs: false";
-            w.WriteLine(layer.IsTied
+            w.WriteStatement(layer.IsTied
                 ? $"Kernels.Dense.GradientsBatchTied<Layer{l}>(ref g, ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l}), count);"
                 : $"Kernels.Dense.GradientsBatch<Layer{l}>(ref g, {x}, ref Ws(BatchLayout.Deltas{l}), count);");
             if (l > 0)
             {
-                string weights = layer.IsTied ? $"ref Unsafe.Add(ref p, Layer{l}.Weights)" : $"ref Unsafe.Add(ref _transposed.Reference, BatchLayout.Transposed{l})";
-                w.WriteLine($"Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>(");
-                w.WriteLine($"    {weights}, ref Ws(BatchLayout.Deltas{l}), ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l - 1}), count);");
+                string weights = layer.IsTied ? $"ref Unsafe.Add(ref p, Layer{l}.Weights)" : $"ref Transposed(BatchLayout.Transposed{l})";
+                w.WriteStatement($"Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>({weights}, ref Ws(BatchLayout.Deltas{l}), ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l - 1}), count);");
             }
         }
 
@@ -303,32 +279,29 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient.");
-        w.WriteLine("/// Returns the mean per-sample loss before the step. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient. Returns the mean per-sample loss before the step. Allocates nothing.");
         w.OpenBlock("public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate)");
-        w.WriteLine("Kernels.Shape.CheckLearningRate(learningRate);");
+        w.WriteStatement("Kernels.Shape.CheckLearningRate(learningRate);");
         w.WriteLine("ZeroGradients();");
         w.WriteLine("float loss = AccumulateBatchGradients(inputs, targets);");
         w.WriteLine("int count = inputs.Length / InputSize;");
-        w.WriteLine("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);");
+        w.WriteStatement("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);");
         w.WriteLine("return loss / count;");
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Sets every gradient to zero.</summary>");
+        w.WriteSummary("Sets every gradient to zero.");
         w.WriteLine("public void ZeroGradients() => _gradients.Span.Clear();");
         w.WriteLine();
-        w.WriteLine("/// <summary>One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p. Returns the loss before the step.</summary>");
+        w.WriteSummary("One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p. Returns the loss before the step.");
         w.WriteLine("public float TrainStep(ReadOnlySpan<float> input, float learningRate) => TrainStep(input, input, learningRate);");
         w.WriteLine();
-        w.WriteLine("/// <summary>One plain SGD step reconstructing <paramref name=\"target\"/> from <paramref name=\"input\"/> (denoising: corrupted input, clean target). Returns the loss before the step.</summary>");
+        w.WriteSummary("One plain SGD step reconstructing <paramref name=\"target\"/> from <paramref name=\"input\"/> (denoising: corrupted input, clean target). Returns the loss before the step.");
         w.OpenBlock("public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate)");
-        w.WriteLine("Kernels.Shape.CheckLearningRate(learningRate);");
+        w.WriteStatement("Kernels.Shape.CheckLearningRate(learningRate);");
         w.WriteLine("ZeroGradients();");
         w.WriteLine("float loss = AccumulateGradients(input, target);");
-        w.WriteLine("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);");
+        w.WriteStatement("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);");
         w.WriteLine("return loss;");
         w.CloseBlock();
         w.WriteLine();
@@ -346,7 +319,7 @@ internal static partial class ModelEmitter
             LayerPlan layer = plan.Layers[l];
             string y = l == last && target is not null ? target : $"ref Ws(SampleLayout.Activations{l})";
             w.WriteLine(LayerComment(layer));
-            w.WriteLine($"Kernels.Dense.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {KernelActivation(plan, layer)}>(ref p, {x}, {y});");
+            w.WriteStatement($"Kernels.Dense.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {KernelActivation(plan, layer)}>(ref p, {x}, {y});");
             x = $"ref Ws(SampleLayout.Activations{l})";
         }
     }
@@ -354,26 +327,33 @@ internal static partial class ModelEmitter
     /// <summary>The transposed copies the batch products of layers first..last read, made once per call.</summary>
     private static void WriteBatchTransposes(SourceWriter w, ModelPlan plan, int first, int last)
     {
-        bool any = false;
+        var copies = new List<LayerPlan>();
         for (int l = first; l <= last; l++)
         {
             LayerPlan layer = plan.Layers[l];
             bool forward = layer.IsTied; // a tied layer's forward product reads its mirror's W input-major
             bool backward = !layer.IsTied && l > 0 && last == plan.OutputLayer.Layer.Index; // training's data product reads Wᵀ
-            if (!forward && !backward)
+            if (forward || backward)
             {
-                continue;
+                copies.Add(layer);
             }
+        }
 
-            if (!any)
-            {
-                w.WriteLine("// Transposed copies of W for this batch: " + (plan.Layers.Count > 1 ? "Wᵀ for the backward data products, a tied layer's W input-major for its forward product." : "Wᵀ."));
-                any = true;
-            }
+        if (copies.Count == 0)
+        {
+            return;
+        }
 
+        bool tied = copies.Exists(c => c.IsTied), untied = copies.Exists(c => !c.IsTied);
+        w.WriteComment("Transposed copies of W, made once per batch: "
+            + (untied ? "Wᵀ for the backward data products" : string.Empty)
+            + (tied && untied ? "; " : string.Empty)
+            + (tied ? "a tied layer's W input-major for its forward product" : string.Empty) + ".");
+        foreach (LayerPlan layer in copies)
+        {
             int rows = layer.IsTied ? layer.Layer.Width : layer.Layer.InputWidth;
             int columns = layer.IsTied ? layer.Layer.InputWidth : layer.Layer.Width;
-            w.WriteLine($"Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer{l}.Weights), {Invariant.Int(rows)}, {Invariant.Int(columns)}, ref Unsafe.Add(ref _transposed.Reference, BatchLayout.Transposed{l}));");
+            w.WriteStatement($"Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer{layer.Layer.Index}.Weights), {Invariant.Int(rows)}, {Invariant.Int(columns)}, ref Transposed(BatchLayout.Transposed{layer.Layer.Index}));");
         }
     }
 
@@ -389,8 +369,8 @@ internal static partial class ModelEmitter
             string y = zOnly ? "ref Ws(BatchLayout.PreActivations)" : $"ref Ws(BatchLayout.Activations{l})";
             string activation = zOnly ? "Kernels.Linear" : KernelActivation(plan, layer);
             w.WriteLine(LayerComment(layer) + (zOnly ? " Stores z: the loss pass applies σ." : string.Empty));
-            w.WriteLine(layer.IsTied
-                ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Unsafe.Add(ref _transposed.Reference, BatchLayout.Transposed{l}), ref Ws(BatchLayout.Activations{l - 1}), {y}, count);"
+            w.WriteStatement(layer.IsTied
+                ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref Ws(BatchLayout.Activations{l - 1}), {y}, count);"
                 : $"Kernels.Dense.ForwardBatch<Layer{l}, {activation}>(ref p, {x}, {y}, count);");
         }
     }
@@ -405,7 +385,7 @@ internal static partial class ModelEmitter
                 ? $"W = layer {l.TiedTo}'s, output-major for this layer, p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount})"
                 : $"W input-major p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount})";
             w.WriteLine();
-            w.WriteLine($"/// <summary>Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}; {weights}, b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}).</summary>");
+            w.WriteSummary($"Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}; {weights}, b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}).");
             w.OpenBlock($"private readonly struct Layer{l.Index} : Kernels.IDenseLayer");
             w.WriteLine($"public static int Inputs => {Invariant.Int(l.InputWidth)};");
             w.WriteLine();
@@ -422,7 +402,7 @@ internal static partial class ModelEmitter
     private static void WriteWorkspaceLayout(SourceWriter w, ModelPlan plan)
     {
         w.WriteLine();
-        w.WriteLine("/// <summary>Where one sample's activations live in the workspace (Encode, Decode, Reconstruct, Evaluate).</summary>");
+        w.WriteSummary("Where one sample's activations live in the workspace (Encode, Decode, Reconstruct, Evaluate).");
         w.OpenBlock("private static class SampleLayout");
         foreach (LayerPlan layer in plan.Layers)
         {
@@ -438,7 +418,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         BatchPlan batch = plan.Batch;
-        w.WriteLine("/// <summary>The batch layout: per layer, every sample's row padded to 16 floats; the transposed copies of W in their own buffer.</summary>");
+        w.WriteSummary("The batch layout: per layer, every sample's row padded to 16 floats; the transposed copies of W in their own buffer.");
         w.OpenBlock("private static class BatchLayout");
         for (int l = 0; l < plan.Layers.Count; l++)
         {
@@ -473,7 +453,7 @@ internal static partial class ModelEmitter
     }
 
     private static void WriteCheck(SourceWriter w, string parameter, string expected)
-        => w.WriteLine($"Kernels.Shape.Check({parameter}, {expected}, nameof({parameter}));");
+        => w.WriteStatement($"Kernels.Shape.Check({parameter}, {expected}, nameof({parameter}));");
 
     /// <summary>The comment above a layer's call, e.g. <c>// Layer 0 (code): dense 64 → 16, Sigmoid.</c></summary>
     private static string LayerComment(LayerPlan layer)
@@ -534,6 +514,6 @@ internal readonly struct Initialization
         bool he = layer.Activation == ActivationKind.Relu;
         double limit = he ? System.Math.Sqrt(6.0 / layer.InputWidth) : System.Math.Sqrt(6.0 / (layer.InputWidth + layer.Width));
         return new Initialization((float)limit, null,
-            $"{(he ? "He" : "Glorot")} uniform, limit √(6/{(he ? Invariant.Int(layer.InputWidth) : Invariant.Int(layer.InputWidth) + " + " + Invariant.Int(layer.Width))}); biases stay 0.");
+            $"{(he ? "He" : "Glorot")} uniform, limit √(6/{(he ? Invariant.Int(layer.InputWidth) : "(" + Invariant.Int(layer.InputWidth) + " + " + Invariant.Int(layer.Width) + ")")}); biases stay 0.");
     }
 }

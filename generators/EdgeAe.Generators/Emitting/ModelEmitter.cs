@@ -76,25 +76,25 @@ internal static partial class ModelEmitter
     private static void WriteShapeConstants(SourceWriter w, ModelPlan plan)
     {
         TopologySpec spec = plan.Topology;
-        w.WriteLine("/// <summary>Width of the input and of the reconstruction.</summary>");
+        w.WriteSummary("Width of the input and of the reconstruction.");
         w.WriteLine($"public const int InputSize = {Invariant.Int(spec.InputSize)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Width of the code (the output of the code layer).</summary>");
+        w.WriteSummary("Width of the code (the output of the code layer).");
         w.WriteLine($"public const int CodeSize = {Invariant.Int(spec.CodeSize)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Number of dense layers, encoder and decoder together.</summary>");
+        w.WriteSummary("Number of dense layers, encoder and decoder together.");
         w.WriteLine($"public const int LayerCount = {Invariant.Int(plan.Layers.Count)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Number of trainable parameters (all weights and biases).</summary>");
+        w.WriteSummary("Number of trainable parameters (all weights and biases).");
         w.WriteLine($"public const int ParameterCount = {Invariant.Int(plan.ParameterCount)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>");
+        w.WriteSummary("Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.");
         w.WriteLine($"public const int ParameterBufferLength = {Invariant.Int(plan.ParameterBufferLength)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>");
+        w.WriteSummary("Bytes of the parameter buffer (a gradient buffer for training is as large).");
         w.WriteLine("public const int ParameterBytes = ParameterBufferLength * sizeof(float);");
         w.WriteLine();
-        w.WriteLine("/// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>");
+        w.WriteSummary("Workspace floats used by Encode, Decode and Reconstruct.");
         w.WriteLine($"public const int InferenceWorkspaceLength = {Invariant.Int(plan.InferenceWorkspaceLength)};");
         w.WriteLine();
     }
@@ -102,20 +102,20 @@ internal static partial class ModelEmitter
     /// <summary>The declared seed and, for a baked model, which weight file was baked.</summary>
     private static void WriteSeedAndBakedConstants(SourceWriter w, TopologySpec spec, BakedWeights? baked)
     {
-        w.WriteLine(baked is null
-            ? "/// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>"
-            : "/// <summary>The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).</summary>");
+        w.WriteSummary(baked is null
+            ? "The seed given in the declaration; the parameterless constructor initialises from it."
+            : "The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).");
         w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>");
+        w.WriteSummary("True when the parameterless constructor starts from trained parameters baked into this code from a weight file.");
         w.WriteLine($"public const bool HasBakedWeights = {(baked is null ? "false" : "true")};");
         w.WriteLine();
         if (baked is not null)
         {
-            w.WriteLine("/// <summary>The weight file whose parameters are baked into this code, as named by the declaration.</summary>");
+            w.WriteSummary("The weight file whose parameters are baked into this code, as named by the declaration.");
             w.WriteLine($"public const string BakedWeightsFile = {StringLiteral(baked.FileName)};");
             w.WriteLine();
-            w.WriteLine($"/// <summary>The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes) as stored in its last four bytes: tells which file was baked.</summary>");
+            w.WriteSummary($"The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes) as stored in its last four bytes: tells which file was baked.");
             w.WriteLine($"public const uint BakedWeightsCrc32 = {Crc(baked.Crc32)}u;");
             w.WriteLine();
         }
@@ -126,9 +126,9 @@ internal static partial class ModelEmitter
     {
         TopologySpec spec = plan.Topology;
         w.WriteLine("/// <remarks>");
-        w.WriteLine(baked is null
-            ? $"/// <para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters initialised from seed {Invariant.Int(spec.Seed)}.</para>"
-            : $"/// <para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters baked from the weight file {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}).</para>");
+        w.WriteDoc(baked is null
+            ? $"<para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters initialised from seed {Invariant.Int(spec.Seed)}.</para>"
+            : $"<para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters baked from the weight file {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}).</para>");
         w.WriteLine("/// <code>");
         w.WriteLine($"/// input              {spec.InputSize,5}");
         foreach (LayerPlan layer in plan.Layers)
@@ -167,7 +167,7 @@ internal static partial class ModelEmitter
     private static void WriteTopology(SourceWriter w, ModelPlan plan)
     {
         TopologySpec spec = plan.Topology;
-        w.WriteLine("/// <summary>The static description of this model: layers, tensor offsets, loss and sizes.</summary>");
+        w.WriteSummary("The static description of this model: layers, tensor offsets, loss and sizes.");
         w.WriteLine("public static Ae.ModelTopology Topology { get; } = new(");
         w.Indentation++;
         w.WriteLine($"name: \"{spec.FullName}\",");
@@ -214,7 +214,7 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>Floats written per line of the baked parameter array.</summary>
-    private const int BakedValuesPerLine = 8;
+    private const int BakedValuesPerLine = 6;
 
     /// <summary>
     /// The baked parameters as one array laid out exactly like the parameter buffer (alignment
@@ -222,7 +222,7 @@ internal static partial class ModelEmitter
     /// </summary>
     private static void WriteBakedParameters(SourceWriter w, ModelPlan plan, BakedWeights baked)
     {
-        w.WriteLine($"/// <summary>The parameters of {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}) laid out like <see cref=\"Parameters\"/>, padding included.</summary>");
+        w.WriteSummary($"The parameters of {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}) laid out like <see cref=\"Parameters\"/>, padding included.");
         w.WriteLine("private static readonly float[] s_bakedParameters =");
         w.WriteLine("{");
         w.Indentation++;
