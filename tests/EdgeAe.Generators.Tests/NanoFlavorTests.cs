@@ -89,7 +89,7 @@ public sealed class NanoFlavorTests
         Assert.DoesNotContain("IAutoencoder", nano.ModelSource("Device.UnderComplete"));
 
         GeneratorRun desktop = NanoHarness.RunAgainstDesktop(null, Declaration("UnderComplete", false));
-        Assert.Contains(": global::EdgeAe.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
+        Assert.Contains(": Ae.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
     }
 
     [Fact]

@@ -12,9 +12,6 @@ namespace EdgeAe.Generators.Emitting;
 /// </summary>
 internal static partial class ModelEmitter
 {
-    /// <summary>Bytes a nanoFramework heap block adds per array (header and length), for the RAM estimate.</summary>
-    internal const int NanoArrayOverheadBytes = 12;
-
     private static void WriteNanoClassBody(SourceWriter w, ModelPlan plan, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
@@ -22,7 +19,7 @@ internal static partial class ModelEmitter
         LayerPlan output = plan.OutputLayer;
         bool training = spec.OnDeviceTraining;
         int workspace = training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength;
-        NanoFootprint footprint = NanoFootprint.Of(plan, baked);
+        DeviceFootprint footprint = DeviceFootprint.Of(plan, baked is not null, CodeRange(plan, baked) is not null);
         string name = EscapedIdentifier(spec.TypeName);
 
         WriteShapeConstants(w, plan);
@@ -37,7 +34,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
         w.WriteLine("/// <summary>");
         w.WriteLine("/// RAM the model's arrays take on the device, in bytes: parameters, " + (training ? "gradients, " : string.Empty) + "workspace and code scratch,");
-        w.WriteLine($"/// each with {NanoArrayOverheadBytes} bytes of heap block overhead. " + (baked is not null && !training
+        w.WriteLine($"/// each with {DeviceFootprint.ArrayOverheadBytes} bytes of heap block overhead. " + (baked is not null && !training
             ? "The baked parameters are used in place (one RAM copy of the static array), not copied."
             : "Baked parameters, if any, are a static array copied into the model's own array."));
         w.WriteLine("/// </summary>");
@@ -281,62 +278,16 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>
-    /// The firmware's own float math: nanoFramework has no System.Math. exp is Cephes' expf (range
-    /// reduction by ln 2 in two parts, a degree-6 polynomial, 2ⁿ from the exponent bits); the other
-    /// functions build on it. Only +, −, ×, ÷, comparisons and BitConverter: no FMA, so every target
-    /// rounds each operation the same way.
+    /// The firmware's own float math, from the runtime's <c>EdgeAe.Kernels.PortableMath</c> (the desktop's portable path
+    /// runs the same text): nanoFramework has no System.Math. exp is Cephes' expf (range reduction by ln 2 in two parts,
+    /// a degree-6 polynomial, 2ⁿ from the exponent bits); the other functions build on it. Only +, −, ×, ÷, comparisons
+    /// and BitConverter: no FMA, so every target rounds each operation the same way.
     /// </summary>
-    private static void WriteNanoMathClass(SourceWriter w, ModelPlan plan)
+    private static void WriteNanoMathClass(SourceWriter w)
     {
         w.WriteLine("/// <summary>Scalar float math for nanoFramework, which has no System.Math (file-local).</summary>");
         w.OpenBlock("file static class EdgeAeMath");
-        w.WriteLine(NanoMathSource.Text);
-        WriteRandom(w);
+        w.WriteLine(FirmwareMath.Text);
         w.CloseBlock();
-    }
-}
-
-/// <summary>The RAM and flash a nanoFramework model needs, from its plan.</summary>
-internal readonly struct NanoFootprint
-{
-    private NanoFootprint(int ramBytes, int bakedDataBytes)
-    {
-        RamBytes = ramBytes;
-        BakedDataBytes = bakedDataBytes;
-    }
-
-    public int RamBytes { get; }
-
-    public int BakedDataBytes { get; }
-
-    public static NanoFootprint Of(ModelPlan plan, BakedWeights? bakedWeights)
-    {
-        bool baked = bakedWeights is not null;
-        bool training = plan.Topology.OnDeviceTraining;
-        int overhead = ModelEmitter.NanoArrayOverheadBytes;
-        int parameters = plan.ParameterBufferLength * 4 + overhead;
-        int ram = parameters; // own array, or the static baked array used in place
-        if (baked && training)
-        {
-            ram += parameters; // the static baked array stays in RAM beside the model's copy
-        }
-
-        if (training)
-        {
-            ram += parameters; // gradients
-        }
-
-        ram += (training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4 + overhead;
-        ram += plan.Topology.CodeSize * 4 + overhead;
-        if (plan.Topology.HasCodec)
-        {
-            ram += 2 * (plan.Topology.CodeSize * 4 + overhead); // the codec's per-value minimum and scale
-            if (ModelEmitter.CodeRange(plan, bakedWeights) is not null)
-            {
-                ram += 2 * (plan.Topology.CodeSize * 4 + overhead); // and the static range it starts from
-            }
-        }
-
-        return new NanoFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
     }
 }

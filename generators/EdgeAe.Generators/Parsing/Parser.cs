@@ -207,22 +207,7 @@ internal static class Parser
 
         if (diagnostics.Count == 0)
         {
-            // Each term is below 2^62, but a few of them overflow a long (and wrap below the limit): sum exactly.
-            decimal parameters = 0m;
-            foreach (LayerSpec layer in layers)
-            {
-                parameters += (layer.IsTied ? 0m : (decimal)layer.InputWidth * layer.Width) + layer.Width;
-            }
-
-            // The batch workspace holds every layer's activations and deltas for MaxBatch samples.
-            decimal workspace = 0m;
-            foreach (LayerSpec layer in layers)
-            {
-                workspace += 2m * layer.Width + 32;
-            }
-
-            workspace *= maxBatch;
-
+            (decimal parameters, decimal workspace) = ModelPlan.Size(layers, maxBatch);
             if (parameters > ModelPlan.MaxParameters || workspace > ModelPlan.MaxParameters)
             {
                 diagnostics.Add(DiagnosticInfo.Create(

@@ -32,7 +32,9 @@ namespace Device
         /// <summary>Number of trainable parameters (all weights and biases).</summary>
         public const int ParameterCount = 211;
 
-        /// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>
+        /// <summary>
+        /// Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.
+        /// </summary>
         public const int ParameterBufferLength = 256;
 
         /// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>
@@ -62,7 +64,10 @@ namespace Device
         /// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>
         public const int DeclaredSeed = 9;
 
-        /// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>
+        /// <summary>
+        /// True when the parameterless constructor starts from trained parameters baked into this code from a weight
+        /// file.
+        /// </summary>
         public const bool HasBakedWeights = false;
 
         private float[] _parameters;
@@ -570,10 +575,11 @@ namespace Device
 
             return (z > 0f ? (double)z : 0.0) + 2.0 * sum;
         }
-        /// <summary>The generator state for a seed.</summary>
+
+        /// <summary>The SplitMix64 state initialisation draws start from for <paramref name="seed"/>.</summary>
         public static ulong SeedState(int seed) => (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ 0xD1B54A32D192ED03UL;
 
-        /// <summary>Next SplitMix64 draw mapped to a float uniform in [−1, 1) with 24 random bits.</summary>
+        /// <summary>The next SplitMix64 draw mapped to a float uniform in [−1, 1) with 24 random bits.</summary>
         public static float NextSymmetric(ref ulong state)
         {
             state += 0x9E3779B97F4A7C15UL;
