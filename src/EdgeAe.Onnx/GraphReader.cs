@@ -513,7 +513,7 @@ internal static class GraphReader
             if (_steps.Count == 0 || _steps[^1].Kind != StepKind.Dense)
             {
                 string after = _steps.Count == 0 ? "to the graph input" : $"after {_steps[^1].Describe()}";
-                throw error(OnnxImportError.UnsupportedStructure, $"adds a constant {after}; EdgeAe supports an Add only as the bias of a dense layer (right after its MatMul or Gemm)");
+                throw error(OnnxImportError.UnsupportedStructure, $"adds a constant {after}; supported: an Add as the bias of a dense layer, right after its MatMul or Gemm");
             }
 
             long? legacyAxis = null;
