@@ -541,7 +541,11 @@ internal static class GraphReader
         /// <summary>Adds a constant broadcast over the batch to the biases of <paramref name="step"/>; any other broadcast is refused.</summary>
         private static void AddBias(NetworkStep step, Value value, bool featureMajor, float beta, long? legacyAxis, Func<OnnxImportError, string, OnnxImportException> error)
         {
-            Constant c = value.Constant!;
+            if (value.Constant is not { } c)
+            {
+                throw error(OnnxImportError.UnsupportedStructure, "its bias is computed from the input; a bias is a constant (an initializer)");
+            }
+
             if (c.Floats is null)
             {
                 throw error(OnnxImportError.UnsupportedTensor, $"its bias '{c.Name}' is an int64 tensor; a bias is float32");

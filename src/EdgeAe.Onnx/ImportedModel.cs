@@ -13,7 +13,7 @@ public sealed record ImportedLayer(LayerRole Role, int InputWidth, int Width, Ac
 
 /// <summary>
 /// The result of an import, in memory: an EdgeAe declaration (C# source) and a weight file (.eaw bytes) that belong
-/// together. <see cref="Save"/> writes both or neither.
+/// together. <see cref="Save(string, string)"/> writes both or neither.
 /// </summary>
 public sealed class ImportedModel
 {
@@ -77,7 +77,10 @@ public sealed class ImportedModel
     /// put back as it was (or removed when it did not exist).
     /// </summary>
     /// <exception cref="OnnxImportException">With <see cref="OnnxImportError.Io"/> when a file cannot be written, or when both paths name the same file.</exception>
-    public void Save(string declarationPath, string weightsPath)
+    public void Save(string declarationPath, string weightsPath) => Save(declarationPath, weightsPath, AtomicFile.WriteAllText);
+
+    /// <summary>Save with an injectable writer of the declaration (tests make it fail after the weights were written).</summary>
+    internal void Save(string declarationPath, string weightsPath, Action<string, string> writeDeclaration)
     {
         ArgumentNullException.ThrowIfNull(declarationPath);
         ArgumentNullException.ThrowIfNull(weightsPath);
@@ -112,7 +115,7 @@ public sealed class ImportedModel
 
         try
         {
-            AtomicFile.WriteAllText(declarationPath, Declaration);
+            writeDeclaration(declarationPath, Declaration);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

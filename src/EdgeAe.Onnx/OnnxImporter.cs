@@ -10,7 +10,7 @@ namespace EdgeAe.Onnx;
 /// </summary>
 public static class OnnxImporter
 {
-    /// <summary>Reads and converts the ONNX file at <paramref name="path"/>; nothing is written (see <see cref="ImportedModel.Save"/>).</summary>
+    /// <summary>Reads and converts the ONNX file at <paramref name="path"/>; nothing is written (see <see cref="ImportedModel.Save(string, string)"/>).</summary>
     /// <param name="path">The .onnx file.</param>
     /// <param name="options">Code layer, loss and class name; null: defaults (the graph must then mark its code layer).</param>
     /// <param name="weightsFileName">The weight file's name, as the declaration's comment mentions it.</param>
