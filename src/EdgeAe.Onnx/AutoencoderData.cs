@@ -83,21 +83,13 @@ internal sealed class AutoencoderData
     }
 
     /// <summary>Reads a weight file's bytes (every check of the format applies).</summary>
-    /// <exception cref="IO.WeightFileException">The bytes are not a valid float32 weight file.</exception>
+    /// <exception cref="IO.WeightFileException">The bytes are not a valid float32 weight file (reason <see cref="IO.WeightFileErrorReason.Malformed"/>).</exception>
     public static AutoencoderData FromWeightFile(byte[] bytes, string source)
     {
-        if (!WeightFileFormat.TryParse(bytes, out WeightFileData? data, out WeightFileFormatErrorKind kind, out string error) || data is null)
+        // Callers with a path validate it with WeightFile.Read first, which reports every failure with its reason.
+        if (!WeightFileFormat.TryParse(bytes, out WeightFileData? data, out string error) || data is null)
         {
-            IO.WeightFileErrorReason reason = kind switch
-            {
-                WeightFileFormatErrorKind.NotAnEdgeAeFile => IO.WeightFileErrorReason.NotAnEdgeAeFile,
-                WeightFileFormatErrorKind.UnsupportedVersion => IO.WeightFileErrorReason.UnsupportedVersion,
-                WeightFileFormatErrorKind.Truncated => IO.WeightFileErrorReason.Truncated,
-                WeightFileFormatErrorKind.ChecksumMismatch => IO.WeightFileErrorReason.ChecksumMismatch,
-                WeightFileFormatErrorKind.NonFiniteValue => IO.WeightFileErrorReason.NonFiniteWeight,
-                _ => IO.WeightFileErrorReason.Malformed,
-            };
-            throw new IO.WeightFileException(reason, $"Cannot read weights from '{source}': {error}.");
+            throw new IO.WeightFileException(IO.WeightFileErrorReason.Malformed, $"Cannot read weights from '{source}': {error}.");
         }
 
         int code = Array.FindIndex(data.Layers, l => l.Role == (byte)LayerRole.Code);

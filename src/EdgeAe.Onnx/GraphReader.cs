@@ -324,12 +324,7 @@ internal static class GraphReader
                     throw Error(OnnxImportError.UnsupportedStructure, $"its {role} input '{node.Input[index]}' is a constant; constant folding is not supported (export with constant folding on)");
                 }
 
-                if (v.Step != _steps.Count)
-                {
-                    throw Error(OnnxImportError.UnsupportedStructure,
-                        $"reads '{node.Input[index]}', which later nodes have already consumed ({_steps[v.Step].Describe()} follows it); EdgeAe imports one chain, without branches or skip connections");
-                }
-
+                RequireLatest(v, node.Input[index], Error);
                 return v;
             }
 
@@ -402,6 +397,16 @@ internal static class GraphReader
             _values[output] = result;
         }
 
+        /// <summary>A computed value must be the chain's current one: reading an earlier value is a branch or a skip connection.</summary>
+        private void RequireLatest(Value value, string name, Func<OnnxImportError, string, OnnxImportException> error)
+        {
+            if (value.Step != _steps.Count)
+            {
+                throw error(OnnxImportError.UnsupportedStructure,
+                    $"reads '{name}', which later nodes have already consumed ({_steps[value.Step].Describe()} follows it); EdgeAe imports one chain, without branches or skip connections");
+            }
+        }
+
         private Value Dense(string id, string op, NodeProto node, Value?[] inputs, float alpha, bool transA, bool transB, Value? c, float beta, Func<OnnxImportError, string, OnnxImportException> error)
         {
             Value a = inputs[0] ?? throw error(OnnxImportError.Malformed, "has no A input");
@@ -426,11 +431,7 @@ internal static class GraphReader
 
             Value x = activationFirst ? a : b;
             int xIndex = activationFirst ? 0 : 1;
-            if (x.Step != _steps.Count)
-            {
-                throw error(OnnxImportError.UnsupportedStructure,
-                    $"reads '{node.Input[xIndex]}', which later nodes have already consumed ({_steps[x.Step].Describe()} follows it); EdgeAe imports one chain, without branches or skip connections");
-            }
+            RequireLatest(x, node.Input[xIndex], error);
 
             if (x.SampleDims.Length != 1)
             {
@@ -504,11 +505,7 @@ internal static class GraphReader
 
             Value x = a.Constant is null ? a : b;
             int index = a.Constant is null ? 0 : 1;
-            if (x.Step != _steps.Count)
-            {
-                throw error(OnnxImportError.UnsupportedStructure,
-                    $"reads '{node.Input[index]}', which later nodes have already consumed ({_steps[x.Step].Describe()} follows it); EdgeAe imports one chain, without branches or skip connections");
-            }
+            RequireLatest(x, node.Input[index], error);
 
             if (_steps.Count == 0 || _steps[^1].Kind != StepKind.Dense)
             {

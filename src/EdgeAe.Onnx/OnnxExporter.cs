@@ -70,6 +70,9 @@ public static class OnnxExporter
     public static byte[] ExportWeightFile(string weightsPath, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(weightsPath);
+
+        // The runtime's reader reports a bad file with its reason (Truncated, ChecksumMismatch, …); then the values are read.
+        WeightFile.Read(weightsPath);
         byte[] bytes;
         try
         {

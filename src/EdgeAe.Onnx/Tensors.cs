@@ -107,68 +107,44 @@ internal static class Tensors
             : "code " + dataType.ToString(CultureInfo.InvariantCulture);
 
     private static float[] ReadFloats(TensorProto tensor, long count, string where)
-    {
-        bool raw = !tensor.RawData.IsEmpty;
-        if (raw && tensor.FloatData.Count > 0)
-        {
-            throw new OnnxImportException(OnnxImportError.UnsupportedTensor, $"{where} has both raw_data and float_data");
-        }
-
-        long found = raw ? tensor.RawData.Length : tensor.FloatData.Count;
-        long expected = raw ? 4 * count : count;
-        if (found != expected)
-        {
-            throw new OnnxImportException(OnnxImportError.UnsupportedTensor,
-                $"{where} {Shape(tensor.Dims)} needs {count} float32 values but holds {(raw ? $"{found} bytes of raw_data" : $"{found} in float_data")}");
-        }
-
-        var values = new float[count];
-        if (raw)
-        {
-            ReadOnlySpan<byte> bytes = tensor.RawData.Span;
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(4 * i));
-            }
-        }
-        else
-        {
-            tensor.FloatData.CopyTo(values, 0);
-        }
-
-        return values;
-    }
+        => ReadValues(tensor, count, where, tensor.FloatData, "float32", "float_data", 4, BinaryPrimitives.ReadSingleLittleEndian);
 
     private static long[] ReadLongs(TensorProto tensor, long count, string where)
+        => ReadValues(tensor, count, where, tensor.Int64Data, "int64", "int64_data", 8, BinaryPrimitives.ReadInt64LittleEndian);
+
+    /// <summary>The values from <c>raw_data</c> (little-endian, <paramref name="size"/> bytes each) or the typed field, never both.</summary>
+    private static T[] ReadValues<T>(TensorProto tensor, long count, string where, Google.Protobuf.Collections.RepeatedField<T> typed, string type, string field, int size, ReadFromBytes<T> read)
     {
         bool raw = !tensor.RawData.IsEmpty;
-        if (raw && tensor.Int64Data.Count > 0)
+        if (raw && typed.Count > 0)
         {
-            throw new OnnxImportException(OnnxImportError.UnsupportedTensor, $"{where} has both raw_data and int64_data");
+            throw new OnnxImportException(OnnxImportError.UnsupportedTensor, $"{where} has both raw_data and {field}");
         }
 
-        long found = raw ? tensor.RawData.Length : tensor.Int64Data.Count;
-        long expected = raw ? 8 * count : count;
+        long found = raw ? tensor.RawData.Length : typed.Count;
+        long expected = raw ? size * count : count;
         if (found != expected)
         {
             throw new OnnxImportException(OnnxImportError.UnsupportedTensor,
-                $"{where} {Shape(tensor.Dims)} needs {count} int64 values but holds {(raw ? $"{found} bytes of raw_data" : $"{found} in int64_data")}");
+                $"{where} {Shape(tensor.Dims)} needs {count} {type} values but holds {(raw ? $"{found} bytes of raw_data" : $"{found} in {field}")}");
         }
 
-        var values = new long[count];
+        var values = new T[count];
         if (raw)
         {
             ReadOnlySpan<byte> bytes = tensor.RawData.Span;
             for (int i = 0; i < values.Length; i++)
             {
-                values[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.Slice(8 * i));
+                values[i] = read(bytes.Slice(size * i));
             }
         }
         else
         {
-            tensor.Int64Data.CopyTo(values, 0);
+            typed.CopyTo(values, 0);
         }
 
         return values;
     }
+
+    private delegate T ReadFromBytes<T>(ReadOnlySpan<byte> bytes);
 }
