@@ -681,6 +681,11 @@ internal static class GraphReader
                     throw error(OnnxImportError.UnsupportedStructure, Bad($"dimension {d} at axis {i}"));
                 }
 
+                if (d > width)
+                {
+                    throw error(OnnxImportError.UnsupportedStructure, Bad($"a sample has {width} values"));
+                }
+
                 rest[i - 1] = d;
                 known *= d;
                 if (known > width)

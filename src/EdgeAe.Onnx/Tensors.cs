@@ -67,11 +67,13 @@ internal static class Tensors
                 throw new OnnxImportException(OnnxImportError.UnsupportedTensor, $"{where} has a negative dimension: {Shape(dims)}");
             }
 
-            count *= d;
-            if (count > MaxElements)
+            // Checked before multiplying: dims such as [64, 2^58] must not wrap around to a small count.
+            if (d != 0 && count > MaxElements / d)
             {
                 throw new OnnxImportException(OnnxImportError.UnsupportedTensor, $"{where} {Shape(dims)} has more than {MaxElements} values");
             }
+
+            count *= d;
         }
 
         switch ((TensorProto.Types.DataType)tensor.DataType)

@@ -279,12 +279,13 @@ public sealed class FuzzTests
         return a;
     }
 
-    private static long RandomLong(Random random) => random.Next(6) switch
+    private static long RandomLong(Random random) => random.Next(7) switch
     {
         0 => -1,
         1 => 0,
         2 => long.MaxValue,
         3 => int.MaxValue + 1L,
+        4 => 1L << 58,
         _ => random.Next(-2, 20),
     };
 }

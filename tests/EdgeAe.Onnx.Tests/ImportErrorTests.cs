@@ -190,6 +190,32 @@ public sealed class ImportErrorTests
     }
 
     [Fact]
+    public void Dimensions_whose_product_would_wrap_around_are_refused()
+    {
+        ModelProto model = Valid();
+        TensorProto w = model.Graph.Initializer[0];
+        w.Dims.Clear();
+        w.Dims.AddRange([64, 1L << 58]); // 2^64 values: a wrapping product would say 0
+        w.RawData = ByteString.Empty;
+        OnnxImportException e = Fails(model);
+        Assert.Equal(OnnxImportError.UnsupportedTensor, e.Reason);
+        Assert.Contains("has more than 268435456 values", e.Message);
+
+        model = Valid();
+        var shape = new TensorProto { Name = "shape", DataType = (int)TensorProto.Types.DataType.Int64 };
+        shape.Dims.Add(3);
+        shape.Int64Data.AddRange([0, 1L << 62, 4]);
+        model.Graph.Initializer.Add(shape);
+        NodeProto first = model.Graph.Node.Single(n => n.Name == "/layers.0/MatMul");
+        first.Input[0] = "reshaped";
+        var reshape = new NodeProto { Name = "reshape", OpType = "Reshape" };
+        reshape.Input.AddRange(["x", "shape"]);
+        reshape.Output.Add("reshaped");
+        model.Graph.Node.Insert(0, reshape);
+        Assert.Contains("reshapes [batch, 16] to [0, 4611686018427387904, 4]", Fails(model).Message);
+    }
+
+    [Fact]
     public void A_graph_that_is_not_an_autoencoder_says_why()
     {
         ModelProto model = Valid();
