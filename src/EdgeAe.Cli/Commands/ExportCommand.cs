@@ -3,6 +3,8 @@ using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Emitting;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
+using EdgeAe.IO;
+using EdgeAe.Onnx;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -27,8 +29,34 @@ internal sealed class ExportSettings : CommonSettings
     [Description("Where to write the generated C# (e.g. Model.g.cs); default: standard output.")]
     public string? Out { get; set; }
 
+    [CommandOption("--onnx <FILE>")]
+    [Description("Instead of C#: write the model of --weights as an ONNX graph (float32) for ONNX Runtime; docs/onnx.md.")]
+    public string? Onnx { get; set; }
+
+    [CommandOption("--part <NAME>")]
+    [Description("With --onnx: autoencoder (input → reconstruction and code), encoder (input → code) or decoder (code → reconstruction).")]
+    [DefaultValue("autoencoder")]
+    public string Part { get; set; } = "autoencoder";
+
+    public OnnxGraphPart ParsedPart => Enum.TryParse(Part, ignoreCase: true, out OnnxGraphPart part) && Enum.IsDefined(part) ? part : (OnnxGraphPart)(-1);
+
     public override ValidationResult Validate()
     {
+        if (Onnx is not null && Weights is null)
+        {
+            return ValidationResult.Error("--onnx needs --weights <FILE> (the weight file holds the parameters to export)");
+        }
+
+        if (Onnx is not null && Out is not null)
+        {
+            return ValidationResult.Error("--out writes C# source and --onnx an ONNX graph; give one of them");
+        }
+
+        if (!Enum.IsDefined(ParsedPart) || int.TryParse(Part, out _))
+        {
+            return Invalid("--part", Part, "expected autoencoder, encoder or decoder");
+        }
+
         return ExportCommand.Targets.ContainsKey(Target)
             ? base.Validate()
             : Invalid("--target", Target, $"expected one of: {string.Join(", ", ExportCommand.Targets.Keys)}");
@@ -37,7 +65,8 @@ internal sealed class ExportSettings : CommonSettings
 
 /// <summary>
 /// <c>edgeae export</c>: runs the generator on the declaration and writes the emitted source of the
-/// requested flavour (the same pure function of topology and flavour the generator uses).
+/// requested flavour (the same pure function of topology and flavour the generator uses); with <c>--onnx</c>,
+/// writes the weight file's model as an ONNX graph instead.
 /// </summary>
 internal sealed class ExportCommand(CliEnvironment environment) : Command<ExportSettings>
 {
@@ -50,6 +79,11 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
 
     public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.Onnx is not null)
+        {
+            return ExportOnnx(settings);
+        }
+
         string path = settings.Model ?? "DefaultModel.cs (built-in)";
         string source = settings.Model is null ? ModelHandle.BuiltInDeclaration : ModelCompiler.ReadDeclaration(settings.Model);
         GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model));
@@ -67,6 +101,43 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
         Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
         File.WriteAllText(outPath, generated);
         environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {generated.Split('\n').Length:N0} lines) → {outPath}");
+        return CommandLine.Success;
+    }
+
+    /// <summary>
+    /// The weight file as an ONNX graph. The file holds the topology, so no declaration is needed; with --model the
+    /// file is first checked against the declaration (as baking checks it) and the graph is named after its class.
+    /// </summary>
+    private int ExportOnnx(ExportSettings settings)
+    {
+        string weights = settings.Weights!, onnx = settings.Onnx!;
+        if (!File.Exists(weights))
+        {
+            throw new CliException($"weight file not found: {weights}");
+        }
+
+        OutputPaths.Refuse("--onnx", onnx, ("--weights", weights), ("--model", settings.Model));
+        string? name = null;
+        if (settings.Model is not null)
+        {
+            GeneratorOutput output = ModelCompiler.Generate(ModelCompiler.ReadDeclaration(settings.Model), Path.GetFullPath(settings.Model));
+            ModelCompiler.Check(output, settings.Model);
+            TopologySpec spec = output.Specs.Single();
+            Bake(spec, weights);
+            name = spec.FullName;
+        }
+
+        var options = new OnnxExportOptions { Part = settings.ParsedPart, GraphName = name };
+        byte[] bytes = OnnxExporter.ExportWeightFile(weights, options);
+        AtomicFile.WriteAllBytes(onnx, bytes);
+        WeightFileInfo info = WeightFile.Read(weights);
+        (string inputs, string outputs) = options.Part switch
+        {
+            OnnxGraphPart.Encoder => (OnnxExporter.InputName, OnnxExporter.CodeName),
+            OnnxGraphPart.Decoder => (OnnxExporter.CodeName, OnnxExporter.ReconstructionName),
+            _ => (OnnxExporter.InputName, $"{OnnxExporter.ReconstructionName}', '{OnnxExporter.CodeName}"),
+        };
+        environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, float32, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
         return CommandLine.Success;
     }
 
