@@ -35,25 +35,9 @@ public sealed record MatrixCase(string Name, string Activation, string Loss, int
     }
 }
 
-/// <summary>
-/// Every activation × loss × depth × tied/untied declaration (32). Compiling 32 generated models takes about 80 s on
-/// this machine today, so the suite runs a pairwise-covering 8 of them (every value of every factor, and every pair of
-/// values of any two factors, appears) and the whole matrix with <c>EDGEAE_ONNX_FULL_MATRIX=1</c> (docs/onnx.md).
-/// </summary>
+/// <summary>Every activation × loss × depth × tied/untied declaration (32), all compiled in one in-memory compilation.</summary>
 public static class Matrix
 {
-    /// <summary>Set to 1 to run the whole matrix.</summary>
-    public const string FullMatrixVariable = "EDGEAE_ONNX_FULL_MATRIX";
-
-    public static bool Full => Environment.GetEnvironmentVariable(FullMatrixVariable) == "1";
-
-    /// <summary>The pairwise-covering subset the suite always runs.</summary>
-    public static readonly string[] Covering =
-        ["LinearBce2", "LinearSe4Tied", "SigmoidBce4Tied", "SigmoidSe2", "TanhBce2Tied", "TanhSe4", "ReluBce4", "ReluSe2Tied"];
-
-    /// <summary>The cases this run compiles and tests.</summary>
-    public static IReadOnlyList<MatrixCase> Selected => Full ? Cases : Cases.Where(c => Covering.Contains(c.Name)).ToArray();
-
     public static readonly string[] Activations = ["Linear", "Sigmoid", "Tanh", "Relu"];
 
     public static IReadOnlyList<MatrixCase> Cases { get; } =
