@@ -9,7 +9,6 @@ internal static class Invariant
 
     public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-
     /// <summary>A float literal that round-trips exactly ("G9" is enough for every float32), with NaN/∞ spelled out.</summary>
     public static string Float(float value)
     {
