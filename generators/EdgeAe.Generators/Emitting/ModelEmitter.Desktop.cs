@@ -74,7 +74,7 @@ internal static partial class ModelEmitter
         string name = EscapedIdentifier(plan.Topology.TypeName);
         if (baked is null)
         {
-            w.WriteSummary("Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.");
+            w.WriteSummary(ApiDoc.DeclaredSeedConstructor);
             w.WriteLine($"public {name}() => InitializeParameters(DeclaredSeed);");
         }
         else
@@ -84,7 +84,7 @@ internal static partial class ModelEmitter
         }
 
         w.WriteLine();
-        w.WriteSummary("Creates the model with parameters initialised from <paramref name=\"seed\"/>.");
+        w.WriteSummary(ApiDoc.SeededConstructor);
         w.WriteLine($"public {name}(int seed) => InitializeParameters(seed);");
         w.WriteLine();
         w.WriteSummary("The static description of this model: layers, offsets, loss.");
@@ -93,7 +93,7 @@ internal static partial class ModelEmitter
         w.WriteSummary("All weights and biases, contiguous, in the order the remarks show.");
         w.WriteLine("public Span<float> Parameters => _parameters.Span;");
         w.WriteLine();
-        w.WriteSummary("Gradients accumulated by <see cref=\"AccumulateGradients\"/>, laid out like <see cref=\"Parameters\"/>.");
+        w.WriteSummary(ApiDoc.Gradients);
         w.WriteLine("public Span<float> Gradients => _gradients.Span;");
         w.WriteLine();
     }
@@ -135,7 +135,7 @@ internal static partial class ModelEmitter
         int code = plan.CodeLayer.Layer.Index;
         int last = plan.OutputLayer.Layer.Index;
 
-        w.WriteSummary("Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats). Allocates nothing.");
+        w.WriteSummary(ApiDoc.Encode);
         w.OpenBlock("public void Encode(ReadOnlySpan<float> input, Span<float> code)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "code", "CodeSize");
@@ -161,7 +161,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteSummary("Decodes <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats) into <paramref name=\"output\"/> (<see cref=\"InputSize\"/> floats). Allocates nothing.");
+        w.WriteSummary(ApiDoc.Decode);
         w.OpenBlock("public void Decode(ReadOnlySpan<float> code, Span<float> output)");
         WriteCheck(w, "code", "CodeSize");
         WriteCheck(w, "output", "InputSize");
@@ -181,7 +181,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteSummary($"Encodes and decodes <paramref name=\"input\"/> into <paramref name=\"output\"/> and returns the loss of the reconstruction against the input: {Describe.Loss(spec.Loss)}. Allocates nothing.");
+        w.WriteSummary(ApiDoc.Reconstruct(spec.Loss));
         w.OpenBlock("public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "output", "InputSize");
@@ -189,7 +189,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteSummary("Reconstructs <paramref name=\"input\"/> and returns the loss against <paramref name=\"target\"/> (for a denoising model: a corrupted input against the clean one). Allocates nothing.");
+        w.WriteSummary(ApiDoc.Evaluate);
         w.OpenBlock("public float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
@@ -222,7 +222,7 @@ internal static partial class ModelEmitter
         TopologySpec spec = plan.Topology;
         int last = plan.OutputLayer.Layer.Index;
 
-        w.WriteSummary("Runs <paramref name=\"input\"/> forward, back-propagates the loss against <paramref name=\"target\"/> and adds the gradient of every parameter to <see cref=\"Gradients\"/>. Returns the loss. Allocates nothing.");
+        w.WriteSummary(ApiDoc.AccumulateGradients);
         w.OpenBlock("public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
@@ -290,13 +290,13 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteSummary("Sets every gradient to zero.");
+        w.WriteSummary(ApiDoc.ZeroGradients);
         w.WriteLine("public void ZeroGradients() => _gradients.Span.Clear();");
         w.WriteLine();
-        w.WriteSummary("One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p. Returns the loss before the step.");
+        w.WriteSummary(ApiDoc.TrainStep);
         w.WriteLine("public float TrainStep(ReadOnlySpan<float> input, float learningRate) => TrainStep(input, input, learningRate);");
         w.WriteLine();
-        w.WriteSummary("One plain SGD step reconstructing <paramref name=\"target\"/> from <paramref name=\"input\"/> (denoising: corrupted input, clean target). Returns the loss before the step.");
+        w.WriteSummary(ApiDoc.TrainStepWithTarget);
         w.OpenBlock("public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate)");
         w.WriteStatement("Kernels.Shape.CheckLearningRate(learningRate);");
         w.WriteLine("ZeroGradients();");

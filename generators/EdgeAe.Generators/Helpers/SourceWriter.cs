@@ -99,7 +99,7 @@ internal sealed class SourceWriter
     private void WriteWrapped(string prefix, string text)
     {
         var line = new StringBuilder(prefix);
-        foreach (string word in text.Split(' '))
+        foreach (string word in Words(text))
         {
             if (line.Length > prefix.Length && _indentation * SpacesPerLevel + line.Length + 1 + word.Length > MaxLineLength)
             {
@@ -111,6 +111,29 @@ internal sealed class SourceWriter
         }
 
         WriteLine(line.ToString());
+    }
+
+    /// <summary>The words of <paramref name="text"/>, an XML tag such as <c>&lt;see cref="x"/&gt;</c> kept as one word.</summary>
+    private static System.Collections.Generic.List<string> Words(string text)
+    {
+        var words = new System.Collections.Generic.List<string>();
+        var word = new StringBuilder();
+        bool inTag = false;
+        foreach (char c in text)
+        {
+            if (c == ' ' && !inTag)
+            {
+                words.Add(word.ToString());
+                word.Clear();
+                continue;
+            }
+
+            inTag = c == '<' || (inTag && c != '>');
+            word.Append(c);
+        }
+
+        words.Add(word.ToString());
+        return words;
     }
 
     /// <summary>Splits an argument list at the commas outside parentheses, brackets and angle brackets.</summary>

@@ -55,7 +55,9 @@ internal static class PortableMath
     /// <summary>Logistic sigmoid 1 / (1 + e^−z); saturates to 0 or 1 without NaN.</summary>
     public static float Sigmoid(float z) => 1f / (1f + Exp(-z));
 
-    /// <summary>tanh: an odd polynomial below |z| = 0.625 (Cephes tanhf), 1 − 2/(e^{2|z|} + 1) above, ±1 beyond 9.</summary>
+    /// <summary>
+    /// tanh: an odd polynomial below |z| = 0.625 (Cephes tanhf), 1 − 2/(e^{2|z|} + 1) above, ±1 beyond 9.
+    /// </summary>
     public static float Tanh(float z)
     {
         float a = z < 0f ? -z : z;

@@ -123,8 +123,8 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
     }
 
     /// <summary>
-    /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/> (<see
-    /// cref="CodeSize"/> floats). Allocates nothing.
+    /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
+    /// (<see cref="CodeSize"/> floats). Allocates nothing.
     /// </summary>
     public void Encode(ReadOnlySpan<float> input, Span<float> code)
     {
@@ -150,8 +150,8 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
     }
 
     /// <summary>
-    /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/> (<see
-    /// cref="InputSize"/> floats). Allocates nothing.
+    /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
+    /// (<see cref="InputSize"/> floats). Allocates nothing.
     /// </summary>
     public void Decode(ReadOnlySpan<float> code, Span<float> output)
     {
@@ -227,8 +227,8 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
     }
 
     /// <summary>
-    /// Forward and backward over a batch: <paramref name="inputs"/> and <paramref name="targets"/> hold count × <see
-    /// cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>). Adds the gradients
+    /// Forward and backward over a batch: <paramref name="inputs"/> and <paramref name="targets"/> hold count ×
+    /// <see cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>). Adds the gradients
     /// summed over the batch to <see cref="Gradients"/> and returns the summed loss. Allocates nothing.
     /// </summary>
     public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)
