@@ -133,7 +133,12 @@ public sealed class FleetServer
         };
         client.DisconnectedAsync += e =>
         {
-            Volatile.Read(ref lost).TrySetResult(e);
+            if (e.ClientWasConnected)
+            {
+                // A failed connection attempt raises this too; only the loss of an established connection restarts the loop.
+                Volatile.Read(ref lost).TrySetResult(e);
+            }
+
             return Task.CompletedTask;
         };
 
