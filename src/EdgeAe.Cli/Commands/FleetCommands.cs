@@ -167,6 +167,11 @@ internal sealed class ServeCommand(CliEnvironment environment) : AsyncCommand<Se
     {
         BrokerOptions broker = settings.BrokerOptions();
         DeviceTopics topics = FleetCli.Guard(() => DeviceTopics.Parse(settings.Topic));
+        if (FleetStore.IsPostgres(settings.Db!))
+        {
+            FleetCli.Guard(() => PostgresFleetStore.ConnectionSettings(settings.Db!, Environment.GetEnvironmentVariable)); // a malformed URL fails before any work
+        }
+
         (ModelHandle handle, PacketCodec codec, Normalization normalization) = settings.LoadCodec(environment);
         var options = new ServeOptions
         {
