@@ -29,11 +29,14 @@ public sealed record ServeOptions
     /// <summary>How long the broker keeps this instance's session (and queues its share of messages) while it is away.</summary>
     public uint SessionExpirySeconds { get; init; } = 24 * 3600;
 
-    /// <summary>Unacknowledged messages the broker may have in flight to this instance (MQTT 5 receive maximum); also the largest batch.</summary>
-    public ushort ReceiveMaximum { get; init; } = 1000;
+    /// <summary>
+    /// Unacknowledged messages the broker may have in flight to this instance (MQTT 5 receive maximum): enough for a
+    /// batch in each of the three stages (decode, commit, acknowledge) and one arriving.
+    /// </summary>
+    public ushort ReceiveMaximum { get; init; } = 4000;
 
-    /// <summary>Most messages written in one transaction.</summary>
-    public int MaxBatch { get; init; } = 500;
+    /// <summary>Most messages written in one transaction (a commit costs an fsync: larger batches spread it thinner).</summary>
+    public int MaxBatch { get; init; } = 1000;
 
     /// <summary>How often a statistics line is written to the log; zero: never.</summary>
     public TimeSpan StatisticsInterval { get; init; } = TimeSpan.FromSeconds(10);
@@ -46,13 +49,15 @@ public sealed record ServeOptions
 /// <param name="Rows">The sample rows offered to the store (new ones and duplicates).</param>
 /// <param name="DeadLetters">The dead letters the processor produced (sequence reuses found by the store are in <paramref name="Result"/> only).</param>
 /// <param name="Result">What the store did.</param>
+/// <param name="ReceivedAtTimestamp">When the batch's first message arrived, in <see cref="Stopwatch.GetTimestamp"/> units.</param>
 /// <param name="CommittedAtTimestamp">When the commit returned, in <see cref="Stopwatch.GetTimestamp"/> units.</param>
-public sealed record CommittedBatch(IReadOnlyList<SampleRow> Rows, IReadOnlyList<DeadLetter> DeadLetters, WriteResult Result, long CommittedAtTimestamp);
+public sealed record CommittedBatch(IReadOnlyList<SampleRow> Rows, IReadOnlyList<DeadLetter> DeadLetters, WriteResult Result, long ReceivedAtTimestamp, long CommittedAtTimestamp);
 
 /// <summary>Running totals of one <see cref="FleetServer"/>; read them at any time.</summary>
 public sealed class ServeCounters
 {
     internal long _received, _inserted, _duplicates, _deadLettered, _batches, _acknowledged, _connections, _storeFailures;
+    internal long _processTicks, _storeTicks, _acknowledgeTicks;
 
     /// <summary>Messages received from the broker (redeliveries included).</summary>
     public long Received => Interlocked.Read(ref _received);
@@ -77,6 +82,15 @@ public sealed class ServeCounters
 
     /// <summary>Batches whose write failed and was retried.</summary>
     public long StoreFailures => Interlocked.Read(ref _storeFailures);
+
+    /// <summary>Time the consumer spent decoding and scoring (where the time goes: with <see cref="StoreTime"/> and <see cref="AcknowledgeTime"/>).</summary>
+    public TimeSpan ProcessTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _processTicks));
+
+    /// <summary>Time the consumer spent writing and committing batches.</summary>
+    public TimeSpan StoreTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _storeTicks));
+
+    /// <summary>Time the consumer spent sending acknowledgements.</summary>
+    public TimeSpan AcknowledgeTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _acknowledgeTicks));
 }
 
 /// <summary>
@@ -200,13 +214,17 @@ public sealed class FleetServer
             string problem;
             try
             {
+                // Messages of the previous connection not yet acknowledged are redelivered by the broker on this one;
+                // acknowledging them by their old packet ids would be wrong, so they are skipped by generation. The new
+                // generation starts before the connection does: a resumed session delivers right after its CONNACK.
+                Interlocked.Increment(ref _generation);
                 MqttClientConnectResult result = await client.ConnectAsync(_options.Broker.ClientOptions(_options.ClientId, _options.SessionExpirySeconds, _options.ReceiveMaximum), stop).ConfigureAwait(false);
                 if (result.ResultCode == MqttClientConnectResultCode.Success)
                 {
-                    // Messages of the previous connection not yet acknowledged are redelivered by the broker on this one;
-                    // acknowledging them by their old packet ids would be wrong, so the new generation skips them.
-                    Interlocked.Increment(ref _generation);
+                    // Subscribed again also when the session was resumed: Mosquitto 2.0.11 (Debian 12) drops a durable
+                    // client's shared subscriptions when it reconnects (fixed upstream in 2.0.12); elsewhere it is a no-op.
                     await SubscribeAsync(client, stop).ConfigureAwait(false);
+
                     Interlocked.Increment(ref Counters._connections);
                     _log.WriteLine($"serve: connected to {_options.Broker.Endpoint} as '{_options.ClientId}' (session {(result.IsSessionPresent ? "resumed" : "new")}), subscribed to {_options.Subscription}");
                     return;
@@ -222,7 +240,8 @@ public sealed class FleetServer
             {
                 return;
             }
-            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
+            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+                || (e is InvalidOperationException && !first)) // "connect/disconnect is pending": the client is still closing the lost connection
             {
                 problem = Innermost(e);
             }
@@ -259,12 +278,32 @@ public sealed class FleetServer
         }
     }
 
-    /// <summary>Takes what has arrived (up to a batch), processes, stores, acknowledges; until stopped.</summary>
+    /// <summary>
+    /// Three stages, each on its own task, so that decoding one batch, committing the one before (an fsync: the thread
+    /// waits for the disk) and acknowledging the one before that overlap: the first takes what has arrived (up to a batch)
+    /// and decodes and scores it; the second stores it in one transaction; the third acknowledges it. Batches pass in
+    /// order through channels of one, so acknowledgements keep arrival order and follow their commit.
+    /// </summary>
     private async Task ConsumeAsync(IMqttClient client, CancellationToken stop)
     {
-        var batch = new List<Incoming>(_options.MaxBatch);
-        var rows = new List<SampleRow>(_options.MaxBatch);
-        var deadLetters = new List<DeadLetter>();
+        var processed = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var committed = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        Task storing = Task.Run(() => StoreLoopAsync(processed.Reader, committed.Writer, stop), CancellationToken.None);
+        Task acknowledging = Task.Run(() => AcknowledgeLoopAsync(client, committed.Reader), CancellationToken.None);
+        try
+        {
+            await ProcessLoopAsync(processed.Writer, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            processed.Writer.TryComplete();
+            await storing.ConfigureAwait(false);
+            await acknowledging.ConfigureAwait(false);
+        }
+    }
+
+    private async Task ProcessLoopAsync(ChannelWriter<Batch> output, CancellationToken stop)
+    {
         ChannelReader<Incoming> reader = _incoming.Reader;
         while (true)
         {
@@ -280,36 +319,66 @@ public sealed class FleetServer
                 return;
             }
 
-            batch.Clear();
-            rows.Clear();
-            deadLetters.Clear();
-            while (batch.Count < _options.MaxBatch && reader.TryRead(out Incoming message))
+            long started = Stopwatch.GetTimestamp();
+            var batch = new Batch(new List<Incoming>(_options.MaxBatch), new List<SampleRow>(_options.MaxBatch), []);
+            while (batch.Messages.Count < _options.MaxBatch && reader.TryRead(out Incoming message))
             {
-                batch.Add(message);
+                batch.Messages.Add(message);
                 (SampleRow? row, DeadLetter? dead) = _processor.Process(message.Topic, message.Payload, message.ReceivedAtMicros);
                 if (row is not null)
                 {
-                    rows.Add(row);
+                    batch.Rows.Add(row);
                 }
                 else
                 {
-                    deadLetters.Add(dead!);
+                    batch.DeadLetters.Add(dead!);
                 }
             }
 
-            Interlocked.Add(ref Counters._received, batch.Count);
-            WriteResult? result = await StoreAsync(rows, deadLetters, stop).ConfigureAwait(false);
-            if (result is null)
-            {
-                return; // stopped before the batch was stored: nothing acknowledged, the broker redelivers it
-            }
+            Interlocked.Add(ref Counters._received, batch.Messages.Count);
+            Interlocked.Add(ref Counters._processTicks, Stopwatch.GetTimestamp() - started);
 
-            Interlocked.Add(ref Counters._inserted, result.Value.Inserted);
-            Interlocked.Add(ref Counters._duplicates, result.Value.Duplicates);
-            Interlocked.Add(ref Counters._deadLettered, result.Value.DeadLettered);
-            Interlocked.Increment(ref Counters._batches);
-            BatchCommitted?.Invoke(new CommittedBatch(rows.ToArray(), deadLetters.ToArray(), result.Value, Stopwatch.GetTimestamp()));
-            await AcknowledgeAsync(client, batch).ConfigureAwait(false);
+            // Waits while the store stage is busy; a batch in hand when serve stops is still stored and acknowledged.
+            await output.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task StoreLoopAsync(ChannelReader<Batch> input, ChannelWriter<Batch> output, CancellationToken stop)
+    {
+        try
+        {
+            await foreach (Batch batch in input.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                long started = Stopwatch.GetTimestamp();
+                WriteResult? result = await StoreAsync(batch.Rows, batch.DeadLetters, stop).ConfigureAwait(false);
+                if (result is null)
+                {
+                    continue; // stopped while the store was failing: nothing acknowledged, the broker redelivers it
+                }
+
+                long stored = Stopwatch.GetTimestamp();
+                Interlocked.Add(ref Counters._storeTicks, stored - started);
+                Interlocked.Add(ref Counters._inserted, result.Value.Inserted);
+                Interlocked.Add(ref Counters._duplicates, result.Value.Duplicates);
+                Interlocked.Add(ref Counters._deadLettered, result.Value.DeadLettered);
+                Interlocked.Increment(ref Counters._batches);
+                BatchCommitted?.Invoke(new CommittedBatch(batch.Rows, batch.DeadLetters, result.Value, batch.Messages[0].ReceivedAtTimestamp, stored));
+                await output.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            output.TryComplete();
+        }
+    }
+
+    private async Task AcknowledgeLoopAsync(IMqttClient client, ChannelReader<Batch> input)
+    {
+        await foreach (Batch batch in input.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            long started = Stopwatch.GetTimestamp();
+            await AcknowledgeAsync(client, batch.Messages).ConfigureAwait(false);
+            Interlocked.Add(ref Counters._acknowledgeTicks, Stopwatch.GetTimestamp() - started);
         }
     }
 
@@ -391,7 +460,7 @@ public sealed class FleetServer
     }
 
     private string Summary(string head) => string.Create(CultureInfo.InvariantCulture,
-        $"{head} received {Counters.Received}, stored {Counters.Inserted}, duplicates {Counters.Duplicates}, dead letters {Counters.DeadLettered}, batches {Counters.Batches}, acknowledged {Counters.Acknowledged}");
+        $"{head} received {Counters.Received}, stored {Counters.Inserted}, duplicates {Counters.Duplicates}, dead letters {Counters.DeadLettered}, batches {Counters.Batches}, acknowledged {Counters.Acknowledged}; time in decode+score {Counters.ProcessTime.TotalSeconds:0.00} s, store {Counters.StoreTime.TotalSeconds:0.00} s, acknowledge {Counters.AcknowledgeTime.TotalSeconds:0.00} s");
 
     private static long UnixMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
 
@@ -404,6 +473,8 @@ public sealed class FleetServer
 
         return e.Message;
     }
+
+    private sealed record Batch(List<Incoming> Messages, List<SampleRow> Rows, List<DeadLetter> DeadLetters);
 
     private readonly record struct Incoming(string Topic, byte[] Payload, long ReceivedAtMicros, long ReceivedAtTimestamp, MqttApplicationMessageReceivedEventArgs Arguments, int Generation);
 }

@@ -32,11 +32,17 @@ public sealed record SimulateOptions
 
     /// <summary>Connections opened at once while starting up.</summary>
     public int ConnectConcurrency { get; init; } = 32;
+
+    /// <summary>
+    /// How long a device keeps publishing a message again that the broker acknowledged with "no matching subscribers"
+    /// (dropped: serve not subscribed yet, or between a reconnection and its new subscription) before the run fails.
+    /// </summary>
+    public TimeSpan SubscriberWait { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>What a simulation did.</summary>
-/// <param name="Published">Messages the broker acknowledged (each device's sequence numbers, once each).</param>
-/// <param name="NoSubscribers">Of those, messages the broker acknowledged with "no matching subscribers": nobody received them.</param>
+/// <param name="Published">Messages the broker acknowledged and delivered to a subscription (each device's sequence numbers, once each).</param>
+/// <param name="NoSubscribers">Times the broker acknowledged a message with "no matching subscribers" (it dropped it); each was published again.</param>
 /// <param name="Retries">Messages published again after a lost connection (the server stores them once).</param>
 /// <param name="Elapsed">From the first connection to the last acknowledgement.</param>
 public readonly record struct SimulateResult(long Published, long NoSubscribers, long Retries, TimeSpan Elapsed)
@@ -173,9 +179,10 @@ public sealed class FleetSimulator
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
                 .Build();
             Publishing?.Invoke(id, sequence, Stopwatch.GetTimestamp());
+            long? undeliveredSince = null;
             for (int attempt = 0; ; attempt++)
             {
-                if (attempt > 0)
+                if (attempt > 0 && undeliveredSince is null)
                 {
                     Interlocked.Increment(ref _retries);
                 }
@@ -190,9 +197,19 @@ public sealed class FleetSimulator
                     MqttClientPublishResult result = await client.PublishAsync(message, stop).ConfigureAwait(false);
                     if (result.ReasonCode == MqttClientPublishReasonCode.NoMatchingSubscribers)
                     {
+                        // The broker dropped it: nobody subscribed (yet). Not delivered, so published again shortly.
                         Interlocked.Increment(ref _noSubscribers);
+                        undeliveredSince ??= Stopwatch.GetTimestamp();
+                        if (Stopwatch.GetElapsedTime(undeliveredSince.Value) > _options.SubscriberWait)
+                        {
+                            throw new FleetConfigurationException($"the broker at {_options.Broker.Endpoint} has had no subscriber for {topic} for {_options.SubscriberWait.TotalSeconds:0} s: start serve (or create its session) before simulate");
+                        }
+
+                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 20 << Math.Min(attempt, 6))), stop).ConfigureAwait(false);
+                        continue;
                     }
-                    else if (!result.IsSuccess)
+
+                    if (!result.IsSuccess)
                     {
                         throw new FleetConfigurationException($"the broker refused a message of {id} on {topic}: {result.ReasonCode} {result.ReasonString}");
                     }
@@ -200,7 +217,7 @@ public sealed class FleetSimulator
                     Interlocked.Increment(ref _published);
                     break;
                 }
-                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Exceptions.MqttClientNotConnectedException or OperationCanceledException && !stop.IsCancellationRequested)
+                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Exceptions.MqttClientNotConnectedException or OperationCanceledException or InvalidOperationException && !stop.IsCancellationRequested)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 50 << Math.Min(attempt, 5))), stop).ConfigureAwait(false);
                 }
@@ -229,7 +246,8 @@ public sealed class FleetSimulator
                     throw new FleetConfigurationException($"{_options.Broker.Endpoint}: {problem}; credentials come from {_options.Broker.Credentials?.Source ?? $"nowhere (set {BrokerCredentials.UserVariable}/{BrokerCredentials.PasswordVariable} or --credentials FILE)"}");
                 }
             }
-            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException || (e is OperationCanceledException && !stop.IsCancellationRequested))
+            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+                || (e is OperationCanceledException && !stop.IsCancellationRequested) || (e is InvalidOperationException && !first))
             {
                 problem = e.InnerException?.Message ?? e.Message;
             }

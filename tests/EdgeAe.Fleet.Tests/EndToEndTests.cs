@@ -49,7 +49,7 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
         await Harness.PublishRawAsync(broker.Address, bad);
         SimulateResult result = await publishing;
         Assert.Equal(500, result.Published);
-        Assert.Equal(0, result.NoSubscribers);
+        Assert.Equal(0, result.NoSubscribers); // serve was subscribed throughout
         await Harness.EventuallyAsync(() => serve.Server.Counters.Inserted + serve.Server.Counters.DeadLettered >= 500 + bad.Count, TimeSpan.FromSeconds(30), () => serve.Log);
         await serve.StopAsync();
 
@@ -125,10 +125,33 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
         broker.Start();
         SimulateResult result = await publishing.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
         Assert.Equal(600, result.Published);
-        await Harness.EventuallyAsync(() => Harness.Keys(db).Count >= 600, TimeSpan.FromSeconds(30), () => serve.Log + broker.Log);
+        await Harness.EventuallyAsync(() => Harness.Keys(db).Count >= 600, TimeSpan.FromSeconds(30), () => $"{Harness.Keys(db).Count} rows; no subscribers {result.NoSubscribers}; received {serve.Server.Counters.Received}, acknowledged {serve.Server.Counters.Acknowledged}, duplicates {serve.Server.Counters.Duplicates}\n" + serve.Log + broker.Log);
         await serve.StopAsync();
         Harness.AssertExactlyOnce(Harness.Keys(db), Enumerable.Range(0, 10).Select(simulator.DeviceId), 60);
         Assert.True(serve.Server.Counters.Connections >= 2, serve.Log);
+    }
+
+    [Fact]
+    public async Task Simulate_publishes_a_dropped_message_again_and_gives_up_clearly_when_nobody_subscribes()
+    {
+        Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
+        using var broker = new MosquittoBroker();
+        var lonely = new FleetSimulator(Harness.Simulate(broker.Address, devices: 2, count: 3) with { SubscriberWait = TimeSpan.FromSeconds(1) }, digits.Packets());
+        var e = await Assert.ThrowsAsync<FleetConfigurationException>(() => lonely.RunAsync(TestContext.Current.CancellationToken));
+        Assert.Equal($"the broker at {broker.Address} has had no subscriber for devices/sim-0000/ae for 1 s: start serve (or create its session) before simulate", e.Message.Replace("sim-0001", "sim-0000", StringComparison.Ordinal));
+
+        // Serve subscribing while a device is being told "no subscriber": the message is published again and stored.
+        string db = Path.Combine(_folder, "late.db");
+        (_, PacketCodec codec) = digits.Load();
+        var simulator = new FleetSimulator(Harness.Simulate(broker.Address, devices: 2, count: 5), digits.Packets());
+        Task<SimulateResult> publishing = simulator.RunAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        await using ServeInstance serve = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-late"), codec, db);
+        SimulateResult result = await publishing;
+        Assert.True(result.NoSubscribers > 0);
+        await Harness.EventuallyAsync(() => serve.Server.Counters.Inserted >= 10, TimeSpan.FromSeconds(30), () => serve.Log);
+        await serve.StopAsync();
+        Harness.AssertExactlyOnce(Harness.Keys(db), Enumerable.Range(0, 2).Select(simulator.DeviceId), 5);
     }
 
     [Fact]

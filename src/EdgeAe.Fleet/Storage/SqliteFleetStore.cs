@@ -10,7 +10,13 @@ namespace EdgeAe.Fleet.Storage;
 /// </summary>
 public sealed class SqliteFleetStore : IFleetStore
 {
+    /// <summary>Rows per multi-row INSERT (9 parameters each, far below SQLite's limit of 32,766).</summary>
+    private const int Chunk = 32;
+
+    private const string Columns = "device, sequence, received_at, model_id, code, score, flag, packet, reconstruction";
+
     private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _insertChunk;
     private readonly SqliteCommand _insert;
     private readonly SqliteCommand _stored;
     private readonly SqliteCommand _dead;
@@ -20,11 +26,8 @@ public sealed class SqliteFleetStore : IFleetStore
         _connection = connection;
         Description = "SQLite " + path;
         SchemaVersion = version;
-        _insert = Command("""
-            INSERT INTO edgeae_samples (device, sequence, received_at, model_id, code, score, flag, packet, reconstruction)
-            VALUES ($device, $sequence, $received_at, $model_id, $code, $score, $flag, $packet, $reconstruction)
-            ON CONFLICT (device, sequence) DO NOTHING
-            """, "$device", "$sequence", "$received_at", "$model_id", "$code", "$score", "$flag", "$packet", "$reconstruction");
+        _insert = InsertCommand(1);
+        _insertChunk = InsertCommand(Chunk);
         _stored = Command("SELECT packet FROM edgeae_samples WHERE device = $device AND sequence = $sequence", "$device", "$sequence");
         _dead = Command("""
             INSERT INTO edgeae_dead_letters (received_at, topic, device, reason, detail, payload)
@@ -80,26 +83,39 @@ public sealed class SqliteFleetStore : IFleetStore
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(deadLetters);
         using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        _insert.Transaction = _stored.Transaction = _dead.Transaction = transaction;
+        _insert.Transaction = _insertChunk.Transaction = _stored.Transaction = _dead.Transaction = transaction;
         int inserted = 0, duplicates = 0, dead = 0;
+        var fresh = new HashSet<(string, long)>();
+        for (int start = 0; start < rows.Count;)
+        {
+            // Whole chunks in one statement each; the rest row by row. RETURNING names the rows that went in.
+            SqliteCommand command = rows.Count - start >= Chunk ? _insertChunk : _insert;
+            int count = command == _insertChunk ? Chunk : 1;
+            for (int i = 0; i < count; i++)
+            {
+                Bind(command.Parameters, i * 9, rows[start + i]);
+            }
+
+            using (SqliteDataReader reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    fresh.Add((reader.GetString(0), reader.GetInt64(1)));
+                }
+            }
+
+            start += count;
+        }
+
+        inserted = fresh.Count;
         foreach (SampleRow row in rows)
         {
-            SqliteParameterCollection p = _insert.Parameters;
-            p[0].Value = row.Device;
-            p[1].Value = row.Sequence;
-            p[2].Value = row.ReceivedAtMicros;
-            p[3].Value = row.ModelId;
-            p[4].Value = row.Code;
-            p[5].Value = float.IsNaN(row.Score) ? DBNull.Value : row.Score;
-            p[6].Value = row.Flag is { } flag ? (flag ? 1 : 0) : DBNull.Value;
-            p[7].Value = row.Packet;
-            p[8].Value = (object?)row.Reconstruction ?? DBNull.Value;
-            if (_insert.ExecuteNonQuery() == 1)
+            if (fresh.Remove((row.Device, row.Sequence)))
             {
-                inserted++;
                 continue;
             }
 
+            // Already stored (a redelivery, or the same key twice in this batch): the same bytes, or a reused number.
             _stored.Parameters[0].Value = row.Device;
             _stored.Parameters[1].Value = row.Sequence;
             byte[] stored = (byte[])_stored.ExecuteScalar()!;
@@ -127,10 +143,38 @@ public sealed class SqliteFleetStore : IFleetStore
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        _insertChunk.Dispose();
         _insert.Dispose();
         _stored.Dispose();
         _dead.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Bind(SqliteParameterCollection p, int at, SampleRow row)
+    {
+        p[at].Value = row.Device;
+        p[at + 1].Value = row.Sequence;
+        p[at + 2].Value = row.ReceivedAtMicros;
+        p[at + 3].Value = row.ModelId;
+        p[at + 4].Value = row.Code;
+        p[at + 5].Value = float.IsNaN(row.Score) ? DBNull.Value : row.Score;
+        p[at + 6].Value = row.Flag is { } flag ? (flag ? 1 : 0) : DBNull.Value;
+        p[at + 7].Value = row.Packet;
+        p[at + 8].Value = (object?)row.Reconstruction ?? DBNull.Value;
+    }
+
+    private SqliteCommand InsertCommand(int rows)
+    {
+        var names = new List<string>(rows * 9);
+        var values = new List<string>(rows);
+        for (int r = 0; r < rows; r++)
+        {
+            string[] row = Columns.Split(", ").Select(c => string.Create(CultureInfo.InvariantCulture, $"${c}{r}")).ToArray();
+            names.AddRange(row);
+            values.Add("(" + string.Join(", ", row) + ")");
+        }
+
+        return Command($"INSERT INTO edgeae_samples ({Columns}) VALUES {string.Join(", ", values)} ON CONFLICT (device, sequence) DO NOTHING RETURNING device, sequence", [.. names]);
     }
 
     private void InsertDead(DeadLetter letter)
