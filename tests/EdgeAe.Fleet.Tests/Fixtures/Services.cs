@@ -81,11 +81,30 @@ internal static class Services
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.UseShellExecute = false;
+        if (program == "dotnet")
+        {
+            // A child build must not inherit the MSBuild settings of the test host's own build.
+            foreach (string name in info.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToArray())
+            {
+                info.Environment.Remove(name);
+            }
+
+            info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            info.Environment["DOTNET_NOLOGO"] = "1";
+        }
+
         return info;
     }
 
     /// <summary>Runs a program to its end; throws with its output when it fails.</summary>
     public static string Run(string program, IEnumerable<string> arguments, string? user = null, TimeSpan? timeout = null)
+    {
+        (int code, string output) = RunCapture(program, arguments, timeout, user);
+        return code == 0 ? output : throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {code}:\n{output}");
+    }
+
+    /// <summary>Runs a program to its end; returns its exit code and output (stdout and stderr). Kills it after the timeout.</summary>
+    public static (int ExitCode, string Output) RunCapture(string program, IEnumerable<string> arguments, TimeSpan? timeout = null, string? user = null)
     {
         using Process process = Process.Start(As(user, program, arguments))!;
         var output = new StringBuilder();
@@ -100,12 +119,10 @@ internal static class Services
         }
 
         process.WaitForExit();
-        if (process.ExitCode != 0)
+        lock (output)
         {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{output}");
+            return (process.ExitCode, output.ToString());
         }
-
-        return output.ToString();
     }
 
     /// <summary>Waits until something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>
