@@ -231,16 +231,7 @@ public sealed class LoadRun(ToolWeights tool, PostgresFixture postgres) : IClass
         return (serve, batches);
     }
 
-    private static byte[][] Packets(string weights, Dataset data, int rows)
-    {
-        PacketCodec codec = PacketCodec.Load(weights, new FleetFashionAe());
-        return Enumerable.Range(0, Math.Min(rows, data.Count)).Select(i =>
-        {
-            var packet = new byte[codec.SequencedPacketLength];
-            codec.Encode(data[i], 0, packet);
-            return packet;
-        }).ToArray();
-    }
+    private static byte[][] Packets(string weights, Dataset data, int rows) => Harness.Packets(PacketCodec.Load(weights, new FleetFashionAe()), data, rows);
 
     private static (FleetFashionAe, string, Dataset) TrainFashion()
     {

@@ -19,18 +19,7 @@ public sealed class ToolWeights : IDisposable
     public string Weights { get; }
 
     /// <summary>Version-2 packets of the first digits under this file (the tool's DigitsAe and FleetDigitsAe share the topology).</summary>
-    public byte[][] Packets(int rows = 200)
-    {
-        var model = new FleetDigitsAe();
-        PacketCodec codec = PacketCodec.Load(Weights, model);
-        EdgeAe.Data.Dataset digits = EdgeAe.Data.BundledData.Digits();
-        return Enumerable.Range(0, rows).Select(i =>
-        {
-            var packet = new byte[codec.SequencedPacketLength];
-            codec.Encode(digits[i], 0, packet);
-            return packet;
-        }).ToArray();
-    }
+    public byte[][] Packets(int rows = 200) => Harness.Packets(PacketCodec.Load(Weights, new FleetDigitsAe()), EdgeAe.Data.BundledData.Digits(), rows);
 
     public void Dispose() => Services.Delete(Folder);
 }

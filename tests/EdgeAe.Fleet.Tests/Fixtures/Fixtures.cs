@@ -61,16 +61,7 @@ public sealed class TrainedDigits : IDisposable
     }
 
     /// <summary>Version-2 packets of the first <paramref name="rows"/> digits (sequence 0; the simulator renumbers them).</summary>
-    public byte[][] Packets(int rows = 200)
-    {
-        (_, PacketCodec codec) = Load();
-        return Enumerable.Range(0, rows).Select(i =>
-        {
-            var packet = new byte[codec.SequencedPacketLength];
-            codec.Encode(Data[i], 0, packet);
-            return packet;
-        }).ToArray();
-    }
+    public byte[][] Packets(int rows = 200) => Harness.Packets(Load().Codec, Data, rows);
 
     /// <inheritdoc/>
     public void Dispose() => Services.Delete(Folder);

@@ -129,6 +129,15 @@ public static class Harness
         }
     }
 
+    /// <summary>Version-2 packets of the first <paramref name="rows"/> samples of <paramref name="data"/> (sequence 0; the simulator renumbers them).</summary>
+    public static byte[][] Packets(PacketCodec codec, EdgeAe.Data.Dataset data, int rows)
+        => Enumerable.Range(0, Math.Min(rows, data.Count)).Select(i =>
+        {
+            var packet = new byte[codec.SequencedPacketLength];
+            codec.Encode(data[i], 0, packet);
+            return packet;
+        }).ToArray();
+
     /// <summary>Serve options for the broker at <paramref name="address"/>.</summary>
     public static ServeOptions Serve(string address, string clientId, string group = "edgeae") => new()
     {
