@@ -98,8 +98,8 @@ internal sealed record Options(Uri Broker, string Device, string? Input, string 
 
 /// <summary>
 /// The device's sequence numbers, never reused across restarts: the state file holds the first number not yet
-/// reserved; the gateway reserves a block of numbers at a time (one file write per block, written to a temporary
-/// file, flushed and renamed over the old one), so a crash loses at most the rest of a block — a gap, never a repeat.
+/// reserved; the gateway reserves a block of numbers at a time (one atomic file write per block, EdgeAe.IO.AtomicFile),
+/// so a crash loses at most the rest of a block — a gap, never a repeat.
 /// </summary>
 internal sealed class SequenceBlock(string path, uint blockSize = 1000)
 {
@@ -133,14 +133,8 @@ internal sealed class SequenceBlock(string path, uint blockSize = 1000)
             throw new GatewayException($"state file {path}: the 32-bit sequence numbers of this device are used up");
         }
 
-        string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(System.Text.Encoding.ASCII.GetBytes((first + blockSize).ToString(CultureInfo.InvariantCulture) + "\n"));
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        // Temporary file, flushed to disk, renamed over the old one: a crash leaves the old block or the new one.
+        EdgeAe.IO.AtomicFile.WriteAllText(path, (first + blockSize).ToString(CultureInfo.InvariantCulture) + "\n");
         _next = first;
         _end = first + blockSize;
     }
