@@ -83,6 +83,12 @@ internal static class CommandLine
             config.AddCommand<RdCommand>("rd")
                 .WithDescription("Rate-distortion report: bytes per sample, compression ratio, MSE and PSNR per weight file and bits, against lossless Deflate/Brotli; a table and a PNG.")
                 .WithExample("rd", "--weights", "a.eaw", "--weights", "b.eaw", "--data", "test.csv", "--out", "rd.png");
+            config.AddCommand<ServeCommand>("serve")
+                .WithDescription("Receive devices' packets over MQTT (shared subscription, QoS 1), decode and score them, store one row per (device, sequence) in SQLite or PostgreSQL; acknowledged after the commit. Stops cleanly on SIGINT/SIGTERM.")
+                .WithExample("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", "model.eaw", "--db", "fleet.db");
+            config.AddCommand<SimulateCommand>("simulate")
+                .WithDescription("Publish data rows as a fleet of devices would: sequenced packets at QoS 1, one connection per device.")
+                .WithExample("simulate", "--broker", "mqtt://127.0.0.1:1883", "--weights", "model.eaw", "--devices", "100", "--count", "50");
             config.AddCommand<ExportCommand>("export")
                 .WithDescription("Write the C# source the generator produces for a declaration, or (--onnx) a weight file's model as an ONNX graph.")
                 .WithExample("export", "--model", "Model.cs", "--out", "Model.g.cs")

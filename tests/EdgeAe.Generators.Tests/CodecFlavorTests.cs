@@ -57,6 +57,7 @@ public sealed class CodecFlavorTests : IDisposable
         Assert.True(problems.Length == 0, GeneratorHarness.DescribeFailure(run, problems));
         string model = run.ModelSource("Device.Sensor");
         Assert.Contains("public int EncodePacket(float[] input, byte[] packet)", model);
+        Assert.Contains("public int EncodePacket(float[] input, uint sequence, byte[] packet)", model);
         Assert.DoesNotContain("global::System.Math", model);
     }
 
@@ -73,35 +74,43 @@ public sealed class CodecFlavorTests : IDisposable
         GeneratorRun nanoRun = GeneratorHarness.Run(Driver("NanoFramework", weights), GeneratorHarness.CreateCompilation(source));
         float[][] inputs = Inputs(500, seed: 11);
 
-        (byte[][] Packets, float[][] Reconstructions, float[][] Decoded, double[] Bounds) desktop = GeneratorHarness.WithModel(desktopRun, "Device.Sensor", model =>
+        (byte[][] Packets, byte[][] Sequenced, float[][] Reconstructions, float[][] Decoded, double[] Bounds) desktop = GeneratorHarness.WithModel(desktopRun, "Device.Sensor", model =>
         {
             PacketCodec codec = (PacketCodec)model.GetType().GetMethod("CreatePacketCodec")!.Invoke(model, null)!;
+            Assert.Equal(codec.SequencedPacketLength, (int)model.GetType().GetField("SequencedPacketLength")!.GetRawConstantValue()!);
             var packets = new byte[inputs.Length][];
+            var sequenced = new byte[inputs.Length][];
             var reconstructions = new float[inputs.Length][];
             var decoded = new float[inputs.Length][];
             for (int i = 0; i < inputs.Length; i++)
             {
                 packets[i] = new byte[codec.PacketLength];
                 codec.Encode(inputs[i], packets[i]);
+                sequenced[i] = new byte[codec.SequencedPacketLength];
+                codec.Encode(inputs[i], Sequence(i), sequenced[i]);
                 reconstructions[i] = new float[12];
                 model.Reconstruct(inputs[i], reconstructions[i]);
                 decoded[i] = new float[12];
                 codec.Decode(packets[i], decoded[i]);
             }
 
-            return (packets, reconstructions, decoded, Enumerable.Range(0, codec.Quantizer.CodeSize).Select(codec.Quantizer.MaxError).ToArray());
+            return (packets, sequenced, reconstructions, decoded, Enumerable.Range(0, codec.Quantizer.CodeSize).Select(codec.Quantizer.MaxError).ToArray());
         });
 
         NanoHarness.WithAssembly(nanoRun, assembly =>
         {
             object device = Activator.CreateInstance(assembly.GetType("Device.Sensor", throwOnError: true)!)!;
-            var encodePacket = device.GetType().GetMethod("EncodePacket")!.CreateDelegate<Func<float[], byte[], int>>(device);
+            var encodePacket = device.GetType().GetMethod("EncodePacket", [typeof(float[]), typeof(byte[])])!.CreateDelegate<Func<float[], byte[], int>>(device);
+            var encodeSequenced = device.GetType().GetMethod("EncodePacket", [typeof(float[]), typeof(uint), typeof(byte[])])!.CreateDelegate<Func<float[], uint, byte[], int>>(device);
             var packet = new byte[(int)device.GetType().GetField("PacketLength")!.GetRawConstantValue()!];
+            var sequencedPacket = new byte[(int)device.GetType().GetField("SequencedPacketLength")!.GetRawConstantValue()!];
             int different = 0;
             for (int i = 0; i < inputs.Length; i++)
             {
                 Assert.Equal(packet.Length, encodePacket(inputs[i], packet));
                 different += packet.AsSpan().SequenceEqual(desktop.Packets[i]) ? 0 : 1;
+                Assert.Equal(sequencedPacket.Length, encodeSequenced(inputs[i], Sequence(i), sequencedPacket));
+                different += sequencedPacket.AsSpan().SequenceEqual(desktop.Sequenced[i]) ? 0 : 1;
             }
 
             // Linear/ReLU layers compute the same floats on both flavours, so every packet is the same bytes. A sigmoid code
@@ -114,6 +123,7 @@ public sealed class CodecFlavorTests : IDisposable
             for (int i = 0; i < 200; i++)
             {
                 encodePacket(inputs[i], packet);
+                encodeSequenced(inputs[i], Sequence(i), sequencedPacket);
             }
 
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
@@ -141,6 +151,9 @@ public sealed class CodecFlavorTests : IDisposable
         Assert.Equal("EAE0025", missing.Id);
         Assert.Empty(run.ModelSources);
     }
+
+    /// <summary>Sequence numbers that exercise every byte of the field.</summary>
+    private static uint Sequence(int i) => (uint)i * 0x9E3779B1u;
 
     private string Declaration(bool linear, int bits, string? weights)
         => (linear ? LinearCode : SigmoidCode).Replace("{0}", bits.ToString(System.Globalization.CultureInfo.InvariantCulture))

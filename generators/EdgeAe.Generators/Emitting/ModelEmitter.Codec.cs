@@ -10,7 +10,8 @@ namespace EdgeAe.Generators.Emitting;
 /// <summary>
 /// The packet codec (<c>[Autoencoder(CodeBits = 8 | 16)]</c>, docs/packet-format.md). Kept apart from the class-body
 /// writers: each flavour calls one method here. The firmware flavour gets <c>EncodePacket</c> (float[] in, byte[] out,
-/// no allocation); the desktop flavour gets the constants, the quantiser when its range is known, and
+/// no allocation; version 1, or version 2 with the device's sequence number); the desktop flavour gets the constants,
+/// the quantiser when its range is known, and
 /// <c>CreatePacketCodec()</c> for a baked model (decoding is the runtime's <c>EdgeAe.Compression.PacketCodec</c>).
 /// The quantisation arithmetic is the runtime <c>CodeQuantizer</c>'s, operation for operation, so packets are the same bytes.
 /// </summary>
@@ -19,9 +20,14 @@ internal static partial class ModelEmitter
     /// <summary>Packet format version 1: header byte, u16 model id, packed code, CRC-8.</summary>
     private const int PacketHeaderLength = 3;
 
+    /// <summary>Packet format version 2 (sequenced): header byte, u16 model id, u32 sequence number, packed code, CRC-8.</summary>
+    private const int SequencedPacketHeaderLength = 7;
+
     private static int PacketLength(TopologySpec spec) => PacketHeaderLength + (spec.CodeSize * (spec.CodeBits / 8)) + 1;
 
-    private static int PacketHeaderByte(TopologySpec spec) => (1 << 4) | (spec.CodeBits == 16 ? 2 : 1);
+    private static int SequencedPacketLength(TopologySpec spec) => SequencedPacketHeaderLength + (spec.CodeSize * (spec.CodeBits / 8)) + 1;
+
+    private static int PacketHeaderByte(TopologySpec spec, int version) => (version << 4) | (spec.CodeBits == 16 ? 2 : 1);
 
     /// <summary>The fold of a weight file's CRC-32 every packet carries (runtime: <c>PacketFormat.ModelId</c>).</summary>
     private static int PacketModelId(uint crc32) => (int)((crc32 ^ (crc32 >> 16)) & 0xFFFF);
@@ -60,6 +66,9 @@ internal static partial class ModelEmitter
         w.WriteLine();
         w.WriteLine($"/// <summary>Bytes per packet: header, model id, {Invariant.Int(spec.CodeSize)} code values of {Invariant.Int(spec.CodeBits)} bits, check byte (docs/packet-format.md).</summary>");
         w.WriteLine($"public const int PacketLength = {Invariant.Int(PacketLength(spec))};");
+        w.WriteLine();
+        w.WriteLine("/// <summary>Bytes per sequenced (version-2) packet: as <see cref=\"PacketLength\"/> plus the device's 4-byte sequence number.</summary>");
+        w.WriteLine($"public const int SequencedPacketLength = {Invariant.Int(SequencedPacketLength(spec))};");
         w.WriteLine();
         if (baked is not null)
         {
@@ -177,18 +186,45 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into a packet in the first <see cref=\"PacketLength\"/>");
+        w.WriteLine("/// Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into a version-1 packet in the first <see cref=\"PacketLength\"/>");
         w.WriteLine("/// bytes of <paramref name=\"packet\"/>: header, <see cref=\"PacketModelId\"/>, the code quantised to <see cref=\"CodeBits\"/> bits,");
         w.WriteLine("/// CRC-8. Returns the number of bytes written. Allocates nothing.");
         w.WriteLine("/// </summary>");
         w.OpenBlock("public int EncodePacket(float[] input, byte[] packet)");
+        w.WriteLine("EncodeForPacket(input, packet, PacketLength);");
+        w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec, 1).ToString("X2", CultureInfo.InvariantCulture)};");
+        w.WriteLine($"WritePacketBody(packet, {Invariant.Int(PacketHeaderLength)}, PacketLength);");
+        w.WriteLine("return PacketLength;");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Encodes <paramref name=\"input\"/> into a sequenced (version-2) packet in the first <see cref=\"SequencedPacketLength\"/> bytes of");
+        w.WriteLine("/// <paramref name=\"packet\"/>: as <see cref=\"EncodePacket(float[], byte[])\"/> plus <paramref name=\"sequence\"/>, the device's number");
+        w.WriteLine("/// for this sample (a server stores each device's sequence number once, so a redelivered packet is not stored twice:");
+        w.WriteLine("/// never reuse a number, also across restarts). Returns the number of bytes written. Allocates nothing.");
+        w.WriteLine("/// </summary>");
+        w.OpenBlock("public int EncodePacket(float[] input, uint sequence, byte[] packet)");
+        w.WriteLine("EncodeForPacket(input, packet, SequencedPacketLength);");
+        w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec, 2).ToString("X2", CultureInfo.InvariantCulture)};");
+        w.WriteLine("packet[3] = (byte)sequence;");
+        w.WriteLine("packet[4] = (byte)(sequence >> 8);");
+        w.WriteLine("packet[5] = (byte)(sequence >> 16);");
+        w.WriteLine("packet[6] = (byte)(sequence >> 24);");
+        w.WriteLine($"WritePacketBody(packet, {Invariant.Int(SequencedPacketHeaderLength)}, SequencedPacketLength);");
+        w.WriteLine("return SequencedPacketLength;");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>Checks the arguments, sets the code range up on first use and runs the encoder into the workspace.</summary>");
+        w.OpenBlock("private void EncodeForPacket(float[] input, byte[] packet, int length)");
         WriteNanoCheck(w, "input", "InputSize");
         w.OpenBlock("if (packet == null)");
         w.WriteLine("throw new global::System.ArgumentNullException(\"packet\");");
         w.CloseBlock();
         w.WriteLine();
-        w.OpenBlock("if (packet.Length < PacketLength)");
-        w.WriteLine("throw new global::System.ArgumentException(\"Expected at least \" + PacketLength.ToString() + \" bytes in 'packet' but found \" + packet.Length.ToString() + \".\", \"packet\");");
+        w.OpenBlock("if (packet.Length < length)");
+        w.WriteLine("throw new global::System.ArgumentException(\"Expected at least \" + length.ToString() + \" bytes in 'packet' but found \" + packet.Length.ToString() + \".\", \"packet\");");
         w.CloseBlock();
         w.WriteLine();
         w.OpenBlock("if (!_codeRangeSet)");
@@ -204,8 +240,12 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("EncodeLayers(input);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteLine("/// <summary>Writes the model id, the quantised code from <paramref name=\"codeStart\"/> on and the check byte (the header byte is already written).</summary>");
+        w.OpenBlock("private void WritePacketBody(byte[] packet, int codeStart, int length)");
         w.WriteLine("float[] ws = _workspace;");
-        w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec).ToString("X2", CultureInfo.InvariantCulture)};");
         w.WriteLine("int id = PacketModelId;");
         w.WriteLine("packet[1] = (byte)id;");
         w.WriteLine("packet[2] = (byte)(id >> 8);");
@@ -224,27 +264,26 @@ internal static partial class ModelEmitter
         w.WriteLine();
         if (spec.CodeBits == 16)
         {
-            w.WriteLine($"packet[{Invariant.Int(PacketHeaderLength)} + 2 * j] = (byte)q;");
-            w.WriteLine($"packet[{Invariant.Int(PacketHeaderLength + 1)} + 2 * j] = (byte)(q >> 8);");
+            w.WriteLine("packet[codeStart + 2 * j] = (byte)q;");
+            w.WriteLine("packet[codeStart + 1 + 2 * j] = (byte)(q >> 8);");
         }
         else
         {
-            w.WriteLine($"packet[{Invariant.Int(PacketHeaderLength)} + j] = (byte)q;");
+            w.WriteLine("packet[codeStart + j] = (byte)q;");
         }
 
         w.CloseBlock();
         w.WriteLine();
         w.WriteLine("// CRC-8/SMBUS (polynomial 0x07, initial 0) over every byte before the check byte.");
         w.WriteLine("int crc = 0;");
-        w.OpenBlock("for (int i = 0; i < PacketLength - 1; i++)");
+        w.OpenBlock("for (int i = 0; i < length - 1; i++)");
         w.WriteLine("crc ^= packet[i];");
         w.OpenBlock("for (int k = 0; k < 8; k++)");
         w.WriteLine("crc = (crc & 0x80) != 0 ? ((crc << 1) ^ 0x07) & 0xFF : (crc << 1) & 0xFF;");
         w.CloseBlock();
         w.CloseBlock();
         w.WriteLine();
-        w.WriteLine("packet[PacketLength - 1] = (byte)crc;");
-        w.WriteLine("return PacketLength;");
+        w.WriteLine("packet[length - 1] = (byte)crc;");
         w.CloseBlock();
         w.WriteLine();
     }

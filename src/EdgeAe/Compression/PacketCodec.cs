@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using EdgeAe.Data;
 using EdgeAe.IO;
@@ -8,7 +9,9 @@ namespace EdgeAe.Compression;
 /// <summary>
 /// Turns inputs into packets and packets back into reconstructions with one model, one quantiser and one model id
 /// (docs/packet-format.md). The server side of the codec; a firmware model generated with <c>CodeBits</c> writes
-/// the same bytes with its own <c>EncodePacket</c>. Not thread-safe (it reuses one code buffer and the model's workspace).
+/// the same bytes with its own <c>EncodePacket</c>. Writes version-1 packets, or version-2 (sequenced) packets when
+/// given a sequence number; reads both, the header's version deciding the length. Not thread-safe (it reuses one
+/// code buffer and the model's workspace).
 /// </summary>
 public sealed class PacketCodec
 {
@@ -39,8 +42,14 @@ public sealed class PacketCodec
     /// <summary>The id every packet of this codec carries (<see cref="PacketFormat.ModelId"/> of the weight file's CRC-32).</summary>
     public ushort ModelId { get; }
 
-    /// <summary>Bytes per packet: 4 + CodeSize·Bits/8.</summary>
+    /// <summary>Bytes per version-1 packet: 4 + CodeSize·Bits/8.</summary>
     public int PacketLength => PacketFormat.Overhead + Quantizer.PayloadBytes;
+
+    /// <summary>Bytes per version-2 (sequenced) packet: 8 + CodeSize·Bits/8.</summary>
+    public int SequencedPacketLength => PacketFormat.SequencedOverhead + Quantizer.PayloadBytes;
+
+    /// <summary>Bytes per packet of <paramref name="version"/> (1 or 2).</summary>
+    public int PacketLengthOf(int version) => PacketFormat.OverheadOf(version) + Quantizer.PayloadBytes;
 
     /// <summary>
     /// Loads <paramref name="weightsPath"/> into <paramref name="model"/> and builds its codec: bits and ranges from the
@@ -82,51 +91,79 @@ public sealed class PacketCodec
     /// </summary>
     public void Encode(ReadOnlySpan<float> input, Span<byte> packet)
     {
-        if (packet.Length != PacketLength)
-        {
-            throw new ArgumentException($"Expected {PacketLength} bytes in 'packet' but found {packet.Length}.", nameof(packet));
-        }
-
+        CheckLength(packet, PacketLength);
         Model.EncodePortable(input, _code);
         WritePacket(_code, packet);
     }
 
-    /// <summary>Packs an already computed code into a packet.</summary>
+    /// <summary>
+    /// Encodes <paramref name="input"/> into one version-2 packet of <see cref="SequencedPacketLength"/> bytes carrying
+    /// <paramref name="sequence"/>, the device's number for this sample (a server stores each (device, sequence) once).
+    /// The same bytes a device's <c>EncodePacket(input, sequence, packet)</c> produces. Allocates nothing.
+    /// </summary>
+    public void Encode(ReadOnlySpan<float> input, uint sequence, Span<byte> packet)
+    {
+        CheckLength(packet, SequencedPacketLength);
+        Model.EncodePortable(input, _code);
+        WritePacket(_code, sequence, packet);
+    }
+
+    /// <summary>Packs an already computed code into a version-1 packet.</summary>
     public void WritePacket(ReadOnlySpan<float> code, Span<byte> packet)
     {
-        if (packet.Length != PacketLength)
-        {
-            throw new ArgumentException($"Expected {PacketLength} bytes in 'packet' but found {packet.Length}.", nameof(packet));
-        }
-
-        packet[0] = PacketFormat.HeaderByte(Quantizer.Bits);
-        packet[1] = (byte)ModelId;
-        packet[2] = (byte)(ModelId >> 8);
+        CheckLength(packet, PacketLength);
+        WriteHeader(packet, PacketFormat.Version);
         Quantizer.Pack(code, packet.Slice(PacketFormat.HeaderLength, Quantizer.PayloadBytes));
         packet[^1] = PacketFormat.Crc8(packet[..^1]);
     }
 
-    /// <summary>Checks <paramref name="packet"/> and writes its dequantised code; throws <see cref="PacketException"/> for a bad packet.</summary>
-    public void DecodeCode(ReadOnlySpan<byte> packet, Span<float> code)
+    /// <summary>Packs an already computed code into a version-2 packet carrying <paramref name="sequence"/>.</summary>
+    public void WritePacket(ReadOnlySpan<float> code, uint sequence, Span<byte> packet)
     {
-        Check(packet, -1);
-        Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLength, Quantizer.PayloadBytes), code);
+        CheckLength(packet, SequencedPacketLength);
+        WriteHeader(packet, PacketFormat.SequencedVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(packet.Slice(PacketFormat.HeaderLength, 4), sequence);
+        Quantizer.Pack(code, packet.Slice(PacketFormat.SequencedHeaderLength, Quantizer.PayloadBytes));
+        packet[^1] = PacketFormat.Crc8(packet[..^1]);
+    }
+
+    /// <summary>
+    /// Checks <paramref name="packet"/> (either version) without decoding it and returns what its header says; throws
+    /// <see cref="PacketException"/> for a bad packet, with the first failing check as its reason (docs/packet-format.md).
+    /// </summary>
+    public PacketInfo Check(ReadOnlySpan<byte> packet) => Check(packet, -1);
+
+    /// <summary>Checks <paramref name="packet"/> and writes its dequantised code; throws <see cref="PacketException"/> for a bad packet.</summary>
+    public PacketInfo DecodeCode(ReadOnlySpan<byte> packet, Span<float> code)
+    {
+        PacketInfo info = Check(packet, -1);
+        Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLengthOf(info.Version), Quantizer.PayloadBytes), code);
+        return info;
     }
 
     /// <summary>Checks <paramref name="packet"/> and writes the reconstruction (normalised, InputSize floats): Decode(dequantised code). Allocates nothing.</summary>
-    public void Decode(ReadOnlySpan<byte> packet, Span<float> reconstruction) => Decode(packet, reconstruction, -1);
+    public PacketInfo Decode(ReadOnlySpan<byte> packet, Span<float> reconstruction) => Decode(packet, reconstruction, -1);
 
     /// <summary>
-    /// Decodes <paramref name="packets"/>, whole packets back to back, into <paramref name="reconstructions"/>
-    /// (count × InputSize floats). Every packet is checked before any is decoded; returns the count.
+    /// Decodes <paramref name="packets"/>, whole packets back to back (each framed by its header's version), into
+    /// <paramref name="reconstructions"/> (count × InputSize floats). Every packet is checked before any is decoded;
+    /// returns the count.
     /// </summary>
     public int DecodeBatch(ReadOnlySpan<byte> packets, Span<float> reconstructions)
     {
-        int length = PacketLength;
-        int count = packets.Length / length;
-        if (packets.Length % length != 0)
+        int count = 0;
+        int previous = PacketLength;
+        for (int offset = 0; offset < packets.Length; count++)
         {
-            throw new PacketException(PacketErrorReason.Truncated, Invariant($"{packets.Length} bytes are not a whole number of {length}-byte packets: packet {count} is cut off after {packets.Length % length} bytes")) { PacketIndex = count };
+            int length = FrameLength(packets[offset], previous);
+            if (offset + length > packets.Length)
+            {
+                throw new PacketException(PacketErrorReason.Truncated, Invariant($"{packets.Length} bytes do not end on a packet boundary: packet {count} is cut off after {packets.Length - offset} of {length} bytes")) { PacketIndex = count };
+            }
+
+            Check(packets.Slice(offset, length), count);
+            offset += length;
+            previous = length;
         }
 
         int width = Model.Topology.InputSize;
@@ -135,34 +172,53 @@ public sealed class PacketCodec
             throw new ArgumentException($"Expected {count * width} floats in 'reconstructions' for {count} packets but found {reconstructions.Length}.", nameof(reconstructions));
         }
 
-        for (int i = 0; i < count; i++)
+        for (int i = 0, offset = 0; i < count; i++)
         {
-            Check(packets.Slice(i * length, length), i);
-        }
-
-        for (int i = 0; i < count; i++)
-        {
-            Decode(packets.Slice(i * length, length), reconstructions.Slice(i * width, width), i);
+            int length = FrameLength(packets[offset], PacketLength);
+            Decode(packets.Slice(offset, length), reconstructions.Slice(i * width, width), i);
+            offset += length;
         }
 
         return count;
     }
 
-    /// <summary>Reads packets back to back from <paramref name="stream"/> and yields each reconstruction (a new array each).</summary>
+    /// <summary>Reads packets back to back from <paramref name="stream"/> (each framed by its header's version) and yields each reconstruction (a new array each).</summary>
     public IEnumerable<float[]> DecodeStream(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return DecodeStreamIterator(new PacketReader(stream, PacketLength));
+        return DecodeStreamIterator(new PacketReader(stream, PacketLength, SequencedPacketLength));
     }
 
     private IEnumerable<float[]> DecodeStreamIterator(PacketReader reader)
     {
-        var packet = new byte[PacketLength];
-        while (reader.TryRead(packet))
+        var packet = new byte[SequencedPacketLength];
+        while (reader.TryRead(packet, out int length))
         {
             var output = new float[Model.Topology.InputSize];
-            Decode(packet, output, reader.PacketsRead - 1);
+            Decode(packet.AsSpan(0, length), output, reader.PacketsRead - 1);
             yield return output;
+        }
+    }
+
+    /// <summary>The length of the packet that starts with <paramref name="header"/>: its version's; <paramref name="otherwise"/> for an unknown version (the checks then report it).</summary>
+    private int FrameLength(byte header, int otherwise)
+    {
+        int version = PacketFormat.VersionOf(header);
+        return PacketFormat.IsKnownVersion(version) ? PacketLengthOf(version) : otherwise;
+    }
+
+    private void WriteHeader(Span<byte> packet, int version)
+    {
+        packet[0] = PacketFormat.HeaderByte(Quantizer.Bits, version);
+        packet[1] = (byte)ModelId;
+        packet[2] = (byte)(ModelId >> 8);
+    }
+
+    private static void CheckLength(Span<byte> packet, int length)
+    {
+        if (packet.Length != length)
+        {
+            throw new ArgumentException($"Expected {length} bytes in 'packet' but found {packet.Length}.", nameof(packet));
         }
     }
 
@@ -170,26 +226,48 @@ public sealed class PacketCodec
     public static string DescribeHeader(ReadOnlySpan<byte> packet)
         => packet.Length < PacketFormat.HeaderLength ? "(no header)" : Invariant($"header 0x{packet[0]:X2}, model id 0x{packet[1] | (packet[2] << 8):X4}");
 
-    private void Decode(ReadOnlySpan<byte> packet, Span<float> reconstruction, long index)
+    private PacketInfo Decode(ReadOnlySpan<byte> packet, Span<float> reconstruction, long index)
     {
-        Check(packet, index);
-        Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLength, Quantizer.PayloadBytes), _code);
+        PacketInfo info = Check(packet, index);
+        Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLengthOf(info.Version), Quantizer.PayloadBytes), _code);
         Model.Decode(_code, reconstruction);
+        return info;
     }
 
-    /// <summary>Length, then check byte, then version, bits and model id: the first failure decides the reason.</summary>
-    private void Check(ReadOnlySpan<byte> packet, long index)
+    /// <summary>
+    /// The header's version picks the expected length; then length, check byte, bits and model id: the first failure
+    /// decides the reason. A header naming an unknown version is a checksum failure unless the last byte is the CRC-8 of
+    /// the others (garbage is reported as garbage, a well-formed packet of a newer format as an unsupported version).
+    /// </summary>
+    private PacketInfo Check(ReadOnlySpan<byte> packet, long index)
     {
-        int length = PacketLength;
         string where = index < 0 ? "packet" : Invariant($"packet {index}");
+        if (packet.IsEmpty)
+        {
+            throw new PacketException(PacketErrorReason.Truncated, Invariant($"{where} is truncated: 0 bytes, a packet of this model is {PacketLength} (version 1) or {SequencedPacketLength} (version 2)")) { PacketIndex = index };
+        }
+
+        int version = PacketFormat.VersionOf(packet[0]);
+        if (!PacketFormat.IsKnownVersion(version))
+        {
+            if (packet.Length >= PacketFormat.Overhead && PacketFormat.Crc8(packet[..^1]) == packet[^1])
+            {
+                throw new PacketException(PacketErrorReason.UnsupportedVersion, Invariant($"{where} has format version {version} (header 0x{packet[0]:X2}); this EdgeAe reads versions {PacketFormat.Version} and {PacketFormat.SequencedVersion}")) { PacketIndex = index };
+            }
+
+            throw new PacketException(PacketErrorReason.ChecksumMismatch, Invariant($"{where} fails its check byte and names no known format version (header 0x{packet[0]:X2}): corrupted, or not an EdgeAe packet")) { PacketIndex = index };
+        }
+
+        int length = PacketLengthOf(version);
+        string kind = version == PacketFormat.Version ? "a packet" : "a sequenced (version-2) packet";
         if (packet.Length < length)
         {
-            throw new PacketException(PacketErrorReason.Truncated, Invariant($"{where} is truncated: {packet.Length} bytes, a packet of this model is {length}")) { PacketIndex = index };
+            throw new PacketException(PacketErrorReason.Truncated, Invariant($"{where} is truncated: {packet.Length} bytes, {kind} of this model is {length}")) { PacketIndex = index };
         }
 
         if (packet.Length > length)
         {
-            throw new PacketException(PacketErrorReason.TooLong, Invariant($"{where} is {packet.Length} bytes, a packet of this model is {length} ({packet.Length - length} extra)")) { PacketIndex = index };
+            throw new PacketException(PacketErrorReason.TooLong, Invariant($"{where} is {packet.Length} bytes, {kind} of this model is {length} ({packet.Length - length} extra)")) { PacketIndex = index };
         }
 
         byte stored = packet[length - 1];
@@ -199,14 +277,8 @@ public sealed class PacketCodec
             throw new PacketException(PacketErrorReason.ChecksumMismatch, Invariant($"{where} fails its check byte: stored 0x{stored:X2}, computed 0x{computed:X2} (corrupted, or not an EdgeAe packet)")) { PacketIndex = index };
         }
 
-        int version = packet[0] >> 4;
-        if (version != PacketFormat.Version)
-        {
-            throw new PacketException(PacketErrorReason.UnsupportedVersion, Invariant($"{where} has format version {version} (header 0x{packet[0]:X2}); this EdgeAe reads version {PacketFormat.Version}")) { PacketIndex = index };
-        }
-
         int bitsCode = packet[0] & 0x0F;
-        if (packet[0] != PacketFormat.HeaderByte(Quantizer.Bits))
+        if (packet[0] != PacketFormat.HeaderByte(Quantizer.Bits, version))
         {
             string bits = bitsCode switch { 1 => "8", 2 => "16", _ => Invariant($"an unknown number of (code {bitsCode})") };
             throw new PacketException(PacketErrorReason.BitsMismatch, Invariant($"{where} carries {bits} bits per code value; this codec expects {Quantizer.Bits}")) { PacketIndex = index };
@@ -217,6 +289,8 @@ public sealed class PacketCodec
         {
             throw new PacketException(PacketErrorReason.ModelMismatch, Invariant($"{where} was made by model id 0x{id:X4}, this codec's model ({Model.Topology.Name}) is 0x{ModelId:X4}; decode it with the weight file that encoded it")) { PacketIndex = index };
         }
+
+        return new PacketInfo(version, Quantizer.Bits, (ushort)id, version == PacketFormat.SequencedVersion ? PacketFormat.SequenceOf(packet) : 0);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

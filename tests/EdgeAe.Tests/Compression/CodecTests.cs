@@ -116,8 +116,18 @@ public sealed class CodecTests
         Assert.Equal(PacketErrorReason.ModelMismatch, e.Reason);
         Assert.Equal("packet was made by model id 0x1234, this codec's model (EdgeAe.Tests.Models.CodecDigitsAe) is 0x4321; decode it with the weight file that encoded it", e.Message);
 
-        byte[] version2 = Repaired(packet, 0, 0x21);
-        Assert.Equal(PacketErrorReason.UnsupportedVersion, Reject(version2).Reason);
+        // A well-formed packet of a format this EdgeAe does not know (its check byte is right) vs. garbage in the header.
+        e = Reject(Repaired(packet, 0, 0x31));
+        Assert.Equal(PacketErrorReason.UnsupportedVersion, e.Reason);
+        Assert.Equal("packet has format version 3 (header 0x31); this EdgeAe reads versions 1 and 2", e.Message);
+        byte[] badHeader = (byte[])packet.Clone();
+        badHeader[0] = 0x31;
+        Assert.Equal(PacketErrorReason.ChecksumMismatch, Reject(badHeader).Reason);
+
+        // A version-2 header frames 24 bytes: a version-1-length packet that claims version 2 is cut off.
+        e = Reject(Repaired(packet, 0, 0x21));
+        Assert.Equal(PacketErrorReason.Truncated, e.Reason);
+        Assert.Equal("packet is truncated: 20 bytes, a sequenced (version-2) packet of this model is 24", e.Message);
 
         // A 16-bit codec of the same model reads 36-byte packets: give it a correctly framed 8-bit header on 36 bytes.
         var sixteen = new PacketCodec(model, CodeQuantizer.ForActivation(ActivationKind.Sigmoid, 16, 16)!, 0x1234);
@@ -126,6 +136,97 @@ public sealed class CodecTests
         e = Reject(Repaired(wide, 0, 0x11), sixteen);
         Assert.Equal(PacketErrorReason.BitsMismatch, e.Reason);
         Assert.Equal("packet carries 8 bits per code value; this codec expects 16", e.Message);
+    }
+
+    [Fact]
+    public void Sequenced_packets_carry_the_sequence_number_and_decode_like_version_1()
+    {
+        var model = new CodecDigitsAe();
+        var codec = new PacketCodec(model, CodecDigitsAe.CodeQuantizer, 0x1234);
+        Dataset digits = BundledData.Digits();
+        Assert.Equal(8 + 16, codec.SequencedPacketLength);
+        Assert.Equal(CodecDigitsAe.SequencedPacketLength, codec.SequencedPacketLength);
+        var v1 = new byte[codec.PacketLength];
+        var v2 = new byte[codec.SequencedPacketLength];
+        var fromV1 = new float[64];
+        var fromV2 = new float[64];
+        foreach (uint sequence in new uint[] { 0, 1, 0x01020304, uint.MaxValue })
+        {
+            codec.Encode(digits[5], v1);
+            codec.Encode(digits[5], sequence, v2);
+            Assert.Equal(0x21, v2[0]);
+            Assert.Equal(v1.AsSpan(1, 2).ToArray(), v2.AsSpan(1, 2).ToArray()); // model id
+            Assert.Equal(sequence, BitConverter.ToUInt32(v2, 3));             // little-endian on every test machine
+            Assert.Equal(v1.AsSpan(3, 16).ToArray(), v2.AsSpan(7, 16).ToArray()); // the same code bytes
+            Assert.Equal(PacketFormat.Crc8(v2.AsSpan(0, 23)), v2[23]);
+
+            PacketInfo info1 = codec.Decode(v1, fromV1);
+            PacketInfo info2 = codec.Decode(v2, fromV2);
+            Assert.Equal(fromV1, fromV2);
+            Assert.Equal(new PacketInfo(1, 8, 0x1234, 0), info1);
+            Assert.Equal(new PacketInfo(2, 8, 0x1234, sequence), info2);
+            Assert.True(info2.IsSequenced);
+            Assert.Equal(info2, codec.Check(v2));
+
+            // Resequencing a packet gives the bytes the encoder writes for that number.
+            var again = (byte[])v2.Clone();
+            PacketFormat.Resequence(again, sequence ^ 0x5555);
+            codec.Encode(digits[5], sequence ^ 0x5555, v2);
+            Assert.Equal(v2, again);
+        }
+
+        PacketException Reject(byte[] bytes) => Assert.Throws<PacketException>(() => codec.Decode(bytes, fromV2));
+        Assert.Equal(PacketErrorReason.Truncated, Reject(v2[..^1]).Reason);
+        Assert.Equal(PacketErrorReason.TooLong, Reject([.. v2, 0]).Reason);
+        byte[] flipped = (byte[])v2.Clone();
+        flipped[4] ^= 0x01; // a bit of the sequence number
+        Assert.Equal(PacketErrorReason.ChecksumMismatch, Reject(flipped).Reason);
+        Assert.Equal(PacketErrorReason.ModelMismatch, Reject(Repaired(v2, 1, 0x35)).Reason);
+        Assert.Equal(PacketErrorReason.BitsMismatch, Reject(Repaired(v2, 0, 0x22)).Reason);
+    }
+
+    [Fact]
+    public void Streams_and_batches_frame_each_packet_by_its_version()
+    {
+        var model = new CodecDigitsAe();
+        var codec = new PacketCodec(model, CodecDigitsAe.CodeQuantizer, 0x1234);
+        Dataset digits = BundledData.Digits();
+        var bytes = new List<byte>();
+        var expected = new List<float[]>();
+        for (int i = 0; i < 9; i++)
+        {
+            var packet = new byte[i % 3 == 0 ? codec.PacketLength : codec.SequencedPacketLength];
+            if (i % 3 == 0)
+            {
+                codec.Encode(digits[i], packet);
+            }
+            else
+            {
+                codec.Encode(digits[i], (uint)(1000 + i), packet);
+            }
+
+            bytes.AddRange(packet);
+            var reconstruction = new float[64];
+            codec.Decode(packet, reconstruction);
+            expected.Add(reconstruction);
+        }
+
+        byte[] all = [.. bytes];
+        Assert.Equal(expected, codec.DecodeStream(new MemoryStream(all)).ToArray());
+        var batch = new float[9 * 64];
+        Assert.Equal(9, codec.DecodeBatch(all, batch));
+        Assert.Equal(expected.SelectMany(r => r).ToArray(), batch);
+
+        PacketException e = Assert.Throws<PacketException>(() => codec.DecodeStream(new MemoryStream(all[..^3])).ToArray());
+        Assert.Equal((PacketErrorReason.Truncated, 8L), (e.Reason, e.PacketIndex));
+        e = Assert.Throws<PacketException>(() => codec.DecodeBatch(all[..^3], batch));
+        Assert.Equal((PacketErrorReason.Truncated, 8L), (e.Reason, e.PacketIndex));
+
+        // A corrupted header inside the stream: framed like the packet before it, then reported by the check byte.
+        byte[] corrupt = (byte[])all.Clone();
+        corrupt[codec.PacketLength + codec.SequencedPacketLength] = 0x71;
+        e = Assert.Throws<PacketException>(() => codec.DecodeStream(new MemoryStream(corrupt)).ToArray());
+        Assert.Equal((PacketErrorReason.ChecksumMismatch, 2L), (e.Reason, e.PacketIndex));
     }
 
     [Fact]
@@ -224,11 +325,17 @@ public sealed class CodecTests
         var output = new float[64];
         codec.Encode(input, packet);
         codec.Decode(packet, output);
+        var sequenced = new byte[codec.SequencedPacketLength];
+        codec.Encode(input, 7, sequenced);
+        codec.Decode(sequenced, output);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100; i++)
         {
             codec.Encode(input, packet);
             codec.Decode(packet, output);
+            codec.Encode(input, (uint)i, sequenced);
+            codec.Decode(sequenced, output);
+            PacketFormat.Resequence(sequenced, (uint)(i + 1));
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);

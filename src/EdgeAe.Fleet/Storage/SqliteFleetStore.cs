@@ -1,0 +1,261 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace EdgeAe.Fleet.Storage;
+
+/// <summary>
+/// The embedded store of one <c>serve</c> process: a SQLite file in WAL mode with <c>synchronous=FULL</c> (a committed
+/// batch survives a crash of the process and of the machine, so acknowledging after the commit is safe), one
+/// transaction per batch and prepared statements reused across batches.
+/// </summary>
+public sealed class SqliteFleetStore : IFleetStore
+{
+    /// <summary>Rows per multi-row INSERT (9 parameters each, far below SQLite's limit of 32,766).</summary>
+    private const int Chunk = 32;
+
+    private const string Columns = "device, sequence, received_at, model_id, code, score, flag, packet, reconstruction";
+
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _insertChunk;
+    private readonly SqliteCommand _insert;
+    private readonly SqliteCommand _stored;
+    private readonly SqliteCommand _dead;
+
+    private SqliteFleetStore(SqliteConnection connection, string path, int version)
+    {
+        _connection = connection;
+        Description = "SQLite " + path;
+        SchemaVersion = version;
+        _insert = InsertCommand(1);
+        _insertChunk = InsertCommand(Chunk);
+        _stored = Command("SELECT packet FROM edgeae_samples WHERE device = $device AND sequence = $sequence", "$device", "$sequence");
+        _dead = Command("""
+            INSERT INTO edgeae_dead_letters (received_at, topic, device, reason, detail, payload)
+            VALUES ($received_at, $topic, $device, $reason, $detail, $payload)
+            """, "$received_at", "$topic", "$device", "$reason", "$detail", "$payload");
+    }
+
+    /// <inheritdoc/>
+    public string Description { get; }
+
+    /// <inheritdoc/>
+    public int SchemaVersion { get; }
+
+    /// <summary>Opens (creating when missing) the database at <paramref name="path"/> and migrates it.</summary>
+    public static Task<SqliteFleetStore> OpenAsync(string path, CancellationToken cancellationToken)
+        => OpenAsync(path, Schema.Sqlite.Length, cancellationToken);
+
+    /// <summary>Opens and migrates up to the first <paramref name="migrations"/> steps (tests of the migration path).</summary>
+    internal static async Task<SqliteFleetStore> OpenAsync(string path, int migrations, CancellationToken cancellationToken)
+    {
+        string full = Path.GetFullPath(path);
+        string? folder = Path.GetDirectoryName(full);
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new FleetConfigurationException($"the folder of --db {path} does not exist");
+        }
+
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, DefaultTimeout = 30 }.ToString());
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, "PRAGMA synchronous = FULL", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, "PRAGMA busy_timeout = 30000", cancellationToken).ConfigureAwait(false);
+            int version = await MigrateAsync(connection, Schema.Sqlite[..migrations], full, cancellationToken).ConfigureAwait(false);
+            return new SqliteFleetStore(connection, full, version);
+        }
+        catch (SqliteException e)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new FleetConfigurationException($"cannot use {path} as a SQLite database: {e.Message}", e);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<WriteResult> WriteAsync(IReadOnlyList<SampleRow> rows, IReadOnlyList<DeadLetter> deadLetters, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(deadLetters);
+        using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        _insert.Transaction = _insertChunk.Transaction = _stored.Transaction = _dead.Transaction = transaction;
+        int inserted = 0, duplicates = 0, dead = 0;
+        var fresh = new HashSet<(string, long)>();
+        for (int start = 0; start < rows.Count;)
+        {
+            // Whole chunks in one statement each; the rest row by row. RETURNING names the rows that went in.
+            SqliteCommand command = rows.Count - start >= Chunk ? _insertChunk : _insert;
+            int count = command == _insertChunk ? Chunk : 1;
+            for (int i = 0; i < count; i++)
+            {
+                Bind(command.Parameters, i * 9, rows[start + i]);
+            }
+
+            using (SqliteDataReader reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    fresh.Add((reader.GetString(0), reader.GetInt64(1)));
+                }
+            }
+
+            start += count;
+        }
+
+        inserted = fresh.Count;
+        foreach (SampleRow row in rows)
+        {
+            if (fresh.Remove((row.Device, row.Sequence)))
+            {
+                continue;
+            }
+
+            // Already stored (a redelivery, or the same key twice in this batch): the same bytes, or a reused number.
+            _stored.Parameters[0].Value = row.Device;
+            _stored.Parameters[1].Value = row.Sequence;
+            byte[] stored = (byte[])_stored.ExecuteScalar()!;
+            if (stored.AsSpan().SequenceEqual(row.Packet))
+            {
+                duplicates++;
+            }
+            else
+            {
+                InsertDead(FleetStoreText.SequenceReused(row, stored));
+                dead++;
+            }
+        }
+
+        foreach (DeadLetter letter in deadLetters)
+        {
+            InsertDead(letter);
+            dead++;
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new WriteResult(inserted, duplicates, dead);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        _insertChunk.Dispose();
+        _insert.Dispose();
+        _stored.Dispose();
+        _dead.Dispose();
+        await _connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Bind(SqliteParameterCollection p, int at, SampleRow row)
+    {
+        p[at].Value = row.Device;
+        p[at + 1].Value = row.Sequence;
+        p[at + 2].Value = row.ReceivedAtMicros;
+        p[at + 3].Value = row.ModelId;
+        p[at + 4].Value = row.Code;
+        p[at + 5].Value = float.IsNaN(row.Score) ? DBNull.Value : row.Score;
+        p[at + 6].Value = row.Flag is { } flag ? (flag ? 1 : 0) : DBNull.Value;
+        p[at + 7].Value = row.Packet;
+        p[at + 8].Value = (object?)row.Reconstruction ?? DBNull.Value;
+    }
+
+    private SqliteCommand InsertCommand(int rows)
+    {
+        var names = new List<string>(rows * 9);
+        var values = new List<string>(rows);
+        for (int r = 0; r < rows; r++)
+        {
+            string[] row = Columns.Split(", ").Select(c => string.Create(CultureInfo.InvariantCulture, $"${c}{r}")).ToArray();
+            names.AddRange(row);
+            values.Add("(" + string.Join(", ", row) + ")");
+        }
+
+        return Command($"INSERT INTO edgeae_samples ({Columns}) VALUES {string.Join(", ", values)} ON CONFLICT (device, sequence) DO NOTHING RETURNING device, sequence", [.. names]);
+    }
+
+    private void InsertDead(DeadLetter letter)
+    {
+        SqliteParameterCollection p = _dead.Parameters;
+        p[0].Value = letter.ReceivedAtMicros;
+        p[1].Value = letter.Topic;
+        p[2].Value = (object?)letter.Device ?? DBNull.Value;
+        p[3].Value = letter.Reason.ToString();
+        p[4].Value = letter.Detail;
+        p[5].Value = letter.Payload;
+        _dead.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Command(string sql, params string[] parameters)
+    {
+        SqliteCommand command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (string name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        return command;
+    }
+
+    private static async Task<int> MigrateAsync(SqliteConnection connection, Migration[] migrations, string where, CancellationToken cancellationToken)
+    {
+        // BEGIN IMMEDIATE takes the write lock first, so two processes starting on one new file migrate one after the other.
+        await ExecuteAsync(connection, "BEGIN IMMEDIATE", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ExecuteAsync(connection, Schema.CreateVersionTable, cancellationToken).ConfigureAwait(false);
+            using SqliteCommand current = connection.CreateCommand();
+            current.CommandText = "SELECT COALESCE(MAX(version), 0) FROM edgeae_schema";
+            int version = Convert.ToInt32(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            foreach (Migration migration in Schema.Pending(Schema.Sqlite, version, where).Where(m => m.Version <= migrations[^1].Version))
+            {
+                foreach (string statement in migration.Statements)
+                {
+                    await ExecuteAsync(connection, statement, cancellationToken).ConfigureAwait(false);
+                }
+
+                using SqliteCommand record = connection.CreateCommand();
+                record.CommandText = "INSERT INTO edgeae_schema (version, description, applied_at) VALUES ($v, $d, $t)";
+                record.Parameters.AddWithValue("$v", migration.Version);
+                record.Parameters.AddWithValue("$d", migration.Description);
+                record.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+                await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                version = migration.Version;
+            }
+
+            await ExecuteAsync(connection, "COMMIT", cancellationToken).ConfigureAwait(false);
+            return version;
+        }
+        catch
+        {
+            await ExecuteAsync(connection, "ROLLBACK", CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Texts both stores write.</summary>
+internal static class FleetStoreText
+{
+    /// <summary>The dead letter for a row whose (device, sequence) is stored with another packet.</summary>
+    public static DeadLetter SequenceReused(SampleRow row, byte[] stored) => new()
+    {
+        ReceivedAtMicros = row.ReceivedAtMicros,
+        Topic = row.Topic,
+        Device = row.Device,
+        Reason = DeadLetterReason.SequenceReused,
+        Detail = string.Create(CultureInfo.InvariantCulture, $"device {row.Device} sent sequence {row.Sequence} again with other content ({Convert.ToHexString(stored, 0, Math.Min(8, stored.Length))}… stored, {Convert.ToHexString(row.Packet, 0, Math.Min(8, row.Packet.Length))}… now); the first row is kept — the device's counter was reset"),
+        Payload = row.Packet,
+    };
+}

@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace EdgeAe.Cli.Tests;
+
+/// <summary>serve and simulate refuse bad settings before any work, in one line (the broker-side behaviour is in EdgeAe.Fleet.Tests).</summary>
+public sealed class FleetCommandTests(TrainedDigits trained) : IClassFixture<TrainedDigits>, IDisposable
+{
+    private readonly Tool _tool = new();
+
+    public void Dispose() => _tool.Dispose();
+
+    [Theory]
+    [InlineData(2, "--broker <URL> is required", "serve", "--weights", "w.eaw", "--db", "f.db")]
+    [InlineData(2, "--db <FILE|URL> is required", "serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw")]
+    [InlineData(2, "--weights <FILE> is required", "serve", "--broker", "mqtt://127.0.0.1:1883", "--db", "f.db")]
+    [InlineData(2, "invalid value 'high' for --threshold", "serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw", "--db", "f.db", "--threshold", "high")]
+    [InlineData(2, "invalid value '70000' for --inflight", "serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw", "--db", "f.db", "--inflight", "70000")]
+    [InlineData(2, "Unknown option 'password'", "serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw", "--db", "f.db", "--password", "x")]
+    [InlineData(2, "--devices <N> is required", "simulate", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw", "--count", "3")]
+    [InlineData(2, "--count <M> is required", "simulate", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw", "--devices", "3")]
+    [InlineData(2, "invalid value 'fast' for --rate", "simulate", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw", "--devices", "3", "--count", "3", "--rate", "fast")]
+    [InlineData(2, "invalid value 'a/b' for --device-prefix", "simulate", "--broker", "mqtt://127.0.0.1:1883", "--weights", "w.eaw", "--devices", "3", "--count", "3", "--device-prefix", "a/b")]
+    public void Bad_options_are_usage_errors(int exitCode, string message, params string[] args)
+    {
+        ToolRun run = _tool.Run(args);
+        Assert.True(run.ExitCode == exitCode, run.ToString());
+        Assert.Contains(message, run.Error + run.Output);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
+    [Fact]
+    public void Bad_addresses_credentials_and_unreachable_brokers_are_one_line()
+    {
+        string weights = trained.Weights;
+        string db = _tool.PathOf("fleet.db");
+        AssertOneLine(_tool.Run("serve", "--broker", "tcp://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db), "broker address 'tcp://127.0.0.1:1883' is not mqtt://HOST:PORT");
+        ToolRun secret = _tool.Run("serve", "--broker", "mqtt://fleet:hunter2@127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db);
+        AssertOneLine(secret, "carries credentials: put them in EDGEAE_MQTT_USERNAME/EDGEAE_MQTT_PASSWORD or a --credentials file");
+        Assert.DoesNotContain("hunter2", secret.Error);
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", "postgres://fleet:pw@127.0.0.1/x"), "--db carries a password: put it in PGPASSWORD or ~/.pgpass");
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db, "--ca-file", "ca.pem"), "need a TLS broker address");
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db, "--topic", "devices/#"), "topic filter 'devices/#' must have exactly one '+' level");
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", _tool.PathOf("missing.eaw"), "--db", db), "weight file not found");
+
+        string credentials = _tool.PathOf("broker.credentials");
+        File.WriteAllText(credentials, "username=a\npassword=b\n");
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "file modes are a Unix notion");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        }
+
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db, "--credentials", credentials), "can be read or written by other users; restrict it with chmod 600");
+
+        int closed = ClosedPort();
+        AssertOneLine(_tool.Run("serve", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--bits", "8", "--db", db), $"cannot connect to the broker at mqtt://127.0.0.1:{closed}:");
+        AssertOneLine(_tool.Run("simulate", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--bits", "8", "--devices", "2", "--count", "1"), $"cannot connect to the broker at mqtt://127.0.0.1:{closed}:");
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port; // closed again when the listener is disposed
+    }
+
+    private static void AssertOneLine(ToolRun run, string message)
+    {
+        Assert.True(run.ExitCode == 1, run.ToString());
+        string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, run.ToString());
+        Assert.StartsWith("edgeae: ", lines[0]);
+        Assert.Contains(message, lines[0]);
+    }
+}

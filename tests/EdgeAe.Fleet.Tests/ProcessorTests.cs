@@ -1,0 +1,102 @@
+using System.Runtime.InteropServices;
+using EdgeAe.Compression;
+using EdgeAe.Fleet.Tests.Fixtures;
+
+namespace EdgeAe.Fleet.Tests;
+
+/// <summary>One message → one row or one dead letter with its reason; nothing thrown for bad traffic.</summary>
+public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<TrainedDigits>
+{
+    private static readonly DeviceTopics Topics = DeviceTopics.Parse(DeviceTopics.DefaultFilter);
+
+    [Fact]
+    public void A_sequenced_packet_becomes_a_row_with_its_code_score_and_flag()
+    {
+        (FleetDigitsAe model, PacketCodec codec) = digits.Load();
+        var processor = new PacketProcessor(codec, new ReconstructionScorer(model), Topics, threshold: 0.25f, storeReconstructionIn: EdgeAe.Data.Normalization.None);
+        var reference = new FleetDigitsAe();
+        reference.Parameters.Clear();
+        model.Parameters.CopyTo(reference.Parameters);
+        var code = new float[16];
+        var decoded = new float[64];
+        var again = new float[64];
+        for (int i = 0; i < 50; i++)
+        {
+            var packet = new byte[codec.SequencedPacketLength];
+            codec.Encode(digits.Data[i], (uint)(1000 + i), packet);
+            (SampleRow? row, DeadLetter? dead) = processor.Process("devices/pump-7/ae", packet, 1_700_000_000_000_000 + i);
+            Assert.Null(dead);
+            Assert.NotNull(row);
+            Assert.Equal(("pump-7", 1000L + i, 1_700_000_000_000_000 + i, (int)codec.ModelId), (row.Device, row.Sequence, row.ReceivedAtMicros, row.ModelId));
+            Assert.Equal(packet, row.Packet);
+
+            // The code is the packet's dequantised code; the score is the model's mean per-element loss of the decoded sample.
+            codec.DecodeCode(packet, code);
+            Assert.Equal(code, MemoryMarshal.Cast<byte, float>(row.Code).ToArray());
+            reference.Decode(code, decoded);
+            float expected = reference.Reconstruct(decoded, again) / 64f;
+            Assert.Equal(expected, row.Score);
+            Assert.Equal(row.Score > 0.25f, row.Flag);
+            Assert.Equal(decoded, MemoryMarshal.Cast<byte, float>(row.Reconstruction).ToArray());
+        }
+
+        // Without a threshold the flag is unknown, not false.
+        var unflagged = new PacketProcessor(codec, new ReconstructionScorer(model), Topics, threshold: null);
+        var one = new byte[codec.SequencedPacketLength];
+        codec.Encode(digits.Data[0], 1, one);
+        Assert.Null(unflagged.Process("devices/a/ae", one, 0).Row!.Flag);
+        Assert.Null(unflagged.Process("devices/a/ae", one, 0).Row!.Reconstruction);
+    }
+
+    [Fact]
+    public void Every_bad_message_becomes_a_dead_letter_with_its_reason_and_bytes()
+    {
+        (_, PacketCodec codec) = digits.Load();
+        var processor = new PacketProcessor(codec, new ReconstructionScorer(codec.Model), Topics, threshold: null);
+        var good = new byte[codec.SequencedPacketLength];
+        codec.Encode(digits.Data[3], 42, good);
+        var v1 = new byte[codec.PacketLength];
+        codec.Encode(digits.Data[3], v1);
+        var otherModel = new PacketCodec(codec.Model, codec.Quantizer, (ushort)(codec.ModelId ^ 0x0101));
+        var foreign = new byte[codec.SequencedPacketLength];
+        otherModel.Encode(digits.Data[3], 42, foreign);
+        byte[] flipped = (byte[])good.Clone();
+        flipped[10] ^= 0x04;
+        byte[] future = (byte[])good.Clone();
+        future[0] = 0x31;
+        future[^1] = PacketFormat.Crc8(future.AsSpan(0, future.Length - 1));
+
+        (string Topic, byte[] Payload, DeadLetterReason Reason)[] cases =
+        [
+            ("devices/d/ae", good[..^5], DeadLetterReason.Truncated),
+            ("devices/d/ae", [], DeadLetterReason.Truncated),
+            ("devices/d/ae", [.. good, 0], DeadLetterReason.TooLong),
+            ("devices/d/ae", flipped, DeadLetterReason.ChecksumMismatch),
+            ("devices/d/ae", future, DeadLetterReason.UnsupportedVersion),
+            ("devices/d/ae", foreign, DeadLetterReason.ModelMismatch),
+            ("devices/d/ae", v1, DeadLetterReason.Unsequenced),
+            ("devices/d/extra/ae", good, DeadLetterReason.UnknownTopic),
+        ];
+        foreach ((string topic, byte[] payload, DeadLetterReason reason) in cases)
+        {
+            (SampleRow? row, DeadLetter? dead) = processor.Process(topic, payload, 5);
+            Assert.Null(row);
+            Assert.NotNull(dead);
+            Assert.Equal(reason, dead.Reason);
+            Assert.Equal(payload, dead.Payload);
+            Assert.Equal(topic, dead.Topic);
+            Assert.Equal(reason == DeadLetterReason.UnknownTopic ? null : "d", dead.Device);
+            Assert.False(string.IsNullOrWhiteSpace(dead.Detail));
+        }
+
+        // 16-bit packets to an 8-bit model: the header names other bits.
+        var sixteen = new PacketCodec(codec.Model, CodeQuantizer.ForActivation(EdgeAe.ActivationKind.Sigmoid, 16, 16)!, codec.ModelId);
+        var wide = new byte[sixteen.SequencedPacketLength];
+        sixteen.Encode(digits.Data[3], 1, wide);
+        byte[] framed = (byte[])good.Clone();
+        framed[0] = 0x22;
+        framed[^1] = PacketFormat.Crc8(framed.AsSpan(0, framed.Length - 1));
+        Assert.Equal(DeadLetterReason.BitsMismatch, processor.Process("devices/d/ae", framed, 0).DeadLetter!.Reason);
+        Assert.Equal(DeadLetterReason.TooLong, processor.Process("devices/d/ae", wide, 0).DeadLetter!.Reason);
+    }
+}

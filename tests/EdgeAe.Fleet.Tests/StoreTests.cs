@@ -1,0 +1,194 @@
+using System.Data.Common;
+using EdgeAe.Fleet.Storage;
+using EdgeAe.Fleet.Tests.Fixtures;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace EdgeAe.Fleet.Tests;
+
+/// <summary>
+/// The same contract for both stores: schema created on first use and migrated step by step, a batch is one
+/// transaction, (device, sequence) stored once — a redelivery is a duplicate, other content under a used number a
+/// dead letter — and dead letters keep their reason and bytes.
+/// </summary>
+public abstract class StoreContract
+{
+    /// <summary>A new, empty database's <c>--db</c> value.</summary>
+    protected abstract string NewDatabase();
+
+    /// <summary>Opens <paramref name="db"/> migrated up to <paramref name="migrations"/> steps.</summary>
+    protected abstract Task<IFleetStore> OpenAsync(string db, int migrations);
+
+    /// <summary>A connection for the test's own queries.</summary>
+    protected abstract DbConnection Connect(string db);
+
+    protected static SampleRow Row(string device, long sequence, byte fill = 1, bool? flag = null) => new()
+    {
+        Device = device,
+        Topic = $"devices/{device}/ae",
+        Sequence = sequence,
+        ReceivedAtMicros = 1_750_000_000_000_000 + sequence,
+        ModelId = 0xBEEF,
+        Code = [1, 2, 3, 4],
+        Score = 0.125f,
+        Flag = flag,
+        Packet = [0x21, 0xEF, 0xBE, (byte)sequence, fill],
+    };
+
+    [Fact]
+    public async Task The_schema_is_created_on_first_use_and_migrated_in_versioned_steps()
+    {
+        string db = NewDatabase();
+        await using (IFleetStore first = await OpenAsync(db, 1))
+        {
+            Assert.Equal(1, first.SchemaVersion);
+            await first.WriteAsync([Row("a", 1)], [], TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(0L, Scalar(db, "SELECT COUNT(*) FROM edgeae_schema WHERE version = 2"));
+        await using (IFleetStore upgraded = await FleetStore.OpenAsync(db, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(Schema.Latest, upgraded.SchemaVersion);
+        }
+
+        Assert.Equal(1L, Scalar(db, "SELECT COUNT(*) FROM edgeae_samples"));
+        Assert.Equal((long)Schema.Latest, Scalar(db, "SELECT COUNT(*) FROM edgeae_schema"));
+        Assert.Equal("indexes by receive time and by dead-letter reason", Scalar(db, "SELECT description FROM edgeae_schema WHERE version = 2"));
+
+        // A database from a newer edgeae is refused, not written.
+        Execute(db, "INSERT INTO edgeae_schema (version, description, applied_at) VALUES (99, 'future', 'now')");
+        var e = await Assert.ThrowsAsync<FleetConfigurationException>(() => FleetStore.OpenAsync(db, TestContext.Current.CancellationToken));
+        Assert.Contains("has schema version 99, newer than this edgeae knows (2)", e.Message);
+    }
+
+    [Fact]
+    public async Task Rows_are_stored_once_per_device_and_sequence_and_a_reused_number_is_dead_lettered()
+    {
+        string db = NewDatabase();
+        await using IFleetStore store = await FleetStore.OpenAsync(db, TestContext.Current.CancellationToken);
+        WriteResult first = await store.WriteAsync([Row("a", 1, flag: true), Row("a", 2, flag: false), Row("b", 1)], [], TestContext.Current.CancellationToken);
+        Assert.Equal(new WriteResult(3, 0, 0), first);
+
+        // A redelivery (same bytes, also twice in one batch) is a duplicate; other bytes under a stored number are a dead letter.
+        WriteResult second = await store.WriteAsync([Row("a", 1, flag: true), Row("a", 3), Row("a", 3), Row("b", 1, fill: 9)], [], TestContext.Current.CancellationToken);
+        Assert.Equal(new WriteResult(1, 2, 1), second);
+        Assert.Equal(4L, Scalar(db, "SELECT COUNT(*) FROM edgeae_samples"));
+        Assert.Equal(1L, Scalar(db, "SELECT COUNT(*) FROM edgeae_dead_letters WHERE reason = 'SequenceReused' AND device = 'b' AND topic = 'devices/b/ae'"));
+        Assert.Equal(new byte[] { 0x21, 0xEF, 0xBE, 1, 1 }, (byte[])Scalar(db, "SELECT packet FROM edgeae_samples WHERE device = 'b'")!); // the first row is kept
+        Assert.Equal(new byte[] { 0x21, 0xEF, 0xBE, 1, 9 }, (byte[])Scalar(db, "SELECT payload FROM edgeae_dead_letters")!);
+        Assert.Equal(2L, Convert.ToInt64(Scalar(db, "SELECT COUNT(*) FROM edgeae_samples WHERE flag IS NULL"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0.125, Convert.ToDouble(Scalar(db, "SELECT score FROM edgeae_samples WHERE device = 'a' AND sequence = 2"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, (byte[])Scalar(db, "SELECT code FROM edgeae_samples WHERE device = 'a' AND sequence = 2")!);
+    }
+
+    [Fact]
+    public async Task Dead_letters_keep_reason_detail_topic_and_bytes()
+    {
+        string db = NewDatabase();
+        await using IFleetStore store = await FleetStore.OpenAsync(db, TestContext.Current.CancellationToken);
+        DeadLetter letter = new() { ReceivedAtMicros = 1_750_000_000_123_456, Topic = "devices/x/ae", Device = "x", Reason = DeadLetterReason.ChecksumMismatch, Detail = "packet fails its check byte", Payload = [0, 1, 2, 255] };
+        DeadLetter anonymous = letter with { Topic = "elsewhere", Device = null, Reason = DeadLetterReason.UnknownTopic };
+        Assert.Equal(new WriteResult(0, 0, 2), await store.WriteAsync([], [letter, anonymous], TestContext.Current.CancellationToken));
+        Assert.Equal("ChecksumMismatch|packet fails its check byte|devices/x/ae|x", Scalar(db, "SELECT reason || '|' || detail || '|' || topic || '|' || device FROM edgeae_dead_letters WHERE device IS NOT NULL"));
+        Assert.Equal(new byte[] { 0, 1, 2, 255 }, (byte[])Scalar(db, "SELECT payload FROM edgeae_dead_letters WHERE device IS NULL")!);
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_store_each_row_exactly_once()
+    {
+        string db = NewDatabase();
+        await using IFleetStore one = await FleetStore.OpenAsync(db, TestContext.Current.CancellationToken);
+        await using IFleetStore two = await FleetStore.OpenAsync(db, TestContext.Current.CancellationToken);
+
+        // Two writers with overlapping batches (what a redelivery to another instance looks like), 20 batches each.
+        async Task<(int Inserted, int Duplicates)> Write(IFleetStore store, int offset)
+        {
+            int inserted = 0, duplicates = 0;
+            for (int b = 0; b < 20; b++)
+            {
+                SampleRow[] rows = Enumerable.Range(0, 50).Select(i => Row("d" + (i % 5), (b * 50) + ((i + offset) % 50))).ToArray();
+                WriteResult result = await store.WriteAsync(rows, [], TestContext.Current.CancellationToken);
+                inserted += result.Inserted;
+                duplicates += result.Duplicates;
+            }
+
+            return (inserted, duplicates);
+        }
+
+        (int Inserted, int Duplicates)[] results = await Task.WhenAll(Task.Run(() => Write(one, 0)), Task.Run(() => Write(two, 25)));
+        long stored = Convert.ToInt64(Scalar(db, "SELECT COUNT(*) FROM edgeae_samples"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(results.Sum(r => r.Inserted), stored);
+        Assert.Equal(2000, results.Sum(r => r.Inserted + r.Duplicates));
+        Assert.Equal(0L, Scalar(db, "SELECT COUNT(*) FROM edgeae_dead_letters"));
+    }
+
+    protected object? Scalar(string db, string sql)
+    {
+        using DbConnection connection = Connect(db);
+        connection.Open();
+        using DbCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        object? value = command.ExecuteScalar();
+        return value is int i ? (long)i : value;
+    }
+
+    protected void Execute(string db, string sql)
+    {
+        using DbConnection connection = Connect(db);
+        connection.Open();
+        using DbCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
+
+/// <summary>The contract on SQLite, plus what only SQLite promises (WAL, durable commits).</summary>
+public sealed class SqliteStoreTests : StoreContract, IDisposable
+{
+    private readonly string _folder = Services.TempFolder("edgeae-sqlite", null);
+    private int _files;
+
+    protected override string NewDatabase() => Path.Combine(_folder, $"fleet-{++_files}.db");
+
+    protected override async Task<IFleetStore> OpenAsync(string db, int migrations) => await SqliteFleetStore.OpenAsync(db, migrations, TestContext.Current.CancellationToken);
+
+    protected override DbConnection Connect(string db) => new SqliteConnection($"Data Source={db};Pooling=False");
+
+    [Fact]
+    public async Task The_file_is_in_WAL_mode_with_full_sync()
+    {
+        string db = NewDatabase();
+        await using IFleetStore store = await FleetStore.OpenAsync(db, TestContext.Current.CancellationToken);
+        Assert.Equal("SQLite " + db, store.Description);
+        Assert.Equal("wal", Scalar(db, "PRAGMA journal_mode"));
+        Assert.Contains("the folder of --db", (await Assert.ThrowsAsync<FleetConfigurationException>(() => FleetStore.OpenAsync(Path.Combine(_folder, "missing", "x.db"), TestContext.Current.CancellationToken))).Message);
+        File.WriteAllText(Path.Combine(_folder, "text.db"), "not a database, but long enough to have a header of a sort: " + new string('x', 200));
+        Assert.Contains("as a SQLite database", (await Assert.ThrowsAsync<FleetConfigurationException>(() => FleetStore.OpenAsync(Path.Combine(_folder, "text.db"), TestContext.Current.CancellationToken))).Message);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Services.Delete(_folder);
+    }
+}
+
+/// <summary>The contract on a real PostgreSQL 15 (skipped, naming the package, without it).</summary>
+public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract, IClassFixture<PostgresFixture>
+{
+    protected override string NewDatabase() => postgres.Server.CreateDatabase();
+
+    protected override async Task<IFleetStore> OpenAsync(string db, int migrations)
+        => await PostgresFleetStore.OpenAsync(db, migrations, Environment.GetEnvironmentVariable, TestContext.Current.CancellationToken);
+
+    protected override DbConnection Connect(string db) => new NpgsqlConnection(postgres.Server.ConnectionString(db[(db.LastIndexOf('/') + 1)..]));
+
+    [Fact]
+    public async Task A_refused_connection_is_one_clear_error()
+    {
+        string url = postgres.Server.UrlOf("no_such_database");
+        var e = await Assert.ThrowsAsync<FleetConfigurationException>(() => FleetStore.OpenAsync(url, TestContext.Current.CancellationToken));
+        Assert.StartsWith($"cannot use PostgreSQL 127.0.0.1:{postgres.Server.Port}/no_such_database (user postgres):", e.Message);
+        Assert.Contains("does not exist", e.Message);
+    }
+}
