@@ -203,7 +203,7 @@ internal static partial class ModelEmitter
 
         w.CloseBlock();
         w.WriteLine();
-        w.WriteLine("EncodeLayers(input);");
+        w.WriteLine("EncodeLayers(input, 0);");
         w.WriteLine("float[] ws = _workspace;");
         w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec).ToString("X2", CultureInfo.InvariantCulture)};");
         w.WriteLine("int id = PacketModelId;");

@@ -354,6 +354,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
+        WriteDesktopAnomaly(w, plan, baked);
         WriteBatchMethods(w, plan, dialect);
         WriteForwardLayers(w, plan, dialect);
         WriteLossAgainst(w, plan, dialect);
