@@ -141,11 +141,11 @@ public sealed class GammaDistribution
         return x * Scale;
     }
 
-    /// <summary>ψ(x), the digamma function, for x &gt; 0 (recurrence to x ≥ 6, then the asymptotic series).</summary>
+    /// <summary>ψ(x), the digamma function, for x &gt; 0 (recurrence to x ≥ 12, then the asymptotic series).</summary>
     public static double Digamma(double x)
     {
         double result = 0;
-        while (x < 6)
+        while (x < 12)
         {
             result -= 1 / x;
             x += 1;
@@ -160,7 +160,7 @@ public sealed class GammaDistribution
     public static double Trigamma(double x)
     {
         double result = 0;
-        while (x < 6)
+        while (x < 12)
         {
             result += 1 / (x * x);
             x += 1;
