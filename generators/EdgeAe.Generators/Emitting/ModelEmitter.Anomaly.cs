@@ -141,7 +141,7 @@ internal static partial class ModelEmitter
         }
 
         w.WriteLine("/// <summary>Sums the score's terms of the last forward pass against <paramref name=\"target\"/> from <paramref name=\"start\"/>, writing each into <paramref name=\"perFeature\"/> when it is not null.</summary>");
-        w.OpenBlock("private float ScoreTerms(float[] target, int start, float[] perFeature)");
+        w.OpenBlock("private float ScoreTerms(float[] target, int start, float[]? perFeature)");
         w.WriteLine("float[] ws = _workspace;");
         WriteScoreTerms(w, plan, new Operand("target", 0, "start"), "perFeature", nullable: true);
         w.WriteLine("return (float)loss;");

@@ -269,6 +269,73 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
         return loss;
     }
 
+    /// <summary>True when an anomaly threshold was baked from the weight file's 'anom' section (then <c>AnomalyThreshold</c> and <c>IsAnomaly</c> exist).</summary>
+    public const bool HasAnomalyThreshold = false;
+
+    /// <summary>
+    /// The anomaly score of <paramref name="input"/>: the mean squared error per element of the reconstruction against the input (Σ (x̂ − x)² / InputSize), the reconstruction loss
+    /// <see cref="Reconstruct"/> returns as a mean per element. Fast path (SIMD); agrees with <see cref="ScorePortable"/> within
+    /// the tolerance docs/anomaly.md states. Allocates nothing.
+    /// </summary>
+    public float Score(global::System.ReadOnlySpan<float> input)
+    {
+        if (input.Length != InputSize)
+        {
+            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
+        }
+
+        return ScoreOfLoss(ForwardAndLoss(input, input, default));
+    }
+
+    /// <summary>
+    /// The anomaly score with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same math
+    /// functions): bit-identical to the device's <c>Score</c> for the same parameters. Allocates nothing.
+    /// </summary>
+    public float ScorePortable(global::System.ReadOnlySpan<float> input)
+    {
+        if (input.Length != InputSize)
+        {
+            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
+        }
+
+        ForwardLayersScalar(input, 0, 1);
+        return ScoreOfLoss(LossAgainst(input));
+    }
+
+    /// <summary>
+    /// Writes each input's term of the score into <paramref name="perFeature"/> (its squared error (x̂ − x)²), so that
+    /// their mean is the score and the largest terms name the inputs that deviate, and returns the score, bit-identical to
+    /// <see cref="ScorePortable"/> (the same arithmetic). Allocates nothing.
+    /// </summary>
+    public float ScoreFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> perFeature)
+    {
+        if (input.Length != InputSize)
+        {
+            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
+        }
+
+        if (perFeature.Length != InputSize)
+        {
+            ThrowLengthMismatch(nameof(perFeature), InputSize, perFeature.Length);
+        }
+
+        ForwardLayersScalar(input, 0, 1);
+        float[] ws = _workspace;
+        double loss = 0.0;
+        // Squared error: the objective adds ½(x̂ − t)², the score's term is (x̂ − t)².
+        for (int j = 0; j < 4; j++)
+        {
+            float d = ws[16 + j] - input[j];
+            loss += 0.5 * (double)(d * d);
+            perFeature[j] = d * d;
+        }
+
+        return ScoreOfLoss((float)loss);
+    }
+
+    /// <summary>The per-sample objective as a mean per element, rounded to float (the runtime's Metrics.MeanPerElement).</summary>
+    private static float ScoreOfLoss(float loss) { return (float)(2.0 * loss / InputSize); }
+
     /// <summary>
     /// Forward and backward over a batch: <paramref name="inputs"/> and <paramref name="targets"/> hold
     /// count × <see cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>).

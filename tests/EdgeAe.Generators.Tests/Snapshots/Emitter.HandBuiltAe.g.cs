@@ -291,6 +291,74 @@ namespace Demo.Models
             return loss;
         }
 
+        /// <summary>True when an anomaly threshold was baked from the weight file's 'anom' section (then <c>AnomalyThreshold</c> and <c>IsAnomaly</c> exist).</summary>
+        public const bool HasAnomalyThreshold = false;
+
+        /// <summary>
+        /// The anomaly score of <paramref name="input"/>: the mean binary cross-entropy per element of the reconstruction against the input (Σ BCE / InputSize), the reconstruction loss
+        /// <see cref="Reconstruct"/> returns as a mean per element. Fast path (SIMD); agrees with <see cref="ScorePortable"/> within
+        /// the tolerance docs/anomaly.md states. Allocates nothing.
+        /// </summary>
+        public float Score(global::System.ReadOnlySpan<float> input)
+        {
+            if (input.Length != InputSize)
+            {
+                ThrowLengthMismatch(nameof(input), InputSize, input.Length);
+            }
+
+            return ScoreOfLoss(ForwardAndLoss(input, input, default));
+        }
+
+        /// <summary>
+        /// The anomaly score with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same math
+        /// functions): bit-identical to the device's <c>Score</c> for the same parameters. Allocates nothing.
+        /// </summary>
+        public float ScorePortable(global::System.ReadOnlySpan<float> input)
+        {
+            if (input.Length != InputSize)
+            {
+                ThrowLengthMismatch(nameof(input), InputSize, input.Length);
+            }
+
+            ForwardLayersScalar(input, 0, 3);
+            return ScoreOfLoss(LossAgainst(input));
+        }
+
+        /// <summary>
+        /// Writes each input's term of the score into <paramref name="perFeature"/> (its binary cross-entropy), so that
+        /// their mean is the score and the largest terms name the inputs that deviate, and returns the score, bit-identical to
+        /// <see cref="ScorePortable"/> (the same arithmetic). Allocates nothing.
+        /// </summary>
+        public float ScoreFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> perFeature)
+        {
+            if (input.Length != InputSize)
+            {
+                ThrowLengthMismatch(nameof(input), InputSize, input.Length);
+            }
+
+            if (perFeature.Length != InputSize)
+            {
+                ThrowLengthMismatch(nameof(perFeature), InputSize, perFeature.Length);
+            }
+
+            ForwardLayersScalar(input, 0, 3);
+            float[] ws = _workspace;
+            double loss = 0.0;
+            // Binary cross-entropy from z, term by term as the loss sums it: softplus(z) − t·z.
+            for (int j = 0; j < 6; j++)
+            {
+                float z = ws[64 + j];
+                double term = EdgeAeMath.Softplus(z) - (double)(input[j] * z);
+                loss += term;
+                perFeature[j] = (float)term;
+            }
+
+            return ScoreOfLoss((float)loss);
+        }
+
+        /// <summary>The per-sample objective as a mean per element, rounded to float (the runtime's Metrics.MeanPerElement).</summary>
+        private static float ScoreOfLoss(float loss) { return (float)((double)loss / InputSize); }
+
         /// <summary>
         /// Forward and backward over a batch: <paramref name="inputs"/> and <paramref name="targets"/> hold
         /// count × <see cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>).
