@@ -83,6 +83,12 @@ internal static class CommandLine
             config.AddCommand<RdCommand>("rd")
                 .WithDescription("Rate-distortion report: bytes per sample, compression ratio, MSE and PSNR per weight file and bits, against lossless Deflate/Brotli; a table and a PNG.")
                 .WithExample("rd", "--weights", "a.eaw", "--weights", "b.eaw", "--data", "test.csv", "--out", "rd.png");
+            config.AddCommand<CalibrateCommand>("calibrate")
+                .WithDescription("Score normal data and store an anomaly threshold (percentile:P, meanstd:K, gamma:Q or fpr:R) in a copy of the weight file.")
+                .WithExample("calibrate", "--weights", "model.eaw", "--data", "normal.csv", "--method", "percentile:99.5", "--out", "model.calibrated.eaw");
+            config.AddCommand<DetectCommand>("detect")
+                .WithDescription("Score every sample, or every window of a stream of frames, against the stored threshold, with an optional k-of-n vote or EMA; CSV or --json.")
+                .WithExample("detect", "--weights", "model.calibrated.eaw", "--data", "stream.csv", "--window", "5", "--vote", "3/5");
             config.AddCommand<ExportCommand>("export")
                 .WithDescription("Write the C# source the generator produces for a declaration.")
                 .WithExample("export", "--model", "Model.cs", "--out", "Model.g.cs");
@@ -118,7 +124,7 @@ internal static class CommandLine
         {
             CliException cli => (cli.ExitCode, cli.Message, cli.Details),
             CommandAppException app => (UsageError, OneLine(app.Message.Replace(" to Int32.", " to an integer.", StringComparison.Ordinal)), []),
-            WeightFileException or DataFormatException or TrainingDivergedException or IOException or UnauthorizedAccessException
+            WeightFileException or DataFormatException or TrainingDivergedException or IOException or UnauthorizedAccessException or Anomaly.AnomalyException
                 => (Failure, FirstLine(root.Message), MoreLines(root.Message)),
             _ => (Failure, $"unexpected error: {OneLine(root.Message)} (run with --verbose for details)", []),
         };
