@@ -396,6 +396,7 @@ internal static class AnomalyEvaluation
         if (!settings.NoPlots)
         {
             Plots.EnsureFonts();
+            Directory.CreateDirectory(plotFolder);
             foreach (string plot in new[] { rocPath, scoresPath })
             {
                 AnomalyCli.CheckOutput("plot", plot, ("--weights", settings.Weights), ("--data", settings.Data), ("--labels", settings.Labels), ("--model", settings.Model));
@@ -413,7 +414,6 @@ internal static class AnomalyEvaluation
         string scoreName = handle.Topology.Loss == LossKind.BinaryCrossEntropy ? "score (mean BCE per element)" : "score (MSE per element)";
         if (!settings.NoPlots)
         {
-            Directory.CreateDirectory(plotFolder);
             AnomalyPlots.Roc(rocPath, curve, auc, pauc, DetectionMetrics.DefaultMaxFalsePositiveRate);
             AnomalyPlots.Scores(scoresPath, scores, labels, threshold?.Threshold, scoreName);
         }
