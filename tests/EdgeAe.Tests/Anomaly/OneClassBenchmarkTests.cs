@@ -1,0 +1,85 @@
+// Training runs here take seconds and test no cancellation.
+#pragma warning disable xUnit1051
+using EdgeAe.Anomaly;
+using EdgeAe.Data;
+using EdgeAe.Tests.Models;
+using EdgeAe.Training;
+
+namespace EdgeAe.Tests.Anomaly;
+
+/// <summary>
+/// One-class benchmarks (docs/anomaly.md): EdgeAe's recipe against PCA (same code size) and ML.NET's RandomizedPca.
+/// The digits protocol runs in full in the suite; Fashion-MNIST runs on a reduced split in the suite and in full when
+/// EDGEAE_ONE_CLASS_FULL=1 (several minutes; the table is printed and recorded in docs/anomaly.md).
+/// </summary>
+public sealed class OneClassBenchmarkTests
+{
+    /// <summary>Set to 1 for the full Fashion-MNIST protocol (all 10 classes, 6,000 training images each, 10,000 test images).</summary>
+    public const string FullVariable = "EDGEAE_ONE_CLASS_FULL";
+
+    /// <summary>Epochs of the digits recipe (about 80 training images per class).</summary>
+    public const int DigitsEpochs = 1000;
+
+    /// <summary>Epochs of the Fashion-MNIST recipe (5,400 training images per class).</summary>
+    public const int FashionEpochs = 30;
+
+    [Fact]
+    public void One_class_digits_edgeae_against_pca_and_ml_net()
+    {
+        // Split (stated in docs/anomaly.md): for class k, a seeded half of its images (DatasetSplit seed 1) trains; the
+        // other half is the test's normal part and every image of the other nine classes its anomalous part.
+        Dataset digits = BundledData.Digits();
+        var rows = new List<OneClassResult>();
+        for (int k = 0; k < 10; k++)
+        {
+            Dataset ofClass = OneClass.OfClass(digits, k);
+            (Dataset trainPart, Dataset testPart) = DatasetSplit.TrainValidation(ofClass, 0.5, seed: 1);
+            int[] others = Enumerable.Range(0, digits.Count).Where(i => digits.Labels![i] != k).ToArray();
+            Dataset test = Concat(testPart, digits.Select(others));
+            rows.Add(OneClass.Run(new OneClassDigitsAe(), k, trainPart, test, OneClass.Labels(test, k), OneClass.Recipe(DigitsEpochs), CalibrationMethod.Parse("meanstd:3")));
+        }
+
+        Report.Line("One-class digits (bundled UCI 8×8):\n" + OneClass.Table(rows));
+        double edge = rows.Average(r => r.EdgeAeAuc), pca = rows.Average(r => r.PcaAuc), ml = rows.Average(r => r.MlNetAuc);
+        Assert.True(edge > pca && edge > ml, OneClass.Table(rows));
+    }
+
+    [Fact]
+    public void One_class_fashion_mnist_reduced_or_full()
+    {
+        if (!FashionMnist.IsAvailable)
+        {
+            Assert.Skip($"Fashion-MNIST is not installed: apt-get install -y {FashionMnist.DebianPackage}");
+        }
+
+        bool full = Environment.GetEnvironmentVariable(FullVariable) == "1";
+        Dataset train = FashionMnist.LoadTrain(), test = FashionMnist.LoadTest();
+        Normalization scale = Normalizer.FitScale(train, FashionMnist.PixelMax);
+        train = Normalizer.Apply(train, scale);
+        test = Normalizer.Apply(test, scale);
+        int[] classes = full ? Enumerable.Range(0, 10).ToArray() : [int.Parse(Environment.GetEnvironmentVariable("EDGEAE_ONE_CLASS_CLASS") ?? "1")];
+        if (!full)
+        {
+            test = test.Slice(0, 2000);
+        }
+
+        var rows = new List<OneClassResult>();
+        foreach (int k in classes)
+        {
+            Dataset normal = OneClass.OfClass(train, k);
+            if (!full)
+            {
+                normal = normal.Slice(0, 2000);
+            }
+
+            rows.Add(OneClass.Run(new OneClassImageAe(), k, normal, test, OneClass.Labels(test, k), OneClass.Recipe(full ? FashionEpochs : int.Parse(Environment.GetEnvironmentVariable("XEP") ?? "10")), CalibrationMethod.Parse("percentile:99")));
+        }
+
+        Report.Line($"One-class Fashion-MNIST ({(full ? "full protocol" : "reduced: 2,000 training images, 10 epochs, the first 2,000 test images")}):\n" + OneClass.Table(rows));
+        double edge = rows.Average(r => r.EdgeAeAuc), pca = rows.Average(r => r.PcaAuc), ml = rows.Average(r => r.MlNetAuc);
+        Assert.True(edge > Math.Max(pca, ml) || full, OneClass.Table(rows));
+    }
+
+    private static Dataset Concat(Dataset a, Dataset b)
+        => new([.. a.Values, .. b.Values], a.Count + b.Count, a.Width, [.. a.Labels!, .. b.Labels!]);
+}
