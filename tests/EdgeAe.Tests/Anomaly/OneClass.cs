@@ -72,7 +72,7 @@ internal static class OneClass
             text.AppendLine(FormattableString.Invariant($"| {r.NormalClass} | {r.Train} | {r.TestNormal}/{r.TestAnomalous} | {r.EdgeAeAuc:F4}{best} | {r.PcaAuc:F4} | {r.MlNetAuc:F4} | {r.EdgeAePauc:F4} | {r.PcaPauc:F4} | {r.MlNetPauc:F4} | {r.FalseAlarmRate:F3} / {r.Recall:F3} | {r.Seconds:F1} |"));
         }
 
-        text.AppendLine(FormattableString.Invariant($"| mean | | | {rows.Average(r => r.EdgeAeAuc):F4} | {rows.Average(r => r.PcaAuc):F4} | {rows.Average(r => r.MlNetAuc):F4} | {rows.Average(r => r.EdgeAePauc):F4} | {rows.Average(r => r.PcaPauc):F4} | {rows.Average(r => r.MlNetPauc):F4} | {rows.Average(r => r.FalseAlarmRate):F3} / {rows.Average(r => r.Recall):F3} | {rows.Sum(r => r.Seconds):F0} |"));
+        text.AppendLine(FormattableString.Invariant($"| mean | | | {rows.Average(r => r.EdgeAeAuc):F5} | {rows.Average(r => r.PcaAuc):F5} | {rows.Average(r => r.MlNetAuc):F5} | {rows.Average(r => r.EdgeAePauc):F5} | {rows.Average(r => r.PcaPauc):F5} | {rows.Average(r => r.MlNetPauc):F5} | {rows.Average(r => r.FalseAlarmRate):F3} / {rows.Average(r => r.Recall):F3} | {rows.Sum(r => r.Seconds):F0} |"));
         return text.ToString();
     }
 
