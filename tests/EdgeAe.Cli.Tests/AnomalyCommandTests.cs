@@ -74,6 +74,8 @@ public sealed class AnomalyCommandTests(AnomalyCommandTests.ZerosModel zeros) : 
         Assert.Equal(58, json.RootElement.GetProperty("samples").GetInt32());
         Assert.Equal(threshold, EdgeAe.IO.WeightFile.ReadThreshold(Tool.PathOf("g.eaw"))!.Threshold);
         Assert.Equal(before, File.ReadAllBytes(zeros.Weights));
+        ToolRun inspect = Tool.Run("inspect", Tool.PathOf("g.eaw"));
+        Assert.Contains(FormattableString.Invariant($"anomaly threshold: {threshold:G9} (gamma:0.9 on 58 scores)"), inspect.Output);
     }
 
     [Fact]

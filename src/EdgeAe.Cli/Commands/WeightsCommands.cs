@@ -210,6 +210,11 @@ internal sealed class InspectCommand(CliEnvironment environment) : Command<Inspe
         environment.Line($"input width: {info.InputSize}, code width: {info.Layers.FirstOrDefault(l => l.Role == LayerRole.Code)?.Width}, loss: {info.Loss}{(info.TiedWeights ? ", tied weights" : "")}");
         environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
         environment.Line($"normalisation: {DataLoader.Describe(info.Normalization)}");
+        if (info.AnomalyThreshold is { } threshold)
+        {
+            environment.Line(FormattableString.Invariant($"anomaly threshold: {threshold.Threshold:G9} ({threshold.Method} on {threshold.SampleCount} scores)"));
+        }
+
         environment.Line($"checksum: OK (CRC-32 0x{info.Checksum:X8})");
         return CommandLine.Success;
     }

@@ -14,7 +14,10 @@ namespace EdgeAe.Tests.Anomaly;
 /// </summary>
 public sealed class OneClassBenchmarkTests
 {
-    /// <summary>Set to 1 for the full Fashion-MNIST protocol (all 10 classes, 6,000 training images each, 10,000 test images).</summary>
+    /// <summary>
+    /// 1: the full Fashion-MNIST protocol (all 10 classes, 6,000 training images each, 30 epochs, 10,000 test images);
+    /// <c>classes</c>: all 10 classes with the suite's reduced training (2,000 images, 10 epochs) on the 10,000 test images.
+    /// </summary>
     public const string FullVariable = "EDGEAE_ONE_CLASS_FULL";
 
     /// <summary>Epochs of the digits recipe (about 80 training images per class).</summary>
@@ -55,13 +58,14 @@ public sealed class OneClassBenchmarkTests
             Assert.Skip($"Fashion-MNIST is not installed: apt-get install -y {FashionMnist.DebianPackage}");
         }
 
-        bool full = Environment.GetEnvironmentVariable(FullVariable) == "1";
+        string mode = Environment.GetEnvironmentVariable(FullVariable) ?? string.Empty;
+        bool full = mode == "1", allClasses = full || mode == "classes";
         Dataset train = FashionMnist.LoadTrain(), test = FashionMnist.LoadTest();
         Normalization scale = Normalizer.FitScale(train, FashionMnist.PixelMax);
         train = Normalizer.Apply(train, scale);
         test = Normalizer.Apply(test, scale);
-        int[] classes = full ? Enumerable.Range(0, 10).ToArray() : [1];
-        if (!full)
+        int[] classes = allClasses ? Enumerable.Range(0, 10).ToArray() : [1];
+        if (!allClasses)
         {
             test = test.Slice(0, 2000);
         }
@@ -76,10 +80,11 @@ public sealed class OneClassBenchmarkTests
             }
 
             rows.Add(OneClass.Run(new OneClassImageAe(), k, normal, test, OneClass.Labels(test, k), OneClass.Recipe(full ? FashionEpochs : 10), CalibrationMethod.Parse("percentile:99")));
+            Report.Line(OneClass.Table(rows[^1..]).Split('\n')[2]); // each class as it finishes (a long run can be read part-way)
         }
 
-        Report.Line($"One-class Fashion-MNIST ({(full ? "full protocol" : "reduced: 2,000 training images, 10 epochs, the first 2,000 test images")}):\n" + OneClass.Table(rows));
-        if (!full)
+        Report.Line($"One-class Fashion-MNIST ({(full ? "full protocol" : allClasses ? "every class, reduced training: 2,000 images, 10 epochs; 10,000 test images" : "reduced: 2,000 training images, 10 epochs, the first 2,000 test images")}):\n" + OneClass.Table(rows));
+        if (!allClasses)
         {
             // The reduced run is a smoke test of the protocol with a measured floor (EdgeAe 0.9865, PCA 0.9883, ML.NET
             // 0.9263 for trouser on this subset): EdgeAe loses to PCA here by 0.002; the bar is judged on the full run.
