@@ -79,6 +79,27 @@ public sealed class AnomalyCommandTests(AnomalyCommandTests.ZerosModel zeros) : 
     }
 
     [Fact]
+    public void Calibrate_scores_exactly_the_rows_train_held_out_with_the_same_split_and_seed()
+    {
+        // train --validation-split 0.25 --seed 3 holds out 30 of these 120 zeros; calibrate picks the same 30.
+        string data = Tool.PathOf("normal-train.csv");
+        ToolRun train = Tool.Run("train", "--data", data, "--scale", "16", "--epochs", "5", "--validation-split", "0.25", "--seed", "3", "--out", Tool.PathOf("split.eaw"), "--no-plots");
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Contains("validating on 30", train.Output);
+        ToolRun run = Tool.Run("calibrate", "--weights", Tool.PathOf("split.eaw"), "--data", data, "--validation-split", "0.25", "--seed", "3", "--method", "meanstd:3", "--out", Tool.PathOf("split.cal.eaw"), "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument json = JsonDocument.Parse(run.Output);
+        Assert.Equal(30, json.RootElement.GetProperty("samples").GetInt32());
+
+        var model = new DigitsAe();
+        EdgeAe.Data.Normalization normalization = EdgeAe.IO.WeightFile.Load(Tool.PathOf("split.eaw"), model);
+        Dataset rows = EdgeAe.Data.CsvReader.Read(data, new EdgeAe.Data.CsvOptions { HasHeader = false });
+        (_, Dataset validation) = DatasetSplit.TrainValidation(Normalizer.Apply(rows, normalization), 0.25, 3);
+        float[] scores = EdgeAe.Anomaly.AnomalyScore.ScoreAll(model, validation);
+        Assert.Equal(EdgeAe.Anomaly.Calibration.FromNormalScores(scores, EdgeAe.Anomaly.CalibrationMethod.Parse("meanstd:3")).Threshold, json.RootElement.GetProperty("threshold").GetSingle());
+    }
+
+    [Fact]
     public void Calibrate_never_overwrites_an_input()
     {
         byte[] before = File.ReadAllBytes(zeros.Weights);

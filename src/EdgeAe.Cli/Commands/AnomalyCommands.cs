@@ -78,9 +78,20 @@ internal sealed class CalibrateSettings : WeightsSettings
     [Description("One 0/1 label per sample: fpr:R uses both classes, the other methods only the samples labelled 0.")]
     public string? Labels { get; set; }
 
+    [CommandOption("--validation-split <FRACTION>")]
+    [Description("Calibrate on the validation rows that train --validation-split FRACTION --seed N held out of this same --data (the split is seeded and depends only on the row count).")]
+    public string? ValidationSplit { get; set; }
+
+    [CommandOption("--seed <N>")]
+    [Description("With --validation-split: the seed train used.")]
+    [DefaultValue(1)]
+    public int Seed { get; set; } = 1;
+
     [CommandOption("--json")]
     [Description("Print the result as one JSON object.")]
     public bool Json { get; set; }
+
+    public double? ParsedValidationSplit { get; private set; }
 
     public CalibrationMethod ParsedMethod { get; private set; } = new(CalibrationKind.Manual, 0);
 
@@ -105,6 +116,21 @@ internal sealed class CalibrateSettings : WeightsSettings
             return ValidationResult.Error($"invalid value '{Method}' for --method: {e.Message.Replace(" (Parameter 'text')", string.Empty, StringComparison.Ordinal)}");
         }
 
+        if (ValidationSplit is not null)
+        {
+            if (!double.TryParse(ValidationSplit, NumberStyles.Float, CultureInfo.InvariantCulture, out double split) || !(split > 0 && split < 1))
+            {
+                return Invalid("--validation-split", ValidationSplit, "expected a fraction between 0 and 1, exclusive");
+            }
+
+            if (Labels is not null)
+            {
+                return ValidationResult.Error("--validation-split and --labels exclude each other");
+            }
+
+            ParsedValidationSplit = split;
+        }
+
         if (ParsedMethod.Kind == CalibrationKind.FalseAlarmRate && Labels is null)
         {
             return ValidationResult.Error("--method fpr:R needs --labels (the false-alarm rate is measured on the samples labelled 0)");
@@ -124,6 +150,17 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : Command<Cal
     {
         AnomalyCli.CheckOutput("--out", settings.Out!, ("--weights", settings.Weights), ("--data", settings.Data), ("--labels", settings.Labels), ("--model", settings.Model));
         (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        if (settings.ParsedValidationSplit is { } fraction)
+        {
+            if (data.Count < 2)
+            {
+                throw new CliException($"{raw.Name} has {data.Count} sample(s): too few to split off validation data");
+            }
+
+            // The rows train held out: DatasetSplit depends only on the row count, the fraction and the seed.
+            (_, data) = DatasetSplit.TrainValidation(data, fraction, settings.Seed);
+        }
+
         float[] scores = AnomalyScore.ScoreAll(model, data);
         int[]? labels = settings.Labels is null ? null : AnomalyCli.ReadLabels(settings.Labels, data.Count);
         CalibrationMethod method = settings.ParsedMethod;
