@@ -89,6 +89,12 @@ internal static class CommandLine
             config.AddCommand<SimulateCommand>("simulate")
                 .WithDescription("Publish data rows as a fleet of devices would: sequenced packets at QoS 1, one connection per device.")
                 .WithExample("simulate", "--broker", "mqtt://127.0.0.1:1883", "--weights", "model.eaw", "--devices", "100", "--count", "50");
+            config.AddCommand<CalibrateCommand>("calibrate")
+                .WithDescription("Score normal data and store an anomaly threshold (percentile:P, meanstd:K, gamma:Q or fpr:R) in a copy of the weight file.")
+                .WithExample("calibrate", "--weights", "model.eaw", "--data", "normal.csv", "--method", "percentile:99.5", "--out", "model.calibrated.eaw");
+            config.AddCommand<DetectCommand>("detect")
+                .WithDescription("Score every sample, or every window of a stream of frames, against the stored threshold, with an optional k-of-n vote or EMA; CSV or --json.")
+                .WithExample("detect", "--weights", "model.calibrated.eaw", "--data", "stream.csv", "--window", "5", "--vote", "3/5");
             config.AddCommand<ExportCommand>("export")
                 .WithDescription("Write the C# source the generator produces for a declaration, or (--onnx) a weight file's model as an ONNX graph.")
                 .WithExample("export", "--model", "Model.cs", "--out", "Model.g.cs")
@@ -128,7 +134,7 @@ internal static class CommandLine
         {
             CliException cli => (cli.ExitCode, cli.Message, cli.Details),
             CommandAppException app => (UsageError, OneLine(app.Message.Replace(" to Int32.", " to an integer.", StringComparison.Ordinal)), []),
-            WeightFileException or DataFormatException or TrainingDivergedException or IOException or UnauthorizedAccessException
+            WeightFileException or DataFormatException or TrainingDivergedException or IOException or UnauthorizedAccessException or Anomaly.AnomalyException
                 => (Failure, FirstLine(root.Message), MoreLines(root.Message)),
             _ => (Failure, $"unexpected error: {OneLine(root.Message)} (run with --verbose for details)", []),
         };

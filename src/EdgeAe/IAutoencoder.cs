@@ -43,6 +43,24 @@ public interface IAutoencoder
     /// <summary>Reconstructs <paramref name="input"/> and returns the per-sample loss against <paramref name="target"/>.</summary>
     float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target);
 
+    /// <summary>
+    /// The anomaly score of <paramref name="input"/> (docs/anomaly.md): the reconstruction loss against the input as a
+    /// mean per element, <c>(float)Metrics.MeanPerElement(loss, Reconstruct(input), InputSize)</c>, on the fast path.
+    /// </summary>
+    float Score(ReadOnlySpan<float> input);
+
+    /// <summary>
+    /// The anomaly score with the firmware flavour's exact arithmetic: bit-identical to the device's <c>Score</c> for the
+    /// same parameters. Slower than <see cref="Score"/>, which agrees with it within the tolerance docs/anomaly.md states.
+    /// </summary>
+    float ScorePortable(ReadOnlySpan<float> input);
+
+    /// <summary>
+    /// Writes each input's term of the score into <paramref name="perFeature"/> (input width floats: the BCE term, or the
+    /// squared error (x̂ − x)²), so their mean is the score, and returns <see cref="ScorePortable"/>'s value.
+    /// </summary>
+    float ScoreFeatures(ReadOnlySpan<float> input, Span<float> perFeature);
+
     /// <summary>Forward and backward pass; adds the gradients to <see cref="Gradients"/> and returns the loss.</summary>
     float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target);
 

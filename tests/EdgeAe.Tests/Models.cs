@@ -152,3 +152,22 @@ public partial class WideAe;
 [Decoder(20, Activation.Relu)]
 [Output(Activation.Linear)]
 public partial class TiedTailsAe;
+
+/// <summary>
+/// The one-class anomaly recipe for 28×28 images (docs/anomaly.md): 784 → 128 tanh → 32 linear code → 128 tanh → 784
+/// linear, squared error (the score is then the reconstruction MSE, like PCA's residual).
+/// </summary>
+[Autoencoder(Input = 784, Loss = Loss.SquaredError, Seed = 1, MaxBatch = 64)]
+[Encoder(128, Activation.Tanh)]
+[Code(32, Activation.Linear)]
+[Decoder(128, Activation.Tanh)]
+[Output(Activation.Linear)]
+public partial class OneClassImageAe;
+
+/// <summary>The same recipe for the 8×8 digits: 64 → 32 tanh → 8 linear code → 32 tanh → 64 linear, squared error.</summary>
+[Autoencoder(Input = 64, Loss = Loss.SquaredError, Seed = 1, MaxBatch = 64)]
+[Encoder(32, Activation.Tanh)]
+[Code(8, Activation.Linear)]
+[Decoder(32, Activation.Tanh)]
+[Output(Activation.Linear)]
+public partial class OneClassDigitsAe;

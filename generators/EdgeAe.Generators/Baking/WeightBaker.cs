@@ -35,6 +35,21 @@ internal sealed record BakedWeights(string FileName, uint Crc32, int FileLength,
 
     /// <summary>Per code value: the upper end of its range (empty without a 'qant' section).</summary>
     public EquatableArray<float> CodecMax { get; init; } = EquatableArray<float>.Empty;
+
+    /// <summary>True when the file has an anomaly threshold ('anom' section, docs/anomaly.md).</summary>
+    public bool HasAnomalyThreshold { get; init; }
+
+    /// <summary>The anomaly threshold: a score strictly above it is anomalous.</summary>
+    public float AnomalyThreshold { get; init; }
+
+    /// <summary>The calibration method's code (0 manual, 1 percentile, 2 mean + K·σ, 3 gamma, 4 false-alarm rate).</summary>
+    public byte AnomalyMethod { get; init; }
+
+    /// <summary>The calibration method's parameter.</summary>
+    public double AnomalyParameter { get; init; }
+
+    /// <summary>How many scores the threshold was calibrated on.</summary>
+    public int AnomalySamples { get; init; }
 }
 
 /// <summary>The outcome of baking one declaration: weights to emit, or the diagnostics that say why not.</summary>
@@ -167,6 +182,11 @@ internal static class WeightBaker
             CodecBits = data.CodecBits,
             CodecMin = new EquatableArray<float>(data.CodecMin),
             CodecMax = new EquatableArray<float>(data.CodecMax),
+            HasAnomalyThreshold = data.HasAnomalyThreshold,
+            AnomalyThreshold = data.AnomalyThreshold,
+            AnomalyMethod = data.AnomalyMethod,
+            AnomalyParameter = data.AnomalyParameter,
+            AnomalySamples = data.AnomalySamples,
         };
         return new BakeResult(spec, weights, EquatableArray<DiagnosticInfo>.Empty);
     }

@@ -239,7 +239,7 @@ internal static partial class ModelEmitter
 
         w.CloseBlock();
         w.WriteLine();
-        w.WriteLine("EncodeLayers(input);");
+        w.WriteLine("EncodeLayers(input, 0);");
         w.CloseBlock();
         w.WriteLine();
 

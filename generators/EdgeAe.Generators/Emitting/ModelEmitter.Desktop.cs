@@ -51,6 +51,7 @@ internal static partial class ModelEmitter
         WriteDesktopConstructors(w, plan, baked);
         WriteDesktopInitialization(w, plan);
         WriteDesktopInference(w, plan);
+        WriteDesktopAnomaly(w, plan, baked);
         WriteDesktopTraining(w, plan);
 
         w.WriteLine("private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);");

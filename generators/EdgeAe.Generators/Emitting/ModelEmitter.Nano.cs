@@ -125,7 +125,7 @@ internal static partial class ModelEmitter
         w.OpenBlock("public void Encode(float[] input, float[] code)");
         WriteNanoCheck(w, "input", "InputSize");
         WriteNanoCheck(w, "code", "CodeSize");
-        w.WriteLine("EncodeLayers(input);");
+        w.WriteLine("EncodeLayers(input, 0);");
         w.WriteLine($"global::System.Array.Copy(_workspace, {Invariant.Int(code.ActivationOffset)}, code, 0, CodeSize);");
         w.CloseBlock();
         w.WriteLine();
@@ -200,13 +200,14 @@ internal static partial class ModelEmitter
         }
 
         WriteNanoCodec(w, plan, baked);
+        WriteNanoAnomaly(w, plan, baked);
 
         // Layer loops, each reading a statically known source (no slicing on the device).
-        WriteNanoLayers(w, plan, "EncodeLayers", "input", 0, code.Layer.Index);
+        WriteNanoLayers(w, plan, "EncodeLayers", "input", 0, code.Layer.Index, "start");
         WriteNanoLayers(w, plan, "DecodeLayers", "code", code.Layer.Index + 1, output.Layer.Index);
         w.WriteSummary("Runs every layer on <paramref name=\"input\"/>.");
         w.OpenBlock("private void Forward(float[] input)");
-        w.WriteLine("EncodeLayers(input);");
+        w.WriteLine("EncodeLayers(input, 0);");
         w.WriteLine($"global::System.Array.Copy(_workspace, {Invariant.Int(code.ActivationOffset)}, _code, 0, CodeSize);");
         w.WriteLine("DecodeLayers(_code);");
         w.CloseBlock();
@@ -258,17 +259,19 @@ internal static partial class ModelEmitter
         => w.WriteLine($"Check({parameter}, nameof({parameter}), {expected});");
 
     /// <summary>A private method running layers first..last; the first reads the <paramref name="source"/> array.</summary>
-    private static void WriteNanoLayers(SourceWriter w, ModelPlan plan, string method, string source, int first, int last)
+    private static void WriteNanoLayers(SourceWriter w, ModelPlan plan, string method, string source, int first, int last, string? start = null)
     {
-        w.WriteSummary($"Layers {first}..{last}; layer {first} reads <paramref name=\"{source}\"/>.");
-        w.OpenBlock($"private void {method}(float[] {source})");
+        w.WriteSummary(start is null
+            ? $"Layers {first}..{last}; layer {first} reads <paramref name=\"{source}\"/>."
+            : $"Layers {first}..{last}; layer {first} reads <paramref name=\"{source}\"/> from index <paramref name=\"{start}\"/> (an anomaly window's ring).");
+        w.OpenBlock(start is null ? $"private void {method}(float[] {source})" : $"private void {method}(float[] {source}, int {start})");
         w.WriteLine("float[] p = _parameters;");
         w.WriteLine("float[] ws = _workspace;");
         for (int l = first; l <= last; l++)
         {
             w.WriteLine();
             LayerPlan layer = plan.Layers[l];
-            Operand input = l == first ? new Operand(source, 0) : Operand.Workspace(plan.Layers[l - 1].ActivationOffset);
+            Operand input = l == first ? new Operand(source, 0, start) : Operand.Workspace(plan.Layers[l - 1].ActivationOffset);
             NanoKernelWriter.WriteDenseForward(w, layer, input);
         }
 

@@ -136,16 +136,35 @@ internal sealed class SourceWriter
         return words;
     }
 
-    /// <summary>Splits an argument list at the commas outside parentheses, brackets and angle brackets.</summary>
+    /// <summary>Splits an argument list at the commas outside string literals, parentheses, brackets and angle brackets.</summary>
     private static System.Collections.Generic.List<string> SplitTopLevel(string arguments)
     {
         var parts = new System.Collections.Generic.List<string>();
         int depth = 0;
         int start = 0;
+        bool inString = false;
         for (int i = 0; i < arguments.Length; i++)
         {
             char c = arguments[i];
-            if (c is '(' or '[' or '<' or '{')
+            if (inString)
+            {
+                if (c == '\\')
+                {
+                    i++; // an escaped character, e.g. \" inside the literal
+                }
+                else if (c == '"')
+                {
+                    inString = false;
+                }
+
+                continue;
+            }
+
+            if (c == '"')
+            {
+                inString = true;
+            }
+            else if (c is '(' or '[' or '<' or '{')
             {
                 depth++;
             }

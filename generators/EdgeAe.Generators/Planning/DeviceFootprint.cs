@@ -49,4 +49,7 @@ internal readonly struct DeviceFootprint
 
         return new DeviceFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
     }
+
+    /// <summary>RAM of one anomaly window's ring: two copies of an input, with the array's heap-block overhead.</summary>
+    public static int WindowBytes(ModelPlan plan) => (2 * plan.Topology.InputSize * 4) + ArrayOverheadBytes;
 }

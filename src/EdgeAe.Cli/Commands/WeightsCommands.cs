@@ -43,10 +43,31 @@ internal sealed class EvalSettings : WeightsSettings
     [DefaultValue("none")]
     public string Corruption { get; set; } = "none";
 
+    [CommandOption("--labels <FILE>")]
+    [Description("Anomaly detection: one 0/1 label per sample (1 = anomalous); reports ROC AUC, partial AUC, precision/recall/F1 at the stored threshold and writes roc.png and scores.png.")]
+    public string? Labels { get; set; }
+
+    [CommandOption("--json")]
+    [Description("With --labels: print the results as one JSON object (keys auc, pauc, precision, recall, f1, …).")]
+    public bool Json { get; set; }
+
+    [CommandOption("--plots <DIR>")]
+    [Description("With --labels: folder for roc.png and scores.png (default: the weight file's folder).")]
+    public string? Plots { get; set; }
+
+    [CommandOption("--no-plots")]
+    [Description("With --labels: do not write roc.png and scores.png.")]
+    public bool NoPlots { get; set; }
+
     public Corruption ParsedCorruption { get; private set; } = Training.Corruption.None;
 
     public override ValidationResult Validate()
     {
+        if (Labels is null && (Json || Plots is not null || NoPlots))
+        {
+            return ValidationResult.Error("--json, --plots and --no-plots go with --labels");
+        }
+
         try
         {
             ParsedCorruption = Training.Corruption.Parse(Corruption);
@@ -65,6 +86,11 @@ internal sealed class EvalCommand(CliEnvironment environment) : Command<EvalSett
 {
     public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.Labels is not null)
+        {
+            return AnomalyEvaluation.Run(environment, settings);
+        }
+
         (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(environment);
         Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption);
         string lossName = handle.Topology.Loss == LossKind.BinaryCrossEntropy ? "BCE" : "MSE";
@@ -184,6 +210,11 @@ internal sealed class InspectCommand(CliEnvironment environment) : Command<Inspe
         environment.Line($"input width: {info.InputSize}, code width: {info.Layers.FirstOrDefault(l => l.Role == LayerRole.Code)?.Width}, loss: {info.Loss}{(info.TiedWeights ? ", tied weights" : "")}");
         environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
         environment.Line($"normalisation: {DataLoader.Describe(info.Normalization)}");
+        if (info.AnomalyThreshold is { } threshold)
+        {
+            environment.Line(FormattableString.Invariant($"anomaly threshold: {threshold.Threshold:G9} ({threshold.Method} on {threshold.SampleCount} scores)"));
+        }
+
         environment.Line($"checksum: OK (CRC-32 0x{info.Checksum:X8})");
         return CommandLine.Success;
     }

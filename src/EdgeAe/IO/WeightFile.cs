@@ -34,6 +34,51 @@ public static class WeightFile
         => Save(path, model, normalization, OpenTemporaryFile, codec);
 
     /// <summary>
+    /// Like <see cref="Save(string, IAutoencoder, Normalization, Compression.CodeQuantizer?)"/>, and stores the anomaly
+    /// <paramref name="threshold"/> (with its calibration method) in the optional <c>anom</c> section (docs/anomaly.md).
+    /// </summary>
+    public static void Save(string path, IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec, Anomaly.AnomalyThreshold? threshold)
+        => Save(path, model, normalization, OpenTemporaryFile, codec, threshold);
+
+    /// <summary>
+    /// Copies the weight file <paramref name="source"/> to <paramref name="destination"/> with <paramref name="threshold"/> in
+    /// its <c>anom</c> section (replacing one that was there); every other known section is kept as it was. Written
+    /// atomically; <paramref name="destination"/> must not be <paramref name="source"/> (the input is never overwritten).
+    /// </summary>
+    /// <exception cref="WeightFileException">The source cannot be read or is invalid, or the destination cannot be written.</exception>
+    /// <exception cref="ArgumentException">The destination is the source.</exception>
+    public static void SaveWithThreshold(string source, string destination, Anomaly.AnomalyThreshold threshold)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentNullException.ThrowIfNull(threshold);
+        if (FileIdentity.SameFile(source, destination))
+        {
+            throw new ArgumentException($"The destination '{destination}' is the source weight file '{source}'; write the calibrated weights to another file.", nameof(destination));
+        }
+
+        WeightFileData data = Parse(ReadBytes(source), source);
+        SetThreshold(data, threshold);
+        byte[] bytes = WeightFileFormat.Write(data);
+        try
+        {
+            AtomicFile.Write(Path.GetFullPath(destination), stream => stream.Write(bytes));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{destination}': {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>The anomaly threshold stored in the weight file at <paramref name="path"/>, or null when it has none.</summary>
+    /// <exception cref="WeightFileException">The file cannot be read or is invalid.</exception>
+    public static Anomaly.AnomalyThreshold? ReadThreshold(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return ToThreshold(Parse(ReadBytes(path), path));
+    }
+
+    /// <summary>
     /// Reads the weight file at <paramref name="path"/>, checks that it was saved for a model of the
     /// same topology as <paramref name="model"/>, copies its parameters into the model and returns
     /// the stored normalisation. Nothing is changed when any check fails.
@@ -56,11 +101,14 @@ public static class WeightFile
         WeightFileLayer[] layers = data.Layers
             .Select(l => new WeightFileLayer((LayerRole)l.Role, l.InputWidth, l.Width, (ActivationKind)l.Activation))
             .ToArray();
-        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length);
+        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length)
+        {
+            AnomalyThreshold = ToThreshold(data),
+        };
     }
 
     /// <summary>Save with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
-    internal static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary, Compression.CodeQuantizer? codec = null)
+    internal static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary, Compression.CodeQuantizer? codec = null, Anomaly.AnomalyThreshold? threshold = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(model);
@@ -73,7 +121,7 @@ public static class WeightFile
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
         }
 
-        byte[] bytes = ToBytes(model, normalization, codec);
+        byte[] bytes = ToBytes(model, normalization, codec, threshold);
         try
         {
             AtomicFile.Write(fullPath, stream => stream.Write(bytes), openTemporary);
@@ -85,7 +133,7 @@ public static class WeightFile
     }
 
     /// <summary>The bytes of a weight file for <paramref name="model"/>'s parameters and <paramref name="normalization"/>.</summary>
-    internal static byte[] ToBytes(IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec = null)
+    internal static byte[] ToBytes(IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec = null, Anomaly.AnomalyThreshold? threshold = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(normalization);
@@ -138,8 +186,32 @@ public static class WeightFile
             data.CodecMax = codec.Max.ToArray();
         }
 
+        if (threshold is not null)
+        {
+            SetThreshold(data, threshold);
+        }
+
         return WeightFileFormat.Write(data);
     }
+
+    private static void SetThreshold(WeightFileData data, Anomaly.AnomalyThreshold threshold)
+    {
+        if (!float.IsFinite(threshold.Threshold) || !double.IsFinite(threshold.Method.Parameter) || threshold.SampleCount < 0)
+        {
+            throw new ArgumentException($"An anomaly threshold needs a finite value and parameter and a sample count of at least 0, not {threshold}.", nameof(threshold));
+        }
+
+        data.HasAnomalyThreshold = true;
+        data.AnomalyThreshold = threshold.Threshold;
+        data.AnomalyMethod = (byte)threshold.Method.Kind;
+        data.AnomalyParameter = threshold.Method.Parameter;
+        data.AnomalySamples = threshold.SampleCount;
+    }
+
+    private static Anomaly.AnomalyThreshold? ToThreshold(WeightFileData data)
+        => data.HasAnomalyThreshold
+            ? new Anomaly.AnomalyThreshold(data.AnomalyThreshold, new Anomaly.CalibrationMethod((Anomaly.CalibrationKind)data.AnomalyMethod, data.AnomalyParameter), data.AnomalySamples)
+            : null;
 
     /// <summary>Validates <paramref name="bytes"/> against <paramref name="model"/>, then copies the parameters in.</summary>
     internal static Normalization Load(byte[] bytes, IAutoencoder model, string source)

@@ -127,6 +127,21 @@ namespace EdgeAe.IO.Format
 
         /// <summary>The upper end of each code value's quantisation range (<c>qant</c> section; empty without).</summary>
         public float[] CodecMax { get; set; } = new float[0];
+
+        /// <summary>True when the file has an anomaly threshold (<c>anom</c> section).</summary>
+        public bool HasAnomalyThreshold { get; set; }
+
+        /// <summary>The anomaly threshold: a score strictly above it is anomalous (<c>anom</c> section).</summary>
+        public float AnomalyThreshold { get; set; }
+
+        /// <summary>How the threshold was chosen: 0 manual, 1 percentile, 2 mean + K·σ, 3 gamma quantile, 4 false-alarm rate.</summary>
+        public byte AnomalyMethod { get; set; }
+
+        /// <summary>The method's parameter (P, K, Q or R).</summary>
+        public double AnomalyParameter { get; set; }
+
+        /// <summary>How many scores the threshold was calibrated on.</summary>
+        public int AnomalySamples { get; set; }
     }
 
     /// <summary>Reads and writes version 1 of the .eaw format.</summary>
@@ -149,6 +164,13 @@ namespace EdgeAe.IO.Format
         /// <summary>The optional code-quantisation section (lower-case: readers that do not know it skip it).</summary>
         public const string CodecTag = "qant";
         private const int CodecFixedLength = 8;
+
+        /// <summary>The optional anomaly-threshold section (docs/anomaly.md): method, threshold, parameter, sample count.</summary>
+        public const string AnomalyTag = "anom";
+        private const int AnomalyLength = 20;
+
+        /// <summary>Highest calibration-method code this EdgeAe knows.</summary>
+        public const byte AnomalyMethodMax = 4;
 
         private const int TopologyFixedLength = 8;
         private const int LayerRecordLength = 12;
@@ -211,7 +233,8 @@ namespace EdgeAe.IO.Format
 
             long codecLength = data.CodecBits == 0 ? 0 : CodecFixedLength + 8L * codecMin.Length;
             long fileLength = PreambleLength + (3L * SectionHeaderLength) + topologyLength + normalizationLength + parametersLength + ChecksumLength
-                + (data.CodecBits == 0 ? 0 : SectionHeaderLength + codecLength);
+                + (data.CodecBits == 0 ? 0 : SectionHeaderLength + codecLength)
+                + (data.HasAnomalyThreshold ? SectionHeaderLength + AnomalyLength : 0);
             if (fileLength > int.MaxValue)
             {
                 throw new ArgumentException($"A weight file of {fileLength} bytes is too large.", nameof(data));
@@ -286,6 +309,11 @@ namespace EdgeAe.IO.Format
                 {
                     p = PutF32(bytes, p, value);
                 }
+            }
+
+            if (data.HasAnomalyThreshold)
+            {
+                p = WriteAnomaly(bytes, p, data);
             }
 
             uint crc = ComputeCrc32(bytes, 0, p);
@@ -421,7 +449,7 @@ namespace EdgeAe.IO.Format
             }
 
             // Sections: tag, u32 payload length, payload.
-            int topologyAt = -1, normalizationAt = -1, parametersAt = -1, codecAt = -1;
+            int topologyAt = -1, normalizationAt = -1, parametersAt = -1, codecAt = -1, anomalyAt = -1;
             int topologyLength = 0, normalizationLength = 0, parametersLength = 0, codecLength = 0;
             int p = PreambleLength;
             while (p < end)
@@ -472,6 +500,19 @@ namespace EdgeAe.IO.Format
                     codecAt = payload;
                     codecLength = payloadLength;
                 }
+                else if (tag == AnomalyTag)
+                {
+                    if (anomalyAt >= 0)
+                    {
+                        return Invariant($"section '{tag}' appears twice (again at byte {p})");
+                    }
+
+                    anomalyAt = payload;
+                    if (payloadLength != AnomalyLength)
+                    {
+                        return Invariant($"section 'anom' is {payloadLength} bytes, expected {AnomalyLength}");
+                    }
+                }
                 else if (!(bytes[p] >= (byte)'a' && bytes[p] <= (byte)'z'))
                 {
                     // A lower-case first letter marks an optional section a reader may skip; anything else is required.
@@ -500,7 +541,8 @@ namespace EdgeAe.IO.Format
             string? problem = ReadTopology(bytes, topologyAt, topologyLength, result)
                 ?? ReadNormalization(bytes, normalizationAt, normalizationLength, result, out kind)
                 ?? ReadParameters(bytes, parametersAt, parametersLength, result, out kind)
-                ?? (codecAt < 0 ? null : ReadCodec(bytes, codecAt, codecLength, result, out kind));
+                ?? (codecAt < 0 ? null : ReadCodec(bytes, codecAt, codecLength, result, out kind))
+                ?? (anomalyAt < 0 ? null : ReadAnomaly(bytes, anomalyAt, result, out kind));
             if (problem != null)
             {
                 return problem;
@@ -509,6 +551,60 @@ namespace EdgeAe.IO.Format
             kind = WeightFileFormatErrorKind.None;
             data = result;
             return string.Empty;
+        }
+
+        private static int WriteAnomaly(byte[] bytes, int p, WeightFileData data)
+        {
+            if (!IsFinite(data.AnomalyThreshold) || data.AnomalyMethod > AnomalyMethodMax || double.IsNaN(data.AnomalyParameter) || double.IsInfinity(data.AnomalyParameter) || data.AnomalySamples < 0)
+            {
+                throw new ArgumentException(Invariant($"An anomaly threshold needs a finite threshold and parameter, a method code up to {AnomalyMethodMax} and a sample count of at least 0 (threshold {Describe(data.AnomalyThreshold)}, method {data.AnomalyMethod}, parameter {data.AnomalyParameter}, samples {data.AnomalySamples})."), nameof(data));
+            }
+
+            p = PutTag(bytes, p, AnomalyTag, AnomalyLength);
+            bytes[p++] = data.AnomalyMethod;
+            p += 3;
+            p = PutF32(bytes, p, data.AnomalyThreshold);
+            long bits = BitConverter.DoubleToInt64Bits(data.AnomalyParameter);
+            p = PutU32(bytes, p, (uint)bits);
+            p = PutU32(bytes, p, (uint)(bits >> 32));
+            return PutU32(bytes, p, (uint)data.AnomalySamples);
+        }
+
+        private static string? ReadAnomaly(byte[] bytes, int p, WeightFileData result, out WeightFileFormatErrorKind kind)
+        {
+            kind = WeightFileFormatErrorKind.Malformed;
+            byte method = bytes[p];
+            if (method > AnomalyMethodMax)
+            {
+                return Invariant($"section 'anom' gives calibration method {method} (this EdgeAe knows 0 to {AnomalyMethodMax})");
+            }
+
+            if (bytes[p + 1] != 0 || bytes[p + 2] != 0 || bytes[p + 3] != 0)
+            {
+                return "reserved bytes of section 'anom' are not zero";
+            }
+
+            float threshold = F32(bytes, p + 4);
+            double parameter = BitConverter.Int64BitsToDouble((long)(U32(bytes, p + 8) | ((ulong)U32(bytes, p + 12) << 32)));
+            uint samples = U32(bytes, p + 16);
+            if (!IsFinite(threshold) || double.IsNaN(parameter) || double.IsInfinity(parameter))
+            {
+                kind = WeightFileFormatErrorKind.NonFiniteValue;
+                return Invariant($"anomaly threshold {Describe(threshold)} or its method's parameter {parameter.ToString("R", CultureInfo.InvariantCulture)} is not finite");
+            }
+
+            if (samples > int.MaxValue)
+            {
+                return Invariant($"section 'anom' gives {samples} calibration samples");
+            }
+
+            result.HasAnomalyThreshold = true;
+            result.AnomalyMethod = method;
+            result.AnomalyThreshold = threshold;
+            result.AnomalyParameter = parameter;
+            result.AnomalySamples = (int)samples;
+            kind = WeightFileFormatErrorKind.None;
+            return null;
         }
 
         private static string? ReadCodec(byte[] bytes, int p, int length, WeightFileData result, out WeightFileFormatErrorKind kind)

@@ -68,6 +68,9 @@ public sealed class WeightFileInfo
     /// <summary>Number of stored parameter values (padding excluded).</summary>
     public int ParameterCount { get; }
 
+    /// <summary>The anomaly threshold and how it was calibrated (<c>anom</c> section), or null when the file has none.</summary>
+    public Anomaly.AnomalyThreshold? AnomalyThreshold { get; internal init; }
+
     /// <summary>A short description of the topology, in the style of <see cref="ModelTopology.ToString"/>.</summary>
     public string Topology => WeightFile.Describe(InputSize, Layers, Loss, TiedWeights);
 

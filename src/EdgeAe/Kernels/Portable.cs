@@ -54,6 +54,47 @@ public static class Portable
     }
 
     /// <summary>
+    /// The binary cross-entropy of an output layer from its pre-activations, the firmware's way: Σ softplus(z) − t·z summed
+    /// in double term by term. Each term goes to <paramref name="terms"/> when it is not empty (the anomaly score's per-feature
+    /// terms). Returns the sum rounded to float.
+    /// </summary>
+    public static float BinaryCrossEntropy(ReadOnlySpan<float> z, ReadOnlySpan<float> target, Span<float> terms)
+    {
+        double loss = 0.0;
+        for (int j = 0; j < z.Length; j++)
+        {
+            double term = PortableMath.Softplus(z[j]) - (double)(target[j] * z[j]);
+            loss += term;
+            if (!terms.IsEmpty)
+            {
+                terms[j] = (float)term;
+            }
+        }
+
+        return (float)loss;
+    }
+
+    /// <summary>
+    /// The squared error of an output layer, the firmware's way: Σ ½(a − t)² summed in double. The per-feature terms are
+    /// (a − t)² (twice the objective's terms, so their mean is the mean squared error). Returns the sum rounded to float.
+    /// </summary>
+    public static float SquaredError(ReadOnlySpan<float> a, ReadOnlySpan<float> target, Span<float> terms)
+    {
+        double loss = 0.0;
+        for (int j = 0; j < a.Length; j++)
+        {
+            float d = a[j] - target[j];
+            loss += 0.5 * (double)(d * d);
+            if (!terms.IsEmpty)
+            {
+                terms[j] = d * d;
+            }
+        }
+
+        return (float)loss;
+    }
+
+    /// <summary>
     /// Fills <paramref name="values"/> with <paramref name="limit"/>·u, u uniform in [−1, 1) drawn from the SplitMix64
     /// <paramref name="state"/> (<see cref="PortableMath.NextSymmetric"/>): the same draws on the desktop and on the device.
     /// </summary>

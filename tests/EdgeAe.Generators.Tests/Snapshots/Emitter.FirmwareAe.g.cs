@@ -139,7 +139,7 @@ namespace Device
         {
             Check(input, nameof(input), InputSize);
             Check(code, nameof(code), CodeSize);
-            EncodeLayers(input);
+            EncodeLayers(input, 0);
             global::System.Array.Copy(_workspace, 16, code, 0, CodeSize);
         }
 
@@ -233,8 +233,266 @@ namespace Device
             return loss;
         }
 
-        /// <summary>Layers 0..1; layer 0 reads <paramref name="input"/>.</summary>
-        private void EncodeLayers(float[] input)
+        /// <summary>
+        /// True when an anomaly threshold was baked from the weight file's 'anom' section (then <c>AnomalyThreshold</c>
+        /// and <c>IsAnomaly</c> exist).
+        /// </summary>
+        public const bool HasAnomalyThreshold = false;
+
+        /// <summary>
+        /// RAM of one <see cref="AnomalyWindow"/>'s ring (two copies of a window, with its heap-block overhead); a
+        /// smoother needs no array.
+        /// </summary>
+        public const int WindowRamBytes = 108;
+
+        /// <summary>
+        /// RAM of the model with one <see cref="AnomalyWindow"/> for streaming detection: <see cref="RamBytes"/> +
+        /// <see cref="WindowRamBytes"/>.
+        /// </summary>
+        public const int RamBytesWithWindow = RamBytes + WindowRamBytes;
+
+        /// <summary>
+        /// The anomaly score of <paramref name="input"/>: the mean binary cross-entropy per element of the
+        /// reconstruction against the input (Σ BCE / InputSize). Allocates nothing.
+        /// </summary>
+        public float Score(float[] input)
+        {
+            Check(input, nameof(input), InputSize);
+            Forward(input);
+            return ScoreOfLoss(LossAgainst(input));
+        }
+
+        /// <summary>
+        /// The anomaly score of the window's last frames, read in place from its ring. Allocates nothing.
+        /// </summary>
+        public float Score(AnomalyWindow window)
+        {
+            if (window == null)
+            {
+                throw new global::System.ArgumentNullException("window");
+            }
+
+            if (!window.IsFull)
+            {
+                throw new global::System.InvalidOperationException(
+                    "The window is not full yet: push Frames frames first.");
+            }
+
+            float[] ring = window.Ring;
+            int start = window.Start;
+            EncodeLayers(ring, start);
+            global::System.Array.Copy(_workspace, 16, _code, 0, CodeSize);
+            DecodeLayers(_code);
+            return ScoreOfLoss(ScoreTerms(ring, start, null));
+        }
+
+        /// <summary>
+        /// Writes each input's term of the score into <paramref name="perFeature"/> (their mean is the score) and
+        /// returns the score. Allocates nothing.
+        /// </summary>
+        public float ScoreFeatures(float[] input, float[] perFeature)
+        {
+            Check(input, nameof(input), InputSize);
+            Check(perFeature, nameof(perFeature), InputSize);
+            Forward(input);
+            return ScoreOfLoss(ScoreTerms(input, 0, perFeature));
+        }
+
+        /// <summary>
+        /// Sums the score's terms of the last forward pass against <paramref name="target"/> from
+        /// <paramref name="start"/>, writing each into <paramref name="perFeature"/> when it is not null.
+        /// </summary>
+        private float ScoreTerms(float[] target, int start, float[]? perFeature)
+        {
+            float[] ws = _workspace;
+            double loss = 0.0;
+            // Binary cross-entropy from z, term by term as the loss sums it: softplus(z) − t·z.
+            for (int j = 0; j < 12; j++)
+            {
+                float z = ws[48 + j];
+                double term = EdgeAeMath.Softplus(z) - (double)(target[start + j] * z);
+                loss += term;
+                if (perFeature != null) perFeature[j] = (float)term;
+            }
+
+            return (float)loss;
+        }
+
+        /// <summary>
+        /// The per-sample objective as a mean per element, rounded to float (the runtime's Metrics.MeanPerElement).
+        /// </summary>
+        private static float ScoreOfLoss(float loss) { return (float)((double)loss / InputSize); }
+
+        /// <summary>
+        /// The last Frames frames of FrameWidth features (Frames × FrameWidth = InputSize), oldest first, for streaming
+        /// detection. Each frame is stored twice in a ring twice a window long, so the newest Frames frames are always
+        /// one contiguous stretch that <see cref="Score(AnomalyWindow)"/> reads in place: a push writes two frames,
+        /// nothing moves. Allocates only in the constructor (<see cref="WindowRamBytes"/>).
+        /// </summary>
+        public sealed class AnomalyWindow
+        {
+            private readonly float[] _ring = new float[2 * InputSize];
+            private readonly int _frames;
+            private readonly int _frameWidth;
+            private int _next;
+            private int _pushed;
+
+            /// <summary>
+            /// Creates an empty window of <paramref name="frames"/> frames; InputSize must be a multiple of it.
+            /// </summary>
+            public AnomalyWindow(int frames)
+            {
+                if (frames < 1 || InputSize % frames != 0)
+                {
+                    throw new global::System.ArgumentException(
+                        "The number of frames must divide InputSize (" + InputSize.ToString() + "), not "
+                            + frames.ToString() + ".",
+                        "frames");
+                }
+
+                _frames = frames;
+                _frameWidth = InputSize / frames;
+            }
+
+            /// <summary>Frames per window.</summary>
+            public int Frames { get { return _frames; } }
+
+            /// <summary>Features per frame.</summary>
+            public int FrameWidth { get { return _frameWidth; } }
+
+            /// <summary>True once Frames frames have been pushed.</summary>
+            public bool IsFull { get { return _pushed >= _frames; } }
+
+            internal float[] Ring { get { return _ring; } }
+
+            /// <summary>Where the current window starts in the ring (the oldest frame's slot).</summary>
+            internal int Start { get { return _next * _frameWidth; } }
+
+            /// <summary>Appends a frame of FrameWidth floats, dropping the oldest. Allocates nothing.</summary>
+            public void Push(float[] frame)
+            {
+                if (frame == null)
+                {
+                    throw new global::System.ArgumentNullException("frame");
+                }
+
+                if (frame.Length != _frameWidth)
+                {
+                    throw new global::System.ArgumentException(
+                        "Expected " + _frameWidth.ToString() + " floats in 'frame' but found "
+                            + frame.Length.ToString() + ".", "frame");
+                }
+
+                global::System.Array.Copy(frame, 0, _ring, _next * _frameWidth, _frameWidth);
+                global::System.Array.Copy(frame, 0, _ring, (_next + _frames) * _frameWidth, _frameWidth);
+                _next = _next + 1 == _frames ? 0 : _next + 1;
+                if (_pushed < _frames)
+                {
+                    _pushed++;
+                }
+            }
+
+            /// <summary>Forgets every frame.</summary>
+            public void Clear()
+            {
+                global::System.Array.Clear(_ring, 0, _ring.Length);
+                _next = 0;
+                _pushed = 0;
+            }
+        }
+
+        /// <summary>
+        /// Turns window scores into alarms: a k-of-n vote over the last n windows (n ≤ 32), or an exponential moving
+        /// average of the score against the threshold. The same decisions as the runtime's DecisionSmoother; allocates
+        /// nothing.
+        /// </summary>
+        public sealed class AnomalySmoother
+        {
+            private readonly int _k;
+            private readonly int _n;
+            private readonly float _alpha;
+            private readonly float _threshold;
+            private uint _history;
+            private int _above;
+            private bool _started;
+            private float _average;
+
+            private AnomalySmoother(int k, int n, float alpha, float threshold)
+            {
+                if (float.IsNaN(threshold) || float.IsInfinity(threshold))
+                {
+                    throw new global::System.ArgumentException("The threshold must be finite.", "threshold");
+                }
+
+                _k = k;
+                _n = n;
+                _alpha = alpha;
+                _threshold = threshold;
+            }
+
+            /// <summary>
+            /// Alarm when at least <paramref name="k"/> of the last <paramref name="n"/> scores (1 ≤ k ≤ n ≤ 32) are
+            /// above <paramref name="threshold"/>.
+            /// </summary>
+            public static AnomalySmoother Vote(int k, int n, float threshold)
+            {
+                if (n < 1 || n > 32 || k < 1 || k > n)
+                {
+                    throw new global::System.ArgumentException("A vote needs 1 <= k <= n <= 32.", "k");
+                }
+
+                return new AnomalySmoother(k, n, 0f, threshold);
+            }
+
+            /// <summary>
+            /// Alarm when average ← average + α·(score − average) (starting at the first score) is above
+            /// <paramref name="threshold"/>; 0 &lt; α ≤ 1.
+            /// </summary>
+            public static AnomalySmoother Ema(float alpha, float threshold)
+            {
+                if (!(alpha > 0f && alpha <= 1f))
+                {
+                    throw new global::System.ArgumentException("The smoothing factor must be in (0, 1].", "alpha");
+                }
+
+                return new AnomalySmoother(0, 0, alpha, threshold);
+            }
+
+            /// <summary>The moving average (the last score for a vote).</summary>
+            public float Average { get { return _average; } }
+
+            /// <summary>Feeds one score; returns whether the alarm is raised after it. Allocates nothing.</summary>
+            public bool Add(float score)
+            {
+                if (_n > 0)
+                {
+                    _average = score;
+                    uint oldest = (_history >> (_n - 1)) & 1u;
+                    uint bit = score > _threshold ? 1u : 0u;
+                    _history = _n == 32 ? (_history << 1) | bit : ((_history << 1) | bit) & ((1u << _n) - 1u);
+                    _above += (int)bit - (int)oldest;
+                    return _above >= _k;
+                }
+
+                _average = _started ? _average + _alpha * (score - _average) : score;
+                _started = true;
+                return _average > _threshold;
+            }
+
+            /// <summary>Forgets the history.</summary>
+            public void Reset()
+            {
+                _history = 0u;
+                _above = 0;
+                _started = false;
+                _average = 0f;
+            }
+        }
+        /// <summary>
+        /// Layers 0..1; layer 0 reads <paramref name="input"/> from index <paramref name="start"/> (an anomaly window's
+        /// ring).
+        /// </summary>
+        private void EncodeLayers(float[] input, int start)
         {
             float[] p = _parameters;
             float[] ws = _workspace;
@@ -255,7 +513,7 @@ namespace Device
                 int k = j;
                 for (int i = 0; i < 12; i++)
                 {
-                    float xi = input[i];
+                    float xi = input[start + i];
                     s0 += xi * p[k];
                     s1 += xi * p[k + 1];
                     s2 += xi * p[k + 2];
@@ -285,7 +543,7 @@ namespace Device
                 int k = j;
                 for (int i = 0; i < 12; i++)
                 {
-                    float xi = input[i];
+                    float xi = input[start + i];
                     s0 += xi * p[k];
                     s1 += xi * p[k + 1];
                     k += 10;
@@ -404,7 +662,7 @@ namespace Device
         /// <summary>Runs every layer on <paramref name="input"/>.</summary>
         private void Forward(float[] input)
         {
-            EncodeLayers(input);
+            EncodeLayers(input, 0);
             global::System.Array.Copy(_workspace, 16, _code, 0, CodeSize);
             DecodeLayers(_code);
         }

@@ -216,6 +216,67 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
     }
 
     /// <summary>
+    /// True when an anomaly threshold was baked from the weight file's 'anom' section (then <c>AnomalyThreshold</c> and
+    /// <c>IsAnomaly</c> exist).
+    /// </summary>
+    public const bool HasAnomalyThreshold = false;
+
+    /// <summary>
+    /// The anomaly score of <paramref name="input"/>: the mean squared error per element of the reconstruction against
+    /// the input (Σ (x̂ − x)² / InputSize), the reconstruction loss <see cref="Reconstruct"/> returns as a mean per
+    /// element. Fast path (SIMD); agrees with <see cref="ScorePortable"/> within the tolerance docs/anomaly.md states.
+    /// Allocates nothing.
+    /// </summary>
+    public float Score(ReadOnlySpan<float> input)
+    {
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        return ScoreOfLoss(ForwardAndLoss(input, input, ref Ws(SampleLayout.Activations1)));
+    }
+
+    /// <summary>
+    /// The anomaly score with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same
+    /// math functions): bit-identical to the device's <c>Score</c> for the same parameters. Allocates nothing.
+    /// </summary>
+    public float ScorePortable(ReadOnlySpan<float> input)
+    {
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        return ScoreOfLoss(PortableLoss(input, default));
+    }
+
+    /// <summary>
+    /// Writes each input's term of the score into <paramref name="perFeature"/> (its squared error (x̂ − x)²), so that
+    /// their mean is the score and the largest terms name the inputs that deviate, and returns the score, bit-identical
+    /// to <see cref="ScorePortable"/> (the same arithmetic). Allocates nothing.
+    /// </summary>
+    public float ScoreFeatures(ReadOnlySpan<float> input, Span<float> perFeature)
+    {
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(perFeature, InputSize, nameof(perFeature));
+        return ScoreOfLoss(PortableLoss(input, perFeature));
+    }
+
+    /// <summary>
+    /// The loss of <paramref name="input"/>'s reconstruction with the firmware's arithmetic, each term into
+    /// <paramref name="terms"/> unless it is empty.
+    /// </summary>
+    private float PortableLoss(ReadOnlySpan<float> input, Span<float> terms)
+    {
+        ReadOnlySpan<float> p = _parameters.Span;
+        Span<float> ws = _workspace.Span;
+        // Layer 0 (code): dense 4 → 2, Sigmoid.
+        Kernels.Portable.Forward<Layer0, Kernels.Sigmoid>(p, input, ws.Slice(SampleLayout.Activations0, 2));
+        // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
+        Kernels.Portable.ForwardTied<Layer1, Kernels.Linear>(
+            p, ws.Slice(SampleLayout.Activations0, 2), ws.Slice(SampleLayout.Activations1, 4));
+        return Kernels.Portable.SquaredError(ws.Slice(SampleLayout.Activations1, InputSize), input, terms);
+    }
+
+    /// <summary>
+    /// The per-sample objective as a mean per element, rounded to float (the runtime's Metrics.MeanPerElement).
+    /// </summary>
+    private static float ScoreOfLoss(float loss) { return (float)(2.0 * loss / InputSize); }
+
+    /// <summary>
     /// Runs <paramref name="input"/> forward, back-propagates the loss against <paramref name="target"/> and adds the
     /// gradient of every parameter to <see cref="Gradients"/>. Returns the loss. Allocates nothing.
     /// </summary>

@@ -1,0 +1,515 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EdgeAe.Anomaly;
+using EdgeAe.Data;
+using EdgeAe.IO;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EdgeAe.Cli.Commands;
+
+/// <summary>What the anomaly commands share: output checks and JSON writing.</summary>
+internal static class AnomalyCli
+{
+    /// <summary>Refuses, before any work, an output that is one of the inputs or cannot be written.</summary>
+    public static void CheckOutput(string option, string output, params (string Option, string? Path)[] inputs)
+    {
+        foreach ((string inputOption, string? input) in inputs)
+        {
+            if (input is not null && FileIdentity.SameFile(output, input))
+            {
+                throw new CliException($"{option} {output} is the same file as {inputOption} {input}: an output never overwrites an input");
+            }
+        }
+
+        if (AtomicFile.ProblemWriting(output) is { } problem)
+        {
+            throw new CliException($"cannot write {option} {output}: {problem}");
+        }
+    }
+
+    /// <summary>The labels of <paramref name="path"/>, checked against the number of samples.</summary>
+    public static int[] ReadLabels(string path, int samples)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CliException($"labels file not found: {path}");
+        }
+
+        int[] labels = LabelFile.Read(path);
+        if (labels.Length != samples)
+        {
+            throw new CliException($"{path} has {labels.Length} labels but the data has {samples} samples; give one 0/1 label per sample");
+        }
+
+        return labels;
+    }
+
+    /// <summary>Writes one JSON object through <paramref name="write"/> as one line.</summary>
+    public static string Json(Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            write(writer);
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
+
+internal sealed class CalibrateSettings : WeightsSettings
+{
+    [CommandOption("--method <METHOD>")]
+    [Description("percentile:P (e.g. 99.5) | meanstd:K | gamma:Q (DCASE: gamma fit, Q-quantile) | fpr:R (needs --labels).")]
+    public string? Method { get; set; }
+
+    [CommandOption("--out <FILE>")]
+    [Description("The calibrated weight file to write (a copy of --weights with the threshold; never --weights itself).")]
+    public string? Out { get; set; }
+
+    [CommandOption("--labels <FILE>")]
+    [Description("One 0/1 label per sample: fpr:R uses both classes, the other methods only the samples labelled 0.")]
+    public string? Labels { get; set; }
+
+    [CommandOption("--validation-split <FRACTION>")]
+    [Description("Calibrate on the validation rows that train --validation-split FRACTION --seed N held out of this same --data (the split is seeded and depends only on the row count).")]
+    public string? ValidationSplit { get; set; }
+
+    [CommandOption("--seed <N>")]
+    [Description("With --validation-split: the seed train used.")]
+    [DefaultValue(1)]
+    public int Seed { get; set; } = 1;
+
+    [CommandOption("--json")]
+    [Description("Print the result as one JSON object.")]
+    public bool Json { get; set; }
+
+    public double? ParsedValidationSplit { get; private set; }
+
+    public CalibrationMethod ParsedMethod { get; private set; } = new(CalibrationKind.Manual, 0);
+
+    public override ValidationResult Validate()
+    {
+        if (Method is null)
+        {
+            return ValidationResult.Error("--method <METHOD> is required (percentile:P, meanstd:K, gamma:Q or fpr:R)");
+        }
+
+        if (Out is null)
+        {
+            return ValidationResult.Error("--out <FILE> is required (the calibrated weight file)");
+        }
+
+        try
+        {
+            ParsedMethod = CalibrationMethod.Parse(Method);
+        }
+        catch (ArgumentException e)
+        {
+            return ValidationResult.Error($"invalid value '{Method}' for --method: {e.Message.Replace(" (Parameter 'text')", string.Empty, StringComparison.Ordinal)}");
+        }
+
+        if (ValidationSplit is not null)
+        {
+            if (!double.TryParse(ValidationSplit, NumberStyles.Float, CultureInfo.InvariantCulture, out double split) || !(split > 0 && split < 1))
+            {
+                return Invalid("--validation-split", ValidationSplit, "expected a fraction between 0 and 1, exclusive");
+            }
+
+            if (Labels is not null)
+            {
+                return ValidationResult.Error("--validation-split and --labels exclude each other");
+            }
+
+            ParsedValidationSplit = split;
+        }
+
+        if (ParsedMethod.Kind == CalibrationKind.FalseAlarmRate && Labels is null)
+        {
+            return ValidationResult.Error("--method fpr:R needs --labels (the false-alarm rate is measured on the samples labelled 0)");
+        }
+
+        return base.Validate();
+    }
+}
+
+/// <summary>
+/// <c>edgeae calibrate</c>: scores the data with the model, chooses the anomaly threshold by the method and writes a copy
+/// of the weight file with it in the <c>anom</c> section (docs/anomaly.md).
+/// </summary>
+internal sealed class CalibrateCommand(CliEnvironment environment) : Command<CalibrateSettings>
+{
+    public override int Execute(CommandContext context, CalibrateSettings settings, CancellationToken cancellationToken)
+    {
+        AnomalyCli.CheckOutput("--out", settings.Out!, ("--weights", settings.Weights), ("--data", settings.Data), ("--labels", settings.Labels), ("--model", settings.Model));
+        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        if (settings.ParsedValidationSplit is { } fraction)
+        {
+            if (data.Count < 2)
+            {
+                throw new CliException($"{raw.Name} has {data.Count} sample(s): too few to split off validation data");
+            }
+
+            // The rows train held out: DatasetSplit depends only on the row count, the fraction and the seed.
+            (_, data) = DatasetSplit.TrainValidation(data, fraction, settings.Seed);
+        }
+
+        float[] scores = AnomalyScore.ScoreAll(model, data);
+        int[]? labels = settings.Labels is null ? null : AnomalyCli.ReadLabels(settings.Labels, data.Count);
+        CalibrationMethod method = settings.ParsedMethod;
+        AnomalyThreshold threshold;
+        if (method.Kind == CalibrationKind.FalseAlarmRate)
+        {
+            threshold = Calibration.FromFalseAlarmRate(scores, labels!, method.Parameter);
+        }
+        else
+        {
+            float[] normal = labels is null ? scores : scores.Where((_, i) => labels[i] == 0).ToArray();
+            threshold = Calibration.FromNormalScores(normal, method);
+        }
+
+        WeightFile.SaveWithThreshold(settings.Weights!, settings.Out!, threshold);
+        int normalCount = labels is null ? scores.Length : labels.Count(l => l == 0);
+        int above = scores.Where((s, i) => (labels is null || labels[i] == 0) && threshold.IsAnomaly(s)).Count();
+        string outPath = Path.GetFullPath(settings.Out!);
+        if (settings.Json)
+        {
+            environment.Line(AnomalyCli.Json(j =>
+            {
+                j.WriteNumber("threshold", threshold.Threshold);
+                j.WriteString("method", method.ToString());
+                j.WriteNumber("samples", threshold.SampleCount);
+                j.WriteNumber("normal_above_threshold", above);
+                j.WriteNumber("normal_false_alarm_rate", normalCount == 0 ? 0 : (double)above / normalCount);
+                j.WriteString("out", outPath);
+            }));
+        }
+        else
+        {
+            environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights}: scored {data.Count} samples of {raw.Name}{(labels is null ? " (all taken as normal)" : $" ({normalCount} labelled normal)")}");
+            environment.Line(FormattableString.Invariant($"threshold {threshold.Threshold:G9} by {method} on {threshold.SampleCount} scores; {above} of {normalCount} normal scores lie above it ({(normalCount == 0 ? 0 : 100.0 * above / normalCount):F2} %)"));
+            environment.Line($"weights with the threshold: {outPath}");
+        }
+
+        return CommandLine.Success;
+    }
+}
+
+internal sealed class DetectSettings : WeightsSettings
+{
+    [CommandOption("--window <FRAMES>")]
+    [Description("Each data row is one frame of InputSize/FRAMES features; every window of the last FRAMES frames is scored (step one frame).")]
+    public int? Window { get; set; }
+
+    [CommandOption("--vote <K/N>")]
+    [Description("Raise an alarm when K of the last N windows are above the threshold, e.g. 3/5 (N ≤ 64).")]
+    public string? Vote { get; set; }
+
+    [CommandOption("--ema <ALPHA>")]
+    [Description("Raise an alarm when the exponential moving average of the score (factor ALPHA in (0, 1]) is above the threshold.")]
+    public string? Ema { get; set; }
+
+    [CommandOption("--threshold <SCORE>")]
+    [Description("Use this threshold instead of the one the weight file stores (edgeae calibrate).")]
+    public string? Threshold { get; set; }
+
+    [CommandOption("--out <FILE>")]
+    [Description("Write the CSV (or JSON) there instead of to the standard output.")]
+    public string? Out { get; set; }
+
+    [CommandOption("--json")]
+    [Description("Print one JSON object (threshold, counts and every row) instead of CSV.")]
+    public bool Json { get; set; }
+
+    public (int K, int N)? ParsedVote { get; private set; }
+
+    public float? ParsedEma { get; private set; }
+
+    public float? ParsedThreshold { get; private set; }
+
+    public override ValidationResult Validate()
+    {
+        if (Window is <= 0)
+        {
+            return Invalid("--window", Window.Value.ToString(CultureInfo.InvariantCulture), "expected a positive number of frames");
+        }
+
+        if (Vote is not null)
+        {
+            string[] parts = Vote.Split('/');
+            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+                || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || k < 1 || k > n || n > 64)
+            {
+                return Invalid("--vote", Vote, "expected K/N with 1 ≤ K ≤ N ≤ 64, e.g. 3/5");
+            }
+
+            ParsedVote = (k, n);
+        }
+
+        if (Ema is not null)
+        {
+            if (!TryParseFloat(Ema, out float alpha) || !(alpha > 0 && alpha <= 1))
+            {
+                return Invalid("--ema", Ema, "expected a smoothing factor in (0, 1]");
+            }
+
+            ParsedEma = alpha;
+        }
+
+        if (Vote is not null && Ema is not null)
+        {
+            return ValidationResult.Error("--vote and --ema exclude each other");
+        }
+
+        if (Threshold is not null)
+        {
+            if (!TryParseFloat(Threshold, out float t))
+            {
+                return Invalid("--threshold", Threshold, "expected a finite number");
+            }
+
+            ParsedThreshold = t;
+        }
+
+        return base.Validate();
+    }
+}
+
+/// <summary>
+/// <c>edgeae detect</c>: the score and the decision for every sample, or for every window of a stream of frames, with an
+/// optional k-of-n vote or EMA smoother; CSV or <c>--json</c>.
+/// </summary>
+internal sealed class DetectCommand(CliEnvironment environment) : Command<DetectSettings>
+{
+    public override int Execute(CommandContext context, DetectSettings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Out is not null)
+        {
+            AnomalyCli.CheckOutput("--out", settings.Out, ("--weights", settings.Weights), ("--data", settings.Data), ("--model", settings.Model));
+        }
+
+        if (!File.Exists(settings.Weights))
+        {
+            throw new CliException($"weight file not found: {settings.Weights}");
+        }
+
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
+        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        Normalization normalization = WeightFile.Load(settings.Weights!, model);
+        float threshold = settings.ParsedThreshold
+            ?? WeightFile.ReadThreshold(settings.Weights!)?.Threshold
+            ?? throw new CliException($"{settings.Weights} has no anomaly threshold: run edgeae calibrate first, or pass --threshold");
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions);
+        int inputSize = handle.Topology.InputSize;
+        int frames = settings.Window ?? 1;
+        if (inputSize % frames != 0)
+        {
+            throw new CliException($"--window {frames} does not divide {handle.Name}'s {inputSize} inputs into whole frames");
+        }
+
+        int frameWidth = inputSize / frames;
+        if (raw.Data.Width != frameWidth)
+        {
+            throw new CliException(settings.Window is null
+                ? $"{raw.Name} has {raw.Data.Width} values per sample but {handle.Name} takes {inputSize} inputs"
+                : $"{raw.Name} has {raw.Data.Width} values per row but a frame of --window {frames} is {frameWidth} values ({inputSize} inputs / {frames} frames)");
+        }
+
+        DecisionSmoother? smoother = settings.ParsedVote is { } v ? DecisionSmoother.Vote(v.K, v.N, threshold)
+            : settings.ParsedEma is { } a ? DecisionSmoother.Ema(a, threshold) : null;
+        var window = new SlidingWindow(frames, frameWidth);
+        var input = new float[inputSize];
+        var rows = new List<(int First, int Last, float Score, bool Anomaly, bool? Alarm)>();
+        Dataset data = raw.Data;
+        for (int row = 0; row < data.Count; row++)
+        {
+            window.Push(data[row]);
+            if (!window.IsFull)
+            {
+                continue;
+            }
+
+            window.Current.CopyTo(input);
+            if (normalization.Kind != NormalizationKind.None)
+            {
+                normalization.Apply(input);
+            }
+
+            float score = model.Score(input);
+            bool anomaly = score > threshold;
+            rows.Add((row - frames + 1, row, score, anomaly, smoother?.Add(score)));
+        }
+
+        if (rows.Count == 0)
+        {
+            throw new CliException($"{raw.Name} has {data.Count} rows, fewer than one window of {frames} frames");
+        }
+
+        string text = settings.Json ? Json(rows, threshold, settings, smoother) : Csv(rows, settings.Window is not null, smoother is not null);
+        if (settings.Out is null)
+        {
+            environment.Console.Profile.Out.Writer.Write(text);
+        }
+        else
+        {
+            AtomicFile.WriteAllText(Path.GetFullPath(settings.Out), text);
+            environment.Error.WriteLine(FormattableString.Invariant($"{rows.Count} {(settings.Window is null ? "samples" : "windows")} scored, {rows.Count(r => r.Anomaly)} above the threshold {threshold:G9}{(smoother is null ? "" : $", {rows.Count(r => r.Alarm == true)} with the alarm raised")} → {Path.GetFullPath(settings.Out)}"));
+        }
+
+        return CommandLine.Success;
+    }
+
+    private static string Csv(List<(int First, int Last, float Score, bool Anomaly, bool? Alarm)> rows, bool windows, bool smoothed)
+    {
+        var text = new StringBuilder();
+        text.Append(windows ? "window,first_row,last_row,score,anomaly" : "row,score,anomaly").Append(smoothed ? ",alarm\n" : "\n");
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            text.Append(windows ? FormattableString.Invariant($"{i},{r.First},{r.Last},") : FormattableString.Invariant($"{r.Last},"));
+            text.Append(r.Score.ToString("R", CultureInfo.InvariantCulture)).Append(r.Anomaly ? ",1" : ",0");
+            text.Append(smoothed ? (r.Alarm == true ? ",1\n" : ",0\n") : "\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Json(List<(int First, int Last, float Score, bool Anomaly, bool? Alarm)> rows, float threshold, DetectSettings settings, DecisionSmoother? smoother)
+        => AnomalyCli.Json(j =>
+        {
+            j.WriteNumber("threshold", threshold);
+            j.WriteNumber("frames", settings.Window ?? 1);
+            if (settings.ParsedVote is { } v)
+            {
+                j.WriteString("vote", FormattableString.Invariant($"{v.K}/{v.N}"));
+            }
+
+            if (settings.ParsedEma is { } a)
+            {
+                j.WriteNumber("ema", a);
+            }
+
+            j.WriteNumber("count", rows.Count);
+            j.WriteNumber("anomalies", rows.Count(r => r.Anomaly));
+            if (smoother is not null)
+            {
+                j.WriteNumber("alarms", rows.Count(r => r.Alarm == true));
+            }
+
+            j.WriteStartArray("rows");
+            foreach (var r in rows)
+            {
+                j.WriteStartObject();
+                j.WriteNumber("first_row", r.First);
+                j.WriteNumber("last_row", r.Last);
+                j.WriteNumber("score", r.Score);
+                j.WriteBoolean("anomaly", r.Anomaly);
+                if (r.Alarm is { } alarm)
+                {
+                    j.WriteBoolean("alarm", alarm);
+                }
+
+                j.WriteEndObject();
+            }
+
+            j.WriteEndArray();
+        });
+}
+
+/// <summary><c>edgeae eval --labels</c>: detection quality of a weight file on labelled data (docs/anomaly.md).</summary>
+internal static class AnomalyEvaluation
+{
+    public static int Run(CliEnvironment environment, EvalSettings settings)
+    {
+        string plotFolder = Path.GetFullPath(settings.Plots ?? Path.GetDirectoryName(Path.GetFullPath(settings.Weights!))!);
+        string rocPath = Path.Combine(plotFolder, AnomalyPlots.RocFile), scoresPath = Path.Combine(plotFolder, AnomalyPlots.ScoresFile);
+        if (!settings.NoPlots)
+        {
+            Plots.EnsureFonts();
+            Directory.CreateDirectory(plotFolder);
+            foreach (string plot in new[] { rocPath, scoresPath })
+            {
+                AnomalyCli.CheckOutput("plot", plot, ("--weights", settings.Weights), ("--data", settings.Data), ("--labels", settings.Labels), ("--model", settings.Model));
+            }
+        }
+
+        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        int[] labels = AnomalyCli.ReadLabels(settings.Labels!, data.Count);
+        float[] scores = AnomalyScore.ScoreAll(model, data);
+        AnomalyThreshold? threshold = WeightFile.ReadThreshold(settings.Weights!);
+        RocPoint[] curve = DetectionMetrics.RocCurve(scores, labels);
+        double auc = DetectionMetrics.RocAuc(scores, labels);
+        double pauc = DetectionMetrics.PartialRocAuc(scores, labels, DetectionMetrics.DefaultMaxFalsePositiveRate);
+        Confusion? confusion = threshold is null ? null : DetectionMetrics.At(scores, labels, threshold.Threshold);
+        string scoreName = handle.Topology.Loss == LossKind.BinaryCrossEntropy ? "score (mean BCE per element)" : "score (MSE per element)";
+        if (!settings.NoPlots)
+        {
+            AnomalyPlots.Roc(rocPath, curve, auc, pauc, DetectionMetrics.DefaultMaxFalsePositiveRate);
+            AnomalyPlots.Scores(scoresPath, scores, labels, threshold?.Threshold, scoreName);
+        }
+
+        int anomalous = labels.Sum();
+        if (settings.Json)
+        {
+            environment.Line(AnomalyCli.Json(j =>
+            {
+                j.WriteNumber("samples", data.Count);
+                j.WriteNumber("normal", data.Count - anomalous);
+                j.WriteNumber("anomalous", anomalous);
+                j.WriteNumber("auc", auc);
+                j.WriteNumber("pauc", pauc);
+                j.WriteNumber("max_fpr", DetectionMetrics.DefaultMaxFalsePositiveRate);
+                j.WriteNumber("mean_score", scores.Average(s => (double)s));
+                if (threshold is not null && confusion is { } c)
+                {
+                    j.WriteNumber("threshold", threshold.Threshold);
+                    j.WriteString("method", threshold.Method.ToString());
+                    j.WriteNumber("precision", c.Precision);
+                    j.WriteNumber("recall", c.Recall);
+                    j.WriteNumber("f1", c.F1);
+                    j.WriteNumber("false_positive_rate", c.FalsePositiveRate);
+                    j.WriteNumber("tp", c.TruePositives);
+                    j.WriteNumber("fp", c.FalsePositives);
+                    j.WriteNumber("tn", c.TrueNegatives);
+                    j.WriteNumber("fn", c.FalseNegatives);
+                }
+                else
+                {
+                    j.WriteNull("threshold");
+                }
+
+                if (!settings.NoPlots)
+                {
+                    j.WriteString("roc_png", rocPath);
+                    j.WriteString("scores_png", scoresPath);
+                }
+            }));
+            return CommandLine.Success;
+        }
+
+        environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights} on {data.Count} samples of {raw.Name}: {data.Count - anomalous} normal, {anomalous} anomalous");
+        environment.Line(FormattableString.Invariant($"ROC AUC {auc:F4}, partial AUC (FPR ≤ {DetectionMetrics.DefaultMaxFalsePositiveRate}, McClish) {pauc:F4}"));
+        if (threshold is not null && confusion is { } k)
+        {
+            environment.Line(FormattableString.Invariant($"at the stored threshold {threshold.Threshold:G9} ({threshold.Method}): precision {k.Precision:F4}, recall {k.Recall:F4}, F1 {k.F1:F4}, false-positive rate {k.FalsePositiveRate:F4} (TP {k.TruePositives}, FP {k.FalsePositives}, TN {k.TrueNegatives}, FN {k.FalseNegatives})"));
+        }
+        else
+        {
+            environment.Line($"{settings.Weights} stores no threshold (edgeae calibrate): no precision, recall or F1");
+        }
+
+        if (!settings.NoPlots)
+        {
+            environment.Line($"plots: {rocPath}, {scoresPath}");
+        }
+
+        return CommandLine.Success;
+    }
+}

@@ -1,0 +1,59 @@
+using EdgeAe.Data;
+
+namespace EdgeAe.Anomaly;
+
+/// <summary>
+/// The anomaly score, defined once (docs/anomaly.md): the per-sample reconstruction error in the model's own
+/// loss, as a mean per element — <c>Metrics.MeanPerElement(loss, Reconstruct(x), width)</c>, i.e. the mean binary
+/// cross-entropy per element for a BCE model and the mean squared error for a squared-error model, rounded to
+/// float. Generated models compute it as <c>Score</c> (SIMD) and <c>ScorePortable</c> (the firmware's arithmetic,
+/// bit for bit); this class computes it for many samples, for servers.
+/// </summary>
+public static class AnomalyScore
+{
+    /// <summary>The score of a per-sample objective as <c>Reconstruct</c> returns it: <c>(float)MeanPerElement(loss, objective, width)</c>.</summary>
+    public static float FromLoss(LossKind loss, float objective, int width)
+        => (float)Metrics.MeanPerElement(loss, objective, width);
+
+    /// <summary>
+    /// Scores <paramref name="inputs"/> (count × input width floats, sample after sample) into <paramref name="scores"/>
+    /// (count floats) with the model's fast path. Allocates nothing.
+    /// </summary>
+    /// <exception cref="AnomalyException">The lengths do not fit the model's input width.</exception>
+    public static void ScoreBatch(IAutoencoder model, ReadOnlySpan<float> inputs, Span<float> scores)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int width = model.Topology.InputSize;
+        if (inputs.Length % width != 0)
+        {
+            throw new AnomalyException($"Expected whole samples of {width} floats in 'inputs' but found {inputs.Length} floats ({inputs.Length / width} samples and {inputs.Length % width} left over).");
+        }
+
+        int count = inputs.Length / width;
+        if (scores.Length != count)
+        {
+            throw new AnomalyException($"Expected {count} floats in 'scores' (one per sample) but found {scores.Length}.");
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            scores[i] = model.Score(inputs.Slice(i * width, width));
+        }
+    }
+
+    /// <summary>The score of every sample of <paramref name="data"/>.</summary>
+    /// <exception cref="AnomalyException">The data's width is not the model's input width.</exception>
+    public static float[] ScoreAll(IAutoencoder model, Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Width != model.Topology.InputSize)
+        {
+            throw new AnomalyException($"The data has {data.Width} values per sample but the model takes {model.Topology.InputSize} inputs.");
+        }
+
+        var scores = new float[data.Count];
+        ScoreBatch(model, data.Values, scores);
+        return scores;
+    }
+}
