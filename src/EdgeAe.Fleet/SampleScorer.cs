@@ -12,27 +12,21 @@ public interface ISampleScorer
 }
 
 /// <summary>
-/// The model's anomaly score: the per-sample reconstruction loss of <see cref="IAutoencoder.Reconstruct"/> as a mean
-/// per element (<see cref="Metrics.MeanPerElement"/>: mean BCE, or mean squared error). Not thread-safe (one model
-/// workspace and one output buffer).
+/// The model's anomaly score (<see cref="IAutoencoder.Score"/>, docs/anomaly.md): the reconstruction loss as a mean per
+/// element — the same number the device's <c>Score</c> and <c>edgeae eval</c> give for the same sample. Not thread-safe
+/// (one model workspace).
 /// </summary>
-public sealed class ReconstructionScorer : ISampleScorer
+public sealed class ModelScorer : ISampleScorer
 {
     private readonly IAutoencoder _model;
-    private readonly float[] _reconstruction;
 
     /// <summary>A scorer over <paramref name="model"/> (its current parameters).</summary>
-    public ReconstructionScorer(IAutoencoder model)
+    public ModelScorer(IAutoencoder model)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
-        _reconstruction = new float[model.Topology.InputSize];
     }
 
     /// <inheritdoc/>
-    public float Score(ReadOnlySpan<float> sample)
-    {
-        float loss = _model.Reconstruct(sample, _reconstruction);
-        return (float)Metrics.MeanPerElement(_model.Topology.Loss, loss, _reconstruction.Length);
-    }
+    public float Score(ReadOnlySpan<float> sample) => _model.Score(sample);
 }

@@ -30,6 +30,16 @@ public sealed class FleetCommandTests(TrainedDigits trained) : IClassFixture<Tra
     }
 
     [Fact]
+    public void The_flag_threshold_defaults_to_the_calibrated_one_in_the_weight_file()
+    {
+        string calibrated = _tool.PathOf("calibrated.eaw");
+        EdgeAe.IO.WeightFile.SaveWithThreshold(trained.Weights, calibrated, new EdgeAe.Anomaly.AnomalyThreshold(0.0625f, EdgeAe.Anomaly.CalibrationMethod.Parse("percentile:99"), 100));
+        Assert.Null(Commands.FleetCli.Threshold(null, trained.Weights));
+        Assert.Equal(0.0625f, Commands.FleetCli.Threshold(null, calibrated));
+        Assert.Equal(0.5f, Commands.FleetCli.Threshold(0.5f, calibrated));
+    }
+
+    [Fact]
     public void Bad_addresses_credentials_and_unreachable_brokers_are_one_line()
     {
         string weights = trained.Weights;

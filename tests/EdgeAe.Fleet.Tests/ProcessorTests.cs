@@ -13,7 +13,7 @@ public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<Trained
     public void A_sequenced_packet_becomes_a_row_with_its_code_score_and_flag()
     {
         (FleetDigitsAe model, PacketCodec codec) = digits.Load();
-        var processor = new PacketProcessor(codec, new ReconstructionScorer(model), Topics, threshold: 0.25f, storeReconstructionIn: EdgeAe.Data.Normalization.None);
+        var processor = new PacketProcessor(codec, new ModelScorer(model), Topics, threshold: 0.25f, storeReconstructionIn: EdgeAe.Data.Normalization.None);
         var reference = new FleetDigitsAe();
         reference.Parameters.Clear();
         model.Parameters.CopyTo(reference.Parameters);
@@ -41,7 +41,7 @@ public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<Trained
         }
 
         // Without a threshold the flag is unknown, not false.
-        var unflagged = new PacketProcessor(codec, new ReconstructionScorer(model), Topics, threshold: null);
+        var unflagged = new PacketProcessor(codec, new ModelScorer(model), Topics, threshold: null);
         var one = new byte[codec.SequencedPacketLength];
         codec.Encode(digits.Data[0], 1, one);
         Assert.Null(unflagged.Process("devices/a/ae", one, 0).Row!.Flag);
@@ -52,7 +52,7 @@ public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<Trained
     public void Every_bad_message_becomes_a_dead_letter_with_its_reason_and_bytes()
     {
         (_, PacketCodec codec) = digits.Load();
-        var processor = new PacketProcessor(codec, new ReconstructionScorer(codec.Model), Topics, threshold: null);
+        var processor = new PacketProcessor(codec, new ModelScorer(codec.Model), Topics, threshold: null);
         var good = new byte[codec.SequencedPacketLength];
         codec.Encode(digits.Data[3], 42, good);
         var v1 = new byte[codec.PacketLength];

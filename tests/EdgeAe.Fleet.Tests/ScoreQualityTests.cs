@@ -7,7 +7,7 @@ namespace EdgeAe.Fleet.Tests;
 
 /// <summary>
 /// What the server's score is worth. A server has the packet, not the device's input x, so it scores the decoded
-/// sample x̂ = Decode(q(Encode(x))) (<see cref="ReconstructionScorer"/> on x̂), where the device could score x itself.
+/// sample x̂ = Decode(q(Encode(x))) (<see cref="ModelScorer"/> on x̂), where the device could score x itself.
 /// Measured with the one-class protocol on the bundled digits: train on one class (the first two thirds of it), score
 /// the rest of that class (normal) and every other digit (anomalous), ROC AUC of both scores. The figures are in
 /// docs/fleet.md ("What the server's score means").
@@ -27,7 +27,7 @@ public sealed class ScoreQualityTests
             var model = new FleetDigitsAe();
             new Trainer<FleetDigitsAe>(model, new TrainingOptions { Epochs = 60, BatchSize = 16, LearningRate = 3e-3f, Seed = 1 + k }).Fit(digits.Select(normal[..split]), cancellationToken: TestContext.Current.CancellationToken);
             var codec = new PacketCodec(model, FleetDigitsAe.CodeQuantizer, 1);
-            var scorer = new ReconstructionScorer(model);
+            var scorer = new ModelScorer(model);
             var packet = new byte[codec.SequencedPacketLength];
             var decoded = new float[64];
             var test = normal[split..].Concat(Enumerable.Range(0, digits.Count).Where(i => digits.Labels![i] != k)).ToArray();

@@ -5,6 +5,7 @@ using EdgeAe.Compression;
 using EdgeAe.Data;
 using EdgeAe.Fleet;
 using EdgeAe.Fleet.Storage;
+using EdgeAe.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -103,7 +104,7 @@ internal sealed class ServeSettings : BrokerSettings
     public string? ClientId { get; set; }
 
     [CommandOption("--threshold <SCORE>")]
-    [Description("Flag a sample whose anomaly score is above this; without it the flag is stored as NULL (unknown).")]
+    [Description("Flag a sample whose anomaly score is above this. Default: the threshold `edgeae calibrate` stored in the weight file; without either the flag is stored as NULL (unknown).")]
     public string? Threshold { get; set; }
 
     [CommandOption("--store-reconstruction")]
@@ -184,14 +185,15 @@ internal sealed class ServeCommand(CliEnvironment environment) : AsyncCommand<Se
             MaxBatch = settings.Batch,
             StatisticsInterval = TimeSpan.FromSeconds(settings.Stats),
         };
-        var processor = new PacketProcessor(codec, new ReconstructionScorer(codec.Model), topics, settings.ParsedThreshold, settings.StoreReconstruction ? normalization : null);
+        float? threshold = FleetCli.Threshold(settings.ParsedThreshold, settings.Weights!);
+        var processor = new PacketProcessor(codec, new ModelScorer(codec.Model), topics, threshold, settings.StoreReconstruction ? normalization : null);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(environment.Cancellation, cancellationToken);
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         await using IFleetStore store = await FleetCli.GuardAsync(() => FleetStore.OpenAsync(settings.Db!, stop.Token)).ConfigureAwait(false);
         TextWriter log = TextWriter.Synchronized(environment.Console.Profile.Out.Writer);
-        log.WriteLine(FormattableString.Invariant($"serve: {handle.Name} {handle.Topology}, model id 0x{codec.ModelId:X4}, {codec.Quantizer.Bits}-bit packets of {codec.SequencedPacketLength} bytes; threshold {(settings.ParsedThreshold is { } t ? t.ToString("R", CultureInfo.InvariantCulture) : "none (flag NULL)")}; storing in {store.Description} (schema {store.SchemaVersion})"));
+        log.WriteLine(FormattableString.Invariant($"serve: {handle.Name} {handle.Topology}, model id 0x{codec.ModelId:X4}, {codec.Quantizer.Bits}-bit packets of {codec.SequencedPacketLength} bytes; threshold {(threshold is { } t ? t.ToString("R", CultureInfo.InvariantCulture) + (settings.ParsedThreshold is null ? " (from the weight file)" : string.Empty) : "none (flag NULL)")}; storing in {store.Description} (schema {store.SchemaVersion})"));
         var server = new FleetServer(options, processor, store, log);
         await FleetCli.GuardAsync(() => server.RunAsync(stop.Token)).ConfigureAwait(false);
         return CommandLine.Success;
@@ -328,6 +330,9 @@ internal sealed class SimulateCommand(CliEnvironment environment) : AsyncCommand
 /// <summary>Turns the fleet library's configuration errors into one-line CLI errors.</summary>
 internal static class FleetCli
 {
+    /// <summary>The flag's threshold: <c>--threshold</c>, else the one <c>edgeae calibrate</c> stored in the weight file, else none.</summary>
+    public static float? Threshold(float? option, string weightsPath) => option ?? WeightFile.ReadThreshold(weightsPath)?.Threshold;
+
     public static T Guard<T>(Func<T> action)
     {
         try

@@ -49,7 +49,7 @@ public sealed class ServeInstance : IAsyncDisposable
             store = wrapStore(store);
         }
 
-        var processor = new PacketProcessor(codec, new ReconstructionScorer(codec.Model), options.Topics, threshold);
+        var processor = new PacketProcessor(codec, new ModelScorer(codec.Model), options.Topics, threshold);
         var log = new StringWriter();
         var server = new FleetServer(options with { StatisticsInterval = TimeSpan.Zero }, processor, store, new LockedWriter(log));
         var instance = new ServeInstance(server, store, log);
