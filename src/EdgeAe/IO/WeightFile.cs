@@ -31,7 +31,16 @@ public static class WeightFile
     /// quantise codes the same way (docs/packet-format.md).
     /// </summary>
     public static void Save(string path, IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec)
-        => Save(path, model, normalization, OpenTemporaryFile, codec);
+        => Save(path, model, normalization, OpenTemporaryFile, new WeightFileExtras { Codec = codec });
+
+    /// <summary>
+    /// Like <see cref="Save(string, IAutoencoder, Normalization)"/>, with the optional sections in <paramref name="extras"/>
+    /// (a code quantiser in <c>qant</c>, a PCA baseline in <c>pcab</c>).
+    /// </summary>
+    /// <exception cref="WeightFileException">The folder is missing or writing failed, or a parameter is not finite.</exception>
+    /// <exception cref="ArgumentException">An optional section does not fit the model (code width, input width).</exception>
+    public static void Save(string path, IAutoencoder model, Normalization normalization, WeightFileExtras extras)
+        => Save(path, model, normalization, OpenTemporaryFile, extras);
 
     /// <summary>
     /// Reads the weight file at <paramref name="path"/>, checks that it was saved for a model of the
@@ -56,11 +65,18 @@ public static class WeightFile
         WeightFileLayer[] layers = data.Layers
             .Select(l => new WeightFileLayer((LayerRole)l.Role, l.InputWidth, l.Width, (ActivationKind)l.Activation))
             .ToArray();
-        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length);
+        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length)
+        {
+            CodeBits = data.CodecBits == 0 ? null : data.CodecBits,
+            Baseline = ToBaseline(data),
+        };
     }
 
     /// <summary>Save with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
     internal static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary, Compression.CodeQuantizer? codec = null)
+        => Save(path, model, normalization, openTemporary, new WeightFileExtras { Codec = codec });
+
+    private static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary, WeightFileExtras extras)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(model);
@@ -73,7 +89,8 @@ public static class WeightFile
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
         }
 
-        byte[] bytes = ToBytes(model, normalization, codec);
+        ArgumentNullException.ThrowIfNull(extras);
+        byte[] bytes = ToBytes(model, normalization, extras);
         try
         {
             AtomicFile.Write(fullPath, stream => stream.Write(bytes), openTemporary);
@@ -86,7 +103,12 @@ public static class WeightFile
 
     /// <summary>The bytes of a weight file for <paramref name="model"/>'s parameters and <paramref name="normalization"/>.</summary>
     internal static byte[] ToBytes(IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec = null)
+        => ToBytes(model, normalization, new WeightFileExtras { Codec = codec });
+
+    /// <summary>The bytes of a weight file for <paramref name="model"/>'s parameters, <paramref name="normalization"/> and the optional sections.</summary>
+    internal static byte[] ToBytes(IAutoencoder model, Normalization normalization, WeightFileExtras extras)
     {
+        Compression.CodeQuantizer? codec = extras.Codec;
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(normalization);
         ModelTopology topology = model.Topology;
@@ -136,6 +158,21 @@ public static class WeightFile
             data.CodecBits = codec.Bits;
             data.CodecMin = codec.Min.ToArray();
             data.CodecMax = codec.Max.ToArray();
+        }
+
+        if (extras.Baseline is { } baseline)
+        {
+            if (baseline.Width != topology.InputSize)
+            {
+                throw new ArgumentException($"The baseline describes {baseline.Width} inputs but the model takes {topology.InputSize}.", nameof(extras));
+            }
+
+            data.BaselineComponents = baseline.Components;
+            data.BaselineSamples = baseline.Samples;
+            data.BaselineTotalVariance = (float)baseline.TotalVariance;
+            data.BaselineMean = baseline.Mean.ToArray();
+            data.BaselineVariances = baseline.Variances.ToArray().Select(v => (float)v).ToArray();
+            data.BaselineBasis = baseline.Basis.ToArray();
         }
 
         return WeightFileFormat.Write(data);
@@ -232,6 +269,10 @@ public static class WeightFile
         };
         throw new WeightFileException(reason, $"Cannot read weights from '{source}': {error}.");
     }
+
+    private static Baselines.Pca? ToBaseline(WeightFileData data)
+        => data.BaselineComponents == 0 ? null
+            : new Baselines.Pca(data.BaselineMean, data.BaselineBasis, data.BaselineVariances.Select(v => (double)v).ToArray(), data.BaselineTotalVariance, data.BaselineSamples);
 
     private static Normalization ToNormalization(WeightFileData data)
         => data.NormalizationKind == (byte)NormalizationKind.None

@@ -68,6 +68,12 @@ public sealed class WeightFileInfo
     /// <summary>Number of stored parameter values (padding excluded).</summary>
     public int ParameterCount { get; }
 
+    /// <summary>Bits per code value of the stored code quantisation (<c>qant</c>), or null when the file has none.</summary>
+    public int? CodeBits { get; init; }
+
+    /// <summary>The stored PCA baseline (<c>pcab</c>), or null when the file has none.</summary>
+    public Baselines.Pca? Baseline { get; init; }
+
     /// <summary>A short description of the topology, in the style of <see cref="ModelTopology.ToString"/>.</summary>
     public string Topology => WeightFile.Describe(InputSize, Layers, Loss, TiedWeights);
 
