@@ -211,50 +211,33 @@ public static class CsvReader
         public FirstRow ReadFirstRow()
         {
             SkipRows();
-            int firstBlank = 0;
+            if (!NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine))
+            {
+                string found = options.SkipRows == 0 && line == 1 ? "an empty file" : "only blank lines";
+                throw new DataFormatException(name, null, null, $"expected at least one data row but found {found}");
+            }
+
+            int limit = options.ExpectedWidth is int expected ? expected + (options.LabelColumn is null ? 0 : 1) : int.MaxValue;
+            var row = new FirstRow(line);
             while (true)
             {
-                int line = _line;
-                if (!NextField(out ReadOnlySpan<char> field, out bool endOfLine))
+                if (row.Count == limit)
                 {
-                    string found = options.SkipRows == 0 && line == 1 ? "an empty file" : "only blank lines";
-                    throw new DataFormatException(name, null, null, $"expected at least one data row but found {found}");
+                    throw new DataFormatException(name, line, null, FormattableString.Invariant(
+                        $"expected {limit} columns ({options.ExpectedWidth} values per sample{(options.LabelColumn is null ? "" : " and the label")}) but the row is longer{(options.LabelColumn is null ? " (if a column is a label, name it: --label-column)" : "")}"));
                 }
 
-                if (endOfLine && field.IsWhiteSpace())
+                row.Add(field);
+                if (endOfLine)
                 {
-                    firstBlank = firstBlank == 0 ? line : firstBlank;
-                    continue;
+                    break;
                 }
 
-                if (firstBlank != 0)
-                {
-                    throw new DataFormatException(name, firstBlank, null,
-                        FormattableString.Invariant($"blank line before row {line} (only blank lines at the end of the file are ignored)"));
-                }
-
-                int limit = options.ExpectedWidth is int expected ? expected + (options.LabelColumn is null ? 0 : 1) : int.MaxValue;
-                var row = new FirstRow(line);
-                while (true)
-                {
-                    if (row.Count == limit)
-                    {
-                        throw new DataFormatException(name, line, null, FormattableString.Invariant(
-                            $"expected {limit} columns ({options.ExpectedWidth} values per sample{(options.LabelColumn is null ? "" : " and the label")}) but the row is longer"));
-                    }
-
-                    row.Add(field);
-                    if (endOfLine)
-                    {
-                        break;
-                    }
-
-                    NextField(out field, out endOfLine);
-                }
-
-                row.Decide(options.HasHeader, name, _separator);
-                return row;
+                NextField(out field, out endOfLine);
             }
+
+            row.Decide(options.HasHeader, name, _separator);
+            return row;
         }
 
         /// <summary>Pass 3: the data rows after <paramref name="first"/> (and <paramref name="first"/> itself unless it is the header).</summary>
@@ -296,25 +279,11 @@ public static class CsvReader
         private int ReadRows(ref float[] values, ref int[]? labels, int columns, int labelIndex, int width)
         {
             int rows = 0;
-            int firstBlank = 0;
             while (true)
             {
-                int line = _line;
-                if (!NextField(out ReadOnlySpan<char> field, out bool endOfLine))
+                if (!NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine))
                 {
                     return rows;
-                }
-
-                if (endOfLine && field.IsWhiteSpace())
-                {
-                    firstBlank = firstBlank == 0 ? line : firstBlank;
-                    continue;
-                }
-
-                if (firstBlank != 0)
-                {
-                    throw new DataFormatException(name, firstBlank, null,
-                        FormattableString.Invariant($"blank line before row {line} (only blank lines at the end of the file are ignored)"));
                 }
 
                 if (rows == values.Length / width)
@@ -365,6 +334,38 @@ public static class CsvReader
 
                 rows++;
             }
+        }
+
+        /// <summary>
+        /// The first field of the next non-blank line and its line number; false at the end of the input. Blank lines
+        /// are allowed only at the end: one followed by a row is an error naming the blank line.
+        /// </summary>
+        private bool NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine)
+        {
+            int firstBlank = 0;
+            while (true)
+            {
+                line = _line;
+                if (!NextField(out field, out endOfLine))
+                {
+                    return false;
+                }
+
+                if (!(endOfLine && field.IsWhiteSpace()))
+                {
+                    break;
+                }
+
+                firstBlank = firstBlank == 0 ? line : firstBlank;
+            }
+
+            if (firstBlank != 0)
+            {
+                throw new DataFormatException(name, firstBlank, null,
+                    FormattableString.Invariant($"blank line before row {line} (only blank lines at the end of the file are ignored)"));
+            }
+
+            return true;
         }
 
         private void SkipRows()
