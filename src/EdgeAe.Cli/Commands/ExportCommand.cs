@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using EdgeAe.Cli.Files;
 using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Emitting;
 using EdgeAe.Generators.Helpers;
@@ -27,8 +28,20 @@ internal sealed class ExportSettings : CommonSettings
     [Description("Where to write the generated C# (e.g. Model.g.cs); default: standard output.")]
     public string? Out { get; set; }
 
+    public override IEnumerable<FileArgument> Files =>
+    [
+        FileArgument.Input("--model", Model, "model declaration"),
+        FileArgument.Input("--weights", Weights, "weight file"),
+        FileArgument.Output("--out", Out, "source file"),
+    ];
+
     public override ValidationResult Validate()
     {
+        if (Json && Out is null)
+        {
+            return ValidationResult.Error("--json needs --out: without it the generated source is what export prints");
+        }
+
         return ExportCommand.Targets.ContainsKey(Target)
             ? base.Validate()
             : Invalid("--target", Target, $"expected one of: {string.Join(", ", ExportCommand.Targets.Keys)}");
@@ -39,7 +52,7 @@ internal sealed class ExportSettings : CommonSettings
 /// <c>edgeae export</c>: runs the generator on the declaration and writes the emitted source of the
 /// requested flavour (the same pure function of topology and flavour the generator uses).
 /// </summary>
-internal sealed class ExportCommand(CliEnvironment environment) : Command<ExportSettings>
+internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<ExportSettings>(environment)
 {
     /// <summary>Flavours the generator emits, by --target name. A new flavour is one line here.</summary>
     public static readonly IReadOnlyDictionary<string, TargetFlavor> Targets = new Dictionary<string, TargetFlavor>(StringComparer.OrdinalIgnoreCase)
@@ -48,36 +61,32 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
         ["nanoframework"] = TargetFlavor.NanoFramework,
     };
 
-    public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellationToken)
+    protected override int Run(ExportSettings settings, CancellationToken cancellationToken)
     {
         string path = settings.Model ?? "DefaultModel.cs (built-in)";
         string source = settings.Model is null ? ModelHandle.BuiltInDeclaration : ModelCompiler.ReadDeclaration(settings.Model);
         GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model));
         ModelCompiler.Check(output, path);
         TopologySpec spec = output.Specs.Single();
-        BakedWeights? baked = settings.Weights is null ? null : Bake(spec, settings.Weights);
+        BakedWeights? baked = settings.Weights is not null ? Bake(spec, settings.Weights) : output.Baked.GetValueOrDefault(spec.FullName);
         string generated = ModelEmitter.Emit(spec, Targets[settings.Target], baked);
         if (settings.Out is null)
         {
-            environment.Console.Profile.Out.Writer.Write(generated);
+            Environment.OutputConsole.Profile.Out.Writer.Write(generated);
             return CommandLine.Success;
         }
 
         string outPath = Path.GetFullPath(settings.Out);
-        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
-        File.WriteAllText(outPath, generated);
-        environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {generated.Split('\n').Length:N0} lines) → {outPath}");
+        OutputFile.WriteText(outPath, writer => writer.Write(generated));
+        int lines = generated.Split('\n').Length;
+        Environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {lines:N0} lines) → {outPath}");
+        Environment.WriteJson(new ExportReport("export", spec.FullName, settings.Target.ToLowerInvariant(), baked?.FileName, lines, outPath), ReportJson.Default.ExportReport);
         return CommandLine.Success;
     }
 
     /// <summary>The weight file's parameters checked against the declaration exactly as the generator checks AdditionalFiles.</summary>
     private static BakedWeights Bake(TopologySpec spec, string weightsPath)
     {
-        if (!File.Exists(weightsPath))
-        {
-            throw new CliException($"weight file not found: {weightsPath}");
-        }
-
         string name = Path.GetFileName(weightsPath);
         var content = new WeightFileContent(name, new EquatableArray<byte>(File.ReadAllBytes(weightsPath)), null);
         BakeResult result = WeightBaker.Bake(new BakeRequest(spec with { Weights = name }, null), new[] { content }.ToEquatableArray(), CancellationToken.None);
