@@ -50,8 +50,7 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
         // The flavour: the EdgeAeTarget build property, else detected from the compilation. Each
         // input is reduced to a small value first, so edits elsewhere leave this step unchanged.
         IncrementalValueProvider<bool> isNanoFramework = context.CompilationProvider
-            .Select(static (compilation, _) => compilation.GetTypeByMetadataName("System.SpanByte") is not null
-                && compilation.GetTypeByMetadataName("System.Span`1") is null)
+            .Select(static (compilation, _) => TargetSelection.IsNanoFrameworkCoreLibrary(compilation.ObjectType.ContainingAssembly))
             .WithTrackingName(TrackingNames.Target);
         IncrementalValueProvider<TargetSelection> target = context.AnalyzerConfigOptionsProvider
             .Select(static (options, _) => options.GlobalOptions.TryGetValue(TargetSelection.BuildProperty, out string? value) ? value : null)

@@ -77,8 +77,12 @@ internal static class CommandLine
                 .WithDescription("Rate-distortion report: bytes per sample, compression ratio, MSE and PSNR per weight file and bits, against lossless Deflate/Brotli; a table and a PNG.")
                 .WithExample("rd", "--weights", "a.eaw", "--weights", "b.eaw", "--data", "test.csv", "--out", "rd.png");
             config.AddCommand<ExportCommand>("export")
-                .WithDescription("Write the C# source the generator produces for a declaration.")
-                .WithExample("export", "--model", "Model.cs", "--out", "Model.g.cs");
+                .WithDescription("Write the C# source the generator produces for a declaration, or (--onnx) a weight file's model as an ONNX graph.")
+                .WithExample("export", "--model", "Model.cs", "--out", "Model.g.cs")
+                .WithExample("export", "--weights", "model.eaw", "--onnx", "model.onnx");
+            config.AddCommand<ImportCommand>("import")
+                .WithDescription("Turn an ONNX dense autoencoder (PyTorch, Keras via tf2onnx) into an EdgeAe declaration and a weight file.")
+                .WithExample("import", "model.onnx", "--out", "Model.cs", "--weights", "model.eaw");
         });
 
         try

@@ -235,68 +235,22 @@ public sealed class EveryWidthTests
         return text.ToString();
     }
 
-    /// <summary>
-    /// Generates and compiles the models (optimised IL, as a Release build of a consumer), or loads the image an
-    /// earlier run compiled from the same source with the same generator and runtime assemblies: the compilation
-    /// is large (about 800k lines of generated code, 1–2 minutes), and CI's ISA-rung legs re-run this class from
-    /// the executable the solution run built, so they reuse its image instead of compiling it three more times.
-    /// </summary>
+    /// <summary>Generates and compiles the models in memory (optimised IL, as a Release build of a consumer).</summary>
     private static Assembly Compile()
     {
         var clock = Stopwatch.StartNew();
-        string source = Source();
-        string key = Key(source);
-        string directory = Path.Combine(AppContext.BaseDirectory, "every-width-cache");
-        string cached = Path.Combine(directory, key + ".dll");
-        byte[] image;
-        if (File.Exists(cached))
-        {
-            image = File.ReadAllBytes(cached);
-            TestContext.Current.SendDiagnosticMessage($"EveryWidthTests: {ModelCount} models loaded from {cached} (compiled by an earlier run with the same generator)");
-        }
-        else
-        {
-            // The generator, then Emit straight away (Emit reports every error; a separate GetDiagnostics would bind all bodies twice).
-            CSharpCompilation compilation = GeneratorHarness.CreateCompilation(source).WithOptions(GeneratorHarness.CompilationOptions.WithOptimizationLevel(OptimizationLevel.Release));
-            GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out var driverDiagnostics);
-            Assert.Empty(driverDiagnostics);
-            long generated = clock.ElapsedMilliseconds;
-            int characters = output.SyntaxTrees.Sum(t => t.Length);
-            using var stream = new MemoryStream();
-            EmitResult emitted = output.Emit(stream);
-            Diagnostic[] problems = emitted.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
-            Assert.True(problems.Length == 0, string.Join(Environment.NewLine, problems.Take(20)));
-            image = stream.ToArray();
-            Directory.CreateDirectory(directory);
-            string temporary = cached + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllBytes(temporary, image);
-            File.Move(temporary, cached, overwrite: true);
 
-            // Images of earlier generator builds (about 11 MB each) are never read again.
-            foreach (string stale in Directory.EnumerateFiles(directory, "*.dll").Where(f => f != cached))
-            {
-                try
-                {
-                    File.Delete(stale);
-                }
-                catch (IOException)
-                {
-                    // Another test process may still be reading it.
-                }
-            }
-            TestContext.Current.SendDiagnosticMessage($"EveryWidthTests: {ModelCount} models, {characters / 1000} k characters of generated source, generated in {generated} ms, compiled in {clock.ElapsedMilliseconds - generated} ms");
-        }
-
-        return new AssemblyLoadContext("EdgeAe.Generators.Tests:EveryWidth").LoadFromStream(new MemoryStream(image));
-    }
-
-    /// <summary>SHA-256 of the declarations and of the generator and runtime assemblies the image is built from.</summary>
-    private static string Key(string source)
-    {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(source));
-        hash.AppendData(File.ReadAllBytes(typeof(AutoencoderGenerator).Assembly.Location));
-        hash.AppendData(File.ReadAllBytes(typeof(IAutoencoder).Assembly.Location));
-        return Convert.ToHexString(hash.GetHashAndReset())[..32];
+        // The generator, then Emit straight away (Emit reports every error; a separate GetDiagnostics would bind all bodies twice).
+        CSharpCompilation compilation = GeneratorHarness.CreateCompilation(Source()).WithOptions(GeneratorHarness.CompilationOptions.WithOptimizationLevel(OptimizationLevel.Release));
+        GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out var driverDiagnostics);
+        Assert.Empty(driverDiagnostics);
+        long generated = clock.ElapsedMilliseconds;
+        int characters = output.SyntaxTrees.Sum(t => t.Length);
+        using var stream = new MemoryStream();
+        EmitResult emitted = output.Emit(stream);
+        Diagnostic[] problems = emitted.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(problems.Length == 0, string.Join(Environment.NewLine, problems.Take(20)));
+        TestContext.Current.SendDiagnosticMessage($"EveryWidthTests: {ModelCount} models, {characters / 1000} k characters of generated source, generated in {generated} ms, compiled in {clock.ElapsedMilliseconds - generated} ms");
+        return new AssemblyLoadContext("EdgeAe.Generators.Tests:EveryWidth").LoadFromStream(new MemoryStream(stream.ToArray()));
     }
 }

@@ -89,7 +89,44 @@ public sealed class NanoFlavorTests
         Assert.DoesNotContain("IAutoencoder", nano.ModelSource("Device.UnderComplete"));
 
         GeneratorRun desktop = NanoHarness.RunAgainstDesktop(null, Declaration("UnderComplete", false));
-        Assert.Contains(": global::EdgeAe.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
+        Assert.Contains(": Ae.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
+    }
+
+    [Fact]
+    public void NanoFramework_is_recognised_by_its_core_library_even_once_it_has_span()
+    {
+        // nanoFramework's development branch adds Span<T>: a compilation against its mscorlib that also has
+        // System.Span<T> (declared here, as a future mscorlib would) is still the firmware flavour.
+        const string span = """
+            namespace System
+            {
+                public readonly ref struct Span<T>
+                {
+                }
+            }
+            """;
+        GeneratorRun nano = NanoHarness.RunAgainstNanoFramework(null, Declaration("UnderComplete", false), span);
+        Assert.NotNull(nano.Output.GetTypeByMetadataName("System.SpanByte"));
+        Assert.NotNull(nano.Output.GetTypeByMetadataName("System.Span`1"));
+        Assert.Empty(NanoHarness.Problems(nano));
+        Assert.DoesNotContain("IAutoencoder", nano.ModelSource("Device.UnderComplete"));
+        Assert.Contains("(NanoFramework flavour)", nano.ModelSource("Device.UnderComplete"));
+    }
+
+    [Fact]
+    public void A_desktop_project_that_declares_a_SpanByte_stays_desktop()
+    {
+        const string spanByte = """
+            namespace System
+            {
+                public struct SpanByte
+                {
+                }
+            }
+            """;
+        GeneratorRun desktop = NanoHarness.RunAgainstDesktop(null, Declaration("UnderComplete", false), spanByte);
+        Assert.Contains("(Desktop flavour)", desktop.ModelSource("Device.UnderComplete"));
+        Assert.Contains(": Ae.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
     }
 
     [Fact]

@@ -141,7 +141,7 @@ public sealed class NanoMathTests
 
     private static Functions Compile()
     {
-        string source = "public static class NanoMath\n{\n" + NanoMathSource.Text + "\n}\n";
+        string source = "public static class NanoMath\n{\n" + FirmwareMath.Text + "\n}\n";
         CSharpCompilation compilation = CSharpCompilation.Create(
             "EdgeAe.NanoMath",
             [CSharpSyntaxTree.ParseText(source, GeneratorHarness.ParseOptions)],

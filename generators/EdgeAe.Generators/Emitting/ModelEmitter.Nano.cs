@@ -12,9 +12,6 @@ namespace EdgeAe.Generators.Emitting;
 /// </summary>
 internal static partial class ModelEmitter
 {
-    /// <summary>Bytes a nanoFramework heap block adds per array (header and length), for the RAM estimate.</summary>
-    internal const int NanoArrayOverheadBytes = 12;
-
     private static void WriteNanoClassBody(SourceWriter w, ModelPlan plan, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
@@ -22,28 +19,26 @@ internal static partial class ModelEmitter
         LayerPlan output = plan.OutputLayer;
         bool training = spec.OnDeviceTraining;
         int workspace = training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength;
-        NanoFootprint footprint = NanoFootprint.Of(plan, baked);
+        DeviceFootprint footprint = DeviceFootprint.Of(plan, baked is not null, CodeRange(plan, baked) is not null);
         string name = EscapedIdentifier(spec.TypeName);
 
         WriteShapeConstants(w, plan);
-        w.WriteLine("/// <summary>Workspace floats with the deltas on-device training needs.</summary>");
+        w.WriteSummary("Workspace floats with the deltas on-device training needs.");
         w.WriteLine($"public const int TrainingWorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the workspace this model allocates (inference only, or with training).</summary>");
+        w.WriteSummary("Bytes of the workspace this model allocates (inference only, or with training).");
         w.WriteLine($"public const int WorkspaceBytes = {(training ? "TrainingWorkspaceLength" : "InferenceWorkspaceLength")} * sizeof(float);");
         w.WriteLine();
-        w.WriteLine("/// <summary>True when TrainStep (plain SGD on the device) is generated.</summary>");
+        w.WriteSummary("True when TrainStep (plain SGD on the device) is generated.");
         w.WriteLine($"public const bool OnDeviceTraining = {(training ? "true" : "false")};");
         w.WriteLine();
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// RAM the model's arrays take on the device, in bytes: parameters, " + (training ? "gradients, " : string.Empty) + "workspace and code scratch,");
-        w.WriteLine($"/// each with {NanoArrayOverheadBytes} bytes of heap block overhead. " + (baked is not null && !training
+        w.WriteSummary("RAM the model's arrays take on the device, in bytes: parameters, " + (training ? "gradients, " : string.Empty) + "workspace and code scratch,"
+            + $" each with {DeviceFootprint.ArrayOverheadBytes} bytes of heap block overhead. " + (baked is not null && !training
             ? "The baked parameters are used in place (one RAM copy of the static array), not copied."
             : "Baked parameters, if any, are a static array copied into the model's own array."));
-        w.WriteLine("/// </summary>");
         w.WriteLine($"public const int RamBytes = {Invariant.Int(footprint.RamBytes)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Flash the baked parameter data takes in the assembly (0 without baked weights); the code itself comes on top.</summary>");
+        w.WriteSummary("Flash the baked parameter data takes in the assembly (0 without baked weights); the code itself comes on top.");
         w.WriteLine($"public const int BakedDataFlashBytes = {Invariant.Int(footprint.BakedDataBytes)};");
         w.WriteLine();
         WriteSeedAndBakedConstants(w, spec, baked);
@@ -64,7 +59,7 @@ internal static partial class ModelEmitter
 
         if (baked is null)
         {
-            w.WriteLine("/// <summary>Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.</summary>");
+            w.WriteSummary(ApiDoc.DeclaredSeedConstructor);
             w.OpenBlock($"public {name}()");
             w.WriteLine("_parameters = new float[ParameterBufferLength];");
             w.WriteLine("InitializeParameters(DeclaredSeed);");
@@ -72,7 +67,7 @@ internal static partial class ModelEmitter
         }
         else if (training)
         {
-            w.WriteLine("/// <summary>Creates the model from the baked parameters (copied: training changes them).</summary>");
+            w.WriteSummary("Creates the model from the baked parameters (copied: training changes them).");
             w.OpenBlock($"public {name}()");
             w.WriteLine("_parameters = new float[ParameterBufferLength];");
             w.WriteLine("global::System.Array.Copy(s_bakedParameters, _parameters, ParameterBufferLength);");
@@ -80,31 +75,31 @@ internal static partial class ModelEmitter
         }
         else
         {
-            w.WriteLine("/// <summary>Creates the model on the baked parameters, used in place (no copy: inference only never changes them).</summary>");
+            w.WriteSummary("Creates the model on the baked parameters, used in place (no copy: inference only never changes them).");
             w.OpenBlock($"public {name}()");
             w.WriteLine("_parameters = s_bakedParameters;");
             w.CloseBlock();
         }
 
         w.WriteLine();
-        w.WriteLine("/// <summary>Creates the model with parameters initialised from <paramref name=\"seed\"/>.</summary>");
+        w.WriteSummary(ApiDoc.SeededConstructor);
         w.OpenBlock($"public {name}(int seed)");
         w.WriteLine("_parameters = new float[ParameterBufferLength];");
         w.WriteLine("InitializeParameters(seed);");
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>All weights and biases, in the order the remarks show (the array itself: changes take effect).</summary>");
+        w.WriteSummary("All weights and biases, in the order the remarks show (the array itself: changes take effect).");
         w.WriteLine("public float[] Parameters => _parameters;");
         w.WriteLine();
         if (training)
         {
-            w.WriteLine("/// <summary>Gradients accumulated by <see cref=\"AccumulateGradients\"/>, laid out like <see cref=\"Parameters\"/>.</summary>");
+            w.WriteSummary(ApiDoc.Gradients);
             w.WriteLine("public float[] Gradients => _gradients;");
             w.WriteLine();
         }
 
-        w.WriteLine("/// <summary>Re-initialises every parameter from <paramref name=\"seed\"/> (the same values as on the desktop).</summary>");
+        w.WriteSummary("Re-initialises every parameter from <paramref name=\"seed\"/> (the same values as on the desktop).");
         w.OpenBlock("public void InitializeParameters(int seed)");
         if (baked is not null)
         {
@@ -126,7 +121,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats). Allocates nothing.</summary>");
+        w.WriteSummary(ApiDoc.Encode);
         w.OpenBlock("public void Encode(float[] input, float[] code)");
         WriteNanoCheck(w, "input", "InputSize");
         WriteNanoCheck(w, "code", "CodeSize");
@@ -135,7 +130,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Decodes <paramref name=\"code\"/> into <paramref name=\"output\"/> (<see cref=\"InputSize\"/> floats). Allocates nothing.</summary>");
+        w.WriteSummary(ApiDoc.Decode);
         w.OpenBlock("public void Decode(float[] code, float[] output)");
         WriteNanoCheck(w, "code", "CodeSize");
         WriteNanoCheck(w, "output", "InputSize");
@@ -144,7 +139,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine($"/// <summary>Reconstructs <paramref name=\"input\"/> into <paramref name=\"output\"/> and returns the loss against the input ({Describe.Loss(spec.Loss)}). Allocates nothing.</summary>");
+        w.WriteSummary(ApiDoc.Reconstruct(spec.Loss));
         w.OpenBlock("public float Reconstruct(float[] input, float[] output)");
         WriteNanoCheck(w, "input", "InputSize");
         WriteNanoCheck(w, "output", "InputSize");
@@ -154,7 +149,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Reconstructs <paramref name=\"input\"/> and returns the loss against <paramref name=\"target\"/> (e.g. an anomaly score). Allocates nothing.</summary>");
+        w.WriteSummary(ApiDoc.Evaluate);
         w.OpenBlock("public float Evaluate(float[] input, float[] target)");
         WriteNanoCheck(w, "input", "InputSize");
         WriteNanoCheck(w, "target", "InputSize");
@@ -165,7 +160,7 @@ internal static partial class ModelEmitter
 
         if (training)
         {
-            w.WriteLine("/// <summary>Forward and backward pass; adds every parameter's gradient to <see cref=\"Gradients\"/> and returns the loss. Allocates nothing.</summary>");
+            w.WriteSummary(ApiDoc.AccumulateGradients);
             w.OpenBlock("public float AccumulateGradients(float[] input, float[] target)");
             WriteNanoCheck(w, "input", "InputSize");
             WriteNanoCheck(w, "target", "InputSize");
@@ -175,20 +170,20 @@ internal static partial class ModelEmitter
             w.WriteLine("return loss;");
             w.CloseBlock();
             w.WriteLine();
-            w.WriteLine("/// <summary>Sets every gradient to zero.</summary>");
+            w.WriteSummary(ApiDoc.ZeroGradients);
             w.OpenBlock("public void ZeroGradients()");
             w.WriteLine("global::System.Array.Clear(_gradients, 0, ParameterBufferLength);");
             w.CloseBlock();
             w.WriteLine();
-            w.WriteLine("/// <summary>One plain SGD step on one sample (p −= learningRate·∂loss/∂p). Returns the loss before the step.</summary>");
+            w.WriteSummary(ApiDoc.TrainStep);
             w.OpenBlock("public float TrainStep(float[] input, float learningRate)");
             w.WriteLine("return TrainStep(input, input, learningRate);");
             w.CloseBlock();
             w.WriteLine();
-            w.WriteLine("/// <summary>One plain SGD step reconstructing <paramref name=\"target\"/> from <paramref name=\"input\"/>. Returns the loss before the step.</summary>");
+            w.WriteSummary(ApiDoc.TrainStepWithTarget);
             w.OpenBlock("public float TrainStep(float[] input, float[] target, float learningRate)");
             w.OpenBlock("if (!(learningRate > 0f) || float.IsInfinity(learningRate))");
-            w.WriteLine("throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), \"The learning rate must be a positive finite number.\");");
+            w.WriteStatement("throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), \"The learning rate must be a positive finite number.\");");
             w.CloseBlock();
             w.WriteLine();
             w.WriteLine("ZeroGradients();");
@@ -209,7 +204,7 @@ internal static partial class ModelEmitter
         // Layer loops, each reading a statically known source (no slicing on the device).
         WriteNanoLayers(w, plan, "EncodeLayers", "input", 0, code.Layer.Index);
         WriteNanoLayers(w, plan, "DecodeLayers", "code", code.Layer.Index + 1, output.Layer.Index);
-        w.WriteLine("/// <summary>Runs every layer on <paramref name=\"input\"/>.</summary>");
+        w.WriteSummary("Runs every layer on <paramref name=\"input\"/>.");
         w.OpenBlock("private void Forward(float[] input)");
         w.WriteLine("EncodeLayers(input);");
         w.WriteLine($"global::System.Array.Copy(_workspace, {Invariant.Int(code.ActivationOffset)}, _code, 0, CodeSize);");
@@ -217,7 +212,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>The loss of the last forward pass against <paramref name=\"target\"/>.</summary>");
+        w.WriteSummary("The loss of the last forward pass against <paramref name=\"target\"/>.");
         w.OpenBlock("private float LossAgainst(float[] target)");
         w.WriteLine("float[] ws = _workspace;");
         ScalarKernelWriter.WriteLoss(w, plan, new Operand("target", 0));
@@ -227,7 +222,7 @@ internal static partial class ModelEmitter
 
         if (training)
         {
-            w.WriteLine("/// <summary>Back-propagates the last forward pass against <paramref name=\"target\"/>, adding into the gradients.</summary>");
+            w.WriteSummary("Back-propagates the last forward pass against <paramref name=\"target\"/>, adding into the gradients.");
             w.OpenBlock("private void Backward(float[] input, float[] target)");
             w.WriteLine("float[] p = _parameters;");
             w.WriteLine("float[] g = _gradients;");
@@ -253,7 +248,8 @@ internal static partial class ModelEmitter
         w.WriteLine();
         w.OpenBlock("if (buffer.Length != expected)");
         w.WriteLine("throw new global::System.ArgumentException(");
-        w.WriteLine("    \"Expected \" + expected.ToString() + \" floats in '\" + parameterName + \"' but found \" + buffer.Length.ToString() + \".\", parameterName);");
+        w.WriteLine("    \"Expected \" + expected.ToString() + \" floats in '\" + parameterName + \"' but found \"");
+        w.WriteLine("        + buffer.Length.ToString() + \".\", parameterName);");
         w.CloseBlock();
         w.CloseBlock();
     }
@@ -264,7 +260,7 @@ internal static partial class ModelEmitter
     /// <summary>A private method running layers first..last; the first reads the <paramref name="source"/> array.</summary>
     private static void WriteNanoLayers(SourceWriter w, ModelPlan plan, string method, string source, int first, int last)
     {
-        w.WriteLine($"/// <summary>Layers {first}..{last}; layer {first} reads <paramref name=\"{source}\"/>.</summary>");
+        w.WriteSummary($"Layers {first}..{last}; layer {first} reads <paramref name=\"{source}\"/>.");
         w.OpenBlock($"private void {method}(float[] {source})");
         w.WriteLine("float[] p = _parameters;");
         w.WriteLine("float[] ws = _workspace;");
@@ -281,62 +277,16 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>
-    /// The firmware's own float math: nanoFramework has no System.Math. exp is Cephes' expf (range
-    /// reduction by ln 2 in two parts, a degree-6 polynomial, 2ⁿ from the exponent bits); the other
-    /// functions build on it. Only +, −, ×, ÷, comparisons and BitConverter: no FMA, so every target
-    /// rounds each operation the same way.
+    /// The firmware's own float math, from the runtime's <c>EdgeAe.Kernels.PortableMath</c> (the desktop's portable path
+    /// runs the same text): nanoFramework has no System.Math. exp is Cephes' expf (range reduction by ln 2 in two parts,
+    /// a degree-6 polynomial, 2ⁿ from the exponent bits); the other functions build on it. Only +, −, ×, ÷, comparisons
+    /// and BitConverter: no FMA, so every target rounds each operation the same way.
     /// </summary>
-    private static void WriteNanoMathClass(SourceWriter w, ModelPlan plan)
+    private static void WriteNanoMathClass(SourceWriter w)
     {
-        w.WriteLine("/// <summary>Scalar float math for nanoFramework, which has no System.Math (file-local).</summary>");
+        w.WriteSummary("Scalar float math for nanoFramework, which has no System.Math (file-local).");
         w.OpenBlock("file static class EdgeAeMath");
-        w.WriteLine(NanoMathSource.Text);
-        WriteRandom(w);
+        w.WriteLine(FirmwareMath.Text);
         w.CloseBlock();
-    }
-}
-
-/// <summary>The RAM and flash a nanoFramework model needs, from its plan.</summary>
-internal readonly struct NanoFootprint
-{
-    private NanoFootprint(int ramBytes, int bakedDataBytes)
-    {
-        RamBytes = ramBytes;
-        BakedDataBytes = bakedDataBytes;
-    }
-
-    public int RamBytes { get; }
-
-    public int BakedDataBytes { get; }
-
-    public static NanoFootprint Of(ModelPlan plan, BakedWeights? bakedWeights)
-    {
-        bool baked = bakedWeights is not null;
-        bool training = plan.Topology.OnDeviceTraining;
-        int overhead = ModelEmitter.NanoArrayOverheadBytes;
-        int parameters = plan.ParameterBufferLength * 4 + overhead;
-        int ram = parameters; // own array, or the static baked array used in place
-        if (baked && training)
-        {
-            ram += parameters; // the static baked array stays in RAM beside the model's copy
-        }
-
-        if (training)
-        {
-            ram += parameters; // gradients
-        }
-
-        ram += (training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4 + overhead;
-        ram += plan.Topology.CodeSize * 4 + overhead;
-        if (plan.Topology.HasCodec)
-        {
-            ram += 2 * (plan.Topology.CodeSize * 4 + overhead); // the codec's per-value minimum and scale
-            if (ModelEmitter.CodeRange(plan, bakedWeights) is not null)
-            {
-                ram += 2 * (plan.Topology.CodeSize * 4 + overhead); // and the static range it starts from
-            }
-        }
-
-        return new NanoFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
     }
 }

@@ -32,36 +32,43 @@ internal static partial class ModelEmitter
         w.WriteLine("#nullable enable");
         w.WriteLine();
         bool hasNamespace = spec.Namespace.Length > 0;
-        if (hasNamespace)
-        {
-            w.OpenBlock("namespace " + EscapedNamespace(spec.Namespace));
-        }
-
-        WriteRemarks(w, plan, baked, flavor);
         if (flavor == TargetFlavor.NanoFramework)
         {
+            if (hasNamespace)
+            {
+                w.OpenBlock("namespace " + EscapedNamespace(spec.Namespace));
+            }
+
+            WriteRemarks(w, plan, baked, flavor);
+
             // nanoFramework's mscorlib has no GeneratedCodeAttribute; the header comment says it all.
             w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)}");
             WriteNanoClassBody(w, plan, baked);
             w.CloseBlock();
             w.WriteLine();
-            WriteNanoMathClass(w, plan);
-        }
-        else
-        {
-            w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
-            w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : global::EdgeAe.IAutoencoder");
-            WriteDesktopClassBody(w, plan, Dialect.Desktop, baked);
-            w.CloseBlock();
-            w.WriteLine();
-            WriteMathClass(w);
+            WriteNanoMathClass(w);
+            if (hasNamespace)
+            {
+                w.CloseBlock();
+            }
+
+            return w.ToString();
         }
 
+        // The usings go inside the (file-scoped) namespace: there the aliases win over names from enclosing namespaces.
         if (hasNamespace)
         {
-            w.CloseBlock();
+            w.WriteLine("namespace " + EscapedNamespace(spec.Namespace) + ";");
+            w.WriteLine();
         }
 
+        WriteDesktopUsings(w);
+
+        WriteRemarks(w, plan, baked, flavor);
+        w.WriteLine($"[GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
+        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : Ae.IAutoencoder");
+        WriteDesktopClassBody(w, plan, baked);
+        w.CloseBlock();
         return w.ToString();
     }
 
@@ -69,25 +76,25 @@ internal static partial class ModelEmitter
     private static void WriteShapeConstants(SourceWriter w, ModelPlan plan)
     {
         TopologySpec spec = plan.Topology;
-        w.WriteLine("/// <summary>Width of the input and of the reconstruction.</summary>");
+        w.WriteSummary("Width of the input and of the reconstruction.");
         w.WriteLine($"public const int InputSize = {Invariant.Int(spec.InputSize)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Width of the code (the output of the code layer).</summary>");
+        w.WriteSummary("Width of the code (the output of the code layer).");
         w.WriteLine($"public const int CodeSize = {Invariant.Int(spec.CodeSize)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Number of dense layers, encoder and decoder together.</summary>");
+        w.WriteSummary("Number of dense layers, encoder and decoder together.");
         w.WriteLine($"public const int LayerCount = {Invariant.Int(plan.Layers.Count)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Number of trainable parameters (all weights and biases).</summary>");
+        w.WriteSummary("Number of trainable parameters (all weights and biases).");
         w.WriteLine($"public const int ParameterCount = {Invariant.Int(plan.ParameterCount)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>");
+        w.WriteSummary("Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.");
         w.WriteLine($"public const int ParameterBufferLength = {Invariant.Int(plan.ParameterBufferLength)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>");
+        w.WriteSummary("Bytes of the parameter buffer (a gradient buffer for training is as large).");
         w.WriteLine("public const int ParameterBytes = ParameterBufferLength * sizeof(float);");
         w.WriteLine();
-        w.WriteLine("/// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>");
+        w.WriteSummary("Workspace floats used by Encode, Decode and Reconstruct.");
         w.WriteLine($"public const int InferenceWorkspaceLength = {Invariant.Int(plan.InferenceWorkspaceLength)};");
         w.WriteLine();
     }
@@ -95,20 +102,20 @@ internal static partial class ModelEmitter
     /// <summary>The declared seed and, for a baked model, which weight file was baked.</summary>
     private static void WriteSeedAndBakedConstants(SourceWriter w, TopologySpec spec, BakedWeights? baked)
     {
-        w.WriteLine(baked is null
-            ? "/// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>"
-            : "/// <summary>The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).</summary>");
+        w.WriteSummary(baked is null
+            ? "The seed given in the declaration; the parameterless constructor initialises from it."
+            : "The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).");
         w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
         w.WriteLine();
-        w.WriteLine("/// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>");
+        w.WriteSummary("True when the parameterless constructor starts from trained parameters baked into this code from a weight file.");
         w.WriteLine($"public const bool HasBakedWeights = {(baked is null ? "false" : "true")};");
         w.WriteLine();
         if (baked is not null)
         {
-            w.WriteLine("/// <summary>The weight file whose parameters are baked into this code, as named by the declaration.</summary>");
+            w.WriteSummary("The weight file whose parameters are baked into this code, as named by the declaration.");
             w.WriteLine($"public const string BakedWeightsFile = {StringLiteral(baked.FileName)};");
             w.WriteLine();
-            w.WriteLine($"/// <summary>The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes) as stored in its last four bytes: tells which file was baked.</summary>");
+            w.WriteSummary($"The CRC-32 of the baked weight file ({Invariant.Int(baked.FileLength)} bytes) as stored in its last four bytes: tells which file was baked.");
             w.WriteLine($"public const uint BakedWeightsCrc32 = {Crc(baked.Crc32)}u;");
             w.WriteLine();
         }
@@ -119,9 +126,9 @@ internal static partial class ModelEmitter
     {
         TopologySpec spec = plan.Topology;
         w.WriteLine("/// <remarks>");
-        w.WriteLine(baked is null
-            ? $"/// <para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters initialised from seed {Invariant.Int(spec.Seed)}.</para>"
-            : $"/// <para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters baked from the weight file {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}).</para>");
+        w.WriteDoc(baked is null
+            ? $"<para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters initialised from seed {Invariant.Int(spec.Seed)}.</para>"
+            : $"<para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters baked from the weight file {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}).</para>");
         w.WriteLine("/// <code>");
         w.WriteLine($"/// input              {spec.InputSize,5}");
         foreach (LayerPlan layer in plan.Layers)
@@ -141,7 +148,7 @@ internal static partial class ModelEmitter
         w.WriteLine($"/// <para>Parameters: {Thousands(plan.ParameterCount)} ({Thousands(plan.ParameterBufferLength * 4)} bytes with 64-byte alignment padding; gradients as many again for training).");
         if (flavor == TargetFlavor.NanoFramework)
         {
-            NanoFootprint footprint = NanoFootprint.Of(plan, baked);
+            DeviceFootprint footprint = DeviceFootprint.Of(plan, baked is not null, CodeRange(plan, baked) is not null);
             w.WriteLine($"/// Workspace: {Thousands((spec.OnDeviceTraining ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4)} bytes{(spec.OnDeviceTraining ? " with on-device training" : " (inference only)")}.</para>");
             w.WriteLine($"/// <para>On the device: RAM {Thousands(footprint.RamBytes)} bytes (every array of this model, headers included);");
             w.WriteLine(baked is null
@@ -157,509 +164,39 @@ internal static partial class ModelEmitter
         w.WriteLine("/// </remarks>");
     }
 
-    private static void WriteDesktopClassBody(SourceWriter w, ModelPlan plan, Dialect dialect, BakedWeights? baked)
-    {
-        TopologySpec spec = plan.Topology;
-        LayerPlan code = plan.CodeLayer;
-        LayerPlan output = plan.OutputLayer;
-
-        WriteShapeConstants(w, plan);
-        w.WriteLine("/// <summary>Workspace floats of one sample, deltas for training included (one slot of the batch workspace).</summary>");
-        w.WriteLine($"public const int WorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Largest batch <see cref=\"AccumulateBatchGradients\"/> and <see cref=\"TrainBatch\"/> accept.</summary>");
-        w.WriteLine($"public const int MaxBatchSize = {Invariant.Int(spec.MaxBatchSize)};");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Bytes of the whole workspace: one slot per sample of the largest batch.</summary>");
-        w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * MaxBatchSize * sizeof(float);");
-        w.WriteLine();
-        WriteSeedAndBakedConstants(w, spec, baked);
-
-        WriteTopology(w, plan);
-        WriteDesktopCodec(w, plan, baked);
-
-        w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
-        w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);");
-        if (dialect == Dialect.Desktop)
-        {
-            SimdKernelWriter.WriteFields(w, plan);
-        }
-        else
-        {
-            w.WriteLine("private readonly float[] _workspace = new float[WorkspaceLength * MaxBatchSize];");
-        }
-        w.WriteLine();
-
-        if (baked is null)
-        {
-            w.WriteLine("/// <summary>Creates the model with parameters initialised from <see cref=\"DeclaredSeed\"/>.</summary>");
-            w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}()");
-            w.WriteLine("InitializeParameters(DeclaredSeed);");
-            w.CloseBlock();
-        }
-        else
-        {
-            w.WriteLine("/// <summary>Creates the model with the trained parameters baked from <see cref=\"BakedWeightsFile\"/>, bit for bit.</summary>");
-            w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}()");
-            w.WriteLine("new global::System.ReadOnlySpan<float>(s_bakedParameters).CopyTo(_parameters.Span);");
-            w.CloseBlock();
-        }
-
-        w.WriteLine();
-        w.WriteLine("/// <summary>Creates the model with parameters initialised from <paramref name=\"seed\"/>.</summary>");
-        w.OpenBlock($"public {EscapedIdentifier(spec.TypeName)}(int seed)");
-        w.WriteLine("InitializeParameters(seed);");
-        w.CloseBlock();
-        w.WriteLine();
-
-        w.WriteLine("/// <summary>The static description of this model: layers, offsets, loss.</summary>");
-        w.WriteLine("global::EdgeAe.ModelTopology global::EdgeAe.IAutoencoder.Topology => Topology;");
-        w.WriteLine();
-        w.WriteLine("/// <summary>All weights and biases, contiguous, in the order the remarks show.</summary>");
-        w.WriteLine("public global::System.Span<float> Parameters => _parameters.Span;");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Gradients accumulated by <see cref=\"AccumulateGradients\"/>, laid out like <see cref=\"Parameters\"/>.</summary>");
-        w.WriteLine("public global::System.Span<float> Gradients => _gradients.Span;");
-        w.WriteLine();
-
-        // InitializeParameters
-        w.WriteLine("/// <summary>");
-        w.WriteLine(spec.Initialization == InitializationKind.UniformFanIn
-            ? "/// Re-initialises every parameter from <paramref name=\"seed\"/>: weights and biases uniform in ±1/√fan_in"
-            : "/// Re-initialises every parameter from <paramref name=\"seed\"/>: weights uniform in ±limit");
-        w.WriteLine(spec.Initialization == InitializationKind.UniformFanIn
-            ? "/// (PyTorch's nn.Linear default). Same seed, same weights, on every target."
-            : "/// (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock("public void InitializeParameters(int seed)");
-        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
-        w.WriteLine(dialect.Clear("p", "ParameterBufferLength"));
-        w.WriteLine("ulong state = EdgeAeMath.SeedState(seed);");
-        foreach (LayerPlan layer in plan.Layers)
-        {
-            w.WriteLine();
-            ScalarKernelWriter.WriteInitialization(w, layer, spec.Initialization);
-        }
-
-        w.CloseBlock();
-        w.WriteLine();
-
-        // Encode
-        w.WriteLine("/// <summary>Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats). Allocates nothing.</summary>");
-        w.OpenBlock($"public void Encode({dialect.InputBufferType} input, {dialect.OutputBufferType} code)");
-        WriteLengthCheck(w, "input", "InputSize");
-        WriteLengthCheck(w, "code", "CodeSize");
-        w.WriteLine("ForwardLayers(input, 0, " + Invariant.Int(code.Layer.Index) + ");");
-        w.WriteLine(dialect.CopyFromWorkspace(code.ActivationOffset, code.Layer.Width, "code"));
-        w.CloseBlock();
-        w.WriteLine();
-
-        // EncodePortable
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes like <see cref=\"Encode\"/> but with the firmware flavour's exact arithmetic (scalar loops, no fused");
-        w.WriteLine("/// multiply-add, the same math functions): the code is bit-identical to what a device running this declaration");
-        w.WriteLine("/// computes, on any machine. Slower than <see cref=\"Encode\"/>; packet codecs use it. Allocates nothing.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"public void EncodePortable({dialect.InputBufferType} input, {dialect.OutputBufferType} code)");
-        WriteLengthCheck(w, "input", "InputSize");
-        WriteLengthCheck(w, "code", "CodeSize");
-        w.WriteLine("ForwardLayersScalar(input, 0, " + Invariant.Int(code.Layer.Index) + ");");
-        w.WriteLine(dialect.CopyFromWorkspace(code.ActivationOffset, code.Layer.Width, "code"));
-        w.CloseBlock();
-        w.WriteLine();
-
-        // Decode
-        w.WriteLine("/// <summary>Decodes <paramref name=\"code\"/> (<see cref=\"CodeSize\"/> floats) into <paramref name=\"output\"/> (<see cref=\"InputSize\"/> floats). Allocates nothing.</summary>");
-        w.OpenBlock($"public void Decode({dialect.InputBufferType} code, {dialect.OutputBufferType} output)");
-        WriteLengthCheck(w, "code", "CodeSize");
-        WriteLengthCheck(w, "output", "InputSize");
-        w.WriteLine($"ForwardLayers(code, {Invariant.Int(code.Layer.Index + 1)}, {Invariant.Int(output.Layer.Index)});");
-        w.WriteLine(dialect.CopyFromWorkspace(output.ActivationOffset, output.Layer.Width, "output"));
-        w.CloseBlock();
-        w.WriteLine();
-
-        // Reconstruct
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes and decodes <paramref name=\"input\"/> into <paramref name=\"output\"/> and returns the loss of the");
-        w.WriteLine($"/// reconstruction against the input: {Describe.Loss(spec.Loss)}. Allocates nothing.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"public float Reconstruct({dialect.InputBufferType} input, {dialect.OutputBufferType} output)");
-        WriteLengthCheck(w, "input", "InputSize");
-        WriteLengthCheck(w, "output", "InputSize");
-        w.WriteLine("return ForwardAndLoss(input, input, output);");
-        w.CloseBlock();
-        w.WriteLine();
-
-        // Loss
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Reconstructs <paramref name=\"input\"/> and returns the loss against <paramref name=\"target\"/>");
-        w.WriteLine("/// (for a denoising model: a corrupted input against the clean one). Allocates nothing.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"public float Evaluate({dialect.InputBufferType} input, {dialect.InputBufferType} target)");
-        WriteLengthCheck(w, "input", "InputSize");
-        WriteLengthCheck(w, "target", "InputSize");
-        w.WriteLine("return ForwardAndLoss(input, target, default);");
-        w.CloseBlock();
-        w.WriteLine();
-
-        // AccumulateGradients
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Runs <paramref name=\"input\"/> forward, back-propagates the loss against <paramref name=\"target\"/> and");
-        w.WriteLine("/// adds the gradient of every parameter to <see cref=\"Gradients\"/>. Returns the loss. Allocates nothing.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"public float AccumulateGradients({dialect.InputBufferType} input, {dialect.InputBufferType} target)");
-        WriteLengthCheck(w, "input", "InputSize");
-        WriteLengthCheck(w, "target", "InputSize");
-        if (dialect == Dialect.Desktop)
-        {
-            SimdKernelWriter.WriteDispatch(w, "return AccumulateBatchSimd(input, target, 1);");
-        }
-
-        w.WriteLine($"ForwardLayers(input, 0, {Invariant.Int(output.Layer.Index)});");
-        w.WriteLine("float loss = LossAgainst(target);");
-        w.WriteLine("Backward(input, target);");
-        w.WriteLine("return loss;");
-        w.CloseBlock();
-        w.WriteLine();
-
-        // ZeroGradients
-        w.WriteLine("/// <summary>Sets every gradient to zero.</summary>");
-        w.OpenBlock("public void ZeroGradients()");
-        w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
-        w.WriteLine(dialect.Clear("g", "ParameterBufferLength"));
-        w.CloseBlock();
-        w.WriteLine();
-
-        // TrainStep
-        w.WriteLine("/// <summary>One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p. Returns the loss before the step.</summary>");
-        w.OpenBlock($"public float TrainStep({dialect.InputBufferType} input, float learningRate)");
-        w.WriteLine("return TrainStep(input, input, learningRate);");
-        w.CloseBlock();
-        w.WriteLine();
-        w.WriteLine("/// <summary>One plain SGD step reconstructing <paramref name=\"target\"/> from <paramref name=\"input\"/> (denoising: corrupted input, clean target). Returns the loss before the step.</summary>");
-        w.OpenBlock($"public float TrainStep({dialect.InputBufferType} input, {dialect.InputBufferType} target, float learningRate)");
-        w.OpenBlock("if (!(learningRate > 0f) || float.IsInfinity(learningRate))");
-        w.WriteLine("throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), learningRate, \"The learning rate must be a positive finite number.\");");
-        w.CloseBlock();
-        w.WriteLine();
-        w.WriteLine("ZeroGradients();");
-        w.WriteLine("float loss = AccumulateGradients(input, target);");
-        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
-        w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
-        w.OpenBlock("for (int k = 0; k < ParameterBufferLength; k++)");
-        w.WriteLine("p[k] -= learningRate * g[k];");
-        w.CloseBlock();
-        w.WriteLine();
-        w.WriteLine("return loss;");
-        w.CloseBlock();
-        w.WriteLine();
-
-        WriteBatchMethods(w, plan, dialect);
-        WriteForwardLayers(w, plan, dialect);
-        WriteLossAgainst(w, plan, dialect);
-        WriteBackward(w, plan, dialect);
-        if (dialect == Dialect.Desktop)
-        {
-            SimdKernelWriter.WriteMembers(w, plan);
-        }
-
-        w.OpenBlock("private static void ThrowLengthMismatch(string parameterName, int expected, int actual)");
-        w.WriteLine("throw new global::System.ArgumentException(");
-        w.WriteLine("    \"Expected \" + expected.ToString() + \" floats in '\" + parameterName + \"' but found \" + actual.ToString() + \".\", parameterName);");
-        w.CloseBlock();
-        if (baked is not null)
-        {
-            w.WriteLine();
-            WriteBakedParameters(w, plan, baked);
-        }
-    }
-
-    private static void WriteLengthCheck(SourceWriter w, string parameter, string expected)
-    {
-        w.OpenBlock($"if ({parameter}.Length != {expected})");
-        w.WriteLine($"ThrowLengthMismatch(nameof({parameter}), {expected}, {parameter}.Length);");
-        w.CloseBlock();
-        w.WriteLine();
-    }
-
-    /// <summary>Runs layers first..last; the first reads <c>source</c>, the others the previous layer's activations.</summary>
-    private static void WriteForwardLayers(SourceWriter w, ModelPlan plan, Dialect dialect)
-    {
-        w.WriteLine("/// <summary>Runs layers <paramref name=\"first\"/>..<paramref name=\"last\"/>; the first reads <paramref name=\"source\"/>.</summary>");
-        w.OpenBlock($"private void ForwardLayers({dialect.InputBufferType} source, int first, int last)");
-        if (dialect == Dialect.Desktop)
-        {
-            SimdKernelWriter.WriteDispatch(w, "ForwardLayersSimd(source, first, last);", "return;");
-        }
-
-        w.WriteLine("ForwardLayersScalar(source, first, last);");
-        w.CloseBlock();
-        w.WriteLine();
-
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// The scalar path of <see cref=\"ForwardLayers\"/>: plain loops that multiply and add separately, in the firmware");
-        w.WriteLine("/// flavour's order, with its math, so they compute exactly what the device computes.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"private void ForwardLayersScalar({dialect.InputBufferType} source, int first, int last)");
-        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
-        w.WriteLine("float[] ws = _workspace;");
-        foreach (LayerPlan layer in plan.Layers)
-        {
-            w.WriteLine();
-            int index = layer.Layer.Index;
-            w.OpenBlock($"if (first <= {Invariant.Int(index)} && {Invariant.Int(index)} <= last)");
-            if (index == 0)
-            {
-                ScalarKernelWriter.WriteDenseForward(w, layer, new Operand("source", 0));
-            }
-            else
-            {
-                LayerPlan previous = plan.Layers[index - 1];
-                w.WriteLine($"{dialect.InputBufferType} x = first == {Invariant.Int(index)} ? source : new {dialect.InputBufferType}(ws, {Invariant.Int(previous.ActivationOffset)}, {Invariant.Int(previous.Layer.Width)});");
-                ScalarKernelWriter.WriteDenseForward(w, layer, new Operand("x", 0));
-            }
-
-            w.CloseBlock();
-        }
-
-        w.CloseBlock();
-        w.WriteLine();
-    }
-
-    private static void WriteLossAgainst(SourceWriter w, ModelPlan plan, Dialect dialect)
-    {
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Runs every layer on <paramref name=\"source\"/>, writes the reconstruction to <paramref name=\"output\"/> (left in the");
-        w.WriteLine("/// workspace when it is empty) and returns its loss against <paramref name=\"target\"/>.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"private float ForwardAndLoss({dialect.InputBufferType} source, {dialect.InputBufferType} target, {dialect.OutputBufferType} output)");
-        if (dialect == Dialect.Desktop)
-        {
-            SimdKernelWriter.WriteDispatch(w, "return ForwardAndLossSimd(source, target, output);");
-        }
-
-        w.WriteLine($"ForwardLayers(source, 0, {Invariant.Int(plan.OutputLayer.Layer.Index)});");
-        w.WriteLine("float loss = LossAgainst(target);");
-        w.OpenBlock("if (!output.IsEmpty)");
-        w.WriteLine(dialect.CopyFromWorkspace(plan.OutputLayer.ActivationOffset, plan.OutputLayer.Layer.Width, "output"));
-        w.CloseBlock();
-        w.WriteLine();
-        w.WriteLine("return loss;");
-        w.CloseBlock();
-        w.WriteLine();
-
-        w.WriteLine("/// <summary>The loss of the last forward pass against <paramref name=\"target\"/> (the scalar path).</summary>");
-        w.OpenBlock($"private float LossAgainst({dialect.InputBufferType} target)");
-
-        w.WriteLine("float[] ws = _workspace;");
-        ScalarKernelWriter.WriteLoss(w, plan, new Operand("target", 0));
-        w.WriteLine("return (float)loss;");
-        w.CloseBlock();
-        w.WriteLine();
-    }
-
-    private static void WriteBackward(SourceWriter w, ModelPlan plan, Dialect dialect)
-    {
-        w.WriteLine("/// <summary>Back-propagates the last forward pass against <paramref name=\"target\"/>, adding into the gradients.</summary>");
-        w.OpenBlock($"private void Backward({dialect.InputBufferType} input, {dialect.InputBufferType} target)");
-        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
-        w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
-        w.WriteLine("float[] ws = _workspace;");
-        ScalarKernelWriter.WriteOutputDelta(w, plan, new Operand("target", 0));
-        for (int l = plan.Layers.Count - 1; l >= 0; l--)
-        {
-            w.WriteLine();
-            LayerPlan layer = plan.Layers[l];
-            LayerPlan? previous = l > 0 ? plan.Layers[l - 1] : null;
-            Operand source = previous is null ? new Operand("input", 0) : Operand.Workspace(previous.ActivationOffset);
-            ScalarKernelWriter.WriteDenseBackward(w, layer, source, previous);
-        }
-
-        w.CloseBlock();
-        w.WriteLine();
-    }
-
     private static void WriteTopology(SourceWriter w, ModelPlan plan)
     {
         TopologySpec spec = plan.Topology;
-        w.WriteLine("/// <summary>The static description of this model: layers, tensor offsets, loss and sizes.</summary>");
-        w.WriteLine("public static global::EdgeAe.ModelTopology Topology { get; } = new global::EdgeAe.ModelTopology(");
+        w.WriteSummary("The static description of this model: layers, tensor offsets, loss and sizes.");
+        w.WriteLine("public static Ae.ModelTopology Topology { get; } = new(");
         w.Indentation++;
         w.WriteLine($"name: \"{spec.FullName}\",");
         w.WriteLine($"inputSize: {Invariant.Int(spec.InputSize)},");
-        w.WriteLine($"loss: global::EdgeAe.LossKind.{spec.Loss},");
+        w.WriteLine($"loss: Ae.LossKind.{spec.Loss},");
         w.WriteLine($"seed: {Invariant.Int(spec.Seed)},");
         w.WriteLine($"tiedWeights: {(spec.TiedWeights ? "true" : "false")},");
         w.WriteLine($"maxBatchSize: {Invariant.Int(spec.MaxBatchSize)},");
         w.WriteLine($"parameterBufferLength: {Invariant.Int(plan.ParameterBufferLength)},");
         w.WriteLine($"inferenceWorkspaceLength: {Invariant.Int(plan.InferenceWorkspaceLength)},");
         w.WriteLine($"workspaceLength: {Invariant.Int(plan.WorkspaceLength)},");
-        w.WriteLine("layers: new global::EdgeAe.LayerInfo[]");
-        w.WriteLine("{");
+        w.WriteLine("layers:");
+        w.WriteLine("[");
         w.Indentation++;
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;
-            w.WriteLine($"new global::EdgeAe.LayerInfo(global::EdgeAe.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, global::EdgeAe.ActivationKind.{l.Activation}, {Invariant.Int(layer.WeightOffset)}, {Invariant.Int(layer.BiasOffset)}"
+            w.WriteLine($"new(Ae.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, Ae.ActivationKind.{l.Activation}, Layer{l.Index}.Weights, Layer{l.Index}.Biases"
                 + (l.IsTied ? $", TiedTo: {Invariant.Int(l.TiedTo)}" : string.Empty) + "),");
         }
 
         w.Indentation--;
-        w.WriteLine("});");
+        w.WriteLine("]);");
         w.Indentation--;
         w.WriteLine();
     }
 
-    /// <summary>The file-local math helpers: activations, softplus and the seeded generator.</summary>
-    /// <summary>
-    /// The file-local scalar math of a desktop model: the firmware flavour's own functions (see
-    /// <see cref="NanoMathSource"/>), so the desktop's scalar path computes what the device computes.
-    /// </summary>
-    private static void WriteMathClass(SourceWriter w)
-    {
-        w.WriteLine("/// <summary>Scalar math of the generated model, the same functions as the firmware flavour's (file-local).</summary>");
-        w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
-        w.OpenBlock("file static class EdgeAeMath");
-        w.WriteLine(NanoMathSource.Text);
-        WriteRandom(w);
-        w.CloseBlock();
-    }
-
-    /// <summary>SplitMix64: tiny, portable (64-bit integer arithmetic only), identical on every target.</summary>
-    private static void WriteRandom(SourceWriter w)
-    {
-        w.WriteLine("/// <summary>The generator state for a seed.</summary>");
-        w.WriteLine("public static ulong SeedState(int seed) => (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ 0xD1B54A32D192ED03UL;");
-        w.WriteLine();
-        w.WriteLine("/// <summary>Next SplitMix64 draw mapped to a float uniform in [−1, 1) with 24 random bits.</summary>");
-        w.OpenBlock("public static float NextSymmetric(ref ulong state)");
-        w.WriteLine("state += 0x9E3779B97F4A7C15UL;");
-        w.WriteLine("ulong z = state;");
-        w.WriteLine("z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;");
-        w.WriteLine("z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;");
-        w.WriteLine("z ^= z >> 31;");
-        w.WriteLine("return (int)(z >> 40) * (1f / 8388608f) - 1f;");
-        w.CloseBlock();
-    }
-
     private static string Thousands(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// Batch training: every layer runs over all samples of the batch before the next layer (the
-    /// loop order of a matrix-matrix product), each sample in its own workspace slot.
-    /// </summary>
-    private static void WriteBatchMethods(SourceWriter w, ModelPlan plan, Dialect dialect)
-    {
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Forward and backward over a batch: <paramref name=\"inputs\"/> and <paramref name=\"targets\"/> hold");
-        w.WriteLine("/// count × <see cref=\"InputSize\"/> floats, sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>).");
-        w.WriteLine("/// Adds the gradients summed over the batch to <see cref=\"Gradients\"/> and returns the summed loss. Allocates nothing.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"public float AccumulateBatchGradients({dialect.InputBufferType} inputs, {dialect.InputBufferType} targets)");
-        w.WriteLine("int count = BatchCount(inputs.Length);");
-        w.OpenBlock("if (targets.Length != inputs.Length)");
-        w.WriteLine("ThrowLengthMismatch(nameof(targets), inputs.Length, targets.Length);");
-        w.CloseBlock();
-        w.WriteLine();
-        if (dialect == Dialect.Desktop)
-        {
-            SimdKernelWriter.WriteDispatch(w, "return AccumulateBatchSimd(inputs, targets, count);");
-        }
-
-        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
-        w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
-        w.WriteLine("float[] ws = _workspace;");
-        foreach (LayerPlan layer in plan.Layers)
-        {
-            w.WriteLine();
-            w.OpenBlock("for (int s = 0; s < count; s++)");
-            w.WriteLine("int slot = s * WorkspaceLength;");
-            Operand source;
-            if (layer.Layer.Index == 0)
-            {
-                w.WriteLine("int sample = s * InputSize;");
-                source = new Operand("inputs", 0, "sample");
-            }
-            else
-            {
-                source = Operand.Workspace(plan.Layers[layer.Layer.Index - 1].ActivationOffset, "slot");
-            }
-
-            ScalarKernelWriter.WriteDenseForward(w, layer, source, "slot");
-            w.CloseBlock();
-        }
-
-        w.WriteLine();
-        w.WriteLine("double loss = 0.0;");
-        w.OpenBlock("for (int s = 0; s < count; s++)");
-        w.WriteLine("int slot = s * WorkspaceLength;");
-        w.WriteLine("int sample = s * InputSize;");
-        var target = new Operand("targets", 0, "sample");
-        ScalarKernelWriter.WriteLoss(w, plan, target, "slot", declare: false);
-        w.WriteLine();
-        ScalarKernelWriter.WriteOutputDelta(w, plan, target, "slot");
-        w.CloseBlock();
-        for (int l = plan.Layers.Count - 1; l >= 0; l--)
-        {
-            w.WriteLine();
-            LayerPlan layer = plan.Layers[l];
-            LayerPlan? previous = l > 0 ? plan.Layers[l - 1] : null;
-            w.OpenBlock("for (int s = 0; s < count; s++)");
-            w.WriteLine("int slot = s * WorkspaceLength;");
-            Operand source;
-            if (previous is null)
-            {
-                w.WriteLine("int sample = s * InputSize;");
-                source = new Operand("inputs", 0, "sample");
-            }
-            else
-            {
-                source = Operand.Workspace(previous.ActivationOffset, "slot");
-            }
-
-            ScalarKernelWriter.WriteDenseBackward(w, layer, source, previous, "slot");
-            w.CloseBlock();
-        }
-
-        w.WriteLine();
-        w.WriteLine("return (float)loss;");
-        w.CloseBlock();
-        w.WriteLine();
-
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient.");
-        w.WriteLine("/// Returns the mean per-sample loss before the step. Allocates nothing.");
-        w.WriteLine("/// </summary>");
-        w.OpenBlock($"public float TrainBatch({dialect.InputBufferType} inputs, {dialect.InputBufferType} targets, float learningRate)");
-        w.OpenBlock("if (!(learningRate > 0f) || float.IsInfinity(learningRate))");
-        w.WriteLine("throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), learningRate, \"The learning rate must be a positive finite number.\");");
-        w.CloseBlock();
-        w.WriteLine();
-        w.WriteLine("int count = BatchCount(inputs.Length);");
-        w.WriteLine("ZeroGradients();");
-        w.WriteLine("float loss = AccumulateBatchGradients(inputs, targets);");
-        w.WriteLine($"{dialect.ParameterLocalType} p = {dialect.ParameterBuffer};");
-        w.WriteLine($"{dialect.ParameterLocalType} g = {dialect.GradientBuffer};");
-        w.WriteLine("float step = learningRate / count;");
-        w.OpenBlock("for (int k = 0; k < ParameterBufferLength; k++)");
-        w.WriteLine("p[k] -= step * g[k];");
-        w.CloseBlock();
-        w.WriteLine();
-        w.WriteLine("return loss / count;");
-        w.CloseBlock();
-        w.WriteLine();
-
-        w.WriteLine("/// <summary>The number of samples in a batch buffer of <paramref name=\"length\"/> floats, validated.</summary>");
-        w.OpenBlock("private static int BatchCount(int length)");
-        w.OpenBlock("if (length == 0 || length % InputSize != 0 || length / InputSize > MaxBatchSize)");
-        w.WriteLine("throw new global::System.ArgumentException(");
-        w.WriteLine("    \"Expected a batch of 1 to \" + MaxBatchSize.ToString() + \" samples of \" + InputSize.ToString() + \" floats in 'inputs' but found \" + length.ToString() + \" floats.\", \"inputs\");");
-        w.CloseBlock();
-        w.WriteLine();
-        w.WriteLine("return length / InputSize;");
-        w.CloseBlock();
-        w.WriteLine();
-    }
     /// <summary>An identifier as C# source: a keyword such as <c>class</c> is written <c>@class</c>.</summary>
     internal static string EscapedIdentifier(string name)
         => SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None ? name : "@" + name;
@@ -677,7 +214,7 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>Floats written per line of the baked parameter array.</summary>
-    private const int BakedValuesPerLine = 8;
+    private const int BakedValuesPerLine = 6;
 
     /// <summary>
     /// The baked parameters as one array laid out exactly like the parameter buffer (alignment
@@ -685,7 +222,7 @@ internal static partial class ModelEmitter
     /// </summary>
     private static void WriteBakedParameters(SourceWriter w, ModelPlan plan, BakedWeights baked)
     {
-        w.WriteLine($"/// <summary>The parameters of {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}) laid out like <see cref=\"Parameters\"/>, padding included.</summary>");
+        w.WriteSummary($"The parameters of {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}) laid out like <see cref=\"Parameters\"/>, padding included.");
         w.WriteLine("private static readonly float[] s_bakedParameters =");
         w.WriteLine("{");
         w.Indentation++;

@@ -178,7 +178,7 @@ internal static class ScalarKernelWriter
         string outWidth = Invariant.Int(layer.Width);
         var delta = Operand.Workspace(plan.DeltaOffset, slot);
 
-        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}) backward: g_b += δ, g_W[i, j] += x[i]·δ[j]"
+        w.WriteComment($"Layer {layer.Index} ({Describe.Role(layer.Role)}) backward: g_b += δ, g_W[i, j] += x[i]·δ[j]"
             + (previous is null ? "." : $", δ_prev[i] = f'(x[i])·Σⱼ W[i, j]·δ[j] with f = {previous.Layer.Activation}."));
         w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
         w.WriteLine($"g[{Invariant.Int(plan.BiasOffset)} + j] += {delta.At("j")};");
@@ -264,37 +264,26 @@ internal static class ScalarKernelWriter
     public static void WriteInitialization(SourceWriter w, LayerPlan plan, InitializationKind initialization)
     {
         LayerSpec layer = plan.Layer;
-        if (initialization == InitializationKind.UniformFanIn)
+        Initialization init = Initialization.Of(plan, initialization);
+        w.WriteLine($"// Layer {layer.Index}: {init.Description}");
+        if (init.WeightLimit is float weightLimit)
         {
-            // PyTorch's nn.Linear default: W and b uniform in ±1/√fan_in (fan_in of the layer that uses them).
-            float bound = (float)(1.0 / Math.Sqrt(layer.InputWidth));
-            w.WriteLine($"// Layer {layer.Index}: uniform ±1/√{Invariant.Int(layer.InputWidth)} for " + (plan.IsTied ? $"its biases (W is layer {layer.TiedTo}'s)." : "W, then b."));
-            if (!plan.IsTied)
+            w.OpenBlock($"for (int k = 0; k < {Invariant.Int(plan.WeightCount)}; k++)");
+            w.WriteLine($"p[{(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}k] = {Invariant.Float(weightLimit)} * EdgeAeMath.NextSymmetric(ref state);");
+            w.CloseBlock();
+        }
+
+        if (init.BiasLimit is float biasLimit)
+        {
+            if (init.WeightLimit is not null)
             {
-                w.OpenBlock($"for (int k = 0; k < {Invariant.Int(plan.WeightCount)}; k++)");
-                w.WriteLine($"p[{(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}k] = {Invariant.Float(bound)} * EdgeAeMath.NextSymmetric(ref state);");
-                w.CloseBlock();
                 w.WriteLine();
             }
 
             w.OpenBlock($"for (int k = 0; k < {Invariant.Int(layer.Width)}; k++)");
-            w.WriteLine($"p[{Invariant.Int(plan.BiasOffset)} + k] = {Invariant.Float(bound)} * EdgeAeMath.NextSymmetric(ref state);");
+            w.WriteLine($"p[{Invariant.Int(plan.BiasOffset)} + k] = {Invariant.Float(biasLimit)} * EdgeAeMath.NextSymmetric(ref state);");
             w.CloseBlock();
-            return;
         }
-
-        if (plan.IsTied)
-        {
-            w.WriteLine($"// Layer {layer.Index}: tied to layer {layer.TiedTo}'s weights; its biases stay 0.");
-            return;
-        }
-
-        bool he = layer.Activation == ActivationKind.Relu;
-        double limit = he ? Math.Sqrt(6.0 / layer.InputWidth) : Math.Sqrt(6.0 / (layer.InputWidth + layer.Width));
-        w.WriteLine($"// Layer {layer.Index}: {(he ? "He" : "Glorot")} uniform, limit √(6/{(he ? Invariant.Int(layer.InputWidth) : Invariant.Int(layer.InputWidth) + " + " + Invariant.Int(layer.Width))}); biases stay 0.");
-        w.OpenBlock($"for (int k = 0; k < {Invariant.Int(plan.WeightCount)}; k++)");
-        w.WriteLine($"p[{(plan.WeightOffset == 0 ? string.Empty : Invariant.Int(plan.WeightOffset) + " + ")}k] = {Invariant.Float((float)limit)} * EdgeAeMath.NextSymmetric(ref state);");
-        w.CloseBlock();
     }
 
     /// <summary>The activation applied to <paramref name="z"/>.</summary>

@@ -9,8 +9,6 @@ internal static class Invariant
 
     public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    public static string ULong(ulong value) => value.ToString(CultureInfo.InvariantCulture) + "UL";
-
     /// <summary>A float literal that round-trips exactly ("G9" is enough for every float32), with NaN/∞ spelled out.</summary>
     public static string Float(float value)
     {

@@ -20,6 +20,11 @@ namespace EdgeAe.Generators.Parsing;
 /// </summary>
 internal static class Parser
 {
+    /// <summary>
+    /// Reads the declaration's attributes (<see cref="ReadAttributes"/>, <see cref="ReadOptions"/>, <see cref="ReadLayers"/>,
+    /// each reporting what is wrong with a single value), then validates the model as a whole
+    /// (<see cref="ValidateModel"/>): tied weights, the size limit.
+    /// </summary>
     public static ParsedDeclaration Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
@@ -28,7 +33,58 @@ internal static class Parser
         LocationInfo? typeLocation = LocationInfo.From(declaration.Identifier.GetLocation());
 
         CheckTypeShape(type, declaration, typeLocation, diagnostics);
+        DeclaredAttributes attributes = ReadAttributes(type, context.Attributes[0], cancellationToken);
+        DeclaredOptions options = ReadOptions(attributes.Autoencoder, diagnostics, cancellationToken);
+        if (attributes.Code is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingCodeLayer, typeLocation, type.Name));
+        }
 
+        if (attributes.Output is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingOutputLayer, typeLocation, type.Name));
+        }
+
+        List<LayerSpec> layers = ReadLayers(attributes, options.InputSize, options.Loss, diagnostics, cancellationToken);
+        if (diagnostics.Count == 0)
+        {
+            ValidateModel(type, typeLocation, attributes, options, layers, diagnostics, cancellationToken);
+        }
+
+        // An attribute whose arguments the compiler already rejects (an unknown enum member, a wrong type) reads as
+        // zeros here: report nothing about its arguments and generate nothing; the compiler error says what is wrong.
+        List<TextSpan> broken = BrokenAttributeSpans(type, cancellationToken);
+        if (broken.Count > 0)
+        {
+            diagnostics.RemoveAll(d => d.Location is { } at && broken.Any(span => span.Contains(at.TextSpan)));
+            return new ParsedDeclaration(new Result<TopologySpec>(null, diagnostics.ToEquatableArray()), null);
+        }
+
+        if (diagnostics.Count > 0)
+        {
+            return new ParsedDeclaration(new Result<TopologySpec>(null, diagnostics.ToEquatableArray()), null);
+        }
+
+        var spec = new TopologySpec(
+            NamespaceName(type.ContainingNamespace),
+            type.Name,
+            options.InputSize,
+            options.Loss,
+            options.Seed,
+            options.TiedWeights,
+            options.MaxBatch,
+            layers.ToEquatableArray(),
+            options.Weights,
+            options.OnDeviceTraining,
+            options.Initialization,
+            options.CodeBits);
+        LocationInfo? weightsLocation = options.Weights is null ? null : NamedArgumentLocation(attributes.Autoencoder, "Weights", cancellationToken);
+        return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
+    }
+
+    /// <summary>The EdgeAe attributes on <paramref name="type"/>, by kind, in declaration order.</summary>
+    private static DeclaredAttributes ReadAttributes(INamedTypeSymbol type, AttributeData matched, CancellationToken cancellationToken)
+    {
         AttributeData? autoencoder = null;
         var encoders = new List<AttributeData>();
         var decoders = new List<AttributeData>();
@@ -57,7 +113,12 @@ internal static class Parser
             }
         }
 
-        autoencoder ??= context.Attributes[0];
+        return new DeclaredAttributes(autoencoder ?? matched, encoders, code, decoders, output);
+    }
+
+    /// <summary>The named arguments of <c>[Autoencoder]</c>, each value checked on its own.</summary>
+    private static DeclaredOptions ReadOptions(AttributeData autoencoder, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+    {
         int inputSize = NamedInt(autoencoder, "Input", 0);
         if (inputSize <= 0)
         {
@@ -68,7 +129,7 @@ internal static class Parser
         }
 
         int lossValue = NamedInt(autoencoder, "Loss", 0);
-        LossKind loss = (LossKind)lossValue;
+        var loss = (LossKind)lossValue;
         if (!Enum.IsDefined(typeof(LossKind), loss))
         {
             diagnostics.Add(DiagnosticInfo.Create(
@@ -77,9 +138,6 @@ internal static class Parser
                 lossValue));
         }
 
-        int seed = NamedInt(autoencoder, "Seed", 0);
-        bool tiedWeights = NamedBool(autoencoder, "TiedWeights");
-        bool onDeviceTraining = NamedBool(autoencoder, "OnDeviceTraining");
         int initializationValue = NamedInt(autoencoder, "Initialization", 0);
         var initialization = (InitializationKind)initializationValue;
         if (!Enum.IsDefined(typeof(InitializationKind), initialization))
@@ -89,6 +147,7 @@ internal static class Parser
                 NamedArgumentLocation(autoencoder, "Initialization", cancellationToken),
                 initializationValue));
         }
+
         int codeBits = NamedInt(autoencoder, "CodeBits", 0);
         if (codeBits is not (0 or 8 or 16))
         {
@@ -99,8 +158,6 @@ internal static class Parser
         }
 
         int maxBatch = NamedInt(autoencoder, "MaxBatch", DefaultMaxBatch);
-        string? weights = NamedString(autoencoder, "Weights");
-        LocationInfo? weightsLocation = weights is null ? null : NamedArgumentLocation(autoencoder, "Weights", cancellationToken);
         if (maxBatch <= 0 || maxBatch > MaxMaxBatch)
         {
             diagnostics.Add(DiagnosticInfo.Create(
@@ -110,19 +167,27 @@ internal static class Parser
                 MaxMaxBatch));
         }
 
-        if (code is null)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingCodeLayer, typeLocation, type.Name));
-        }
+        return new DeclaredOptions(
+            inputSize,
+            loss,
+            NamedInt(autoencoder, "Seed", 0),
+            NamedBool(autoencoder, "TiedWeights"),
+            NamedBool(autoencoder, "OnDeviceTraining"),
+            initialization,
+            codeBits,
+            maxBatch,
+            NamedString(autoencoder, "Weights"));
+    }
 
-        if (output is null)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingOutputLayer, typeLocation, type.Name));
-        }
-
-        // Collect the layers in order: encoders, code, decoders, output.
+    /// <summary>
+    /// The layers in order (encoders, code, decoders, output), each width and activation checked on its own, and the
+    /// output activation against the loss.
+    /// </summary>
+    private static List<LayerSpec> ReadLayers(DeclaredAttributes attributes, int inputSize, LossKind loss, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+    {
         var layers = new List<LayerSpec>();
         int previousWidth = inputSize;
+
         // widthArgument < 0: the width is not written on this attribute (an [Output] without one takes
         // the input width, which EAE0001 already reports), so a bad width is not reported again here.
         void AddLayer(AttributeData attribute, string attributeName, LayerRole role, int width, int widthArgument)
@@ -153,22 +218,22 @@ internal static class Parser
             previousWidth = width;
         }
 
-        foreach (AttributeData encoder in encoders)
+        foreach (AttributeData encoder in attributes.Encoders)
         {
             AddLayer(encoder, "Encoder", LayerRole.Encoder, ConstructorInt(encoder, 0), 0);
         }
 
-        if (code is not null)
+        if (attributes.Code is { } code)
         {
             AddLayer(code, "Code", LayerRole.Code, ConstructorInt(code, 0), 0);
         }
 
-        foreach (AttributeData decoder in decoders)
+        foreach (AttributeData decoder in attributes.Decoders)
         {
             AddLayer(decoder, "Decoder", LayerRole.Decoder, ConstructorInt(decoder, 0), 0);
         }
 
-        if (output is not null)
+        if (attributes.Output is { } output)
         {
             bool widthStated = output.ConstructorArguments.Length == 2;
             int outputWidth = widthStated ? ConstructorInt(output, 0) : inputSize;
@@ -183,6 +248,7 @@ internal static class Parser
 
             AddLayer(output, "Output", LayerRole.Output, outputWidth, widthStated ? 0 : -1);
 
+            // A binary cross-entropy model needs a sigmoid output (an unknown activation has its own error).
             ActivationKind outputActivation = layers[layers.Count - 1].Activation;
             if (loss == LossKind.BinaryCrossEntropy && outputActivation != ActivationKind.Sigmoid
                 && Enum.IsDefined(typeof(ActivationKind), outputActivation))
@@ -194,72 +260,37 @@ internal static class Parser
             }
         }
 
-        if (diagnostics.Count == 0 && tiedWeights)
+        return layers;
+    }
+
+    /// <summary>
+    /// What only a model without other errors is checked for: tied weights need a decoder that mirrors the encoder (the
+    /// tie is recorded in the layers); the parameters and the batch workspace must stay within <see cref="ModelPlan.MaxParameters"/>.
+    /// </summary>
+    private static void ValidateModel(
+        INamedTypeSymbol type,
+        LocationInfo? typeLocation,
+        DeclaredAttributes attributes,
+        DeclaredOptions options,
+        List<LayerSpec> layers,
+        List<DiagnosticInfo> diagnostics,
+        CancellationToken cancellationToken)
+    {
+        if (options.TiedWeights && TieLayers(layers) is { } mismatch)
         {
-            string? mismatch = TieLayers(layers);
-            if (mismatch is not null)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.TiedWeightsNeedMirroredDecoder,
-                    NamedArgumentLocation(autoencoder, "TiedWeights", cancellationToken),
-                    mismatch));
-            }
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.TiedWeightsNeedMirroredDecoder,
+                NamedArgumentLocation(attributes.Autoencoder, "TiedWeights", cancellationToken),
+                mismatch));
+            return;
         }
 
-        if (diagnostics.Count == 0)
+        (decimal parameters, decimal workspace) = ModelPlan.Size(layers, options.MaxBatch);
+        if (parameters > ModelPlan.MaxParameters || workspace > ModelPlan.MaxParameters)
         {
-            // Each term is below 2^62, but a few of them overflow a long (and wrap below the limit): sum exactly.
-            decimal parameters = 0m;
-            foreach (LayerSpec layer in layers)
-            {
-                parameters += (layer.IsTied ? 0m : (decimal)layer.InputWidth * layer.Width) + layer.Width;
-            }
-
-            // The batch workspace holds every layer's activations and deltas for MaxBatch samples.
-            decimal workspace = 0m;
-            foreach (LayerSpec layer in layers)
-            {
-                workspace += 2m * layer.Width + 32;
-            }
-
-            workspace *= maxBatch;
-
-            if (parameters > ModelPlan.MaxParameters || workspace > ModelPlan.MaxParameters)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(
-                    DiagnosticDescriptors.ModelTooLarge, typeLocation, type.Name, parameters, workspace, ModelPlan.MaxParameters));
-            }
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.ModelTooLarge, typeLocation, type.Name, parameters, workspace, ModelPlan.MaxParameters));
         }
-
-        // An attribute whose arguments the compiler already rejects (an unknown enum member, a wrong type) reads as
-        // zeros here: report nothing about its arguments and generate nothing; the compiler error says what is wrong.
-        List<TextSpan> broken = BrokenAttributeSpans(type, cancellationToken);
-        if (broken.Count > 0)
-        {
-            diagnostics.RemoveAll(d => d.Location is { } at && broken.Any(span => span.Contains(at.TextSpan)));
-            return new ParsedDeclaration(new Result<TopologySpec>(null, diagnostics.ToEquatableArray()), null);
-        }
-
-        if (diagnostics.Count > 0)
-        {
-            return new ParsedDeclaration(new Result<TopologySpec>(null, diagnostics.ToEquatableArray()), null);
-        }
-
-        string ns = NamespaceName(type.ContainingNamespace);
-        var spec = new TopologySpec(
-            ns,
-            type.Name,
-            inputSize,
-            loss,
-            seed,
-            tiedWeights,
-            maxBatch,
-            layers.ToEquatableArray(),
-            weights,
-            onDeviceTraining,
-            initialization,
-            codeBits);
-        return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
     }
 
     /// <summary>Diagnoses layer attributes on a type that has no [Autoencoder] (they would be ignored silently).</summary>
@@ -464,4 +495,19 @@ internal static class Parser
 
         return string.Join(".", parts);
     }
+
+    /// <summary>The EdgeAe attributes on a declared type, by kind (only inside the transform: they hold symbols).</summary>
+    private sealed record DeclaredAttributes(AttributeData Autoencoder, List<AttributeData> Encoders, AttributeData? Code, List<AttributeData> Decoders, AttributeData? Output);
+
+    /// <summary>The named arguments of <c>[Autoencoder]</c> as read.</summary>
+    private sealed record DeclaredOptions(
+        int InputSize,
+        LossKind Loss,
+        int Seed,
+        bool TiedWeights,
+        bool OnDeviceTraining,
+        InitializationKind Initialization,
+        int CodeBits,
+        int MaxBatch,
+        string? Weights);
 }

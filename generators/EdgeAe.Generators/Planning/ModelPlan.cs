@@ -69,6 +69,11 @@ internal sealed class ModelPlan
 
     public LayerPlan CodeLayer => Layers[Topology.CodeLayerIndex];
 
+    /// <summary>The desktop flavour's batch layout (computed on first use).</summary>
+    public BatchPlan Batch => _batch ??= BatchPlan.Of(this);
+
+    private BatchPlan? _batch;
+
     public LayerPlan OutputLayer => Layers[Layers.Count - 1];
 
     public static ModelPlan Create(TopologySpec topology)
@@ -136,6 +141,24 @@ internal sealed class ModelPlan
         }
 
         return new ModelPlan(topology, layers, parameterCount, parameter, inferenceLength, workspace);
+    }
+
+    /// <summary>
+    /// The parameter and batch-workspace float counts a declaration would need, computed exactly (each product is below
+    /// 2⁶², but their sum can overflow a long): the parser refuses models above <see cref="MaxParameters"/> (EAE0012)
+    /// before any plan is made.
+    /// </summary>
+    public static (decimal Parameters, decimal Workspace) Size(IReadOnlyList<LayerSpec> layers, int maxBatch)
+    {
+        decimal parameters = 0m;
+        decimal workspace = 0m;
+        foreach (LayerSpec layer in layers)
+        {
+            parameters += (layer.IsTied ? 0m : (decimal)layer.InputWidth * layer.Width) + layer.Width;
+            workspace += 2m * layer.Width + 32; // activations and deltas, each row padded
+        }
+
+        return (parameters, workspace * maxBatch);
     }
 
     private static int Align(int floats) => (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;

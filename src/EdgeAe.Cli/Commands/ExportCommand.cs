@@ -4,6 +4,8 @@ using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Emitting;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
+using EdgeAe.IO;
+using EdgeAe.Onnx;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -28,18 +30,45 @@ internal sealed class ExportSettings : CommonSettings
     [Description("Where to write the generated C# (e.g. Model.g.cs); default: standard output.")]
     public string? Out { get; set; }
 
+    [CommandOption("--onnx <FILE>")]
+    [Description("Instead of C#: write the model of --weights as an ONNX graph (float32) for ONNX Runtime; docs/onnx.md.")]
+    public string? Onnx { get; set; }
+
+    [CommandOption("--part <NAME>")]
+    [Description("With --onnx: autoencoder (input → reconstruction and code), encoder (input → code) or decoder (code → reconstruction).")]
+    [DefaultValue("autoencoder")]
+    public string Part { get; set; } = "autoencoder";
+
+    public OnnxGraphPart ParsedPart => Enum.TryParse(Part, ignoreCase: true, out OnnxGraphPart part) && Enum.IsDefined(part) ? part : (OnnxGraphPart)(-1);
+
     public override IEnumerable<FileArgument> Files =>
     [
         FileArgument.Input("--model", Model, "model declaration"),
         FileArgument.Input("--weights", Weights, "weight file"),
         FileArgument.Output("--out", Out, "source file"),
+        FileArgument.Output("--onnx", Onnx, "ONNX file"),
     ];
 
     public override ValidationResult Validate()
     {
-        if (Json && Out is null)
+        if (Json && Out is null && Onnx is null)
         {
-            return ValidationResult.Error("--json needs --out: without it the generated source is what export prints");
+            return ValidationResult.Error("--json needs --out or --onnx: without them the generated source is what export prints");
+        }
+
+        if (Onnx is not null && Weights is null)
+        {
+            return ValidationResult.Error("--onnx needs --weights <FILE> (the weight file holds the parameters to export)");
+        }
+
+        if (Onnx is not null && Out is not null)
+        {
+            return ValidationResult.Error("--out writes C# source and --onnx an ONNX graph; give one of them");
+        }
+
+        if (!Enum.IsDefined(ParsedPart) || int.TryParse(Part, out _))
+        {
+            return Invalid("--part", Part, "expected autoencoder, encoder or decoder");
         }
 
         return ExportCommand.Targets.ContainsKey(Target)
@@ -50,7 +79,8 @@ internal sealed class ExportSettings : CommonSettings
 
 /// <summary>
 /// <c>edgeae export</c>: runs the generator on the declaration and writes the emitted source of the
-/// requested flavour (the same pure function of topology and flavour the generator uses).
+/// requested flavour (the same pure function of topology and flavour the generator uses); with <c>--onnx</c>,
+/// writes the weight file's model as an ONNX graph instead.
 /// </summary>
 internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<ExportSettings>(environment)
 {
@@ -63,6 +93,11 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
 
     protected override int Run(ExportSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.Onnx is not null)
+        {
+            return ExportOnnx(settings);
+        }
+
         string path = settings.Model ?? "DefaultModel.cs (built-in)";
         string source = settings.Model is null ? ModelHandle.BuiltInDeclaration : ModelCompiler.ReadDeclaration(settings.Model);
         GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model));
@@ -81,6 +116,38 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
         int lines = generated.Split('\n').Length;
         Environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {lines:N0} lines) → {outPath}");
         Environment.WriteJson(new ExportReport("export", spec.FullName, settings.Target.ToLowerInvariant(), baked?.FileName, lines, outPath), ReportJson.Default.ExportReport);
+        return CommandLine.Success;
+    }
+
+    /// <summary>
+    /// The weight file as an ONNX graph. The file holds the topology, so no declaration is needed; with --model the
+    /// file is first checked against the declaration (as baking checks it) and the graph is named after its class.
+    /// </summary>
+    private int ExportOnnx(ExportSettings settings)
+    {
+        string weights = settings.Weights!, onnx = settings.Onnx!;
+        string? name = null;
+        if (settings.Model is not null)
+        {
+            GeneratorOutput output = ModelCompiler.Generate(ModelCompiler.ReadDeclaration(settings.Model), Path.GetFullPath(settings.Model));
+            ModelCompiler.Check(output, settings.Model);
+            TopologySpec spec = output.Specs.Single();
+            Bake(spec, weights);
+            name = spec.FullName;
+        }
+
+        var options = new OnnxExportOptions { Part = settings.ParsedPart, GraphName = name };
+        byte[] bytes = OnnxExporter.ExportWeightFile(weights, options);
+        OutputFile.Write(onnx, stream => stream.Write(bytes));
+        WeightFileInfo info = WeightFile.Read(weights);
+        (string inputs, string outputs) = options.Part switch
+        {
+            OnnxGraphPart.Encoder => (OnnxExporter.InputName, OnnxExporter.CodeName),
+            OnnxGraphPart.Decoder => (OnnxExporter.CodeName, OnnxExporter.ReconstructionName),
+            _ => (OnnxExporter.InputName, $"{OnnxExporter.ReconstructionName}', '{OnnxExporter.CodeName}"),
+        };
+        Environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, float32, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
+        Environment.WriteJson(new ExportReport("export", name ?? weights, "onnx-" + options.Part.ToString().ToLowerInvariant(), Path.GetFileName(weights), 0, Path.GetFullPath(onnx)), ReportJson.Default.ExportReport);
         return CommandLine.Success;
     }
 

@@ -25,7 +25,8 @@ internal sealed record FileArgument(string Option, string? Path, FileUse Use, st
 /// The checks every command makes on its files before any work, in one place: inputs exist and are files; every
 /// output can be written (its folder exists or can be created, is writable, and the path is not a folder); no output
 /// is the same file as an input — compared by full path and by file identity, so <c>./x</c>, symbolic and hard links
-/// count (<see cref="FileIdentity.SameFile"/>) — or as another output.
+/// count (<see cref="FileIdentity.SameFile"/>) — or as another output. Naming one file twice is a usage error (exit 2);
+/// a file that is missing or cannot be written is an error of the run (exit 1).
 /// </summary>
 internal static class CommandFiles
 {
@@ -69,7 +70,7 @@ internal static class CommandFiles
             {
                 if (FileIdentity.SameFile(outputs[o].Path!, input.Path!))
                 {
-                    throw new CliException($"{outputs[o].Option} {outputs[o].Path} is the same file as {input.Option} {input.Path}: writing it would destroy the input; choose another {FirstWord(outputs[o].Option)}");
+                    throw CliException.Usage($"{outputs[o].Option} {outputs[o].Path} is the same file as {input.Option} {input.Path}: writing it would destroy the input; choose another {FirstWord(outputs[o].Option)}");
                 }
             }
 
@@ -77,7 +78,7 @@ internal static class CommandFiles
             {
                 if (FileIdentity.SameFile(outputs[o].Path!, outputs[other].Path!))
                 {
-                    throw new CliException($"{outputs[o].Option} {outputs[o].Path} and {outputs[other].Option} {outputs[other].Path} are the same file; choose another {FirstWord(outputs[o].Option)}");
+                    throw CliException.Usage($"{outputs[o].Option} {outputs[o].Path} and {outputs[other].Option} {outputs[other].Path} are the same file; choose another {FirstWord(outputs[o].Option)}");
                 }
             }
         }

@@ -100,16 +100,4 @@ public static class Matrix
         Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref destination, (nuint)(6 * destinationStride));
         Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref destination, (nuint)(7 * destinationStride));
     }
-
-    /// <summary>
-    /// The first 64-byte aligned element of a pinned array (allocated with <c>GC.AllocateArray(…, pinned: true)</c>
-    /// and 16 floats of slack), so SIMD loads and stores of its rows never straddle cache lines.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe ref float Aligned(float[] pinned)
-    {
-        ref float start = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(pinned);
-        nint address = (nint)Unsafe.AsPointer(ref start);
-        return ref Unsafe.Add(ref start, (int)((64 - (address & 63)) & 63) / sizeof(float));
-    }
 }

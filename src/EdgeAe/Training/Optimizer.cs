@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-
 namespace EdgeAe.Training;
 
 /// <summary>
@@ -224,73 +221,9 @@ public sealed class Adam : Optimizer
         float stepSize = (float)(learningRate / biasCorrection1);
         float biasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2);
 
-        float beta1 = Beta1, beta2 = Beta2, epsilon = Epsilon, decay = WeightDecay;
-        float oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2;
-        Span<float> m = _m.Span, v = _v.Span;
-        bool decayed = decay != 0;
-
-        // One vector pass with the scalar loop's operations in the same order (no fused multiply-add),
-        // so every element gets exactly the float the scalar loop below would give it.
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated && parameters.Length >= Vector512<float>.Count)
-        {
-            ref float rp = ref MemoryMarshal.GetReference(parameters);
-            ref float rg = ref MemoryMarshal.GetReference(gradients);
-            ref float rm = ref _m.Reference;
-            ref float rv = ref _v.Reference;
-            for (; i <= parameters.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                nuint at = (nuint)i;
-                Vector512<float> p = Vector512.LoadUnsafe(ref rp, at);
-                Vector512<float> g = Vector512.LoadUnsafe(ref rg, at);
-                if (decayed)
-                {
-                    g += Vector512.Create(decay) * p;
-                }
-
-                Vector512<float> mi = Vector512.Create(beta1) * Vector512.LoadUnsafe(ref rm, at) + Vector512.Create(oneMinusBeta1) * g;
-                Vector512<float> vi = Vector512.Create(beta2) * Vector512.LoadUnsafe(ref rv, at) + Vector512.Create(oneMinusBeta2) * g * g;
-                mi.StoreUnsafe(ref rm, at);
-                vi.StoreUnsafe(ref rv, at);
-                Vector512<float> denominator = Vector512.Sqrt(vi) / Vector512.Create(biasCorrection2Sqrt) + Vector512.Create(epsilon);
-                (p - Vector512.Create(stepSize) * mi / denominator).StoreUnsafe(ref rp, at);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && parameters.Length >= Vector256<float>.Count)
-        {
-            ref float rp = ref MemoryMarshal.GetReference(parameters);
-            ref float rg = ref MemoryMarshal.GetReference(gradients);
-            ref float rm = ref _m.Reference;
-            ref float rv = ref _v.Reference;
-            for (; i <= parameters.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                nuint at = (nuint)i;
-                Vector256<float> p = Vector256.LoadUnsafe(ref rp, at);
-                Vector256<float> g = Vector256.LoadUnsafe(ref rg, at);
-                if (decayed)
-                {
-                    g += Vector256.Create(decay) * p;
-                }
-
-                Vector256<float> mi = Vector256.Create(beta1) * Vector256.LoadUnsafe(ref rm, at) + Vector256.Create(oneMinusBeta1) * g;
-                Vector256<float> vi = Vector256.Create(beta2) * Vector256.LoadUnsafe(ref rv, at) + Vector256.Create(oneMinusBeta2) * g * g;
-                mi.StoreUnsafe(ref rm, at);
-                vi.StoreUnsafe(ref rv, at);
-                Vector256<float> denominator = Vector256.Sqrt(vi) / Vector256.Create(biasCorrection2Sqrt) + Vector256.Create(epsilon);
-                (p - Vector256.Create(stepSize) * mi / denominator).StoreUnsafe(ref rp, at);
-            }
-        }
-
-        for (; i < parameters.Length; i++)
-        {
-            float g = decayed ? gradients[i] + decay * parameters[i] : gradients[i];
-            float mi = beta1 * m[i] + oneMinusBeta1 * g;
-            float vi = beta2 * v[i] + oneMinusBeta2 * g * g;
-            m[i] = mi;
-            v[i] = vi;
-            float denominator = MathF.Sqrt(vi) / biasCorrection2Sqrt + epsilon;
-            parameters[i] -= stepSize * mi / denominator;
-        }
+        // One pass, vectorised at the machine's widest width, with the scalar loop's operations in the same order (no
+        // fused multiply-add): every element gets exactly the float the scalar loop would give it.
+        Kernels.AdamKernel.Update(parameters, gradients, _m.Span, _v.Span, new Kernels.AdamStep(Beta1, Beta2, Epsilon, WeightDecay, stepSize, biasCorrection2Sqrt));
     }
 
     /// <inheritdoc/>

@@ -32,7 +32,10 @@ namespace EdgeAe
     [global::Microsoft.CodeAnalysis.Embedded]
     internal enum Initialization
     {
-        /// <summary>Glorot uniform √(6/(in+out)) for sigmoid, tanh and linear layers, He uniform √(6/in) for ReLU layers; biases 0.</summary>
+        /// <summary>
+        /// Glorot uniform √(6/(in+out)) for sigmoid, tanh and linear layers, He uniform √(6/in) for ReLU layers;
+        /// biases 0.
+        /// </summary>
         GlorotHe = 0,
         /// <summary>Weights and biases uniform in ±1/√in: PyTorch's default for nn.Linear.</summary>
         UniformFanIn = 1,

@@ -32,7 +32,9 @@ namespace Device
         /// <summary>Number of trainable parameters (all weights and biases).</summary>
         public const int ParameterCount = 211;
 
-        /// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>
+        /// <summary>
+        /// Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.
+        /// </summary>
         public const int ParameterBufferLength = 256;
 
         /// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>
@@ -51,18 +53,25 @@ namespace Device
         public const bool OnDeviceTraining = true;
 
         /// <summary>
-        /// RAM the model's arrays take on the device, in bytes: parameters, gradients, workspace and code scratch,
-        /// each with 12 bytes of heap block overhead. Baked parameters, if any, are a static array copied into the model's own array.
+        /// RAM the model's arrays take on the device, in bytes: parameters, gradients, workspace and code scratch, each
+        /// with 12 bytes of heap block overhead. Baked parameters, if any, are a static array copied into the model's
+        /// own array.
         /// </summary>
         public const int RamBytes = 2556;
 
-        /// <summary>Flash the baked parameter data takes in the assembly (0 without baked weights); the code itself comes on top.</summary>
+        /// <summary>
+        /// Flash the baked parameter data takes in the assembly (0 without baked weights); the code itself comes on
+        /// top.
+        /// </summary>
         public const int BakedDataFlashBytes = 0;
 
         /// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>
         public const int DeclaredSeed = 9;
 
-        /// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>
+        /// <summary>
+        /// True when the parameterless constructor starts from trained parameters baked into this code from a weight
+        /// file.
+        /// </summary>
         public const bool HasBakedWeights = false;
 
         private float[] _parameters;
@@ -84,13 +93,19 @@ namespace Device
             InitializeParameters(seed);
         }
 
-        /// <summary>All weights and biases, in the order the remarks show (the array itself: changes take effect).</summary>
+        /// <summary>
+        /// All weights and biases, in the order the remarks show (the array itself: changes take effect).
+        /// </summary>
         public float[] Parameters => _parameters;
 
-        /// <summary>Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.</summary>
+        /// <summary>
+        /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
+        /// </summary>
         public float[] Gradients => _gradients;
 
-        /// <summary>Re-initialises every parameter from <paramref name="seed"/> (the same values as on the desktop).</summary>
+        /// <summary>
+        /// Re-initialises every parameter from <paramref name="seed"/> (the same values as on the desktop).
+        /// </summary>
         public void InitializeParameters(int seed)
         {
             float[] p = _parameters;
@@ -103,20 +118,23 @@ namespace Device
                 p[k] = 0.707106769f * EdgeAeMath.NextSymmetric(ref state);
             }
 
-            // Layer 1: Glorot uniform, limit √(6/10 + 3); biases stay 0.
+            // Layer 1: Glorot uniform, limit √(6/(10 + 3)); biases stay 0.
             for (int k = 0; k < 30; k++)
             {
                 p[144 + k] = 0.679366231f * EdgeAeMath.NextSymmetric(ref state);
             }
 
-            // Layer 2: Glorot uniform, limit √(6/3 + 12); biases stay 0.
+            // Layer 2: Glorot uniform, limit √(6/(3 + 12)); biases stay 0.
             for (int k = 0; k < 36; k++)
             {
                 p[192 + k] = 0.632455528f * EdgeAeMath.NextSymmetric(ref state);
             }
         }
 
-        /// <summary>Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/> (<see cref="CodeSize"/> floats). Allocates nothing.</summary>
+        /// <summary>
+        /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
+        /// (<see cref="CodeSize"/> floats). Allocates nothing.
+        /// </summary>
         public void Encode(float[] input, float[] code)
         {
             Check(input, nameof(input), InputSize);
@@ -125,7 +143,10 @@ namespace Device
             global::System.Array.Copy(_workspace, 16, code, 0, CodeSize);
         }
 
-        /// <summary>Decodes <paramref name="code"/> into <paramref name="output"/> (<see cref="InputSize"/> floats). Allocates nothing.</summary>
+        /// <summary>
+        /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
+        /// (<see cref="InputSize"/> floats). Allocates nothing.
+        /// </summary>
         public void Decode(float[] code, float[] output)
         {
             Check(code, nameof(code), CodeSize);
@@ -134,7 +155,10 @@ namespace Device
             global::System.Array.Copy(_workspace, 32, output, 0, InputSize);
         }
 
-        /// <summary>Reconstructs <paramref name="input"/> into <paramref name="output"/> and returns the loss against the input (binary cross-entropy, summed over elements). Allocates nothing.</summary>
+        /// <summary>
+        /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
+        /// reconstruction against the input: binary cross-entropy, summed over elements. Allocates nothing.
+        /// </summary>
         public float Reconstruct(float[] input, float[] output)
         {
             Check(input, nameof(input), InputSize);
@@ -144,7 +168,10 @@ namespace Device
             return LossAgainst(input);
         }
 
-        /// <summary>Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (e.g. an anomaly score). Allocates nothing.</summary>
+        /// <summary>
+        /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a
+        /// denoising model: a corrupted input against the clean one). Allocates nothing.
+        /// </summary>
         public float Evaluate(float[] input, float[] target)
         {
             Check(input, nameof(input), InputSize);
@@ -153,7 +180,10 @@ namespace Device
             return LossAgainst(target);
         }
 
-        /// <summary>Forward and backward pass; adds every parameter's gradient to <see cref="Gradients"/> and returns the loss. Allocates nothing.</summary>
+        /// <summary>
+        /// Runs <paramref name="input"/> forward, back-propagates the loss against <paramref name="target"/> and adds
+        /// the gradient of every parameter to <see cref="Gradients"/>. Returns the loss. Allocates nothing.
+        /// </summary>
         public float AccumulateGradients(float[] input, float[] target)
         {
             Check(input, nameof(input), InputSize);
@@ -170,18 +200,25 @@ namespace Device
             global::System.Array.Clear(_gradients, 0, ParameterBufferLength);
         }
 
-        /// <summary>One plain SGD step on one sample (p −= learningRate·∂loss/∂p). Returns the loss before the step.</summary>
+        /// <summary>
+        /// One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p.
+        /// Returns the loss before the step.
+        /// </summary>
         public float TrainStep(float[] input, float learningRate)
         {
             return TrainStep(input, input, learningRate);
         }
 
-        /// <summary>One plain SGD step reconstructing <paramref name="target"/> from <paramref name="input"/>. Returns the loss before the step.</summary>
+        /// <summary>
+        /// One plain SGD step reconstructing <paramref name="target"/> from <paramref name="input"/> (denoising:
+        /// corrupted input, clean target). Returns the loss before the step.
+        /// </summary>
         public float TrainStep(float[] input, float[] target, float learningRate)
         {
             if (!(learningRate > 0f) || float.IsInfinity(learningRate))
             {
-                throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), "The learning rate must be a positive finite number.");
+                throw new global::System.ArgumentOutOfRangeException(
+                    nameof(learningRate), "The learning rate must be a positive finite number.");
             }
 
             ZeroGradients();
@@ -386,7 +423,9 @@ namespace Device
             return (float)loss;
         }
 
-        /// <summary>Back-propagates the last forward pass against <paramref name="target"/>, adding into the gradients.</summary>
+        /// <summary>
+        /// Back-propagates the last forward pass against <paramref name="target"/>, adding into the gradients.
+        /// </summary>
         private void Backward(float[] input, float[] target)
         {
             float[] p = _parameters;
@@ -398,7 +437,8 @@ namespace Device
                 ws[96 + j] = ws[32 + j] - target[j];
             }
 
-            // Layer 2 (output) backward: g_b += δ, g_W[i, j] += x[i]·δ[j], δ_prev[i] = f'(x[i])·Σⱼ W[i, j]·δ[j] with f = Sigmoid.
+            // Layer 2 (output) backward: g_b += δ, g_W[i, j] += x[i]·δ[j], δ_prev[i] = f'(x[i])·Σⱼ W[i, j]·δ[j] with f
+            // = Sigmoid.
             for (int j = 0; j < 12; j++)
             {
                 g[240 + j] += ws[96 + j];
@@ -418,7 +458,8 @@ namespace Device
                 ws[80 + i] = back * xi * (1f - xi);
             }
 
-            // Layer 1 (code) backward: g_b += δ, g_W[i, j] += x[i]·δ[j], δ_prev[i] = f'(x[i])·Σⱼ W[i, j]·δ[j] with f = Relu.
+            // Layer 1 (code) backward: g_b += δ, g_W[i, j] += x[i]·δ[j], δ_prev[i] = f'(x[i])·Σⱼ W[i, j]·δ[j] with f =
+            // Relu.
             for (int j = 0; j < 3; j++)
             {
                 g[176 + j] += ws[80 + j];
@@ -466,7 +507,8 @@ namespace Device
             if (buffer.Length != expected)
             {
                 throw new global::System.ArgumentException(
-                    "Expected " + expected.ToString() + " floats in '" + parameterName + "' but found " + buffer.Length.ToString() + ".", parameterName);
+                    "Expected " + expected.ToString() + " floats in '" + parameterName + "' but found "
+                        + buffer.Length.ToString() + ".", parameterName);
             }
         }
     }
@@ -518,7 +560,9 @@ namespace Device
         /// <summary>Logistic sigmoid 1 / (1 + e^−z); saturates to 0 or 1 without NaN.</summary>
         public static float Sigmoid(float z) => 1f / (1f + Exp(-z));
 
-        /// <summary>tanh: an odd polynomial below |z| = 0.625 (Cephes tanhf), 1 − 2/(e^{2|z|} + 1) above, ±1 beyond 9.</summary>
+        /// <summary>
+        /// tanh: an odd polynomial below |z| = 0.625 (Cephes tanhf), 1 − 2/(e^{2|z|} + 1) above, ±1 beyond 9.
+        /// </summary>
         public static float Tanh(float z)
         {
             float a = z < 0f ? -z : z;
@@ -570,10 +614,11 @@ namespace Device
 
             return (z > 0f ? (double)z : 0.0) + 2.0 * sum;
         }
-        /// <summary>The generator state for a seed.</summary>
+
+        /// <summary>The SplitMix64 state initialisation draws start from for <paramref name="seed"/>.</summary>
         public static ulong SeedState(int seed) => (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ 0xD1B54A32D192ED03UL;
 
-        /// <summary>Next SplitMix64 draw mapped to a float uniform in [−1, 1) with 24 random bits.</summary>
+        /// <summary>The next SplitMix64 draw mapped to a float uniform in [−1, 1) with 24 random bits.</summary>
         public static float NextSymmetric(ref ulong state)
         {
             state += 0x9E3779B97F4A7C15UL;

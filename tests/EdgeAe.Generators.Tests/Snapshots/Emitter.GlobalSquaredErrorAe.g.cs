@@ -3,6 +3,13 @@
 // Do not edit: change the attributes on the declaration instead.
 #nullable enable
 
+using System;
+using System.CodeDom.Compiler;
+using Ae = global::EdgeAe;
+using Kernels = global::EdgeAe.Kernels;
+using MemoryMarshal = global::System.Runtime.InteropServices.MemoryMarshal;
+using Unsafe = global::System.Runtime.CompilerServices.Unsafe;
+
 /// <remarks>
 /// <para>EdgeAe autoencoder: squared error ½Σ(x̂ − x)²; parameters initialised from seed -3.</para>
 /// <code>
@@ -14,8 +21,8 @@
 /// Workspace: 128 bytes for inference, 256 bytes per sample with training,
 /// 16,384 bytes allocated for batches of up to 64.</para>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("EdgeAe.Generators", "<version>")]
-partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
+[GeneratedCode("EdgeAe.Generators", "<version>")]
+partial class GlobalSquaredErrorAe : Ae.IAutoencoder
 {
     /// <summary>Width of the input and of the reconstruction.</summary>
     public const int InputSize = 4;
@@ -29,7 +36,9 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>Number of trainable parameters (all weights and biases).</summary>
     public const int ParameterCount = 14;
 
-    /// <summary>Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.</summary>
+    /// <summary>
+    /// Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.
+    /// </summary>
     public const int ParameterBufferLength = 48;
 
     /// <summary>Bytes of the parameter buffer (a gradient buffer for training is as large).</summary>
@@ -38,10 +47,15 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>Workspace floats used by Encode, Decode and Reconstruct.</summary>
     public const int InferenceWorkspaceLength = 32;
 
-    /// <summary>Workspace floats of one sample, deltas for training included (one slot of the batch workspace).</summary>
+    /// <summary>
+    /// Workspace floats of one sample, deltas for training included (one slot of the batch workspace).
+    /// </summary>
     public const int WorkspaceLength = 64;
 
-    /// <summary>Largest batch <see cref="AccumulateBatchGradients"/> and <see cref="TrainBatch"/> accept.</summary>
+    /// <summary>
+    /// Largest batch <see cref="AccumulateBatchGradients"/>, <see cref="TrainBatch"/> and <see cref="EncodeBatch"/>
+    /// accept.
+    /// </summary>
     public const int MaxBatchSize = 64;
 
     /// <summary>Bytes of the whole workspace: one slot per sample of the largest batch.</summary>
@@ -50,2904 +64,307 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder
     /// <summary>The seed given in the declaration; the parameterless constructor initialises from it.</summary>
     public const int DeclaredSeed = -3;
 
-    /// <summary>True when the parameterless constructor starts from trained parameters baked into this code from a weight file.</summary>
+    /// <summary>
+    /// True when the parameterless constructor starts from trained parameters baked into this code from a weight file.
+    /// </summary>
     public const bool HasBakedWeights = false;
 
     /// <summary>The static description of this model: layers, tensor offsets, loss and sizes.</summary>
-    public static global::EdgeAe.ModelTopology Topology { get; } = new global::EdgeAe.ModelTopology(
+    public static Ae.ModelTopology Topology { get; } = new(
         name: "GlobalSquaredErrorAe",
         inputSize: 4,
-        loss: global::EdgeAe.LossKind.SquaredError,
+        loss: Ae.LossKind.SquaredError,
         seed: -3,
         tiedWeights: true,
         maxBatchSize: 64,
         parameterBufferLength: 48,
         inferenceWorkspaceLength: 32,
         workspaceLength: 64,
-        layers: new global::EdgeAe.LayerInfo[]
-        {
-            new global::EdgeAe.LayerInfo(global::EdgeAe.LayerRole.Code, 4, 2, global::EdgeAe.ActivationKind.Sigmoid, 0, 16),
-            new global::EdgeAe.LayerInfo(global::EdgeAe.LayerRole.Output, 2, 4, global::EdgeAe.ActivationKind.Linear, 0, 32, TiedTo: 0),
-        });
+        layers:
+        [
+            new(Ae.LayerRole.Code, 4, 2, Ae.ActivationKind.Sigmoid, Layer0.Weights, Layer0.Biases),
+            new(Ae.LayerRole.Output, 2, 4, Ae.ActivationKind.Linear, Layer1.Weights, Layer1.Biases, TiedTo: 0),
+        ]);
 
-    private readonly global::EdgeAe.AlignedBuffer _parameters = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-    private readonly global::EdgeAe.AlignedBuffer _gradients = new global::EdgeAe.AlignedBuffer(ParameterBufferLength);
-    // Pinned with 16 floats of slack: the SIMD batch code starts its layer-major layout on a 64-byte boundary.
-    private readonly float[] _workspace = global::System.GC.AllocateArray<float>(WorkspaceLength * MaxBatchSize + 16, pinned: true);
-    private readonly global::EdgeAe.AlignedBuffer _transposed = new global::EdgeAe.AlignedBuffer(16);
+    private readonly Ae.AlignedBuffer _parameters = new(ParameterBufferLength);
+    private readonly Ae.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private readonly Ae.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);
+    private readonly Ae.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);
 
     /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
-    public GlobalSquaredErrorAe()
-    {
-        InitializeParameters(DeclaredSeed);
-    }
+    public GlobalSquaredErrorAe() => InitializeParameters(DeclaredSeed);
 
     /// <summary>Creates the model with parameters initialised from <paramref name="seed"/>.</summary>
-    public GlobalSquaredErrorAe(int seed)
-    {
-        InitializeParameters(seed);
-    }
+    public GlobalSquaredErrorAe(int seed) => InitializeParameters(seed);
 
     /// <summary>The static description of this model: layers, offsets, loss.</summary>
-    global::EdgeAe.ModelTopology global::EdgeAe.IAutoencoder.Topology => Topology;
+    Ae.ModelTopology Ae.IAutoencoder.Topology => Topology;
 
     /// <summary>All weights and biases, contiguous, in the order the remarks show.</summary>
-    public global::System.Span<float> Parameters => _parameters.Span;
-
-    /// <summary>Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.</summary>
-    public global::System.Span<float> Gradients => _gradients.Span;
+    public Span<float> Parameters => _parameters.Span;
 
     /// <summary>
-    /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit
-    /// (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.
+    /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
+    /// </summary>
+    public Span<float> Gradients => _gradients.Span;
+
+    /// <summary>
+    /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit (Glorot for sigmoid, tanh
+    /// and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.
     /// </summary>
     public void InitializeParameters(int seed)
     {
-        global::System.Span<float> p = _parameters.Span;
-        p.Slice(0, ParameterBufferLength).Clear();
-        ulong state = EdgeAeMath.SeedState(seed);
-
-        // Layer 0: Glorot uniform, limit √(6/4 + 2); biases stay 0.
-        for (int k = 0; k < 8; k++)
-        {
-            p[k] = 1f * EdgeAeMath.NextSymmetric(ref state);
-        }
-
+        Span<float> p = _parameters.Span;
+        p.Clear();
+        ulong state = Kernels.Portable.SeedState(seed);
+        // Layer 0: Glorot uniform, limit √(6/(4 + 2)); biases stay 0.
+        Kernels.Portable.FillUniform(p.Slice(Layer0.Weights, 8), 1f, ref state);
         // Layer 1: tied to layer 0's weights; its biases stay 0.
     }
 
-    /// <summary>Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/> (<see cref="CodeSize"/> floats). Allocates nothing.</summary>
-    public void Encode(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+    /// <summary>
+    /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
+    /// (<see cref="CodeSize"/> floats). Allocates nothing.
+    /// </summary>
+    public void Encode(ReadOnlySpan<float> input, Span<float> code)
     {
-        if (input.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
-        }
-
-        if (code.Length != CodeSize)
-        {
-            ThrowLengthMismatch(nameof(code), CodeSize, code.Length);
-        }
-
-        ForwardLayers(input, 0, 0);
-        new global::System.ReadOnlySpan<float>(_workspace, 0, 2).CopyTo(code);
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
+        ref float p = ref _parameters.Reference;
+        // Layer 0 (code): dense 4 → 2, Sigmoid.
+        Kernels.Dense.Forward<Layer0, Kernels.Sigmoid>(ref p, ref In(input), ref Out(code));
     }
 
     /// <summary>
-    /// Encodes like <see cref="Encode"/> but with the firmware flavour's exact arithmetic (scalar loops, no fused
+    /// Encodes like <see cref="Encode"/> with the firmware flavour's exact arithmetic (scalar loops, no fused
     /// multiply-add, the same math functions): the code is bit-identical to what a device running this declaration
     /// computes, on any machine. Slower than <see cref="Encode"/>; packet codecs use it. Allocates nothing.
     /// </summary>
-    public void EncodePortable(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+    public void EncodePortable(ReadOnlySpan<float> input, Span<float> code)
     {
-        if (input.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
-        }
-
-        if (code.Length != CodeSize)
-        {
-            ThrowLengthMismatch(nameof(code), CodeSize, code.Length);
-        }
-
-        ForwardLayersScalar(input, 0, 0);
-        new global::System.ReadOnlySpan<float>(_workspace, 0, 2).CopyTo(code);
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
+        ReadOnlySpan<float> p = _parameters.Span;
+        // Layer 0 (code): dense 4 → 2, Sigmoid.
+        Kernels.Portable.Forward<Layer0, Kernels.Sigmoid>(p, input, code);
     }
 
-    /// <summary>Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/> (<see cref="InputSize"/> floats). Allocates nothing.</summary>
-    public void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)
+    /// <summary>
+    /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
+    /// (<see cref="InputSize"/> floats). Allocates nothing.
+    /// </summary>
+    public void Decode(ReadOnlySpan<float> code, Span<float> output)
     {
-        if (code.Length != CodeSize)
-        {
-            ThrowLengthMismatch(nameof(code), CodeSize, code.Length);
-        }
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
+        Kernels.Shape.Check(output, InputSize, nameof(output));
+        ref float p = ref _parameters.Reference;
+        // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
+        Kernels.Dense.ForwardTied<Layer1, Kernels.Linear>(ref p, ref In(code), ref Out(output));
+    }
 
-        if (output.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(output), InputSize, output.Length);
-        }
-
-        ForwardLayers(code, 1, 1);
-        new global::System.ReadOnlySpan<float>(_workspace, 16, 4).CopyTo(output);
+    /// <summary>
+    /// Encodes a batch: <paramref name="inputs"/> holds count × <see cref="InputSize"/> floats sample after sample (1 ≤
+    /// count ≤ <see cref="MaxBatchSize"/>), <paramref name="codes"/> receives count × <see cref="CodeSize"/> floats.
+    /// Allocates nothing.
+    /// </summary>
+    public void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
+    {
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+        ref float p = ref _parameters.Reference;
+        // Layer 0 (code): dense 4 → 2, Sigmoid.
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
+            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations0), BatchLayout.Row0, codes, CodeSize, count);
     }
 
     /// <summary>
     /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
     /// reconstruction against the input: squared error ½Σ(x̂ − x)². Allocates nothing.
     /// </summary>
-    public float Reconstruct(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+    public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
     {
-        if (input.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
-        }
-
-        if (output.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(output), InputSize, output.Length);
-        }
-
-        return ForwardAndLoss(input, input, output);
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(output, InputSize, nameof(output));
+        return ForwardAndLoss(input, input, ref Out(output));
     }
 
     /// <summary>
-    /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/>
-    /// (for a denoising model: a corrupted input against the clean one). Allocates nothing.
+    /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a denoising
+    /// model: a corrupted input against the clean one). Allocates nothing.
     /// </summary>
-    public float Evaluate(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+    public float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
     {
-        if (input.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
-        }
-
-        if (target.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(target), InputSize, target.Length);
-        }
-
-        return ForwardAndLoss(input, target, default);
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(target, InputSize, nameof(target));
+        return ForwardAndLoss(input, target, ref Ws(SampleLayout.Activations1));
     }
 
     /// <summary>
-    /// Runs <paramref name="input"/> forward, back-propagates the loss against <paramref name="target"/> and
-    /// adds the gradient of every parameter to <see cref="Gradients"/>. Returns the loss. Allocates nothing.
+    /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss against
+    /// <paramref name="target"/> is returned.
     /// </summary>
-    public float AccumulateGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+    private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
     {
-        if (input.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(input), InputSize, input.Length);
-        }
-
-        if (target.Length != InputSize)
-        {
-            ThrowLengthMismatch(nameof(target), InputSize, target.Length);
-        }
-
-        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-        {
-            return AccumulateBatchSimd(input, target, 1);
-        }
-
-        ForwardLayers(input, 0, 1);
-        float loss = LossAgainst(target);
-        Backward(input, target);
-        return loss;
-    }
-
-    /// <summary>Sets every gradient to zero.</summary>
-    public void ZeroGradients()
-    {
-        global::System.Span<float> g = _gradients.Span;
-        g.Slice(0, ParameterBufferLength).Clear();
-    }
-
-    /// <summary>One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p. Returns the loss before the step.</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> input, float learningRate)
-    {
-        return TrainStep(input, input, learningRate);
-    }
-
-    /// <summary>One plain SGD step reconstructing <paramref name="target"/> from <paramref name="input"/> (denoising: corrupted input, clean target). Returns the loss before the step.</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, float learningRate)
-    {
-        if (!(learningRate > 0f) || float.IsInfinity(learningRate))
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be a positive finite number.");
-        }
-
-        ZeroGradients();
-        float loss = AccumulateGradients(input, target);
-        global::System.Span<float> p = _parameters.Span;
-        global::System.Span<float> g = _gradients.Span;
-        for (int k = 0; k < ParameterBufferLength; k++)
-        {
-            p[k] -= learningRate * g[k];
-        }
-
-        return loss;
+        ref float p = ref _parameters.Reference;
+        // Layer 0 (code): dense 4 → 2, Sigmoid.
+        Kernels.Dense.Forward<Layer0, Kernels.Sigmoid>(ref p, ref In(input), ref Ws(SampleLayout.Activations0));
+        // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's. The loss is summed as the outputs are written.
+        return (
+            float)Kernels.Dense.ForwardSquaredError<Layer1, Kernels.Linear>(tied: true, ref p,
+            ref Ws(SampleLayout.Activations0), ref Ws(SampleLayout.Activations1), ref In(target), ref output);
     }
 
     /// <summary>
-    /// Forward and backward over a batch: <paramref name="inputs"/> and <paramref name="targets"/> hold
-    /// count × <see cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>).
-    /// Adds the gradients summed over the batch to <see cref="Gradients"/> and returns the summed loss. Allocates nothing.
+    /// Runs <paramref name="input"/> forward, back-propagates the loss against <paramref name="target"/> and adds the
+    /// gradient of every parameter to <see cref="Gradients"/>. Returns the loss. Allocates nothing.
     /// </summary>
-    public float AccumulateBatchGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
+    public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
     {
-        int count = BatchCount(inputs.Length);
-        if (targets.Length != inputs.Length)
-        {
-            ThrowLengthMismatch(nameof(targets), inputs.Length, targets.Length);
-        }
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(target, InputSize, nameof(target));
+        return Backpropagate(input, target, 1);
+    }
 
-        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-        {
-            return AccumulateBatchSimd(inputs, targets, count);
-        }
+    /// <summary>
+    /// Forward and backward over a batch: <paramref name="inputs"/> and <paramref name="targets"/> hold count ×
+    /// <see cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>). Adds the gradients
+    /// summed over the batch to <see cref="Gradients"/> and returns the summed loss. Allocates nothing.
+    /// </summary>
+    public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)
+    {
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
+        return Backpropagate(inputs, targets, count);
+    }
 
-        global::System.Span<float> p = _parameters.Span;
-        global::System.Span<float> g = _gradients.Span;
-        float[] ws = _workspace;
+    /// <summary>
+    /// Layer by layer over the whole batch: forward, the loss and output delta, backward (gradients, then the delta
+    /// before).
+    /// </summary>
+    private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count)
+    {
+        ref float p = ref _parameters.Reference;
+        ref float g = ref _gradients.Reference;
+        // Transposed copies of W, made once per batch: a tied layer's W input-major for its forward product.
+        Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer1.Weights), 4, 2, ref Transposed(BatchLayout.Transposed1));
+        // Layer 0 (code): dense 4 → 2, Sigmoid.
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
+            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
+        Kernels.Dense.ForwardBatchTied<Layer1, Kernels.Linear>(
+            ref p, ref Transposed(BatchLayout.Transposed1), ref Ws(BatchLayout.Activations0),
+            ref Ws(BatchLayout.Activations1), count);
 
-        for (int s = 0; s < count; s++)
-        {
-            int slot = s * WorkspaceLength;
-            int sample = s * InputSize;
-            // Layer 0 (code): dense 4 → 2, Sigmoid.
-            // z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[0..8), b at p[16..18).
-            for (int j = 0; j < 2; j++)
-            {
-                ws[slot + j] = p[16 + j];
-            }
+        // Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = Linear.
+        double loss = Kernels.Dense.SquaredErrorBatch<Layer1, Kernels.Linear>(
+            ref Ws(BatchLayout.Activations1), ref In(targets), ref Ws(BatchLayout.Deltas1), count);
 
-            for (int i = 0; i < 4; i++)
-            {
-                float xi = inputs[sample + i];
-                int row = i * 2;
-                for (int j = 0; j < 2; j++)
-                {
-                    ws[slot + j] += xi * p[row + j];
-                }
-            }
+        // Layer 1 (output) backward: g_b += Σ δ, g_W += Δᵀ·X into layer 0's W (tied); δ of layer 0 = (Δ·Wᵀ)∘f′, f =
+        // Sigmoid.
+        Kernels.Dense.GradientsBatchTied<Layer1>(
+            ref g, ref Ws(BatchLayout.Activations0), ref Ws(BatchLayout.Deltas1), count);
+        Kernels.Dense.DeltaBatch<Layer1, Kernels.Sigmoid>(
+            ref Unsafe.Add(ref p, Layer1.Weights), ref Ws(BatchLayout.Deltas1), ref Ws(BatchLayout.Activations0),
+            ref Ws(BatchLayout.Deltas0), count);
 
-            for (int j = 0; j < 2; j++)
-            {
-                ws[slot + j] = EdgeAeMath.Sigmoid(ws[slot + j]);
-            }
-        }
-
-        for (int s = 0; s < count; s++)
-        {
-            int slot = s * WorkspaceLength;
-            // Layer 1 (output): dense 2 → 4, Linear.
-            // Tied: z[j] = b[j] + Σᵢ x[i]·W0[j, i], layer 0's W read transposed at p[0..8), b at p[32..36).
-            for (int j = 0; j < 4; j++)
-            {
-                float z = p[32 + j];
-                int row = j * 2;
-                for (int i = 0; i < 2; i++)
-                {
-                    z += ws[slot + i] * p[row + i];
-                }
-
-                ws[slot + 16 + j] = z;
-            }
-
-            // Linear activation: z is the output.
-        }
-
-        double loss = 0.0;
-        for (int s = 0; s < count; s++)
-        {
-            int slot = s * WorkspaceLength;
-            int sample = s * InputSize;
-            // Squared error ½Σ(x̂ − t)².
-            for (int j = 0; j < 4; j++)
-            {
-                float d = ws[slot + 16 + j] - targets[sample + j];
-                loss += 0.5 * (double)(d * d);
-            }
-
-            // Output delta for squared error: ∂loss/∂z = (x̂ − t)·f'(z), f = Linear.
-            for (int j = 0; j < 4; j++)
-            {
-                float a = ws[slot + 16 + j];
-                ws[slot + 48 + j] = (a - targets[sample + j]);
-            }
-        }
-
-        for (int s = 0; s < count; s++)
-        {
-            int slot = s * WorkspaceLength;
-            // Layer 1 (output) backward, tied to layer 0: g_b += δ, g_W0[j, i] += x[i]·δ[j] (summed with layer 0's own use), δ_prev[i] = f'(x[i])·Σⱼ W0[j, i]·δ[j] with f = Sigmoid.
-            for (int j = 0; j < 4; j++)
-            {
-                g[32 + j] += ws[slot + 48 + j];
-            }
-
-            for (int i = 0; i < 2; i++)
-            {
-                ws[slot + 32 + i] = 0f;
-            }
-
-            for (int j = 0; j < 4; j++)
-            {
-                float dj = ws[slot + 48 + j];
-                int row = j * 2;
-                for (int i = 0; i < 2; i++)
-                {
-                    g[row + i] += ws[slot + i] * dj;
-                    ws[slot + 32 + i] += p[row + i] * dj;
-                }
-            }
-
-            for (int i = 0; i < 2; i++)
-            {
-                float xi = ws[slot + i];
-                ws[slot + 32 + i] = ws[slot + 32 + i] * xi * (1f - xi);
-            }
-        }
-
-        for (int s = 0; s < count; s++)
-        {
-            int slot = s * WorkspaceLength;
-            int sample = s * InputSize;
-            // Layer 0 (code) backward: g_b += δ, g_W[i, j] += x[i]·δ[j].
-            for (int j = 0; j < 2; j++)
-            {
-                g[16 + j] += ws[slot + 32 + j];
-            }
-
-            for (int i = 0; i < 4; i++)
-            {
-                float xi = inputs[sample + i];
-                int row = i * 2;
-                for (int j = 0; j < 2; j++)
-                {
-                    float dj = ws[slot + 32 + j];
-                    g[row + j] += xi * dj;
-                }
-            }
-        }
+        // Layer 0 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
+        Kernels.Dense.GradientsBatch<Layer0>(
+            ref g, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Deltas0), count);
 
         return (float)loss;
     }
 
     /// <summary>
-    /// One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient.
-    /// Returns the mean per-sample loss before the step. Allocates nothing.
+    /// One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient. Returns the
+    /// mean per-sample loss before the step. Allocates nothing.
     /// </summary>
-    public float TrainBatch(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float learningRate)
+    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate)
     {
-        if (!(learningRate > 0f) || float.IsInfinity(learningRate))
-        {
-            throw new global::System.ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be a positive finite number.");
-        }
-
-        int count = BatchCount(inputs.Length);
+        Kernels.Shape.CheckLearningRate(learningRate);
         ZeroGradients();
         float loss = AccumulateBatchGradients(inputs, targets);
-        global::System.Span<float> p = _parameters.Span;
-        global::System.Span<float> g = _gradients.Span;
-        float step = learningRate / count;
-        for (int k = 0; k < ParameterBufferLength; k++)
-        {
-            p[k] -= step * g[k];
-        }
-
+        int count = inputs.Length / InputSize;
+        Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);
         return loss / count;
     }
 
-    /// <summary>The number of samples in a batch buffer of <paramref name="length"/> floats, validated.</summary>
-    private static int BatchCount(int length)
-    {
-        if (length == 0 || length % InputSize != 0 || length / InputSize > MaxBatchSize)
-        {
-            throw new global::System.ArgumentException(
-                "Expected a batch of 1 to " + MaxBatchSize.ToString() + " samples of " + InputSize.ToString() + " floats in 'inputs' but found " + length.ToString() + " floats.", "inputs");
-        }
-
-        return length / InputSize;
-    }
-
-    /// <summary>Runs layers <paramref name="first"/>..<paramref name="last"/>; the first reads <paramref name="source"/>.</summary>
-    private void ForwardLayers(global::System.ReadOnlySpan<float> source, int first, int last)
-    {
-        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-        {
-            ForwardLayersSimd(source, first, last);
-            return;
-        }
-
-        ForwardLayersScalar(source, first, last);
-    }
+    /// <summary>Sets every gradient to zero.</summary>
+    public void ZeroGradients() => _gradients.Span.Clear();
 
     /// <summary>
-    /// The scalar path of <see cref="ForwardLayers"/>: plain loops that multiply and add separately, in the firmware
-    /// flavour's order, with its math, so they compute exactly what the device computes.
+    /// One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p.
+    /// Returns the loss before the step.
     /// </summary>
-    private void ForwardLayersScalar(global::System.ReadOnlySpan<float> source, int first, int last)
-    {
-        global::System.Span<float> p = _parameters.Span;
-        float[] ws = _workspace;
-
-        if (first <= 0 && 0 <= last)
-        {
-            // Layer 0 (code): dense 4 → 2, Sigmoid.
-            // z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[0..8), b at p[16..18).
-            for (int j = 0; j < 2; j++)
-            {
-                ws[j] = p[16 + j];
-            }
-
-            for (int i = 0; i < 4; i++)
-            {
-                float xi = source[i];
-                int row = i * 2;
-                for (int j = 0; j < 2; j++)
-                {
-                    ws[j] += xi * p[row + j];
-                }
-            }
-
-            for (int j = 0; j < 2; j++)
-            {
-                ws[j] = EdgeAeMath.Sigmoid(ws[j]);
-            }
-        }
-
-        if (first <= 1 && 1 <= last)
-        {
-            global::System.ReadOnlySpan<float> x = first == 1 ? source : new global::System.ReadOnlySpan<float>(ws, 0, 2);
-            // Layer 1 (output): dense 2 → 4, Linear.
-            // Tied: z[j] = b[j] + Σᵢ x[i]·W0[j, i], layer 0's W read transposed at p[0..8), b at p[32..36).
-            for (int j = 0; j < 4; j++)
-            {
-                float z = p[32 + j];
-                int row = j * 2;
-                for (int i = 0; i < 2; i++)
-                {
-                    z += x[i] * p[row + i];
-                }
-
-                ws[16 + j] = z;
-            }
-
-            // Linear activation: z is the output.
-        }
-    }
+    public float TrainStep(ReadOnlySpan<float> input, float learningRate) => TrainStep(input, input, learningRate);
 
     /// <summary>
-    /// Runs every layer on <paramref name="source"/>, writes the reconstruction to <paramref name="output"/> (left in the
-    /// workspace when it is empty) and returns its loss against <paramref name="target"/>.
+    /// One plain SGD step reconstructing <paramref name="target"/> from <paramref name="input"/> (denoising: corrupted
+    /// input, clean target). Returns the loss before the step.
     /// </summary>
-    private float ForwardAndLoss(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate)
     {
-        if (global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-        {
-            return ForwardAndLossSimd(source, target, output);
-        }
-
-        ForwardLayers(source, 0, 1);
-        float loss = LossAgainst(target);
-        if (!output.IsEmpty)
-        {
-            new global::System.ReadOnlySpan<float>(_workspace, 16, 4).CopyTo(output);
-        }
-
+        Kernels.Shape.CheckLearningRate(learningRate);
+        ZeroGradients();
+        float loss = AccumulateGradients(input, target);
+        Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);
         return loss;
     }
 
-    /// <summary>The loss of the last forward pass against <paramref name="target"/> (the scalar path).</summary>
-    private float LossAgainst(global::System.ReadOnlySpan<float> target)
+    private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);
+
+    private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);
+
+    private static ref float In(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);
+
+    private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);
+
+    /// <summary>Layer 0 (code): dense 4 → 2, Sigmoid; W input-major p[0..8), b p[16..18).</summary>
+    private readonly struct Layer0 : Kernels.IDenseLayer
     {
-        float[] ws = _workspace;
-        double loss = 0.0;
-        // Squared error ½Σ(x̂ − t)².
-        for (int j = 0; j < 4; j++)
-        {
-            float d = ws[16 + j] - target[j];
-            loss += 0.5 * (double)(d * d);
-        }
-        return (float)loss;
-    }
+        public static int Inputs => 4;
 
-    /// <summary>Back-propagates the last forward pass against <paramref name="target"/>, adding into the gradients.</summary>
-    private void Backward(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
-    {
-        global::System.Span<float> p = _parameters.Span;
-        global::System.Span<float> g = _gradients.Span;
-        float[] ws = _workspace;
-        // Output delta for squared error: ∂loss/∂z = (x̂ − t)·f'(z), f = Linear.
-        for (int j = 0; j < 4; j++)
-        {
-            float a = ws[16 + j];
-            ws[48 + j] = (a - target[j]);
-        }
+        public static int Outputs => 2;
 
-        // Layer 1 (output) backward, tied to layer 0: g_b += δ, g_W0[j, i] += x[i]·δ[j] (summed with layer 0's own use), δ_prev[i] = f'(x[i])·Σⱼ W0[j, i]·δ[j] with f = Sigmoid.
-        for (int j = 0; j < 4; j++)
-        {
-            g[32 + j] += ws[48 + j];
-        }
+        public static int Weights => 0;
 
-        for (int i = 0; i < 2; i++)
-        {
-            ws[32 + i] = 0f;
-        }
-
-        for (int j = 0; j < 4; j++)
-        {
-            float dj = ws[48 + j];
-            int row = j * 2;
-            for (int i = 0; i < 2; i++)
-            {
-                g[row + i] += ws[i] * dj;
-                ws[32 + i] += p[row + i] * dj;
-            }
-        }
-
-        for (int i = 0; i < 2; i++)
-        {
-            float xi = ws[i];
-            ws[32 + i] = ws[32 + i] * xi * (1f - xi);
-        }
-
-        // Layer 0 (code) backward: g_b += δ, g_W[i, j] += x[i]·δ[j].
-        for (int j = 0; j < 2; j++)
-        {
-            g[16 + j] += ws[32 + j];
-        }
-
-        for (int i = 0; i < 4; i++)
-        {
-            float xi = input[i];
-            int row = i * 2;
-            for (int j = 0; j < 2; j++)
-            {
-                float dj = ws[32 + j];
-                g[row + j] += xi * dj;
-            }
-        }
+        public static int Biases => 16;
     }
 
     /// <summary>
-    /// Encodes a batch: <paramref name="inputs"/> holds count × <see cref="InputSize"/> floats sample after sample
-    /// (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="codes"/> receives count × <see cref="CodeSize"/> floats. Allocates nothing.
+    /// Layer 1 (output): dense 2 → 4, Linear; W = layer 0's, output-major for this layer, p[0..8), b p[32..36).
     /// </summary>
-    public void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+    private readonly struct Layer1 : Kernels.IDenseLayer
     {
-        int count = BatchCount(inputs.Length);
-        if (codes.Length != count * CodeSize)
-        {
-            ThrowLengthMismatch(nameof(codes), count * CodeSize, codes.Length);
-        }
+        public static int Inputs => 2;
 
-        if (!global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
-        {
-            for (int s = 0; s < count; s++)
-            {
-                Encode(inputs.Slice(s * InputSize, InputSize), codes.Slice(s * CodeSize, CodeSize));
-            }
+        public static int Outputs => 4;
 
-            return;
-        }
+        public static int Weights => 0;
 
-        ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
-        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-        {
-            Forward0Batch512(ref rx, count);
-        }
-        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-        {
-            Forward0Batch256(ref rx, count);
-        }
-        else
-        {
-            Forward0Batch128(ref rx, count);
-        }
-
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        for (int s = 0; s < count; s++)
-        {
-            global::System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0 + s * 16), CodeSize).CopyTo(codes.Slice(s * CodeSize, CodeSize));
-        }
+        public static int Biases => 32;
     }
 
-    /// <summary>The SIMD path of <see cref="ForwardLayers"/>; tied layers run the scalar kernel.</summary>
-    private void ForwardLayersSimd(global::System.ReadOnlySpan<float> source, int first, int last)
+    /// <summary>Where one sample's activations live in the workspace (Encode, Decode, Reconstruct, Evaluate).</summary>
+    private static class SampleLayout
     {
-        ref float rs = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
-        global::System.Span<float> p = _parameters.Span;
-        float[] ws = _workspace;
-
-        if (first <= 0 && 0 <= last)
-        {
-            if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-            {
-                Forward0Single512(ref rs);
-            }
-            else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-            {
-                Forward0Single256(ref rs);
-            }
-            else
-            {
-                Forward0Single128(ref rs);
-            }
-        }
-
-        if (first <= 1 && 1 <= last)
-        {
-            global::System.ReadOnlySpan<float> x = first == 1 ? source : new global::System.ReadOnlySpan<float>(ws, 0, 2);
-            // Layer 1 (output): dense 2 → 4, Linear.
-            // Tied: z[j] = b[j] + Σᵢ x[i]·W0[j, i], layer 0's W read transposed at p[0..8), b at p[32..36).
-            for (int j = 0; j < 4; j++)
-            {
-                float z = p[32 + j];
-                int row = j * 2;
-                for (int i = 0; i < 2; i++)
-                {
-                    z += x[i] * p[row + i];
-                }
-
-                ws[16 + j] = z;
-            }
-
-            // Linear activation: z is the output.
-        }
+        public const int Activations0 = 0;
+        public const int Activations1 = 16;
     }
-
-    /// <summary>The SIMD path of <see cref="ForwardAndLoss"/>: the output layer's element-wise pass adds the loss terms as it writes the outputs.</summary>
-    private float ForwardAndLossSimd(global::System.ReadOnlySpan<float> source, global::System.ReadOnlySpan<float> target, global::System.Span<float> output)
-    {
-        ForwardLayersSimd(source, 0, 1);
-        float loss = LossAgainstSimd(target);
-        if (!output.IsEmpty)
-        {
-            new global::System.ReadOnlySpan<float>(_workspace, 16, 4).CopyTo(output);
-        }
-
-        return loss;
-    }
-
-    /// <summary>The SIMD path of <see cref="LossAgainst"/>: the loss of the last forward pass: full vectors of terms summed in a float vector, reduced to double once; tail pieces in double.</summary>
-    private float LossAgainstSimd(global::System.ReadOnlySpan<float> target)
-    {
-        ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(target);
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
-        double loss = 0.0;
-        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-        {
-            var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-            unchecked
-            {
-                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16));
-                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
-            }
-            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector512.Sum(rowLoss);
-        }
-        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-        {
-            var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
-            unchecked
-            {
-                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16));
-                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry);
-                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
-            }
-            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector256.Sum(rowLoss);
-        }
-        else
-        {
-            var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-            unchecked
-            {
-                const int j = 0;
-                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(16 + j));
-                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(j));
-                rowLoss += d * d;
-            }
-            loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(rowLoss);
-        }
-        return (float)loss;
-    }
-
-    /// <summary>The SIMD path of <see cref="AccumulateBatchGradients"/> (also serves <see cref="AccumulateGradients"/> as a batch of one).</summary>
-    private float AccumulateBatchSimd(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int count)
-    {
-        ref float rx = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(inputs);
-        ref float ry = ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(targets);
-        ref float rp = ref _parameters.Reference;
-        ref float rt = ref _transposed.Reference;
-        global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0), 4, 2, ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0));
-        double loss;
-        if (global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-        {
-            Forward0Batch512(ref rx, count);
-            Forward1Batch512(ref rx, count);
-            loss = LossAndDeltaBatch512(ref ry, count);
-            Backward1Batch512(ref rx, count);
-            Backward0Batch512(ref rx, count);
-        }
-        else if (global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-        {
-            Forward0Batch256(ref rx, count);
-            Forward1Batch256(ref rx, count);
-            loss = LossAndDeltaBatch256(ref ry, count);
-            Backward1Batch256(ref rx, count);
-            Backward0Batch256(ref rx, count);
-        }
-        else
-        {
-            Forward0Batch128(ref rx, count);
-            Forward1Batch128(ref rx, count);
-            loss = LossAndDeltaBatch128(ref ry, count);
-            Backward1Batch128(ref rx, count);
-            Backward0Batch128(ref rx, count);
-        }
-
-        return (float)loss;
-    }
-
-    /// <summary>Layer 0 forward for one sample, 16-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
-    private void Forward0Single512(ref float rx)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
-        // z = b + x·W, 4 → 2, Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                const int r0 = 0;
-                ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
-                ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                var acc0_0 = bias0;
-                var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                var acc0_1 = bias1;
-                for (int t = 0; t < 4; t++)
-                {
-                    var b0 = bp;
-                    var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                    var x0_1 = ap;
-                    acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                    acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                    ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                    bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                }
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = acc0_0;
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = acc0_1;
-            }
-        }
-        // a = f(z) in place, for the columns the block loop left
-        unchecked
-        {
-            unchecked
-            {
-                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
-                var z = o;
-                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
-            }
-        }
-        unchecked
-        {
-            unchecked
-            {
-                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1);
-                var z = o;
-                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
-            }
-        }
-    }
-
-    /// <summary>Layer 0 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
-    private void Forward0Batch512(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // Z = X·W + b, 4 → 2, Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 8 <= count; r0 += 8)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var acc6_0 = bias0;
-                    var acc7_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var acc4_1 = bias1;
-                    var acc5_1 = bias1;
-                    var acc6_1 = bias1;
-                    var acc7_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 4);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 4);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 4);
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                        acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                        var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 4);
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                        acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16) = acc6_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1) = acc6_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16) = acc7_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1) = acc7_1;
-                    for (int r = r0; r < r0 + 8; r++)
-                    {
-                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                    }
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
-                    for (int r = r0; r < r0 + 4; r++)
-                    {
-                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                    }
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
-    private void Backward0Batch512(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rg = ref _gradients.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // g_b += Σₛ δ[s, ·]
-        unchecked
-        {
-            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16);
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
-            for (int s = 0; s < count; s++)
-            {
-                sum += d;
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16) = sum;
-        }
-        unchecked
-        {
-            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1);
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + 1);
-            for (int s = 0; s < count; s++)
-            {
-                sum += d;
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1) = sum;
-        }
-        // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (4 × 2)
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 4 <= 4; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < count; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 1 forward over a batch (4 × 64 register tiles): Z = X·W + b, then the activation.</summary>
-    private void Forward1Batch512(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 16 <= count; r0 += 16)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var acc6_0 = bias0;
-                    var acc7_0 = bias0;
-                    var acc8_0 = bias0;
-                    var acc9_0 = bias0;
-                    var acc10_0 = bias0;
-                    var acc11_0 = bias0;
-                    var acc12_0 = bias0;
-                    var acc13_0 = bias0;
-                    var acc14_0 = bias0;
-                    var acc15_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                        var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                        var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                        var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
-                        acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
-                        var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
-                        acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
-                        var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
-                        acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
-                        var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
-                        acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
-                        var x12_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 12 * 16));
-                        acc12_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x12_4, b0, acc12_0);
-                        var x13_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 13 * 16));
-                        acc13_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x13_4, b0, acc13_0);
-                        var x14_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 14 * 16));
-                        acc14_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x14_4, b0, acc14_0);
-                        var x15_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 15 * 16));
-                        acc15_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x15_4, b0, acc15_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(1024 + (r0 + 6) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(1024 + (r0 + 7) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(1024 + (r0 + 8) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(1024 + (r0 + 9) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(1024 + (r0 + 10) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(1024 + (r0 + 11) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc12_0, ref rw, (nuint)(1024 + (r0 + 12) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc13_0, ref rw, (nuint)(1024 + (r0 + 13) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc14_0, ref rw, (nuint)(1024 + (r0 + 14) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc15_0, ref rw, (nuint)(1024 + (r0 + 15) * 16));
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
-    private void Backward1Batch512(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rg = ref _gradients.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // g_b += Σₛ δ[s, ·]
-        unchecked
-        {
-            var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32));
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072);
-            for (int s = 0; s < count; s++)
-            {
-                sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32));
-        }
-        // g_W0[j, i] += Σₛ δ[s, j]·x[s, i] (tied: the mirror's gradient, 4 × 2)
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 4 <= 4; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < count; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
-                }
-            }
-        }
-        // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read as the mirror's W (already transposed), f = Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 8 <= count; r0 += 8)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc4_0 = 0f;
-                    var acc5_0 = 0f;
-                    var acc6_0 = 0f;
-                    var acc7_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    var acc4_1 = 0f;
-                    var acc5_1 = 0f;
-                    var acc6_1 = 0f;
-                    var acc7_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        var x6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16);
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b0, acc6_0);
-                        acc6_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_1, b1, acc6_1);
-                        var x7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16);
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b0, acc7_0);
-                        acc7_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_1, b1, acc7_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
-                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
-                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
-                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
-                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
-                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
-                    var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16) = acc4_0 * a4_0 * (1f - a4_0);
-                    var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16 + 1) = acc4_1 * a4_1 * (1f - a4_1);
-                    var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
-                    var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
-                    var a6_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 6) * 16) = acc6_0 * a6_0 * (1f - a6_0);
-                    var a6_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 6) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 6) * 16 + 1) = acc6_1 * a6_1 * (1f - a6_1);
-                    var a7_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 7) * 16) = acc7_0 * a7_0 * (1f - a7_0);
-                    var a7_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 7) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 7) * 16 + 1) = acc7_1 * a7_1 * (1f - a7_1);
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
-                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
-                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
-                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
-                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
-                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc0_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                }
-            }
-        }
-    }
-
-    /// <summary>The summed loss of a batch and the output deltas, 16-lane vectors.</summary>
-    private double LossAndDeltaBatch512(ref float ry, int count)
-    {
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        double loss = 0.0;
-        // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
-        var batchLoss = global::System.Runtime.Intrinsics.Vector512<double>.Zero;
-        for (int s = 0; s < count; s++)
-        {
-            int row = s * 16;
-            int sample = s * InputSize;
-            var rowLoss = global::System.Runtime.Intrinsics.Vector512<float>.Zero;
-            unchecked
-            {
-                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row));
-                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
-                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
-                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
-            }
-            var (lower, upper) = global::System.Runtime.Intrinsics.Vector512.Widen(rowLoss);
-            batchLoss += lower + upper;
-        }
-
-        loss += 0.5 * global::System.Runtime.Intrinsics.Vector512.Sum(batchLoss);
-        return loss;
-    }
-
-    /// <summary>Layer 0 forward for one sample, 8-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
-    private void Forward0Single256(ref float rx)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
-        // z = b + x·W, 4 → 2, Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                const int r0 = 0;
-                ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
-                ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                var acc0_0 = bias0;
-                var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                var acc0_1 = bias1;
-                for (int t = 0; t < 4; t++)
-                {
-                    var b0 = bp;
-                    var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                    var x0_1 = ap;
-                    acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                    acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                    ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                    bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                }
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = acc0_0;
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = acc0_1;
-            }
-        }
-        // a = f(z) in place, for the columns the block loop left
-        unchecked
-        {
-            unchecked
-            {
-                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
-                var z = o;
-                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
-            }
-        }
-        unchecked
-        {
-            unchecked
-            {
-                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1);
-                var z = o;
-                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
-            }
-        }
-    }
-
-    /// <summary>Layer 0 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
-    private void Forward0Batch256(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // Z = X·W + b, 4 → 2, Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 6 <= count; r0 += 6)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var acc4_1 = bias1;
-                    var acc5_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 4);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 4);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
-                    for (int r = r0; r < r0 + 6; r++)
-                    {
-                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                    }
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
-                    for (int r = r0; r < r0 + 4; r++)
-                    {
-                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                    }
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
-    private void Backward0Batch256(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rg = ref _gradients.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // g_b += Σₛ δ[s, ·]
-        unchecked
-        {
-            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16);
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
-            for (int s = 0; s < count; s++)
-            {
-                sum += d;
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16) = sum;
-        }
-        unchecked
-        {
-            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1);
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + 1);
-            for (int s = 0; s < count; s++)
-            {
-                sum += d;
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1) = sum;
-        }
-        // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (4 × 2)
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 4 <= 4; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < count; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 1 forward over a batch (6 × 16 register tiles): Z = X·W + b, then the activation.</summary>
-    private void Forward1Batch256(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 12 <= count; r0 += 12)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var acc6_0 = bias0;
-                    var acc7_0 = bias0;
-                    var acc8_0 = bias0;
-                    var acc9_0 = bias0;
-                    var acc10_0 = bias0;
-                    var acc11_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                        var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                        var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                        var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
-                        acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
-                        var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
-                        acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
-                        var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
-                        acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
-                        var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
-                        acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(1024 + (r0 + 6) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(1024 + (r0 + 7) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(1024 + (r0 + 8) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(1024 + (r0 + 9) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(1024 + (r0 + 10) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(1024 + (r0 + 11) * 16));
-                }
-                for (; r0 + 6 <= count; r0 += 6)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
-    private void Backward1Batch256(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rg = ref _gradients.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // g_b += Σₛ δ[s, ·]
-        unchecked
-        {
-            var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32));
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072);
-            for (int s = 0; s < count; s++)
-            {
-                sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32));
-        }
-        // g_W0[j, i] += Σₛ δ[s, j]·x[s, i] (tied: the mirror's gradient, 4 × 2)
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 4 <= 4; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < count; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
-                }
-            }
-        }
-        // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read as the mirror's W (already transposed), f = Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 6 <= count; r0 += 6)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc4_0 = 0f;
-                    var acc5_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    var acc4_1 = 0f;
-                    var acc5_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
-                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
-                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
-                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
-                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
-                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
-                    var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16) = acc4_0 * a4_0 * (1f - a4_0);
-                    var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16 + 1) = acc4_1 * a4_1 * (1f - a4_1);
-                    var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
-                    var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
-                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
-                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
-                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
-                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
-                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc0_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                }
-            }
-        }
-    }
-
-    /// <summary>The summed loss of a batch and the output deltas, 8-lane vectors.</summary>
-    private double LossAndDeltaBatch256(ref float ry, int count)
-    {
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        double loss = 0.0;
-        // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
-        var batchLoss = global::System.Runtime.Intrinsics.Vector256<double>.Zero;
-        for (int s = 0; s < count; s++)
-        {
-            int row = s * 16;
-            int sample = s * InputSize;
-            var rowLoss = global::System.Runtime.Intrinsics.Vector256<float>.Zero;
-            unchecked
-            {
-                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row));
-                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample));
-                loss += 0.5 * (double)global::System.Runtime.Intrinsics.Vector128.Sum(d * d);
-                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row));
-            }
-            var (lower, upper) = global::System.Runtime.Intrinsics.Vector256.Widen(rowLoss);
-            batchLoss += lower + upper;
-        }
-
-        loss += 0.5 * global::System.Runtime.Intrinsics.Vector256.Sum(batchLoss);
-        return loss;
-    }
-
-    /// <summary>Layer 0 forward for one sample, 4-lane vectors: each input is one broadcast FMA'd into accumulators covering the outputs.</summary>
-    private void Forward0Single128(ref float rx)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rw = ref global::System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_workspace);
-        // z = b + x·W, 4 → 2, Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                const int r0 = 0;
-                ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, 0);
-                ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                var acc0_0 = bias0;
-                var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                var acc0_1 = bias1;
-                for (int t = 0; t < 4; t++)
-                {
-                    var b0 = bp;
-                    var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                    var x0_1 = ap;
-                    acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                    acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                    ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                    bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                }
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0) = acc0_0;
-                global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 0 + 1) = acc0_1;
-            }
-        }
-        // a = f(z) in place, for the columns the block loop left
-        unchecked
-        {
-            unchecked
-            {
-                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
-                var z = o;
-                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
-            }
-        }
-        unchecked
-        {
-            unchecked
-            {
-                ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 1);
-                var z = o;
-                o = global::EdgeAe.Kernels.VectorMath.Sigmoid(z);
-            }
-        }
-    }
-
-    /// <summary>Layer 0 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
-    private void Forward0Batch128(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // Z = X·W + b, 4 → 2, Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 6 <= count; r0 += 6)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var acc4_1 = bias1;
-                    var acc5_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 4);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 4);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16) = acc4_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1) = acc4_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16) = acc5_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1) = acc5_1;
-                    for (int r = r0; r < r0 + 6; r++)
-                    {
-                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                    }
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 4);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 4);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 4);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16) = acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1) = acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16) = acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1) = acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16) = acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1) = acc3_1;
-                    for (int r = r0; r < r0 + 4; r++)
-                    {
-                        ref float o = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r * 16);
-                        o = global::EdgeAe.Kernels.VectorMath.Sigmoid(o);
-                        global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(global::System.Runtime.CompilerServices.Unsafe.Add(ref o, 1));
-                    }
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0 * 4);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var bias0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16);
-                    var acc0_0 = bias0;
-                    var bias1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 16 + 1);
-                    var acc0_1 = bias1;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_0);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1) = global::EdgeAe.Kernels.VectorMath.Sigmoid(acc0_1);
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 0 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ.</summary>
-    private void Backward0Batch128(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rg = ref _gradients.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // g_b += Σₛ δ[s, ·]
-        unchecked
-        {
-            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16);
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
-            for (int s = 0; s < count; s++)
-            {
-                sum += d;
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16) = sum;
-        }
-        unchecked
-        {
-            var sum = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1);
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + 1);
-            for (int s = 0; s < count; s++)
-            {
-                sum += d;
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, 16 + 1) = sum;
-        }
-        // g_W[i, j] += Σₛ x[s, i]·δ[s, j] (4 × 2)
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 4 <= 4; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rx, r0);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < count; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 1 forward over a batch (6 × 8 register tiles): Z = X·W + b, then the activation.</summary>
-    private void Forward1Batch128(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // Z = X·W (W = layer 0's W transposed, from the transposed copy) + b, 2 → 4, Linear
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 12 <= count; r0 += 12)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    var acc6_0 = bias0;
-                    var acc7_0 = bias0;
-                    var acc8_0 = bias0;
-                    var acc9_0 = bias0;
-                    var acc10_0 = bias0;
-                    var acc11_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                        var x6_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 6 * 16));
-                        acc6_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x6_4, b0, acc6_0);
-                        var x7_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 7 * 16));
-                        acc7_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x7_4, b0, acc7_0);
-                        var x8_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 8 * 16));
-                        acc8_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x8_4, b0, acc8_0);
-                        var x9_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 9 * 16));
-                        acc9_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x9_4, b0, acc9_0);
-                        var x10_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 10 * 16));
-                        acc10_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x10_4, b0, acc10_0);
-                        var x11_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 11 * 16));
-                        acc11_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x11_4, b0, acc11_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc6_0, ref rw, (nuint)(1024 + (r0 + 6) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc7_0, ref rw, (nuint)(1024 + (r0 + 7) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc8_0, ref rw, (nuint)(1024 + (r0 + 8) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc9_0, ref rw, (nuint)(1024 + (r0 + 9) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc10_0, ref rw, (nuint)(1024 + (r0 + 10) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc11_0, ref rw, (nuint)(1024 + (r0 + 11) * 16));
-                }
-                for (; r0 + 6 <= count; r0 += 6)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var acc4_0 = bias0;
-                    var acc5_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        var x4_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16));
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_4, b0, acc4_0);
-                        var x5_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16));
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_4, b0, acc5_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc4_0, ref rw, (nuint)(1024 + (r0 + 4) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc5_0, ref rw, (nuint)(1024 + (r0 + 5) * 16));
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        var x1_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16));
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_4, b0, acc1_0);
-                        var x2_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16));
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_4, b0, acc2_0);
-                        var x3_4 = global::System.Runtime.Intrinsics.Vector128.Create(global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16));
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_4, b0, acc3_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc1_0, ref rw, (nuint)(1024 + (r0 + 1) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc2_0, ref rw, (nuint)(1024 + (r0 + 2) * 16));
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc3_0, ref rw, (nuint)(1024 + (r0 + 3) * 16));
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rt, 0);
-                    var bias0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rp, (nuint)(32));
-                    var acc0_0 = bias0;
-                    for (int t = 0; t < 2; t++)
-                    {
-                        var b0 = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref bp);
-                        var x0_4 = global::System.Runtime.Intrinsics.Vector128.Create(ap);
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_4, b0, acc0_0);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 4);
-                    }
-                    global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(acc0_0, ref rw, (nuint)(1024 + (r0) * 16));
-                }
-            }
-        }
-    }
-
-    /// <summary>Layer 1 backward over a batch: g_b += Σₛ δ, g_W += Xᵀ·Δ, Δ_prev = (Δ·Wᵀ)∘f'(X).</summary>
-    private void Backward1Batch128(ref float rx, int count)
-    {
-        ref float rp = ref _parameters.Reference;
-        ref float rg = ref _gradients.Reference;
-        ref float rt = ref _transposed.Reference;
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        // g_b += Σₛ δ[s, ·]
-        unchecked
-        {
-            const int j = 0;
-            var sum = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rg, (nuint)(32 + j));
-            ref float d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + j);
-            for (int s = 0; s < count; s++)
-            {
-                sum += global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref d);
-                d = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref d, 16);
-            }
-            global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(sum, ref rg, (nuint)(32 + j));
-        }
-        // g_W0[j, i] += Σₛ δ[s, j]·x[s, i] (tied: the mirror's gradient, 4 × 2)
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 4 <= 4; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < count; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 16);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 16);
-                    }
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2) + acc0_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0) * 2 + 1) + acc0_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2) + acc1_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 1) * 2 + 1) + acc1_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2) + acc2_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 2) * 2 + 1) + acc2_1;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2) + acc3_0;
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) = global::System.Runtime.CompilerServices.Unsafe.Add(ref rg, (r0 + 3) * 2 + 1) + acc3_1;
-                }
-            }
-        }
-        // δ_prev[s, i] = f'(x[s, i])·Σⱼ δ[s, j]·W[i, j], W read as the mirror's W (already transposed), f = Sigmoid
-        unchecked
-        {
-            unchecked
-            {
-                int r0 = 0;
-                for (; r0 + 6 <= count; r0 += 6)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc4_0 = 0f;
-                    var acc5_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    var acc4_1 = 0f;
-                    var acc5_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        var x4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 4 * 16);
-                        acc4_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b0, acc4_0);
-                        acc4_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x4_1, b1, acc4_1);
-                        var x5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 5 * 16);
-                        acc5_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b0, acc5_0);
-                        acc5_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x5_1, b1, acc5_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
-                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
-                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
-                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
-                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
-                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
-                    var a4_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16) = acc4_0 * a4_0 * (1f - a4_0);
-                    var a4_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 4) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 4) * 16 + 1) = acc4_1 * a4_1 * (1f - a4_1);
-                    var a5_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16) = acc5_0 * a5_0 * (1f - a5_0);
-                    var a5_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 5) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 5) * 16 + 1) = acc5_1 * a5_1 * (1f - a5_1);
-                }
-                for (; r0 + 4 <= count; r0 += 4)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        var x1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1 * 16);
-                        acc1_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b0, acc1_0);
-                        acc1_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x1_1, b1, acc1_1);
-                        var x2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 2 * 16);
-                        acc2_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b0, acc2_0);
-                        acc2_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x2_1, b1, acc2_1);
-                        var x3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 3 * 16);
-                        acc3_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b0, acc3_0);
-                        acc3_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x3_1, b1, acc3_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                    var a1_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16) = acc1_0 * a1_0 * (1f - a1_0);
-                    var a1_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 1) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 1) * 16 + 1) = acc1_1 * a1_1 * (1f - a1_1);
-                    var a2_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16) = acc2_0 * a2_0 * (1f - a2_0);
-                    var a2_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 2) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 2) * 16 + 1) = acc2_1 * a2_1 * (1f - a2_1);
-                    var a3_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16) = acc3_0 * a3_0 * (1f - a3_0);
-                    var a3_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0 + 3) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0 + 3) * 16 + 1) = acc3_1 * a3_1 * (1f - a3_1);
-                }
-                for (; r0 < count; r0++)
-                {
-                    ref float ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 3072 + r0 * 16);
-                    ref float bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref rp, 0);
-                    var acc0_0 = 0f;
-                    var acc0_1 = 0f;
-                    for (int t = 0; t < 4; t++)
-                    {
-                        var b0 = bp;
-                        var b1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 1);
-                        var x0_1 = ap;
-                        acc0_0 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b0, acc0_0);
-                        acc0_1 = global::EdgeAe.Kernels.VectorMath.MultiplyAdd(x0_1, b1, acc0_1);
-                        ap = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref ap, 1);
-                        bp = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref bp, 2);
-                    }
-                    var a0_0 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16) = acc0_0 * a0_0 * (1f - a0_0);
-                    var a0_1 = global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, (r0) * 16 + 1);
-                    global::System.Runtime.CompilerServices.Unsafe.Add(ref rw, 2048 + (r0) * 16 + 1) = acc0_1 * a0_1 * (1f - a0_1);
-                }
-            }
-        }
-    }
-
-    /// <summary>The summed loss of a batch and the output deltas, 4-lane vectors.</summary>
-    private double LossAndDeltaBatch128(ref float ry, int count)
-    {
-        ref float rw = ref global::EdgeAe.Kernels.Matrix.Aligned(_workspace);
-        double loss = 0.0;
-        // Each sample row's float vector of terms is widened into double lanes; one horizontal sum at the end.
-        var batchLoss = global::System.Runtime.Intrinsics.Vector128<double>.Zero;
-        for (int s = 0; s < count; s++)
-        {
-            int row = s * 16;
-            int sample = s * InputSize;
-            var rowLoss = global::System.Runtime.Intrinsics.Vector128<float>.Zero;
-            unchecked
-            {
-                const int j = 0;
-                var a = global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rw, (nuint)(1024 + row + j));
-                var d = a - global::System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref ry, (nuint)(sample + j));
-                rowLoss += d * d;
-                global::System.Runtime.Intrinsics.Vector128.StoreUnsafe(d, ref rw, (nuint)(3072 + row + j));
-            }
-            var (lower, upper) = global::System.Runtime.Intrinsics.Vector128.Widen(rowLoss);
-            batchLoss += lower + upper;
-        }
-
-        loss += 0.5 * global::System.Runtime.Intrinsics.Vector128.Sum(batchLoss);
-        return loss;
-    }
-
-    private static void ThrowLengthMismatch(string parameterName, int expected, int actual)
-    {
-        throw new global::System.ArgumentException(
-            "Expected " + expected.ToString() + " floats in '" + parameterName + "' but found " + actual.ToString() + ".", parameterName);
-    }
-}
-
-/// <summary>Scalar math of the generated model, the same functions as the firmware flavour's (file-local).</summary>
-[global::System.CodeDom.Compiler.GeneratedCode("EdgeAe.Generators", "<version>")]
-file static class EdgeAeMath
-{
-    /// <summary>
-    /// e^x in float (Cephes expf): n = ⌊x·log₂e + ½⌋, r = x − n·ln2 (in two parts), e^r by a degree-6
-    /// polynomial, times 2ⁿ built from exponent bits in double. NaN stays NaN; +∞ above 88.72, 0 below −103.97.
-    /// </summary>
-    public static float Exp(float x)
-    {
-        if (float.IsNaN(x))
-        {
-            return x;
-        }
-
-        if (x > 88.72283935546875f)
-        {
-            return float.PositiveInfinity;
-        }
-
-        if (x < -103.972084045410156f)
-        {
-            return 0f;
-        }
-
-        float fx = x * 1.44269504088896341f + 0.5f;
-        int n = (int)fx;
-        if ((float)n > fx)
-        {
-            n--;
-        }
-
-        float r = x - n * 0.693359375f;
-        r = r - n * -2.12194440e-4f;
-        float r2 = r * r;
-        float p = 1.9875691500e-4f;
-        p = p * r + 1.3981999507e-3f;
-        p = p * r + 8.3334519073e-3f;
-        p = p * r + 4.1665795894e-2f;
-        p = p * r + 1.6666665459e-1f;
-        p = p * r + 5.0000001201e-1f;
-        p = p * r2 + r + 1f;
-        return (float)(p * global::System.BitConverter.Int64BitsToDouble((long)(n + 1023) << 52));
-    }
-
-    /// <summary>Logistic sigmoid 1 / (1 + e^−z); saturates to 0 or 1 without NaN.</summary>
-    public static float Sigmoid(float z) => 1f / (1f + Exp(-z));
-
-    /// <summary>tanh: an odd polynomial below |z| = 0.625 (Cephes tanhf), 1 − 2/(e^{2|z|} + 1) above, ±1 beyond 9.</summary>
-    public static float Tanh(float z)
-    {
-        float a = z < 0f ? -z : z;
-        if (a < 0.625f)
-        {
-            if (a == 0f)
-            {
-                return z; // keeps the sign of −0
-            }
-
-            float s = z * z;
-            float q = -5.70498872745e-3f;
-            q = q * s + 2.06390887954e-2f;
-            q = q * s - 5.37397155531e-2f;
-            q = q * s + 1.33314422036e-1f;
-            q = q * s - 3.33332819422e-1f;
-            return z + z * s * q;
-        }
-
-        if (a > 9.01f)
-        {
-            return z > 0f ? 1f : -1f;
-        }
-
-        float t = 1f - 2f / (Exp(2f * a) + 1f);
-        return z < 0f ? -t : t;
-    }
-
-    /// <summary>max(0, z), written so that NaN propagates.</summary>
-    public static float Relu(float z) => z < 0f ? 0f : z;
 
     /// <summary>
-    /// softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^−|z|), with log(1 + u) for u in (0, 1] from the
-    /// series 2·atanh(u / (2 + u)) in double (12 terms: error below 1e-12).
+    /// The batch layout: per layer, every sample's row padded to 16 floats; the transposed copies of W in their own
+    /// buffer.
     /// </summary>
-    public static double Softplus(float z)
+    private static class BatchLayout
     {
-        float a = z < 0f ? -z : z;
-        double u = Exp(-a);
-        double s = u / (2.0 + u);
-        double s2 = s * s;
-        double term = s;
-        double sum = 0.0;
-        for (int k = 1; k < 25; k += 2)
-        {
-            sum += term / k;
-            term *= s2;
-        }
-
-        return (z > 0f ? (double)z : 0.0) + 2.0 * sum;
-    }
-    /// <summary>The generator state for a seed.</summary>
-    public static ulong SeedState(int seed) => (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ 0xD1B54A32D192ED03UL;
-
-    /// <summary>Next SplitMix64 draw mapped to a float uniform in [−1, 1) with 24 random bits.</summary>
-    public static float NextSymmetric(ref ulong state)
-    {
-        state += 0x9E3779B97F4A7C15UL;
-        ulong z = state;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (int)(z >> 40) * (1f / 8388608f) - 1f;
+        public const int Row0 = 16;
+        public const int Row1 = 16;
+        public const int Activations0 = 0;
+        public const int Activations1 = 1024;
+        public const int Deltas0 = 2048;
+        public const int Deltas1 = 3072;
+        public const int Transposed1 = 0;
+        public const int TransposedLength = 16;
     }
 }

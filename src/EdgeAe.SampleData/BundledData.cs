@@ -1,6 +1,6 @@
 namespace EdgeAe.Data;
 
-/// <summary>Data sets that ship inside EdgeAe.</summary>
+/// <summary>The data set that ships with EdgeAe's tools and samples (in EdgeAe.SampleData, not in the runtime package).</summary>
 public static class BundledData
 {
     /// <summary>Pixels of the digits set are integers 0..16.</summary>
@@ -23,7 +23,7 @@ public static class BundledData
     public static Dataset DigitsRaw()
     {
         using Stream resource = typeof(BundledData).Assembly.GetManifestResourceStream(DigitsResource)
-            ?? throw new InvalidOperationException("The bundled digits resource is missing from the EdgeAe assembly.");
+            ?? throw new InvalidOperationException("The bundled digits resource is missing from the EdgeAe.SampleData assembly.");
 
         // 64 pixel columns then the digit, no header.
         return CsvReader.Read(resource, "digits.csv.gz (bundled)", new CsvOptions { HasHeader = false, LabelColumn = -1 });

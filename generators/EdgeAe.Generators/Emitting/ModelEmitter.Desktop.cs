@@ -1,0 +1,519 @@
+using System.Collections.Generic;
+using EdgeAe.Generators.Baking;
+using EdgeAe.Generators.Helpers;
+using EdgeAe.Generators.Model;
+using EdgeAe.Generators.Planning;
+
+namespace EdgeAe.Generators.Emitting;
+
+/// <summary>
+/// The desktop flavour: the model as glue over the runtime's kernels (<c>EdgeAe.Kernels</c>), which are written once and
+/// generic over the vector width. Per model this writes the constants, the public API, the parameter and workspace
+/// layout, one struct per layer holding its constant shape, and one kernel call per layer; the JIT compiles the kernels
+/// for each layer's struct, so every size is still a constant in the machine code.
+/// </summary>
+internal static partial class ModelEmitter
+{
+    /// <summary>The usings of a desktop file: short names for the runtime (aliases, so nothing else comes into scope).</summary>
+    private static void WriteDesktopUsings(SourceWriter w)
+    {
+        w.WriteLine("using System;");
+        w.WriteLine("using System.CodeDom.Compiler;");
+        w.WriteLine("using Ae = global::EdgeAe;");
+        w.WriteLine("using Kernels = global::EdgeAe.Kernels;");
+        w.WriteLine("using MemoryMarshal = global::System.Runtime.InteropServices.MemoryMarshal;");
+        w.WriteLine("using Unsafe = global::System.Runtime.CompilerServices.Unsafe;");
+        w.WriteLine();
+    }
+
+    private static void WriteDesktopClassBody(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    {
+        TopologySpec spec = plan.Topology;
+        WriteShapeConstants(w, plan);
+        w.WriteSummary("Workspace floats of one sample, deltas for training included (one slot of the batch workspace).");
+        w.WriteLine($"public const int WorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
+        w.WriteLine();
+        w.WriteSummary("Largest batch <see cref=\"AccumulateBatchGradients\"/>, <see cref=\"TrainBatch\"/> and <see cref=\"EncodeBatch\"/> accept.");
+        w.WriteLine($"public const int MaxBatchSize = {Invariant.Int(spec.MaxBatchSize)};");
+        w.WriteLine();
+        w.WriteSummary("Bytes of the whole workspace: one slot per sample of the largest batch.");
+        w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * MaxBatchSize * sizeof(float);");
+        w.WriteLine();
+        WriteSeedAndBakedConstants(w, spec, baked);
+        WriteTopology(w, plan);
+        WriteDesktopCodec(w, plan, baked);
+
+        w.WriteLine("private readonly Ae.AlignedBuffer _parameters = new(ParameterBufferLength);");
+        w.WriteLine("private readonly Ae.AlignedBuffer _gradients = new(ParameterBufferLength);");
+        w.WriteLine("private readonly Ae.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);");
+        w.WriteLine("private readonly Ae.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);");
+        w.WriteLine();
+        WriteDesktopConstructors(w, plan, baked);
+        WriteDesktopInitialization(w, plan);
+        WriteDesktopInference(w, plan);
+        WriteDesktopTraining(w, plan);
+
+        w.WriteLine("private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);");
+        w.WriteLine();
+        w.WriteLine("private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);");
+        w.WriteLine();
+        w.WriteLine("private static ref float In(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);");
+        w.WriteLine();
+        w.WriteLine("private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);");
+        WriteLayerStructs(w, plan);
+        WriteWorkspaceLayout(w, plan);
+        if (baked is not null)
+        {
+            w.WriteLine();
+            WriteBakedParameters(w, plan, baked);
+        }
+    }
+
+    private static void WriteDesktopConstructors(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    {
+        string name = EscapedIdentifier(plan.Topology.TypeName);
+        if (baked is null)
+        {
+            w.WriteSummary(ApiDoc.DeclaredSeedConstructor);
+            w.WriteLine($"public {name}() => InitializeParameters(DeclaredSeed);");
+        }
+        else
+        {
+            w.WriteSummary("Creates the model with the trained parameters baked from <see cref=\"BakedWeightsFile\"/>, bit for bit.");
+            w.WriteLine($"public {name}() => s_bakedParameters.CopyTo(_parameters.Span);");
+        }
+
+        w.WriteLine();
+        w.WriteSummary(ApiDoc.SeededConstructor);
+        w.WriteLine($"public {name}(int seed) => InitializeParameters(seed);");
+        w.WriteLine();
+        w.WriteSummary("The static description of this model: layers, offsets, loss.");
+        w.WriteLine("Ae.ModelTopology Ae.IAutoencoder.Topology => Topology;");
+        w.WriteLine();
+        w.WriteSummary("All weights and biases, contiguous, in the order the remarks show.");
+        w.WriteLine("public Span<float> Parameters => _parameters.Span;");
+        w.WriteLine();
+        w.WriteSummary(ApiDoc.Gradients);
+        w.WriteLine("public Span<float> Gradients => _gradients.Span;");
+        w.WriteLine();
+    }
+
+    private static void WriteDesktopInitialization(SourceWriter w, ModelPlan plan)
+    {
+        TopologySpec spec = plan.Topology;
+        w.WriteSummary(spec.Initialization == InitializationKind.UniformFanIn
+            ? "Re-initialises every parameter from <paramref name=\"seed\"/>: weights and biases uniform in ±1/√fan_in (PyTorch's nn.Linear default). Same seed, same weights, on every target."
+            : "Re-initialises every parameter from <paramref name=\"seed\"/>: weights uniform in ±limit (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.");
+        w.OpenBlock("public void InitializeParameters(int seed)");
+        w.WriteLine("Span<float> p = _parameters.Span;");
+        w.WriteLine("p.Clear();");
+        w.WriteLine("ulong state = Kernels.Portable.SeedState(seed);");
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            LayerSpec l = layer.Layer;
+            string name = "Layer" + Invariant.Int(l.Index);
+            Initialization init = Initialization.Of(layer, spec.Initialization);
+            w.WriteLine($"// Layer {l.Index}: {init.Description}");
+            if (init.WeightLimit is float weightLimit)
+            {
+                w.WriteStatement($"Kernels.Portable.FillUniform(p.Slice({name}.Weights, {Invariant.Int(layer.WeightCount)}), {Invariant.Float(weightLimit)}, ref state);");
+            }
+
+            if (init.BiasLimit is float biasLimit)
+            {
+                w.WriteStatement($"Kernels.Portable.FillUniform(p.Slice({name}.Biases, {Invariant.Int(l.Width)}), {Invariant.Float(biasLimit)}, ref state);");
+            }
+        }
+
+        w.CloseBlock();
+        w.WriteLine();
+    }
+
+    private static void WriteDesktopInference(SourceWriter w, ModelPlan plan)
+    {
+        TopologySpec spec = plan.Topology;
+        int code = plan.CodeLayer.Layer.Index;
+        int last = plan.OutputLayer.Layer.Index;
+
+        w.WriteSummary(ApiDoc.Encode);
+        w.OpenBlock("public void Encode(ReadOnlySpan<float> input, Span<float> code)");
+        WriteCheck(w, "input", "InputSize");
+        WriteCheck(w, "code", "CodeSize");
+        w.WriteLine("ref float p = ref _parameters.Reference;");
+        WriteSampleLayers(w, plan, 0, code, "ref In(input)", "ref Out(code)");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Encodes like <see cref=\"Encode\"/> with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same math functions): the code is bit-identical to what a device running this declaration computes, on any machine. Slower than <see cref=\"Encode\"/>; packet codecs use it. Allocates nothing.");
+        w.OpenBlock("public void EncodePortable(ReadOnlySpan<float> input, Span<float> code)");
+        WriteCheck(w, "input", "InputSize");
+        WriteCheck(w, "code", "CodeSize");
+        w.WriteLine("ReadOnlySpan<float> p = _parameters.Span;");
+        for (int l = 0; l <= code; l++)
+        {
+            LayerPlan layer = plan.Layers[l];
+            string source = l == 0 ? "input" : $"_workspace.Span.Slice(SampleLayout.Activations{l - 1}, {Invariant.Int(plan.Layers[l - 1].Layer.Width)})";
+            string target = l == code ? "code" : $"_workspace.Span.Slice(SampleLayout.Activations{l}, {Invariant.Int(layer.Layer.Width)})";
+            w.WriteLine(LayerComment(layer));
+            w.WriteStatement($"Kernels.Portable.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {PortableActivation(layer)}>(p, {source}, {target});");
+        }
+
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary(ApiDoc.Decode);
+        w.OpenBlock("public void Decode(ReadOnlySpan<float> code, Span<float> output)");
+        WriteCheck(w, "code", "CodeSize");
+        WriteCheck(w, "output", "InputSize");
+        w.WriteLine("ref float p = ref _parameters.Reference;");
+        WriteSampleLayers(w, plan, code + 1, last, "ref In(code)", "ref Out(output)");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Encodes a batch: <paramref name=\"inputs\"/> holds count × <see cref=\"InputSize\"/> floats sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"codes\"/> receives count × <see cref=\"CodeSize\"/> floats. Allocates nothing.");
+        w.OpenBlock("public void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)");
+        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
+        w.WriteLine("ref float p = ref _parameters.Reference;");
+        WriteBatchTransposes(w, plan, 0, code);
+        WriteBatchForward(w, plan, 0, code);
+        w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{code}), BatchLayout.Row{code}, codes, CodeSize, count);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary(ApiDoc.Reconstruct(spec.Loss));
+        w.OpenBlock("public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)");
+        WriteCheck(w, "input", "InputSize");
+        WriteCheck(w, "output", "InputSize");
+        w.WriteLine("return ForwardAndLoss(input, input, ref Out(output));");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary(ApiDoc.Evaluate);
+        w.OpenBlock("public float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
+        WriteCheck(w, "input", "InputSize");
+        WriteCheck(w, "target", "InputSize");
+        w.WriteLine($"return ForwardAndLoss(input, target, ref Ws(SampleLayout.Activations{last}));");
+        w.CloseBlock();
+        w.WriteLine();
+
+        LayerPlan output = plan.OutputLayer;
+        w.WriteSummary("Every layer on <paramref name=\"input\"/>; the reconstruction goes to <paramref name=\"output\"/>, its loss against <paramref name=\"target\"/> is returned.");
+        w.OpenBlock("private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)");
+        w.WriteLine("ref float p = ref _parameters.Reference;");
+        string x = "ref In(input)";
+        if (last > 0)
+        {
+            WriteSampleLayers(w, plan, 0, last - 1, x, null);
+            x = $"ref Ws(SampleLayout.Activations{last - 1})";
+        }
+
+        w.WriteLine(LayerComment(output) + " The loss is summed as the outputs are written.");
+        string tied = output.IsTied ? "true" : "false";
+        w.WriteStatement(spec.Loss == LossKind.BinaryCrossEntropy
+            ? $"return (float)Kernels.Dense.ForwardBinaryCrossEntropy<Layer{last}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.PreActivations), ref In(target), ref output);"
+            : $"return (float)Kernels.Dense.ForwardSquaredError<Layer{last}, {KernelActivation(plan, output)}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.Activations{last}), ref In(target), ref output);");
+        w.CloseBlock();
+        w.WriteLine();
+    }
+
+    private static void WriteDesktopTraining(SourceWriter w, ModelPlan plan)
+    {
+        TopologySpec spec = plan.Topology;
+        int last = plan.OutputLayer.Layer.Index;
+
+        w.WriteSummary(ApiDoc.AccumulateGradients);
+        w.OpenBlock("public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
+        WriteCheck(w, "input", "InputSize");
+        WriteCheck(w, "target", "InputSize");
+        w.WriteLine("return Backpropagate(input, target, 1);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Forward and backward over a batch: <paramref name=\"inputs\"/> and <paramref name=\"targets\"/> hold count × <see cref=\"InputSize\"/> floats, sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>). Adds the gradients summed over the batch to <see cref=\"Gradients\"/> and returns the summed loss. Allocates nothing.");
+        w.OpenBlock("public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)");
+        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
+        w.WriteLine("return Backpropagate(inputs, targets, count);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Layer by layer over the whole batch: forward, the loss and output delta, backward (gradients, then the delta before).");
+        w.OpenBlock("private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count)");
+        w.WriteLine("ref float p = ref _parameters.Reference;");
+        w.WriteLine("ref float g = ref _gradients.Reference;");
+        WriteBatchTransposes(w, plan, 0, last);
+        WriteBatchForward(w, plan, 0, last);
+        w.WriteLine();
+        LayerPlan output = plan.OutputLayer;
+        if (spec.Loss == LossKind.BinaryCrossEntropy)
+        {
+            w.WriteLine("// Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.");
+            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref Ws(BatchLayout.PreActivations), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
+        }
+        else
+        {
+            w.WriteLine($"// Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = {output.Layer.Activation}.");
+            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref Ws(BatchLayout.Activations{last}), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
+        }
+
+        for (int l = last; l >= 0; l--)
+        {
+            LayerPlan layer = plan.Layers[l];
+            w.WriteLine();
+            w.WriteComment($"Layer {l} ({Describe.Role(layer.Layer.Role)}) backward: g_b += Σ δ, g_W += {(layer.IsTied ? $"Δᵀ·X into layer {layer.Layer.TiedTo}'s W (tied)" : "Xᵀ·Δ")}"
+                + (l > 0 ? $"; δ of layer {l - 1} = (Δ·Wᵀ)∘f′, f = {plan.Layers[l - 1].Layer.Activation}." : "."));
+            string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref Ws(BatchLayout.Activations{l - 1}), fromInputs: false";
+            w.WriteStatement(layer.IsTied
+                ? $"Kernels.Dense.GradientsBatchTied<Layer{l}>(ref g, ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l}), count);"
+                : $"Kernels.Dense.GradientsBatch<Layer{l}>(ref g, {x}, ref Ws(BatchLayout.Deltas{l}), count);");
+            if (l > 0)
+            {
+                string weights = layer.IsTied ? $"ref Unsafe.Add(ref p, Layer{l}.Weights)" : $"ref Transposed(BatchLayout.Transposed{l})";
+                w.WriteStatement($"Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>({weights}, ref Ws(BatchLayout.Deltas{l}), ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l - 1}), count);");
+            }
+        }
+
+        w.WriteLine();
+        w.WriteLine("return (float)loss;");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient. Returns the mean per-sample loss before the step. Allocates nothing.");
+        w.OpenBlock("public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate)");
+        w.WriteStatement("Kernels.Shape.CheckLearningRate(learningRate);");
+        w.WriteLine("ZeroGradients();");
+        w.WriteLine("float loss = AccumulateBatchGradients(inputs, targets);");
+        w.WriteLine("int count = inputs.Length / InputSize;");
+        w.WriteStatement("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);");
+        w.WriteLine("return loss / count;");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary(ApiDoc.ZeroGradients);
+        w.WriteLine("public void ZeroGradients() => _gradients.Span.Clear();");
+        w.WriteLine();
+        w.WriteSummary(ApiDoc.TrainStep);
+        w.WriteLine("public float TrainStep(ReadOnlySpan<float> input, float learningRate) => TrainStep(input, input, learningRate);");
+        w.WriteLine();
+        w.WriteSummary(ApiDoc.TrainStepWithTarget);
+        w.OpenBlock("public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate)");
+        w.WriteStatement("Kernels.Shape.CheckLearningRate(learningRate);");
+        w.WriteLine("ZeroGradients();");
+        w.WriteLine("float loss = AccumulateGradients(input, target);");
+        w.WriteStatement("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);");
+        w.WriteLine("return loss;");
+        w.CloseBlock();
+        w.WriteLine();
+    }
+
+    /// <summary>
+    /// Single-sample forward calls for layers first..last: the first reads <paramref name="source"/>, each writes its
+    /// workspace slot, except the last when <paramref name="target"/> is given (the caller's span).
+    /// </summary>
+    private static void WriteSampleLayers(SourceWriter w, ModelPlan plan, int first, int last, string source, string? target)
+    {
+        string x = source;
+        for (int l = first; l <= last; l++)
+        {
+            LayerPlan layer = plan.Layers[l];
+            string y = l == last && target is not null ? target : $"ref Ws(SampleLayout.Activations{l})";
+            w.WriteLine(LayerComment(layer));
+            w.WriteStatement($"Kernels.Dense.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {KernelActivation(plan, layer)}>(ref p, {x}, {y});");
+            x = $"ref Ws(SampleLayout.Activations{l})";
+        }
+    }
+
+    /// <summary>The transposed copies the batch products of layers first..last read, made once per call.</summary>
+    private static void WriteBatchTransposes(SourceWriter w, ModelPlan plan, int first, int last)
+    {
+        var copies = new List<LayerPlan>();
+        for (int l = first; l <= last; l++)
+        {
+            LayerPlan layer = plan.Layers[l];
+            bool forward = layer.IsTied; // a tied layer's forward product reads its mirror's W input-major
+            bool backward = !layer.IsTied && l > 0 && last == plan.OutputLayer.Layer.Index; // training's data product reads Wᵀ
+            if (forward || backward)
+            {
+                copies.Add(layer);
+            }
+        }
+
+        if (copies.Count == 0)
+        {
+            return;
+        }
+
+        bool tied = copies.Exists(c => c.IsTied), untied = copies.Exists(c => !c.IsTied);
+        w.WriteComment("Transposed copies of W, made once per batch: "
+            + (untied ? "Wᵀ for the backward data products" : string.Empty)
+            + (tied && untied ? "; " : string.Empty)
+            + (tied ? "a tied layer's W input-major for its forward product" : string.Empty) + ".");
+        foreach (LayerPlan layer in copies)
+        {
+            int rows = layer.IsTied ? layer.Layer.Width : layer.Layer.InputWidth;
+            int columns = layer.IsTied ? layer.Layer.InputWidth : layer.Layer.Width;
+            w.WriteStatement($"Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer{layer.Layer.Index}.Weights), {Invariant.Int(rows)}, {Invariant.Int(columns)}, ref Transposed(BatchLayout.Transposed{layer.Layer.Index}));");
+        }
+    }
+
+    /// <summary>Batch forward calls for layers first..last, layer 0 reading the caller's <c>inputs</c>.</summary>
+    private static void WriteBatchForward(SourceWriter w, ModelPlan plan, int first, int last)
+    {
+        bool training = last == plan.OutputLayer.Layer.Index;
+        for (int l = first; l <= last; l++)
+        {
+            LayerPlan layer = plan.Layers[l];
+            bool zOnly = training && l == last && plan.Topology.Loss == LossKind.BinaryCrossEntropy;
+            string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref Ws(BatchLayout.Activations{l - 1}), fromInputs: false";
+            string y = zOnly ? "ref Ws(BatchLayout.PreActivations)" : $"ref Ws(BatchLayout.Activations{l})";
+            string activation = zOnly ? "Kernels.Linear" : KernelActivation(plan, layer);
+            w.WriteLine(LayerComment(layer) + (zOnly ? " Stores z: the loss pass applies σ." : string.Empty));
+            w.WriteStatement(layer.IsTied
+                ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref Ws(BatchLayout.Activations{l - 1}), {y}, count);"
+                : $"Kernels.Dense.ForwardBatch<Layer{l}, {activation}>(ref p, {x}, {y}, count);");
+        }
+    }
+
+    /// <summary>One struct per layer: the constant shape the kernels are compiled for.</summary>
+    private static void WriteLayerStructs(SourceWriter w, ModelPlan plan)
+    {
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            LayerSpec l = layer.Layer;
+            string weights = layer.IsTied
+                ? $"W = layer {l.TiedTo}'s, output-major for this layer, p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount})"
+                : $"W input-major p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount})";
+            w.WriteLine();
+            w.WriteSummary($"Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}; {weights}, b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}).");
+            w.OpenBlock($"private readonly struct Layer{l.Index} : Kernels.IDenseLayer");
+            w.WriteLine($"public static int Inputs => {Invariant.Int(l.InputWidth)};");
+            w.WriteLine();
+            w.WriteLine($"public static int Outputs => {Invariant.Int(l.Width)};");
+            w.WriteLine();
+            w.WriteLine($"public static int Weights => {Invariant.Int(layer.WeightOffset)};");
+            w.WriteLine();
+            w.WriteLine($"public static int Biases => {Invariant.Int(layer.BiasOffset)};");
+            w.CloseBlock();
+        }
+    }
+
+    /// <summary>The workspace offsets: one sample's slots, and the batch layout (<see cref="BatchPlan"/>).</summary>
+    private static void WriteWorkspaceLayout(SourceWriter w, ModelPlan plan)
+    {
+        w.WriteLine();
+        w.WriteSummary("Where one sample's activations live in the workspace (Encode, Decode, Reconstruct, Evaluate).");
+        w.OpenBlock("private static class SampleLayout");
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            w.WriteLine($"public const int Activations{layer.Layer.Index} = {Invariant.Int(layer.ActivationOffset)};");
+        }
+
+        if (plan.OutputLayer.PreActivationOffset >= 0)
+        {
+            w.WriteLine($"public const int PreActivations = {Invariant.Int(plan.OutputLayer.PreActivationOffset)};");
+        }
+
+        w.CloseBlock();
+        w.WriteLine();
+
+        BatchPlan batch = plan.Batch;
+        w.WriteSummary("The batch layout: per layer, every sample's row padded to 16 floats; the transposed copies of W in their own buffer.");
+        w.OpenBlock("private static class BatchLayout");
+        for (int l = 0; l < plan.Layers.Count; l++)
+        {
+            w.WriteLine($"public const int Row{l} = {Invariant.Int(BatchPlan.Row(plan.Layers[l].Layer.Width))};");
+        }
+
+        for (int l = 0; l < plan.Layers.Count; l++)
+        {
+            w.WriteLine($"public const int Activations{l} = {Invariant.Int(batch.Activations[l])};");
+        }
+
+        if (batch.PreActivations >= 0)
+        {
+            w.WriteLine($"public const int PreActivations = {Invariant.Int(batch.PreActivations)};");
+        }
+
+        for (int l = 0; l < plan.Layers.Count; l++)
+        {
+            w.WriteLine($"public const int Deltas{l} = {Invariant.Int(batch.Deltas[l])};");
+        }
+
+        for (int l = 0; l < plan.Layers.Count; l++)
+        {
+            if (batch.Transposed[l] >= 0)
+            {
+                w.WriteLine($"public const int Transposed{l} = {Invariant.Int(batch.Transposed[l])};");
+            }
+        }
+
+        w.WriteLine($"public const int TransposedLength = {Invariant.Int(batch.TransposedLength)};");
+        w.CloseBlock();
+    }
+
+    private static void WriteCheck(SourceWriter w, string parameter, string expected)
+        => w.WriteStatement($"Kernels.Shape.Check({parameter}, {expected}, nameof({parameter}));");
+
+    /// <summary>The comment above a layer's call, e.g. <c>// Layer 0 (code): dense 64 → 16, Sigmoid.</c></summary>
+    private static string LayerComment(LayerPlan layer)
+    {
+        LayerSpec l = layer.Layer;
+        return $"// Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}{(layer.IsTied ? $", W tied to layer {l.TiedTo}'s" : string.Empty)}.";
+    }
+
+    /// <summary>The kernels' activation type of a layer: the output layer of a binary cross-entropy model uses the stable sigmoid.</summary>
+    private static string KernelActivation(ModelPlan plan, LayerPlan layer)
+    {
+        if (layer.Layer.Activation == ActivationKind.Sigmoid && layer.PreActivationOffset >= 0)
+        {
+            return "Kernels.StableSigmoid";
+        }
+
+        return "Kernels." + layer.Layer.Activation;
+    }
+
+    /// <summary>The portable path's activation type (both sigmoid forms are the firmware's 1 / (1 + e^−z) there).</summary>
+    private static string PortableActivation(LayerPlan layer) => "Kernels." + layer.Layer.Activation;
+}
+
+/// <summary>How one layer's parameters are initialised: the limits of its uniform draws and a comment saying why.</summary>
+internal readonly struct Initialization
+{
+    private Initialization(float? weightLimit, float? biasLimit, string description)
+    {
+        WeightLimit = weightLimit;
+        BiasLimit = biasLimit;
+        Description = description;
+    }
+
+    /// <summary>W ~ U(−limit, limit), drawn first; null when the layer owns no W (tied).</summary>
+    public float? WeightLimit { get; }
+
+    /// <summary>b ~ U(−limit, limit), drawn after W; null when the biases stay 0.</summary>
+    public float? BiasLimit { get; }
+
+    public string Description { get; }
+
+    public static Initialization Of(LayerPlan plan, InitializationKind kind)
+    {
+        LayerSpec layer = plan.Layer;
+        if (kind == InitializationKind.UniformFanIn)
+        {
+            // PyTorch's nn.Linear default: W and b uniform in ±1/√fan_in (fan_in of the layer that uses them).
+            float bound = (float)(1.0 / System.Math.Sqrt(layer.InputWidth));
+            return new Initialization(plan.IsTied ? null : bound, bound,
+                $"uniform ±1/√{Invariant.Int(layer.InputWidth)} for " + (plan.IsTied ? $"its biases (W is layer {layer.TiedTo}'s)." : "W, then b."));
+        }
+
+        if (plan.IsTied)
+        {
+            return new Initialization(null, null, $"tied to layer {layer.TiedTo}'s weights; its biases stay 0.");
+        }
+
+        bool he = layer.Activation == ActivationKind.Relu;
+        double limit = he ? System.Math.Sqrt(6.0 / layer.InputWidth) : System.Math.Sqrt(6.0 / (layer.InputWidth + layer.Width));
+        return new Initialization((float)limit, null,
+            $"{(he ? "He" : "Glorot")} uniform, limit √(6/{(he ? Invariant.Int(layer.InputWidth) : "(" + Invariant.Int(layer.InputWidth) + " + " + Invariant.Int(layer.Width) + ")")}); biases stay 0.");
+    }
+}

@@ -1,0 +1,52 @@
+namespace EdgeAe.Generators.Planning;
+
+/// <summary>The RAM and flash a firmware (nanoFramework) model needs, from its plan.</summary>
+internal readonly struct DeviceFootprint
+{
+    /// <summary>Bytes a nanoFramework heap block adds per array (header and length), for the RAM estimate.</summary>
+    public const int ArrayOverheadBytes = 12;
+
+    private DeviceFootprint(int ramBytes, int bakedDataBytes)
+    {
+        RamBytes = ramBytes;
+        BakedDataBytes = bakedDataBytes;
+    }
+
+    /// <summary>Every array of the model, headers included.</summary>
+    public int RamBytes { get; }
+
+    /// <summary>Flash the baked parameter data takes (0 without baked weights).</summary>
+    public int BakedDataBytes { get; }
+
+    /// <param name="plan">The model's plan.</param>
+    /// <param name="baked">True when the parameters are baked into the code.</param>
+    /// <param name="staticCodeRange">True when the packet codec starts from a static code range (two more arrays).</param>
+    public static DeviceFootprint Of(ModelPlan plan, bool baked, bool staticCodeRange)
+    {
+        bool training = plan.Topology.OnDeviceTraining;
+        int parameters = plan.ParameterBufferLength * 4 + ArrayOverheadBytes;
+        int ram = parameters; // own array, or the static baked array used in place
+        if (baked && training)
+        {
+            ram += parameters; // the static baked array stays in RAM beside the model's copy
+        }
+
+        if (training)
+        {
+            ram += parameters; // gradients
+        }
+
+        ram += (training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4 + ArrayOverheadBytes;
+        ram += plan.Topology.CodeSize * 4 + ArrayOverheadBytes;
+        if (plan.Topology.HasCodec)
+        {
+            ram += 2 * (plan.Topology.CodeSize * 4 + ArrayOverheadBytes); // the codec's per-value minimum and scale
+            if (staticCodeRange)
+            {
+                ram += 2 * (plan.Topology.CodeSize * 4 + ArrayOverheadBytes); // and the static range it starts from
+            }
+        }
+
+        return new DeviceFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
+    }
+}

@@ -1,0 +1,135 @@
+using EdgeAe.IO;
+using Google.Protobuf;
+
+namespace EdgeAe.Onnx.Tests;
+
+/// <summary>Never a partial import: both files or neither; an output never overwrites the input.</summary>
+public sealed class SaveTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "edgeae-onnx-save-" + Guid.NewGuid().ToString("N"));
+
+    public SaveTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string PathOf(string name) => Path.Combine(_folder, name);
+
+    private string ValidOnnx()
+    {
+        string path = PathOf("model.onnx");
+        File.WriteAllBytes(path, new ReferenceAe(1, [16, 8, 4, 8, 16], ["Relu", "Relu", "Relu", "Sigmoid"]).Dynamo(13, 1, out _));
+        return path;
+    }
+
+    [Fact]
+    public void Import_writes_a_declaration_and_a_weight_file_that_belong_together()
+    {
+        string onnx = ValidOnnx();
+        ImportedModel model = OnnxImporter.ImportFile(onnx, PathOf("Model.cs"), PathOf("model.eaw"), new OnnxImportOptions { ClassName = "Model" });
+        Assert.Equal(model.Declaration, File.ReadAllText(PathOf("Model.cs")));
+        WeightFileInfo info = WeightFile.Read(PathOf("model.eaw"));
+        Assert.Equal(model.Topology, info.Topology);
+        Assert.Contains("public partial class Model;", model.Declaration);
+        Assert.Contains("// Weights: model.eaw", model.Declaration);
+        Assert.Empty(Directory.GetFiles(_folder, "*.tmp"));
+    }
+
+    [Fact]
+    public void A_failed_import_leaves_existing_outputs_as_they_were()
+    {
+        string onnx = PathOf("bad.onnx");
+        var g = new GraphBuilder(13).Input("x", 4);
+        g.Node("Elu", "e", ["x"], "y");
+        g.Output("y", 4);
+        File.WriteAllBytes(onnx, g.Build());
+        File.WriteAllText(PathOf("Model.cs"), "previous declaration");
+        File.WriteAllText(PathOf("model.eaw"), "previous weights");
+        Assert.Throws<OnnxImportException>(() => OnnxImporter.ImportFile(onnx, PathOf("Model.cs"), PathOf("model.eaw")));
+        Assert.Equal("previous declaration", File.ReadAllText(PathOf("Model.cs")));
+        Assert.Equal("previous weights", File.ReadAllText(PathOf("model.eaw")));
+        Assert.Equal(3, Directory.GetFiles(_folder).Length);
+    }
+
+    [Fact]
+    public void When_the_second_file_cannot_be_written_the_first_is_put_back()
+    {
+        string onnx = ValidOnnx();
+        File.WriteAllText(PathOf("model.eaw"), "previous weights");
+        ImportedModel model = OnnxImporter.Import(onnx);
+        OnnxImportException e = Assert.Throws<OnnxImportException>(() => model.Save(PathOf("Model.cs"), PathOf("model.eaw"), (_, _) => throw new IOException("disk full")));
+        Assert.Equal(OnnxImportError.Io, e.Reason);
+        Assert.Contains("disk full (the weight file was left as it was)", e.Message);
+        Assert.Equal("previous weights", File.ReadAllText(PathOf("model.eaw")));
+        Assert.False(File.Exists(PathOf("Model.cs")));
+
+        // Without a previous weight file, the new one is removed again.
+        Assert.Throws<OnnxImportException>(() => model.Save(PathOf("Model.cs"), PathOf("fresh.eaw"), (_, _) => throw new IOException("disk full")));
+        Assert.False(File.Exists(PathOf("fresh.eaw")));
+
+        // A folder where the declaration should go is refused before any work.
+        Directory.CreateDirectory(PathOf("Folder.cs"));
+        Assert.Equal(OnnxImportError.Io, Assert.Throws<OnnxImportException>(() => model.Save(PathOf("Folder.cs"), PathOf("model.eaw"))).Reason);
+        Assert.Equal("previous weights", File.ReadAllText(PathOf("model.eaw")));
+
+        // A path that cannot be written is refused before any work: the new weight file is not created.
+        Assert.Throws<OnnxImportException>(() => OnnxImporter.Import(onnx).Save(PathOf("missing/Model.cs"), PathOf("new.eaw")));
+        Assert.False(File.Exists(PathOf("new.eaw")));
+    }
+
+    [Fact]
+    public void An_output_that_is_the_input_is_refused_before_any_work()
+    {
+        string onnx = ValidOnnx();
+        byte[] before = File.ReadAllBytes(onnx);
+        OnnxImportException e = Assert.Throws<OnnxImportException>(() => OnnxImporter.ImportFile(onnx, PathOf("Model.cs"), Path.Combine(_folder, ".", "model.onnx")));
+        Assert.Equal(OnnxImportError.Io, e.Reason);
+        Assert.Equal(before, File.ReadAllBytes(onnx));
+        Assert.False(File.Exists(PathOf("Model.cs")));
+        Assert.Throws<OnnxImportException>(() => OnnxImporter.ImportFile(onnx, PathOf("same"), PathOf("same")));
+    }
+
+    [Fact]
+    public void Export_of_a_weight_file_is_written_atomically_and_never_over_its_input()
+    {
+        string onnx = ValidOnnx();
+        OnnxImporter.ImportFile(onnx, PathOf("Model.cs"), PathOf("model.eaw"));
+        OnnxExporter.ExportFile(PathOf("model.eaw"), PathOf("again.onnx"));
+        Assert.Equal("16→8→4→8→16 (Relu, Relu, Relu, Sigmoid), BinaryCrossEntropy", OnnxImporter.Import(PathOf("again.onnx")).Topology);
+        Assert.Throws<ArgumentException>(() => OnnxExporter.ExportFile(PathOf("model.eaw"), PathOf("model.eaw")));
+        File.WriteAllText(PathOf("broken.eaw"), "not a weight file");
+        Assert.Throws<WeightFileException>(() => OnnxExporter.ExportFile(PathOf("broken.eaw"), PathOf("again.onnx")));
+        Assert.Equal("16→8→4→8→16 (Relu, Relu, Relu, Sigmoid), BinaryCrossEntropy", OnnxImporter.Import(PathOf("again.onnx")).Topology);
+    }
+}
+
+/// <summary>What ONNX has no place for travels in metadata_props and comes back into the weight file.</summary>
+public sealed class MetadataTests
+{
+    [Fact]
+    public void Normalisation_code_ranges_loss_and_code_survive_export_and_import()
+    {
+        var reference = new ReferenceAe(6, [8, 3, 8], ["Tanh", "Linear"]);
+        var data = new AutoencoderData
+        {
+            InputSize = 8,
+            Loss = LossKind.SquaredError,
+            TiedWeights = false,
+            Layers =
+            [
+                new DenseLayer(LayerRole.Code, 8, 3, ActivationKind.Tanh, reference.W[0], reference.B[0]),
+                new DenseLayer(LayerRole.Output, 3, 8, ActivationKind.Linear, reference.W[1], reference.B[1]),
+            ],
+            Normalization = new Data.Normalization(Data.NormalizationKind.Standardize, [1, 2, 3, 4, 5, 6, 7, 8], [0.5f, 1, 2, 4, 8, 16, 32, 64]),
+            CodecBits = 16,
+            CodecMin = [-1f, -0.5f, -0.25f],
+            CodecMax = [1f, 0.5f, 0.3f],
+        };
+        byte[] onnx = OnnxExporter.Build(data, new OnnxExportOptions(), "Meta").ToByteArray();
+        ImportedModel imported = OnnxImporter.Import(onnx, "meta.onnx");
+        Assert.True(EdgeAe.IO.Format.WeightFileFormat.TryParse(imported.WeightFile.ToArray(), out EdgeAe.IO.Format.WeightFileData? file, out _));
+        Assert.Equal(data.ToWeightFile(), imported.WeightFile.ToArray());
+        Assert.Equal(16, file!.CodecBits);
+        Assert.Equal(data.CodecMax, file.CodecMax);
+        Assert.Contains("loss: SquaredError, from the metadata (edgeae.loss)", imported.Notes);
+    }
+}
