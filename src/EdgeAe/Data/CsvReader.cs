@@ -107,11 +107,11 @@ public static class CsvReader
         long start = raw.Position;
         try
         {
-            // Pass 1: an upper bound on the rows (and the gzip trailer check), so pass 2 allocates once.
-            long lines;
+            // Pass 1: upper bounds on the rows (and the gzip trailer check), so pass 3 allocates once.
+            ContentSize size;
             using (Stream content = DataStreams.Decompressed(raw, out _, verify: true))
             {
-                lines = CountLines(content);
+                size = CountLines(content, options.Separator);
             }
 
             // Pass 2: the first row decides the columns and whether it is a header (nothing is stored).
@@ -130,7 +130,7 @@ public static class CsvReader
             using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
             using (var parser = new Parser(reader, displayName, options))
             {
-                return parser.ReadData(first, lines, out layout);
+                return parser.ReadData(first, size, out layout);
             }
         }
         catch (TruncatedGzipException e)
@@ -143,46 +143,60 @@ public static class CsvReader
         }
     }
 
-    /// <summary>Line breaks (\n, \r\n, lone \r) plus one: at least the number of lines.</summary>
-    private static long CountLines(Stream content)
+    /// <summary>What pass 1 counts: lines holding anything but ASCII blanks (an upper bound on the rows), and bytes.</summary>
+    private readonly record struct ContentSize(long NonBlankLines, long Bytes)
     {
-        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+        /// <summary>
+        /// At most this many data rows of <paramref name="columns"/> columns follow a header (or not): no more than the
+        /// non-blank lines, and no more than the bytes allow — a row needs a character per field and a separator
+        /// between fields, so a few wide rows followed by many short lines cannot ask for a huge array.
+        /// </summary>
+        public long Rows(int columns, bool header)
+            => Math.Max(1, Math.Min(NonBlankLines - (header ? 1 : 0), (Bytes / ((2L * columns) - 1)) + 1));
+    }
+
+    /// <summary>Counts the lines (ended by \n, \r or \r\n) that hold more than spaces, tabs and form feeds, and the bytes.</summary>
+    private static ContentSize CountLines(Stream content, char separator)
+    {
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            return CountLines(content, rented);
+            // A separator that is itself a blank (tab, space) makes a line of separators a row, not a blank line.
+            ReadOnlySpan<byte> blanks = separator switch
+            {
+                '\t' => " \v\f"u8,
+                ' ' => "\t\v\f"u8,
+                _ => " \t\v\f"u8,
+            };
+            long nonBlank = 0, bytes = 0;
+            bool filled = false;
+            int read;
+            while ((read = content.Read(buffer)) > 0)
+            {
+                bytes += read;
+                ReadOnlySpan<byte> span = buffer.AsSpan(0, read);
+                while (true)
+                {
+                    int end = span.IndexOfAny((byte)'\n', (byte)'\r');
+                    ReadOnlySpan<byte> segment = end < 0 ? span : span[..end];
+                    filled |= segment.IndexOfAnyExcept(blanks) >= 0;
+                    if (end < 0)
+                    {
+                        break;
+                    }
+
+                    nonBlank += filled ? 1 : 0;
+                    filled = false;
+                    span = span[(end + 1)..];
+                }
+            }
+
+            return new ContentSize(nonBlank + (filled ? 1 : 0), bytes);
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    private static long CountLines(Stream content, byte[] buffer)
-    {
-        long breaks = 0;
-        bool afterCarriageReturn = false;
-        int read;
-        while ((read = content.Read(buffer)) > 0)
-        {
-            ReadOnlySpan<byte> bytes = buffer.AsSpan(0, read);
-            breaks += bytes.Count((byte)'\n');
-            int carriageReturns = bytes.Count((byte)'\r');
-            if (carriageReturns > 0 || afterCarriageReturn)
-            {
-                // A \r followed by \n is one break, counted with the \n; a lone \r is a break of its own.
-                for (int i = 0; i < bytes.Length; i++)
-                {
-                    if (afterCarriageReturn && bytes[i] != (byte)'\n')
-                    {
-                        breaks++;
-                    }
-
-                    afterCarriageReturn = bytes[i] == (byte)'\r';
-                }
-            }
-        }
-
-        return breaks + (afterCarriageReturn ? 1 : 0) + 1;
     }
 
     /// <summary>One pass over the content: fields are read one at a time from a 64 K character window and parsed in place.</summary>
@@ -241,7 +255,7 @@ public static class CsvReader
         }
 
         /// <summary>Pass 3: the data rows after <paramref name="first"/> (and <paramref name="first"/> itself unless it is the header).</summary>
-        public Dataset ReadData(FirstRow first, long lineBound, out CsvLayout layout)
+        public Dataset ReadData(FirstRow first, ContentSize size, out CsvLayout layout)
         {
             int columns = first.Count;
             int labelIndex = ResolveLabelColumn(columns, first.Line);
@@ -257,8 +271,8 @@ public static class CsvReader
             {
             }
 
-            // Rows still to come are at most the lines left; their values are allocated once.
-            long rowBound = Math.Max(lineBound - dataLine + 1, 1);
+            // The rows to come are allocated once, from pass 1's bound.
+            long rowBound = size.Rows(columns, first.IsHeader);
             if (rowBound * width > Array.MaxLength)
             {
                 throw new DataFormatException(name, null, null, FormattableString.Invariant($"{rowBound} rows of {width} values are more than one array holds ({Array.MaxLength} values)"));

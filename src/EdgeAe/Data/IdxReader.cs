@@ -26,6 +26,9 @@ public static class IdxReader
 
     private const byte UnsignedByte = 0x08;
 
+    /// <summary>The largest expansion of deflate data (RFC 1951: a 258-byte match per 2 bits at best, about 1032:1).</summary>
+    private const long MaxDeflateRatio = 1032;
+
     /// <summary>
     /// Reads unsigned-byte images: one sample per image, rows × columns features in row-major order,
     /// with the raw pixel values 0..255 as floats (scaling is the job of a <see cref="Normalization"/>).
@@ -93,7 +96,9 @@ public static class IdxReader
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(name);
-        using Stream content = DataStreams.Decompressed(DataStreams.Seekable(stream), out bool compressed);
+        Stream raw = DataStreams.Seekable(stream);
+        long available = raw.Length - raw.Position;
+        using Stream content = DataStreams.Decompressed(raw, out bool compressed);
         string of = compressed ? " of the decompressed content" : "";
         try
         {
@@ -140,7 +145,17 @@ public static class IdxReader
                 }
             }
 
+            // A header may declare up to 2^31 elements: check the file can hold them before allocating (deflate
+            // expands by at most 1032:1, so a gzip file bounds its content too).
             long expectedLength = headerLength + bodyLength;
+            long most = compressed ? available * MaxDeflateRatio : available;
+            if (expectedLength > most)
+            {
+                throw new DataFormatException(name, null, null, compressed
+                    ? FormattableString.Invariant($"truncated: the header declares {expectedLength} bytes{of}, more than {available} bytes of gzip can hold")
+                    : FormattableString.Invariant($"truncated at byte {available} (expected {expectedLength} bytes)"));
+            }
+
             var values = new float[bodyLength];
             var chunk = new byte[1 << 16];
             long done = 0;

@@ -153,6 +153,23 @@ public sealed class CsvRobustnessTests : IDisposable
         Assert.True(allocated < floats + 1_500_000, $"allocated {allocated:N0} bytes for {floats:N0} bytes of float data");
     }
 
+    [Fact]
+    public void A_wide_first_row_followed_by_many_lines_does_not_size_the_array_by_their_product()
+    {
+        // 2,000 columns, then 20,000 blank or one-field lines: rows × columns would be 40 M floats (160 MB).
+        string wide = string.Join(',', Enumerable.Repeat("1", 2000));
+        string blanks = _files.Text("blanks.csv", wide + "\n" + wide + "\n" + new string('\n', 20_000));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Equal(2, CsvReader.Read(blanks).Count);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 3_000_000);
+
+        string shortLines = _files.Text("short.csv", wide + "\n" + string.Concat(Enumerable.Repeat("7\n", 20_000)));
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<DataFormatException>(() => CsvReader.Read(shortLines));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 3_000_000);
+        Assert.Contains("row 2: expected 2000 columns but found 1", e.Message);
+    }
+
     [Theory]
     [InlineData("\n")]
     [InlineData("\r\n")]
