@@ -4,23 +4,54 @@ using Spectre.Console.Cli;
 namespace EdgeAe.Cli;
 
 /// <summary>What a command writes to and where it keeps things; one per <see cref="CommandLine.Run"/>.</summary>
+/// <remarks>
+/// With <c>--json</c> a command's standard output is exactly one JSON object (<see cref="WriteJson{T}"/>); everything
+/// meant for people — progress, notes, tables — goes to standard error instead, and there is no live display.
+/// </remarks>
 internal sealed class CliEnvironment
 {
-    public required IAnsiConsole Console { get; init; }
+    /// <summary>The console over standard output (results, progress and help without <c>--json</c>).</summary>
+    public required IAnsiConsole OutputConsole { get; init; }
+
+    /// <summary>The console over standard error (human output under <c>--json</c>).</summary>
+    public required IAnsiConsole ErrorConsole { get; init; }
 
     public required TextWriter Error { get; init; }
 
-    /// <summary>True for a live terminal: progress bars; false: one plain line per epoch (CI logs, tests).</summary>
-    public required bool Interactive { get; init; }
+    /// <summary>True for a live terminal: progress bars; false: one plain line per epoch (CI logs, tests, --json).</summary>
+    public required bool Terminal { get; init; }
 
     /// <summary>Folder of compiled declarations (see <see cref="ModelCache"/>); null: the user cache folder.</summary>
     public string? CacheDirectory { get; init; }
 
-    /// <summary>Cancelled by the caller (tests); Ctrl+C is added by the train command.</summary>
+    /// <summary>Cancelled by the caller (tests); Ctrl+C and SIGTERM are added by the train command.</summary>
     public CancellationToken Cancellation { get; init; }
 
-    /// <summary>Writes plain text (no markup) and a newline.</summary>
+    /// <summary>Whether the command runs with <c>--verbose</c>.</summary>
+    public bool Verbose { get; set; }
+
+    /// <summary>Whether the command runs with <c>--json</c>.</summary>
+    public bool Json { get; set; }
+
+    /// <summary>Where human-readable output goes: standard output, or standard error under <c>--json</c>.</summary>
+    public IAnsiConsole Console => Json ? ErrorConsole : OutputConsole;
+
+    /// <summary>True when a live progress display can be shown.</summary>
+    public bool Interactive => Terminal && !Json && OutputConsole.Profile.Capabilities.Interactive;
+
+    /// <summary>Writes plain text (no markup) and a newline for people.</summary>
     public void Line(string text = "") => Console.Profile.Out.Writer.WriteLine(text);
+
+    /// <summary>Writes the command's JSON report to standard output when the command runs with <c>--json</c>.</summary>
+    public void WriteJson<T>(T report, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        if (Json)
+        {
+            TextWriter output = OutputConsole.Profile.Out.Writer;
+            output.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, type));
+            output.Flush();
+        }
+    }
 }
 
 /// <summary>

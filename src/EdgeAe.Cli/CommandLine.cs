@@ -18,7 +18,7 @@ internal static class CommandLine
     public const int Failure = 1;
     public const int UsageError = 2;
 
-    /// <summary>Training was stopped with Ctrl+C (the best epoch so far was saved).</summary>
+    /// <summary>Training was interrupted with Ctrl+C (SIGINT); SIGTERM exits with 143.</summary>
     public const int Cancelled = 130;
 
     /// <summary>Runs <paramref name="args"/>; returns the exit code.</summary>
@@ -31,23 +31,13 @@ internal static class CommandLine
     {
         ArgumentNullException.ThrowIfNull(args);
         bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-        if (!terminal)
-        {
-            console.Profile.Width = 120;
-        }
-
+        IAnsiConsole console = CreateConsole(output, terminal);
         var environment = new CliEnvironment
         {
-            Console = console,
+            OutputConsole = console,
+            ErrorConsole = CreateConsole(error, ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected),
             Error = error,
-            Interactive = terminal && console.Profile.Capabilities.Interactive,
+            Terminal = terminal,
             CacheDirectory = cacheDirectory,
             Cancellation = cancellation,
         };
@@ -66,11 +56,14 @@ internal static class CommandLine
                 .WithExample("train")
                 .WithExample("train", "--model", "Model.cs", "--data", "train.csv", "--validation-split", "0.1", "--corruption", "masking:0.3", "--out", "model.eaw");
             config.AddCommand<EvalCommand>("eval")
-                .WithDescription("Evaluate a weight file on a data set: mean loss, MSE and PSNR.")
+                .WithDescription("Evaluate a weight file on a data set: mean loss, MSE and PSNR, beside the PCA baseline of the same code size.")
                 .WithExample("eval", "--weights", "artifacts/digits.eaw");
             config.AddCommand<EncodeCommand>("encode")
                 .WithDescription("Write the code of every sample as CSV or raw little-endian float32.")
                 .WithExample("encode", "--weights", "artifacts/digits.eaw", "--out", "codes.csv");
+            config.AddCommand<ReconstructCommand>("reconstruct")
+                .WithDescription("Write every sample's reconstruction, in the data's original units (the weight file's normalisation undone), as CSV or raw float32.")
+                .WithExample("reconstruct", "--weights", "model.eaw", "--data", "test.csv", "--out", "recon.csv");
             config.AddCommand<InspectCommand>("inspect")
                 .WithDescription("Show a weight file's topology, sizes, normalisation and checksum status.")
                 .WithExample("inspect", "artifacts/digits.eaw");
@@ -124,6 +117,23 @@ internal static class CommandLine
 
             return code;
         }
+    }
+
+    private static IAnsiConsole CreateConsole(TextWriter writer, bool terminal)
+    {
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = 120;
+        }
+
+        return console;
     }
 
     /// <summary>The exit code and the one-line message of an exception that ended a command.</summary>

@@ -1,17 +1,28 @@
-using System.Buffers.Binary;
+using System.Globalization;
 using System.IO.Compression;
 using EdgeAe.Data;
 
 namespace EdgeAe.Cli;
 
 /// <summary>How a data file is read: CSV options (IDX files need none).</summary>
-internal sealed record DataFileOptions(int? LabelColumn, bool? Header);
+internal sealed record DataFileOptions(int? LabelColumn, bool? Header, char Separator = ',', int SkipRows = 0);
 
 /// <summary>A data set as read from disk, before normalisation.</summary>
 /// <param name="Data">The raw values.</param>
-/// <param name="Name">The file name, or "bundled digits".</param>
+/// <param name="Name">The file name, or "bundled UCI digits".</param>
 /// <param name="Kind">CSV, IDX or the bundled digits.</param>
-internal sealed record RawData(Dataset Data, string Name, DataKind Kind);
+/// <param name="Layout">For CSV: where the header and the first sample are.</param>
+/// <param name="LabelIndex">For CSV: the 0-based label column, or −1.</param>
+internal sealed record RawData(Dataset Data, string Name, DataKind Kind, CsvLayout? Layout = null, int LabelIndex = -1)
+{
+    /// <summary>Where sample <paramref name="sample"/>, feature <paramref name="feature"/> is, e.g. "x.csv row 12, column 3".</summary>
+    public string Locate(int sample, int feature) => Kind switch
+    {
+        DataKind.Csv => FormattableString.Invariant($"{Name} row {Layout!.FirstDataRow + sample}, column {feature + 1 + (LabelIndex >= 0 && LabelIndex <= feature ? 1 : 0)}"),
+        DataKind.Idx => FormattableString.Invariant($"{Name} image {sample + 1}, pixel {feature + 1}"),
+        _ => FormattableString.Invariant($"{Name} sample {sample + 1}, pixel {feature + 1}"),
+    };
+}
 
 internal enum DataKind
 {
@@ -20,31 +31,54 @@ internal enum DataKind
     Idx,
 }
 
-/// <summary>Reads data files (format by content: IDX magic, else CSV) and chooses default normalisations.</summary>
+/// <summary>Reads data files (format by content: IDX magic, else CSV), checks them against a model and chooses default normalisations.</summary>
 internal static class DataLoader
 {
-    /// <summary>The bundled UCI digits (pixels 0–16), or the file at <paramref name="path"/>.</summary>
-    public static RawData Load(string? path, DataFileOptions options)
+    /// <summary>Inputs of the bundled UCI digits (8 × 8 pixels).</summary>
+    private const int DigitsWidth = 64;
+
+    /// <summary>
+    /// The file at <paramref name="path"/>, or without one the bundled UCI digits — only for a model of 64 inputs, the
+    /// digits' width; any other model needs its data named. CSV files are read expecting the model's input width, so a
+    /// longer row fails at once; a detected header is reported on <paramref name="environment"/>.
+    /// </summary>
+    public static RawData Load(string? path, DataFileOptions options, ModelHandle model, CliEnvironment environment, string option = "--data")
     {
+        int width = model.Topology.InputSize;
         if (path is null)
         {
-            return new RawData(BundledData.DigitsRaw(), "bundled UCI digits", DataKind.Bundled);
-        }
+            if (width != DigitsWidth)
+            {
+                throw new CliException($"{option} is required: {model.Name} takes {width} inputs, and the bundled UCI digits used without {option} have {DigitsWidth}");
+            }
 
-        if (!File.Exists(path))
-        {
-            throw new CliException($"data file not found: {path}");
+            return new RawData(BundledData.DigitsRaw(), "bundled UCI digits", DataKind.Bundled);
         }
 
         try
         {
-            if (IsIdx(path))
+            if (LooksLikeIdx(path))
             {
                 return new RawData(IdxReader.ReadImages(path), Path.GetFileName(path), DataKind.Idx);
             }
 
-            var csv = new CsvOptions { LabelColumn = options.LabelColumn, HasHeader = options.Header };
-            return new RawData(CsvReader.Read(path, csv), Path.GetFileName(path), DataKind.Csv);
+            var csv = new CsvOptions
+            {
+                LabelColumn = options.LabelColumn,
+                HasHeader = options.Header,
+                Separator = options.Separator,
+                SkipRows = options.SkipRows,
+                ExpectedWidth = width,
+            };
+            Dataset data = CsvReader.Read(path, csv, out CsvLayout layout);
+            if (layout.HeaderDetected)
+            {
+                string cells = string.Join(", ", layout.Header) + (layout.Columns > layout.Header.Count ? ", …" : "");
+                environment.Line(FormattableString.Invariant($"{Path.GetFileName(path)}: row {layout.HeaderRow} taken as a header ({cells}); --header false reads it as data"));
+            }
+
+            int labelIndex = options.LabelColumn is int l ? (l < 0 ? layout.Columns + l : l) : -1;
+            return new RawData(data, Path.GetFileName(path), DataKind.Csv, layout, labelIndex);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -58,6 +92,59 @@ internal static class DataLoader
         if (data.Data.Width != model.Topology.InputSize)
         {
             throw new CliException($"{data.Name} has {data.Data.Width} values per sample but {model.Name} takes {model.Topology.InputSize} inputs");
+        }
+    }
+
+    /// <summary>
+    /// A binary cross-entropy model reconstructs values in [0, 1]: fails naming the first feature (in file order) whose
+    /// normalised minimum or maximum falls outside, with its row, column and value and <paramref name="hint"/>.
+    /// Checked on the raw data before it is normalised (normalisations are increasing, per feature).
+    /// </summary>
+    public static void CheckTargets(RawData raw, Normalization normalization, ModelHandle model, string hint)
+    {
+        if (model.Topology.Loss != LossKind.BinaryCrossEntropy)
+        {
+            return;
+        }
+
+        Dataset data = raw.Data;
+        int width = data.Width;
+        var low = new (float Value, int Sample)[width];
+        var high = new (float Value, int Sample)[width];
+        Array.Fill(low, (float.PositiveInfinity, -1));
+        Array.Fill(high, (float.NegativeInfinity, -1));
+        for (int s = 0; s < data.Count; s++)
+        {
+            ReadOnlySpan<float> row = data[s];
+            for (int f = 0; f < width; f++)
+            {
+                if (row[f] < low[f].Value)
+                {
+                    low[f] = (row[f], s);
+                }
+
+                if (row[f] > high[f].Value)
+                {
+                    high[f] = (row[f], s);
+                }
+            }
+        }
+
+        var one = new float[width];
+        for (int f = 0; f < width; f++)
+        {
+            foreach ((float value, int sample) in new[] { low[f], high[f] })
+            {
+                one.AsSpan().Clear();
+                one[f] = value;
+                normalization.Apply(one);
+                if (one[f] is < 0f or > 1f)
+                {
+                    float min = low.Min(x => x.Value), max = high.Max(x => x.Value);
+                    throw new CliException(FormattableString.Invariant(
+                        $"{raw.Locate(sample, f)}: {value} becomes {one[f]} after the normalisation ({Describe(normalization)}), outside [0, 1], the range a binary cross-entropy model reconstructs; the data spans [{min}, {max}]: {hint}"));
+                }
+            }
         }
     }
 
@@ -131,12 +218,16 @@ internal static class DataLoader
         return m;
     }
 
-    /// <summary>True when the file (gzipped or not) starts with the IDX images magic number.</summary>
-    private static bool IsIdx(string path)
+    /// <summary>
+    /// True when the file (gzipped or not) starts with two zero bytes, as every IDX magic number does (0x0000TTDD) and no
+    /// text file does: such a file is read as IDX, so a wrong IDX type or dimension count is reported as such, not as a
+    /// CSV header.
+    /// </summary>
+    private static bool LooksLikeIdx(string path)
     {
         using FileStream file = File.OpenRead(path);
-        Span<byte> head = stackalloc byte[4];
-        if (file.ReadAtLeast(head, 4, throwOnEndOfStream: false) < 4)
+        Span<byte> head = stackalloc byte[2];
+        if (file.ReadAtLeast(head, 2, throwOnEndOfStream: false) < 2)
         {
             return false;
         }
@@ -147,7 +238,7 @@ internal static class DataLoader
             try
             {
                 using var gzip = new GZipStream(file, CompressionMode.Decompress);
-                if (gzip.ReadAtLeast(head, 4, throwOnEndOfStream: false) < 4)
+                if (gzip.ReadAtLeast(head, 2, throwOnEndOfStream: false) < 2)
                 {
                     return false;
                 }
@@ -158,6 +249,6 @@ internal static class DataLoader
             }
         }
 
-        return BinaryPrimitives.ReadInt32BigEndian(head) == IdxReader.ImagesMagic;
+        return head[0] == 0 && head[1] == 0;
     }
 }

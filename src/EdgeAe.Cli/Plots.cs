@@ -51,7 +51,7 @@ internal static class Plots
         plot.XLabel("epoch");
         plot.YLabel(lossName);
         plot.ShowLegend(Alignment.UpperRight);
-        plot.SavePng(path, LossWidth, LossHeight);
+        Files.OutputFile.WritePng(path, plot, LossWidth, LossHeight);
     }
 
     /// <summary>
@@ -139,7 +139,7 @@ internal static class Plots
         plot.Axes.SquareUnits();
         plot.Title(corruption is null ? "Reconstructions" : $"Reconstructions (corruption {corruption})");
         int pixels = ReconstructionsHeight(rows.Count);
-        plot.SavePng(path, ReconstructionsWidth, pixels);
+        Files.OutputFile.WritePng(path, plot, ReconstructionsWidth, pixels);
         return pixels;
     }
 
@@ -164,7 +164,7 @@ internal static class Plots
         plot.XLabel("feature");
         plot.ShowLegend(Alignment.UpperRight);
         int pixels = ReconstructionsHeight(2);
-        plot.SavePng(path, ReconstructionsWidth, pixels);
+        Files.OutputFile.WritePng(path, plot, ReconstructionsWidth, pixels);
         return pixels;
     }
 }

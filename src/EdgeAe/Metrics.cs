@@ -31,4 +31,19 @@ public static class Metrics
 
         return target.Length == 0 ? 0 : sum / target.Length;
     }
+
+    /// <summary>
+    /// Peak signal-to-noise ratio in dB of a mean squared error against the data's value range (the peak):
+    /// 10·log₁₀(range² / MSE). NaN when <paramref name="range"/> is 0 or not finite (constant data has no peak),
+    /// +∞ when <paramref name="mse"/> is 0.
+    /// </summary>
+    public static double Psnr(double mse, double range)
+    {
+        if (!(range > 0) || !double.IsFinite(range) || double.IsNaN(mse))
+        {
+            return double.NaN;
+        }
+
+        return mse <= 0 ? double.PositiveInfinity : 10 * Math.Log10(range * range / mse);
+    }
 }

@@ -21,7 +21,7 @@ public sealed class DeclarationTests : IDisposable
         Assert.Contains("64→32→12→32→64 (Relu, Sigmoid, Relu, Sigmoid)", first.Output);
         Assert.Contains("corruption masking:0.3", first.Output);
         Assert.Contains("validating on 180", first.Output);
-        Assert.Single(Directory.GetFiles(Path.Combine(_tool.CacheFolder), "*.dll"));
+        Assert.Single(Directory.GetFiles(Path.Combine(_tool.CacheFolder), "*.model"));
 
         // The generated code was trained: the file holds that topology and inspect reads it.
         ToolRun inspect = _tool.Run("inspect", weights);
@@ -52,7 +52,7 @@ public sealed class DeclarationTests : IDisposable
         File.WriteAllText(model, Declarations.Denoising);
         string[] args = ["train", "--model", model, "--epochs", "1", "--out", _tool.PathOf("m.eaw"), "--no-plots"];
         Assert.Equal(0, _tool.Run(args).ExitCode);
-        string entry = Assert.Single(Directory.GetFiles(_tool.CacheFolder, "*.dll"));
+        string entry = Assert.Single(Directory.GetFiles(_tool.CacheFolder, "*.model"));
         File.WriteAllText(entry, "not an assembly");
 
         ToolRun run = _tool.Run(args);

@@ -70,7 +70,7 @@ public sealed class OnnxCommandTests(TrainedDigits trained) : IClassFixture<Trai
         ToolRun same = _tool.Run("import", onnx, "--out", _tool.PathOf("Model.cs"), "--weights", Path.Combine(_tool.Folder, ".", "digits.onnx"));
         Assert.Equal(2, same.ExitCode);
         Assert.Contains("--weights", same.Error);
-        Assert.Contains("names the same file as <FILE>", same.Error);
+        Assert.Contains("is the same file as <FILE>", same.Error);
         Assert.Equal(before, File.ReadAllBytes(onnx));
         Assert.False(File.Exists(_tool.PathOf("Model.cs")));
 

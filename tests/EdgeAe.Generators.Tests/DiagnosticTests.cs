@@ -321,6 +321,27 @@ public sealed class DiagnosticTests
         Assert.All(DiagnosticDescriptors.All, d => Assert.Equal(DiagnosticSeverity.Error, d.DefaultSeverity));
     }
 
+    [Theory]
+    [InlineData("[Code(16, Activation.Softmax)]", "CS0117")] // an unknown activation: the width used to read as 0 (EAE0002)
+    [InlineData("[Code(\"16\", Activation.Sigmoid)]", "CS1503")]
+    public void An_attribute_argument_the_compiler_rejects_gets_no_generator_diagnostic(string code, string compilerError)
+    {
+        // Issue 13 point 16: only the compiler's own error, no spurious "width must be positive; found 0".
+        GeneratorRun run = GeneratorHarness.Run(Prelude + $"[Autoencoder(Input = 64)]\n{code}\n[Output(Activation.Sigmoid)]\npublic partial class M;\n");
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic[] edgeAe = run.OutputDiagnostics.Concat(run.GeneratorDiagnostics).Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal)).ToArray();
+        Assert.True(edgeAe.Length == 0, string.Join(Environment.NewLine, edgeAe.Select(d => d.ToString())));
+        Assert.Contains(run.OutputDiagnostics, d => d.Id == compilerError);
+        Assert.Empty(run.ModelSources);
+    }
+
+    [Fact]
+    public void Other_problems_of_a_declaration_with_a_broken_attribute_are_still_reported()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Prelude + "[Autoencoder(Input = 0)]\n[Code(16, Activation.Softmax)]\n[Output(Activation.Sigmoid)]\npublic partial class M;\n");
+        Assert.Equal(["EAE0001"], run.OutputDiagnostics.Concat(run.GeneratorDiagnostics).Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal)).Select(d => d.Id).Distinct());
+    }
+
     private static void AssertOnlyDiagnostic(string markup, string id, string message, string typeName)
     {
         (string body, Microsoft.CodeAnalysis.Text.TextSpan span) = Markup.Parse(markup);

@@ -9,6 +9,7 @@ using EdgeAe.Generators.Planning;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
 
 namespace EdgeAe.Generators.Parsing;
 
@@ -48,6 +49,15 @@ internal static class Parser
         if (diagnostics.Count == 0)
         {
             ValidateModel(type, typeLocation, attributes, options, layers, diagnostics, cancellationToken);
+        }
+
+        // An attribute whose arguments the compiler already rejects (an unknown enum member, a wrong type) reads as
+        // zeros here: report nothing about its arguments and generate nothing; the compiler error says what is wrong.
+        List<TextSpan> broken = BrokenAttributeSpans(type, cancellationToken);
+        if (broken.Count > 0)
+        {
+            diagnostics.RemoveAll(d => d.Location is { } at && broken.Any(span => span.Contains(at.TextSpan)));
+            return new ParsedDeclaration(new Result<TopologySpec>(null, diagnostics.ToEquatableArray()), null);
         }
 
         if (diagnostics.Count > 0)
@@ -426,6 +436,24 @@ internal static class Parser
         => index < attribute.ConstructorArguments.Length ? AsInt(attribute.ConstructorArguments[index]) : 0;
 
     private static int AsInt(TypedConstant constant) => constant.Value is int value ? value : 0;
+
+    /// <summary>Spans of the type's attributes that have a compiler error in their arguments (or bind to no constructor).</summary>
+    private static List<TextSpan> BrokenAttributeSpans(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        var spans = new List<TextSpan>();
+        foreach (AttributeData attribute in type.GetAttributes())
+        {
+            bool broken = attribute.AttributeConstructor is null
+                || attribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error)
+                || attribute.NamedArguments.Any(a => a.Value.Kind == TypedConstantKind.Error);
+            if (broken && attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is { } syntax)
+            {
+                spans.Add(syntax.Span);
+            }
+        }
+
+        return spans;
+    }
 
     /// <summary>The location of a named argument (<c>Input = 0</c>), else of the whole attribute.</summary>
     private static LocationInfo? NamedArgumentLocation(AttributeData attribute, string name, CancellationToken cancellationToken)

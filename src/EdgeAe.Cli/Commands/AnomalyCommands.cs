@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EdgeAe.Anomaly;
+using EdgeAe.Cli.Files;
 using EdgeAe.Data;
 using EdgeAe.IO;
 using Spectre.Console;
@@ -61,6 +62,14 @@ internal static class AnomalyCli
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
+    /// <summary>Writes a command's JSON object to standard output (human output is on standard error under --json).</summary>
+    public static void Print(CliEnvironment environment, string json)
+    {
+        TextWriter output = environment.OutputConsole.Profile.Out.Writer;
+        output.WriteLine(json);
+        output.Flush();
+    }
+
     public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
 
@@ -78,6 +87,9 @@ internal sealed class CalibrateSettings : WeightsSettings
     [Description("One 0/1 label per sample: fpr:R uses both classes, the other methods only the samples labelled 0.")]
     public string? Labels { get; set; }
 
+    public override IEnumerable<FileArgument> Files =>
+        [.. base.Files, FileArgument.Input("--labels", Labels, "labels file"), FileArgument.Output("--out", Out, "weight file")];
+
     [CommandOption("--validation-split <FRACTION>")]
     [Description("Calibrate on the validation rows that train --validation-split FRACTION --seed N held out of this same --data (the split is seeded and depends only on the row count).")]
     public string? ValidationSplit { get; set; }
@@ -87,9 +99,6 @@ internal sealed class CalibrateSettings : WeightsSettings
     [DefaultValue(1)]
     public int Seed { get; set; } = 1;
 
-    [CommandOption("--json")]
-    [Description("Print the result as one JSON object.")]
-    public bool Json { get; set; }
 
     public double? ParsedValidationSplit { get; private set; }
 
@@ -144,12 +153,11 @@ internal sealed class CalibrateSettings : WeightsSettings
 /// <c>edgeae calibrate</c>: scores the data with the model, chooses the anomaly threshold by the method and writes a copy
 /// of the weight file with it in the <c>anom</c> section (docs/anomaly.md).
 /// </summary>
-internal sealed class CalibrateCommand(CliEnvironment environment) : Command<CalibrateSettings>
+internal sealed class CalibrateCommand(CliEnvironment environment) : EdgeAeCommand<CalibrateSettings>(environment)
 {
-    public override int Execute(CommandContext context, CalibrateSettings settings, CancellationToken cancellationToken)
+    protected override int Run(CalibrateSettings settings, CancellationToken cancellationToken)
     {
-        AnomalyCli.CheckOutput("--out", settings.Out!, ("--weights", settings.Weights), ("--data", settings.Data), ("--labels", settings.Labels), ("--model", settings.Model));
-        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(Environment);
         if (settings.ParsedValidationSplit is { } fraction)
         {
             if (data.Count < 2)
@@ -181,7 +189,7 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : Command<Cal
         string outPath = Path.GetFullPath(settings.Out!);
         if (settings.Json)
         {
-            environment.Line(AnomalyCli.Json(j =>
+            AnomalyCli.Print(Environment, AnomalyCli.Json(j =>
             {
                 j.WriteNumber("threshold", threshold.Threshold);
                 j.WriteString("method", method.ToString());
@@ -193,9 +201,9 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : Command<Cal
         }
         else
         {
-            environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights}: scored {data.Count} samples of {raw.Name}{(labels is null ? " (all taken as normal)" : $" ({normalCount} labelled normal)")}");
-            environment.Line(FormattableString.Invariant($"threshold {threshold.Threshold:G9} by {method} on {threshold.SampleCount} scores; {above} of {normalCount} normal scores lie above it ({(normalCount == 0 ? 0 : 100.0 * above / normalCount):F2} %)"));
-            environment.Line($"weights with the threshold: {outPath}");
+            Environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights}: scored {data.Count} samples of {raw.Name}{(labels is null ? " (all taken as normal)" : $" ({normalCount} labelled normal)")}");
+            Environment.Line(FormattableString.Invariant($"threshold {threshold.Threshold:G9} by {method} on {threshold.SampleCount} scores; {above} of {normalCount} normal scores lie above it ({(normalCount == 0 ? 0 : 100.0 * above / normalCount):F2} %)"));
+            Environment.Line($"weights with the threshold: {outPath}");
         }
 
         return CommandLine.Success;
@@ -224,9 +232,7 @@ internal sealed class DetectSettings : WeightsSettings
     [Description("Write the CSV (or JSON) there instead of to the standard output.")]
     public string? Out { get; set; }
 
-    [CommandOption("--json")]
-    [Description("Print one JSON object (threshold, counts and every row) instead of CSV.")]
-    public bool Json { get; set; }
+    public override IEnumerable<FileArgument> Files => [.. base.Files, FileArgument.Output("--out", Out, "scores file")];
 
     public (int K, int N)? ParsedVote { get; private set; }
 
@@ -286,27 +292,22 @@ internal sealed class DetectSettings : WeightsSettings
 /// <c>edgeae detect</c>: the score and the decision for every sample, or for every window of a stream of frames, with an
 /// optional k-of-n vote or EMA smoother; CSV or <c>--json</c>.
 /// </summary>
-internal sealed class DetectCommand(CliEnvironment environment) : Command<DetectSettings>
+internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<DetectSettings>(environment)
 {
-    public override int Execute(CommandContext context, DetectSettings settings, CancellationToken cancellationToken)
+    protected override int Run(DetectSettings settings, CancellationToken cancellationToken)
     {
-        if (settings.Out is not null)
-        {
-            AnomalyCli.CheckOutput("--out", settings.Out, ("--weights", settings.Weights), ("--data", settings.Data), ("--model", settings.Model));
-        }
-
         if (!File.Exists(settings.Weights))
         {
             throw new CliException($"weight file not found: {settings.Weights}");
         }
 
-        ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
         IAutoencoder model = handle.Create(handle.Topology.Seed);
         Normalization normalization = WeightFile.Load(settings.Weights!, model);
         float threshold = settings.ParsedThreshold
             ?? WeightFile.ReadThreshold(settings.Weights!)?.Threshold
             ?? throw new CliException($"{settings.Weights} has no anomaly threshold: run edgeae calibrate first, or pass --threshold");
-        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions);
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
         int inputSize = handle.Topology.InputSize;
         int frames = settings.Window ?? 1;
         if (inputSize % frames != 0)
@@ -355,12 +356,12 @@ internal sealed class DetectCommand(CliEnvironment environment) : Command<Detect
         string text = settings.Json ? Json(rows, threshold, settings, smoother) : Csv(rows, settings.Window is not null, smoother is not null);
         if (settings.Out is null)
         {
-            environment.Console.Profile.Out.Writer.Write(text);
+            Environment.OutputConsole.Profile.Out.Writer.Write(text);
         }
         else
         {
             AtomicFile.WriteAllText(Path.GetFullPath(settings.Out), text);
-            environment.Error.WriteLine(FormattableString.Invariant($"{rows.Count} {(settings.Window is null ? "samples" : "windows")} scored, {rows.Count(r => r.Anomaly)} above the threshold {threshold:G9}{(smoother is null ? "" : $", {rows.Count(r => r.Alarm == true)} with the alarm raised")} → {Path.GetFullPath(settings.Out)}"));
+            Environment.Error.WriteLine(FormattableString.Invariant($"{rows.Count} {(settings.Window is null ? "samples" : "windows")} scored, {rows.Count(r => r.Anomaly)} above the threshold {threshold:G9}{(smoother is null ? "" : $", {rows.Count(r => r.Alarm == true)} with the alarm raised")} → {Path.GetFullPath(settings.Out)}"));
         }
 
         return CommandLine.Success;
@@ -458,7 +459,7 @@ internal static class AnomalyEvaluation
         int anomalous = labels.Sum();
         if (settings.Json)
         {
-            environment.Line(AnomalyCli.Json(j =>
+            AnomalyCli.Print(environment, AnomalyCli.Json(j =>
             {
                 j.WriteNumber("samples", data.Count);
                 j.WriteNumber("normal", data.Count - anomalous);

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
+using EdgeAe.Cli.Files;
 using EdgeAe.Compression;
 using EdgeAe.Data;
 using EdgeAe.IO;
@@ -21,6 +22,8 @@ internal sealed class CompressSettings : WeightsSettings
     [Description("8 or 16 bits per code value; default: the weight file's (train --code-bits). A sigmoid or tanh code needs no stored range.")]
     public int? Bits { get; set; }
 
+    public override IEnumerable<FileArgument> Files => [.. base.Files, FileArgument.Output("--out", Out, "packet file")];
+
     public override ValidationResult Validate()
         => Out is null ? ValidationResult.Error("--out <FILE> is required")
             : Bits is not (null or 8 or 16) ? Invalid("--bits", Bits.Value.ToString(CultureInfo.InvariantCulture), "expected 8 or 16")
@@ -28,27 +31,30 @@ internal sealed class CompressSettings : WeightsSettings
 }
 
 /// <summary><c>edgeae compress</c>: every sample as one packet.</summary>
-internal sealed class CompressCommand(CliEnvironment environment) : Command<CompressSettings>
+internal sealed class CompressCommand(CliEnvironment environment) : EdgeAeCommand<CompressSettings>(environment)
 {
-    public override int Execute(CommandContext context, CompressSettings settings, CancellationToken cancellationToken)
+    protected override int Run(CompressSettings settings, CancellationToken cancellationToken)
     {
-        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(Environment);
         PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits);
         string outPath = Path.GetFullPath(settings.Out!);
-        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
-        var packet = new byte[codec.PacketLength];
-        using (var file = new FileStream(outPath, FileMode.Create, FileAccess.Write))
+        OutputFile.Write(outPath, file =>
         {
+            var packet = new byte[codec.PacketLength];
             for (int i = 0; i < data.Count; i++)
             {
                 codec.Encode(data[i], packet);
                 file.Write(packet);
             }
-        }
+        });
 
         int rawBytes = CodecCli.RawBytesPerValue(raw) * data.Width;
-        environment.Line($"{data.Count} packets of {codec.PacketLength} bytes ({handle.Topology.CodeSize} code values × {codec.Quantizer.Bits} bits + 4) from {raw.Name} → {outPath}");
-        environment.Line(FormattableString.Invariant($"model id 0x{codec.ModelId:X4}; {(long)codec.PacketLength * data.Count:N0} bytes against {(long)rawBytes * data.Count:N0} raw ({CodecCli.RawBytesPerValue(raw)} byte(s) per value): ratio {(double)rawBytes / codec.PacketLength:F1}×"));
+        Environment.Line($"{data.Count} packets of {codec.PacketLength} bytes ({handle.Topology.CodeSize} code values × {codec.Quantizer.Bits} bits + 4) from {raw.Name} → {outPath}");
+        Environment.Line(FormattableString.Invariant($"model id 0x{codec.ModelId:X4}; {(long)codec.PacketLength * data.Count:N0} bytes against {(long)rawBytes * data.Count:N0} raw ({CodecCli.RawBytesPerValue(raw)} byte(s) per value): ratio {(double)rawBytes / codec.PacketLength:F1}×"));
+        Environment.WriteJson(
+            new CompressReport("compress", handle.Name, settings.Weights!, raw.Name, data.Count, codec.PacketLength, codec.Quantizer.Bits, FormattableString.Invariant($"0x{codec.ModelId:X4}"),
+                (long)codec.PacketLength * data.Count, (long)rawBytes * data.Count, (double)rawBytes / codec.PacketLength, outPath),
+            ReportJson.Default.CompressReport);
         return CommandLine.Success;
     }
 }
@@ -75,6 +81,14 @@ internal sealed class DecompressSettings : CommonSettings
     [Description("8 or 16; default: the weight file's.")]
     public int? Bits { get; set; }
 
+    public override IEnumerable<FileArgument> Files =>
+    [
+        FileArgument.Input("--model", Model, "model declaration"),
+        FileArgument.Input("--weights", Weights, "weight file"),
+        FileArgument.Input("--in", In, "packet file"),
+        FileArgument.Output("--out", Out, "reconstruction file"),
+    ];
+
     public override ValidationResult Validate()
         => Weights is null ? ValidationResult.Error("--weights <FILE> is required")
             : In is null ? ValidationResult.Error("--in <FILE> is required")
@@ -84,48 +98,39 @@ internal sealed class DecompressSettings : CommonSettings
 }
 
 /// <summary><c>edgeae decompress</c>: packets back into reconstructions; a bad packet stops with its reason.</summary>
-internal sealed class DecompressCommand(CliEnvironment environment) : Command<DecompressSettings>
+internal sealed class DecompressCommand(CliEnvironment environment) : EdgeAeCommand<DecompressSettings>(environment)
 {
-    public override int Execute(CommandContext context, DecompressSettings settings, CancellationToken cancellationToken)
+    protected override int Run(DecompressSettings settings, CancellationToken cancellationToken)
     {
-        foreach (string file in new[] { settings.Weights!, settings.In! })
-        {
-            if (!File.Exists(file))
-            {
-                throw new CliException($"file not found: {file}");
-            }
-        }
-
-        ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
         IAutoencoder model = handle.Create(handle.Topology.Seed);
+        WeightsSettings.LoadWeights(settings.Weights!, model, settings.Model);
         PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits, out Normalization normalization);
         string outPath = Path.GetFullPath(settings.Out!);
-        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
         int count = 0;
         try
         {
-            using var input = new FileStream(settings.In!, FileMode.Open, FileAccess.Read);
-            using var writer = new StreamWriter(outPath, false, new UTF8Encoding(false));
-            var line = new StringBuilder();
-            foreach (float[] reconstruction in codec.DecodeStream(input))
+            // All packets are checked as they are decoded; a bad one abandons the write and the old file stays.
+            OutputFile.WriteText(outPath, writer =>
             {
-                line.Clear();
-                for (int a = 0; a < reconstruction.Length; a++)
+                using var input = new FileStream(settings.In!, FileMode.Open, FileAccess.Read);
+                var scratch = new float[handle.Topology.InputSize];
+                foreach (float[] reconstruction in codec.DecodeStream(input))
                 {
-                    float value = normalization.Kind == NormalizationKind.None ? reconstruction[a] : (reconstruction[a] * normalization.Scale[a]) + normalization.Offset[a];
-                    line.Append(a == 0 ? "" : ",").Append(value.ToString("R", CultureInfo.InvariantCulture));
+                    reconstruction.CopyTo(scratch, 0);
+                    normalization.Invert(scratch);
+                    EncodeCommand.WriteRow(writer, scratch);
+                    count++;
                 }
-
-                writer.WriteLine(line);
-                count++;
-            }
+            });
         }
         catch (PacketException e)
         {
-            throw new CliException($"{settings.In}: {e.Message} ({e.Reason})", inner: e);
+            throw new CliException($"{settings.In}: {e.Message} ({e.Reason}); {outPath} was not written", inner: e);
         }
 
-        environment.Line($"{count} packets decoded with model id 0x{codec.ModelId:X4} ({handle.Name}) → {outPath}");
+        Environment.Line($"{count} packets decoded with model id 0x{codec.ModelId:X4} ({handle.Name}) → {outPath}");
+        Environment.WriteJson(new DecompressReport("decompress", handle.Name, settings.Weights!, settings.In!, count, FormattableString.Invariant($"0x{codec.ModelId:X4}"), outPath), ReportJson.Default.DecompressReport);
         return CommandLine.Success;
     }
 }
@@ -144,6 +149,9 @@ internal sealed class RdSettings : ModelDataSettings
     [Description("The PNG plot (PSNR against bytes per sample); the table is printed.")]
     public string? Out { get; set; }
 
+    public override IEnumerable<FileArgument> Files =>
+        [.. base.Files, .. Weights.Select(w => FileArgument.Input("--weights", w, "weight file")), FileArgument.Output("--out", Out, "plot")];
+
     public override ValidationResult Validate()
         => Weights.Length == 0 ? ValidationResult.Error("--weights <FILE> is required (one or more)")
             : RawBytes is not (null or 1 or 2 or 4 or 8) ? Invalid("--raw-bytes", RawBytes.Value.ToString(CultureInfo.InvariantCulture), "expected 1, 2, 4 or 8")
@@ -151,34 +159,37 @@ internal sealed class RdSettings : ModelDataSettings
 }
 
 /// <summary><c>edgeae rd</c>: the rate–distortion report.</summary>
-internal sealed class RdCommand(CliEnvironment environment) : Command<RdSettings>
+internal sealed class RdCommand(CliEnvironment environment) : EdgeAeCommand<RdSettings>(environment)
 {
-    public override int Execute(CommandContext context, RdSettings settings, CancellationToken cancellationToken)
+    protected override int Run(RdSettings settings, CancellationToken cancellationToken)
     {
-        ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
-        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions);
+        if (settings.Out is not null)
+        {
+            Plots.EnsureFonts();
+        }
+
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
         DataLoader.CheckWidth(raw, handle);
         int rawPerValue = settings.RawBytes ?? CodecCli.RawBytesPerValue(raw);
         double rawPerSample = (double)rawPerValue * raw.Data.Width;
         var table = new Table().AddColumn("weights").AddColumn("code").AddColumn("precision").AddColumn("bytes/sample").AddColumn("ratio").AddColumn("MSE").AddColumn("PSNR dB");
         var points = new List<(string Label, double Bytes, double Psnr)>();
+        var rows = new List<RdRowReport>();
         foreach (string weights in settings.Weights)
         {
-            if (!File.Exists(weights))
-            {
-                throw new CliException($"weight file not found: {weights}");
-            }
-
             IAutoencoder model = handle.Create(handle.Topology.Seed);
-            Normalization normalization = WeightFile.Load(weights, model);
+            Normalization normalization = WeightsSettings.LoadWeights(weights, model, settings.Model);
+            DataLoader.CheckTargets(raw, normalization, handle, $"this data does not fit the normalisation stored in {weights} ({DataLoader.Describe(normalization)})");
             Dataset data = Normalizer.Apply(raw.Data, normalization);
             string name = Path.GetFileName(weights);
             int k = handle.Topology.CodeSize;
             var code = new float[k];
             void Row(string precision, double bytes, (double Mse, double Psnr) m)
             {
-                table.AddRow(name, k.ToString(CultureInfo.InvariantCulture), precision, F(bytes, "F1"), F(rawPerSample / bytes, "F1") + "×", F(m.Mse, "G4"), F(m.Psnr, "F2"));
+                table.AddRow(name, k.ToString(CultureInfo.InvariantCulture), precision, F(bytes, "F1"), F(rawPerSample / bytes, "F1") + "×", F(m.Mse, "G4"), double.IsFinite(m.Psnr) ? F(m.Psnr, "F2") : "n/a");
                 points.Add(($"{name} {precision}", bytes, m.Psnr));
+                rows.Add(new RdRowReport(weights, precision.Split(' ')[0], bytes, rawPerSample / bytes, m.Mse, Report.Finite(m.Psnr), precision.Contains("measured", StringComparison.Ordinal)));
             }
 
             Row("float32", 4.0 * k, CodecCli.Measure(data, (x, y) =>
@@ -203,15 +214,15 @@ internal sealed class RdCommand(CliEnvironment environment) : Command<RdSettings
         {
             double perSample = bytes / raw.Data.Count;
             table.AddRow(name, "–", "lossless", F(perSample, "F1"), F(rawPerSample / perSample, "F1") + "×", "0", "∞");
+            rows.Add(new RdRowReport(name, "lossless", perSample, rawPerSample / perSample, 0, null, false));
         }
 
-        environment.Line($"{handle.Name} {handle.Topology} on {raw.Data.Count} samples of {raw.Name}: raw {rawPerSample:N0} bytes per sample ({rawPerValue} byte(s) per value); MSE and PSNR in the normalised units the model sees, PSNR peak = the data's value range");
-        environment.Console.Write(table);
+        Environment.Line($"{handle.Name} {handle.Topology} on {raw.Data.Count} samples of {raw.Name}: raw {rawPerSample:N0} bytes per sample ({rawPerValue} byte(s) per value); MSE and PSNR in the normalised units the model sees, PSNR peak = the data's value range");
+        Environment.Console.Write(table);
+        string? plotPath = null;
         if (settings.Out is not null)
         {
-            Plots.EnsureFonts();
-            string outPath = Path.GetFullPath(settings.Out);
-            Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+            string outPath = plotPath = Path.GetFullPath(settings.Out);
             var plot = new Plot();
             foreach ((string label, double bytes, double psnr) in points)
             {
@@ -224,10 +235,11 @@ internal sealed class RdCommand(CliEnvironment environment) : Command<RdSettings
             plot.XLabel("bytes per sample");
             plot.YLabel("PSNR (dB)");
             plot.ShowLegend(Alignment.LowerRight);
-            plot.SavePng(outPath, Plots.LossWidth, Plots.LossHeight);
-            environment.Line($"plot → {outPath}");
+            OutputFile.WritePng(outPath, plot, Plots.LossWidth, Plots.LossHeight);
+            Environment.Line($"plot → {outPath}");
         }
 
+        Environment.WriteJson(new RdReport("rd", handle.Name, raw.Name, raw.Data.Count, rawPerValue, rawPerSample, rows, plotPath), ReportJson.Default.RdReport);
         return CommandLine.Success;
     }
 
@@ -285,8 +297,7 @@ internal static class CodecCli
         }
 
         double mse = squared / data.Count;
-        double range = Math.Max(max - min, 1e-12);
-        return (mse, 10 * Math.Log10(range * range / Math.Max(mse, 1e-30)));
+        return (mse, Metrics.Psnr(mse, (double)max - min));
     }
 
     /// <summary>The raw values as stored: uint8 (rounded, clamped) for 1 byte per value, else little-endian float32 (or wider).</summary>

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using EdgeAe.Cli.Files;
 using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Emitting;
 using EdgeAe.Generators.Helpers;
@@ -40,8 +41,21 @@ internal sealed class ExportSettings : CommonSettings
 
     public OnnxGraphPart ParsedPart => Enum.TryParse(Part, ignoreCase: true, out OnnxGraphPart part) && Enum.IsDefined(part) ? part : (OnnxGraphPart)(-1);
 
+    public override IEnumerable<FileArgument> Files =>
+    [
+        FileArgument.Input("--model", Model, "model declaration"),
+        FileArgument.Input("--weights", Weights, "weight file"),
+        FileArgument.Output("--out", Out, "source file"),
+        FileArgument.Output("--onnx", Onnx, "ONNX file"),
+    ];
+
     public override ValidationResult Validate()
     {
+        if (Json && Out is null && Onnx is null)
+        {
+            return ValidationResult.Error("--json needs --out or --onnx: without them the generated source is what export prints");
+        }
+
         if (Onnx is not null && Weights is null)
         {
             return ValidationResult.Error("--onnx needs --weights <FILE> (the weight file holds the parameters to export)");
@@ -68,7 +82,7 @@ internal sealed class ExportSettings : CommonSettings
 /// requested flavour (the same pure function of topology and flavour the generator uses); with <c>--onnx</c>,
 /// writes the weight file's model as an ONNX graph instead.
 /// </summary>
-internal sealed class ExportCommand(CliEnvironment environment) : Command<ExportSettings>
+internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<ExportSettings>(environment)
 {
     /// <summary>Flavours the generator emits, by --target name. A new flavour is one line here.</summary>
     public static readonly IReadOnlyDictionary<string, TargetFlavor> Targets = new Dictionary<string, TargetFlavor>(StringComparer.OrdinalIgnoreCase)
@@ -77,7 +91,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
         ["nanoframework"] = TargetFlavor.NanoFramework,
     };
 
-    public override int Execute(CommandContext context, ExportSettings settings, CancellationToken cancellationToken)
+    protected override int Run(ExportSettings settings, CancellationToken cancellationToken)
     {
         if (settings.Onnx is not null)
         {
@@ -89,18 +103,19 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
         GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model));
         ModelCompiler.Check(output, path);
         TopologySpec spec = output.Specs.Single();
-        BakedWeights? baked = settings.Weights is null ? null : Bake(spec, settings.Weights);
+        BakedWeights? baked = settings.Weights is not null ? Bake(spec, settings.Weights) : output.Baked.GetValueOrDefault(spec.FullName);
         string generated = ModelEmitter.Emit(spec, Targets[settings.Target], baked);
         if (settings.Out is null)
         {
-            environment.Console.Profile.Out.Writer.Write(generated);
+            Environment.OutputConsole.Profile.Out.Writer.Write(generated);
             return CommandLine.Success;
         }
 
         string outPath = Path.GetFullPath(settings.Out);
-        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
-        File.WriteAllText(outPath, generated);
-        environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {generated.Split('\n').Length:N0} lines) → {outPath}");
+        OutputFile.WriteText(outPath, writer => writer.Write(generated));
+        int lines = generated.Split('\n').Length;
+        Environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {lines:N0} lines) → {outPath}");
+        Environment.WriteJson(new ExportReport("export", spec.FullName, settings.Target.ToLowerInvariant(), baked?.FileName, lines, outPath), ReportJson.Default.ExportReport);
         return CommandLine.Success;
     }
 
@@ -111,12 +126,6 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
     private int ExportOnnx(ExportSettings settings)
     {
         string weights = settings.Weights!, onnx = settings.Onnx!;
-        if (!File.Exists(weights))
-        {
-            throw new CliException($"weight file not found: {weights}");
-        }
-
-        OutputPaths.Refuse("--onnx", onnx, ("--weights", weights), ("--model", settings.Model));
         string? name = null;
         if (settings.Model is not null)
         {
@@ -129,7 +138,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
 
         var options = new OnnxExportOptions { Part = settings.ParsedPart, GraphName = name };
         byte[] bytes = OnnxExporter.ExportWeightFile(weights, options);
-        AtomicFile.WriteAllBytes(onnx, bytes);
+        OutputFile.Write(onnx, stream => stream.Write(bytes));
         WeightFileInfo info = WeightFile.Read(weights);
         (string inputs, string outputs) = options.Part switch
         {
@@ -137,18 +146,14 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
             OnnxGraphPart.Decoder => (OnnxExporter.CodeName, OnnxExporter.ReconstructionName),
             _ => (OnnxExporter.InputName, $"{OnnxExporter.ReconstructionName}', '{OnnxExporter.CodeName}"),
         };
-        environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, float32, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
+        Environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, float32, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
+        Environment.WriteJson(new ExportReport("export", name ?? weights, "onnx-" + options.Part.ToString().ToLowerInvariant(), Path.GetFileName(weights), 0, Path.GetFullPath(onnx)), ReportJson.Default.ExportReport);
         return CommandLine.Success;
     }
 
     /// <summary>The weight file's parameters checked against the declaration exactly as the generator checks AdditionalFiles.</summary>
     private static BakedWeights Bake(TopologySpec spec, string weightsPath)
     {
-        if (!File.Exists(weightsPath))
-        {
-            throw new CliException($"weight file not found: {weightsPath}");
-        }
-
         string name = Path.GetFileName(weightsPath);
         var content = new WeightFileContent(name, new EquatableArray<byte>(File.ReadAllBytes(weightsPath)), null);
         BakeResult result = WeightBaker.Bake(new BakeRequest(spec with { Weights = name }, null), new[] { content }.ToEquatableArray(), CancellationToken.None);

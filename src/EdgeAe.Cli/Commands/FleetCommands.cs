@@ -55,6 +55,7 @@ internal class BrokerSettings : CommonSettings
         => Broker is null ? ValidationResult.Error("--broker <URL> is required (mqtt://HOST:PORT)")
             : Weights is null ? ValidationResult.Error("--weights <FILE> is required")
             : Bits is not (null or 8 or 16) ? Invalid("--bits", Bits.Value.ToString(CultureInfo.InvariantCulture), "expected 8 or 16")
+            : Json ? ValidationResult.Error("--json: serve and simulate run until stopped and print statistics lines, not one JSON object")
             : base.Validate();
 
     /// <summary>The broker options; configuration errors become one-line CLI errors.</summary>
@@ -281,7 +282,7 @@ internal sealed class SimulateCommand(CliEnvironment environment) : AsyncCommand
         BrokerOptions broker = settings.BrokerOptions();
         DeviceTopics topics = FleetCli.Guard(() => DeviceTopics.Parse(settings.Topic));
         (ModelHandle handle, PacketCodec codec, Normalization normalization) = settings.LoadCodec(environment);
-        RawData raw = DataLoader.Load(settings.Data, new DataFileOptions(settings.LabelColumn, null));
+        RawData raw = DataLoader.Load(settings.Data, new DataFileOptions(settings.LabelColumn, null), handle, environment);
         DataLoader.CheckWidth(raw, handle);
         Dataset data = Normalizer.Apply(raw.Data, normalization);
 

@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using EdgeAe.IO;
+using EdgeAe.Cli.Files;
 using EdgeAe.Onnx;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -40,6 +40,13 @@ internal sealed class ImportSettings : CommonSettings
     [Description("The declaration's namespace; default: none.")]
     public string? Namespace { get; set; }
 
+    public override IEnumerable<FileArgument> Files =>
+    [
+        FileArgument.Input("<FILE>", File, "ONNX file"),
+        FileArgument.Output("--out", Out, "declaration"),
+        FileArgument.Output("--weights", Weights, "weight file"),
+    ];
+
     public LossKind? ParsedLoss => Loss?.Trim().ToLowerInvariant() switch
     {
         "bce" or "binarycrossentropy" => LossKind.BinaryCrossEntropy,
@@ -77,18 +84,11 @@ internal sealed class ImportSettings : CommonSettings
 /// <c>edgeae import</c>: an ONNX dense autoencoder → an EdgeAe declaration and a weight file (both or neither), which
 /// then train, evaluate, bake and export like any other model.
 /// </summary>
-internal sealed class ImportCommand(CliEnvironment environment) : Command<ImportSettings>
+internal sealed class ImportCommand(CliEnvironment environment) : EdgeAeCommand<ImportSettings>(environment)
 {
-    public override int Execute(CommandContext context, ImportSettings settings, CancellationToken cancellationToken)
+    protected override int Run(ImportSettings settings, CancellationToken cancellationToken)
     {
         string declaration = settings.Out!, weights = settings.Weights!;
-        if (!System.IO.File.Exists(settings.File))
-        {
-            throw new CliException($"ONNX file not found: {settings.File}");
-        }
-
-        OutputPaths.Refuse("--out", declaration, ("<FILE>", settings.File));
-        OutputPaths.Refuse("--weights", weights, ("<FILE>", settings.File), ("--out", declaration));
         var options = new OnnxImportOptions
         {
             CodeLayer = settings.CodeLayer,
@@ -101,6 +101,11 @@ internal sealed class ImportCommand(CliEnvironment environment) : Command<Import
         try
         {
             model = OnnxImporter.Import(settings.File, options, weights);
+            foreach (string output in new[] { declaration, weights })
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+            }
+
             model.Save(declaration, weights);
         }
         catch (OnnxImportException e)
@@ -108,39 +113,19 @@ internal sealed class ImportCommand(CliEnvironment environment) : Command<Import
             throw new CliException(e.Message, inner: e);
         }
 
-        environment.Line($"{settings.File}: {model.Topology}; {model.ParameterCount:N0} parameters");
+        Environment.Line($"{settings.File}: {model.Topology}; {model.ParameterCount:N0} parameters");
         for (int i = 0; i < model.Layers.Count; i++)
         {
             ImportedLayer l = model.Layers[i];
-            environment.Line($"  layer {i} ({l.Role.ToString().ToLowerInvariant()}): {l.InputWidth} → {l.Width} {l.Activation}, from {l.Node}");
+            Environment.Line($"  layer {i} ({l.Role.ToString().ToLowerInvariant()}): {l.InputWidth} → {l.Width} {l.Activation}, from {l.Node}");
         }
 
         foreach (string note in model.Notes)
         {
-            environment.Line("  " + note);
+            Environment.Line("  " + note);
         }
 
-        environment.Line($"→ {Path.GetFullPath(declaration)} (class {model.ClassName}) and {Path.GetFullPath(weights)}");
+        Environment.Line($"→ {Path.GetFullPath(declaration)} (class {model.ClassName}) and {Path.GetFullPath(weights)}");
         return CommandLine.Success;
-    }
-}
-
-/// <summary>Refuses, before any work, an output path that is one of the inputs or cannot be written.</summary>
-internal static class OutputPaths
-{
-    public static void Refuse(string option, string path, params (string Option, string? Path)[] inputs)
-    {
-        foreach ((string inputOption, string? input) in inputs)
-        {
-            if (input is not null && FileIdentity.SameFile(path, input))
-            {
-                throw CliException.Usage($"{option} {path} names the same file as {inputOption} {input}; choose another output");
-            }
-        }
-
-        if (AtomicFile.ProblemWriting(path) is string problem)
-        {
-            throw new CliException($"cannot write {option} {path}: {problem}");
-        }
     }
 }

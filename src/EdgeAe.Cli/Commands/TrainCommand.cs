@@ -1,6 +1,9 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using EdgeAe.Baselines;
+using EdgeAe.Cli.Files;
+using EdgeAe.Compression;
 using EdgeAe.Data;
 using EdgeAe.IO;
 using EdgeAe.Training;
@@ -61,12 +64,21 @@ internal sealed class TrainSettings : ModelDataSettings
     [Description("Early stopping: stop after N epochs without improvement (of the validation loss when there is validation data).")]
     public int? Patience { get; set; }
 
+    [CommandOption("--keep <WHICH>")]
+    [Description("Which epoch's weights --out gets: last | best (by validation loss with validation data, else by training loss). Default: best with validation data, last without.")]
+    public string? Keep { get; set; }
+
+    [CommandOption("--checkpoint-every <TIME>")]
+    [Description("Least time between checkpoint writes (.best.eaw, .last.eaw), e.g. 30s, 5m, 0 = every epoch; they are always written at the end.")]
+    [DefaultValue("30s")]
+    public string CheckpointEvery { get; set; } = "30s";
+
     [CommandOption("--out <FILE>")]
     [Description("Weight file to write (default artifacts/digits.eaw for the built-in model, artifacts/<model>.eaw otherwise); .best.eaw and .last.eaw checkpoints, loss.png and reconstructions.png are written beside it.")]
     public string? Out { get; set; }
 
     [CommandOption("--code-bits <N>")]
-    [Description("Also store the packet codec's code quantisation (8 or 16 bits per code value) in the weight file: a sigmoid or tanh code's known range, else each code value's min/max over the training data after training.")]
+    [Description("Also store the packet codec's code quantisation (8 or 16 bits per code value) in the weight file: a sigmoid or tanh code's known range, else each code value's min/max over the training data.")]
     public int? CodeBits { get; set; }
 
     [CommandOption("--no-plots")]
@@ -82,6 +94,17 @@ internal sealed class TrainSettings : ModelDataSettings
     public float? ParsedScale { get; private set; }
 
     public double? ParsedValidationSplit { get; private set; }
+
+    public KeepParameters ParsedKeep { get; private set; }
+
+    public TimeSpan ParsedCheckpointInterval { get; private set; }
+
+    public override IEnumerable<FileArgument> Files =>
+    [
+        .. base.Files,
+        FileArgument.Input("--validation", Validation, "validation data file"),
+        .. Out is null ? [] : string.IsNullOrWhiteSpace(Out) ? [FileArgument.Output("--out", Out, "weight file")] : TrainOutputs.For(Out, NoPlots).Files,
+    ];
 
     public override ValidationResult Validate()
     {
@@ -105,6 +128,24 @@ internal sealed class TrainSettings : ModelDataSettings
             return Invalid("--patience", Patience.Value.ToString(CultureInfo.InvariantCulture), "expected a positive integer");
         }
 
+        ParsedKeep = Keep?.Trim().ToLowerInvariant() switch
+        {
+            null => KeepParameters.Automatic,
+            "last" => KeepParameters.Last,
+            "best" => KeepParameters.Best,
+            _ => (KeepParameters)(-1),
+        };
+        if (ParsedKeep < 0)
+        {
+            return Invalid("--keep", Keep!, "expected last or best");
+        }
+
+        if (ParseInterval(CheckpointEvery) is not { } interval)
+        {
+            return Invalid("--checkpoint-every", CheckpointEvery, "expected a time such as 30s, 5m, 1h or 0");
+        }
+
+        ParsedCheckpointInterval = interval;
         try
         {
             OptimizerKind = OptimizerOptions.ParseKind(Optimizer);
@@ -162,36 +203,100 @@ internal sealed class TrainSettings : ModelDataSettings
 
         return base.Validate();
     }
+
+    /// <summary>"30s", "5m", "1h", "90" (seconds), "0".</summary>
+    private static TimeSpan? ParseInterval(string text)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        double unit = t.EndsWith('h') ? 3600 : t.EndsWith('m') ? 60 : 1;
+        string number = t.TrimEnd('s', 'm', 'h');
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value >= 0 && double.IsFinite(value) && value * unit < TimeSpan.MaxValue.TotalSeconds
+            ? TimeSpan.FromSeconds(value * unit)
+            : null;
+    }
+}
+
+/// <summary>The files a training writes: the weight file, its two checkpoints and the plots beside it.</summary>
+/// <param name="Given">The weight file as the user named it (messages), <paramref name="Weights"/> its full path.</param>
+internal sealed record TrainOutputs(string Given, string Weights, string Best, string Last, string? LossPlot, string? ReconstructionsPlot)
+{
+    public static TrainOutputs For(string weights, bool noPlots)
+    {
+        string full = Path.GetFullPath(weights);
+        (string best, string last) = CheckpointOptions.PathsBeside(full);
+        string folder = Path.GetDirectoryName(full)!;
+        return new TrainOutputs(weights, full, best, last, noPlots ? null : Path.Combine(folder, Plots.LossFile), noPlots ? null : Path.Combine(folder, Plots.ReconstructionsFile));
+    }
+
+    public IEnumerable<FileArgument> Files =>
+    [
+        FileArgument.Output("--out", Given, "weight file"),
+        FileArgument.Output("--out (its .best.eaw checkpoint)", Best, "weight file"),
+        FileArgument.Output("--out (its .last.eaw checkpoint)", Last, "weight file"),
+        FileArgument.Output("--out (its loss plot)", LossPlot, "plot"),
+        FileArgument.Output("--out (its reconstruction plot)", ReconstructionsPlot, "plot"),
+    ];
 }
 
 /// <summary>
-/// <c>edgeae train</c>: trains the built-in model or a compiled declaration with live progress (or
-/// one line per epoch when output is redirected), checkpoints, a summary table and two plots.
+/// <c>edgeae train</c>: trains the built-in model or a compiled declaration with live progress (or one line per epoch
+/// when output is redirected), checkpoints, a summary table and two plots. Every output is checked before any work
+/// and locked for the whole run; an interrupt before the first epoch ends writes nothing.
 /// </summary>
-internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSettings>
+internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<TrainSettings>(environment)
 {
-    public override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken)
+    /// <summary>Above this many inputs the PCA baseline's covariance (8·d² bytes) is not worth it; eval says so.</summary>
+    private const int BaselineMaxWidth = 4096;
+
+    protected override int Run(TrainSettings settings, CancellationToken cancellationToken)
     {
+        // Signals are handled from the start: one during loading or fitting the baseline also ends in order.
+        using var interruption = new Interruption(Environment.Cancellation, cancellationToken);
+        try
+        {
+            return Train(settings, interruption);
+        }
+        catch (OperationCanceledException) when (interruption.Reason is not null)
+        {
+            Environment.Line($"interrupted ({interruption.Reason}) before training started: nothing was written");
+            return interruption.ExitCode;
+        }
+    }
+
+    private int Train(TrainSettings settings, Interruption interruption)
+    {
+        CancellationToken cancellationToken = interruption.Token;
         var clock = Stopwatch.StartNew();
         if (!settings.NoPlots)
         {
             Plots.EnsureFonts();
         }
 
-        ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
         if (settings.Model is not null)
         {
-            environment.Line($"model: {handle.Name} from {settings.Model} ({(handle.FromCache ? "cache hit" : "compiled and cached")}, {clock.Elapsed.TotalSeconds:F1} s)");
+            Environment.Line($"model: {handle.Name} from {settings.Model} ({(handle.FromCache ? "cache hit" : "compiled and cached")}, {clock.Elapsed.TotalSeconds:F1} s)");
         }
 
-        // Data: read, check widths, split, fit the normalisation on the training part only.
-        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions);
+        // Without --out the name comes from the model: check the outputs again now that they are all known.
+        TrainOutputs outputs = TrainOutputs.For(settings.Out ?? Path.Combine("artifacts", settings.Model is null ? "digits.eaw" : handle.Name.ToLowerInvariant() + ".eaw"), settings.NoPlots);
+        CommandFiles.Check([.. settings.Files, .. outputs.Files]);
+        using OutputLock outputLock = OutputLock.Acquire(outputs.Weights, "--out");
+        if (outputLock.StaleHolder is { } stale)
+        {
+            Environment.Line($"note: took over the lock of an earlier run that did not finish ({stale})");
+        }
+
+        // Data: read, check widths, split in place, fit the normalisation on the training part only, check the
+        // targets against the loss, normalise in place (a large file is held once, as float32).
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
         DataLoader.CheckWidth(raw, handle);
         Dataset training = raw.Data;
         Dataset? validation = null;
+        RawData? heldOut = null;
         if (settings.Validation is not null)
         {
-            RawData heldOut = DataLoader.Load(settings.Validation, settings.DataOptions);
+            heldOut = DataLoader.Load(settings.Validation, settings.DataOptions, handle, Environment, "--validation");
             DataLoader.CheckWidth(heldOut, handle);
             validation = heldOut.Data;
         }
@@ -202,15 +307,35 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
                 throw new CliException($"{raw.Name} has {training.Count} sample(s): too few to split off validation data");
             }
 
-            (training, validation) = DatasetSplit.TrainValidation(training, fraction, settings.Seed);
+            (training, validation) = DatasetSplit.TrainValidationInPlace(training, fraction, settings.Seed);
         }
 
-        var trainingRaw = raw with { Data = training };
+        ModelTopology topology = handle.Topology;
         Normalization normalization = settings.Standardize ? Normalizer.FitStandardize(training)
             : settings.ParsedScale is { } scale ? Normalization.ScaleBy(scale, training.Width)
-            : DataLoader.DefaultNormalization(trainingRaw);
-        training = Normalizer.Apply(training, normalization);
-        validation = validation is null ? null : Normalizer.Apply(validation, normalization);
+            : DataLoader.DefaultNormalization(raw with { Data = training });
+        string hint = settings.Standardize
+            ? "standardised data is centred on 0; give a binary cross-entropy model data scaled into [0, 1] (--scale N), or declare Loss = SquaredError"
+            : "scale it into [0, 1] with --scale N (N ≥ the largest value), or declare Loss = SquaredError";
+        DataLoader.CheckTargets(raw, normalization, handle, hint);
+        if (heldOut is not null)
+        {
+            DataLoader.CheckTargets(heldOut, normalization, handle, hint);
+        }
+
+        Normalizer.ApplyInPlace(training, normalization);
+        if (validation is not null)
+        {
+            Normalizer.ApplyInPlace(validation, normalization);
+        }
+
+        Pca? baseline = FitBaseline(topology, training, cancellationToken);
+        void Save(string path, IAutoencoder model)
+            => WeightFile.Save(path, model, normalization, new WeightFileExtras
+            {
+                Codec = settings.CodeBits is int bits ? CodeQuantizer.For(model, training, bits) : null,
+                Baseline = baseline,
+            });
 
         var options = new TrainingOptions
         {
@@ -221,77 +346,117 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
             Corruption = settings.ParsedCorruption,
             Seed = settings.Seed,
             EarlyStoppingPatience = settings.Patience,
+            Keep = settings.ParsedKeep,
+            Checkpoints = new CheckpointOptions(outputs.Best, outputs.Last, normalization) { Interval = settings.ParsedCheckpointInterval, Writer = Save },
         };
-
-        string outPath = Path.GetFullPath(settings.Out ?? Path.Combine("artifacts", settings.Model is null ? "digits.eaw" : handle.Name.ToLowerInvariant() + ".eaw"));
-        string folder = Path.GetDirectoryName(outPath)!;
-        Directory.CreateDirectory(folder);
-        options = options with { Checkpoints = CheckpointOptions.Beside(outPath, normalization) };
-
-        ModelTopology topology = handle.Topology;
         IAutoencoder model = handle.Create(settings.Seed);
-        string lossName = topology.Loss == LossKind.BinaryCrossEntropy ? "BCE" : "MSE";
-        environment.Line(Invariant($"Training {handle.Name} {topology} ({topology.ParameterCount:N0} parameters) on {training.Count} samples of {raw.Name}{(validation is null ? "" : $", validating on {validation.Count}")}"));
-        environment.Line(Invariant($"{OptimizerOptions.KindName(options.Optimizer.Kind)} lr {options.LearningRate}, batch {options.BatchSize}, {options.Epochs} epochs, corruption {options.Corruption}, seed {options.Seed}{(options.EarlyStoppingPatience is { } p ? $", patience {p}" : "")}; normalisation {DataLoader.Describe(normalization)}"));
+        string lossName = Report.LossName(topology.Loss);
+        KeepParameters keep = options.Keep != KeepParameters.Automatic ? options.Keep : validation is null ? KeepParameters.Last : KeepParameters.Best;
+        Environment.Line(Invariant($"Training {handle.Name} {topology} ({topology.ParameterCount:N0} parameters) on {training.Count} samples of {raw.Name}{(validation is null ? "" : $", validating on {validation.Count}")}"));
+        Environment.Line(Invariant($"{OptimizerOptions.KindName(options.Optimizer.Kind)} lr {options.LearningRate}, batch {options.BatchSize}, {options.Epochs} epochs, corruption {options.Corruption}, seed {options.Seed}{(options.EarlyStoppingPatience is { } p ? $", patience {p}" : "")}; keeps the {KeepText(keep, validation is not null)}; normalisation {DataLoader.Describe(normalization)}"));
 
         var trainer = new Trainer<IAutoencoder>(model, options);
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(environment.Cancellation, cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cancellation.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
         TrainingResult result;
         try
         {
-            result = environment.Interactive
-                ? TrainLive(trainer, training, validation, options, lossName, cancellation.Token)
-                : TrainPlain(trainer, training, validation, lossName, cancellation.Token);
+            result = Environment.Interactive
+                ? TrainLive(trainer, training, validation, options, lossName, interruption.Token)
+                : TrainPlain(trainer, training, validation, lossName, interruption.Token);
         }
-        finally
+        catch (TrainingDivergedException e)
         {
-            Console.CancelKeyPress -= onCancel;
+            string kept = File.Exists(outputs.Last) ? $"; {outputs.Last} holds the last finished epoch" : "";
+            throw new CliException(Invariant($"training diverged in epoch {e.Epoch}, step {e.Step}: {e.What}; nothing was written to {outputs.Weights}{kept}; try a lower --lr"), inner: e);
         }
 
-        // The trainer has restored the best epoch's parameters (also after a cancellation).
-        WeightFile.Save(outPath, model, normalization, settings.CodeBits is int bits ? Compression.CodeQuantizer.For(model, training, bits) : null);
+        if (result.History.Count == 0)
+        {
+            // Interrupted before the first epoch ended: there are no trained weights to keep.
+            bool existed = File.Exists(outputs.Weights);
+            Environment.Line($"interrupted ({interruption.Reason}) before the first epoch ended: nothing was written{(existed ? $"; {outputs.Weights} is unchanged" : "")}");
+            WriteJson(settings, handle, raw, training, validation, normalization, result, keep, null, null, null, clock, outputs, written: [], interruption.Reason);
+            return interruption.ExitCode;
+        }
+
+        // The model holds the kept epoch's parameters: the final save is the same complete file as the checkpoints.
+        Save(outputs.Weights, model);
+        var written = new List<string> { outputs.Weights };
+        written.AddRange(new[] { outputs.Last, outputs.Best }.Where(File.Exists));
         Evaluation final = Trainer<IAutoencoder>.Evaluate(model, training);
         Evaluation? held = validation is null ? null : Trainer<IAutoencoder>.Evaluate(model, validation);
+        BaselineReport? baselineReport = baseline is null ? null : Report.Baseline(baseline, validation ?? training, "train", (held ?? final).MeanSquaredError);
         if (result.Cancelled)
         {
-            environment.Line(result.BestEpoch > 0
-                ? $"cancelled: kept the best epoch ({result.BestEpoch}) so far"
-                : "cancelled before the first epoch ended: the weights are the initial ones");
+            Environment.Line($"interrupted ({interruption.Reason}) in epoch {result.History.Count + 1}: kept epoch {result.KeptEpoch} ({(result.Kept == KeepParameters.Best ? "the best so far" : "the last finished")})");
         }
 
-        environment.Line(Invariant($"final: mean {lossName} {final.MeanLoss:F4}, MSE {final.MeanSquaredError:F5}, PSNR {final.Psnr:F1} dB over {final.Count} training samples{(held is null ? "" : $"; validation mean {lossName} {held.MeanLoss:F4}, MSE {held.MeanSquaredError:F5}, PSNR {held.Psnr:F1} dB")}"));
-
-        var written = new List<string> { outPath };
-        if (!settings.NoPlots && result.History.Count > 0)
+        Environment.Line(Invariant($"final: mean {lossName} {Report.Figure(final.MeanLoss, 4)}, MSE {Report.Figure(final.MeanSquaredError, 5)}, PSNR {Report.Psnr(final.Psnr, 1)} over {final.Count} training samples{(held is null ? "" : $"; validation mean {lossName} {Report.Figure(held.MeanLoss, 4)}, MSE {Report.Figure(held.MeanSquaredError, 5)}, PSNR {Report.Psnr(held.Psnr, 1)}")}"));
+        if (baselineReport is not null)
         {
-            string lossPng = Path.Combine(folder, Plots.LossFile);
-            string reconstructionsPng = Path.Combine(folder, Plots.ReconstructionsFile);
-            Plots.Loss(lossPng, result.History, $"mean {lossName} per element");
-            Plots.Reconstructions(reconstructionsPng, model, validation ?? training, options.Corruption, settings.Seed);
-            written.Add(lossPng);
-            written.Add(reconstructionsPng);
+            Environment.Line(Report.BaselineLine(baselineReport, validation is null ? "the training data" : "the validation data"));
+        }
+
+        if (!settings.NoPlots)
+        {
+            Plots.Loss(outputs.LossPlot!, result.History, $"mean {lossName} per element");
+            Plots.Reconstructions(outputs.ReconstructionsPlot!, model, validation ?? training, options.Corruption, settings.Seed);
+            written.Add(outputs.LossPlot!);
+            written.Add(outputs.ReconstructionsPlot!);
             if (Math.Round(Math.Sqrt(topology.InputSize)) is var side && side * side != topology.InputSize)
             {
-                environment.Line($"{topology.InputSize} inputs are not a square image: {Plots.ReconstructionsFile} shows line plots of a few samples");
+                Environment.Line($"{topology.InputSize} inputs are not a square image: {Plots.ReconstructionsFile} shows line plots of a few samples");
             }
         }
 
-        environment.Console.Write(Summary(handle, result, final, held, lossName, clock.Elapsed, written));
-        environment.Line($"weights: {outPath}");
-        return result.Cancelled ? CommandLine.Cancelled : CommandLine.Success;
+        Environment.Console.Write(Summary(handle, result, final, held, lossName, clock.Elapsed, written));
+        Environment.Line($"weights: {outputs.Weights}");
+        WriteJson(settings, handle, raw, training, validation, normalization, result, keep, final, held, baselineReport, clock, outputs, written, result.Cancelled ? interruption.Reason : null);
+        return result.Cancelled ? interruption.ExitCode : CommandLine.Success;
     }
+
+    /// <summary>The PCA with the model's code size (at most the width) on the normalised training data, unless the input is very wide.</summary>
+    private Pca? FitBaseline(ModelTopology topology, Dataset training, CancellationToken cancellationToken)
+    {
+        if (topology.InputSize > BaselineMaxWidth)
+        {
+            Environment.Line($"baseline: skipped (PCA of {topology.InputSize} inputs needs a {8L * topology.InputSize * topology.InputSize / (1 << 20):N0} MB covariance)");
+            return null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        Pca pca = Pca.Fit(training, Math.Min(topology.CodeSize, topology.InputSize), cancellationToken);
+        if (clock.Elapsed.TotalSeconds >= 1)
+        {
+            Environment.Line(Invariant($"baseline: PCA with {pca.Components} components fitted on {training.Count} samples in {clock.Elapsed.TotalSeconds:F1} s"));
+        }
+
+        return pca;
+    }
+
+    private void WriteJson(TrainSettings settings, ModelHandle handle, RawData raw, Dataset training, Dataset? validation, Normalization normalization, TrainingResult result, KeepParameters keep,
+        Evaluation? final, Evaluation? held, BaselineReport? baseline, Stopwatch clock, TrainOutputs outputs, IReadOnlyList<string> written, string? interrupted)
+    {
+        ModelTopology t = handle.Topology;
+        Environment.WriteJson(
+            new TrainReport("train", handle.Name, t.ToString(), Report.LossKey(t.Loss), raw.Name, training.Count, validation?.Count, DataLoader.Describe(normalization),
+                settings.Epochs, result.History.Count, result.BestEpoch, result.KeptEpoch, keep == KeepParameters.Best ? "best" : "last", result.StoppedEarly, interrupted,
+                final is null ? null : FiguresReport.Of(final), held is null ? null : FiguresReport.Of(held), baseline,
+                result.History.Select(r => new EpochReportJson(r.Epoch, r.TrainingLoss, r.ValidationLoss, r.Elapsed.TotalSeconds)).ToArray(),
+                clock.Elapsed.TotalSeconds, result.Elapsed.TotalSeconds, FootprintReport.Of(t),
+                new TrainFilesReport(written.Contains(outputs.Weights) ? outputs.Weights : null, File.Exists(outputs.Best) ? outputs.Best : null, File.Exists(outputs.Last) ? outputs.Last : null,
+                    written.Where(w => w.EndsWith(".png", StringComparison.Ordinal)).ToArray())),
+            ReportJson.Default.TrainReport);
+    }
+
+    private static string KeepText(KeepParameters keep, bool validation) => keep == KeepParameters.Best
+        ? $"best epoch by {(validation ? "validation" : "training")} loss"
+        : "last epoch";
 
     private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, string lossName, CancellationToken token)
     {
         trainer.EpochCompleted = (m, report) =>
         {
-            environment.Line(Invariant($"epoch {report.Epoch,4}  training {lossName} {report.TrainingLoss:F4}{(report.ValidationLoss is { } v ? $"  validation {lossName} {v:F4}" : "")}  {report.SamplesPerSecond:N0} samples/s{(report.IsBest ? "  *" : "")}"));
+            Environment.Line(Invariant($"epoch {report.Epoch,4}  training {lossName} {Report.Figure(report.TrainingLoss, 4)}{(report.ValidationLoss is { } v ? $"  validation {lossName} {Report.Figure(v, 4)}" : "")}  {report.SamplesPerSecond:N0} samples/s{(report.IsBest ? "  *" : "")}"));
         };
         return trainer.Fit(training, validation, null, token);
     }
@@ -299,7 +464,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
     private TrainingResult TrainLive(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, TrainingOptions options, string lossName, CancellationToken token)
     {
         TrainingResult? result = null;
-        environment.Console.Progress()
+        Environment.Console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
@@ -309,18 +474,24 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
                 string last = "";
                 trainer.EpochCompleted = (m, report) =>
                 {
-                    last = Invariant($"training {lossName} {report.TrainingLoss:F4}{(report.ValidationLoss is { } v ? $", validation {v:F4}" : "")}, {report.SamplesPerSecond:N0} samples/s");
+                    last = Invariant($"training {lossName} {Report.Figure(report.TrainingLoss, 4)}{(report.ValidationLoss is { } v ? $", validation {Report.Figure(v, 4)}" : "")}, {report.SamplesPerSecond:N0} samples/s");
                     epochs.Value = report.Epoch;
                     epochs.Description = Markup.Escape($"epoch {report.Epoch}/{options.Epochs}: {last}");
                 };
-                result = trainer.Fit(training, validation, p =>
+                try
                 {
-                    batches.MaxValue = p.Batches;
-                    batches.Value = p.Batch;
-                    batches.Description = Markup.Escape(Invariant($"batch {p.Batch}/{p.Batches} (loss {p.Loss:F4}, {p.SamplesPerSecond:N0} samples/s)"));
-                }, token);
-                epochs.StopTask();
-                batches.StopTask();
+                    result = trainer.Fit(training, validation, p =>
+                    {
+                        batches.MaxValue = p.Batches;
+                        batches.Value = p.Batch;
+                        batches.Description = Markup.Escape(Invariant($"batch {p.Batch}/{p.Batches} (loss {Report.Figure(p.Loss, 4)}, {p.SamplesPerSecond:N0} samples/s)"));
+                    }, token);
+                }
+                finally
+                {
+                    epochs.StopTask();
+                    batches.StopTask();
+                }
             });
         return result!;
     }
@@ -332,17 +503,18 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         var table = new Table().Title("Summary").AddColumn("what").AddColumn(new TableColumn("value"));
         void Row(string what, string value) => table.AddRow(Markup.Escape(what), Markup.Escape(value));
         Row("model", $"{handle.Name} ({handle.Origin}) {t}");
-        Row($"final training {lossName} (last epoch)", last is null ? "-" : Invariant($"{last.TrainingLoss:F4}"));
-        Row($"final validation {lossName} (last epoch)", last?.ValidationLoss is { } v ? Invariant($"{v:F4}") : "-");
-        Row($"kept weights: training {lossName}", Invariant($"{final.MeanLoss:F4} (MSE {final.MeanSquaredError:F5}, PSNR {final.Psnr:F1} dB)"));
-        Row($"kept weights: validation {lossName}", held is null ? "-" : Invariant($"{held.MeanLoss:F4} (MSE {held.MeanSquaredError:F5}, PSNR {held.Psnr:F1} dB)"));
-        Row("best epoch", result.BestEpoch > 0 ? Invariant($"{result.BestEpoch} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}{(result.Cancelled ? " (cancelled)" : "")}") : "-");
+        Row($"final training {lossName} (last epoch)", last is null ? "-" : Report.Figure(last.TrainingLoss, 4));
+        Row($"final validation {lossName} (last epoch)", last?.ValidationLoss is { } v ? Report.Figure(v, 4) : "-");
+        Row("kept weights", Invariant($"epoch {result.KeptEpoch} of {result.History.Count} ({(result.Kept == KeepParameters.Best ? "the best" : "the last")})"));
+        Row($"kept weights: training {lossName}", Invariant($"{Report.Figure(final.MeanLoss, 4)} (MSE {Report.Figure(final.MeanSquaredError, 5)}, PSNR {Report.Psnr(final.Psnr, 1)})"));
+        Row($"kept weights: validation {lossName}", held is null ? "-" : Invariant($"{Report.Figure(held.MeanLoss, 4)} (MSE {Report.Figure(held.MeanSquaredError, 5)}, PSNR {Report.Psnr(held.Psnr, 1)})"));
+        Row("best epoch", result.BestEpoch > 0 ? Invariant($"{result.BestEpoch} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}{(result.Cancelled ? " (interrupted)" : "")}") : "-");
         Row("time", Invariant($"{elapsed.TotalSeconds:F1} s (training {result.Elapsed.TotalSeconds:F1} s)"));
         Row("parameters", Invariant($"{t.ParameterCount:N0}"));
         Row("flash: parameter bytes", Invariant($"{t.ParameterBufferLength * 4L:N0} ({t.ParameterBufferLength:N0} floats with alignment padding)"));
         Row("RAM: inference workspace bytes", Invariant($"{t.InferenceWorkspaceLength * 4L:N0}"));
         Row("RAM: training workspace bytes per sample", Invariant($"{t.WorkspaceLength * 4L:N0}"));
-        Row("files", string.Join(Environment.NewLine, written));
+        Row("files", string.Join(System.Environment.NewLine, written));
         return table;
     }
 

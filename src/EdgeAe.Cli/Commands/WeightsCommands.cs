@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.ComponentModel;
 using System.Globalization;
-using System.Text;
+using EdgeAe.Baselines;
+using EdgeAe.Cli.Files;
 using EdgeAe.Data;
 using EdgeAe.IO;
 using EdgeAe.Training;
@@ -10,36 +11,55 @@ using Spectre.Console.Cli;
 
 namespace EdgeAe.Cli.Commands;
 
+/// <summary>A model with a weight file's parameters, the file's normalisation and the normalised data.</summary>
+internal sealed record LoadedModel(ModelHandle Handle, IAutoencoder Model, Normalization Normalization, RawData Raw, Dataset Data);
+
 internal class WeightsSettings : ModelDataSettings
 {
     [CommandOption("--weights <FILE>")]
     [Description("A weight file written by train (.eaw); its normalisation is applied to the data.")]
     public string? Weights { get; set; }
 
+    public override IEnumerable<FileArgument> Files => [.. base.Files, FileArgument.Input("--weights", Weights, "weight file")];
+
     public override ValidationResult Validate()
         => Weights is null ? ValidationResult.Error("--weights <FILE> is required") : base.Validate();
 
-    /// <summary>The model with the file's parameters, the file's normalisation and the normalised data.</summary>
-    public (ModelHandle Handle, IAutoencoder Model, Normalization Normalization, RawData Raw, Dataset Data) Load(CliEnvironment environment)
+    /// <summary>The model with the file's parameters, the file's normalisation and the normalised data (checked against the model).</summary>
+    public LoadedModel Load(CliEnvironment environment)
     {
-        if (!File.Exists(Weights))
-        {
-            throw new CliException($"weight file not found: {Weights}");
-        }
-
         ModelHandle handle = ModelHandle.Resolve(Model, environment);
         IAutoencoder model = handle.Create(handle.Topology.Seed);
-        Normalization normalization = WeightFile.Load(Weights!, model);
-        RawData raw = DataLoader.Load(Data, DataOptions);
+        Normalization normalization = LoadWeights(Weights!, model, Model);
+        RawData raw = DataLoader.Load(Data, DataOptions, handle, environment);
         DataLoader.CheckWidth(raw, handle);
-        return (handle, model, normalization, raw, Normalizer.Apply(raw.Data, normalization));
+        DataLoader.CheckTargets(raw, normalization, handle, $"this data does not fit the normalisation stored in {Weights} ({DataLoader.Describe(normalization)}); is it the kind of data the model was trained on?");
+        return new LoadedModel(handle, model, normalization, raw, Normalizer.ApplyInPlace(raw.Data, normalization));
+    }
+
+    /// <summary>
+    /// Loads <paramref name="weights"/> into <paramref name="model"/>; a file saved for another model says so and, without
+    /// <c>--model</c>, that the file may need its declaration.
+    /// </summary>
+    public static Normalization LoadWeights(string weights, IAutoencoder model, string? declaration)
+    {
+        try
+        {
+            return WeightFile.Load(weights, model);
+        }
+        catch (WeightFileException e) when (e.Reason == WeightFileErrorReason.TopologyMismatch && declaration is null)
+        {
+            string[] lines = e.Message.Split('\n');
+            throw new CliException($"{lines[0].TrimEnd('.')}: it is not a weight file of the built-in DigitsAe; pass the declaration it was trained with: --model Model.cs",
+                details: lines.Skip(1).Select(l => "  " + l.Trim()).ToArray(), inner: e);
+        }
     }
 }
 
 internal sealed class EvalSettings : WeightsSettings
 {
     [CommandOption("--corruption <SPEC>")]
-    [Description("Corrupt the inputs (seeded) and compare against the clean data: none | masking:P | gaussian:S | saltpepper:P.")]
+    [Description("Corrupt the inputs (seeded by --seed) and compare against the clean data: none | masking:P | gaussian:S | saltpepper:P.")]
     [DefaultValue("none")]
     public string Corruption { get; set; } = "none";
 
@@ -47,9 +67,6 @@ internal sealed class EvalSettings : WeightsSettings
     [Description("Anomaly detection: one 0/1 label per sample (1 = anomalous); reports ROC AUC, partial AUC, precision/recall/F1 at the stored threshold and writes roc.png and scores.png.")]
     public string? Labels { get; set; }
 
-    [CommandOption("--json")]
-    [Description("With --labels: print the results as one JSON object (keys auc, pauc, precision, recall, f1, …).")]
-    public bool Json { get; set; }
 
     [CommandOption("--plots <DIR>")]
     [Description("With --labels: folder for roc.png and scores.png (default: the weight file's folder).")]
@@ -59,13 +76,25 @@ internal sealed class EvalSettings : WeightsSettings
     [Description("With --labels: do not write roc.png and scores.png.")]
     public bool NoPlots { get; set; }
 
+    [CommandOption("--seed <N>")]
+    [Description("Seed of the corruption.")]
+    [DefaultValue(1)]
+    public int Seed { get; set; } = 1;
+
+    [CommandOption("--baseline-data <FILE>")]
+    [Description("Fit the PCA baseline on this training data (same format options as --data, the weight file's normalisation) instead of using the one stored by train.")]
+    public string? BaselineData { get; set; }
+
     public Corruption ParsedCorruption { get; private set; } = Training.Corruption.None;
+
+    public override IEnumerable<FileArgument> Files =>
+        [.. base.Files, FileArgument.Input("--baseline-data", BaselineData, "data file"), FileArgument.Input("--labels", Labels, "labels file")];
 
     public override ValidationResult Validate()
     {
-        if (Labels is null && (Json || Plots is not null || NoPlots))
+        if (Labels is null && (Plots is not null || NoPlots))
         {
-            return ValidationResult.Error("--json, --plots and --no-plots go with --labels");
+            return ValidationResult.Error("--plots and --no-plots go with --labels");
         }
 
         try
@@ -81,24 +110,59 @@ internal sealed class EvalSettings : WeightsSettings
     }
 }
 
-/// <summary><c>edgeae eval</c>: mean loss, MSE and PSNR of a weight file on a data set.</summary>
-internal sealed class EvalCommand(CliEnvironment environment) : Command<EvalSettings>
+/// <summary><c>edgeae eval</c>: mean loss, MSE and PSNR of a weight file on a data set, beside the PCA baseline.</summary>
+internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<EvalSettings>(environment)
 {
-    public override int Execute(CommandContext context, EvalSettings settings, CancellationToken cancellationToken)
+    protected override int Run(EvalSettings settings, CancellationToken cancellationToken)
     {
         if (settings.Labels is not null)
         {
-            return AnomalyEvaluation.Run(environment, settings);
+            return AnomalyEvaluation.Run(Environment, settings);
         }
 
-        (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(environment);
-        Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption);
-        string lossName = handle.Topology.Loss == LossKind.BinaryCrossEntropy ? "BCE" : "MSE";
-        environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights} on {data.Count} samples of {raw.Name} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption})");
-        environment.Line(FormattableString.Invariant($"mean {lossName} {e.MeanLoss:F6}"));
-        environment.Line(FormattableString.Invariant($"MSE {e.MeanSquaredError:F6}"));
-        environment.Line(FormattableString.Invariant($"PSNR {e.Psnr:F2} dB"));
+        (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(Environment);
+        Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption, settings.Seed);
+        string lossName = Report.LossName(handle.Topology.Loss);
+        Environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights} on {data.Count} samples of {raw.Name} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption}{(settings.ParsedCorruption.IsNone ? "" : $", seed {settings.Seed}")})");
+        Environment.Line($"mean {lossName} {Report.Figure(e.MeanLoss)}");
+        Environment.Line($"MSE {Report.Figure(e.MeanSquaredError)}");
+        Environment.Line($"PSNR {Report.Psnr(e.Psnr)}");
+        BaselineReport? baseline = Baseline(settings, handle, normalization, data, e, cancellationToken);
+        Environment.WriteJson(
+            new EvalReport("eval", handle.Name, handle.Topology.ToString(), Report.LossKey(handle.Topology.Loss), settings.Weights!, raw.Name, e.Count, DataLoader.Describe(normalization),
+                settings.ParsedCorruption.ToString(), settings.Seed, e.MeanLoss, e.MeanSquaredError, Report.Finite(e.Psnr), baseline),
+            ReportJson.Default.EvalReport);
         return CommandLine.Success;
+    }
+
+    /// <summary>The PCA baseline, stored by train or fitted on --baseline-data, on the same (clean) data as the model.</summary>
+    private BaselineReport? Baseline(EvalSettings settings, ModelHandle handle, Normalization normalization, Dataset data, Evaluation model, CancellationToken cancellationToken)
+    {
+        Pca? pca;
+        string source;
+        if (settings.BaselineData is not null)
+        {
+            RawData fit = DataLoader.Load(settings.BaselineData, settings.DataOptions, handle, Environment, "--baseline-data");
+            DataLoader.CheckWidth(fit, handle);
+            pca = Pca.Fit(Normalizer.ApplyInPlace(fit.Data, normalization), Math.Min(handle.Topology.CodeSize, handle.Topology.InputSize), cancellationToken);
+            source = $"--baseline-data {fit.Name}";
+        }
+        else
+        {
+            pca = WeightFile.Read(settings.Weights!).Baseline;
+            source = "weight file";
+        }
+
+        if (pca is null)
+        {
+            Environment.Line($"PCA baseline: not in {settings.Weights} (trained before baselines were stored); --baseline-data FILE fits it on the training data");
+            return null;
+        }
+
+        // Against a corrupted model input the baseline would be unfair only one way: it sees the clean data, so compare on that.
+        BaselineReport report = Report.Baseline(pca, data, source, settings.ParsedCorruption.IsNone ? model.MeanSquaredError : null);
+        Environment.Line(Report.BaselineLine(report, "this data"));
+        return report;
     }
 }
 
@@ -107,6 +171,8 @@ internal sealed class EncodeSettings : WeightsSettings
     [CommandOption("--out <FILE>")]
     [Description("codes.csv (one row of code values per sample) or codes.bin (raw little-endian float32, samples × code width).")]
     public string? Out { get; set; }
+
+    public override IEnumerable<FileArgument> Files => [.. base.Files, FileArgument.Output("--out", Out, "code file")];
 
     public override ValidationResult Validate()
     {
@@ -121,51 +187,113 @@ internal sealed class EncodeSettings : WeightsSettings
 }
 
 /// <summary><c>edgeae encode</c>: the code of every sample, as CSV or raw float32.</summary>
-internal sealed class EncodeCommand(CliEnvironment environment) : Command<EncodeSettings>
+internal sealed class EncodeCommand(CliEnvironment environment) : EdgeAeCommand<EncodeSettings>(environment)
 {
-    public override int Execute(CommandContext context, EncodeSettings settings, CancellationToken cancellationToken)
+    protected override int Run(EncodeSettings settings, CancellationToken cancellationToken)
     {
-        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(Environment);
         int width = handle.Topology.CodeSize;
-        var code = new float[width];
         string outPath = Path.GetFullPath(settings.Out!);
-        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
-        bool binary = Path.GetExtension(outPath).Equals(".bin", StringComparison.OrdinalIgnoreCase);
-        using (var file = new FileStream(outPath, FileMode.Create, FileAccess.Write))
+        bool binary = WriteRows(outPath, data.Count, width, (i, code) => model.Encode(data[i], code));
+        Environment.Line($"{data.Count} codes of width {width} from {raw.Name} → {outPath} ({(binary ? "little-endian float32" : "CSV")})");
+        Environment.WriteJson(new EncodeReport("encode", handle.Name, settings.Weights!, raw.Name, data.Count, width, binary ? "float32le" : "csv", outPath), ReportJson.Default.EncodeReport);
+        return CommandLine.Success;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> rows of <paramref name="width"/> values that <paramref name="row"/> fills, as CSV, or
+    /// as raw little-endian float32 when <paramref name="path"/> ends in .bin (returns true then); atomically.
+    /// </summary>
+    public static bool WriteRows(string path, int count, int width, Action<int, float[]> row)
+    {
+        var values = new float[width];
+        bool binary = Path.GetExtension(path).Equals(".bin", StringComparison.OrdinalIgnoreCase);
+        if (binary)
         {
-            if (binary)
+            OutputFile.Write(path, stream =>
             {
                 var bytes = new byte[width * 4];
-                for (int i = 0; i < data.Count; i++)
+                for (int i = 0; i < count; i++)
                 {
-                    model.Encode(data[i], code);
+                    row(i, values);
                     for (int j = 0; j < width; j++)
                     {
-                        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * j), code[j]);
+                        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * j), values[j]);
                     }
 
-                    file.Write(bytes);
+                    stream.Write(bytes);
                 }
-            }
-            else
+            });
+        }
+        else
+        {
+            OutputFile.WriteText(path, writer =>
             {
-                using var writer = new StreamWriter(file, new UTF8Encoding(false));
-                var line = new StringBuilder();
-                for (int i = 0; i < data.Count; i++)
+                for (int i = 0; i < count; i++)
                 {
-                    model.Encode(data[i], code);
-                    line.Clear();
-                    for (int j = 0; j < width; j++)
-                    {
-                        line.Append(j == 0 ? "" : ",").Append(code[j].ToString("R", CultureInfo.InvariantCulture));
-                    }
-
-                    writer.WriteLine(line);
+                    row(i, values);
+                    WriteRow(writer, values);
                 }
-            }
+            });
         }
 
-        environment.Line($"{data.Count} codes of width {width} from {raw.Name} → {outPath} ({(binary ? "little-endian float32" : "CSV")})");
+        return binary;
+    }
+
+    /// <summary>One CSV row, invariant culture, round-trip precision.</summary>
+    public static void WriteRow(TextWriter writer, ReadOnlySpan<float> values)
+    {
+        for (int j = 0; j < values.Length; j++)
+        {
+            if (j > 0)
+            {
+                writer.Write(',');
+            }
+
+            writer.Write(values[j].ToString("R", CultureInfo.InvariantCulture));
+        }
+
+        writer.Write('\n');
+    }
+}
+
+internal sealed class ReconstructSettings : WeightsSettings
+{
+    [CommandOption("--out <FILE>")]
+    [Description("recon.csv (one row per sample, in the data's original units: the weight file's normalisation undone) or recon.bin (little-endian float32, the same values).")]
+    public string? Out { get; set; }
+
+    public override IEnumerable<FileArgument> Files => [.. base.Files, FileArgument.Output("--out", Out, "reconstruction file")];
+
+    public override ValidationResult Validate()
+    {
+        if (Out is null)
+        {
+            return ValidationResult.Error("--out <FILE> is required (.csv or .bin)");
+        }
+
+        string extension = Path.GetExtension(Out).ToLowerInvariant();
+        return extension is ".csv" or ".bin" ? base.Validate() : Invalid("--out", Out, "expected a file ending in .csv or .bin");
+    }
+}
+
+/// <summary><c>edgeae reconstruct</c>: every sample through the model, back in the data's original units.</summary>
+internal sealed class ReconstructCommand(CliEnvironment environment) : EdgeAeCommand<ReconstructSettings>(environment)
+{
+    protected override int Run(ReconstructSettings settings, CancellationToken cancellationToken)
+    {
+        (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(Environment);
+        int width = data.Width;
+        string outPath = Path.GetFullPath(settings.Out!);
+        bool binary = EncodeCommand.WriteRows(outPath, data.Count, width, (i, output) =>
+        {
+            model.Reconstruct(data[i], output);
+            normalization.Invert(output);
+        });
+
+        string units = normalization.Kind == NormalizationKind.None ? "the data's units (no normalisation)" : $"the data's original units ({DataLoader.Describe(normalization)} undone)";
+        Environment.Line($"{data.Count} reconstructions of {width} values from {raw.Name} in {units} → {outPath}");
+        Environment.WriteJson(new ReconstructReport("reconstruct", handle.Name, settings.Weights!, raw.Name, data.Count, width, binary ? "float32le" : "csv", "original", outPath), ReportJson.Default.ReconstructReport);
         return CommandLine.Success;
     }
 }
@@ -175,18 +303,15 @@ internal sealed class InspectSettings : CommonSettings
     [CommandArgument(0, "<FILE>")]
     [Description("The weight file (.eaw).")]
     public string File { get; set; } = "";
+
+    public override IEnumerable<FileArgument> Files => [FileArgument.Input("<FILE>", File, "weight file")];
 }
 
 /// <summary><c>edgeae inspect</c>: what a weight file holds, validated (checksum included) by <see cref="WeightFile.Read"/>.</summary>
-internal sealed class InspectCommand(CliEnvironment environment) : Command<InspectSettings>
+internal sealed class InspectCommand(CliEnvironment environment) : EdgeAeCommand<InspectSettings>(environment)
 {
-    public override int Execute(CommandContext context, InspectSettings settings, CancellationToken cancellationToken)
+    protected override int Run(InspectSettings settings, CancellationToken cancellationToken)
     {
-        if (!System.IO.File.Exists(settings.File))
-        {
-            throw new CliException($"weight file not found: {settings.File}");
-        }
-
         WeightFileInfo info;
         try
         {
@@ -197,8 +322,9 @@ internal sealed class InspectCommand(CliEnvironment environment) : Command<Inspe
             throw new CliException($"checksum: MISMATCH — {settings.File} is corrupt ({e.Message})", inner: e);
         }
 
-        environment.Line($"file: {info.Path} ({info.FileSize:N0} bytes, format version {info.FormatVersion})");
-        environment.Line($"topology: {info.Topology}");
+        int? codeWidth = info.Layers.FirstOrDefault(l => l.Role == LayerRole.Code)?.Width;
+        Environment.Line($"file: {info.Path} ({info.FileSize:N0} bytes, format version {info.FormatVersion})");
+        Environment.Line($"topology: {info.Topology}");
         var layers = new Table().AddColumn("layer").AddColumn("role").AddColumn("dense").AddColumn("activation");
         for (int i = 0; i < info.Layers.Count; i++)
         {
@@ -206,16 +332,23 @@ internal sealed class InspectCommand(CliEnvironment environment) : Command<Inspe
             layers.AddRow($"L{i}", l.Role.ToString(), $"{l.InputWidth} → {l.Width}", l.Activation.ToString());
         }
 
-        environment.Console.Write(layers);
-        environment.Line($"input width: {info.InputSize}, code width: {info.Layers.FirstOrDefault(l => l.Role == LayerRole.Code)?.Width}, loss: {info.Loss}{(info.TiedWeights ? ", tied weights" : "")}");
-        environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
-        environment.Line($"normalisation: {DataLoader.Describe(info.Normalization)}");
+        Environment.Console.Write(layers);
+        Environment.Line($"input width: {info.InputSize}, code width: {codeWidth}, loss: {info.Loss}{(info.TiedWeights ? ", tied weights" : "")}");
+        Environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
+        Environment.Line($"normalisation: {DataLoader.Describe(info.Normalization)}");
+        Environment.Line($"code quantisation: {(info.CodeBits is { } bits ? $"{bits} bits per code value" : "none")}");
+        Environment.Line($"PCA baseline: {(info.Baseline is { } b ? $"{b.Components} components fitted on {b.Samples} samples" : "none")}");
         if (info.AnomalyThreshold is { } threshold)
         {
-            environment.Line(FormattableString.Invariant($"anomaly threshold: {threshold.Threshold:G9} ({threshold.Method} on {threshold.SampleCount} scores)"));
+            Environment.Line(FormattableString.Invariant($"anomaly threshold: {threshold.Threshold:G9} ({threshold.Method} on {threshold.SampleCount} scores)"));
         }
 
-        environment.Line($"checksum: OK (CRC-32 0x{info.Checksum:X8})");
+        Environment.Line($"checksum: OK (CRC-32 0x{info.Checksum:X8})");
+        Environment.WriteJson(
+            new InspectReport("inspect", info.Path, info.FileSize, info.FormatVersion, info.Topology, info.InputSize, codeWidth, info.Loss == LossKind.BinaryCrossEntropy ? "bce" : "mse",
+                info.TiedWeights, info.Layers.Select((l, i) => new LayerReport(i, l.Role.ToString().ToLowerInvariant(), l.InputWidth, l.Width, l.Activation.ToString().ToLowerInvariant())).ToArray(),
+                info.ParameterCount, info.ParameterCount * 4L, DataLoader.Describe(info.Normalization), $"0x{info.Checksum:X8}", true, info.CodeBits, info.Baseline?.Components, info.Baseline?.Samples, info.AnomalyThreshold?.Threshold, info.AnomalyThreshold?.Method.ToString()),
+            ReportJson.Default.InspectReport);
         return CommandLine.Success;
     }
 }

@@ -197,16 +197,11 @@ public sealed class Pca
         CheckLength(input, Width, nameof(input));
         CheckLength(output, Width, nameof(output));
         float[]? rented = null;
-        Span<float> code = Components <= StackComponents
-            ? stackalloc float[StackComponents]
-            : (rented = System.Buffers.ArrayPool<float>.Shared.Rent(Components));
+        Span<float> code = Components <= StackComponents ? stackalloc float[StackComponents] : Rent(out rented);
         code = code[..Components];
         EncodeCore(input, code);
         DecodeCore(code, output);
-        if (rented is not null)
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(rented);
-        }
+        Return(rented);
     }
 
     /// <summary>
@@ -218,9 +213,7 @@ public sealed class Pca
     {
         CheckLength(input, Width, nameof(input));
         float[]? rented = null;
-        Span<float> code = Components <= StackComponents
-            ? stackalloc float[StackComponents]
-            : (rented = System.Buffers.ArrayPool<float>.Shared.Rent(Components));
+        Span<float> code = Components <= StackComponents ? stackalloc float[StackComponents] : Rent(out rented);
         code = code[..Components];
         EncodeCore(input, code);
 
@@ -237,11 +230,7 @@ public sealed class Pca
             sum += value * value;
         }
 
-        if (rented is not null)
-        {
-            System.Buffers.ArrayPool<float>.Shared.Return(rented);
-        }
-
+        Return(rented);
         return sum / Width;
     }
 
@@ -277,6 +266,17 @@ public sealed class Pca
         }
 
         return sum / data.Count;
+    }
+
+    /// <summary>A code buffer from the pool for more than <see cref="StackComponents"/> components.</summary>
+    private float[] Rent(out float[]? rented) => rented = System.Buffers.ArrayPool<float>.Shared.Rent(Components);
+
+    private static void Return(float[]? rented)
+    {
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(rented);
+        }
     }
 
     private void EncodeCore(ReadOnlySpan<float> input, Span<float> code)

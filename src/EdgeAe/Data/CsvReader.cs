@@ -10,8 +10,9 @@ public sealed record CsvOptions
     public static CsvOptions Default { get; } = new();
 
     /// <summary>
-    /// Whether the first row is a header (skipped). Null (the default) detects it: the first row is
-    /// a header when one of its fields is not a number.
+    /// Whether the first row (after <see cref="SkipRows"/>) is a header (skipped). Null (the default) detects it: the
+    /// row is a header when <b>every</b> cell is not a number; a row that mixes numbers and text is an error naming its
+    /// first non-number, so a data row with a typo is never dropped silently.
     /// </summary>
     public bool? HasHeader { get; init; }
 
@@ -23,31 +24,65 @@ public sealed record CsvOptions
 
     /// <summary>The field separator; ',' by default. Fields are not quoted.</summary>
     public char Separator { get; init; } = ',';
+
+    /// <summary>Lines skipped at the top of the file before the header or the first data row (a banner, comments); 0 by default.</summary>
+    public int SkipRows { get; init; }
+
+    /// <summary>
+    /// The number of features a row must have (the label column not counted), e.g. a model's input width; null: the
+    /// first row decides. A first row with more fields fails as soon as the first extra field is read, so a file of
+    /// one enormous line is refused at once instead of after parsing all of it.
+    /// </summary>
+    public int? ExpectedWidth { get; init; }
 }
+
+/// <summary>What <see cref="CsvReader"/> decided about a file's layout, for reports such as "row 1 taken as a header".</summary>
+/// <param name="HeaderRow">The 1-based line of the header, or null when there is none.</param>
+/// <param name="Header">The header's first cells (at most 8, each at most 40 characters); empty without a header.</param>
+/// <param name="HeaderDetected">True when the header was detected (every cell of the row is text), false when stated or absent.</param>
+/// <param name="FirstDataRow">The 1-based line of the first sample; sample i is on line FirstDataRow + i.</param>
+/// <param name="Columns">Columns per row, the label column included.</param>
+public sealed record CsvLayout(int? HeaderRow, IReadOnlyList<string> Header, bool HeaderDetected, int FirstDataRow, int Columns);
 
 /// <summary>
 /// Reads numeric CSV files into a <see cref="Dataset"/>: one sample per row, one feature per column
 /// (except an optional label column), numbers in the invariant culture, no quoting.
 /// </summary>
 /// <remarks>
-/// Files may be plain or gzip-compressed; gzip is recognised by its magic bytes (1F 8B), not by the
-/// file extension. Blank lines at the end are ignored; any other blank line is an error.
-/// Errors: a missing file is a <see cref="FileNotFoundException"/> carrying the path; bad content
+/// <para>Files may be plain or gzip-compressed; gzip is recognised by its magic bytes (1F 8B), not by the
+/// file extension, and a gzip stream that ends before its trailer is an error (the file is truncated).
+/// Blank lines at the end are ignored; any other blank line is an error. Lines end with \n, \r\n or \r.</para>
+/// <para><b>Memory.</b> The file is read twice as a stream: once to count its lines (and check a gzip trailer),
+/// once to parse each field straight into a float array sized from that count, so the peak is the float32 data
+/// plus a few rows and a 64 KB buffer — no string per line or per field. A single field longer than 64 K
+/// characters is an error.</para>
+/// <para><b>Errors:</b> a missing file is a <see cref="FileNotFoundException"/> carrying the path; bad content
 /// (a row with the wrong number of columns, a field that is not a number, NaN or ±∞ in a feature,
-/// a label that is not an integer, no data rows, a broken gzip stream) is a
+/// a label that is not an integer, no data rows, a broken or truncated gzip stream) is a
 /// <see cref="DataFormatException"/> naming the file, the 1-based row (line number in the file,
-/// header included) and column, and what was expected. Other I/O errors propagate unchanged.
-/// Nothing is returned when any row is bad.
+/// skipped lines and header included) and column, and what was expected. Other I/O errors propagate unchanged.
+/// Nothing is returned when any row is bad.</para>
 /// </remarks>
 public static class CsvReader
 {
+    /// <summary>Header cells kept for <see cref="CsvLayout.Header"/>.</summary>
+    private const int HeaderCellsKept = 8;
+
+    /// <summary>Bytes the decoder reads at a time; the parser's own window is larger.</summary>
+    private const int ReaderBuffer = 1 << 14;
+
     /// <summary>Reads the CSV file at <paramref name="path"/> (plain or gzip).</summary>
     /// <exception cref="FileNotFoundException">The file (or its directory) does not exist.</exception>
     /// <exception cref="DataFormatException">The content is not a valid numeric CSV.</exception>
-    public static Dataset Read(string path, CsvOptions? options = null)
+    public static Dataset Read(string path, CsvOptions? options = null) => Read(path, options, out _);
+
+    /// <summary>Reads the CSV file at <paramref name="path"/> (plain or gzip) and says how its rows were laid out.</summary>
+    /// <exception cref="FileNotFoundException">The file (or its directory) does not exist.</exception>
+    /// <exception cref="DataFormatException">The content is not a valid numeric CSV.</exception>
+    public static Dataset Read(string path, CsvOptions? options, out CsvLayout layout)
     {
         using FileStream file = DataStreams.OpenRead(path);
-        return Read(file, path, options);
+        return Read(file, path, options, out layout);
     }
 
     /// <summary>
@@ -55,16 +90,52 @@ public static class CsvReader
     /// <paramref name="displayName"/> names the source in error messages.
     /// </summary>
     /// <exception cref="DataFormatException">The content is not a valid numeric CSV.</exception>
-    public static Dataset Read(Stream stream, string displayName, CsvOptions? options = null)
+    public static Dataset Read(Stream stream, string displayName, CsvOptions? options = null) => Read(stream, displayName, options, out _);
+
+    /// <inheritdoc cref="Read(Stream, string, CsvOptions?)"/>
+    /// <param name="stream">The content, plain or gzip; left open.</param>
+    /// <param name="displayName">Names the source in error messages.</param>
+    /// <param name="options">How to read it; null: <see cref="CsvOptions.Default"/>.</param>
+    /// <param name="layout">Where the header and the first sample were found.</param>
+    public static Dataset Read(Stream stream, string displayName, CsvOptions? options, out CsvLayout layout)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(displayName);
         options ??= CsvOptions.Default;
-        using Stream content = DataStreams.Decompressed(stream);
-        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.SkipRows, nameof(options));
+        Stream raw = DataStreams.Seekable(stream);
+        long start = raw.Position;
         try
         {
-            return Parse(reader, displayName, options);
+            // Pass 1: upper bounds on the rows (and the gzip trailer check), so pass 3 allocates once.
+            ContentSize size;
+            using (Stream content = DataStreams.Decompressed(raw, out _, verify: true))
+            {
+                size = CountLines(content, options.Separator);
+            }
+
+            // Pass 2: the first row decides the columns and whether it is a header (nothing is stored).
+            FirstRow first;
+            raw.Position = start;
+            using (Stream content = DataStreams.Decompressed(raw, out _, verify: false))
+            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
+            using (var parser = new Parser(reader, displayName, options))
+            {
+                first = parser.ReadFirstRow();
+            }
+
+            // Pass 3: every data row, parsed straight into an array sized from the line count.
+            raw.Position = start;
+            using (Stream content = DataStreams.Decompressed(raw, out _, verify: false))
+            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
+            using (var parser = new Parser(reader, displayName, options))
+            {
+                return parser.ReadData(first, size, out layout);
+            }
+        }
+        catch (TruncatedGzipException e)
+        {
+            throw new DataFormatException(displayName, null, null, e.Message, e);
         }
         catch (InvalidDataException e)
         {
@@ -72,133 +143,544 @@ public static class CsvReader
         }
     }
 
-    private static Dataset Parse(TextReader reader, string name, CsvOptions options)
+    /// <summary>What pass 1 counts: lines holding anything but ASCII blanks (an upper bound on the rows), and bytes.</summary>
+    private readonly record struct ContentSize(long NonBlankLines, long Bytes)
     {
-        char separator = options.Separator;
-        bool? hasHeader = options.HasHeader;
-        int columns = -1;
-        int labelIndex = -1;
-        int firstBlankLine = 0;
-        int lineNumber = 0;
-        var values = new List<float>();
-        List<int>? labels = options.LabelColumn is null ? null : [];
+        /// <summary>
+        /// At most this many data rows of <paramref name="columns"/> columns follow a header (or not): no more than the
+        /// non-blank lines, and no more than the bytes allow — a row needs a character per field and a separator
+        /// between fields, so a few wide rows followed by many short lines cannot ask for a huge array.
+        /// </summary>
+        public long Rows(int columns, bool header)
+            => Math.Max(1, Math.Min(NonBlankLines - (header ? 1 : 0), (Bytes / ((2L * columns) - 1)) + 1));
+    }
 
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+    /// <summary>Counts the lines (ended by \n, \r or \r\n) that hold more than spaces, tabs and form feeds, and the bytes.</summary>
+    private static ContentSize CountLines(Stream content, char separator)
+    {
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            // A separator that is itself a blank (tab, space) makes a line of separators a row, not a blank line.
+            ReadOnlySpan<byte> blanks = separator switch
             {
-                if (firstBlankLine == 0)
+                '\t' => " \v\f"u8,
+                ' ' => "\t\v\f"u8,
+                _ => " \t\v\f"u8,
+            };
+            long nonBlank = 0, bytes = 0;
+            bool filled = false;
+            int read;
+            while ((read = content.Read(buffer)) > 0)
+            {
+                bytes += read;
+                ReadOnlySpan<byte> span = buffer.AsSpan(0, read);
+                while (true)
                 {
-                    firstBlankLine = lineNumber;
-                }
+                    int end = span.IndexOfAny((byte)'\n', (byte)'\r');
+                    ReadOnlySpan<byte> segment = end < 0 ? span : span[..end];
+                    filled |= segment.IndexOfAnyExcept(blanks) >= 0;
+                    if (end < 0)
+                    {
+                        break;
+                    }
 
-                continue;
+                    nonBlank += filled ? 1 : 0;
+                    filled = false;
+                    span = span[(end + 1)..];
+                }
             }
 
-            if (firstBlankLine != 0)
+            return new ContentSize(nonBlank + (filled ? 1 : 0), bytes);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>One pass over the content: fields are read one at a time from a 64 K character window and parsed in place.</summary>
+    private sealed class Parser(TextReader reader, string name, CsvOptions options) : IDisposable
+    {
+        private const int WindowLength = 1 << 16;
+
+        private readonly char[] _window = System.Buffers.ArrayPool<char>.Shared.Rent(WindowLength);
+        private readonly char _separator = options.Separator;
+        private int _position;
+        private int _end;
+        private bool _endOfInput;
+        private bool _pendingLineFeed;
+        private bool _fieldPending;
+
+        /// <summary>1-based line of the next field.</summary>
+        private int _line = 1;
+
+        public void Dispose() => System.Buffers.ArrayPool<char>.Shared.Return(_window);
+
+        /// <summary>
+        /// Pass 2: the first row after the skipped ones — its line, its cell count and whether it is a header. A row
+        /// longer than <see cref="CsvOptions.ExpectedWidth"/> allows fails at its first extra field; a row mixing numbers
+        /// and text (header detection on) fails at its first text cell.
+        /// </summary>
+        public FirstRow ReadFirstRow()
+        {
+            SkipRows();
+            if (!NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine))
             {
-                throw new DataFormatException(name, firstBlankLine, null,
-                    $"blank line before row {lineNumber} (only blank lines at the end of the file are ignored)");
+                string found = options.SkipRows == 0 && line == 1 ? "an empty file" : "only blank lines";
+                throw new DataFormatException(name, null, null, $"expected at least one data row but found {found}");
             }
 
-            string[] fields = line.Split(separator);
-            if (columns < 0)
+            int limit = options.ExpectedWidth is int expected ? expected + (options.LabelColumn is null ? 0 : 1) : int.MaxValue;
+            var row = new FirstRow(line);
+            while (true)
             {
-                columns = fields.Length;
-                labelIndex = ResolveLabelColumn(options.LabelColumn, columns, name, lineNumber);
-                if (columns - (labelIndex >= 0 ? 1 : 0) == 0)
+                if (row.Count == limit)
                 {
-                    throw new DataFormatException(name, lineNumber, null,
-                        $"expected at least one feature column besides the label but found {columns} column in all");
+                    throw new DataFormatException(name, line, null, FormattableString.Invariant(
+                        $"expected {limit} columns ({options.ExpectedWidth} values per sample{(options.LabelColumn is null ? "" : " and the label")}) but the row is longer{(options.LabelColumn is null ? " (if a column is a label, name it: --label-column)" : "")}"));
                 }
 
-                hasHeader ??= Array.Exists(fields, field => !double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
-                if (hasHeader.Value)
+                row.Add(field);
+                if (endOfLine)
                 {
+                    break;
+                }
+
+                NextField(out field, out endOfLine);
+            }
+
+            row.Decide(options.HasHeader, name, _separator);
+            return row;
+        }
+
+        /// <summary>Pass 3: the data rows after <paramref name="first"/> (and <paramref name="first"/> itself unless it is the header).</summary>
+        public Dataset ReadData(FirstRow first, ContentSize size, out CsvLayout layout)
+        {
+            int columns = first.Count;
+            int labelIndex = ResolveLabelColumn(columns, first.Line);
+            int width = columns - (labelIndex >= 0 ? 1 : 0);
+            if (width == 0)
+            {
+                throw new DataFormatException(name, first.Line, null,
+                    FormattableString.Invariant($"expected at least one feature column besides the label but found {columns} column in all"));
+            }
+
+            int dataLine = first.Line + (first.IsHeader ? 1 : 0);
+            while (_line < dataLine && SkipLine())
+            {
+            }
+
+            // The rows to come are allocated once, from pass 1's bound.
+            long rowBound = size.Rows(columns, first.IsHeader);
+            if (rowBound * width > Array.MaxLength)
+            {
+                throw new DataFormatException(name, null, null, FormattableString.Invariant($"{rowBound} rows of {width} values are more than one array holds ({Array.MaxLength} values)"));
+            }
+
+            var values = new float[rowBound * width];
+            int[]? labels = labelIndex >= 0 ? new int[rowBound] : null;
+            int rows = ReadRows(ref values, ref labels, columns, labelIndex, width);
+            if (rows == 0)
+            {
+                throw new DataFormatException(name, null, null, "expected at least one data row but found only a header");
+            }
+
+            layout = new CsvLayout(first.IsHeader ? first.Line : null, first.IsHeader ? first.Texts : [], first.IsHeader && options.HasHeader is null, dataLine, columns);
+            return new Dataset(values, 0, rows, width, labels is null ? null : labels.Length == rows ? labels : labels[..rows]);
+        }
+
+        private int ReadRows(ref float[] values, ref int[]? labels, int columns, int labelIndex, int width)
+        {
+            int rows = 0;
+            while (true)
+            {
+                if (!NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine))
+                {
+                    return rows;
+                }
+
+                if (rows == values.Length / width)
+                {
+                    // Only when the line count was too low (it cannot be for well-formed input): grow by half.
+                    int grown = rows + Math.Max(1, rows / 2);
+                    Array.Resize(ref values, grown * width);
+                    if (labels is not null)
+                    {
+                        Array.Resize(ref labels, grown);
+                    }
+                }
+
+                Span<float> row = values.AsSpan(rows * width, width);
+                int column = 0;
+                int feature = 0;
+                while (true)
+                {
+                    if (column == columns)
+                    {
+                        int found = column + 1 + (endOfLine ? 0 : CountRestOfLine());
+                        throw new DataFormatException(name, line, null, FormattableString.Invariant($"expected {columns} columns but found {found}"));
+                    }
+
+                    if (column == labelIndex)
+                    {
+                        labels![rows] = CsvFields.Label(field, name, line, column + 1);
+                    }
+                    else
+                    {
+                        row[feature++] = CsvFields.Feature(field, name, line, column + 1, _separator);
+                    }
+
+                    column++;
+                    if (endOfLine)
+                    {
+                        break;
+                    }
+
+                    NextField(out field, out endOfLine);
+                }
+
+                if (column != columns)
+                {
+                    string hint = column == 1 ? CsvFields.SeparatorHint(field, _separator) ?? $" (is '{_separator}' the separator?)" : "";
+                    throw new DataFormatException(name, line, null, FormattableString.Invariant($"expected {columns} columns but found {column}{hint}"));
+                }
+
+                rows++;
+            }
+        }
+
+        /// <summary>
+        /// The first field of the next non-blank line and its line number; false at the end of the input. Blank lines
+        /// are allowed only at the end: one followed by a row is an error naming the blank line.
+        /// </summary>
+        private bool NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine)
+        {
+            int firstBlank = 0;
+            while (true)
+            {
+                line = _line;
+                if (!NextField(out field, out endOfLine))
+                {
+                    return false;
+                }
+
+                if (!(endOfLine && field.IsWhiteSpace()))
+                {
+                    break;
+                }
+
+                firstBlank = firstBlank == 0 ? line : firstBlank;
+            }
+
+            if (firstBlank != 0)
+            {
+                throw new DataFormatException(name, firstBlank, null,
+                    FormattableString.Invariant($"blank line before row {line} (only blank lines at the end of the file are ignored)"));
+            }
+
+            return true;
+        }
+
+        private void SkipRows()
+        {
+            for (int skipped = 0; skipped < options.SkipRows; skipped++)
+            {
+                if (!SkipLine())
+                {
+                    throw new DataFormatException(name, null, null, FormattableString.Invariant(
+                        $"expected data after the {options.SkipRows} skipped rows but the file has {skipped} lines"));
+                }
+            }
+        }
+
+        /// <summary>Consumes the rest of the current line; false at the end of the input.</summary>
+        private bool SkipLine()
+        {
+            bool any = false;
+            while (NextField(out _, out bool endOfLine))
+            {
+                any = true;
+                if (endOfLine)
+                {
+                    return true;
+                }
+            }
+
+            return any;
+        }
+
+        private int CountRestOfLine()
+        {
+            int count = 0;
+            while (NextField(out _, out bool endOfLine))
+            {
+                count++;
+                if (endOfLine)
+                {
+                    break;
+                }
+            }
+
+            return count;
+        }
+
+        /// <summary>
+        /// The next field (valid until the next call) and whether it ended its line; false at the end of the input.
+        /// Lines end with \n, \r\n or \r; a line break after the input's last field starts no line of its own.
+        /// </summary>
+        private bool NextField(out ReadOnlySpan<char> field, out bool endOfLine)
+        {
+            int start = _position;
+            int scan = _position;
+            while (true)
+            {
+                if (scan >= _end)
+                {
+                    if (_endOfInput)
+                    {
+                        _position = scan;
+                        endOfLine = true;
+                        if (scan == start && !_fieldPending)
+                        {
+                            field = default;
+                            return false;
+                        }
+
+                        field = _window.AsSpan(start, scan - start);
+                        _fieldPending = false;
+                        return true;
+                    }
+
+                    // Keep the partial field at the front of the window and read more behind it.
+                    int kept = scan - start;
+                    if (kept == WindowLength)
+                    {
+                        throw new DataFormatException(name, _line, null, FormattableString.Invariant($"a field is longer than {WindowLength} characters; this is not numeric CSV"));
+                    }
+
+                    Array.Copy(_window, start, _window, 0, kept);
+                    int read = reader.Read(_window, kept, WindowLength - kept);
+                    _end = kept + Math.Max(read, 0);
+                    _endOfInput = read <= 0;
+                    start = 0;
+                    scan = kept;
+                    if (_pendingLineFeed && kept == 0 && _end > 0 && _window[0] == '\n')
+                    {
+                        start = scan = 1; // the \n of a \r\n split across two reads
+                    }
+
+                    _pendingLineFeed = false;
                     continue;
                 }
-            }
-            else if (fields.Length != columns)
-            {
-                string hint = fields.Length == 1 ? $" (is '{separator}' the separator?)" : "";
-                throw new DataFormatException(name, lineNumber, null, $"expected {columns} columns but found {fields.Length}{hint}");
-            }
 
-            for (int c = 0; c < fields.Length; c++)
-            {
-                if (c == labelIndex)
+                char c = _window[scan];
+                if (c == _separator)
                 {
-                    labels!.Add(ParseLabel(fields[c], name, lineNumber, c + 1));
+                    field = _window.AsSpan(start, scan - start);
+                    _position = scan + 1;
+                    _fieldPending = true; // a separator promises another field on this line
+                    endOfLine = false;
+                    return true;
                 }
-                else
+
+                if (c is '\n' or '\r')
                 {
-                    values.Add(ParseFeature(fields[c], name, lineNumber, c + 1));
+                    field = _window.AsSpan(start, scan - start);
+                    _position = scan + 1;
+                    if (c == '\r')
+                    {
+                        if (_position < _end)
+                        {
+                            _position += _window[_position] == '\n' ? 1 : 0;
+                        }
+                        else
+                        {
+                            _pendingLineFeed = true;
+                        }
+                    }
+
+                    _line++;
+                    _fieldPending = false;
+                    endOfLine = true;
+                    return true;
                 }
+
+                scan++;
             }
         }
 
-        int count = labels?.Count ?? (columns > 0 ? values.Count / columns : 0);
-        if (count == 0)
+        private int ResolveLabelColumn(int columns, int line)
         {
-            string found = lineNumber == 0 ? "an empty file" : hasHeader == true && columns > 0 ? "only a header" : "only blank lines";
-            throw new DataFormatException(name, null, null, $"expected at least one data row but found {found}");
-        }
+            if (options.LabelColumn is not int requested)
+            {
+                return -1;
+            }
 
-        int width = values.Count / count;
-        return new Dataset(values.ToArray(), count, width, labels?.ToArray());
+            int index = requested < 0 ? columns + requested : requested;
+            if (index < 0 || index >= columns)
+            {
+                throw new DataFormatException(name, line, null,
+                    FormattableString.Invariant($"label column {requested} does not exist: expected an index in [{-columns}, {columns - 1}] for a row of {columns} columns"));
+            }
+
+            return index;
+        }
     }
 
-    private static int ResolveLabelColumn(int? labelColumn, int columns, string name, int lineNumber)
+    /// <summary>What the first row holds: its cell count, its first cells and whether every cell is text.</summary>
+    private sealed class FirstRow(int line)
     {
-        if (labelColumn is not int requested)
+        private readonly List<string> _texts = [];
+        private int _firstText = -1;
+        private string _firstTextValue = "";
+        private bool _anyNumber;
+
+        public int Line { get; } = line;
+
+        public int Count { get; private set; }
+
+        public bool IsHeader { get; private set; }
+
+        public IReadOnlyList<string> Texts => _texts;
+
+        public void Add(ReadOnlySpan<char> field)
         {
-            return -1;
+            if (_texts.Count < HeaderCellsKept)
+            {
+                _texts.Add(CsvFields.Shown(field.Trim()));
+            }
+
+            // A cell with control characters is binary data, not a column name: such a row is never a header.
+            if (float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || CsvFields.IsBinary(field))
+            {
+                _anyNumber = true;
+            }
+            else if (_firstText < 0)
+            {
+                _firstText = Count;
+                _firstTextValue = field.ToString();
+            }
+
+            Count++;
         }
 
-        int index = requested < 0 ? columns + requested : requested;
-        if (index < 0 || index >= columns)
+        /// <summary>Header or data: stated, or detected — a header only when every cell is text; a mixed row is an error.</summary>
+        public void Decide(bool? hasHeader, string name, char separator)
         {
-            throw new DataFormatException(name, lineNumber, null,
-                $"label column {requested} does not exist: expected an index in [{-columns}, {columns - 1}] for a row of {columns} columns");
+            IsHeader = hasHeader ?? !_anyNumber;
+            if (hasHeader is null && !IsHeader && _firstText >= 0)
+            {
+                try
+                {
+                    CsvFields.Feature(_firstTextValue, name, Line, _firstText + 1, separator);
+                }
+                catch (DataFormatException e)
+                {
+                    string problem = e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+                    throw new DataFormatException(name, Line, _firstText + 1,
+                        $"{problem} (the row also holds numbers, so it is not taken as a header; if it is one, say so: --header true)", e);
+                }
+            }
         }
-
-        return index;
     }
+}
 
-    private static float ParseFeature(string field, string name, int row, int column)
+/// <summary>Parsing and quoting of single CSV fields, shared by the reader's paths.</summary>
+internal static class CsvFields
+{
+    private const int ShownLength = 40;
+
+    public static float Feature(ReadOnlySpan<char> field, string name, int row, int column, char separator)
     {
         if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
         {
-            throw new DataFormatException(name, row, column, field.Trim().Length == 0
-                ? "expected a number but found an empty field"
-                : $"'{field}' is not a number");
+            if (field.IsWhiteSpace())
+            {
+                throw new DataFormatException(name, row, column, "expected a number but found an empty field");
+            }
+
+            string? hint = IsBinary(field) ? " (binary data: this is not a CSV text file)" : SeparatorHint(field, separator);
+            throw new DataFormatException(name, row, column, $"'{Shown(field)}' is not a number{hint}");
         }
 
         if (float.IsNaN(value))
         {
-            throw new DataFormatException(name, row, column, $"expected a finite number but found NaN ('{field}')");
+            throw new DataFormatException(name, row, column, $"expected a finite number but found NaN ('{Shown(field)}')");
         }
 
         if (float.IsInfinity(value))
         {
-            bool literal = double.IsInfinity(double.Parse(field, NumberStyles.Float, CultureInfo.InvariantCulture));
+            bool literal = double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out double wide) && double.IsInfinity(wide);
             throw new DataFormatException(name, row, column, literal
-                ? $"expected a finite number but found infinity ('{field}')"
-                : $"expected a finite number but '{field}' overflows a 32-bit float");
+                ? $"expected a finite number but found infinity ('{Shown(field)}')"
+                : $"expected a finite number but '{Shown(field)}' overflows a 32-bit float");
         }
 
         return value;
     }
 
-    private static int ParseLabel(string field, string name, int row, int column)
+    public static int Label(ReadOnlySpan<char> field, string name, int row, int column)
     {
         if (!int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label))
         {
-            throw new DataFormatException(name, row, column, $"expected an integer label but found '{field}'");
+            throw new DataFormatException(name, row, column, $"expected an integer label but found '{Shown(field)}'");
         }
 
         return label;
+    }
+
+    /// <summary>" (the file looks ';'-separated: --delimiter ';')" when a field holds another usual separator.</summary>
+    public static string? SeparatorHint(ReadOnlySpan<char> field, char separator)
+    {
+        foreach (char candidate in ";\t,|")
+        {
+            if (candidate != separator && field.Contains(candidate))
+            {
+                string shown = candidate == '\t' ? "\\t" : candidate.ToString();
+                return $" (the file looks '{shown}'-separated: --delimiter '{shown}')";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when <paramref name="field"/> holds a control character other than a tab.</summary>
+    public static bool IsBinary(ReadOnlySpan<char> field)
+    {
+        foreach (char c in field)
+        {
+            if (char.IsControl(c) && c != '\t')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A field as quoted in messages: control characters escaped, at most 40 characters.</summary>
+    public static string Shown(ReadOnlySpan<char> field)
+    {
+        var text = new StringBuilder();
+        foreach (char c in field)
+        {
+            if (text.Length >= ShownLength)
+            {
+                text.Append('…');
+                break;
+            }
+
+            if (char.IsControl(c))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:X2}");
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+
+        return text.ToString();
     }
 }

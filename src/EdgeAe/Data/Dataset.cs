@@ -7,16 +7,30 @@ namespace EdgeAe.Data;
 public sealed class Dataset
 {
     private readonly float[] _values;
+    private readonly int _offset;
 
     /// <summary>Wraps <paramref name="values"/> (row-major, <paramref name="count"/> × <paramref name="width"/>).</summary>
     public Dataset(float[] values, int count, int width, int[]? labels = null)
+        : this(values, 0, count, width, labels)
+    {
+        if ((long)count * width != values.Length)
+        {
+            throw new ArgumentException($"Expected {(long)count * width} values for {count} samples of width {width} but found {values.Length}.", nameof(values));
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> rows of <paramref name="values"/> starting at float <paramref name="offset"/>; the array
+    /// may hold more (readers that size it from an upper bound, and in-place splits, share one array without copying).
+    /// </summary>
+    internal Dataset(float[] values, int offset, int count, int width, int[]? labels)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
-        if ((long)count * width != values.Length)
+        if (offset < 0 || offset + (long)count * width > values.Length)
         {
-            throw new ArgumentException($"Expected {(long)count * width} values for {count} samples of width {width} but found {values.Length}.", nameof(values));
+            throw new ArgumentException($"{count} samples of width {width} from offset {offset} do not fit in {values.Length} values.", nameof(values));
         }
 
         if (labels is not null && labels.Length != count)
@@ -25,6 +39,7 @@ public sealed class Dataset
         }
 
         _values = values;
+        _offset = offset;
         Count = count;
         Width = width;
         Labels = labels;
@@ -40,10 +55,18 @@ public sealed class Dataset
     public int[]? Labels { get; }
 
     /// <summary>All values, row-major.</summary>
-    public ReadOnlySpan<float> Values => _values;
+    public ReadOnlySpan<float> Values => _values.AsSpan(_offset, Count * Width);
 
     /// <summary>Sample <paramref name="index"/>.</summary>
-    public ReadOnlySpan<float> this[int index] => _values.AsSpan(index * Width, Width);
+    public ReadOnlySpan<float> this[int index] => (uint)index < (uint)Count
+        ? _values.AsSpan(_offset + (index * Width), Width)
+        : throw new ArgumentOutOfRangeException(nameof(index), index, $"The data set has {Count} samples.");
+
+    /// <summary>The array and the offset of the first value (in-place splits share them).</summary>
+    internal (float[] Array, int Offset) Storage => (_values, _offset);
+
+    /// <summary>The values, writable: for in-place transformations by the library (normalisation, splitting).</summary>
+    internal Span<float> WritableValues => _values.AsSpan(_offset, Count * Width);
 
     /// <summary>The samples whose indices are given, in that order.</summary>
     public Dataset Select(IReadOnlyList<int> indices)

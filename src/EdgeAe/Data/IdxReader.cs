@@ -26,6 +26,9 @@ public static class IdxReader
 
     private const byte UnsignedByte = 0x08;
 
+    /// <summary>The largest expansion of deflate data (RFC 1951: a 258-byte match per 2 bits at best, about 1032:1).</summary>
+    private const long MaxDeflateRatio = 1032;
+
     /// <summary>
     /// Reads unsigned-byte images: one sample per image, rows × columns features in row-major order,
     /// with the raw pixel values 0..255 as floats (scaling is the job of a <see cref="Normalization"/>).
@@ -42,16 +45,8 @@ public static class IdxReader
     /// <exception cref="DataFormatException">The content is not an IDX file of unsigned-byte images.</exception>
     public static Dataset ReadImages(Stream stream, string displayName)
     {
-        (int[] sizes, byte[] body) = Read(stream, displayName, ImagesMagic, "unsigned-byte images");
-        int count = sizes[0];
-        int width = sizes[1] * sizes[2];
-        var values = new float[body.Length];
-        for (int i = 0; i < body.Length; i++)
-        {
-            values[i] = body[i];
-        }
-
-        return new Dataset(values, count, width);
+        (int[] sizes, float[] values) = Read(stream, displayName, ImagesMagic, "unsigned-byte images");
+        return new Dataset(values, sizes[0], sizes[1] * sizes[2]);
     }
 
     /// <summary>Reads unsigned-byte labels (0..255).</summary>
@@ -67,11 +62,11 @@ public static class IdxReader
     /// <exception cref="DataFormatException">The content is not an IDX file of unsigned-byte labels.</exception>
     public static int[] ReadLabels(Stream stream, string displayName)
     {
-        (_, byte[] body) = Read(stream, displayName, LabelsMagic, "unsigned-byte labels");
-        var labels = new int[body.Length];
-        for (int i = 0; i < body.Length; i++)
+        (_, float[] values) = Read(stream, displayName, LabelsMagic, "unsigned-byte labels");
+        var labels = new int[values.Length];
+        for (int i = 0; i < values.Length; i++)
         {
-            labels[i] = body[i];
+            labels[i] = (int)values[i];
         }
 
         return labels;
@@ -96,11 +91,14 @@ public static class IdxReader
         return new Dataset(images.Values.ToArray(), images.Count, images.Width, labels);
     }
 
-    private static (int[] Sizes, byte[] Body) Read(Stream stream, string name, int expectedMagic, string what)
+    /// <summary>The sizes and the elements as floats, converted chunk by chunk (no byte copy of the whole body).</summary>
+    private static (int[] Sizes, float[] Values) Read(Stream stream, string name, int expectedMagic, string what)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(name);
-        using Stream content = DataStreams.Decompressed(stream, out bool compressed);
+        Stream raw = DataStreams.Seekable(stream);
+        long available = raw.Length - raw.Position;
+        using Stream content = DataStreams.Decompressed(raw, out bool compressed);
         string of = compressed ? " of the decompressed content" : "";
         try
         {
@@ -147,13 +145,35 @@ public static class IdxReader
                 }
             }
 
+            // A header may declare up to 2^31 elements: check the file can hold them before allocating (deflate
+            // expands by at most 1032:1, so a gzip file bounds its content too).
             long expectedLength = headerLength + bodyLength;
-            var body = new byte[bodyLength];
-            got = content.ReadAtLeast(body, body.Length, throwOnEndOfStream: false);
-            if (got < body.Length)
+            long most = compressed ? available * MaxDeflateRatio : available;
+            if (expectedLength > most)
             {
-                throw new DataFormatException(name, null, null,
-                    $"truncated at byte {headerLength + got}{of} (expected {expectedLength} bytes)");
+                throw new DataFormatException(name, null, null, compressed
+                    ? FormattableString.Invariant($"truncated: the header declares {expectedLength} bytes{of}, more than {available} bytes of gzip can hold")
+                    : FormattableString.Invariant($"truncated at byte {available} (expected {expectedLength} bytes)"));
+            }
+
+            var values = new float[bodyLength];
+            var chunk = new byte[1 << 16];
+            long done = 0;
+            while (done < bodyLength)
+            {
+                int want = (int)Math.Min(chunk.Length, bodyLength - done);
+                got = content.ReadAtLeast(chunk.AsSpan(0, want), want, throwOnEndOfStream: false);
+                for (int i = 0; i < got; i++)
+                {
+                    values[done + i] = chunk[i];
+                }
+
+                done += got;
+                if (got < want)
+                {
+                    throw new DataFormatException(name, null, null,
+                        $"truncated at byte {headerLength + done}{of} (expected {expectedLength} bytes)");
+                }
             }
 
             long trailing = CountRemaining(content);
@@ -163,7 +183,11 @@ public static class IdxReader
                     $"{trailing} bytes of trailing data after byte {expectedLength}{of} (expected {expectedLength} bytes)");
             }
 
-            return (sizes, body);
+            return (sizes, values);
+        }
+        catch (TruncatedGzipException e)
+        {
+            throw new DataFormatException(name, null, null, e.Message, e);
         }
         catch (InvalidDataException e)
         {

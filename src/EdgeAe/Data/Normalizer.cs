@@ -79,18 +79,32 @@ public static class Normalizer
         return new Normalization(NormalizationKind.Standardize, offset, scale);
     }
 
+    /// <summary>
+    /// Applies <paramref name="normalization"/> to every sample of <paramref name="data"/> in place, without a copy
+    /// (for loaders of large files that own the data set: the raw values are gone afterwards). Returns <paramref name="data"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The normalisation describes a different number of features.</exception>
+    public static Dataset ApplyInPlace(Dataset data, Normalization normalization)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(normalization);
+        CheckWidth(data, normalization);
+        Span<float> values = data.WritableValues;
+        for (int s = 0; s < data.Count; s++)
+        {
+            normalization.Apply(values.Slice(s * data.Width, data.Width));
+        }
+
+        return data;
+    }
+
     /// <summary>A new data set with <paramref name="normalization"/> applied to every sample; labels are kept.</summary>
     /// <exception cref="ArgumentException">The normalisation describes a different number of features.</exception>
     public static Dataset Apply(Dataset data, Normalization normalization)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(normalization);
-        if (normalization.Kind != NormalizationKind.None && normalization.Width != data.Width)
-        {
-            throw new ArgumentException(
-                $"The normalisation describes {normalization.Width} features but the data set has {data.Width}.", nameof(normalization));
-        }
-
+        CheckWidth(data, normalization);
         float[] values = data.Values.ToArray();
         for (int s = 0; s < data.Count; s++)
         {
@@ -98,5 +112,14 @@ public static class Normalizer
         }
 
         return new Dataset(values, data.Count, data.Width, (int[]?)data.Labels?.Clone());
+    }
+
+    private static void CheckWidth(Dataset data, Normalization normalization)
+    {
+        if (normalization.Kind != NormalizationKind.None && normalization.Width != data.Width)
+        {
+            throw new ArgumentException(
+                $"The normalisation describes {normalization.Width} features but the data set has {data.Width}.", nameof(normalization));
+        }
     }
 }

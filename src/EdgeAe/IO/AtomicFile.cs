@@ -49,7 +49,14 @@ public static class AtomicFile
     /// a non-empty path whose folder exists and is writable and which does not name a folder.
     /// Returns null when it can, else a sentence saying why not.
     /// </summary>
-    public static string? ProblemWriting(string path)
+    public static string? ProblemWriting(string path) => ProblemWriting(path, createsFolders: false);
+
+    /// <summary>
+    /// Like <see cref="ProblemWriting(string)"/>; with <paramref name="createsFolders"/> the caller creates missing
+    /// folders before writing, so a missing folder is fine when its nearest existing ancestor is a writable folder
+    /// (not a file).
+    /// </summary>
+    public static string? ProblemWriting(string path, bool createsFolders)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
@@ -79,7 +86,34 @@ public static class AtomicFile
 
         if (!Directory.Exists(folder))
         {
-            return File.Exists(folder) ? $"'{folder}' is a file, not a folder" : $"the folder '{folder}' does not exist";
+            if (File.Exists(folder))
+            {
+                return $"'{folder}' is a file, not a folder";
+            }
+
+            if (!createsFolders)
+            {
+                return $"the folder '{folder}' does not exist";
+            }
+
+            // The folders will be created: the nearest existing ancestor must be a writable folder.
+            string? ancestor = Path.GetDirectoryName(folder);
+            while (ancestor is not null && !Directory.Exists(ancestor))
+            {
+                if (File.Exists(ancestor))
+                {
+                    return $"'{ancestor}' is a file, not a folder";
+                }
+
+                ancestor = Path.GetDirectoryName(ancestor);
+            }
+
+            if (ancestor is null)
+            {
+                return $"the folder '{folder}' cannot be created";
+            }
+
+            folder = ancestor;
         }
 
         // A probe file tells whether the folder is writable (permissions, read-only mounts, ACLs alike).

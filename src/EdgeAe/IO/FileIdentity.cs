@@ -75,6 +75,46 @@ public static partial class FileIdentity
         return combined; // a link loop: compare what we have
     }
 
+    /// <summary>
+    /// True when the open <paramref name="handle"/> is the file that <paramref name="path"/> names now (same device and
+    /// inode on Linux; elsewhere, true when the path exists). A lock holder uses it to tell whether its lock file was
+    /// replaced or removed after it opened it.
+    /// </summary>
+    public static bool IsFileAt(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ArgumentNullException.ThrowIfNull(path);
+        if (!OperatingSystem.IsLinux())
+        {
+            return File.Exists(path);
+        }
+
+        Span<byte> buffer = stackalloc byte[256];
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (FStat((int)handle.DangerousGetHandle(), ref MemoryMarshal.GetReference(buffer)) != 0)
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return File.Exists(path);
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+
+        (ulong Device, ulong Inode) open = (BitConverter.ToUInt64(buffer), BitConverter.ToUInt64(buffer[8..]));
+        return TryInode(Path.GetFullPath(path), out (ulong Device, ulong Inode) named) && named == open;
+    }
+
     private static bool TryInode(string path, out (ulong Device, ulong Inode) id)
     {
         id = default;
@@ -104,4 +144,7 @@ public static partial class FileIdentity
 
     [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Stat(string path, ref byte buffer);
+
+    [LibraryImport("libc", EntryPoint = "fstat")]
+    private static partial int FStat(int descriptor, ref byte buffer);
 }

@@ -31,14 +31,23 @@ public static class WeightFile
     /// quantise codes the same way (docs/packet-format.md).
     /// </summary>
     public static void Save(string path, IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec)
-        => Save(path, model, normalization, OpenTemporaryFile, codec);
+        => Save(path, model, normalization, OpenTemporaryFile, new WeightFileExtras { Codec = codec });
+
+    /// <summary>
+    /// Like <see cref="Save(string, IAutoencoder, Normalization)"/>, with the optional sections in <paramref name="extras"/>
+    /// (a code quantiser in <c>qant</c>, a PCA baseline in <c>pcab</c>, an anomaly threshold in <c>anom</c>).
+    /// </summary>
+    /// <exception cref="WeightFileException">The folder is missing or writing failed, or a parameter is not finite.</exception>
+    /// <exception cref="ArgumentException">An optional section does not fit the model (code width, input width).</exception>
+    public static void Save(string path, IAutoencoder model, Normalization normalization, WeightFileExtras extras)
+        => Save(path, model, normalization, OpenTemporaryFile, extras);
 
     /// <summary>
     /// Like <see cref="Save(string, IAutoencoder, Normalization, Compression.CodeQuantizer?)"/>, and stores the anomaly
     /// <paramref name="threshold"/> (with its calibration method) in the optional <c>anom</c> section (docs/anomaly.md).
     /// </summary>
     public static void Save(string path, IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec, Anomaly.AnomalyThreshold? threshold)
-        => Save(path, model, normalization, OpenTemporaryFile, codec, threshold);
+        => Save(path, model, normalization, OpenTemporaryFile, new WeightFileExtras { Codec = codec, Threshold = threshold });
 
     /// <summary>
     /// Copies the weight file <paramref name="source"/> to <paramref name="destination"/> with <paramref name="threshold"/> in
@@ -104,11 +113,16 @@ public static class WeightFile
         return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length)
         {
             AnomalyThreshold = ToThreshold(data),
+            CodeBits = data.CodecBits == 0 ? null : data.CodecBits,
+            Baseline = ToBaseline(data),
         };
     }
 
     /// <summary>Save with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
     internal static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary, Compression.CodeQuantizer? codec = null, Anomaly.AnomalyThreshold? threshold = null)
+        => Save(path, model, normalization, openTemporary, new WeightFileExtras { Codec = codec, Threshold = threshold });
+
+    private static void Save(string path, IAutoencoder model, Normalization normalization, Func<string, Stream> openTemporary, WeightFileExtras extras)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(model);
@@ -121,7 +135,8 @@ public static class WeightFile
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
         }
 
-        byte[] bytes = ToBytes(model, normalization, codec, threshold);
+        ArgumentNullException.ThrowIfNull(extras);
+        byte[] bytes = ToBytes(model, normalization, extras);
         try
         {
             AtomicFile.Write(fullPath, stream => stream.Write(bytes), openTemporary);
@@ -134,7 +149,12 @@ public static class WeightFile
 
     /// <summary>The bytes of a weight file for <paramref name="model"/>'s parameters and <paramref name="normalization"/>.</summary>
     internal static byte[] ToBytes(IAutoencoder model, Normalization normalization, Compression.CodeQuantizer? codec = null, Anomaly.AnomalyThreshold? threshold = null)
+        => ToBytes(model, normalization, new WeightFileExtras { Codec = codec, Threshold = threshold });
+
+    /// <summary>The bytes of a weight file for <paramref name="model"/>'s parameters, <paramref name="normalization"/> and the optional sections.</summary>
+    internal static byte[] ToBytes(IAutoencoder model, Normalization normalization, WeightFileExtras extras)
     {
+        Compression.CodeQuantizer? codec = extras.Codec;
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(normalization);
         ModelTopology topology = model.Topology;
@@ -186,9 +206,24 @@ public static class WeightFile
             data.CodecMax = codec.Max.ToArray();
         }
 
-        if (threshold is not null)
+        if (extras.Threshold is { } threshold)
         {
             SetThreshold(data, threshold);
+        }
+
+        if (extras.Baseline is { } baseline)
+        {
+            if (baseline.Width != topology.InputSize)
+            {
+                throw new ArgumentException($"The baseline describes {baseline.Width} inputs but the model takes {topology.InputSize}.", nameof(extras));
+            }
+
+            data.BaselineComponents = baseline.Components;
+            data.BaselineSamples = baseline.Samples;
+            data.BaselineTotalVariance = (float)baseline.TotalVariance;
+            data.BaselineMean = baseline.Mean.ToArray();
+            data.BaselineVariances = baseline.Variances.ToArray().Select(v => (float)v).ToArray();
+            data.BaselineBasis = baseline.Basis.ToArray();
         }
 
         return WeightFileFormat.Write(data);
@@ -304,6 +339,10 @@ public static class WeightFile
         };
         throw new WeightFileException(reason, $"Cannot read weights from '{source}': {error}.");
     }
+
+    private static Baselines.Pca? ToBaseline(WeightFileData data)
+        => data.BaselineComponents == 0 ? null
+            : new Baselines.Pca(data.BaselineMean, data.BaselineBasis, data.BaselineVariances.Select(v => (double)v).ToArray(), data.BaselineTotalVariance, data.BaselineSamples);
 
     private static Normalization ToNormalization(WeightFileData data)
         => data.NormalizationKind == (byte)NormalizationKind.None

@@ -142,6 +142,23 @@ namespace EdgeAe.IO.Format
 
         /// <summary>How many scores the threshold was calibrated on.</summary>
         public int AnomalySamples { get; set; }
+        /// <summary>Components of the stored PCA baseline (<c>pcab</c> section; 0: none).</summary>
+        public int BaselineComponents { get; set; }
+
+        /// <summary>Samples the PCA baseline was fitted on.</summary>
+        public int BaselineSamples { get; set; }
+
+        /// <summary>Total variance of the baseline's training data.</summary>
+        public float BaselineTotalVariance { get; set; }
+
+        /// <summary>The baseline's mean, one value per input (empty without).</summary>
+        public float[] BaselineMean { get; set; } = new float[0];
+
+        /// <summary>Variance along each baseline component, largest first (empty without).</summary>
+        public float[] BaselineVariances { get; set; } = new float[0];
+
+        /// <summary>The baseline's components, row-major components × inputs (empty without).</summary>
+        public float[] BaselineBasis { get; set; } = new float[0];
     }
 
     /// <summary>Reads and writes version 1 of the .eaw format.</summary>
@@ -171,6 +188,9 @@ namespace EdgeAe.IO.Format
 
         /// <summary>Highest calibration-method code this EdgeAe knows.</summary>
         public const byte AnomalyMethodMax = 4;
+        /// <summary>The optional PCA baseline section (lower-case: readers that do not know it skip it).</summary>
+        public const string BaselineTag = "pcab";
+        private const int BaselineFixedLength = 16;
 
         private const int TopologyFixedLength = 8;
         private const int LayerRecordLength = 12;
@@ -232,9 +252,11 @@ namespace EdgeAe.IO.Format
             }
 
             long codecLength = data.CodecBits == 0 ? 0 : CodecFixedLength + 8L * codecMin.Length;
+            long baselineLength = BaselineLength(data);
             long fileLength = PreambleLength + (3L * SectionHeaderLength) + topologyLength + normalizationLength + parametersLength + ChecksumLength
                 + (data.CodecBits == 0 ? 0 : SectionHeaderLength + codecLength)
-                + (data.HasAnomalyThreshold ? SectionHeaderLength + AnomalyLength : 0);
+                + (data.HasAnomalyThreshold ? SectionHeaderLength + AnomalyLength : 0)
+                + (baselineLength == 0 ? 0 : SectionHeaderLength + baselineLength);
             if (fileLength > int.MaxValue)
             {
                 throw new ArgumentException($"A weight file of {fileLength} bytes is too large.", nameof(data));
@@ -314,6 +336,22 @@ namespace EdgeAe.IO.Format
             if (data.HasAnomalyThreshold)
             {
                 p = WriteAnomaly(bytes, p, data);
+            }
+
+            if (baselineLength != 0)
+            {
+                p = PutTag(bytes, p, BaselineTag, baselineLength);
+                p = PutU32(bytes, p, (uint)data.BaselineMean.Length);
+                p = PutU32(bytes, p, (uint)data.BaselineComponents);
+                p = PutU32(bytes, p, (uint)data.BaselineSamples);
+                p = PutF32(bytes, p, data.BaselineTotalVariance);
+                foreach (float[] values in new[] { data.BaselineMean, data.BaselineVariances, data.BaselineBasis })
+                {
+                    foreach (float value in values)
+                    {
+                        p = PutF32(bytes, p, value);
+                    }
+                }
             }
 
             uint crc = ComputeCrc32(bytes, 0, p);
@@ -449,8 +487,8 @@ namespace EdgeAe.IO.Format
             }
 
             // Sections: tag, u32 payload length, payload.
-            int topologyAt = -1, normalizationAt = -1, parametersAt = -1, codecAt = -1, anomalyAt = -1;
-            int topologyLength = 0, normalizationLength = 0, parametersLength = 0, codecLength = 0;
+            int topologyAt = -1, normalizationAt = -1, parametersAt = -1, codecAt = -1, anomalyAt = -1, baselineAt = -1;
+            int topologyLength = 0, normalizationLength = 0, parametersLength = 0, codecLength = 0, baselineLength = 0;
             int p = PreambleLength;
             while (p < end)
             {
@@ -513,6 +551,16 @@ namespace EdgeAe.IO.Format
                         return Invariant($"section 'anom' is {payloadLength} bytes, expected {AnomalyLength}");
                     }
                 }
+                else if (tag == BaselineTag)
+                {
+                    if (baselineAt >= 0)
+                    {
+                        return Invariant($"section '{tag}' appears twice (again at byte {p})");
+                    }
+
+                    baselineAt = payload;
+                    baselineLength = payloadLength;
+                }
                 else if (!(bytes[p] >= (byte)'a' && bytes[p] <= (byte)'z'))
                 {
                     // A lower-case first letter marks an optional section a reader may skip; anything else is required.
@@ -542,7 +590,8 @@ namespace EdgeAe.IO.Format
                 ?? ReadNormalization(bytes, normalizationAt, normalizationLength, result, out kind)
                 ?? ReadParameters(bytes, parametersAt, parametersLength, result, out kind)
                 ?? (codecAt < 0 ? null : ReadCodec(bytes, codecAt, codecLength, result, out kind))
-                ?? (anomalyAt < 0 ? null : ReadAnomaly(bytes, anomalyAt, result, out kind));
+                ?? (anomalyAt < 0 ? null : ReadAnomaly(bytes, anomalyAt, result, out kind))
+                ?? (baselineAt < 0 ? null : ReadBaseline(bytes, baselineAt, baselineLength, result, out kind));
             if (problem != null)
             {
                 return problem;
@@ -663,6 +712,99 @@ namespace EdgeAe.IO.Format
             result.CodecBits = bits;
             result.CodecMin = min;
             result.CodecMax = max;
+            kind = WeightFileFormatErrorKind.None;
+            return null;
+        }
+
+        /// <summary>The <c>pcab</c> payload length of <paramref name="data"/> (0: no baseline); throws when its arrays disagree.</summary>
+        private static long BaselineLength(WeightFileData data)
+        {
+            if (data.BaselineComponents == 0)
+            {
+                return 0;
+            }
+
+            int width = data.BaselineMean == null ? 0 : data.BaselineMean.Length;
+            int k = data.BaselineComponents;
+            if (width != data.InputWidth || k < 0 || k > width || data.BaselineVariances == null || data.BaselineVariances.Length != k
+                || data.BaselineBasis == null || data.BaselineBasis.Length != (long)k * width)
+            {
+                throw new ArgumentException(Invariant($"The baseline needs a mean of {data.InputWidth} values, {k} variances and {k} × {data.InputWidth} basis values."), nameof(data));
+            }
+
+            return BaselineFixedLength + 4L * (width + k + ((long)k * width));
+        }
+
+        private static string? ReadBaseline(byte[] bytes, int p, int length, WeightFileData result, out WeightFileFormatErrorKind kind)
+        {
+            kind = WeightFileFormatErrorKind.Malformed;
+            if (length < BaselineFixedLength)
+            {
+                return Invariant($"section 'pcab' is {length} bytes, shorter than its fixed part ({BaselineFixedLength} bytes)");
+            }
+
+            uint width = U32(bytes, p);
+            uint k = U32(bytes, p + 4);
+            uint samples = U32(bytes, p + 8);
+            float total = F32(bytes, p + 12);
+            if (width != (uint)result.InputWidth)
+            {
+                return Invariant($"section 'pcab' describes {width} inputs but the input width is {result.InputWidth}");
+            }
+
+            if (k == 0 || k > width)
+            {
+                return Invariant($"section 'pcab' keeps {k} components of {width} inputs (expected 1 to {width})");
+            }
+
+            if (samples > int.MaxValue)
+            {
+                return Invariant($"section 'pcab' was fitted on {samples} samples, more than {int.MaxValue}");
+            }
+
+            long expected = BaselineFixedLength + 4L * (width + k + ((long)k * width));
+            if (length != expected)
+            {
+                return Invariant($"section 'pcab' is {length} bytes, expected {expected} for {k} components of {width} inputs");
+            }
+
+            var mean = new float[width];
+            var variances = new float[k];
+            var basis = new float[k * width];
+            int q = p + BaselineFixedLength;
+            foreach (float[] values in new[] { mean, variances, basis })
+            {
+                for (int i = 0; i < values.Length; i++, q += 4)
+                {
+                    values[i] = F32(bytes, q);
+                    if (!IsFinite(values[i]))
+                    {
+                        kind = WeightFileFormatErrorKind.NonFiniteValue;
+                        return Invariant($"section 'pcab' holds {Describe(values[i])} at byte {q}");
+                    }
+                }
+            }
+
+            if (!IsFinite(total) || total < 0)
+            {
+                kind = IsFinite(total) ? WeightFileFormatErrorKind.Malformed : WeightFileFormatErrorKind.NonFiniteValue;
+                return Invariant($"section 'pcab' gives a total variance of {Describe(total)}");
+            }
+
+            foreach (float v in variances)
+            {
+                if (v < 0)
+                {
+                    return Invariant($"section 'pcab' gives a negative component variance {Describe(v)}");
+                }
+            }
+
+            result.BaselineComponents = (int)k;
+            result.BaselineSamples = (int)samples;
+            result.BaselineTotalVariance = total;
+            result.BaselineMean = mean;
+            result.BaselineVariances = variances;
+            result.BaselineBasis = basis;
             kind = WeightFileFormatErrorKind.None;
             return null;
         }

@@ -70,6 +70,11 @@ public sealed class WeightFileInfo
 
     /// <summary>The anomaly threshold and how it was calibrated (<c>anom</c> section), or null when the file has none.</summary>
     public Anomaly.AnomalyThreshold? AnomalyThreshold { get; internal init; }
+    /// <summary>Bits per code value of the stored code quantisation (<c>qant</c>), or null when the file has none.</summary>
+    public int? CodeBits { get; init; }
+
+    /// <summary>The stored PCA baseline (<c>pcab</c>), or null when the file has none.</summary>
+    public Baselines.Pca? Baseline { get; init; }
 
     /// <summary>A short description of the topology, in the style of <see cref="ModelTopology.ToString"/>.</summary>
     public string Topology => WeightFile.Describe(InputSize, Layers, Loss, TiedWeights);

@@ -26,24 +26,35 @@ public sealed class Trainer<TModel>
         _options = options;
     }
 
-    /// <summary>Called after every epoch (after the checkpoints are written): the model holds that epoch's parameters.</summary>
+    /// <summary>Called after every epoch (after any checkpoint of it is written): the model holds that epoch's parameters.</summary>
     public Action<TModel, EpochReport>? EpochCompleted { get; set; }
 
     /// <summary>
     /// Trains on <paramref name="training"/>, validating on <paramref name="validation"/> after each epoch.
     /// Cancellation stops between batches and returns normally with <see cref="TrainingResult.Cancelled"/> set.
+    /// When training ends, the model holds the parameters of the finished epoch <see cref="TrainingOptions.Keep"/>
+    /// chooses, or its initial parameters when no epoch finished.
     /// </summary>
-    /// <exception cref="ArgumentException">A data set is empty, has the wrong width, or holds NaN/∞ (row and column named).</exception>
-    /// <exception cref="TrainingDivergedException">A loss, gradient or parameter became NaN/∞.</exception>
+    /// <exception cref="ArgumentException">
+    /// A data set is empty, has the wrong width, holds NaN/∞, or — for a binary cross-entropy model — a value
+    /// outside [0, 1] (row and column named).
+    /// </exception>
+    /// <exception cref="TrainingDivergedException">
+    /// A loss, gradient or parameter became NaN/∞, or the loss stayed above <see cref="TrainingOptions.DivergenceFactor"/>
+    /// times the initial loss for <see cref="TrainingOptions.DivergenceSteps"/> batches; the model keeps the last good
+    /// parameters.
+    /// </exception>
     public TrainingResult Fit(Dataset training, Dataset? validation = null, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ModelTopology topology = _model.Topology;
-        CheckData(training, nameof(training), topology.InputSize);
+        CheckData(training, nameof(training), topology);
         if (validation is not null)
         {
-            CheckData(validation, nameof(validation), topology.InputSize);
+            CheckData(validation, nameof(validation), topology);
         }
 
+        KeepParameters keep = _options.Keep != KeepParameters.Automatic ? _options.Keep
+            : validation is null ? KeepParameters.Last : KeepParameters.Best;
         int width = topology.InputSize;
         int batchSize = Math.Min(_options.BatchSize, training.Count);
         int chunk = Math.Min(batchSize, topology.MaxBatchSize);
@@ -55,11 +66,15 @@ public sealed class Trainer<TModel>
             order[i] = i;
         }
 
+        // Parameter snapshots: the best and the last finished epoch (both start as the initial parameters), the
+        // parameters before the current step while the loss is sound, and scratch space for checkpoint writes.
         Span<float> parameters = _model.Parameters;
-        var lastGood = new float[parameters.Length];
-        var best = new float[parameters.Length];
-        parameters.CopyTo(best);
+        var best = parameters.ToArray();
+        var last = parameters.ToArray();
+        var lastGood = parameters.ToArray();
+        CheckpointWriter? checkpoints = _options.Checkpoints is { } c ? new CheckpointWriter(c, _model, best, last) : null;
         Optimizer optimizer = Optimizer.Create(_options.Optimizer, parameters.Length);
+        double divergenceLimit = _options.DivergenceFactor * Math.Max(InitialLoss(training), MinimumInitialLoss * width);
         var random = new SplitMix64((ulong)(uint)_options.Seed * 0x9E3779B97F4A7C15UL + 1);
         int batches = (training.Count + batchSize - 1) / batchSize;
 
@@ -67,10 +82,19 @@ public sealed class Trainer<TModel>
         double bestLoss = double.PositiveInfinity;
         int bestEpoch = 0;
         int sinceBest = 0;
+        int aboveLimit = 0;
         long step = 0;
         bool cancelled = false;
         bool stoppedEarly = false;
         var total = Stopwatch.StartNew();
+
+        // Divergence: the model gets the last good parameters back, finished epochs reach the checkpoints.
+        TrainingDivergedException Diverged(int epoch, string what)
+        {
+            lastGood.CopyTo(_model.Parameters);
+            checkpoints?.Flush(history.Count, bestEpoch);
+            return new TrainingDivergedException(epoch, step, what);
+        }
 
         for (int epoch = 1; epoch <= _options.Epochs && !cancelled; epoch++)
         {
@@ -112,9 +136,25 @@ public sealed class Trainer<TModel>
                     batchLoss += _model.AccumulateBatchGradients(corrupted.AsSpan(0, n * width), clean.AsSpan(0, n * width));
                 }
 
+                // The loss was computed with the parameters before this step: while it is sound, they are good.
                 if (!double.IsFinite(batchLoss))
                 {
-                    throw new TrainingDivergedException(epoch, step, $"the batch loss is {batchLoss}");
+                    throw Diverged(epoch, $"the batch loss is {batchLoss}");
+                }
+
+                parameters = _model.Parameters;
+                if (batchLoss / count > divergenceLimit)
+                {
+                    if (++aboveLimit >= _options.DivergenceSteps)
+                    {
+                        throw Diverged(epoch, FormattableString.Invariant(
+                            $"the mean loss per element stayed above {_options.DivergenceFactor:G4} × the initial loss ({Metrics.MeanPerElement(topology.Loss, divergenceLimit / _options.DivergenceFactor, width):G4}) for {aboveLimit} batches (now {Metrics.MeanPerElement(topology.Loss, batchLoss / count, width):G4})"));
+                    }
+                }
+                else
+                {
+                    aboveLimit = 0;
+                    parameters.CopyTo(lastGood);
                 }
 
                 Span<float> gradients = _model.Gradients;
@@ -129,17 +169,14 @@ public sealed class Trainer<TModel>
                     : GradientClipping.GlobalNorm(gradients);
                 if (!double.IsFinite(norm))
                 {
-                    throw new TrainingDivergedException(epoch, step, $"the gradient norm is {norm}");
+                    throw Diverged(epoch, $"the gradient norm is {norm}");
                 }
 
-                parameters = _model.Parameters;
-                parameters.CopyTo(lastGood);
                 optimizer.Step(parameters, gradients, learningRate);
                 int bad = FirstNonFinite(parameters);
                 if (bad >= 0)
                 {
-                    lastGood.CopyTo(parameters);
-                    throw new TrainingDivergedException(epoch, step, $"parameter [{bad}] became non-finite");
+                    throw Diverged(epoch, $"parameter [{bad}] became non-finite");
                 }
 
                 epochLoss += batchLoss;
@@ -153,13 +190,14 @@ public sealed class Trainer<TModel>
 
             if (seen < training.Count)
             {
-                break; // cancelled mid-epoch: an unfinished epoch is not reported or compared
+                break; // cancelled mid-epoch: an unfinished epoch is not reported, compared or kept
             }
 
             double trainingLoss = Metrics.MeanPerElement(topology.Loss, epochLoss / seen, width);
             double? validationLoss = validation is null ? null : Evaluate(_model, validation).MeanLoss;
             double monitored = validationLoss ?? trainingLoss;
             bool isBest = monitored < bestLoss;
+            _model.Parameters.CopyTo(last);
             if (isBest)
             {
                 bestLoss = monitored;
@@ -174,15 +212,7 @@ public sealed class Trainer<TModel>
 
             var report = new EpochReport(epoch, trainingLoss, validationLoss, isBest, clock.Elapsed, seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
             history.Add(report);
-            if (_options.Checkpoints is { } checkpoints)
-            {
-                IO.WeightFile.Save(checkpoints.LastPath, _model, checkpoints.Normalization);
-                if (isBest)
-                {
-                    IO.WeightFile.Save(checkpoints.BestPath, _model, checkpoints.Normalization);
-                }
-            }
-
+            checkpoints?.EpochFinished(epoch, bestEpoch);
             EpochCompleted?.Invoke(_model, report);
             if (_options.EarlyStoppingPatience is { } patience && sinceBest >= patience)
             {
@@ -191,12 +221,10 @@ public sealed class Trainer<TModel>
             }
         }
 
-        if (_options.RestoreBestParameters && bestEpoch > 0)
-        {
-            best.CopyTo(_model.Parameters);
-        }
-
-        return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, total.Elapsed);
+        checkpoints?.Flush(history.Count, bestEpoch);
+        int keptEpoch = keep == KeepParameters.Best && bestEpoch > 0 ? bestEpoch : history.Count;
+        (keep == KeepParameters.Best && bestEpoch > 0 ? best : last).CopyTo(_model.Parameters);
+        return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, total.Elapsed, keptEpoch, keep);
     }
 
     /// <summary>
@@ -206,7 +234,7 @@ public sealed class Trainer<TModel>
     public static Evaluation Evaluate(TModel model, Dataset data, Corruption? corruption = null, int seed = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
-        CheckData(data, nameof(data), model.Topology.InputSize);
+        CheckData(data, nameof(data), model.Topology);
         int width = data.Width;
         var input = new float[width];
         var output = new float[width];
@@ -228,9 +256,45 @@ public sealed class Trainer<TModel>
         }
 
         double mse = squared / data.Count;
-        double range = Math.Max(max - min, 1e-12);
-        double psnr = 10 * Math.Log10(range * range / Math.Max(mse, 1e-30));
-        return new Evaluation(Metrics.MeanPerElement(model.Topology.Loss, loss / data.Count, width), mse, psnr, data.Count);
+        return new Evaluation(Metrics.MeanPerElement(model.Topology.Loss, loss / data.Count, width), mse, Metrics.Psnr(mse, max - min), data.Count);
+    }
+
+    /// <summary>A floor under the initial loss per element, so a perfect initial fit does not make every later loss a divergence.</summary>
+    private const double MinimumInitialLoss = 1e-6;
+
+    /// <summary>Samples the initial loss is measured on (the first ones in storage order).</summary>
+    private const int InitialLossSamples = 256;
+
+    /// <summary>The untrained model's mean loss per sample on the first training samples (clean inputs).</summary>
+    private double InitialLoss(Dataset training)
+    {
+        int count = Math.Min(training.Count, InitialLossSamples);
+        double sum = 0;
+        for (int i = 0; i < count; i++)
+        {
+            sum += _model.Evaluate(training[i], training[i]);
+        }
+
+        return sum / count;
+    }
+
+    private static void CheckData(Dataset data, string name, ModelTopology topology)
+    {
+        CheckData(data, name, topology.InputSize);
+        if (topology.Loss != LossKind.BinaryCrossEntropy)
+        {
+            return;
+        }
+
+        ReadOnlySpan<float> values = data.Values;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (values[i] is < 0f or > 1f)
+            {
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"The {name} data holds {values[i]} at row {i / data.Width + 1}, column {i % data.Width + 1}; a binary cross-entropy model needs every value in [0, 1] (scale the data into that range)."), name);
+            }
+        }
     }
 
     private static void CheckData(Dataset data, string name, int width)
@@ -268,9 +332,66 @@ public sealed class Trainer<TModel>
     }
 }
 
+/// <summary>
+/// Writes <see cref="CheckpointOptions"/> files from parameter snapshots (the model's own parameters are swapped
+/// out for the write and back in): after an epoch when the interval has passed, and on <see cref="Flush"/>.
+/// </summary>
+internal sealed class CheckpointWriter(CheckpointOptions options, IAutoencoder model, float[] best, float[] last)
+{
+    private readonly Stopwatch _sinceWrite = Stopwatch.StartNew();
+    private readonly float[] _current = new float[last.Length];
+    private int _lastWritten;
+    private int _bestWritten;
+
+    /// <summary>After epoch <paramref name="epoch"/> (best so far <paramref name="bestEpoch"/>): writes when the interval has passed.</summary>
+    public void EpochFinished(int epoch, int bestEpoch)
+    {
+        if (_sinceWrite.Elapsed >= options.Interval)
+        {
+            Flush(epoch, bestEpoch);
+        }
+    }
+
+    /// <summary>Writes the last and the best epoch unless already on disk.</summary>
+    public void Flush(int lastEpoch, int bestEpoch)
+    {
+        if (lastEpoch > _lastWritten)
+        {
+            Write(options.LastPath, last);
+            _lastWritten = lastEpoch;
+        }
+
+        if (bestEpoch > 0 && bestEpoch != _bestWritten)
+        {
+            Write(options.BestPath, best);
+            _bestWritten = bestEpoch;
+        }
+
+        _sinceWrite.Restart();
+    }
+
+    private void Write(string path, float[] snapshot)
+    {
+        Span<float> parameters = model.Parameters;
+        parameters.CopyTo(_current);
+        snapshot.CopyTo(parameters);
+        try
+        {
+            options.Write(path, model);
+        }
+        finally
+        {
+            _current.CopyTo(model.Parameters);
+        }
+    }
+}
+
 /// <summary>Reconstruction quality on a data set.</summary>
 /// <param name="MeanLoss">Mean loss per element (BCE per element or MSE, per the model's loss).</param>
 /// <param name="MeanSquaredError">Mean squared error per element.</param>
-/// <param name="Psnr">Peak signal-to-noise ratio in dB, with the data's value range as peak.</param>
+/// <param name="Psnr">
+/// Peak signal-to-noise ratio in dB, with the data's value range as peak: NaN when the data is constant (no range,
+/// so no peak), +∞ for a perfect reconstruction.
+/// </param>
 /// <param name="Count">Samples evaluated.</param>
 public sealed record Evaluation(double MeanLoss, double MeanSquaredError, double Psnr, int Count);

@@ -30,8 +30,23 @@ public sealed record TrainingOptions
     /// <summary>Stop when the monitored loss has not improved for this many epochs; null trains all epochs.</summary>
     public int? EarlyStoppingPatience { get; init; }
 
-    /// <summary>At the end (or on early stop or cancellation), put back the parameters of the best epoch.</summary>
-    public bool RestoreBestParameters { get; init; } = true;
+    /// <summary>
+    /// Which finished epoch's parameters the model holds when training ends (all epochs, early stop or
+    /// cancellation): <see cref="KeepParameters.Automatic"/> (the default) keeps the best epoch by validation loss
+    /// when validation data is given and the last epoch otherwise.
+    /// </summary>
+    public KeepParameters Keep { get; init; } = KeepParameters.Automatic;
+
+    /// <summary>
+    /// Divergence by size: training stops with <see cref="TrainingDivergedException"/> when the mean loss of
+    /// <see cref="DivergenceSteps"/> consecutive batches exceeds this factor times the initial loss (the untrained
+    /// model's mean loss on up to 256 training samples). Non-finite losses, gradients or parameters stop training
+    /// at once whatever this is. <see cref="double.PositiveInfinity"/> turns the size rule off.
+    /// </summary>
+    public double DivergenceFactor { get; init; } = 100;
+
+    /// <summary>Consecutive batches whose loss must exceed <see cref="DivergenceFactor"/> × the initial loss (≥ 1).</summary>
+    public int DivergenceSteps { get; init; } = 20;
 
     /// <summary>Clip the mean gradient to this global L2 norm; null does not clip.</summary>
     public float? GradientClipNorm { get; init; }
@@ -66,27 +81,99 @@ public sealed record TrainingOptions
             throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), clip, "The gradient clipping norm must be a positive finite number.");
         }
 
+        if (!(DivergenceFactor > 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(DivergenceFactor), DivergenceFactor, "The divergence factor must be greater than 1 (or +∞ to turn the rule off).");
+        }
+
+        if (DivergenceSteps <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DivergenceSteps), DivergenceSteps, "The divergence step count must be at least 1.");
+        }
+
+        if (!Enum.IsDefined(Keep))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Keep), Keep, "Unknown choice of parameters to keep.");
+        }
+
+        Checkpoints?.Validate();
         ArgumentNullException.ThrowIfNull(Optimizer);
         ArgumentNullException.ThrowIfNull(Corruption);
     }
 }
 
+/// <summary>Which finished epoch's parameters a training keeps (<see cref="TrainingOptions.Keep"/>).</summary>
+public enum KeepParameters
+{
+    /// <summary><see cref="Best"/> when there is validation data, <see cref="Last"/> without.</summary>
+    Automatic = 0,
+
+    /// <summary>The epoch with the lowest monitored loss: validation loss when there is validation data, else training loss.</summary>
+    Best = 1,
+
+    /// <summary>The last finished epoch.</summary>
+    Last = 2,
+}
+
 /// <summary>
-/// Checkpoints in the weight-file format, written atomically after every epoch: <paramref name="LastPath"/>
-/// holds the latest epoch, <paramref name="BestPath"/> the best so far, so a crash or a cancellation never
-/// loses more than the running epoch.
+/// Checkpoints in the weight-file format, written atomically: <paramref name="LastPath"/> holds the latest finished
+/// epoch, <paramref name="BestPath"/> the best so far. They are written when <see cref="Interval"/> has passed since
+/// the previous checkpoint and always when training ends — normally, early, cancelled or diverged — so a crash
+/// loses at most an interval of training and the files always end up holding the final last and best epochs.
 /// </summary>
 /// <param name="BestPath">File for the best epoch so far (by validation loss when there is validation data).</param>
 /// <param name="LastPath">File for the latest finished epoch.</param>
 /// <param name="Normalization">The normalisation of the training data, stored with the weights.</param>
 public sealed record CheckpointOptions(string BestPath, string LastPath, Data.Normalization Normalization)
 {
+    /// <summary>The default <see cref="Interval"/>: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Least time between two checkpoint writes; <see cref="TimeSpan.Zero"/> writes after every epoch.</summary>
+    public TimeSpan Interval { get; init; } = DefaultInterval;
+
+    /// <summary>
+    /// Writes one checkpoint file (path, model holding the epoch's parameters). Null writes
+    /// <c>WeightFile.Save(path, model, Normalization)</c>; a caller that adds optional sections to its final
+    /// weight file (a code quantiser, a baseline) passes the same writer so a checkpoint is a complete file of the
+    /// same model.
+    /// </summary>
+    public Action<string, IAutoencoder>? Writer { get; init; }
+
     /// <summary><c>name.best.eaw</c> and <c>name.last.eaw</c> beside <paramref name="weightFile"/> (<c>name.eaw</c>).</summary>
     public static CheckpointOptions Beside(string weightFile, Data.Normalization normalization)
     {
         ArgumentNullException.ThrowIfNull(weightFile);
+        (string best, string last) = PathsBeside(weightFile);
+        return new CheckpointOptions(best, last, normalization);
+    }
+
+    /// <summary>The checkpoint paths <see cref="Beside"/> uses for <paramref name="weightFile"/>.</summary>
+    public static (string Best, string Last) PathsBeside(string weightFile)
+    {
+        ArgumentNullException.ThrowIfNull(weightFile);
         string stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightFile))!, Path.GetFileNameWithoutExtension(weightFile));
-        return new CheckpointOptions(stem + ".best.eaw", stem + ".last.eaw", normalization);
+        return (stem + ".best.eaw", stem + ".last.eaw");
+    }
+
+    internal void Write(string path, IAutoencoder model)
+    {
+        if (Writer is { } writer)
+        {
+            writer(path, model);
+        }
+        else
+        {
+            IO.WeightFile.Save(path, model, Normalization);
+        }
+    }
+
+    internal void Validate()
+    {
+        if (Interval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Interval), Interval, "The checkpoint interval cannot be negative.");
+        }
     }
 }
 
@@ -115,21 +202,25 @@ public sealed record EpochReport(int Epoch, double TrainingLoss, double? Validat
 /// <param name="StoppedEarly">Whether early stopping ended training.</param>
 /// <param name="Cancelled">Whether the cancellation token ended training.</param>
 /// <param name="Elapsed">Total time.</param>
-public sealed record TrainingResult(IReadOnlyList<EpochReport> History, int BestEpoch, bool StoppedEarly, bool Cancelled, TimeSpan Elapsed)
+/// <param name="KeptEpoch">The finished epoch whose parameters the model holds (0: no epoch finished, the model holds its initial parameters).</param>
+/// <param name="Kept">Which rule chose <paramref name="KeptEpoch"/> (<see cref="KeepParameters.Automatic"/> resolved to best or last).</param>
+public sealed record TrainingResult(IReadOnlyList<EpochReport> History, int BestEpoch, bool StoppedEarly, bool Cancelled, TimeSpan Elapsed, int KeptEpoch, KeepParameters Kept)
 {
     /// <summary>The best epoch's report, if any epoch finished.</summary>
     public EpochReport? Best => BestEpoch > 0 ? History[BestEpoch - 1] : null;
 }
 
 /// <summary>
-/// Training produced a NaN or ∞ loss, gradient or parameter. The model keeps the last good parameters
-/// (those before the failing step).
+/// Training diverged: a NaN or ∞ loss, gradient or parameter, or a loss that stayed above
+/// <see cref="TrainingOptions.DivergenceFactor"/> times the initial loss for <see cref="TrainingOptions.DivergenceSteps"/>
+/// batches. The model keeps the last good parameters (those before the first failing step); the checkpoints, when
+/// configured, hold the last finished and the best epoch.
 /// </summary>
 public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public TrainingDivergedException(int epoch, long step, string what)
-        : base($"Training diverged in epoch {epoch}, step {step}: {what}. The model keeps the parameters from before that step; try a lower learning rate or gradient clipping.")
+        : base($"Training diverged in epoch {epoch}, step {step}: {what}. The model keeps the parameters from before the divergence; try a lower learning rate or gradient clipping.")
     {
         Epoch = epoch;
         Step = step;

@@ -27,7 +27,7 @@ internal static class OneClass
         LearningRate = 1e-3f,
         Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam },
         Seed = 1,
-        RestoreBestParameters = true,
+        Keep = KeepParameters.Best,
     };
 
     /// <summary>Runs the three detectors for one normal class.</summary>

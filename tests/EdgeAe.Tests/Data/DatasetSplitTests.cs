@@ -74,4 +74,47 @@ public sealed class DatasetSplitTests
     [Fact]
     public void One_sample_cannot_be_split()
         => Assert.Throws<ArgumentException>(() => DatasetSplit.TrainValidation(Numbered(1), 0.5, 0));
+
+    [Theory]
+    [InlineData(2, 0.5, 1)]
+    [InlineData(101, 0.1, 3)]
+    [InlineData(1797, 0.25, 7)]
+    public void The_in_place_split_gives_the_same_parts_without_copying_the_values(int count, double fraction, int seed)
+    {
+        // Point 13: the command line splits a large file without a second copy of it.
+        var random = new Random(count);
+        var values = new float[count * 5];
+        var labels = new int[count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = random.Next(1000);
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = random.Next(10);
+        }
+
+        (Dataset train, Dataset validation) = DatasetSplit.TrainValidation(new Dataset(values, count, 5, labels), fraction, seed);
+        var data = new Dataset((float[])values.Clone(), count, 5, (int[])labels.Clone());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        (Dataset trainInPlace, Dataset validationInPlace) = DatasetSplit.TrainValidationInPlace(data, fraction, seed);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(train.Values.ToArray(), trainInPlace.Values.ToArray());
+        Assert.Equal(validation.Values.ToArray(), validationInPlace.Values.ToArray());
+        Assert.Equal(train.Labels, trainInPlace.Labels);
+        Assert.Equal(validation.Labels, validationInPlace.Labels);
+        Assert.True(allocated < values.Length * sizeof(float) / 2 + 64 * count + 4096, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void Normalising_in_place_matches_the_copy()
+    {
+        Dataset data = BundledData.DigitsRaw().Slice(0, 50);
+        Normalization standardize = Normalizer.FitStandardize(data);
+        Dataset copy = Normalizer.Apply(data, standardize);
+        Dataset same = Normalizer.ApplyInPlace(data, standardize);
+        Assert.Same(data, same);
+        Assert.Equal(copy.Values.ToArray(), data.Values.ToArray());
+    }
 }

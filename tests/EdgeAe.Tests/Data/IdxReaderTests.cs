@@ -186,4 +186,24 @@ public sealed class IdxReaderTests : IDisposable
         Assert.Equal("mem-images", e.FilePath);
         Assert.StartsWith("mem-images: wrong magic number", e.Message);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_header_declaring_more_than_the_file_can_hold_fails_before_allocating(bool gzip)
+    {
+        // Found by ReaderPropertyTests: an edited header claiming 60,000 × 28 × 28 elements in a 100-byte file made
+        // the reader allocate the whole body first (up to 8 GB for 2^31 elements).
+        byte[] content = new byte[100];
+        content[2] = 0x08;
+        content[3] = 0x03;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(content.AsSpan(4), 60000);
+        content[11] = 28;
+        content[15] = 28;
+        byte[] file = gzip ? TempFiles.Gzip(content) : content;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        DataFormatException e = AssertBadImages(gzip ? "claims.idx.gz" : "claims.idx", file);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 2_000_000);
+        Assert.Contains(gzip ? "more than" : "truncated at byte 100 (expected 47040016 bytes)", e.Message);
+    }
 }

@@ -72,6 +72,32 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public void A_caller_that_creates_folders_may_name_a_missing_one_whose_ancestor_is_a_writable_folder()
+    {
+        File.WriteAllText(PathOf("file"), "x");
+        Assert.Null(AtomicFile.ProblemWriting(PathOf("missing/deeper/x.csv"), createsFolders: true));
+        Assert.False(Directory.Exists(PathOf("missing")), "the check creates nothing");
+        Assert.Contains("is a file, not a folder", AtomicFile.ProblemWriting(PathOf("file/deeper/x.csv"), createsFolders: true));
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.Contains("is not writable", AtomicFile.ProblemWriting("/proc/missing/x.csv", createsFolders: true));
+        }
+    }
+
+    [Fact]
+    public void A_handle_is_the_file_at_its_path_until_the_path_is_removed_or_replaced()
+    {
+        string path = PathOf("held.lock");
+        using var held = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Delete);
+        Assert.True(FileIdentity.IsFileAt(held.SafeFileHandle, path));
+        Assert.True(FileIdentity.IsFileAt(held.SafeFileHandle, Path.Combine(_folder, ".", "held.lock")));
+        File.Delete(path);
+        Assert.False(FileIdentity.IsFileAt(held.SafeFileHandle, path));
+        File.WriteAllText(path, "another file at the same path");
+        Assert.Equal(!OperatingSystem.IsLinux(), FileIdentity.IsFileAt(held.SafeFileHandle, path));
+    }
+
+    [Fact]
     public void A_read_only_folder_is_named_by_the_check()
     {
         if (OperatingSystem.IsWindows())

@@ -170,11 +170,172 @@ public sealed class TrainerTests
             BatchSize = 2,
             LearningRate = 1e3f,
             Optimizer = new OptimizerOptions { Kind = OptimizerKind.Sgd },
-            RestoreBestParameters = false,
         });
         var exception = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
         Assert.Contains($"epoch {exception.Epoch}, step {exception.Step}", exception.Message);
         Assert.All(model.Parameters.ToArray(), p => Assert.True(float.IsFinite(p)));
+    }
+
+    [Fact]
+    public void A_bce_model_whose_finite_loss_explodes_diverges_naming_epoch_and_step_and_keeps_good_parameters()
+    {
+        // Issue 13 point 8: Adam with lr 1e9 gives finite but enormous BCE losses (1e8 per element); before, the
+        // training ended normally with "training BCE 195013282".
+        var model = new DigitsAe();
+        Dataset data = Digits;
+        double initial = Trainer<DigitsAe>.Evaluate(model, data).MeanLoss;
+        var trainer = new Trainer<DigitsAe>(model, new TrainingOptions { Epochs = 5, BatchSize = 32, LearningRate = 1e9f, Seed = 1 });
+        var exception = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
+        Assert.Equal(1, exception.Epoch);
+        Assert.InRange(exception.Step, 20, 30); // the rule needs 20 batches in a row above 100× the initial loss
+        Assert.Contains($"epoch 1, step {exception.Step}", exception.Message);
+        Assert.Contains("stayed above 100 × the initial loss", exception.Message);
+        double kept = Trainer<DigitsAe>.Evaluate(model, data).MeanLoss;
+        Assert.True(kept <= 100 * initial, $"kept parameters evaluate to BCE {kept}, initial {initial}");
+    }
+
+    [Fact]
+    public void A_squared_error_model_whose_loss_explodes_diverges_too()
+    {
+        var model = new DeepSquaredErrorAe();
+        var data = new Dataset(Enumerable.Range(0, 900).Select(i => (float)Math.Sin(i * 0.37)).ToArray(), 100, 9);
+        var trainer = new Trainer<DeepSquaredErrorAe>(model, new TrainingOptions { Epochs = 50, BatchSize = 4, LearningRate = 1e6f, Seed = 1 });
+        var exception = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
+        Assert.Contains($"step {exception.Step}", exception.Message);
+        Assert.All(model.Parameters.ToArray(), p => Assert.True(float.IsFinite(p)));
+    }
+
+    [Fact]
+    public void The_divergence_rule_does_not_fire_on_sound_trainings_and_can_be_turned_off()
+    {
+        var model = new DigitsAe();
+        TrainingResult result = new Trainer<DigitsAe>(model, new TrainingOptions { Epochs = 3, BatchSize = 1, LearningRate = 1e-2f, Corruption = new SaltAndPepper(0.5f) }).Fit(Digits.Slice(0, 400));
+        Assert.Equal(3, result.History.Count);
+
+        var off = new Trainer<DigitsAe>(new DigitsAe(), new TrainingOptions { Epochs = 2, LearningRate = 1e9f, DivergenceFactor = double.PositiveInfinity });
+        Assert.Equal(2, off.Fit(Digits.Slice(0, 64)).History.Count);
+    }
+
+    [Fact]
+    public void Without_validation_data_the_last_epoch_is_kept_with_it_the_best_by_validation_loss()
+    {
+        // Point 12: the kept weights follow an explicit rule; before, the best epoch by (corrupted) training loss
+        // was restored even without validation data.
+        var options = new TrainingOptions { Epochs = 6, BatchSize = 16, LearningRate = 3e-2f, Corruption = new MaskingNoise(0.5f), Seed = 4 };
+        Dataset data = Digits.Slice(0, 200);
+
+        var plain = new OverCompleteAe();
+        var perEpoch = new List<float[]>();
+        TrainingResult last = new Trainer<OverCompleteAe>(plain, options) { EpochCompleted = (m, _) => perEpoch.Add(m.Parameters.ToArray()) }.Fit(data);
+        Assert.Equal(KeepParameters.Last, last.Kept);
+        Assert.Equal(6, last.KeptEpoch);
+        Assert.Equal(perEpoch[^1], plain.Parameters.ToArray());
+
+        var explicitBest = new OverCompleteAe();
+        perEpoch.Clear();
+        TrainingResult best = new Trainer<OverCompleteAe>(explicitBest, options with { Keep = KeepParameters.Best }) { EpochCompleted = (m, _) => perEpoch.Add(m.Parameters.ToArray()) }.Fit(data);
+        Assert.Equal(KeepParameters.Best, best.Kept);
+        Assert.Equal(best.BestEpoch, best.KeptEpoch);
+        Assert.Equal(perEpoch[best.BestEpoch - 1], explicitBest.Parameters.ToArray());
+
+        (Dataset train, Dataset validation) = DatasetSplit.TrainValidation(Digits.Slice(0, 200), 0.5, 1);
+        var validated = new OverCompleteAe();
+        TrainingResult automatic = new Trainer<OverCompleteAe>(validated, options with { Epochs = 40, Corruption = Corruption.None }).Fit(train, validation);
+        Assert.Equal(KeepParameters.Best, automatic.Kept);
+        Assert.Equal(automatic.History.MinBy(r => r.ValidationLoss)!.Epoch, automatic.KeptEpoch);
+    }
+
+    [Fact]
+    public void Cancelled_before_the_first_epoch_ends_the_model_holds_its_initial_parameters_and_no_checkpoint_is_written()
+    {
+        // Point 3: before, the half-trained parameters stayed in the model (and the command line saved them).
+        string folder = Directory.CreateTempSubdirectory("edgeae-cancel-").FullName;
+        try
+        {
+            var model = new DigitsAe();
+            float[] initial = model.Parameters.ToArray();
+            using var cancellation = new CancellationTokenSource();
+            var options = new TrainingOptions { Epochs = 5, BatchSize = 8, Checkpoints = CheckpointOptions.Beside(Path.Combine(folder, "ae.eaw"), Normalization.None) with { Interval = TimeSpan.Zero } };
+            TrainingResult result = new Trainer<DigitsAe>(model, options).Fit(Digits, null, p =>
+            {
+                if (p.Batch == 100)
+                {
+                    cancellation.Cancel();
+                }
+            }, cancellation.Token);
+
+            Assert.True(result.Cancelled);
+            Assert.Empty(result.History);
+            Assert.Equal(0, result.KeptEpoch);
+            Assert.Equal(initial, model.Parameters.ToArray());
+            Assert.Empty(Directory.GetFiles(folder));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Checkpoints_follow_the_interval_and_always_end_with_the_final_last_and_best_epochs()
+    {
+        // Point 14: every epoch used to write (and fsync) .last.eaw and often .best.eaw.
+        var writes = new List<(string Path, float[] Parameters)>();
+        var checkpoints = new CheckpointOptions("best", "last", Normalization.None) { Interval = TimeSpan.FromHours(1), Writer = (path, m) => writes.Add((path, m.Parameters.ToArray())) };
+        var model = new DigitsAe();
+        var perEpoch = new List<float[]>();
+        var options = new TrainingOptions { Epochs = 12, BatchSize = 64, LearningRate = 1e-2f, Checkpoints = checkpoints };
+        TrainingResult result = new Trainer<DigitsAe>(model, options) { EpochCompleted = (m, _) => perEpoch.Add(m.Parameters.ToArray()) }.Fit(Digits.Slice(0, 256));
+        Assert.Equal(["last", "best"], writes.Select(w => w.Path));
+        Assert.Equal(perEpoch[^1], writes[0].Parameters);
+        Assert.Equal(perEpoch[result.BestEpoch - 1], writes[1].Parameters);
+        Assert.Equal(perEpoch[^1], model.Parameters.ToArray()); // the write swapped the snapshot in and back out
+
+        writes.Clear();
+        new Trainer<DigitsAe>(new DigitsAe(), options with { Checkpoints = checkpoints with { Interval = TimeSpan.Zero } }).Fit(Digits.Slice(0, 256));
+        Assert.Equal(12, writes.Count(w => w.Path == "last"));
+    }
+
+    [Fact]
+    public void Divergence_writes_the_finished_epochs_to_the_checkpoints_first()
+    {
+        var writes = new List<string>();
+        var model = new DigitsAe();
+        var options = new TrainingOptions
+        {
+            Epochs = 10,
+            BatchSize = 32,
+            LearningRate = 1e-2f,
+            Checkpoints = new CheckpointOptions("best", "last", Normalization.None) { Interval = TimeSpan.FromHours(1), Writer = (path, _) => writes.Add(path) },
+        };
+
+        // A sound first epoch, then parameters blown up by a factor of 10⁴: the loss explodes in epoch 2.
+        var trainer = new Trainer<DigitsAe>(model, options)
+        {
+            EpochCompleted = (m, report) =>
+            {
+                foreach (ref float p in m.Parameters)
+                {
+                    p *= report.Epoch == 1 ? 1e4f : 1f;
+                }
+            },
+        };
+        var exception = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(Digits.Slice(0, 640)));
+        Assert.Equal(2, exception.Epoch);
+        Assert.Equal(["last", "best"], writes);
+    }
+
+    [Fact]
+    public void A_bce_model_refuses_targets_outside_0_1_naming_row_and_column()
+    {
+        // Point 9: such data trained to a negative "BCE".
+        var values = Digits.Slice(0, 4).Values.ToArray();
+        values[2 * 64 + 9] = -0.25f;
+        var trainer = new Trainer<DigitsAe>(new DigitsAe(), new TrainingOptions());
+        var exception = Assert.Throws<ArgumentException>(() => trainer.Fit(new Dataset(values, 4, 64)));
+        Assert.Contains("holds -0.25 at row 3, column 10", exception.Message);
+        Assert.Contains("[0, 1]", exception.Message);
+        Assert.Throws<ArgumentException>(() => Trainer<DigitsAe>.Evaluate(new DigitsAe(), new Dataset(values, 4, 64)));
     }
 
     public static TheoryData<string> BadOptions => new() { "epochs", "batch", "lr0", "lrNaN", "patience", "clip" };
