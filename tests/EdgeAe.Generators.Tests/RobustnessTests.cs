@@ -99,7 +99,7 @@ public sealed class RobustnessTests
             [Output(Activation.Sigmoid)]
             public partial class M;
             """,
-            ["EAE0002"]
+            [] // the compiler's error names it; the generator adds nothing and generates nothing
         },
         {
             "a non-constant width (CS0120)",
@@ -109,7 +109,7 @@ public sealed class RobustnessTests
             [Output(Activation.Sigmoid)]
             public partial class M { public int Width = 4; }
             """,
-            ["EAE0002"]
+            [] // the compiler's error names it; the generator adds nothing and generates nothing
         },
         {
             "two code layers (CS0579)",
