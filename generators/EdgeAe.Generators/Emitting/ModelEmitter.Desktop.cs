@@ -62,6 +62,7 @@ internal static partial class ModelEmitter
         w.WriteLine("private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);");
         WriteLayerStructs(w, plan);
         WriteWorkspaceLayout(w, plan);
+        WriteInt8Companion(w, plan);
         if (baked is not null)
         {
             w.WriteLine();

@@ -10,7 +10,7 @@ namespace EdgeAe.IO;
 /// (docs/weight-file-format.md). Saving is atomic; loading validates everything before it touches
 /// the model, so a failed load leaves the model's parameters as they were.
 /// </summary>
-public static class WeightFile
+public static partial class WeightFile
 {
     /// <summary>The usual file extension, with its dot.</summary>
     public const string Extension = ".eaw";
@@ -56,7 +56,10 @@ public static class WeightFile
         WeightFileLayer[] layers = data.Layers
             .Select(l => new WeightFileLayer((LayerRole)l.Role, l.InputWidth, l.Width, (ActivationKind)l.Activation))
             .ToArray();
-        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length);
+        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Tensors.Sum(t => t.Count))
+        {
+            Quantization = data.Int8 is null ? null : ToQuantized(data),
+        };
     }
 
     /// <summary>Save with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
@@ -73,7 +76,7 @@ public static class WeightFile
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
         }
 
-        byte[] bytes = ToBytes(model, normalization, codec);
+        byte[] bytes = model is Quantization.IQuantizedAutoencoder quantized ? ToBytes(quantized, normalization, codec) : ToBytes(model, normalization, codec);
         try
         {
             AtomicFile.Write(fullPath, stream => stream.Write(bytes), openTemporary);
@@ -146,6 +149,13 @@ public static class WeightFile
     {
         ModelTopology topology = model.Topology;
         WeightFileData data = Parse(bytes, source);
+        CheckPrecision(data, model, source);
+        if (data.Int8 is not null)
+        {
+            CheckTopology(data, topology, [], source);
+            return LoadInt8(data, (Quantization.IQuantizedAutoencoder)model);
+        }
+
         Span<float> buffer = model.Parameters;
         (int Offset, TensorEntry Entry)[] tensors = Tensors(topology, buffer.Length);
         CheckTopology(data, topology, tensors, source);
@@ -246,9 +256,9 @@ public static class WeightFile
             && data.Loss == (byte)topology.Loss
             && data.TiedWeights == topology.TiedWeights
             && expected.SequenceEqual(found);
-        bool sameLayout = same
-            && data.Tensors.Length == tensors.Length
-            && data.Tensors.Zip(tensors, (f, e) => f.LayerIndex == e.Entry.LayerIndex && f.Kind == e.Entry.Kind && f.Count == e.Entry.Count).All(b => b);
+        bool sameLayout = same && (data.Int8 is not null
+            || data.Tensors.Length == tensors.Length
+            && data.Tensors.Zip(tensors, (f, e) => f.LayerIndex == e.Entry.LayerIndex && f.Kind == e.Entry.Kind && f.Count == e.Entry.Count).All(b => b));
         if (sameLayout)
         {
             return;
