@@ -30,8 +30,8 @@ internal static partial class ModelEmitter
         w.WriteSummary("Creates the model without parameters: load an int8 weight file before running it.");
         w.WriteLine("public Int8()");
         w.WriteLine($"    : base({name}.Topology, PackedParameterBytes, Int8Rows.Length, 3 * Int8Rows.FloatRow)");
-        w.OpenBlock(string.Empty);
-        w.CloseBlock();
+        w.WriteLine("{");
+        w.WriteLine("}");
         w.WriteLine();
         w.WriteSummary("Creates the model running <paramref name=\"parameters\"/>.");
         w.WriteLine("public Int8(Ae.Quantization.QuantizedParameters parameters)");
@@ -42,8 +42,7 @@ internal static partial class ModelEmitter
         w.OpenBlock("public override void Encode(ReadOnlySpan<float> input, Span<float> code)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "code", "CodeSize");
-        w.WriteLine("ref byte p = ref Packed;");
-        WriteInt8Layers(w, plan, 0, code, "input", "InputSize", "ref Out(code), CodeSize", "1");
+        w.WriteLine("EncodeRows(input, code, 1);");
         w.CloseBlock();
         w.WriteLine();
 
@@ -60,6 +59,12 @@ internal static partial class ModelEmitter
         w.OpenBlock("public override void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
         w.WriteStatement("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
+        w.WriteLine("EncodeRows(inputs, codes, count);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("The encoder on <paramref name=\"count\"/> samples: their codes, dequantised, to <paramref name=\"codes\"/>.");
+        w.OpenBlock("private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)");
         w.WriteLine("ref byte p = ref Packed;");
         WriteInt8Layers(w, plan, 0, code, "inputs", "InputSize", "ref Out(codes), CodeSize", "count");
         w.CloseBlock();
@@ -89,13 +94,15 @@ internal static partial class ModelEmitter
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
             w.WriteComment("Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)); the deltas are scratch.");
-            w.WriteStatement($"return (float)Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref Floats(0), ref In(target), ref Floats(Int8Rows.FloatRow), 1);");
+            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref Floats(0), ref In(target), ref Floats(Int8Rows.FloatRow), 1);");
         }
         else
         {
             w.WriteComment("½Σ(a − t)² over the dequantised outputs; the deltas are scratch.");
-            w.WriteStatement($"return (float)Kernels.Dense.SquaredErrorBatch<Layer{last}, Kernels.Linear>(ref output, ref In(target), ref Floats(Int8Rows.FloatRow), 1);");
+            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, Kernels.Linear>(ref output, ref In(target), ref Floats(Int8Rows.FloatRow), 1);");
         }
+
+        w.WriteLine("return (float)loss;");
 
         w.CloseBlock();
         w.WriteLine();

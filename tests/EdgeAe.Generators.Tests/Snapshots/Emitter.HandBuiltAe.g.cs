@@ -447,4 +447,197 @@ partial class HandBuiltAe : Ae.IAutoencoder
         public const int Transposed3 = 32;
         public const int TransposedLength = 64;
     }
+
+    /// <summary>
+    /// The int8 form of <see cref="HandBuiltAe"/> (docs/quantization.md): the same layers with int8 weights and
+    /// activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
+    /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
+    /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
+    /// </summary>
+    public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder
+    {
+        /// <summary>
+        /// Bytes of the packed int8 parameters: per layer a header, folded biases, multipliers, a table and the weights
+        /// in quads.
+        /// </summary>
+        public const int PackedParameterBytes = 6400;
+
+        /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
+        public Int8()
+            : base(HandBuiltAe.Topology, PackedParameterBytes, Int8Rows.Length, 3 * Int8Rows.FloatRow)
+        {
+        }
+
+        /// <summary>Creates the model running <paramref name="parameters"/>.</summary>
+        public Int8(Ae.Quantization.QuantizedParameters parameters)
+            : this() => Load(parameters);
+
+        /// <summary>
+        /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
+        /// (<see cref="CodeSize"/> floats). Allocates nothing.
+        /// </summary>
+        public override void Encode(ReadOnlySpan<float> input, Span<float> code)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            EncodeRows(input, code, 1);
+        }
+
+        /// <summary>
+        /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
+        /// (<see cref="InputSize"/> floats). Allocates nothing.
+        /// </summary>
+        public override void Decode(ReadOnlySpan<float> code, Span<float> output)
+        {
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer2>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer1), 1);
+            // Layer 2 (decoder): dense 3 → 5, Linear.
+            Kernels.Int8Dense.Forward<Int8Layer2, Kernels.Linear>(
+                ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
+            // Layer 3 (output): dense 5 → 6, Sigmoid.
+            Kernels.Int8Dense.ForwardToFloat<Int8Layer3, Kernels.Sigmoid>(
+                ref p, ref Codes(Int8Rows.Layer2), ref Out(output), InputSize, 1);
+        }
+
+        /// <summary>
+        /// Encodes a batch of 1 to <see cref="MaxBatchSize"/> samples (count × <see cref="InputSize"/> floats) into
+        /// count × <see cref="CodeSize"/> floats. Allocates nothing.
+        /// </summary>
+        public override void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
+        {
+            int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+            Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+            EncodeRows(inputs, codes, count);
+        }
+
+        /// <summary>
+        /// The encoder on <paramref name="count"/> samples: their codes, dequantised, to <paramref name="codes"/>.
+        /// </summary>
+        private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)
+        {
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
+            // Layer 0 (encoder): dense 6 → 5, Relu.
+            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Relu>(
+                ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), count);
+            // Layer 1 (code): dense 5 → 3, Tanh.
+            Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Tanh>(
+                ref p, ref Codes(Int8Rows.Layer0), ref Out(codes), CodeSize, count);
+        }
+
+        /// <summary>
+        /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
+        /// reconstruction against the input: binary cross-entropy, summed over elements. Allocates nothing. The loss is
+        /// computed in float from the dequantised outputs (binary cross-entropy from the dequantised pre-activations).
+        /// </summary>
+        public override float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
+            return ForwardAndLoss(input, input, ref Out(output));
+        }
+
+        /// <summary>
+        /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a
+        /// denoising model: a corrupted input against the clean one). Allocates nothing.
+        /// </summary>
+        public override float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(target, InputSize, nameof(target));
+            return ForwardAndLoss(input, target, ref Floats(2 * Int8Rows.FloatRow));
+        }
+
+        /// <summary>
+        /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss
+        /// against <paramref name="target"/> is returned.
+        /// </summary>
+        private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
+        {
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
+            // Layer 0 (encoder): dense 6 → 5, Relu.
+            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Relu>(
+                ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), 1);
+            // Layer 1 (code): dense 5 → 3, Tanh.
+            Kernels.Int8Dense.Forward<Int8Layer1, Kernels.Tanh>(
+                ref p, ref Codes(Int8Rows.Layer0), ref Codes(Int8Rows.Layer1), 1);
+            // Layer 2 (decoder): dense 3 → 5, Linear.
+            Kernels.Int8Dense.Forward<Int8Layer2, Kernels.Linear>(
+                ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
+            // Layer 3 (output): dense 5 → 6, Sigmoid.
+            Kernels.Int8Dense.ForwardOutput<Int8Layer3, Kernels.Sigmoid>(
+                ref p, ref Codes(Int8Rows.Layer2), ref output, ref Floats(0));
+            // Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)); the deltas are scratch.
+            double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer3>(
+                ref Floats(0), ref In(target), ref Floats(Int8Rows.FloatRow), 1);
+            return (float)loss;
+        }
+
+        /// <summary>Packs every layer's int8 parameters for the kernels.</summary>
+        protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)
+        {
+            Kernels.Int8Dense.Pack<Int8Layer0>(packed, parameters.Layers[0]);
+            Kernels.Int8Dense.Pack<Int8Layer1>(packed, parameters.Layers[1]);
+            Kernels.Int8Dense.Pack<Int8Layer2>(packed, parameters.Layers[2]);
+            Kernels.Int8Dense.Pack<Int8Layer3>(packed, parameters.Layers[3]);
+        }
+
+        /// <summary>Layer 0 (encoder): dense 6 → 5, Relu; packed bytes [0..1600).</summary>
+        private readonly struct Int8Layer0 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 6;
+
+            public static int Outputs => 5;
+
+            public static int Offset => 0;
+        }
+
+        /// <summary>Layer 1 (code): dense 5 → 3, Tanh; packed bytes [1600..3200).</summary>
+        private readonly struct Int8Layer1 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 5;
+
+            public static int Outputs => 3;
+
+            public static int Offset => 1600;
+        }
+
+        /// <summary>Layer 2 (decoder): dense 3 → 5, Linear; packed bytes [3200..4800).</summary>
+        private readonly struct Int8Layer2 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 3;
+
+            public static int Outputs => 5;
+
+            public static int Offset => 3200;
+        }
+
+        /// <summary>Layer 3 (output): dense 5 → 6, Sigmoid; packed bytes [4800..6400).</summary>
+        private readonly struct Int8Layer3 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 5;
+
+            public static int Outputs => 6;
+
+            public static int Offset => 4800;
+        }
+
+        /// <summary>
+        /// Byte offsets of the int8 rows (the quantised input, then each layer's outputs; one row per sample of the
+        /// largest batch), and the float scratch row.
+        /// </summary>
+        private static class Int8Rows
+        {
+            public const int Input = 0;
+            public const int Layer0 = 512;
+            public const int Layer1 = 1024;
+            public const int Layer2 = 1536;
+            public const int Layer3 = 2048;
+            public const int Length = 2560;
+            public const int FloatRow = 16;
+        }
+    }
 }

@@ -47,3 +47,42 @@ public sealed class Int8ProbeTests
         }
     }
 }
+
+public sealed class Int8FashionProbeTests
+{
+    [Fact]
+    public void Probe_fashion()
+    {
+        Dataset train = FashionMnist.LoadTrain();
+        Dataset test = FashionMnist.LoadTest();
+        Normalization scale = Normalizer.FitScale(train, FashionMnist.PixelMax);
+        (train, test) = (Normalizer.Apply(train, scale), Normalizer.Apply(test, scale));
+        var options = new TrainingOptions { Epochs = 3, BatchSize = 64, LearningRate = 1e-3f, Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam }, Seed = 1 };
+        var model = new FashionAe();
+        new Trainer<FashionAe>(model, options).Fit(train);
+        Probe(model, train, test, new FashionAe.Int8());
+
+        Normalization standard = Normalizer.FitStandardize(Normalizer.Apply(FashionMnist.LoadTrain(), Normalization.None));
+        Dataset rawTrain = FashionMnist.LoadTrain(), rawTest = FashionMnist.LoadTest();
+        Dataset strain = Normalizer.Apply(rawTrain, standard), stest = Normalizer.Apply(rawTest, standard);
+        var deep = new FashionDeepAe();
+        new Trainer<FashionDeepAe>(deep, options).Fit(strain);
+        Probe(deep, strain, stest, new FashionDeepAe.Int8());
+    }
+
+    private static void Probe(IAutoencoder model, Dataset train, Dataset test, QuantizedAutoencoder int8)
+    {
+        Evaluation f = Trainer<IAutoencoder>.Evaluate(model, test);
+        foreach (CalibrationMethod m in Enum.GetValues<CalibrationMethod>())
+        {
+            QuantizationResult q = Quantizer.Quantize(model, train, new QuantizationOptions { Method = m });
+            int8.Load(q.Parameters);
+            Evaluation e = Trainer<IAutoencoder>.Evaluate(int8, test);
+            Report.Line($"{model.Topology.Name} {m}: float MSE {f.MeanSquaredError:F5} loss {f.MeanLoss:F4}; int8 MSE {e.MeanSquaredError:F5} ({e.MeanSquaredError / f.MeanSquaredError:F3}x) loss {e.MeanLoss:F4}");
+            foreach (var l in q.Layers)
+            {
+                Report.Line($"  L{l.Index} {l.Activation} in {l.Input} z {l.PreActivation} out {l.Output} ws [{l.WeightScaleMin:G3},{l.WeightScaleMax:G3}] n {l.Shift} sat {l.SaturatedFraction:P3} rmse {l.OutputRmse:G3} rel {l.RelativeError:P2}");
+            }
+        }
+    }
+}
