@@ -97,7 +97,7 @@ internal sealed class DecompressCommand(CliEnvironment environment) : Command<De
         }
 
         ModelHandle handle = ModelHandle.Resolve(settings.Model, environment);
-        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        IAutoencoder model = handle.CreateFor(settings.Weights!);
         PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits, out Normalization normalization);
         string outPath = Path.GetFullPath(settings.Out!);
         Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
@@ -169,7 +169,7 @@ internal sealed class RdCommand(CliEnvironment environment) : Command<RdSettings
                 throw new CliException($"weight file not found: {weights}");
             }
 
-            IAutoencoder model = handle.Create(handle.Topology.Seed);
+            IAutoencoder model = handle.CreateFor(weights);
             Normalization normalization = WeightFile.Load(weights, model);
             Dataset data = Normalizer.Apply(raw.Data, normalization);
             string name = Path.GetFileName(weights);

@@ -28,7 +28,7 @@ internal class WeightsSettings : ModelDataSettings
         }
 
         ModelHandle handle = ModelHandle.Resolve(Model, environment);
-        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        IAutoencoder model = handle.CreateFor(Weights!);
         Normalization normalization = WeightFile.Load(Weights!, model);
         RawData raw = DataLoader.Load(Data, DataOptions);
         DataLoader.CheckWidth(raw, handle);
@@ -42,6 +42,10 @@ internal sealed class EvalSettings : WeightsSettings
     [Description("Corrupt the inputs (seeded) and compare against the clean data: none | masking:P | gaussian:S | saltpepper:P.")]
     [DefaultValue("none")]
     public string Corruption { get; set; } = "none";
+
+    [CommandOption("--json")]
+    [Description("Print the figures as one JSON object (snake_case keys: mean_loss, mse, psnr_db, precision, ...).")]
+    public bool Json { get; set; }
 
     public Corruption ParsedCorruption { get; private set; } = Training.Corruption.None;
 
@@ -68,7 +72,17 @@ internal sealed class EvalCommand(CliEnvironment environment) : Command<EvalSett
         (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(environment);
         Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption);
         string lossName = handle.Topology.Loss == LossKind.BinaryCrossEntropy ? "BCE" : "MSE";
-        environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights} on {data.Count} samples of {raw.Name} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption})");
+        string precision = model is Quantization.IQuantizedAutoencoder ? "int8" : "float32";
+        if (settings.Json)
+        {
+            environment.Line(System.Text.Json.JsonSerializer.Serialize(
+                new EvalJsonReport("eval", handle.Name, handle.Topology.ToString(), lossName.ToLowerInvariant(), settings.Weights!, precision, raw.Name, data.Count,
+                    DataLoader.Describe(normalization), settings.ParsedCorruption.ToString(), e.MeanLoss, e.MeanSquaredError, double.IsFinite(e.Psnr) ? e.Psnr : null),
+                EvalJson.Default.EvalJsonReport));
+            return CommandLine.Success;
+        }
+
+        environment.Line($"{handle.Name} {handle.Topology} ({precision}) with {settings.Weights} on {data.Count} samples of {raw.Name} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption})");
         environment.Line(FormattableString.Invariant($"mean {lossName} {e.MeanLoss:F6}"));
         environment.Line(FormattableString.Invariant($"MSE {e.MeanSquaredError:F6}"));
         environment.Line(FormattableString.Invariant($"PSNR {e.Psnr:F2} dB"));
@@ -182,9 +196,43 @@ internal sealed class InspectCommand(CliEnvironment environment) : Command<Inspe
 
         environment.Console.Write(layers);
         environment.Line($"input width: {info.InputSize}, code width: {info.Layers.FirstOrDefault(l => l.Role == LayerRole.Code)?.Width}, loss: {info.Loss}{(info.TiedWeights ? ", tied weights" : "")}");
-        environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
+        if (info.Quantization is { } q)
+        {
+            environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors, int8 (int8 weights, int32 biases; {q.ParameterBytes:N0} bytes with scales, multipliers and tables)");
+            environment.Line(FormattableString.Invariant($"int8 input: scale {q.Input.Scale:G6}, zero point {q.Input.ZeroPoint}"));
+            var scales = new Table().AddColumn("layer").AddColumn("activation").AddColumn("z scale / zp").AddColumn("output scale / zp")
+                .AddColumn("weight scales (per output)").AddColumn("shift").AddColumn("multipliers");
+            foreach (Quantization.QuantizedLayer l in q.Layers)
+            {
+                float[] ws = l.WeightScales.ToArray();
+                int[] ms = l.Multipliers.ToArray();
+                scales.AddRow(
+                    $"L{l.Index}", l.Activation.ToString() + (l.Table.IsEmpty ? string.Empty : " (table)"),
+                    FormattableString.Invariant($"{l.PreActivation.Scale:G4} / {l.PreActivation.ZeroPoint}"),
+                    FormattableString.Invariant($"{l.Output.Scale:G4} / {l.Output.ZeroPoint}"),
+                    FormattableString.Invariant($"{ws.Min():G3}..{ws.Max():G3} (mean {ws.Average():G3})"),
+                    l.Shift.ToString(CultureInfo.InvariantCulture),
+                    FormattableString.Invariant($"{ms.Min()}..{ms.Max()}"));
+            }
+
+            environment.Console.Write(scales);
+        }
+        else
+        {
+            environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
+        }
+
         environment.Line($"normalisation: {DataLoader.Describe(info.Normalization)}");
         environment.Line($"checksum: OK (CRC-32 0x{info.Checksum:X8})");
         return CommandLine.Success;
     }
 }
+
+/// <summary>What <c>eval --json</c> prints (snake_case keys; the loss key names the model's loss, "bce" or "mse").</summary>
+internal sealed record EvalJsonReport(
+    string Command, string Model, string Topology, string Loss, string Weights, string Precision, string Data, int Samples, string Normalization,
+    string Corruption, double MeanLoss, double Mse, double? PsnrDb);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(EvalJsonReport))]
+internal sealed partial class EvalJson : System.Text.Json.Serialization.JsonSerializerContext;

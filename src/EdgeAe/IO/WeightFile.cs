@@ -59,6 +59,7 @@ public static partial class WeightFile
         return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Tensors.Sum(t => t.Count))
         {
             Quantization = data.Int8 is null ? null : ToQuantized(data),
+            CodeBits = data.CodecBits,
         };
     }
 

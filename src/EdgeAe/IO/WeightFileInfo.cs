@@ -62,6 +62,9 @@ public sealed class WeightFileInfo
     /// <summary>Element type code of the parameter values (1 = float32, 2 = an int8 model).</summary>
     public int ElementType { get; }
 
+    /// <summary>Bits per code value of the stored packet-codec ranges (<c>qant</c> section): 8 or 16, or 0 without one.</summary>
+    public int CodeBits { get; internal init; }
+
     /// <summary>True when the file holds an int8 model (<see cref="Quantization"/>).</summary>
     public bool IsInt8 => Quantization is not null;
 
