@@ -113,6 +113,25 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
     }
 
     [Fact]
+    public void Export_writes_firmware_code_running_the_int8_file()
+    {
+        string path = Quantized("export.int8.eaw");
+        string source = trained.Tool.PathOf("Digits.int8.g.cs");
+        ToolRun run = trained.Tool.Run("export", "--target", "nanoframework", "--weights", path, "--out", source);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("int8 weights baked from export.int8.eaw", run.Output);
+        string text = File.ReadAllText(source);
+        Assert.Contains("public const bool IsInt8 = true;", text);
+        Assert.Contains("private static readonly sbyte[] s_codes =", text);
+        Assert.Contains("public const int RamBytes = 3444;", text);
+
+        run = trained.Tool.Run("export", "--weights", path, "--out", trained.Tool.PathOf("desktop.g.cs"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("holds an int8 model: baking it is for the firmware flavour", run.Error);
+        Assert.Contains("--target nanoframework", run.Error);
+    }
+
+    [Fact]
     public void Refusals_are_one_line_errors()
     {
         ToolRun run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Weights);

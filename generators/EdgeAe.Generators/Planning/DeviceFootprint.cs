@@ -49,4 +49,14 @@ internal readonly struct DeviceFootprint
 
         return new DeviceFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
     }
+
+    /// <summary>
+    /// An int8 firmware model: its three arrays (codes, constants, workspace). The baked codes and constants are used in
+    /// place (one RAM copy each, made at type initialisation); nothing else is allocated.
+    /// </summary>
+    public static DeviceFootprint OfInt8(FirmwareInt8Plan plan)
+    {
+        int baked = plan.CodeLength + (4 * plan.ConstantLength);
+        return new DeviceFootprint(baked + plan.WorkspaceLength + (3 * ArrayOverheadBytes), baked);
+    }
 }

@@ -90,6 +90,12 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
         ModelCompiler.Check(output, path);
         TopologySpec spec = output.Specs.Single();
         BakedWeights? baked = settings.Weights is null ? null : Bake(spec, settings.Weights);
+        if (baked?.Int8 is { } int8 && Targets[settings.Target] == TargetFlavor.Desktop)
+        {
+            // An int8 file becomes firmware code; the desktop runs it through the model's Int8 companion at run time.
+            throw new CliException($"{settings.Weights}: " + int8.DesktopRefusal.ToDiagnostic().GetMessage(System.Globalization.CultureInfo.InvariantCulture) + "; export it with --target nanoframework");
+        }
+
         string generated = ModelEmitter.Emit(spec, Targets[settings.Target], baked);
         if (settings.Out is null)
         {
@@ -100,7 +106,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
         string outPath = Path.GetFullPath(settings.Out);
         Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
         File.WriteAllText(outPath, generated);
-        environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {generated.Split('\n').Length:N0} lines) → {outPath}");
+        environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : $", {(baked.Int8 is null ? "float32" : "int8")} weights baked from " + baked.FileName)}, {generated.Split('\n').Length:N0} lines) → {outPath}");
         return CommandLine.Success;
     }
 
