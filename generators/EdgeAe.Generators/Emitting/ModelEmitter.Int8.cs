@@ -145,6 +145,18 @@ internal static partial class ModelEmitter
         w.CloseBlock();
     }
 
+    /// <summary>The hook quantisation-aware training sets (<c>EdgeAe.Quantization.FakeQuantizer</c>).</summary>
+    private static void WriteFakeQuantizationMember(SourceWriter w)
+    {
+        w.WriteSummary("Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their gradients as the int8 model would (docs/quantization.md). Null: plain float32.");
+        w.WriteLine("public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }");
+        w.WriteLine();
+    }
+
+    /// <summary>One call of the training hook after a batch kernel: <c>Forward</c> on a layer's outputs, <c>Backward</c> on its deltas.</summary>
+    private static void WriteFakeQuantizationHook(SourceWriter w, string method, int layer, string rows)
+        => w.WriteStatement($"FakeQuantization?.{method}({Invariant.Int(layer)}, {rows}, BatchLayout.Row{Invariant.Int(layer)}, count);");
+
     /// <summary>
     /// Int8 calls for layers first..last: quantise <paramref name="source"/>'s floats with layer first's input
     /// quantisation, then one call per layer; the last writes floats to <paramref name="target"/> (ref, stride), or, with

@@ -74,7 +74,7 @@ internal static partial class ModelEmitter
 
         WriteRemarks(w, plan, baked, flavor);
         w.WriteLine($"[GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : Ae.IAutoencoder");
+        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable");
         WriteDesktopClassBody(w, plan, baked);
         w.CloseBlock();
         return w.ToString();

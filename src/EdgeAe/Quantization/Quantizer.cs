@@ -6,8 +6,8 @@ namespace EdgeAe.Quantization;
 /// <summary>Settings of post-training quantisation.</summary>
 public sealed record QuantizationOptions
 {
-    /// <summary>How activation ranges are chosen (default: the MSE-optimal clipping).</summary>
-    public CalibrationMethod Method { get; init; } = CalibrationMethod.Mse;
+    /// <summary>How activation ranges are chosen (default: min/max, the best of the three end to end in docs/quantization.md's measurements).</summary>
+    public CalibrationMethod Method { get; init; } = CalibrationMethod.MinMax;
 
     /// <summary>For <see cref="CalibrationMethod.Percentile"/>: the two-sided percentile kept, e.g. 99.99.</summary>
     public double Percentile { get; init; } = 99.99;
@@ -74,6 +74,16 @@ public static class Quantizer
         ActivationRanges ranges = ChooseRanges(topology, observed, options);
         QuantizedParameters parameters = Build(topology, model.Parameters, ranges);
         return new QuantizationResult(parameters, Report(parameters, floats, topology, observed, sample), options.Method, sample.Count);
+    }
+
+    /// <summary>The activation ranges <see cref="Quantize"/> would calibrate for <paramref name="model"/> on <paramref name="calibration"/>.</summary>
+    public static ActivationRanges CalibrateRanges(IAutoencoder model, Dataset calibration, QuantizationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(calibration);
+        options ??= new QuantizationOptions();
+        Dataset sample = Sample(calibration, model.Topology, options.MaxSamples);
+        return ChooseRanges(model.Topology, Observe(new FloatLayers(model.Topology, model.Parameters), model.Topology, sample), options);
     }
 
     /// <summary>

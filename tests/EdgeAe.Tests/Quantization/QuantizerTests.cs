@@ -36,7 +36,7 @@ public sealed class QuantizerTests
         double ratio = after.MeanSquaredError / before.MeanSquaredError;
         Report.Line($"digits 64→16→64 (60 epochs) PTQ {method}: float MSE {before.MeanSquaredError:F5}, int8 {after.MeanSquaredError:F5} ({ratio:F3}×)");
 
-        // Measured (all three methods): 1.03–1.04×.
+        // Measured (all three methods): 1.006–1.007× at 60 epochs (1.034–1.037× at the full 200).
         Assert.True(ratio <= 1.10, $"{method}: int8 MSE {after.MeanSquaredError:F5} is {ratio:F3}× the float MSE {before.MeanSquaredError:F5}");
     }
 
