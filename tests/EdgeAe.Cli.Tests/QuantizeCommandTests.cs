@@ -132,6 +132,25 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
     }
 
     [Fact]
+    public void Train_qat_fine_tunes_from_a_float_file_and_writes_the_int8_model_beside_it()
+    {
+        string output = trained.Tool.PathOf("qat/digits.eaw");
+        ToolRun run = trained.Tool.Run("train", "--qat", "--from", trained.Weights, "--epochs", "2", "--lr", "0.001", "--out", output, "--no-plots");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("starting from", run.Output);
+        Assert.Contains("int8 (QAT): mean BCE", run.Output);
+        string int8 = trained.Tool.PathOf("qat/digits.int8.eaw");
+        ToolRun eval = trained.Tool.Run("eval", "--weights", int8, "--json");
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+        Assert.Contains("\"precision\": \"int8\"", eval.Output);
+
+        // Fine-tuning needs the float32 file: an int8 one is refused.
+        run = trained.Tool.Run("train", "--from", int8, "--epochs", "1", "--out", trained.Tool.PathOf("qat/again.eaw"), "--no-plots");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("holds an int8 model, which cannot be trained", run.Error);
+    }
+
+    [Fact]
     public void Refusals_are_one_line_errors()
     {
         ToolRun run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Weights);

@@ -69,6 +69,14 @@ internal sealed class TrainSettings : ModelDataSettings
     [Description("Also store the packet codec's code quantisation (8 or 16 bits per code value) in the weight file: a sigmoid or tanh code's known range, else each code value's min/max over the training data after training.")]
     public int? CodeBits { get; set; }
 
+    [CommandOption("--qat")]
+    [Description("Quantisation-aware training (docs/quantization.md): fake-quantised int8 weights and activations in the forward pass; also writes the int8 model beside --out (<name>.int8.eaw). Usually with --from and a lower --lr.")]
+    public bool Qat { get; set; }
+
+    [CommandOption("--from <FILE>")]
+    [Description("Start from the parameters of this float32 weight file (fine-tuning) and keep its normalisation, instead of initialising from --seed.")]
+    public string? From { get; set; }
+
     [CommandOption("--no-plots")]
     [Description("Do not write loss.png and reconstructions.png.")]
     public bool NoPlots { get; set; }
@@ -206,7 +214,9 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         }
 
         var trainingRaw = raw with { Data = training };
-        Normalization normalization = settings.Standardize ? Normalizer.FitStandardize(training)
+        WeightFileInfo? from = settings.From is null ? null : StartingPoint(settings.From);
+        Normalization normalization = from is not null ? from.Normalization
+            : settings.Standardize ? Normalizer.FitStandardize(training)
             : settings.ParsedScale is { } scale ? Normalization.ScaleBy(scale, training.Width)
             : DataLoader.DefaultNormalization(trainingRaw);
         training = Normalizer.Apply(training, normalization);
@@ -221,6 +231,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
             Corruption = settings.ParsedCorruption,
             Seed = settings.Seed,
             EarlyStoppingPatience = settings.Patience,
+            QuantizationAware = settings.Qat ? new Quantization.QuantizationAwareTraining(training) : null,
         };
 
         string outPath = Path.GetFullPath(settings.Out ?? Path.Combine("artifacts", settings.Model is null ? "digits.eaw" : handle.Name.ToLowerInvariant() + ".eaw"));
@@ -230,6 +241,12 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
 
         ModelTopology topology = handle.Topology;
         IAutoencoder model = handle.Create(settings.Seed);
+        if (settings.From is not null)
+        {
+            WeightFile.Load(settings.From, model);
+            environment.Line($"starting from {settings.From}");
+        }
+
         string lossName = topology.Loss == LossKind.BinaryCrossEntropy ? "BCE" : "MSE";
         environment.Line(Invariant($"Training {handle.Name} {topology} ({topology.ParameterCount:N0} parameters) on {training.Count} samples of {raw.Name}{(validation is null ? "" : $", validating on {validation.Count}")}"));
         environment.Line(Invariant($"{OptimizerOptions.KindName(options.Optimizer.Kind)} lr {options.LearningRate}, batch {options.BatchSize}, {options.Epochs} epochs, corruption {options.Corruption}, seed {options.Seed}{(options.EarlyStoppingPatience is { } p ? $", patience {p}" : "")}; normalisation {DataLoader.Describe(normalization)}"));
@@ -268,6 +285,19 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         environment.Line(Invariant($"final: mean {lossName} {final.MeanLoss:F4}, MSE {final.MeanSquaredError:F5}, PSNR {final.Psnr:F1} dB over {final.Count} training samples{(held is null ? "" : $"; validation mean {lossName} {held.MeanLoss:F4}, MSE {held.MeanSquaredError:F5}, PSNR {held.Psnr:F1} dB")}"));
 
         var written = new List<string> { outPath };
+        if (options.QuantizationAware is { } qat)
+        {
+            // The int8 model for the activation ranges training used (the float32 weights above are its QAT state).
+            string int8Path = Path.Combine(folder, Path.GetFileNameWithoutExtension(outPath) + ".int8" + WeightFile.Extension);
+            Quantization.QuantizedParameters int8 = qat.Quantize(model);
+            WeightFile.Save(int8Path, int8, normalization);
+            IAutoencoder int8Model = handle.CreateInt8();
+            ((Quantization.IQuantizedAutoencoder)int8Model).Load(int8);
+            Evaluation quantized = Trainer<IAutoencoder>.Evaluate(int8Model, training);
+            environment.Line(Invariant($"int8 (QAT): mean {lossName} {quantized.MeanLoss:F4}, MSE {quantized.MeanSquaredError:F5}, PSNR {quantized.Psnr:F1} dB over {quantized.Count} training samples → {int8Path}"));
+            written.Add(int8Path);
+        }
+
         if (!settings.NoPlots && result.History.Count > 0)
         {
             string lossPng = Path.Combine(folder, Plots.LossFile);
@@ -285,6 +315,20 @@ internal sealed class TrainCommand(CliEnvironment environment) : Command<TrainSe
         environment.Console.Write(Summary(handle, result, final, held, lossName, clock.Elapsed, written));
         environment.Line($"weights: {outPath}");
         return result.Cancelled ? CommandLine.Cancelled : CommandLine.Success;
+    }
+
+    /// <summary>The float32 weight file fine-tuning starts from (an int8 file cannot be trained).</summary>
+    private static WeightFileInfo StartingPoint(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CliException($"weight file not found: {path}");
+        }
+
+        WeightFileInfo info = WeightFile.Read(path);
+        return info.IsInt8
+            ? throw new CliException($"{path} holds an int8 model, which cannot be trained; --from takes the float32 weight file it was quantised from")
+            : info;
     }
 
     private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, string lossName, CancellationToken token)
