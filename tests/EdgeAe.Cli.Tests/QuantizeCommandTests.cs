@@ -125,6 +125,12 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
         Assert.Contains("private static readonly sbyte[] s_codes =", text);
         Assert.Contains("public const int RamBytes = 3444;", text);
 
+        string onnx = trained.Tool.PathOf("digits.int8.onnx");
+        run = trained.Tool.Run("export", "--weights", path, "--onnx", onnx);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("int8 as a QDQ graph", run.Output);
+        Assert.True(File.Exists(onnx));
+
         run = trained.Tool.Run("export", "--weights", path, "--out", trained.Tool.PathOf("desktop.g.cs"));
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("holds an int8 model: baking it is for the firmware flavour", run.Error);

@@ -30,7 +30,7 @@ internal sealed class ExportSettings : CommonSettings
     public string? Out { get; set; }
 
     [CommandOption("--onnx <FILE>")]
-    [Description("Instead of C#: write the model of --weights as an ONNX graph (float32) for ONNX Runtime; docs/onnx.md.")]
+    [Description("Instead of C#: write the model of --weights as an ONNX graph (float32, or a QDQ graph for an int8 file) for ONNX Runtime; docs/onnx.md.")]
     public string? Onnx { get; set; }
 
     [CommandOption("--part <NAME>")]
@@ -143,7 +143,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : Command<Export
             OnnxGraphPart.Decoder => (OnnxExporter.CodeName, OnnxExporter.ReconstructionName),
             _ => (OnnxExporter.InputName, $"{OnnxExporter.ReconstructionName}', '{OnnxExporter.CodeName}"),
         };
-        environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, float32, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
+        environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, {(info.IsInt8 ? "int8 as a QDQ graph" : "float32")}, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
         return CommandLine.Success;
     }
 
