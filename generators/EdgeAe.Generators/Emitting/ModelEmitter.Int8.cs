@@ -29,7 +29,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
         w.WriteSummary("Creates the model without parameters: load an int8 weight file before running it.");
         w.WriteLine("public Int8()");
-        w.WriteLine($"    : base({name}.Topology, PackedParameterBytes, Int8Rows.Length, 3 * Int8Rows.FloatRow)");
+        w.WriteLine($"    : base({name}.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)");
         w.WriteLine("{");
         w.WriteLine("}");
         w.WriteLine();
@@ -83,7 +83,7 @@ internal static partial class ModelEmitter
         w.OpenBlock("public override float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
-        w.WriteLine("return ForwardAndLoss(input, target, ref Floats(2 * Int8Rows.FloatRow));");
+        w.WriteLine("return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));");
         w.CloseBlock();
         w.WriteLine();
 
@@ -93,13 +93,13 @@ internal static partial class ModelEmitter
         WriteInt8Layers(w, plan, 0, last, "input", "InputSize", null, "1");
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
-            w.WriteComment("Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)); the deltas are scratch.");
-            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref Floats(0), ref In(target), ref Floats(Int8Rows.FloatRow), 1);");
+            w.WriteComment("Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)).");
+            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyLoss<Layer{last}>(ref Floats(0), ref In(target));");
         }
         else
         {
-            w.WriteComment("½Σ(a − t)² over the dequantised outputs; the deltas are scratch.");
-            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, Kernels.Linear>(ref output, ref In(target), ref Floats(Int8Rows.FloatRow), 1);");
+            w.WriteComment("½Σ(a − t)² over the dequantised outputs.");
+            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorLoss<Layer{last}>(ref output, ref In(target));");
         }
 
         w.WriteLine("return (float)loss;");

@@ -31,8 +31,11 @@ internal static class Int8Gemm<Q, TVec>
     /// <summary>Segments of a single-row block: enough independent dot-product chains to hide their latency.</summary>
     private const int RowSegments = 8;
 
-    /// <summary>Segments of a four-row tile: 16 accumulators on 512-bit vectors, 8 on narrower ones.</summary>
-    private static int TileSegments => Q.Count == 16 ? 4 : 2;
+    /// <summary>
+    /// Segments of a four-row tile: 16 accumulators where 32 vector registers exist (512-bit vectors, or EVEX-encoded
+    /// 256-bit code on an AVX-512 machine), else 12 (16 registers: 12 accumulators, four rows' codes, one weight vector).
+    /// </summary>
+    private static int TileSegments => Q.Count == 16 ? 4 : 3;
 
     /// <summary>
     /// Layer <typeparamref name="L"/> (activation <typeparamref name="A"/>, epilogue <typeparamref name="E"/>) on
@@ -136,43 +139,66 @@ internal static class Int8Gemm<Q, TVec>
         int quads = Int8Layout.Quads(L.Inputs), quadRow = 4 * n;
         for (int q = 0; q < quads; q++)
         {
-            TVec w0 = Q.LoadQuads(ref w, o0);
-            TVec w1 = Unsafe.SizeOf<K>() > 1 ? Q.LoadQuads(ref w, o1) : default;
-            TVec w2 = Unsafe.SizeOf<K>() > 2 ? Q.LoadQuads(ref w, o2) : default;
-            TVec w3 = Unsafe.SizeOf<K>() > 3 ? Q.LoadQuads(ref w, o3) : default;
-            TVec w4 = Unsafe.SizeOf<K>() > 4 ? Q.LoadQuads(ref w, o4) : default;
-            TVec w5 = Unsafe.SizeOf<K>() > 5 ? Q.LoadQuads(ref w, o5) : default;
-            TVec w6 = Unsafe.SizeOf<K>() > 6 ? Q.LoadQuads(ref w, o6) : default;
-            TVec w7 = Unsafe.SizeOf<K>() > 7 ? Q.LoadQuads(ref w, o7) : default;
-
-            Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, 4 * q)), out TVec p, out TVec p2);
-            a00 = Q.Dot(a00, p, p2, w0);
-            if (Unsafe.SizeOf<K>() > 1) a01 = Q.Dot(a01, p, p2, w1);
-            if (Unsafe.SizeOf<K>() > 2) a02 = Q.Dot(a02, p, p2, w2);
-            if (Unsafe.SizeOf<K>() > 3) a03 = Q.Dot(a03, p, p2, w3);
-            if (Unsafe.SizeOf<K>() > 4) a04 = Q.Dot(a04, p, p2, w4);
-            if (Unsafe.SizeOf<K>() > 5) a05 = Q.Dot(a05, p, p2, w5);
-            if (Unsafe.SizeOf<K>() > 6) a06 = Q.Dot(a06, p, p2, w6);
-            if (Unsafe.SizeOf<K>() > 7) a07 = Q.Dot(a07, p, p2, w7);
+            // Every row's four codes first, then one segment's weights at a time into every row's accumulator: at most
+            // the accumulators, the rows' broadcasts and one weight vector are live (16 registers hold 4 × 3 tiles).
+            Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, 4 * q)), out TVec p0, out TVec e0);
+            TVec p1 = default, e1 = default, p2 = default, e2 = default, p3 = default, e3 = default;
             if (Unsafe.SizeOf<R>() > 1)
             {
-                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, 4 * q)), out p, out p2);
-                a10 = Q.Dot(a10, p, p2, w0);
-                if (Unsafe.SizeOf<K>() > 1) a11 = Q.Dot(a11, p, p2, w1);
-                if (Unsafe.SizeOf<K>() > 2) a12 = Q.Dot(a12, p, p2, w2);
-                if (Unsafe.SizeOf<K>() > 3) a13 = Q.Dot(a13, p, p2, w3);
-                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x2, 4 * q)), out p, out p2);
-                a20 = Q.Dot(a20, p, p2, w0);
-                if (Unsafe.SizeOf<K>() > 1) a21 = Q.Dot(a21, p, p2, w1);
-                if (Unsafe.SizeOf<K>() > 2) a22 = Q.Dot(a22, p, p2, w2);
-                if (Unsafe.SizeOf<K>() > 3) a23 = Q.Dot(a23, p, p2, w3);
-                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x3, 4 * q)), out p, out p2);
-                a30 = Q.Dot(a30, p, p2, w0);
-                if (Unsafe.SizeOf<K>() > 1) a31 = Q.Dot(a31, p, p2, w1);
-                if (Unsafe.SizeOf<K>() > 2) a32 = Q.Dot(a32, p, p2, w2);
-                if (Unsafe.SizeOf<K>() > 3) a33 = Q.Dot(a33, p, p2, w3);
+                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, 4 * q)), out p1, out e1);
+                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x2, 4 * q)), out p2, out e2);
+                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x3, 4 * q)), out p3, out e3);
             }
 
+            TVec wk = Q.LoadQuads(ref w, o0);
+            a00 = Q.Dot(a00, p0, e0, wk);
+            if (Unsafe.SizeOf<R>() > 1)
+            {
+                a10 = Q.Dot(a10, p1, e1, wk);
+                a20 = Q.Dot(a20, p2, e2, wk);
+                a30 = Q.Dot(a30, p3, e3, wk);
+            }
+
+            if (Unsafe.SizeOf<K>() > 1)
+            {
+                wk = Q.LoadQuads(ref w, o1);
+                a01 = Q.Dot(a01, p0, e0, wk);
+                if (Unsafe.SizeOf<R>() > 1)
+                {
+                    a11 = Q.Dot(a11, p1, e1, wk);
+                    a21 = Q.Dot(a21, p2, e2, wk);
+                    a31 = Q.Dot(a31, p3, e3, wk);
+                }
+            }
+
+            if (Unsafe.SizeOf<K>() > 2)
+            {
+                wk = Q.LoadQuads(ref w, o2);
+                a02 = Q.Dot(a02, p0, e0, wk);
+                if (Unsafe.SizeOf<R>() > 1)
+                {
+                    a12 = Q.Dot(a12, p1, e1, wk);
+                    a22 = Q.Dot(a22, p2, e2, wk);
+                    a32 = Q.Dot(a32, p3, e3, wk);
+                }
+            }
+
+            if (Unsafe.SizeOf<K>() > 3)
+            {
+                wk = Q.LoadQuads(ref w, o3);
+                a03 = Q.Dot(a03, p0, e0, wk);
+                if (Unsafe.SizeOf<R>() > 1)
+                {
+                    a13 = Q.Dot(a13, p1, e1, wk);
+                    a23 = Q.Dot(a23, p2, e2, wk);
+                    a33 = Q.Dot(a33, p3, e3, wk);
+                }
+            }
+
+            if (Unsafe.SizeOf<K>() > 4) a04 = Q.Dot(a04, p0, e0, Q.LoadQuads(ref w, o4));
+            if (Unsafe.SizeOf<K>() > 5) a05 = Q.Dot(a05, p0, e0, Q.LoadQuads(ref w, o5));
+            if (Unsafe.SizeOf<K>() > 6) a06 = Q.Dot(a06, p0, e0, Q.LoadQuads(ref w, o6));
+            if (Unsafe.SizeOf<K>() > 7) a07 = Q.Dot(a07, p0, e0, Q.LoadQuads(ref w, o7));
             w = ref Unsafe.Add(ref w, quadRow);
         }
 
@@ -187,16 +213,28 @@ internal static class Int8Gemm<Q, TVec>
         if (Unsafe.SizeOf<K>() > 7) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s7, a07);
         if (Unsafe.SizeOf<R>() > 1)
         {
-            for (int r = 1; r < 4; r++)
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s0, a10);
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s0, a20);
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s0, a30);
+            if (Unsafe.SizeOf<K>() > 1)
             {
-                TVec c0 = r == 1 ? a10 : r == 2 ? a20 : a30;
-                TVec c1 = r == 1 ? a11 : r == 2 ? a21 : a31;
-                TVec c2 = r == 1 ? a12 : r == 2 ? a22 : a32;
-                TVec c3 = r == 1 ? a13 : r == 2 ? a23 : a33;
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + r, column, s0, c0);
-                if (Unsafe.SizeOf<K>() > 1) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + r, column, s1, c1);
-                if (Unsafe.SizeOf<K>() > 2) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + r, column, s2, c2);
-                if (Unsafe.SizeOf<K>() > 3) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + r, column, s3, c3);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s1, a11);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s1, a21);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s1, a31);
+            }
+
+            if (Unsafe.SizeOf<K>() > 2)
+            {
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s2, a12);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s2, a22);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s2, a32);
+            }
+
+            if (Unsafe.SizeOf<K>() > 3)
+            {
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s3, a13);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s3, a23);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s3, a33);
             }
         }
     }
@@ -251,3 +289,4 @@ internal static class Int8Gemm<Q, TVec>
         }
     }
 }
+

@@ -115,6 +115,20 @@ internal static class Int8Lanes
         return Math.Clamp((int)MathF.Round(t) + zeroPoint, -128, 127);
     }
 
+    /// <summary>
+    /// table[index] for 16 byte indices 0..255 with AVX-512 VBMI: two 128-entry lookups (VPERMI2B over two 64-byte halves
+    /// each), the one for indices ≥ 128 chosen by the index's top bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> LookupBytes(Vector128<byte> index, ref byte table)
+    {
+        Vector512<byte> wide = index.ToVector256Unsafe().ToVector512Unsafe();
+        Vector512<byte> lower = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref table), wide, Vector512.LoadUnsafe(ref table, 64));
+        Vector512<byte> upper = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref table, 128), wide, Vector512.LoadUnsafe(ref table, 192));
+        Vector512<byte> pick = Vector512.ShiftRightArithmetic(wide.AsSByte(), 7).AsByte();
+        return Vector512.ConditionalSelect(pick, upper, lower).AsSByte().GetLower().GetLower();
+    }
+
     /// <summary>Lane by lane: table[z + 128] (rungs without a vector table lookup).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Lookup(int z, ref byte table) => (sbyte)Unsafe.Add(ref table, z + 128);
@@ -131,6 +145,7 @@ internal readonly struct Int8x512 : IInt8Simd<Vector512<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Load(ref int source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
+
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> LoadQuads(ref byte source, nuint offset) => Vector512.LoadUnsafe(ref source, offset).AsInt32();
@@ -169,12 +184,8 @@ internal readonly struct Int8x512 : IInt8Simd<Vector512<int>>
     {
         if (Avx512Vbmi.IsSupported)
         {
-            // Two 128-byte lookups (VPERMI2B), the one for indices ≥ 128 chosen by the index's top bit.
-            Vector512<byte> index = Avx512F.ConvertToVector128SByte(z + Vector512.Create(128)).AsByte().ToVector256Unsafe().ToVector512Unsafe();
-            Vector512<byte> lower = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref table), index, Vector512.LoadUnsafe(ref table, 64));
-            Vector512<byte> upper = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref table, 128), index, Vector512.LoadUnsafe(ref table, 192));
-            Vector512<byte> pick = Vector512.ShiftRightArithmetic(index.AsSByte(), 7).AsByte();
-            return Avx512F.ConvertToVector512Int32(Vector512.ConditionalSelect(pick, upper, lower).AsSByte().GetLower().GetLower());
+            Vector128<sbyte> bytes = Int8Lanes.LookupBytes(Avx512F.ConvertToVector128SByte(z + Vector512.Create(128)).AsByte(), ref table);
+            return Avx512F.ConvertToVector512Int32(bytes);
         }
 
         Span<int> lanes = stackalloc int[16];
@@ -218,13 +229,15 @@ internal readonly struct Int8x256Vnni : IInt8Simd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Load(ref int source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
 
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> LoadQuads(ref byte source, nuint offset) => Vector256.LoadUnsafe(ref source, offset).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Broadcast(int quad, out Vector256<int> x0, out Vector256<int> x1)
     {
-        x0 = Vector256.Create(quad ^ unchecked((int)0x80808080));
+        // Broadcast, then flip the sign bits (u8 = q + 128): the broadcast reads memory directly, the XOR's constant stays in a register.
+        x0 = Vector256.Create(quad) ^ Vector256.Create(unchecked((int)0x80808080));
         x1 = x0;
     }
 
@@ -259,6 +272,7 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Load(ref int source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
+
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> LoadQuads(ref byte source, nuint offset) => Vector256.LoadUnsafe(ref source, offset).AsInt32();
@@ -295,6 +309,12 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector256<int> Lookup(Vector256<int> z, ref byte table)
     {
+        if (Avx512Vbmi.IsSupported && Avx512F.VL.IsSupported)
+        {
+            Vector128<sbyte> bytes = Int8Lanes.LookupBytes(Avx512F.VL.ConvertToVector128SByte(z + Vector256.Create(128)).AsByte(), ref table);
+            return Avx2.ConvertToVector256Int32(bytes);
+        }
+
         // The table's sign-extended int32 copy follows its 256 bytes (Int8Layout); the packed buffer is pinned.
         int* wide = (int*)Unsafe.AsPointer(ref Unsafe.Add(ref table, Int8Layout.TableBytes));
         return Avx2.GatherVector256(wide, z + Vector256.Create(128), 4);
@@ -341,13 +361,14 @@ internal readonly struct Int8x128Vnni : IInt8Simd<Vector128<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
 
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Broadcast(int quad, out Vector128<int> x0, out Vector128<int> x1)
     {
-        x0 = Vector128.Create(quad ^ unchecked((int)0x80808080));
+        x0 = Vector128.Create(quad) ^ Vector128.Create(unchecked((int)0x80808080));
         x1 = x0;
     }
 
@@ -385,6 +406,7 @@ internal readonly struct Int8x128 : IInt8Simd<Vector128<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
+
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
@@ -446,7 +468,9 @@ internal readonly struct Int8x128 : IInt8Simd<Vector128<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Lookup(Vector128<int> z, ref byte table)
-        => Vector128.Create(
+        => Avx512Vbmi.IsSupported && Avx512F.VL.IsSupported
+            ? Sse41.ConvertToVector128Int32(Int8Lanes.LookupBytes(Avx512F.VL.ConvertToVector128SByte(z + Vector128.Create(128)).AsByte(), ref table))
+            : Vector128.Create(
             Int8Lanes.Lookup(z.GetElement(0), ref table),
             Int8Lanes.Lookup(z.GetElement(1), ref table),
             Int8Lanes.Lookup(z.GetElement(2), ref table),
@@ -489,6 +513,7 @@ internal readonly struct Int8x128Portable : IInt8Simd<Vector128<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
+
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();

@@ -22,7 +22,7 @@ using Unsafe = global::System.Runtime.CompilerServices.Unsafe;
 /// 16,384 bytes allocated for batches of up to 64.</para>
 /// </remarks>
 [GeneratedCode("EdgeAe.Generators", "<version>")]
-partial class GlobalSquaredErrorAe : Ae.IAutoencoder
+partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 {
     /// <summary>Width of the input and of the reconstruction.</summary>
     public const int InputSize = 4;
@@ -107,6 +107,12 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
     /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
     /// </summary>
     public Span<float> Gradients => _gradients.Span;
+
+    /// <summary>
+    /// Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their
+    /// gradients as the int8 model would (docs/quantization.md). Null: plain float32.
+    /// </summary>
+    public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }
 
     /// <summary>
     /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit (Glorot for sigmoid, tanh
@@ -251,14 +257,17 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
         // Layer 0 (code): dense 4 → 2, Sigmoid.
         Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
             ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        FakeQuantization?.Forward(0, ref Ws(BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
         Kernels.Dense.ForwardBatchTied<Layer1, Kernels.Linear>(
             ref p, ref Transposed(BatchLayout.Transposed1), ref Ws(BatchLayout.Activations0),
             ref Ws(BatchLayout.Activations1), count);
+        FakeQuantization?.Forward(1, ref Ws(BatchLayout.Activations1), BatchLayout.Row1, count);
 
         // Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = Linear.
         double loss = Kernels.Dense.SquaredErrorBatch<Layer1, Kernels.Linear>(
             ref Ws(BatchLayout.Activations1), ref In(targets), ref Ws(BatchLayout.Deltas1), count);
+        FakeQuantization?.Backward(1, ref Ws(BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (output) backward: g_b += Σ δ, g_W += Δᵀ·X into layer 0's W (tied); δ of layer 0 = (Δ·Wᵀ)∘f′, f =
         // Sigmoid.
@@ -267,6 +276,7 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer1, Kernels.Sigmoid>(
             ref Unsafe.Add(ref p, Layer1.Weights), ref Ws(BatchLayout.Deltas1), ref Ws(BatchLayout.Activations0),
             ref Ws(BatchLayout.Deltas0), count);
+        FakeQuantization?.Backward(0, ref Ws(BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
         Kernels.Dense.GradientsBatch<Layer0>(
@@ -384,7 +394,7 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
 
         /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
         public Int8()
-            : base(GlobalSquaredErrorAe.Topology, PackedParameterBytes, Int8Rows.Length, 3 * Int8Rows.FloatRow)
+            : base(GlobalSquaredErrorAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
         {
         }
 
@@ -461,7 +471,7 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
         {
             Kernels.Shape.Check(input, InputSize, nameof(input));
             Kernels.Shape.Check(target, InputSize, nameof(target));
-            return ForwardAndLoss(input, target, ref Floats(2 * Int8Rows.FloatRow));
+            return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));
         }
 
         /// <summary>
@@ -478,9 +488,8 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
             // Layer 1 (output): dense 2 → 4, Linear; its own int8 W (the float model ties it to layer 0's).
             Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Linear>(
                 ref p, ref Codes(Int8Rows.Layer0), ref output, InputSize, 1);
-            // ½Σ(a − t)² over the dequantised outputs; the deltas are scratch.
-            double loss = Kernels.Dense.SquaredErrorBatch<Layer1, Kernels.Linear>(
-                ref output, ref In(target), ref Floats(Int8Rows.FloatRow), 1);
+            // ½Σ(a − t)² over the dequantised outputs.
+            double loss = Kernels.Dense.SquaredErrorLoss<Layer1>(ref output, ref In(target));
             return (float)loss;
         }
 

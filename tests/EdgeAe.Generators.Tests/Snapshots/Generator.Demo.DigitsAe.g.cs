@@ -26,7 +26,7 @@ using Unsafe = global::System.Runtime.CompilerServices.Unsafe;
 /// 90,112 bytes allocated for batches of up to 64.</para>
 /// </remarks>
 [GeneratedCode("EdgeAe.Generators", "<version>")]
-partial class DigitsAe : Ae.IAutoencoder
+partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 {
     /// <summary>Width of the input and of the reconstruction.</summary>
     public const int InputSize = 64;
@@ -113,6 +113,12 @@ partial class DigitsAe : Ae.IAutoencoder
     /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
     /// </summary>
     public Span<float> Gradients => _gradients.Span;
+
+    /// <summary>
+    /// Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their
+    /// gradients as the int8 model would (docs/quantization.md). Null: plain float32.
+    /// </summary>
+    public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }
 
     /// <summary>
     /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit (Glorot for sigmoid, tanh
@@ -283,19 +289,24 @@ partial class DigitsAe : Ae.IAutoencoder
         // Layer 0 (encoder): dense 64 → 32, Relu.
         Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
             ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        FakeQuantization?.Forward(0, ref Ws(BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (code): dense 32 → 16, Sigmoid.
         Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
             ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
+        FakeQuantization?.Forward(1, ref Ws(BatchLayout.Activations1), BatchLayout.Row1, count);
         // Layer 2 (decoder): dense 16 → 32, Relu.
         Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
             ref p, ref Ws(BatchLayout.Activations1), fromInputs: false, ref Ws(BatchLayout.Activations2), count);
+        FakeQuantization?.Forward(2, ref Ws(BatchLayout.Activations2), BatchLayout.Row2, count);
         // Layer 3 (output): dense 32 → 64, Sigmoid. Stores z: the loss pass applies σ.
         Kernels.Dense.ForwardBatch<Layer3, Kernels.Linear>(
             ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.PreActivations), count);
+        FakeQuantization?.Forward(3, ref Ws(BatchLayout.PreActivations), BatchLayout.Row3, count);
 
         // Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.
         double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer3>(
             ref Ws(BatchLayout.PreActivations), ref In(targets), ref Ws(BatchLayout.Deltas3), count);
+        FakeQuantization?.Backward(3, ref Ws(BatchLayout.Deltas3), BatchLayout.Row3, count);
 
         // Layer 3 (output) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 2 = (Δ·Wᵀ)∘f′, f = Relu.
         Kernels.Dense.GradientsBatch<Layer3>(
@@ -303,6 +314,7 @@ partial class DigitsAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer3, Kernels.Relu>(
             ref Transposed(BatchLayout.Transposed3), ref Ws(BatchLayout.Deltas3), ref Ws(BatchLayout.Activations2),
             ref Ws(BatchLayout.Deltas2), count);
+        FakeQuantization?.Backward(2, ref Ws(BatchLayout.Deltas2), BatchLayout.Row2, count);
 
         // Layer 2 (decoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 1 = (Δ·Wᵀ)∘f′, f = Sigmoid.
         Kernels.Dense.GradientsBatch<Layer2>(
@@ -310,6 +322,7 @@ partial class DigitsAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer2, Kernels.Sigmoid>(
             ref Transposed(BatchLayout.Transposed2), ref Ws(BatchLayout.Deltas2), ref Ws(BatchLayout.Activations1),
             ref Ws(BatchLayout.Deltas1), count);
+        FakeQuantization?.Backward(1, ref Ws(BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 0 = (Δ·Wᵀ)∘f′, f = Relu.
         Kernels.Dense.GradientsBatch<Layer1>(
@@ -317,6 +330,7 @@ partial class DigitsAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer1, Kernels.Relu>(
             ref Transposed(BatchLayout.Transposed1), ref Ws(BatchLayout.Deltas1), ref Ws(BatchLayout.Activations0),
             ref Ws(BatchLayout.Deltas0), count);
+        FakeQuantization?.Backward(0, ref Ws(BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (encoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
         Kernels.Dense.GradientsBatch<Layer0>(
@@ -468,7 +482,7 @@ partial class DigitsAe : Ae.IAutoencoder
 
         /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
         public Int8()
-            : base(DigitsAe.Topology, PackedParameterBytes, Int8Rows.Length, 3 * Int8Rows.FloatRow)
+            : base(DigitsAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
         {
         }
 
@@ -551,7 +565,7 @@ partial class DigitsAe : Ae.IAutoencoder
         {
             Kernels.Shape.Check(input, InputSize, nameof(input));
             Kernels.Shape.Check(target, InputSize, nameof(target));
-            return ForwardAndLoss(input, target, ref Floats(2 * Int8Rows.FloatRow));
+            return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));
         }
 
         /// <summary>
@@ -574,9 +588,8 @@ partial class DigitsAe : Ae.IAutoencoder
             // Layer 3 (output): dense 32 → 64, Sigmoid.
             Kernels.Int8Dense.ForwardOutput<Int8Layer3, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer2), ref output, ref Floats(0));
-            // Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)); the deltas are scratch.
-            double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer3>(
-                ref Floats(0), ref In(target), ref Floats(Int8Rows.FloatRow), 1);
+            // Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)).
+            double loss = Kernels.Dense.BinaryCrossEntropyLoss<Layer3>(ref Floats(0), ref In(target));
             return (float)loss;
         }
 
