@@ -173,17 +173,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.OpenBlock("private static void Check(float[] buffer, string parameterName, int expected)");
-        w.OpenBlock("if (buffer == null)");
-        w.WriteLine("throw new global::System.ArgumentNullException(parameterName);");
-        w.CloseBlock();
-        w.WriteLine();
-        w.OpenBlock("if (buffer.Length != expected)");
-        w.WriteLine("throw new global::System.ArgumentException(");
-        w.WriteLine("    \"Expected \" + expected.ToString() + \" floats in '\" + parameterName + \"' but found \"");
-        w.WriteLine("        + buffer.Length.ToString() + \".\", parameterName);");
-        w.CloseBlock();
-        w.CloseBlock();
+        WriteNanoCheckMethod(w);
     }
 
     /// <summary>A private method running the int8 layers first..last, each reading the codes the one before wrote.</summary>

@@ -23,22 +23,8 @@ public static partial class WeightFile
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(normalization);
-        string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath) ?? throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': it names no file.");
-        if (!Directory.Exists(folder))
-        {
-            throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
-        }
-
-        byte[] bytes = ToBytes(parameters, normalization, codec);
-        try
-        {
-            AtomicFile.Write(fullPath, stream => stream.Write(bytes), OpenTemporaryFile);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': {exception.Message}", exception);
-        }
+        string fullPath = FolderMustExist(path);
+        WriteAtomically(path, fullPath, ToBytes(parameters, normalization, codec), OpenTemporaryFile);
     }
 
     /// <summary>Reads the int8 model stored at <paramref name="path"/> and its normalisation.</summary>

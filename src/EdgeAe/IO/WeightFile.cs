@@ -70,6 +70,14 @@ public static partial class WeightFile
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(normalization);
         ArgumentNullException.ThrowIfNull(openTemporary);
+        string fullPath = FolderMustExist(path);
+        byte[] bytes = model is Quantization.IQuantizedAutoencoder quantized ? ToBytes(quantized, normalization, codec) : ToBytes(model, normalization, codec);
+        WriteAtomically(path, fullPath, bytes, openTemporary);
+    }
+
+    /// <summary>The full path of <paramref name="path"/>, whose folder must exist (else an <see cref="WeightFileErrorReason.Io"/> error).</summary>
+    private static string FolderMustExist(string path)
+    {
         string fullPath = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(fullPath) ?? throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': it names no file.");
         if (!Directory.Exists(folder))
@@ -77,7 +85,12 @@ public static partial class WeightFile
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
         }
 
-        byte[] bytes = model is Quantization.IQuantizedAutoencoder quantized ? ToBytes(quantized, normalization, codec) : ToBytes(model, normalization, codec);
+        return fullPath;
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> over <paramref name="fullPath"/> atomically; a failure leaves the previous file.</summary>
+    private static void WriteAtomically(string path, string fullPath, byte[] bytes, Func<string, Stream> openTemporary)
+    {
         try
         {
             AtomicFile.Write(fullPath, stream => stream.Write(bytes), openTemporary);
