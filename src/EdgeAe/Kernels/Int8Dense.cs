@@ -156,6 +156,12 @@ public static class Int8Dense
 
     private static void QuantizeRows(Rung rung, ref float values, int width, int stride, float inverse, int zeroPoint, ref sbyte codes, int count)
     {
+        // Quantising needs no dot product: the widest vectors the machine has, whatever rung the layer's product takes.
+        if (width >= 16 && Int8x512.IsSupported)
+        {
+            rung = Rung.X512;
+        }
+
         switch (rung)
         {
             case Rung.X512: Int8Gemm<Int8x512, Vector512<int>>.Quantize(ref values, width, stride, inverse, zeroPoint, ref codes, count); break;

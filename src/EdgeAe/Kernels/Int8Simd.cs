@@ -54,7 +54,10 @@ internal interface IInt8Simd<TVec>
     /// <summary>Stores scale·(q − zp) as <see cref="Count"/> floats.</summary>
     static abstract void StoreFloat(TVec q, int zeroPoint, float scale, ref float destination, nuint offset);
 
-    /// <summary>The codes of <see cref="Count"/> floats: clamp(roundHalfEven(x·inverse) + zp, −128, 127), NaN as 0.</summary>
+    /// <summary>
+    /// The codes of <see cref="Count"/> floats: clamp(roundHalfEven(x·inverse) + zp, −128, 127), NaN as 0 — a rung whose
+    /// <see cref="StoreInt8"/> saturates may leave the final clamp to it (the kernels store every quantised vector).
+    /// </summary>
     static abstract TVec Quantize(ref float source, nuint offset, float inverse, int zeroPoint);
 }
 
@@ -198,9 +201,11 @@ internal readonly struct Int8x512 : IInt8Simd<Vector512<int>>
         return Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(lanes));
     }
 
+    /// <summary>Stores with signed saturation (VPMOVSDB): codes already in −128..127 are stored as they are, so
+    /// <see cref="Quantize"/> leaves its final clamp to this narrow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreInt8(Vector512<int> q, ref sbyte destination, nuint offset)
-        => Avx512F.ConvertToVector128SByte(q).StoreUnsafe(ref destination, offset);
+        => Avx512F.ConvertToVector128SByteWithSaturation(q).StoreUnsafe(ref destination, offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFloat(Vector512<int> q, int zeroPoint, float scale, ref float destination, nuint offset)
@@ -209,11 +214,12 @@ internal readonly struct Int8x512 : IInt8Simd<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint)
     {
+        // NaN → 0 (an AND with the ordered mask), the ±65,536 clamp, round half to even; the −128..127 clamp is the
+        // saturating narrow of StoreInt8.
         Vector512<float> t = Vector512.LoadUnsafe(ref source, offset) * Vector512.Create(inverse);
-        t = Vector512.ConditionalSelect(Vector512.Equals(t, t), t, Vector512<float>.Zero);
+        t &= Vector512.Equals(t, t);
         t = Vector512.Round(Vector512.Min(Vector512.Max(t, Vector512.Create(-65536f)), Vector512.Create(65536f)));
-        Vector512<int> q = Vector512.ConvertToInt32(t) + Vector512.Create(zeroPoint);
-        return Vector512.Min(Vector512.Max(q, Vector512.Create(-128)), Vector512.Create(127));
+        return Vector512.ConvertToInt32Native(t) + Vector512.Create(zeroPoint);
     }
 }
 
