@@ -93,8 +93,8 @@ internal static partial class ModelEmitter
         WriteInt8Layers(w, plan, 0, last, "input", "InputSize", null, "1");
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
-            w.WriteComment("Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)).");
-            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyLoss<Layer{last}>(ref Floats(0), ref In(target));");
+            w.WriteComment("Σ softplus(z) − t·z: softplus by the table of the 256 z codes, t·z over the dequantised z (Floats(0)).");
+            w.WriteStatement($"double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Int8Layer{last}>(ref Codes(Int8Rows.Layer{last}), ref Floats(0), ref In(target), ref Softplus);");
         }
         else
         {
@@ -160,7 +160,8 @@ internal static partial class ModelEmitter
     /// <summary>
     /// Int8 calls for layers first..last: quantise <paramref name="source"/>'s floats with layer first's input
     /// quantisation, then one call per layer; the last writes floats to <paramref name="target"/> (ref, stride), or, with
-    /// a null target, it is the output layer of ForwardAndLoss (outputs to <c>output</c>, pre-activations to Floats(0)).
+    /// a null target, it is the output layer of ForwardAndLoss (outputs to <c>output</c>, pre-activations to Floats(0) and
+    /// as codes to the layer's int8 row).
     /// </summary>
     private static void WriteInt8Layers(SourceWriter w, ModelPlan plan, int first, int last, string source, string width, string? target, string count)
     {
@@ -183,7 +184,7 @@ internal static partial class ModelEmitter
             }
             else if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
             {
-                w.WriteStatement($"Kernels.Int8Dense.ForwardOutput<Int8Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, ref Floats(0));");
+                w.WriteStatement($"Kernels.Int8Dense.ForwardOutput<Int8Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, ref Floats(0), ref Codes(Int8Rows.Layer{l}));");
             }
             else
             {

@@ -233,6 +233,35 @@ internal static class BatchPasses<V, TVec>
         return 0.5 * V.Sum(row);
     }
 
+    /// <summary>Σ a·b over <paramref name="count"/> floats (at least one vector), two accumulators.</summary>
+    public static double Dot(ref float a, ref float b, int count)
+    {
+        int lanes = V.Count;
+        int whole = count / lanes;
+        TVec even = V.Zero, odd = V.Zero;
+        int m = 0;
+        for (; m + 2 <= whole; m += 2)
+        {
+            even = V.MultiplyAdd(V.Load(ref a, (nuint)(m * lanes)), V.Load(ref b, (nuint)(m * lanes)), even);
+            odd = V.MultiplyAdd(V.Load(ref a, (nuint)((m + 1) * lanes)), V.Load(ref b, (nuint)((m + 1) * lanes)), odd);
+        }
+
+        if (m < whole)
+        {
+            even = V.MultiplyAdd(V.Load(ref a, (nuint)(m * lanes)), V.Load(ref b, (nuint)(m * lanes)), even);
+        }
+
+        if (whole * lanes < count)
+        {
+            // The last vector overlaps the one before it: only its lanes from the old end count.
+            int column = count - lanes;
+            TVec product = V.Multiply(V.Load(ref a, (nuint)column), V.Load(ref b, (nuint)column));
+            odd = V.Add(odd, V.And(product, V.LanesFrom((whole * lanes) - column)));
+        }
+
+        return V.Sum(V.Add(even, odd));
+    }
+
     /// <summary>g_b[j] += Σₛ δ[s, j] over a batch of deltas (rows padded).</summary>
     public static void BiasGradient<L>(ref float delta, ref float gradient, int count)
         where L : struct, IDenseLayer

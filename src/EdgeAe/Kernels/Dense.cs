@@ -186,6 +186,16 @@ public static class Dense
             _ => BatchPasses<Simd1, float>.BinaryCrossEntropyLoss<L>(ref z, ref targets),
         };
 
+    /// <summary>Σ a·b over <paramref name="count"/> floats (an int8 model's Σ t·z).</summary>
+    internal static double Dot(ref float a, ref float b, int count)
+        => WidthFor(count) switch
+        {
+            16 => BatchPasses<Simd512, Vector512<float>>.Dot(ref a, ref b, count),
+            8 => BatchPasses<Simd256, Vector256<float>>.Dot(ref a, ref b, count),
+            4 => BatchPasses<Simd128, Vector128<float>>.Dot(ref a, ref b, count),
+            _ => BatchPasses<Simd1, float>.Dot(ref a, ref b, count),
+        };
+
     /// <summary>½Σ(a − t)² over one row of layer <typeparamref name="L"/>'s outputs (no deltas: inference).</summary>
     public static double SquaredErrorLoss<L>(ref float activations, ref float targets)
         where L : struct, IDenseLayer

@@ -14,6 +14,9 @@ namespace EdgeAe.Kernels;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Int8Dense
 {
+    /// <summary>Entries of <see cref="SoftplusTable"/>: one per int8 code.</summary>
+    public const int TableEntries = 256;
+
     /// <summary>The rungs, best first; <see cref="RungFor"/> picks one per layer width.</summary>
     internal enum Rung
     {
@@ -58,7 +61,7 @@ public static class Int8Dense
     public static void Forward<L, A>(ref byte packed, ref sbyte x, ref sbyte y, int count)
         where L : struct, IInt8Layer
         where A : struct
-        => Run<L, A, Int8Out>(ref packed, ref x, ref Unsafe.As<sbyte, byte>(ref y), 0, ref Unsafe.NullRef<float>(), count);
+        => Run<L, A, Int8Out>(ref packed, ref x, ref Unsafe.As<sbyte, byte>(ref y), 0, ref Unsafe.NullRef<float>(), ref Unsafe.NullRef<sbyte>(), count);
 
     /// <summary>
     /// Layer <typeparamref name="L"/> on <paramref name="count"/> int8 rows, outputs dequantised into float rows
@@ -67,13 +70,67 @@ public static class Int8Dense
     public static void ForwardToFloat<L, A>(ref byte packed, ref sbyte x, ref float y, int stride, int count)
         where L : struct, IInt8Layer
         where A : struct
-        => Run<L, A, FloatOut>(ref packed, ref x, ref Unsafe.As<float, byte>(ref y), stride, ref Unsafe.NullRef<float>(), count);
+        => Run<L, A, FloatOut>(ref packed, ref x, ref Unsafe.As<float, byte>(ref y), stride, ref Unsafe.NullRef<float>(), ref Unsafe.NullRef<sbyte>(), count);
 
-    /// <summary>The output layer for one row: outputs dequantised into <paramref name="y"/>, the pre-activation z into <paramref name="z"/> (for the loss).</summary>
-    public static void ForwardOutput<L, A>(ref byte packed, ref sbyte x, ref float y, ref float z)
+    /// <summary>
+    /// The output layer for one row: outputs dequantised into <paramref name="y"/>, the pre-activation z dequantised into
+    /// <paramref name="z"/> and as codes into <paramref name="zCodes"/> (for <see cref="BinaryCrossEntropyLoss{L}"/>).
+    /// </summary>
+    public static void ForwardOutput<L, A>(ref byte packed, ref sbyte x, ref float y, ref float z, ref sbyte zCodes)
         where L : struct, IInt8Layer
         where A : struct
-        => Run<L, A, FloatOutWithZ>(ref packed, ref x, ref Unsafe.As<float, byte>(ref y), L.Outputs, ref z, 1);
+        => Run<L, A, FloatOutWithZ>(ref packed, ref x, ref Unsafe.As<float, byte>(ref y), L.Outputs, ref z, ref zCodes, 1);
+
+    /// <summary>
+    /// Binary cross-entropy Σ softplus(z) − t·z of one output row of layer <typeparamref name="L"/> from
+    /// <see cref="ForwardOutput{L, A}"/>'s z: z takes only 256 values, so softplus(z) is read from
+    /// <paramref name="softplus"/> (the value of each code, in double: <see cref="SoftplusTable"/>) and only Σ t·z is
+    /// computed, over the dequantised z.
+    /// </summary>
+    public static double BinaryCrossEntropyLoss<L>(ref sbyte zCodes, ref float z, ref float targets, ref double softplus)
+        where L : struct, IInt8Layer
+    {
+        int n = L.Outputs;
+        ref byte codes = ref Unsafe.As<sbyte, byte>(ref zCodes);
+
+        // The dot product first: the accumulators below then never live across a call (the JIT spilled them in the loop).
+        double s0 = -Dense.Dot(ref targets, ref z, n), s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+        {
+            // Eight codes in one read; code c is entry c + 128 (the byte with its top bit flipped).
+            ulong eight = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref codes, j)) ^ 0x8080808080808080;
+            s0 += Unsafe.Add(ref softplus, (nint)(eight & 0xFF)) + Unsafe.Add(ref softplus, (nint)((eight >> 32) & 0xFF));
+            s1 += Unsafe.Add(ref softplus, (nint)((eight >> 8) & 0xFF)) + Unsafe.Add(ref softplus, (nint)((eight >> 40) & 0xFF));
+            s2 += Unsafe.Add(ref softplus, (nint)((eight >> 16) & 0xFF)) + Unsafe.Add(ref softplus, (nint)((eight >> 48) & 0xFF));
+            s3 += Unsafe.Add(ref softplus, (nint)((eight >> 24) & 0xFF)) + Unsafe.Add(ref softplus, (nint)(eight >> 56));
+        }
+
+        for (; j < n; j++)
+        {
+            s0 += Unsafe.Add(ref softplus, Unsafe.Add(ref codes, j) ^ 0x80);
+        }
+
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /// <summary>
+    /// Fills <paramref name="table"/> (256 entries) with softplus(z) = log(1 + e^z) in double for each pre-activation code
+    /// c (entry c + 128), z = scale·(c − zp) dequantised in float exactly as the kernels dequantise it.
+    /// </summary>
+    public static void SoftplusTable(QuantizationParameters preActivation, Span<double> table)
+    {
+        if (table.Length < TableEntries)
+        {
+            throw new ArgumentException($"The table needs {TableEntries} entries.", nameof(table));
+        }
+
+        for (int c = -128; c < 128; c++)
+        {
+            double zc = (float)(c - preActivation.ZeroPoint) * preActivation.Scale;
+            table[c + 128] = Math.Max(zc, 0) + Math.Log(1 + Math.Exp(-Math.Abs(zc)));
+        }
+    }
 
     /// <summary>Writes layer <typeparamref name="L"/>'s block of the packed buffer from <paramref name="layer"/>.</summary>
     public static void Pack<L>(Span<byte> packed, QuantizedLayer layer)
@@ -137,20 +194,20 @@ public static class Int8Dense
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Run<L, A, E>(ref byte packed, ref sbyte x, ref byte y, int stride, ref float z, int count)
+    private static void Run<L, A, E>(ref byte packed, ref sbyte x, ref byte y, int stride, ref float z, ref sbyte zCodes, int count)
         where L : struct, IInt8Layer
         where A : struct
         where E : struct
     {
         switch (RungFor(L.Outputs))
         {
-            case Rung.X256Vnni: Int8Gemm<Int8x256Vnni, Vector256<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, count); break;
-            case Rung.X512: Int8Gemm<Int8x512, Vector512<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, count); break;
-            case Rung.X256: Int8Gemm<Int8x256, Vector256<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, count); break;
-            case Rung.X128Vnni: Int8Gemm<Int8x128Vnni, Vector128<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, count); break;
-            case Rung.X128: Int8Gemm<Int8x128, Vector128<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, count); break;
-            case Rung.X128Portable: Int8Gemm<Int8x128Portable, Vector128<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, count); break;
-            default: Int8Gemm<Int8x1, int>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, count); break;
+            case Rung.X256Vnni: Int8Gemm<Int8x256Vnni, Vector256<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, ref zCodes, count); break;
+            case Rung.X512: Int8Gemm<Int8x512, Vector512<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, ref zCodes, count); break;
+            case Rung.X256: Int8Gemm<Int8x256, Vector256<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, ref zCodes, count); break;
+            case Rung.X128Vnni: Int8Gemm<Int8x128Vnni, Vector128<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, ref zCodes, count); break;
+            case Rung.X128: Int8Gemm<Int8x128, Vector128<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, ref zCodes, count); break;
+            case Rung.X128Portable: Int8Gemm<Int8x128Portable, Vector128<int>>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, ref zCodes, count); break;
+            default: Int8Gemm<Int8x1, int>.Run<L, A, E>(ref packed, ref x, ref y, stride, ref z, ref zCodes, count); break;
         }
     }
 

@@ -10,7 +10,7 @@ internal readonly struct Int8Out;
 /// <summary>Stores the outputs dequantised to float (the code of Encode, the reconstruction of Decode).</summary>
 internal readonly struct FloatOut;
 
-/// <summary>As <see cref="FloatOut"/>, and the requantised pre-activation z dequantised too (the loss of Reconstruct).</summary>
+/// <summary>As <see cref="FloatOut"/>, and the requantised pre-activation z too, dequantised and as codes (the loss of Reconstruct).</summary>
 internal readonly struct FloatOutWithZ;
 
 /// <summary>
@@ -41,9 +41,10 @@ internal static class Int8Gemm<Q, TVec>
     /// Layer <typeparamref name="L"/> (activation <typeparamref name="A"/>, epilogue <typeparamref name="E"/>) on
     /// <paramref name="rows"/> rows of int8 codes at <paramref name="x"/> (rows <see cref="Int8Layout.RowBytes"/> of the
     /// inputs apart). Outputs go to <paramref name="y"/>: int8 rows <see cref="Int8Layout.RowBytes"/> of the outputs apart,
-    /// or floats <paramref name="yStride"/> apart; <see cref="FloatOutWithZ"/> also writes the dequantised z to <paramref name="z"/>.
+    /// or floats <paramref name="yStride"/> apart; <see cref="FloatOutWithZ"/> also writes the dequantised z to <paramref name="z"/>
+    /// and its codes to <paramref name="zCodes"/> (int8 rows).
     /// </summary>
-    public static void Run<L, A, E>(ref byte packed, ref sbyte x, ref byte y, int yStride, ref float z, int rows)
+    public static void Run<L, A, E>(ref byte packed, ref sbyte x, ref byte y, int yStride, ref float z, ref sbyte zCodes, int rows)
         where L : struct, IInt8Layer
         where A : struct
         where E : struct
@@ -61,10 +62,10 @@ internal static class Int8Gemm<Q, TVec>
                 {
                     switch (k)
                     {
-                        case 1: Tile<L, A, E, N4, N1>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                        case 2: Tile<L, A, E, N4, N2>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                        case 3: Tile<L, A, E, N4, N3>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                        default: Tile<L, A, E, N4, N4>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
+                        case 1: Tile<L, A, E, N4, N1>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                        case 2: Tile<L, A, E, N4, N2>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                        case 3: Tile<L, A, E, N4, N3>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                        default: Tile<L, A, E, N4, N4>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
                     }
                 }
             }
@@ -78,14 +79,14 @@ internal static class Int8Gemm<Q, TVec>
             {
                 switch (Math.Min(perBlock, segments - first))
                 {
-                    case 1: Tile<L, A, E, N1, N1>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                    case 2: Tile<L, A, E, N1, N2>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                    case 3: Tile<L, A, E, N1, N3>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                    case 4: Tile<L, A, E, N1, N4>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                    case 5: Tile<L, A, E, N1, N5>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                    case 6: Tile<L, A, E, N1, N6>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                    case 7: Tile<L, A, E, N1, N7>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
-                    default: Tile<L, A, E, N1, N8>(ref packed, ref x, ref y, yStride, ref z, r, first); break;
+                    case 1: Tile<L, A, E, N1, N1>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 2: Tile<L, A, E, N1, N2>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 3: Tile<L, A, E, N1, N3>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 4: Tile<L, A, E, N1, N4>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 5: Tile<L, A, E, N1, N5>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 6: Tile<L, A, E, N1, N6>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 7: Tile<L, A, E, N1, N7>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    default: Tile<L, A, E, N1, N8>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
                 }
             }
         }
@@ -95,7 +96,7 @@ internal static class Int8Gemm<Q, TVec>
     /// One tile: rows <paramref name="row"/>.. (<typeparamref name="R"/> of them: 1 or 4) × <typeparamref name="K"/>
     /// segments from segment <paramref name="segment"/> (at most 8 with one row, 4 with four).
     /// </summary>
-    private static void Tile<L, A, E, R, K>(ref byte packed, ref sbyte x, ref byte y, int yStride, ref float z, int row, int segment)
+    private static void Tile<L, A, E, R, K>(ref byte packed, ref sbyte x, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int segment)
         where L : struct, IInt8Layer
         where A : struct
         where E : struct
@@ -203,45 +204,45 @@ internal static class Int8Gemm<Q, TVec>
         }
 
         var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
-        Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s0, a00);
-        if (Unsafe.SizeOf<K>() > 1) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s1, a01);
-        if (Unsafe.SizeOf<K>() > 2) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s2, a02);
-        if (Unsafe.SizeOf<K>() > 3) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s3, a03);
-        if (Unsafe.SizeOf<K>() > 4) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s4, a04);
-        if (Unsafe.SizeOf<K>() > 5) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s5, a05);
-        if (Unsafe.SizeOf<K>() > 6) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s6, a06);
-        if (Unsafe.SizeOf<K>() > 7) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row, column, s7, a07);
+        Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a00);
+        if (Unsafe.SizeOf<K>() > 1) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s1, a01);
+        if (Unsafe.SizeOf<K>() > 2) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s2, a02);
+        if (Unsafe.SizeOf<K>() > 3) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s3, a03);
+        if (Unsafe.SizeOf<K>() > 4) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04);
+        if (Unsafe.SizeOf<K>() > 5) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s5, a05);
+        if (Unsafe.SizeOf<K>() > 6) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s6, a06);
+        if (Unsafe.SizeOf<K>() > 7) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s7, a07);
         if (Unsafe.SizeOf<R>() > 1)
         {
-            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s0, a10);
-            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s0, a20);
-            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s0, a30);
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s0, a10);
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s0, a20);
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s0, a30);
             if (Unsafe.SizeOf<K>() > 1)
             {
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s1, a11);
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s1, a21);
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s1, a31);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s1, a11);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s1, a21);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s1, a31);
             }
 
             if (Unsafe.SizeOf<K>() > 2)
             {
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s2, a12);
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s2, a22);
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s2, a32);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s2, a12);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s2, a22);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s2, a32);
             }
 
             if (Unsafe.SizeOf<K>() > 3)
             {
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 1, column, s3, a13);
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 2, column, s3, a23);
-                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, row + 3, column, s3, a33);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s3, a13);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s3, a23);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s3, a33);
             }
         }
     }
 
     /// <summary>Requantises one accumulator vector (outputs column + offset ..), applies the activation and stores it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<L, A, E>(ref byte block, in Requantization requantization, ref byte y, int yStride, ref float z, int row, int column, int offset, TVec acc)
+    private static void Finish<L, A, E>(ref byte block, in Requantization requantization, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int offset, TVec acc)
         where L : struct, IInt8Layer
         where A : struct
         where E : struct
@@ -266,6 +267,7 @@ internal static class Int8Gemm<Q, TVec>
             {
                 float zScale = BitConverter.Int32BitsToSingle(Unsafe.Add(ref header, Int8Header.ZScale));
                 Q.StoreFloat(zq, Unsafe.Add(ref header, Int8Header.ZZeroPoint), zScale, ref Unsafe.Add(ref z, row * yStride), (nuint)at);
+                Q.StoreInt8(zq, ref Unsafe.Add(ref zCodes, row * Int8Layout.RowBytes(n)), (nuint)at);
             }
         }
     }

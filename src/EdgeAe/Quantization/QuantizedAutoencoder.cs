@@ -28,6 +28,7 @@ public abstract class QuantizedAutoencoder : IQuantizedAutoencoder
     private readonly AlignedBuffer _packed;
     private readonly AlignedBuffer _codes;
     private readonly AlignedBuffer _floats;
+    private readonly double[] _softplus = new double[Kernels.Int8Dense.TableEntries];
     private readonly int _packedBytes;
 
     /// <summary>Allocates the buffers; called by generated code with the model's constant sizes.</summary>
@@ -86,6 +87,7 @@ public abstract class QuantizedAutoencoder : IQuantizedAutoencoder
 
         Span<byte> packed = MemoryMarshal.AsBytes(_packed.Span)[.._packedBytes];
         Pack(parameters, packed);
+        Kernels.Int8Dense.SoftplusTable(parameters.Layers[^1].PreActivation, _softplus);
         Quantization = parameters;
     }
 
@@ -134,6 +136,9 @@ public abstract class QuantizedAutoencoder : IQuantizedAutoencoder
     /// <summary>Int8 activation rows at byte <paramref name="offset"/> of the workspace.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected ref sbyte Codes(int offset) => ref Unsafe.Add(ref Unsafe.As<float, sbyte>(ref _codes.Reference), offset);
+
+    /// <summary>softplus of the output layer's 256 pre-activation codes (binary cross-entropy by lookups).</summary>
+    protected ref double Softplus => ref MemoryMarshal.GetArrayDataReference(_softplus);
 
     /// <summary>Float scratch at <paramref name="offset"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

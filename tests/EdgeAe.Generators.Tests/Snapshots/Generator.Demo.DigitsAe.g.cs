@@ -587,9 +587,10 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
                 ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
             // Layer 3 (output): dense 32 → 64, Sigmoid.
             Kernels.Int8Dense.ForwardOutput<Int8Layer3, Kernels.Sigmoid>(
-                ref p, ref Codes(Int8Rows.Layer2), ref output, ref Floats(0));
-            // Σ softplus(z) − t·z over the dequantised pre-activations (Floats(0)).
-            double loss = Kernels.Dense.BinaryCrossEntropyLoss<Layer3>(ref Floats(0), ref In(target));
+                ref p, ref Codes(Int8Rows.Layer2), ref output, ref Floats(0), ref Codes(Int8Rows.Layer3));
+            // Σ softplus(z) − t·z: softplus by the table of the 256 z codes, t·z over the dequantised z (Floats(0)).
+            double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Int8Layer3>(
+                ref Codes(Int8Rows.Layer3), ref Floats(0), ref In(target), ref Softplus);
             return (float)loss;
         }
 

@@ -176,6 +176,7 @@ public sealed class Int8KernelTests
             sbyte[] hidden = new sbyte[rows * rowBytes];
             float[] y = new float[rows * width];
             float[] z = new float[rows * width];
+            sbyte[] zCodes = new sbyte[rows * rowBytes];
             int[][] inputs = new int[rows][];
             for (int r = 0; r < rows; r++)
             {
@@ -196,11 +197,11 @@ public sealed class Int8KernelTests
             Run<Q, TVec, Layer<W>, Relu, Int8Out>(first, x, hidden, [], [], rows);
             if (rows == 1)
             {
-                Run<Q, TVec, Layer<W>, Sigmoid, FloatOutWithZ>(second, hidden, [], y, z, rows);
+                Run<Q, TVec, Layer<W>, Sigmoid, FloatOutWithZ>(second, hidden, [], y, z, rows, zCodes);
             }
             else
             {
-                Run<Q, TVec, Layer<W>, Sigmoid, FloatOut>(second, hidden, [], y, z, rows);
+                Run<Q, TVec, Layer<W>, Sigmoid, FloatOut>(second, hidden, [], y, z, rows, zCodes);
             }
 
             for (int r = 0; r < rows; r++)
@@ -216,10 +217,38 @@ public sealed class Int8KernelTests
                     if (rows == 1)
                     {
                         Assert.Equal(second.PreActivation.Dequantize(z2[j]), z[j]);
+                        Assert.True(z2[j] == zCodes[j], $"width {width}: z code {j}: kernel {zCodes[j]}, reference {z2[j]}");
                     }
                 }
             }
+
+            if (rows == 1)
+            {
+                CheckLoss<W>(second, zCodes, z, random);
+            }
         }
+    }
+
+    /// <summary>The binary cross-entropy from z codes (softplus by table, Σ t·z a float dot) against the formula in double.</summary>
+    private static void CheckLoss<W>(QuantizedLayer layer, sbyte[] zCodes, float[] z, Random random)
+        where W : struct, IConstant
+    {
+        int n = Layer<W>.Outputs;
+        float[] targets = new float[n];
+        double expected = 0, magnitude = 0;
+        for (int j = 0; j < n; j++)
+        {
+            targets[j] = (float)random.NextDouble();
+            double zj = z[j];
+            double term = Math.Max(zj, 0) - (targets[j] * zj) + Math.Log(1 + Math.Exp(-Math.Abs(zj)));
+            expected += term;
+            magnitude += Math.Abs(term) + Math.Abs(targets[j] * zj);
+        }
+
+        double[] table = new double[Int8Dense.TableEntries];
+        Int8Dense.SoftplusTable(layer.PreActivation, table);
+        double loss = Int8Dense.BinaryCrossEntropyLoss<Layer<W>>(ref zCodes[0], ref z[0], ref targets[0], ref table[0]);
+        Assert.True(Math.Abs(loss - expected) <= 1e-6 * magnitude, $"width {n}: loss {loss}, formula {expected}");
     }
 
     /// <summary>Extreme codes and constants: every input −128 or 127, weights ±127, biases ±2²⁹, shifts 31 and 62, multipliers near 0 and 2³¹.</summary>
@@ -293,7 +322,7 @@ public sealed class Int8KernelTests
         }
     }
 
-    private static void Run<Q, TVec, L, A, E>(QuantizedLayer layer, sbyte[] x, sbyte[] y8, float[] y, float[] z, int rows)
+    private static void Run<Q, TVec, L, A, E>(QuantizedLayer layer, sbyte[] x, sbyte[] y8, float[] y, float[] z, int rows, sbyte[]? zCodes = null)
         where Q : struct, IInt8Simd<TVec>
         where TVec : struct
         where L : struct, IInt8Layer
@@ -307,15 +336,15 @@ public sealed class Int8KernelTests
         ref byte p = ref MemoryMarshal.GetReference(block);
         if (typeof(E) == typeof(Int8Out))
         {
-            Int8Gemm<Q, TVec>.Run<L, A, E>(ref p, ref x[0], ref Unsafe.As<sbyte, byte>(ref y8[0]), 0, ref Unsafe.NullRef<float>(), rows);
+            Int8Gemm<Q, TVec>.Run<L, A, E>(ref p, ref x[0], ref Unsafe.As<sbyte, byte>(ref y8[0]), 0, ref Unsafe.NullRef<float>(), ref Unsafe.NullRef<sbyte>(), rows);
         }
         else if (z.Length > 0)
         {
-            Int8Gemm<Q, TVec>.Run<L, A, E>(ref p, ref x[0], ref Unsafe.As<float, byte>(ref y[0]), L.Outputs, ref z[0], rows);
+            Int8Gemm<Q, TVec>.Run<L, A, E>(ref p, ref x[0], ref Unsafe.As<float, byte>(ref y[0]), L.Outputs, ref z[0], ref zCodes![0], rows);
         }
         else
         {
-            Int8Gemm<Q, TVec>.Run<L, A, E>(ref p, ref x[0], ref Unsafe.As<float, byte>(ref y[0]), L.Outputs, ref Unsafe.NullRef<float>(), rows);
+            Int8Gemm<Q, TVec>.Run<L, A, E>(ref p, ref x[0], ref Unsafe.As<float, byte>(ref y[0]), L.Outputs, ref Unsafe.NullRef<float>(), ref Unsafe.NullRef<sbyte>(), rows);
         }
     }
 
