@@ -109,13 +109,26 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
 
         // A declaration whose weights cannot be baked gets no source at all: its EAE error explains,
         // and no follow-on compiler errors pile up on a half-generated type.
+        // An int8 weight file bakes into the firmware flavour only; a desktop build reports why instead.
         context.RegisterSourceOutput(
             baked.Where(static result => result.Weights is not null)
                 .Select(static (result, _) => (Spec: result.Spec, Weights: result.Weights!))
                 .Combine(target)
-                .Select(static (input, _) => (input.Left.Spec, Source: ModelEmitter.Emit(input.Left.Spec, input.Right.Flavor, input.Left.Weights)))
+                .Select(static (input, _) => input.Left.Weights.Int8 is { } int8 && input.Right.Flavor == TargetFlavor.Desktop
+                    ? (input.Left.Spec, Source: (string?)null, Refusal: int8.DesktopRefusal)
+                    : (input.Left.Spec, Source: ModelEmitter.Emit(input.Left.Spec, input.Right.Flavor, input.Left.Weights), Refusal: (DiagnosticInfo?)null))
                 .WithTrackingName(TrackingNames.EmitBaked),
-            static (spc, output) => spc.AddSource(ModelEmitter.HintName(output.Spec), SourceText.From(output.Source, Encoding.UTF8)));
+            static (spc, output) =>
+            {
+                if (output.Refusal is not null)
+                {
+                    spc.ReportDiagnostic(output.Refusal.ToDiagnostic());
+                }
+                else
+                {
+                    spc.AddSource(ModelEmitter.HintName(output.Spec), SourceText.From(output.Source!, Encoding.UTF8));
+                }
+            });
 
         // Layer attributes on a type without [Autoencoder] would otherwise be ignored silently.
         foreach (string layerAttribute in new[]

@@ -213,6 +213,14 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor Int8WeightsUnsupported = new(
+        id: "EAE0026",
+        title: "Int8 weight file cannot be baked here",
+        messageFormat: "[Autoencoder] Weights = \"{0}\" holds an int8 model: {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(DiagnosticDescriptors)

@@ -58,6 +58,10 @@ internal static class CommandLine
             config.AddCommand<EvalCommand>("eval")
                 .WithDescription("Evaluate a weight file on a data set: mean loss, MSE and PSNR, beside the PCA baseline of the same code size.")
                 .WithExample("eval", "--weights", "artifacts/digits.eaw");
+            config.AddCommand<QuantizeCommand>("quantize")
+                .WithDescription("Quantise a float32 weight file to an int8 model (post-training, calibrated on data) and report each layer's scales, saturation and error.")
+                .WithExample("quantize", "--weights", "artifacts/digits.eaw", "--out", "artifacts/digits.int8.eaw")
+                .WithExample("quantize", "--weights", "model.eaw", "--model", "Model.cs", "--calibration", "train.csv", "--method", "percentile", "--out", "model.int8.eaw");
             config.AddCommand<EncodeCommand>("encode")
                 .WithDescription("Write the code of every sample as CSV or raw little-endian float32.")
                 .WithExample("encode", "--weights", "artifacts/digits.eaw", "--out", "codes.csv");

@@ -287,7 +287,8 @@ internal static class ModelCompiler
         {
             var context = new DeclarationLoadContext();
             Assembly assembly = context.LoadFromStream(new MemoryStream(image));
-            Type[] models = assembly.GetTypes().Where(t => typeof(IAutoencoder).IsAssignableFrom(t) && !t.IsAbstract).ToArray();
+            // The float model classes; each generated model also holds its int8 companion (a nested Int8 class).
+            Type[] models = assembly.GetTypes().Where(t => typeof(IAutoencoder).IsAssignableFrom(t) && !t.IsAbstract && !typeof(Quantization.IQuantizedAutoencoder).IsAssignableFrom(t)).ToArray();
             if (models.Length != 1)
             {
                 problem = $"it holds {models.Length} model types";
@@ -300,7 +301,11 @@ internal static class ModelCompiler
             var topology = (ModelTopology)UserCode(path, type.Name, () => type.GetProperty("Topology", BindingFlags.Public | BindingFlags.Static)?.GetValue(null)
                 ?? throw new MissingMemberException($"{type} has no static Topology"));
             problem = null;
-            return new ModelHandle(type.Name, topology, seed => (IAutoencoder)UserCode(path, type.Name, () => constructor.Invoke([seed])), path, fromCache);
+            Type int8 = type.GetNestedType("Int8") ?? throw new MissingMemberException($"{type} has no Int8 companion");
+            return new ModelHandle(type.Name, topology, seed => (IAutoencoder)UserCode(path, type.Name, () => constructor.Invoke([seed])), path, fromCache)
+            {
+                CreateInt8 = () => (Quantization.QuantizedAutoencoder)UserCode(path, type.Name, () => Activator.CreateInstance(int8)!),
+            };
         }
         catch (Exception e) when (e is BadImageFormatException or FileLoadException or ReflectionTypeLoadException or MissingMemberException or InvalidCastException)
         {

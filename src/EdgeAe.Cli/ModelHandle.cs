@@ -1,4 +1,5 @@
 using System.Reflection;
+using EdgeAe.IO;
 
 namespace EdgeAe.Cli;
 
@@ -19,7 +20,7 @@ internal sealed class ModelHandle
     }
 
     /// <summary>The built-in 64→16→64 model, compiled into the tool by the generator at build time.</summary>
-    public static ModelHandle BuiltIn { get; } = new("DigitsAe", DigitsAe.Topology, seed => new DigitsAe(seed), "built-in");
+    public static ModelHandle BuiltIn { get; } = new("DigitsAe", DigitsAe.Topology, seed => new DigitsAe(seed), "built-in") { CreateInt8 = () => new DigitsAe.Int8() };
 
     /// <summary>The declaration of the built-in model (embedded, so that export shows what train trains).</summary>
     public static string BuiltInDeclaration
@@ -45,6 +46,16 @@ internal sealed class ModelHandle
 
     /// <summary>A new instance with parameters initialised from <paramref name="seed"/>.</summary>
     public IAutoencoder Create(int seed) => _create(seed);
+
+    /// <summary>A new instance of the model's int8 companion (<c>Model.Int8</c>), without parameters.</summary>
+    public required Func<Quantization.QuantizedAutoencoder> CreateInt8 { get; init; }
+
+    /// <summary>
+    /// The model a weight file needs: the int8 companion for an int8 file, else the float model (parameters seeded, to
+    /// be overwritten by the file).
+    /// </summary>
+    public IAutoencoder CreateFor(string weightsPath)
+        => WeightFile.Read(weightsPath).IsInt8 ? CreateInt8() : Create(Topology.Seed);
 
     /// <summary>The built-in model, or the declaration at <paramref name="modelPath"/> compiled (or taken from the cache).</summary>
     public static ModelHandle Resolve(string? modelPath, CliEnvironment environment)

@@ -36,14 +36,14 @@ internal sealed record TrainReport(
     IReadOnlyList<EpochReportJson> History, double Seconds, double TrainingSeconds, FootprintReport Footprint, TrainFilesReport Files);
 
 internal sealed record EvalReport(
-    string Command, string Model, string Topology, string Loss, string Weights, string Data, int Samples, string Normalization,
+    string Command, string Model, string Topology, string Loss, string Weights, string Precision, string Data, int Samples, string Normalization,
     string Corruption, int Seed, double MeanLoss, double Mse, double? PsnrDb, BaselineReport? Baseline);
 
 internal sealed record LayerReport(int Index, string Role, int InputWidth, int Width, string Activation);
 
 internal sealed record InspectReport(
     string Command, string File, long FileBytes, int FormatVersion, string Topology, int InputWidth, int? CodeWidth, string Loss,
-    bool TiedWeights, IReadOnlyList<LayerReport> Layers, int Parameters, long ParameterBytes, string Normalization, string Checksum,
+    bool TiedWeights, IReadOnlyList<LayerReport> Layers, string Precision, int Parameters, long ParameterBytes, string Normalization, string Checksum,
     bool ChecksumOk, int? CodeBits, int? BaselineComponents, int? BaselineFittedOn, float? AnomalyThreshold, string? AnomalyMethod);
 
 internal sealed record EncodeReport(string Command, string Model, string Weights, string Data, int Samples, int CodeWidth, string Format, string Out);

@@ -83,7 +83,46 @@ public static class OnnxExporter
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot read weights from '{weightsPath}': {e.Message}", e);
         }
 
+        // An int8 model becomes a QDQ graph (docs/onnx.md, "Int8 models").
+        if (IO.Format.WeightFileFormat.TryParse(bytes, out IO.Format.WeightFileData? parsed, out _) && parsed?.Int8 is not null)
+        {
+            return QdqExporter.Build(parsed, options ?? new OnnxExportOptions(), null).ToByteArray();
+        }
+
         return Build(AutoencoderData.FromWeightFile(bytes, weightsPath), options ?? new OnnxExportOptions(), null).ToByteArray();
+    }
+
+    /// <summary>A float32 graph value of shape [batch, <paramref name="width"/>].</summary>
+    internal static ValueInfoProto FloatValueInfo(string name, int width) => ValueInfo(name, width);
+
+    /// <summary>The model around an int8 graph: opset, producer, and the loss, part and normalisation metadata.</summary>
+    internal static ModelProto Model(GraphProto graph, OnnxExportOptions options, string doc, IO.Format.WeightFileData data)
+    {
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion(options.Opset),
+            ProducerName = "EdgeAe",
+            ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "1.0.0",
+            Graph = graph,
+            DocString = doc,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = options.Opset });
+        Metadata(model, AutoencoderBuilder.LossKey, ((LossKind)data.Loss).ToString());
+        Metadata(model, "edgeae.part", options.Part.ToString().ToLowerInvariant());
+        Metadata(model, "edgeae.precision", "int8");
+        if (options.Part == OnnxGraphPart.Autoencoder)
+        {
+            Metadata(model, AutoencoderBuilder.CodeKey, CodeName);
+        }
+
+        if (data.NormalizationKind != (byte)NormalizationKind.None)
+        {
+            Metadata(model, AutoencoderBuilder.NormalizationKey, data.NormalizationKind == (byte)NormalizationKind.Scale ? "scale" : "standardize");
+            Metadata(model, AutoencoderBuilder.NormalizationOffsetKey, AutoencoderData.FormatFloats(data.NormalizationOffset));
+            Metadata(model, AutoencoderBuilder.NormalizationScaleKey, AutoencoderData.FormatFloats(data.NormalizationScale));
+        }
+
+        return model;
     }
 
     /// <summary>Exports the weight file at <paramref name="weightsPath"/> to <paramref name="onnxPath"/>, written atomically.</summary>
@@ -192,8 +231,7 @@ public static class OnnxExporter
 
     /// <summary>
     /// The name of layer <paramref name="l"/>'s weight initializer, added once. A tied decoder layer names its mirror's
-    /// initializer and sets transB = 1. (The seam for int8 models: a quantised layer adds an int8 initializer, its scale
-    /// and a DequantizeLinear here — a QDQ graph — once EdgeAe has int8 models; float32 is all there is today.)
+    /// initializer and sets transB = 1. (Int8 models take another path: <see cref="QdqExporter"/>.)
     /// </summary>
     private static string Weight(GraphProto graph, AutoencoderData data, int l, HashSet<string> written, NodeProto gemm)
     {

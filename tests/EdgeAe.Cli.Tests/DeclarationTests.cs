@@ -46,6 +46,28 @@ public sealed class DeclarationTests : IDisposable
     }
 
     [Fact]
+    public void A_declared_model_is_quantised_and_its_int8_companion_evaluated()
+    {
+        string model = _tool.PathOf("Model.cs");
+        File.WriteAllText(model, Declarations.Denoising);
+        string weights = _tool.PathOf("deep.eaw"), int8 = _tool.PathOf("deep.int8.eaw");
+        Assert.Equal(0, _tool.Run("train", "--model", model, "--epochs", "2", "--out", weights, "--no-plots").ExitCode);
+        ToolRun quantize = _tool.Run("quantize", "--weights", weights, "--model", model, "--out", int8);
+        Assert.True(quantize.ExitCode == 0, quantize.ToString());
+        Assert.Contains("L3 output", quantize.Output);
+
+        ToolRun eval = _tool.Run("eval", "--weights", int8, "--model", model, "--json");
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+        Assert.Contains("\"precision\": \"int8\"", eval.Output);
+        Assert.Contains("\"mse\":", eval.Output);
+
+        // The built-in model is another topology: the int8 file is refused with both described.
+        ToolRun builtIn = _tool.Run("eval", "--weights", int8);
+        Assert.Equal(1, builtIn.ExitCode);
+        Assert.Contains("different model", builtIn.Error);
+    }
+
+    [Fact]
     public void A_corrupt_cache_entry_is_rebuilt()
     {
         string model = _tool.PathOf("Model.cs");

@@ -316,7 +316,7 @@ public sealed class DiagnosticTests
     [Fact]
     public void Every_descriptor_is_an_error_with_a_unique_id_in_sequence()
     {
-        string[] expected = Enumerable.Range(1, 25).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        string[] expected = Enumerable.Range(1, 26).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(expected, DiagnosticDescriptors.All.Select(d => d.Id).ToArray());
         Assert.All(DiagnosticDescriptors.All, d => Assert.Equal(DiagnosticSeverity.Error, d.DefaultSeverity));
     }

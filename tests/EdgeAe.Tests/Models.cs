@@ -105,6 +105,17 @@ public partial class UntiedTwinAe;
 [Output(Activation.Sigmoid)]
 public partial class FashionAe;
 
+/// <summary>
+/// The deep squared-error model for int8 quality: 784 → 128 → 32 → 128 → 784, ReLU hidden layers, linear
+/// code and output, on standardised Fashion-MNIST.
+/// </summary>
+[Autoencoder(Input = 784, Loss = Loss.SquaredError, Seed = 1, Initialization = Initialization.UniformFanIn)]
+[Encoder(128, Activation.Relu)]
+[Code(32, Activation.Linear)]
+[Decoder(128, Activation.Relu)]
+[Output(Activation.Linear)]
+public partial class FashionDeepAe;
+
 /// <summary>Deep with PyTorch-style initialisation, to check that option.</summary>
 [Autoencoder(Input = 8, Loss = Loss.SquaredError, Seed = 30, TiedWeights = true, Initialization = Initialization.UniformFanIn)]
 [Encoder(6, Activation.Relu)]

@@ -27,6 +27,29 @@ internal static class TestModels
         [nameof(TiedTailsAe)] = () => new TiedTailsAe(),
     };
 
+    /// <summary>Each model's generated int8 companion (<c>Model.Int8</c>), by the model's name.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<EdgeAe.Quantization.QuantizedAutoencoder>> Int8 = new Dictionary<string, Func<EdgeAe.Quantization.QuantizedAutoencoder>>
+    {
+        [nameof(DigitsAe)] = () => new DigitsAe.Int8(),
+        [nameof(OverCompleteAe)] = () => new OverCompleteAe.Int8(),
+        [nameof(DeepBceAe)] = () => new DeepBceAe.Int8(),
+        [nameof(DeepSquaredErrorAe)] = () => new DeepSquaredErrorAe.Int8(),
+        [nameof(BceLinearCode)] = () => new BceLinearCode.Int8(),
+        [nameof(BceSigmoidCode)] = () => new BceSigmoidCode.Int8(),
+        [nameof(BceTanhCode)] = () => new BceTanhCode.Int8(),
+        [nameof(BceReluCode)] = () => new BceReluCode.Int8(),
+        [nameof(SquaredErrorLinearOutput)] = () => new SquaredErrorLinearOutput.Int8(),
+        [nameof(SquaredErrorSigmoidOutput)] = () => new SquaredErrorSigmoidOutput.Int8(),
+        [nameof(SquaredErrorTanhOutput)] = () => new SquaredErrorTanhOutput.Int8(),
+        [nameof(SquaredErrorReluOutput)] = () => new SquaredErrorReluOutput.Int8(),
+        [nameof(TiedDeepAe)] = () => new TiedDeepAe.Int8(),
+        [nameof(TiedSquaredErrorAe)] = () => new TiedSquaredErrorAe.Int8(),
+        [nameof(FanInTiedAe)] = () => new FanInTiedAe.Int8(),
+        [nameof(TailsAe)] = () => new TailsAe.Int8(),
+        [nameof(WideAe)] = () => new WideAe.Int8(),
+        [nameof(TiedTailsAe)] = () => new TiedTailsAe.Int8(),
+    };
+
     /// <summary>Small models whose every parameter can be finite-differenced quickly.</summary>
     public static TheoryData<string> Small => new(All.Keys.Where(k => k is not nameof(DigitsAe) and not nameof(OverCompleteAe) and not nameof(WideAe)));
 

@@ -50,7 +50,30 @@ internal sealed record BakedWeights(string FileName, uint Crc32, int FileLength,
 
     /// <summary>How many scores the threshold was calibrated on.</summary>
     public int AnomalySamples { get; init; }
+
+    /// <summary>The int8 model of an int8 weight file (then <see cref="Buffer"/> is empty), else null.</summary>
+    public BakedInt8? Int8 { get; init; }
 }
+
+/// <summary>
+/// One layer of a baked int8 model (docs/quantization.md): codes and constants as the weight file stores them, with
+/// the biases already folded for the layer's input zero point (B = b − zp_x·Σᵢ W[i, j]) and the clamp of ReLU.
+/// </summary>
+internal sealed record BakedInt8Layer(
+    int Shift,
+    float ZScale,
+    int ZZeroPoint,
+    int ZMin,
+    int ZMax,
+    float OutputScale,
+    int OutputZeroPoint,
+    EquatableArray<int> Multipliers,
+    EquatableArray<sbyte> Table,
+    EquatableArray<sbyte> Weights,
+    EquatableArray<int> FoldedBiases);
+
+/// <summary>A baked int8 model: the input quantisation and every layer; <see cref="DesktopRefusal"/> is reported by a desktop build.</summary>
+internal sealed record BakedInt8(float InputScale, int InputZeroPoint, EquatableArray<BakedInt8Layer> Layers, DiagnosticInfo DesktopRefusal);
 
 /// <summary>The outcome of baking one declaration: weights to emit, or the diagnostics that say why not.</summary>
 internal sealed record BakeResult(TopologySpec Spec, BakedWeights? Weights, EquatableArray<DiagnosticInfo> Diagnostics);
@@ -153,6 +176,11 @@ internal static class WeightBaker
         var plan = ModelPlan.Create(spec);
         List<BakedTensor> tensors = Tensors(plan);
         string? mismatch = Compare(spec, tensors, data);
+        if (mismatch is null && data.Int8 is not null)
+        {
+            return BakeInt8(request, plan, data, name);
+        }
+
         if (mismatch is not null)
         {
             return Fail(DiagnosticDescriptors.WeightFileTopologyMismatch, name, spec.FullName, mismatch);
@@ -187,6 +215,63 @@ internal static class WeightBaker
             AnomalyMethod = data.AnomalyMethod,
             AnomalyParameter = data.AnomalyParameter,
             AnomalySamples = data.AnomalySamples,
+        };
+        return new BakeResult(spec, weights, EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    /// <summary>
+    /// An int8 weight file: the firmware flavour runs it as an int8 model. It cannot train on the device (training there
+    /// stays float32) and has no packet codec yet; a desktop build reports <see cref="BakedInt8.DesktopRefusal"/>.
+    /// </summary>
+    private static BakeResult BakeInt8(BakeRequest request, ModelPlan plan, WeightFileData data, string name)
+    {
+        TopologySpec spec = request.Spec;
+        BakeResult Fail(string why)
+            => new(spec, null, new[] { DiagnosticInfo.Create(DiagnosticDescriptors.Int8WeightsUnsupported, request.Location, name, why) }.ToEquatableArray());
+
+        if (spec.OnDeviceTraining)
+        {
+            return Fail("an int8 model runs inference only (training on the device stays float32); bake the float32 file, or leave OnDeviceTraining out");
+        }
+
+        if (spec.HasCodec)
+        {
+            return Fail("the firmware int8 model has no packet codec; leave CodeBits out, or bake the float32 file");
+        }
+
+        Int8Data int8 = data.Int8!;
+        var layers = new List<BakedInt8Layer>();
+        int inputZeroPoint = int8.InputZeroPoint;
+        for (int l = 0; l < int8.Layers.Length; l++)
+        {
+            Int8LayerData layer = int8.Layers[l];
+            LayerSpec layerSpec = spec.Layers[l];
+            int n = layerSpec.Width;
+            var folded = new int[n];
+            for (int j = 0; j < n; j++)
+            {
+                int sum = 0;
+                for (int i = 0; i < layerSpec.InputWidth; i++)
+                {
+                    sum += layer.Weights[(i * n) + j];
+                }
+
+                folded[j] = layer.Biases[j] - (inputZeroPoint * sum);
+            }
+
+            int zMin = layerSpec.Activation == ActivationKind.Relu ? Math.Max(-128, layer.ZZeroPoint) : -128;
+            layers.Add(new BakedInt8Layer(
+                layer.Shift, layer.ZScale, layer.ZZeroPoint, zMin, 127, layer.OutputScale, layer.OutputZeroPoint,
+                new EquatableArray<int>(layer.Multipliers), new EquatableArray<sbyte>(layer.Table), new EquatableArray<sbyte>(layer.Weights),
+                new EquatableArray<int>(folded)));
+            inputZeroPoint = layer.OutputZeroPoint;
+        }
+
+        DiagnosticInfo desktop = DiagnosticInfo.Create(DiagnosticDescriptors.Int8WeightsUnsupported, request.Location, name,
+            $"baking it is for the firmware flavour; on the desktop load it at run time into {spec.TypeName}.Int8 (WeightFile.Load), or bake the float32 file");
+        var weights = new BakedWeights(name, data.Checksum, data.FileLength, EquatableArray<BakedTensor>.Empty, EquatableArray<float>.Empty)
+        {
+            Int8 = new BakedInt8(int8.InputScale, int8.InputZeroPoint, layers.ToEquatableArray(), desktop),
         };
         return new BakeResult(spec, weights, EquatableArray<DiagnosticInfo>.Empty);
     }
@@ -247,7 +332,7 @@ internal static class WeightBaker
 
         if (differences.Count == 0)
         {
-            bool sameLayout = data.Tensors.Length == tensors.Count
+            bool sameLayout = data.Int8 is not null || data.Tensors.Length == tensors.Count
                 && data.Tensors.Zip(tensors, (f, e) => f.LayerIndex == e.LayerIndex && (f.Kind == TensorEntry.WeightKind) == e.IsWeight && f.Count == e.Count).All(same => same);
             if (sameLayout)
             {

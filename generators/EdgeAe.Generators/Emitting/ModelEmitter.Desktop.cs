@@ -49,6 +49,7 @@ internal static partial class ModelEmitter
         w.WriteLine("private readonly Ae.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);");
         w.WriteLine();
         WriteDesktopConstructors(w, plan, baked);
+        WriteFakeQuantizationMember(w);
         WriteDesktopInitialization(w, plan);
         WriteDesktopInference(w, plan);
         WriteDesktopAnomaly(w, plan, baked);
@@ -63,6 +64,7 @@ internal static partial class ModelEmitter
         w.WriteLine("private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);");
         WriteLayerStructs(w, plan);
         WriteWorkspaceLayout(w, plan);
+        WriteInt8Companion(w, plan);
         if (baked is not null)
         {
             w.WriteLine();
@@ -258,6 +260,8 @@ internal static partial class ModelEmitter
             w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref Ws(BatchLayout.Activations{last}), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
         }
 
+        WriteFakeQuantizationHook(w, "Backward", last, $"ref Ws(BatchLayout.Deltas{last})");
+
         for (int l = last; l >= 0; l--)
         {
             LayerPlan layer = plan.Layers[l];
@@ -272,6 +276,7 @@ internal static partial class ModelEmitter
             {
                 string weights = layer.IsTied ? $"ref Unsafe.Add(ref p, Layer{l}.Weights)" : $"ref Transposed(BatchLayout.Transposed{l})";
                 w.WriteStatement($"Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>({weights}, ref Ws(BatchLayout.Deltas{l}), ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l - 1}), count);");
+                WriteFakeQuantizationHook(w, "Backward", l - 1, $"ref Ws(BatchLayout.Deltas{l - 1})");
             }
         }
 
@@ -373,6 +378,10 @@ internal static partial class ModelEmitter
             w.WriteStatement(layer.IsTied
                 ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref Ws(BatchLayout.Activations{l - 1}), {y}, count);"
                 : $"Kernels.Dense.ForwardBatch<Layer{l}, {activation}>(ref p, {x}, {y}, count);");
+            if (training)
+            {
+                WriteFakeQuantizationHook(w, "Forward", l, y);
+            }
         }
     }
 

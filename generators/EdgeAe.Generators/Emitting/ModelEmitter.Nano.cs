@@ -242,6 +242,12 @@ internal static partial class ModelEmitter
             w.WriteLine();
         }
 
+        WriteNanoCheckMethod(w);
+    }
+
+    /// <summary>The firmware's argument check: null, then the length, naming the parameter and both lengths.</summary>
+    private static void WriteNanoCheckMethod(SourceWriter w)
+    {
         w.OpenBlock("private static void Check(float[] buffer, string parameterName, int expected)");
         w.OpenBlock("if (buffer == null)");
         w.WriteLine("throw new global::System.ArgumentNullException(parameterName);");

@@ -43,7 +43,15 @@ internal static partial class ModelEmitter
 
             // nanoFramework's mscorlib has no GeneratedCodeAttribute; the header comment says it all.
             w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)}");
-            WriteNanoClassBody(w, plan, baked);
+            if (baked?.Int8 is { } int8)
+            {
+                WriteNanoInt8ClassBody(w, plan, baked, int8);
+            }
+            else
+            {
+                WriteNanoClassBody(w, plan, baked);
+            }
+
             w.CloseBlock();
             w.WriteLine();
             WriteNanoMathClass(w);
@@ -66,7 +74,7 @@ internal static partial class ModelEmitter
 
         WriteRemarks(w, plan, baked, flavor);
         w.WriteLine($"[GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : Ae.IAutoencoder");
+        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable");
         WriteDesktopClassBody(w, plan, baked);
         w.CloseBlock();
         return w.ToString();
@@ -131,9 +139,18 @@ internal static partial class ModelEmitter
             : $"<para>EdgeAe autoencoder: {Describe.Loss(spec.Loss)}; parameters baked from the weight file {XmlText(baked.FileName)} (CRC-32 {Crc(baked.Crc32)}).</para>");
         w.WriteLine("/// <code>");
         w.WriteLine($"/// input              {spec.InputSize,5}");
+        FirmwareInt8Plan? firmwareInt8 = flavor == TargetFlavor.NanoFramework && baked?.Int8 is not null ? FirmwareInt8Plan.Of(plan) : null;
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;
+            if (firmwareInt8 is not null)
+            {
+                // The int8 firmware model: W codes in s_codes, folded biases in s_constants; every layer owns its W.
+                int wAt = firmwareInt8.Weights[l.Index], bAt = firmwareInt8.Biases[l.Index];
+                w.WriteLine($"/// ○ L{l.Index} {Describe.Role(l.Role),-8} dense {$"{l.InputWidth} → {l.Width}",-12} {l.Activation,-8} int8 W c[{wAt}..{wAt + layer.WeightCount}) int32 b k[{bAt}..{bAt + l.Width})");
+                continue;
+            }
+
             string role = Describe.Role(l.Role).PadRight(8);
             string dense = $"{l.InputWidth} → {l.Width}".PadRight(12);
             string activation = l.Activation.ToString().PadRight(8);
@@ -145,6 +162,23 @@ internal static partial class ModelEmitter
         }
 
         w.WriteLine("/// </code>");
+        if (firmwareInt8 is { } int8)
+        {
+            int parameters = 0;
+            foreach (LayerPlan layer in plan.Layers)
+            {
+                parameters += (layer.Layer.InputWidth + 1) * layer.Layer.Width;
+            }
+
+            w.WriteLine($"/// <para>Parameters: {Thousands(parameters)} (int8 weights, int32 biases; a tied decoder layer keeps its own int8 W).");
+            DeviceFootprint footprint = DeviceFootprint.OfInt8(int8);
+            w.WriteLine($"/// Int8 model (docs/quantization.md): int8 weights and activations, int32 sums, inference only; workspace {Thousands(int8.WorkspaceLength)} bytes.</para>");
+            w.WriteLine($"/// <para>On the device: RAM {Thousands(footprint.RamBytes)} bytes (every array of this model, headers included);");
+            w.WriteLine($"/// flash: {Thousands(footprint.BakedDataBytes)} bytes of baked codes and constants plus the code of this class.</para>");
+            w.WriteLine("/// </remarks>");
+            return;
+        }
+
         w.WriteLine($"/// <para>Parameters: {Thousands(plan.ParameterCount)} ({Thousands(plan.ParameterBufferLength * 4)} bytes with 64-byte alignment padding; gradients as many again for training).");
         if (flavor == TargetFlavor.NanoFramework)
         {

@@ -1,3 +1,4 @@
+using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
 using EdgeAe.Generators.Planning;
@@ -84,6 +85,79 @@ internal static class NanoKernelWriter
             }
 
             w.WriteLine($"{output.At(index)} = {ScalarKernelWriter.ActivationCall(layer.Activation, "s" + Invariant.Int(u))};");
+        }
+    }
+
+    /// <summary>
+    /// One int8 layer (docs/quantization.md) in blocks of <see cref="Block"/> outputs: int32 sums of int8 products in
+    /// locals (c: codes, k: constants, q: workspace), each output requantised, then clamped (ReLU, linear) or looked up
+    /// in the table (sigmoid, tanh). With <paramref name="preActivations"/> ≥ 0 the z codes are kept for the loss.
+    /// </summary>
+    public static void WriteInt8DenseForward(SourceWriter w, LayerSpec layer, FirmwareInt8Plan layout, BakedInt8Layer q, int input, int preActivations)
+    {
+        int l = layer.Index;
+        w.WriteLine($"// Layer {l} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}; acc = B + Σᵢ x[i]·W[i, ·] in int32,");
+        w.WriteLine($"// z = requantised (shift {Invariant.Int(q.Shift)}, zero point {Invariant.Int(q.ZZeroPoint)}, [{Invariant.Int(q.ZMin)}, {Invariant.Int(q.ZMax)}])"
+            + (layout.Tables[l] >= 0 ? ", output = table[z + 128]." : ", output = z."));
+        int blocks = layer.Width / Block;
+        int tail = layer.Width % Block;
+        if (blocks > 0)
+        {
+            w.OpenBlock($"for (int j = 0; j < {Invariant.Int(blocks * Block)}; j += {Block})");
+            WriteInt8Block(w, layer, layout, q, input, preActivations, Block);
+            w.CloseBlock();
+        }
+
+        if (tail > 0)
+        {
+            if (blocks > 0)
+            {
+                w.WriteLine();
+            }
+
+            w.OpenBlock(string.Empty);
+            w.WriteLine($"const int j = {Invariant.Int(blocks * Block)};");
+            WriteInt8Block(w, layer, layout, q, input, preActivations, tail);
+            w.CloseBlock();
+        }
+    }
+
+    private static void WriteInt8Block(SourceWriter w, LayerSpec layer, FirmwareInt8Plan layout, BakedInt8Layer q, int input, int preActivations, int size)
+    {
+        int l = layer.Index;
+        string bias = Invariant.Int(layout.Biases[l]);
+        for (int u = 0; u < size; u++)
+        {
+            w.WriteLine($"int s{u} = k[{bias} + j{Plus(u)}];");
+        }
+
+        w.WriteLine($"int w = {(layout.Weights[l] == 0 ? string.Empty : Invariant.Int(layout.Weights[l]) + " + ")}j;");
+        w.OpenBlock($"for (int i = 0; i < {Invariant.Int(layer.InputWidth)}; i++)");
+        w.WriteLine($"int xi = q[{(input == 0 ? string.Empty : Invariant.Int(input) + " + ")}i];");
+        for (int u = 0; u < size; u++)
+        {
+            w.WriteLine($"s{u} += xi * c[w{Plus(u)}];");
+        }
+
+        w.WriteLine($"w += {Invariant.Int(layer.Width)};");
+        w.CloseBlock();
+        w.WriteLine();
+
+        string multipliers = Invariant.Int(layout.Multipliers[l]);
+        string output = Invariant.Int(layout.Outputs[l]);
+        string constants = $"{Invariant.Int(q.Shift)}, {Invariant.Int(q.ZZeroPoint)}, {Invariant.Int(q.ZMin)}, {Invariant.Int(q.ZMax)}";
+        for (int u = 0; u < size; u++)
+        {
+            string at = "j" + Plus(u);
+            w.WriteLine($"int z{u} = Requantize(s{u}, k[{multipliers} + {at}], {constants});");
+            if (preActivations >= 0)
+            {
+                w.WriteLine($"q[{Invariant.Int(preActivations)} + {at}] = (sbyte)z{u};");
+            }
+
+            w.WriteLine(layout.Tables[l] >= 0
+                ? $"q[{output} + {at}] = c[{Invariant.Int(layout.Tables[l] + 128)} + z{u}];"
+                : $"q[{output} + {at}] = (sbyte)z{u};");
         }
     }
 

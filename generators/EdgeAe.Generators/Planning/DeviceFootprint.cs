@@ -52,4 +52,14 @@ internal readonly struct DeviceFootprint
 
     /// <summary>RAM of one anomaly window's ring: two copies of an input, with the array's heap-block overhead.</summary>
     public static int WindowBytes(ModelPlan plan) => (2 * plan.Topology.InputSize * 4) + ArrayOverheadBytes;
+
+    /// <summary>
+    /// An int8 firmware model: its three arrays (codes, constants, workspace). The baked codes and constants are used in
+    /// place (one RAM copy each, made at type initialisation); nothing else is allocated.
+    /// </summary>
+    public static DeviceFootprint OfInt8(FirmwareInt8Plan plan)
+    {
+        int baked = plan.CodeLength + (4 * plan.ConstantLength);
+        return new DeviceFootprint(baked + plan.WorkspaceLength + (3 * ArrayOverheadBytes), baked);
+    }
 }

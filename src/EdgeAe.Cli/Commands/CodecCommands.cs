@@ -103,7 +103,7 @@ internal sealed class DecompressCommand(CliEnvironment environment) : EdgeAeComm
     protected override int Run(DecompressSettings settings, CancellationToken cancellationToken)
     {
         ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
-        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        IAutoencoder model = handle.CreateFor(settings.Weights!);
         WeightsSettings.LoadWeights(settings.Weights!, model, settings.Model);
         PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits, out Normalization normalization);
         string outPath = Path.GetFullPath(settings.Out!);
@@ -178,7 +178,7 @@ internal sealed class RdCommand(CliEnvironment environment) : EdgeAeCommand<RdSe
         var rows = new List<RdRowReport>();
         foreach (string weights in settings.Weights)
         {
-            IAutoencoder model = handle.Create(handle.Topology.Seed);
+            IAutoencoder model = handle.CreateFor(weights);
             Normalization normalization = WeightsSettings.LoadWeights(weights, model, settings.Model);
             DataLoader.CheckTargets(raw, normalization, handle, $"this data does not fit the normalisation stored in {weights} ({DataLoader.Describe(normalization)})");
             Dataset data = Normalizer.Apply(raw.Data, normalization);

@@ -31,7 +31,7 @@ internal sealed class ExportSettings : CommonSettings
     public string? Out { get; set; }
 
     [CommandOption("--onnx <FILE>")]
-    [Description("Instead of C#: write the model of --weights as an ONNX graph (float32) for ONNX Runtime; docs/onnx.md.")]
+    [Description("Instead of C#: write the model of --weights as an ONNX graph (float32, or a QDQ graph for an int8 file) for ONNX Runtime; docs/onnx.md.")]
     public string? Onnx { get; set; }
 
     [CommandOption("--part <NAME>")]
@@ -104,6 +104,12 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
         ModelCompiler.Check(output, path);
         TopologySpec spec = output.Specs.Single();
         BakedWeights? baked = settings.Weights is not null ? Bake(spec, settings.Weights) : output.Baked.GetValueOrDefault(spec.FullName);
+        if (baked?.Int8 is { } int8 && Targets[settings.Target] == TargetFlavor.Desktop)
+        {
+            // An int8 file becomes firmware code; the desktop runs it through the model's Int8 companion at run time.
+            throw new CliException($"{settings.Weights}: " + int8.DesktopRefusal.ToDiagnostic().GetMessage(System.Globalization.CultureInfo.InvariantCulture) + "; export it with --target nanoframework");
+        }
+
         string generated = ModelEmitter.Emit(spec, Targets[settings.Target], baked);
         if (settings.Out is null)
         {
@@ -114,7 +120,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
         string outPath = Path.GetFullPath(settings.Out);
         OutputFile.WriteText(outPath, writer => writer.Write(generated));
         int lines = generated.Split('\n').Length;
-        Environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : ", weights baked from " + baked.FileName)}, {lines:N0} lines) → {outPath}");
+        Environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : $", {(baked.Int8 is null ? "float32" : "int8")} weights baked from " + baked.FileName)}, {lines:N0} lines) → {outPath}");
         Environment.WriteJson(new ExportReport("export", spec.FullName, settings.Target.ToLowerInvariant(), baked?.FileName, lines, outPath), ReportJson.Default.ExportReport);
         return CommandLine.Success;
     }
@@ -146,7 +152,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
             OnnxGraphPart.Decoder => (OnnxExporter.CodeName, OnnxExporter.ReconstructionName),
             _ => (OnnxExporter.InputName, $"{OnnxExporter.ReconstructionName}', '{OnnxExporter.CodeName}"),
         };
-        Environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, float32, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
+        Environment.Line($"{name ?? weights}: {info.Topology} → {Path.GetFullPath(onnx)} (ONNX opset {options.Opset}, {(info.IsInt8 ? "int8 as a QDQ graph" : "float32")}, {options.Part.ToString().ToLowerInvariant()}: input '{inputs}' → output '{outputs}', {bytes.Length:N0} bytes)");
         Environment.WriteJson(new ExportReport("export", name ?? weights, "onnx-" + options.Part.ToString().ToLowerInvariant(), Path.GetFileName(weights), 0, Path.GetFullPath(onnx)), ReportJson.Default.ExportReport);
         return CommandLine.Success;
     }

@@ -81,6 +81,14 @@ internal sealed class TrainSettings : ModelDataSettings
     [Description("Also store the packet codec's code quantisation (8 or 16 bits per code value) in the weight file: a sigmoid or tanh code's known range, else each code value's min/max over the training data.")]
     public int? CodeBits { get; set; }
 
+    [CommandOption("--qat")]
+    [Description("Quantisation-aware training (docs/quantization.md): fake-quantised int8 weights and activations in the forward pass; also writes the int8 model beside --out (<name>.int8.eaw). Usually with --from and a lower --lr.")]
+    public bool Qat { get; set; }
+
+    [CommandOption("--from <FILE>")]
+    [Description("Start from the parameters of this float32 weight file (fine-tuning) and keep its normalisation, instead of initialising from --seed.")]
+    public string? From { get; set; }
+
     [CommandOption("--no-plots")]
     [Description("Do not write loss.png and reconstructions.png.")]
     public bool NoPlots { get; set; }
@@ -103,7 +111,8 @@ internal sealed class TrainSettings : ModelDataSettings
     [
         .. base.Files,
         FileArgument.Input("--validation", Validation, "validation data file"),
-        .. Out is null ? [] : string.IsNullOrWhiteSpace(Out) ? [FileArgument.Output("--out", Out, "weight file")] : TrainOutputs.For(Out, NoPlots).Files,
+        FileArgument.Input("--from", From, "weight file"),
+        .. Out is null ? [] : string.IsNullOrWhiteSpace(Out) ? [FileArgument.Output("--out", Out, "weight file")] : TrainOutputs.For(Out, NoPlots, Qat).Files,
     ];
 
     public override ValidationResult Validate()
@@ -218,14 +227,16 @@ internal sealed class TrainSettings : ModelDataSettings
 
 /// <summary>The files a training writes: the weight file, its two checkpoints and the plots beside it.</summary>
 /// <param name="Given">The weight file as the user named it (messages), <paramref name="Weights"/> its full path.</param>
-internal sealed record TrainOutputs(string Given, string Weights, string Best, string Last, string? LossPlot, string? ReconstructionsPlot)
+/// <param name="Int8">With --qat: the int8 model written beside the weight file (<c>name.int8.eaw</c>).</param>
+internal sealed record TrainOutputs(string Given, string Weights, string Best, string Last, string? LossPlot, string? ReconstructionsPlot, string? Int8)
 {
-    public static TrainOutputs For(string weights, bool noPlots)
+    public static TrainOutputs For(string weights, bool noPlots, bool qat)
     {
         string full = Path.GetFullPath(weights);
         (string best, string last) = CheckpointOptions.PathsBeside(full);
         string folder = Path.GetDirectoryName(full)!;
-        return new TrainOutputs(weights, full, best, last, noPlots ? null : Path.Combine(folder, Plots.LossFile), noPlots ? null : Path.Combine(folder, Plots.ReconstructionsFile));
+        string? int8 = qat ? Path.Combine(folder, Path.GetFileNameWithoutExtension(full) + ".int8" + WeightFile.Extension) : null;
+        return new TrainOutputs(weights, full, best, last, noPlots ? null : Path.Combine(folder, Plots.LossFile), noPlots ? null : Path.Combine(folder, Plots.ReconstructionsFile), int8);
     }
 
     public IEnumerable<FileArgument> Files =>
@@ -235,6 +246,7 @@ internal sealed record TrainOutputs(string Given, string Weights, string Best, s
         FileArgument.Output("--out (its .last.eaw checkpoint)", Last, "weight file"),
         FileArgument.Output("--out (its loss plot)", LossPlot, "plot"),
         FileArgument.Output("--out (its reconstruction plot)", ReconstructionsPlot, "plot"),
+        FileArgument.Output("--out (its int8 model, --qat)", Int8, "weight file"),
     ];
 }
 
@@ -279,7 +291,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         }
 
         // Without --out the name comes from the model: check the outputs again now that they are all known.
-        TrainOutputs outputs = TrainOutputs.For(settings.Out ?? Path.Combine("artifacts", settings.Model is null ? "digits.eaw" : handle.Name.ToLowerInvariant() + ".eaw"), settings.NoPlots);
+        TrainOutputs outputs = TrainOutputs.For(settings.Out ?? Path.Combine("artifacts", settings.Model is null ? "digits.eaw" : handle.Name.ToLowerInvariant() + ".eaw"), settings.NoPlots, settings.Qat);
         CommandFiles.Check([.. settings.Files, .. outputs.Files]);
         using OutputLock outputLock = OutputLock.Acquire(outputs.Weights, "--out");
         if (outputLock.StaleHolder is { } stale)
@@ -311,7 +323,9 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         }
 
         ModelTopology topology = handle.Topology;
-        Normalization normalization = settings.Standardize ? Normalizer.FitStandardize(training)
+        WeightFileInfo? from = settings.From is null ? null : StartingPoint(settings.From);
+        Normalization normalization = from is not null ? from.Normalization
+            : settings.Standardize ? Normalizer.FitStandardize(training)
             : settings.ParsedScale is { } scale ? Normalization.ScaleBy(scale, training.Width)
             : DataLoader.DefaultNormalization(raw with { Data = training });
         string hint = settings.Standardize
@@ -348,8 +362,15 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             EarlyStoppingPatience = settings.Patience,
             Keep = settings.ParsedKeep,
             Checkpoints = new CheckpointOptions(outputs.Best, outputs.Last, normalization) { Interval = settings.ParsedCheckpointInterval, Writer = Save },
+            QuantizationAware = settings.Qat ? new Quantization.QuantizationAwareTraining(training) : null,
         };
         IAutoencoder model = handle.Create(settings.Seed);
+        if (settings.From is not null)
+        {
+            WeightFile.Load(settings.From, model);
+            Environment.Line($"starting from {settings.From}");
+        }
+
         string lossName = Report.LossName(topology.Loss);
         KeepParameters keep = options.Keep != KeepParameters.Automatic ? options.Keep : validation is null ? KeepParameters.Last : KeepParameters.Best;
         Environment.Line(Invariant($"Training {handle.Name} {topology} ({topology.ParameterCount:N0} parameters) on {training.Count} samples of {raw.Name}{(validation is null ? "" : $", validating on {validation.Count}")}"));
@@ -391,6 +412,18 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         }
 
         Environment.Line(Invariant($"final: mean {lossName} {Report.Figure(final.MeanLoss, 4)}, MSE {Report.Figure(final.MeanSquaredError, 5)}, PSNR {Report.Psnr(final.Psnr, 1)} over {final.Count} training samples{(held is null ? "" : $"; validation mean {lossName} {Report.Figure(held.MeanLoss, 4)}, MSE {Report.Figure(held.MeanSquaredError, 5)}, PSNR {Report.Psnr(held.Psnr, 1)}")}"));
+        if (options.QuantizationAware is { } qat)
+        {
+            // The int8 model for the activation ranges training used (the float32 weights above are its QAT state).
+            Quantization.QuantizedParameters int8 = qat.Quantize(model);
+            WeightFile.Save(outputs.Int8!, int8, normalization);
+            IAutoencoder int8Model = handle.CreateInt8();
+            ((Quantization.IQuantizedAutoencoder)int8Model).Load(int8);
+            Evaluation quantized = Trainer<IAutoencoder>.Evaluate(int8Model, training);
+            Environment.Line(Invariant($"int8 (QAT): mean {lossName} {Report.Figure(quantized.MeanLoss, 4)}, MSE {Report.Figure(quantized.MeanSquaredError, 5)}, PSNR {Report.Psnr(quantized.Psnr, 1)} over {quantized.Count} training samples → {outputs.Int8}"));
+            written.Add(outputs.Int8!);
+        }
+
         if (baselineReport is not null)
         {
             Environment.Line(Report.BaselineLine(baselineReport, validation is null ? "the training data" : "the validation data"));
@@ -451,6 +484,20 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
     private static string KeepText(KeepParameters keep, bool validation) => keep == KeepParameters.Best
         ? $"best epoch by {(validation ? "validation" : "training")} loss"
         : "last epoch";
+
+    /// <summary>The float32 weight file fine-tuning starts from (an int8 file cannot be trained).</summary>
+    private static WeightFileInfo StartingPoint(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CliException($"weight file not found: {path}");
+        }
+
+        WeightFileInfo info = WeightFile.Read(path);
+        return info.IsInt8
+            ? throw new CliException($"{path} holds an int8 model, which cannot be trained; --from takes the float32 weight file it was quantised from")
+            : info;
+    }
 
     private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, string lossName, CancellationToken token)
     {

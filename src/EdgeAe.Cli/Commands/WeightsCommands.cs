@@ -29,7 +29,7 @@ internal class WeightsSettings : ModelDataSettings
     public LoadedModel Load(CliEnvironment environment)
     {
         ModelHandle handle = ModelHandle.Resolve(Model, environment);
-        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        IAutoencoder model = handle.CreateFor(Weights!);
         Normalization normalization = LoadWeights(Weights!, model, Model);
         RawData raw = DataLoader.Load(Data, DataOptions, handle, environment);
         DataLoader.CheckWidth(raw, handle);
@@ -66,7 +66,6 @@ internal sealed class EvalSettings : WeightsSettings
     [CommandOption("--labels <FILE>")]
     [Description("Anomaly detection: one 0/1 label per sample (1 = anomalous); reports ROC AUC, partial AUC, precision/recall/F1 at the stored threshold and writes roc.png and scores.png.")]
     public string? Labels { get; set; }
-
 
     [CommandOption("--plots <DIR>")]
     [Description("With --labels: folder for roc.png and scores.png (default: the weight file's folder).")]
@@ -123,13 +122,14 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
         (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(Environment);
         Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption, settings.Seed);
         string lossName = Report.LossName(handle.Topology.Loss);
-        Environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights} on {data.Count} samples of {raw.Name} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption}{(settings.ParsedCorruption.IsNone ? "" : $", seed {settings.Seed}")})");
+        string precision = model is Quantization.IQuantizedAutoencoder ? "int8" : "float32";
+        Environment.Line($"{handle.Name} {handle.Topology} ({precision}) with {settings.Weights} on {data.Count} samples of {raw.Name} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption}{(settings.ParsedCorruption.IsNone ? "" : $", seed {settings.Seed}")})");
         Environment.Line($"mean {lossName} {Report.Figure(e.MeanLoss)}");
         Environment.Line($"MSE {Report.Figure(e.MeanSquaredError)}");
         Environment.Line($"PSNR {Report.Psnr(e.Psnr)}");
         BaselineReport? baseline = Baseline(settings, handle, normalization, data, e, cancellationToken);
         Environment.WriteJson(
-            new EvalReport("eval", handle.Name, handle.Topology.ToString(), Report.LossKey(handle.Topology.Loss), settings.Weights!, raw.Name, e.Count, DataLoader.Describe(normalization),
+            new EvalReport("eval", handle.Name, handle.Topology.ToString(), Report.LossKey(handle.Topology.Loss), settings.Weights!, precision, raw.Name, e.Count, DataLoader.Describe(normalization),
                 settings.ParsedCorruption.ToString(), settings.Seed, e.MeanLoss, e.MeanSquaredError, Report.Finite(e.Psnr), baseline),
             ReportJson.Default.EvalReport);
         return CommandLine.Success;
@@ -334,7 +334,32 @@ internal sealed class InspectCommand(CliEnvironment environment) : EdgeAeCommand
 
         Environment.Console.Write(layers);
         Environment.Line($"input width: {info.InputSize}, code width: {codeWidth}, loss: {info.Loss}{(info.TiedWeights ? ", tied weights" : "")}");
-        Environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
+        if (info.Quantization is { } q)
+        {
+            Environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors, int8 (int8 weights, int32 biases; {q.ParameterBytes:N0} bytes with scales, multipliers and tables)");
+            Environment.Line(FormattableString.Invariant($"int8 input: scale {q.Input.Scale:G6}, zero point {q.Input.ZeroPoint}"));
+            var scales = new Table().AddColumn("layer").AddColumn("activation").AddColumn("z scale / zp").AddColumn("output scale / zp")
+                .AddColumn("weight scales (per output)").AddColumn("shift").AddColumn("multipliers");
+            foreach (Quantization.QuantizedLayer l in q.Layers)
+            {
+                float[] ws = l.WeightScales.ToArray();
+                int[] ms = l.Multipliers.ToArray();
+                scales.AddRow(
+                    $"L{l.Index}", l.Activation.ToString() + (l.Table.IsEmpty ? string.Empty : " (table)"),
+                    FormattableString.Invariant($"{l.PreActivation.Scale:G4} / {l.PreActivation.ZeroPoint}"),
+                    FormattableString.Invariant($"{l.Output.Scale:G4} / {l.Output.ZeroPoint}"),
+                    FormattableString.Invariant($"{ws.Min():G3}..{ws.Max():G3} (mean {ws.Average():G3})"),
+                    l.Shift.ToString(CultureInfo.InvariantCulture),
+                    FormattableString.Invariant($"{ms.Min()}..{ms.Max()}"));
+            }
+
+            Environment.Console.Write(scales);
+        }
+        else
+        {
+            Environment.Line($"parameters: {info.ParameterCount:N0} in {info.TensorCount} tensors ({info.ParameterCount * 4L:N0} bytes of float32)");
+        }
+
         Environment.Line($"normalisation: {DataLoader.Describe(info.Normalization)}");
         Environment.Line($"code quantisation: {(info.CodeBits is { } bits ? $"{bits} bits per code value" : "none")}");
         Environment.Line($"PCA baseline: {(info.Baseline is { } b ? $"{b.Components} components fitted on {b.Samples} samples" : "none")}");
@@ -347,7 +372,7 @@ internal sealed class InspectCommand(CliEnvironment environment) : EdgeAeCommand
         Environment.WriteJson(
             new InspectReport("inspect", info.Path, info.FileSize, info.FormatVersion, info.Topology, info.InputSize, codeWidth, info.Loss == LossKind.BinaryCrossEntropy ? "bce" : "mse",
                 info.TiedWeights, info.Layers.Select((l, i) => new LayerReport(i, l.Role.ToString().ToLowerInvariant(), l.InputWidth, l.Width, l.Activation.ToString().ToLowerInvariant())).ToArray(),
-                info.ParameterCount, info.ParameterCount * 4L, DataLoader.Describe(info.Normalization), $"0x{info.Checksum:X8}", true, info.CodeBits, info.Baseline?.Components, info.Baseline?.Samples, info.AnomalyThreshold?.Threshold, info.AnomalyThreshold?.Method.ToString()),
+                info.Quantization is null ? "float32" : "int8", info.ParameterCount, info.Quantization?.ParameterBytes ?? info.ParameterCount * 4L, DataLoader.Describe(info.Normalization), $"0x{info.Checksum:X8}", true, info.CodeBits, info.Baseline?.Components, info.Baseline?.Samples, info.AnomalyThreshold?.Threshold, info.AnomalyThreshold?.Method.ToString()),
             ReportJson.Default.InspectReport);
         return CommandLine.Success;
     }

@@ -10,7 +10,7 @@ namespace EdgeAe.IO;
 /// (docs/weight-file-format.md). Saving is atomic; loading validates everything before it touches
 /// the model, so a failed load leaves the model's parameters as they were.
 /// </summary>
-public static class WeightFile
+public static partial class WeightFile
 {
     /// <summary>The usual file extension, with its dot.</summary>
     public const string Extension = ".eaw";
@@ -110,8 +110,9 @@ public static class WeightFile
         WeightFileLayer[] layers = data.Layers
             .Select(l => new WeightFileLayer((LayerRole)l.Role, l.InputWidth, l.Width, (ActivationKind)l.Activation))
             .ToArray();
-        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Parameters.Length)
+        return new WeightFileInfo(path, bytes.Length, data.FormatVersion, data.Checksum, data.InputWidth, (LossKind)data.Loss, data.TiedWeights, layers, ToNormalization(data), data.ElementType, data.Tensors.Length, data.Tensors.Sum(t => t.Count))
         {
+            Quantization = data.Int8 is null ? null : ToQuantized(data),
             AnomalyThreshold = ToThreshold(data),
             CodeBits = data.CodecBits == 0 ? null : data.CodecBits,
             Baseline = ToBaseline(data),
@@ -128,6 +129,15 @@ public static class WeightFile
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(normalization);
         ArgumentNullException.ThrowIfNull(openTemporary);
+        string fullPath = FolderMustExist(path);
+        ArgumentNullException.ThrowIfNull(extras);
+        byte[] bytes = model is Quantization.IQuantizedAutoencoder quantized ? ToBytes(quantized, normalization, extras) : ToBytes(model, normalization, extras);
+        WriteAtomically(path, fullPath, bytes, openTemporary);
+    }
+
+    /// <summary>The full path of <paramref name="path"/>, whose folder must exist (else an <see cref="WeightFileErrorReason.Io"/> error).</summary>
+    private static string FolderMustExist(string path)
+    {
         string fullPath = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(fullPath) ?? throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': it names no file.");
         if (!Directory.Exists(folder))
@@ -135,8 +145,12 @@ public static class WeightFile
             throw new WeightFileException(WeightFileErrorReason.Io, $"Cannot save weights to '{path}': the folder '{folder}' does not exist.");
         }
 
-        ArgumentNullException.ThrowIfNull(extras);
-        byte[] bytes = ToBytes(model, normalization, extras);
+        return fullPath;
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> over <paramref name="fullPath"/> atomically; a failure leaves the previous file.</summary>
+    private static void WriteAtomically(string path, string fullPath, byte[] bytes, Func<string, Stream> openTemporary)
+    {
         try
         {
             AtomicFile.Write(fullPath, stream => stream.Write(bytes), openTemporary);
@@ -206,6 +220,13 @@ public static class WeightFile
             data.CodecMax = codec.Max.ToArray();
         }
 
+        SetExtras(data, extras, topology.InputSize);
+        return WeightFileFormat.Write(data);
+    }
+
+    /// <summary>The optional sections every precision shares: the anomaly threshold and the PCA baseline.</summary>
+    private static void SetExtras(WeightFileData data, WeightFileExtras extras, int inputSize)
+    {
         if (extras.Threshold is { } threshold)
         {
             SetThreshold(data, threshold);
@@ -213,9 +234,9 @@ public static class WeightFile
 
         if (extras.Baseline is { } baseline)
         {
-            if (baseline.Width != topology.InputSize)
+            if (baseline.Width != inputSize)
             {
-                throw new ArgumentException($"The baseline describes {baseline.Width} inputs but the model takes {topology.InputSize}.", nameof(extras));
+                throw new ArgumentException($"The baseline describes {baseline.Width} inputs but the model takes {inputSize}.", nameof(extras));
             }
 
             data.BaselineComponents = baseline.Components;
@@ -226,7 +247,6 @@ public static class WeightFile
             data.BaselineBasis = baseline.Basis.ToArray();
         }
 
-        return WeightFileFormat.Write(data);
     }
 
     private static void SetThreshold(WeightFileData data, Anomaly.AnomalyThreshold threshold)
@@ -253,6 +273,13 @@ public static class WeightFile
     {
         ModelTopology topology = model.Topology;
         WeightFileData data = Parse(bytes, source);
+        CheckPrecision(data, model, source);
+        if (data.Int8 is not null)
+        {
+            CheckTopology(data, topology, [], source);
+            return LoadInt8(data, (Quantization.IQuantizedAutoencoder)model);
+        }
+
         Span<float> buffer = model.Parameters;
         (int Offset, TensorEntry Entry)[] tensors = Tensors(topology, buffer.Length);
         CheckTopology(data, topology, tensors, source);
@@ -357,9 +384,9 @@ public static class WeightFile
             && data.Loss == (byte)topology.Loss
             && data.TiedWeights == topology.TiedWeights
             && expected.SequenceEqual(found);
-        bool sameLayout = same
-            && data.Tensors.Length == tensors.Length
-            && data.Tensors.Zip(tensors, (f, e) => f.LayerIndex == e.Entry.LayerIndex && f.Kind == e.Entry.Kind && f.Count == e.Entry.Count).All(b => b);
+        bool sameLayout = same && (data.Int8 is not null
+            || data.Tensors.Length == tensors.Length
+            && data.Tensors.Zip(tensors, (f, e) => f.LayerIndex == e.Entry.LayerIndex && f.Kind == e.Entry.Kind && f.Count == e.Entry.Count).All(b => b));
         if (sameLayout)
         {
             return;

@@ -26,6 +26,9 @@ public enum WeightFileErrorReason
 
     /// <summary>The file system failed (missing folder, permissions, full disk, ...).</summary>
     Io = 7,
+
+    /// <summary>An int8 file was loaded into a float32 model, or a float32 file into an int8 model.</summary>
+    PrecisionMismatch = 8,
 }
 
 /// <summary>A weight file could not be saved, read or loaded; <see cref="Reason"/> says why.</summary>

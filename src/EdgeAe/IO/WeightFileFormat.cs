@@ -104,8 +104,11 @@ namespace EdgeAe.IO.Format
 
         public float[] NormalizationScale { get; set; } = new float[0];
 
-        /// <summary>1 float32 (the only one version 1 writes); 2 int8 with per-tensor scale is reserved.</summary>
+        /// <summary>1 float32; 2 an int8 model (<see cref="Int8"/> holds it, <see cref="Parameters"/> is empty).</summary>
         public byte ElementType { get; set; } = WeightFileFormat.ElementTypeFloat32;
+
+        /// <summary>The int8 model of element type 2 (null for float32).</summary>
+        public Int8Data? Int8 { get; set; }
 
         /// <summary>The stored tensors in file order (the generated buffer's order by offset).</summary>
         public TensorEntry[] Tensors { get; set; } = new TensorEntry[0];
@@ -162,7 +165,7 @@ namespace EdgeAe.IO.Format
     }
 
     /// <summary>Reads and writes version 1 of the .eaw format.</summary>
-    internal static class WeightFileFormat
+    internal static partial class WeightFileFormat
     {
         public const ushort Version = 1;
         public const byte ElementTypeFloat32 = 1;
@@ -225,10 +228,12 @@ namespace EdgeAe.IO.Format
                 throw new ArgumentException($"At most {ushort.MaxValue} layers fit in a weight file, not {layers.Length}.", nameof(data));
             }
 
-            if (data.ElementType != ElementTypeFloat32)
+            if (data.ElementType != ElementTypeFloat32 && data.ElementType != ElementTypeInt8)
             {
-                throw new ArgumentException($"Only element type {ElementTypeFloat32} (float32) can be written, not {data.ElementType}.", nameof(data));
+                throw new ArgumentException($"Only element types {ElementTypeFloat32} (float32) and {ElementTypeInt8} (int8) can be written, not {data.ElementType}.", nameof(data));
             }
+
+            bool int8 = data.ElementType == ElementTypeInt8;
 
             long total = 0;
             foreach (TensorEntry tensor in tensors)
@@ -236,14 +241,14 @@ namespace EdgeAe.IO.Format
                 total += tensor.Count;
             }
 
-            if (total != parameters.Length)
+            if (!int8 && total != parameters.Length)
             {
                 throw new ArgumentException($"The tensors hold {total} values but {parameters.Length} parameters were given.", nameof(data));
             }
 
             long topologyLength = TopologyFixedLength + (long)LayerRecordLength * layers.Length;
             long normalizationLength = NormalizationFixedLength + 8L * offset.Length;
-            long parametersLength = ParametersFixedLength + (long)TensorRecordLength * tensors.Length + 4L * parameters.Length;
+            long parametersLength = int8 ? Int8ParametersLength(data) : ParametersFixedLength + (long)TensorRecordLength * tensors.Length + 4L * parameters.Length;
             float[] codecMin = data.CodecMin ?? new float[0];
             float[] codecMax = data.CodecMax ?? new float[0];
             if (data.CodecBits != 0 && (codecMin.Length != codecMax.Length || codecMin.Length == 0))
@@ -299,21 +304,28 @@ namespace EdgeAe.IO.Format
             }
 
             p = PutTag(bytes, p, ParametersTag, parametersLength);
-            bytes[p++] = data.ElementType;
-            p += 3;
-            p = PutU32(bytes, p, (uint)tensors.Length);
-            p = PutU32(bytes, p, (uint)parameters.Length);
-            foreach (TensorEntry tensor in tensors)
+            if (int8)
             {
-                p = PutU16(bytes, p, (ushort)tensor.LayerIndex);
-                bytes[p++] = tensor.Kind;
-                bytes[p++] = 0;
-                p = PutU32(bytes, p, (uint)tensor.Count);
+                p = WriteInt8Parameters(bytes, p, data);
             }
-
-            foreach (float value in parameters)
+            else
             {
-                p = PutF32(bytes, p, value);
+                bytes[p++] = data.ElementType;
+                p += 3;
+                p = PutU32(bytes, p, (uint)tensors.Length);
+                p = PutU32(bytes, p, (uint)parameters.Length);
+                foreach (TensorEntry tensor in tensors)
+                {
+                    p = PutU16(bytes, p, (ushort)tensor.LayerIndex);
+                    bytes[p++] = tensor.Kind;
+                    bytes[p++] = 0;
+                    p = PutU32(bytes, p, (uint)tensor.Count);
+                }
+
+                foreach (float value in parameters)
+                {
+                    p = PutF32(bytes, p, value);
+                }
             }
 
             if (data.CodecBits != 0)
@@ -975,13 +987,7 @@ namespace EdgeAe.IO.Format
             }
 
             byte elementType = bytes[p];
-            if (elementType == ElementTypeInt8)
-            {
-                kind = WeightFileFormatErrorKind.UnsupportedVersion;
-                return "element type 2 (int8 with per-tensor scales) is not read by this EdgeAe (it reads element type 1, float32)";
-            }
-
-            if (elementType != ElementTypeFloat32)
+            if (elementType != ElementTypeFloat32 && elementType != ElementTypeInt8)
             {
                 return Invariant($"unknown element type {elementType}");
             }
@@ -989,6 +995,11 @@ namespace EdgeAe.IO.Format
             if (bytes[p + 1] != 0 || bytes[p + 2] != 0 || bytes[p + 3] != 0)
             {
                 return "reserved bytes of section 'PARM' are not 0";
+            }
+
+            if (elementType == ElementTypeInt8)
+            {
+                return ReadInt8Parameters(bytes, p, length, result, out kind);
             }
 
             uint tensorCount = U32(bytes, p + 4);

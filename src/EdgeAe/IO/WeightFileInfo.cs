@@ -59,8 +59,15 @@ public sealed class WeightFileInfo
     /// <summary>The normalisation stored with the weights.</summary>
     public Normalization Normalization { get; }
 
-    /// <summary>Element type code of the parameter values (1 = float32).</summary>
+    /// <summary>Element type code of the parameter values (1 = float32, 2 = an int8 model).</summary>
     public int ElementType { get; }
+
+
+    /// <summary>True when the file holds an int8 model (<see cref="Quantization"/>).</summary>
+    public bool IsInt8 => Quantization is not null;
+
+    /// <summary>The int8 model's scales, zero points and codes (null for a float32 file).</summary>
+    public Quantization.QuantizedParameters? Quantization { get; internal init; }
 
     /// <summary>Number of stored tensors (weights and biases).</summary>
     public int TensorCount { get; }
@@ -80,5 +87,5 @@ public sealed class WeightFileInfo
     public string Topology => WeightFile.Describe(InputSize, Layers, Loss, TiedWeights);
 
     /// <inheritdoc/>
-    public override string ToString() => $"{Topology}; {ParameterCount} parameters; normalisation {Normalization.Kind}; CRC-32 0x{Checksum:X8}; {FileSize} bytes";
+    public override string ToString() => $"{Topology}; {ParameterCount} parameters{(IsInt8 ? " (int8)" : string.Empty)}; normalisation {Normalization.Kind}; CRC-32 0x{Checksum:X8}; {FileSize} bytes";
 }

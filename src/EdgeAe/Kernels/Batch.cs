@@ -182,6 +182,86 @@ internal static class BatchPasses<V, TVec>
         return 0.5 * loss;
     }
 
+    /// <summary>
+    /// The binary cross-entropy Σ softplus(z) − t·z of one row of pre-activations, without σ or deltas (inference:
+    /// an int8 model's Reconstruct): max(z, 0) − t·z summed, and the factors 1 + e^−|z| multiplied and logged once.
+    /// </summary>
+    public static double BinaryCrossEntropyLoss<L>(ref float z, ref float targets)
+        where L : struct, IDenseLayer
+    {
+        int n = L.Outputs, lanes = V.Count;
+        int segments = (n + lanes - 1) / lanes;
+        TVec mantissa = V.Create(1f), exponent = V.Zero, row = V.Zero;
+        for (int m = 0; m < segments; m++)
+        {
+            int column = Math.Min(m * lanes, n - lanes);
+            int fresh = m * lanes - column;
+            nuint at = (nuint)column;
+            TVec zv = V.Load(ref z, at);
+            TVec w = V.Add(V.Create(1f), SimdMath<V, TVec>.Exp(V.Negate(V.Abs(zv))));
+            TVec terms = V.Subtract(V.MaxNative(zv, V.Zero), V.Multiply(V.Load(ref targets, at), zv));
+            if (fresh > 0)
+            {
+                TVec mask = V.LanesFrom(fresh);
+                terms = V.And(terms, mask);
+                w = V.Select(mask, w, V.Create(1f));
+            }
+
+            row = V.Add(row, terms);
+            SimdMath<V, TVec>.MultiplyIntoProduct(ref mantissa, ref exponent, w);
+        }
+
+        return (double)V.Sum(row) + SimdMath<V, TVec>.LogOfProduct(mantissa, exponent);
+    }
+
+    /// <summary>½Σ(a − t)² of one row (inference: an int8 model's Reconstruct).</summary>
+    public static double SquaredErrorLoss<L>(ref float activations, ref float targets)
+        where L : struct, IDenseLayer
+    {
+        int n = L.Outputs, lanes = V.Count;
+        int segments = (n + lanes - 1) / lanes;
+        TVec row = V.Zero;
+        for (int m = 0; m < segments; m++)
+        {
+            int column = Math.Min(m * lanes, n - lanes);
+            int fresh = m * lanes - column;
+            TVec d = V.Subtract(V.Load(ref activations, (nuint)column), V.Load(ref targets, (nuint)column));
+            TVec squares = V.Multiply(d, d);
+            row = V.Add(row, fresh > 0 ? V.And(squares, V.LanesFrom(fresh)) : squares);
+        }
+
+        return 0.5 * V.Sum(row);
+    }
+
+    /// <summary>Σ a·b over <paramref name="count"/> floats (at least one vector), two accumulators.</summary>
+    public static double Dot(ref float a, ref float b, int count)
+    {
+        int lanes = V.Count;
+        int whole = count / lanes;
+        TVec even = V.Zero, odd = V.Zero;
+        int m = 0;
+        for (; m + 2 <= whole; m += 2)
+        {
+            even = V.MultiplyAdd(V.Load(ref a, (nuint)(m * lanes)), V.Load(ref b, (nuint)(m * lanes)), even);
+            odd = V.MultiplyAdd(V.Load(ref a, (nuint)((m + 1) * lanes)), V.Load(ref b, (nuint)((m + 1) * lanes)), odd);
+        }
+
+        if (m < whole)
+        {
+            even = V.MultiplyAdd(V.Load(ref a, (nuint)(m * lanes)), V.Load(ref b, (nuint)(m * lanes)), even);
+        }
+
+        if (whole * lanes < count)
+        {
+            // The last vector overlaps the one before it: only its lanes from the old end count.
+            int column = count - lanes;
+            TVec product = V.Multiply(V.Load(ref a, (nuint)column), V.Load(ref b, (nuint)column));
+            odd = V.Add(odd, V.And(product, V.LanesFrom((whole * lanes) - column)));
+        }
+
+        return V.Sum(V.Add(even, odd));
+    }
+
     /// <summary>g_b[j] += Σₛ δ[s, j] over a batch of deltas (rows padded).</summary>
     public static void BiasGradient<L>(ref float delta, ref float gradient, int count)
         where L : struct, IDenseLayer

@@ -175,6 +175,38 @@ public static class Dense
             _ => BatchPasses<Simd1, float>.SquaredError<L, A>(ref activations, ref targets, ref delta, count),
         };
 
+    /// <summary>Σ softplus(z) − t·z over one row of layer <typeparamref name="L"/>'s pre-activations (no deltas: inference).</summary>
+    public static double BinaryCrossEntropyLoss<L>(ref float z, ref float targets)
+        where L : struct, IDenseLayer
+        => WidthFor(L.Outputs) switch
+        {
+            16 => BatchPasses<Simd512, Vector512<float>>.BinaryCrossEntropyLoss<L>(ref z, ref targets),
+            8 => BatchPasses<Simd256, Vector256<float>>.BinaryCrossEntropyLoss<L>(ref z, ref targets),
+            4 => BatchPasses<Simd128, Vector128<float>>.BinaryCrossEntropyLoss<L>(ref z, ref targets),
+            _ => BatchPasses<Simd1, float>.BinaryCrossEntropyLoss<L>(ref z, ref targets),
+        };
+
+    /// <summary>Σ a·b over <paramref name="count"/> floats (an int8 model's Σ t·z).</summary>
+    internal static double Dot(ref float a, ref float b, int count)
+        => WidthFor(count) switch
+        {
+            16 => BatchPasses<Simd512, Vector512<float>>.Dot(ref a, ref b, count),
+            8 => BatchPasses<Simd256, Vector256<float>>.Dot(ref a, ref b, count),
+            4 => BatchPasses<Simd128, Vector128<float>>.Dot(ref a, ref b, count),
+            _ => BatchPasses<Simd1, float>.Dot(ref a, ref b, count),
+        };
+
+    /// <summary>½Σ(a − t)² over one row of layer <typeparamref name="L"/>'s outputs (no deltas: inference).</summary>
+    public static double SquaredErrorLoss<L>(ref float activations, ref float targets)
+        where L : struct, IDenseLayer
+        => WidthFor(L.Outputs) switch
+        {
+            16 => BatchPasses<Simd512, Vector512<float>>.SquaredErrorLoss<L>(ref activations, ref targets),
+            8 => BatchPasses<Simd256, Vector256<float>>.SquaredErrorLoss<L>(ref activations, ref targets),
+            4 => BatchPasses<Simd128, Vector128<float>>.SquaredErrorLoss<L>(ref activations, ref targets),
+            _ => BatchPasses<Simd1, float>.SquaredErrorLoss<L>(ref activations, ref targets),
+        };
+
     /// <summary>
     /// Layer <typeparamref name="L"/> backward over a batch: g_b += Σₛ δ and g_W += Xᵀ·Δ, X the caller's inputs when
     /// <paramref name="fromInputs"/> (the first layer), else the previous layer's workspace rows.

@@ -78,6 +78,7 @@ public sealed class Trainer<TModel>
         var random = new SplitMix64((ulong)(uint)_options.Seed * 0x9E3779B97F4A7C15UL + 1);
         int batches = (training.Count + batchSize - 1) / batchSize;
 
+        Quantization.QuantizationAwareTraining? qat = _options.QuantizationAware;
         var history = new List<EpochReport>();
         double bestLoss = double.PositiveInfinity;
         int bestEpoch = 0;
@@ -103,6 +104,7 @@ public sealed class Trainer<TModel>
                 random.Shuffle<int>(order);
             }
 
+            qat?.BeginEpoch(_model, epoch);
             var clock = Stopwatch.StartNew();
             double epochLoss = 0;
             int seen = 0;
@@ -121,6 +123,7 @@ public sealed class Trainer<TModel>
 
                 // Gradients summed over the batch (in chunks the model's workspace holds), then averaged.
                 _model.ZeroGradients();
+                qat?.BeginStep(_model);
                 double batchLoss = 0;
                 for (int offset = 0; offset < count; offset += chunk)
                 {
@@ -133,8 +136,11 @@ public sealed class Trainer<TModel>
                         _options.Corruption.Apply(target, corrupted.AsSpan(s * width, width), ref random);
                     }
 
+                    qat?.QuantizeInputs(corrupted.AsSpan(0, n * width));
                     batchLoss += _model.AccumulateBatchGradients(corrupted.AsSpan(0, n * width), clean.AsSpan(0, n * width));
                 }
+
+                qat?.EndStep(_model);
 
                 // The loss was computed with the parameters before this step: while it is sound, they are good.
                 if (!double.IsFinite(batchLoss))

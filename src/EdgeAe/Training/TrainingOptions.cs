@@ -54,6 +54,12 @@ public sealed record TrainingOptions
     /// <summary>Weight files written after every epoch (the last epoch, and the best so far); null writes none.</summary>
     public CheckpointOptions? Checkpoints { get; init; }
 
+    /// <summary>
+    /// Quantisation-aware training: fake-quantised weights and activations in the forward pass, clipped straight-through
+    /// gradients (docs/quantization.md); its <c>Quantize</c> gives the int8 model afterwards. Null trains in float32.
+    /// </summary>
+    public Quantization.QuantizationAwareTraining? QuantizationAware { get; init; }
+
     internal void Validate()
     {
         if (Epochs <= 0)

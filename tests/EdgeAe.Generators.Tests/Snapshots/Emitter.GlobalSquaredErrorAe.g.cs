@@ -22,7 +22,7 @@ using Unsafe = global::System.Runtime.CompilerServices.Unsafe;
 /// 16,384 bytes allocated for batches of up to 64.</para>
 /// </remarks>
 [GeneratedCode("EdgeAe.Generators", "<version>")]
-partial class GlobalSquaredErrorAe : Ae.IAutoencoder
+partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 {
     /// <summary>Width of the input and of the reconstruction.</summary>
     public const int InputSize = 4;
@@ -107,6 +107,12 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
     /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
     /// </summary>
     public Span<float> Gradients => _gradients.Span;
+
+    /// <summary>
+    /// Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their
+    /// gradients as the int8 model would (docs/quantization.md). Null: plain float32.
+    /// </summary>
+    public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }
 
     /// <summary>
     /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit (Glorot for sigmoid, tanh
@@ -312,14 +318,17 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
         // Layer 0 (code): dense 4 → 2, Sigmoid.
         Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
             ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        FakeQuantization?.Forward(0, ref Ws(BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
         Kernels.Dense.ForwardBatchTied<Layer1, Kernels.Linear>(
             ref p, ref Transposed(BatchLayout.Transposed1), ref Ws(BatchLayout.Activations0),
             ref Ws(BatchLayout.Activations1), count);
+        FakeQuantization?.Forward(1, ref Ws(BatchLayout.Activations1), BatchLayout.Row1, count);
 
         // Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = Linear.
         double loss = Kernels.Dense.SquaredErrorBatch<Layer1, Kernels.Linear>(
             ref Ws(BatchLayout.Activations1), ref In(targets), ref Ws(BatchLayout.Deltas1), count);
+        FakeQuantization?.Backward(1, ref Ws(BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (output) backward: g_b += Σ δ, g_W += Δᵀ·X into layer 0's W (tied); δ of layer 0 = (Δ·Wᵀ)∘f′, f =
         // Sigmoid.
@@ -328,6 +337,7 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer1, Kernels.Sigmoid>(
             ref Unsafe.Add(ref p, Layer1.Weights), ref Ws(BatchLayout.Deltas1), ref Ws(BatchLayout.Activations0),
             ref Ws(BatchLayout.Deltas0), count);
+        FakeQuantization?.Backward(0, ref Ws(BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
         Kernels.Dense.GradientsBatch<Layer0>(
@@ -427,5 +437,161 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder
         public const int Deltas1 = 3072;
         public const int Transposed1 = 0;
         public const int TransposedLength = 16;
+    }
+
+    /// <summary>
+    /// The int8 form of <see cref="GlobalSquaredErrorAe"/> (docs/quantization.md): the same layers with int8 weights
+    /// and activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
+    /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
+    /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
+    /// </summary>
+    public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder
+    {
+        /// <summary>
+        /// Bytes of the packed int8 parameters: per layer a header, folded biases, multipliers, a table and the weights
+        /// in quads.
+        /// </summary>
+        public const int PackedParameterBytes = 3200;
+
+        /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
+        public Int8()
+            : base(GlobalSquaredErrorAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
+        {
+        }
+
+        /// <summary>Creates the model running <paramref name="parameters"/>.</summary>
+        public Int8(Ae.Quantization.QuantizedParameters parameters)
+            : this() => Load(parameters);
+
+        /// <summary>
+        /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
+        /// (<see cref="CodeSize"/> floats). Allocates nothing.
+        /// </summary>
+        public override void Encode(ReadOnlySpan<float> input, Span<float> code)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            EncodeRows(input, code, 1);
+        }
+
+        /// <summary>
+        /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
+        /// (<see cref="InputSize"/> floats). Allocates nothing.
+        /// </summary>
+        public override void Decode(ReadOnlySpan<float> code, Span<float> output)
+        {
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer1>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer0), 1);
+            // Layer 1 (output): dense 2 → 4, Linear; its own int8 W (the float model ties it to layer 0's).
+            Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Linear>(
+                ref p, ref Codes(Int8Rows.Layer0), ref Out(output), InputSize, 1);
+        }
+
+        /// <summary>
+        /// Encodes a batch of 1 to <see cref="MaxBatchSize"/> samples (count × <see cref="InputSize"/> floats) into
+        /// count × <see cref="CodeSize"/> floats. Allocates nothing.
+        /// </summary>
+        public override void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
+        {
+            int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+            Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+            EncodeRows(inputs, codes, count);
+        }
+
+        /// <summary>
+        /// The encoder on <paramref name="count"/> samples: their codes, dequantised, to <paramref name="codes"/>.
+        /// </summary>
+        private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)
+        {
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
+            // Layer 0 (code): dense 4 → 2, Sigmoid.
+            Kernels.Int8Dense.ForwardToFloat<Int8Layer0, Kernels.Sigmoid>(
+                ref p, ref Codes(Int8Rows.Input), ref Out(codes), CodeSize, count);
+        }
+
+        /// <summary>
+        /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
+        /// reconstruction against the input: squared error ½Σ(x̂ − x)². Allocates nothing. The loss is computed in
+        /// float from the dequantised outputs.
+        /// </summary>
+        public override float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
+            return ForwardAndLoss(input, input, ref Out(output));
+        }
+
+        /// <summary>
+        /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a
+        /// denoising model: a corrupted input against the clean one). Allocates nothing.
+        /// </summary>
+        public override float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(target, InputSize, nameof(target));
+            return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));
+        }
+
+        /// <summary>
+        /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss
+        /// against <paramref name="target"/> is returned.
+        /// </summary>
+        private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
+        {
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
+            // Layer 0 (code): dense 4 → 2, Sigmoid.
+            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Sigmoid>(
+                ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), 1);
+            // Layer 1 (output): dense 2 → 4, Linear; its own int8 W (the float model ties it to layer 0's).
+            Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Linear>(
+                ref p, ref Codes(Int8Rows.Layer0), ref output, InputSize, 1);
+            // ½Σ(a − t)² over the dequantised outputs.
+            double loss = Kernels.Dense.SquaredErrorLoss<Layer1>(ref output, ref In(target));
+            return (float)loss;
+        }
+
+        /// <summary>Packs every layer's int8 parameters for the kernels.</summary>
+        protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)
+        {
+            Kernels.Int8Dense.Pack<Int8Layer0>(packed, parameters.Layers[0]);
+            Kernels.Int8Dense.Pack<Int8Layer1>(packed, parameters.Layers[1]);
+        }
+
+        /// <summary>Layer 0 (code): dense 4 → 2, Sigmoid; packed bytes [0..1600).</summary>
+        private readonly struct Int8Layer0 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 4;
+
+            public static int Outputs => 2;
+
+            public static int Offset => 0;
+        }
+
+        /// <summary>Layer 1 (output): dense 2 → 4, Linear; packed bytes [1600..3200).</summary>
+        private readonly struct Int8Layer1 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 2;
+
+            public static int Outputs => 4;
+
+            public static int Offset => 1600;
+        }
+
+        /// <summary>
+        /// Byte offsets of the int8 rows (the quantised input, then each layer's outputs; one row per sample of the
+        /// largest batch), and the float scratch row.
+        /// </summary>
+        private static class Int8Rows
+        {
+            public const int Input = 0;
+            public const int Layer0 = 4096;
+            public const int Layer1 = 8192;
+            public const int Length = 12288;
+            public const int FloatRow = 16;
+        }
     }
 }

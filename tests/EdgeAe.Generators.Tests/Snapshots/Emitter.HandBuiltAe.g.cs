@@ -26,7 +26,7 @@ using Unsafe = global::System.Runtime.CompilerServices.Unsafe;
 /// 4,608 bytes allocated for batches of up to 8.</para>
 /// </remarks>
 [GeneratedCode("EdgeAe.Generators", "<version>")]
-partial class HandBuiltAe : Ae.IAutoencoder
+partial class HandBuiltAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 {
     /// <summary>Width of the input and of the reconstruction.</summary>
     public const int InputSize = 6;
@@ -113,6 +113,12 @@ partial class HandBuiltAe : Ae.IAutoencoder
     /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
     /// </summary>
     public Span<float> Gradients => _gradients.Span;
+
+    /// <summary>
+    /// Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their
+    /// gradients as the int8 model would (docs/quantization.md). Null: plain float32.
+    /// </summary>
+    public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }
 
     /// <summary>
     /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit (Glorot for sigmoid, tanh
@@ -346,19 +352,24 @@ partial class HandBuiltAe : Ae.IAutoencoder
         // Layer 0 (encoder): dense 6 → 5, Relu.
         Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
             ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        FakeQuantization?.Forward(0, ref Ws(BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (code): dense 5 → 3, Tanh.
         Kernels.Dense.ForwardBatch<Layer1, Kernels.Tanh>(
             ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
+        FakeQuantization?.Forward(1, ref Ws(BatchLayout.Activations1), BatchLayout.Row1, count);
         // Layer 2 (decoder): dense 3 → 5, Linear.
         Kernels.Dense.ForwardBatch<Layer2, Kernels.Linear>(
             ref p, ref Ws(BatchLayout.Activations1), fromInputs: false, ref Ws(BatchLayout.Activations2), count);
+        FakeQuantization?.Forward(2, ref Ws(BatchLayout.Activations2), BatchLayout.Row2, count);
         // Layer 3 (output): dense 5 → 6, Sigmoid. Stores z: the loss pass applies σ.
         Kernels.Dense.ForwardBatch<Layer3, Kernels.Linear>(
             ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.PreActivations), count);
+        FakeQuantization?.Forward(3, ref Ws(BatchLayout.PreActivations), BatchLayout.Row3, count);
 
         // Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.
         double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer3>(
             ref Ws(BatchLayout.PreActivations), ref In(targets), ref Ws(BatchLayout.Deltas3), count);
+        FakeQuantization?.Backward(3, ref Ws(BatchLayout.Deltas3), BatchLayout.Row3, count);
 
         // Layer 3 (output) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 2 = (Δ·Wᵀ)∘f′, f = Linear.
         Kernels.Dense.GradientsBatch<Layer3>(
@@ -366,6 +377,7 @@ partial class HandBuiltAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer3, Kernels.Linear>(
             ref Transposed(BatchLayout.Transposed3), ref Ws(BatchLayout.Deltas3), ref Ws(BatchLayout.Activations2),
             ref Ws(BatchLayout.Deltas2), count);
+        FakeQuantization?.Backward(2, ref Ws(BatchLayout.Deltas2), BatchLayout.Row2, count);
 
         // Layer 2 (decoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 1 = (Δ·Wᵀ)∘f′, f = Tanh.
         Kernels.Dense.GradientsBatch<Layer2>(
@@ -373,6 +385,7 @@ partial class HandBuiltAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer2, Kernels.Tanh>(
             ref Transposed(BatchLayout.Transposed2), ref Ws(BatchLayout.Deltas2), ref Ws(BatchLayout.Activations1),
             ref Ws(BatchLayout.Deltas1), count);
+        FakeQuantization?.Backward(1, ref Ws(BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 0 = (Δ·Wᵀ)∘f′, f = Relu.
         Kernels.Dense.GradientsBatch<Layer1>(
@@ -380,6 +393,7 @@ partial class HandBuiltAe : Ae.IAutoencoder
         Kernels.Dense.DeltaBatch<Layer1, Kernels.Relu>(
             ref Transposed(BatchLayout.Transposed1), ref Ws(BatchLayout.Deltas1), ref Ws(BatchLayout.Activations0),
             ref Ws(BatchLayout.Deltas0), count);
+        FakeQuantization?.Backward(0, ref Ws(BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (encoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
         Kernels.Dense.GradientsBatch<Layer0>(
@@ -513,5 +527,198 @@ partial class HandBuiltAe : Ae.IAutoencoder
         public const int Transposed2 = 16;
         public const int Transposed3 = 32;
         public const int TransposedLength = 64;
+    }
+
+    /// <summary>
+    /// The int8 form of <see cref="HandBuiltAe"/> (docs/quantization.md): the same layers with int8 weights and
+    /// activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
+    /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
+    /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
+    /// </summary>
+    public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder
+    {
+        /// <summary>
+        /// Bytes of the packed int8 parameters: per layer a header, folded biases, multipliers, a table and the weights
+        /// in quads.
+        /// </summary>
+        public const int PackedParameterBytes = 6400;
+
+        /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
+        public Int8()
+            : base(HandBuiltAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
+        {
+        }
+
+        /// <summary>Creates the model running <paramref name="parameters"/>.</summary>
+        public Int8(Ae.Quantization.QuantizedParameters parameters)
+            : this() => Load(parameters);
+
+        /// <summary>
+        /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
+        /// (<see cref="CodeSize"/> floats). Allocates nothing.
+        /// </summary>
+        public override void Encode(ReadOnlySpan<float> input, Span<float> code)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            EncodeRows(input, code, 1);
+        }
+
+        /// <summary>
+        /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
+        /// (<see cref="InputSize"/> floats). Allocates nothing.
+        /// </summary>
+        public override void Decode(ReadOnlySpan<float> code, Span<float> output)
+        {
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer2>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer1), 1);
+            // Layer 2 (decoder): dense 3 → 5, Linear.
+            Kernels.Int8Dense.Forward<Int8Layer2, Kernels.Linear>(
+                ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
+            // Layer 3 (output): dense 5 → 6, Sigmoid.
+            Kernels.Int8Dense.ForwardToFloat<Int8Layer3, Kernels.Sigmoid>(
+                ref p, ref Codes(Int8Rows.Layer2), ref Out(output), InputSize, 1);
+        }
+
+        /// <summary>
+        /// Encodes a batch of 1 to <see cref="MaxBatchSize"/> samples (count × <see cref="InputSize"/> floats) into
+        /// count × <see cref="CodeSize"/> floats. Allocates nothing.
+        /// </summary>
+        public override void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
+        {
+            int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+            Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+            EncodeRows(inputs, codes, count);
+        }
+
+        /// <summary>
+        /// The encoder on <paramref name="count"/> samples: their codes, dequantised, to <paramref name="codes"/>.
+        /// </summary>
+        private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)
+        {
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
+            // Layer 0 (encoder): dense 6 → 5, Relu.
+            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Relu>(
+                ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), count);
+            // Layer 1 (code): dense 5 → 3, Tanh.
+            Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Tanh>(
+                ref p, ref Codes(Int8Rows.Layer0), ref Out(codes), CodeSize, count);
+        }
+
+        /// <summary>
+        /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
+        /// reconstruction against the input: binary cross-entropy, summed over elements. Allocates nothing. The loss is
+        /// computed in float from the dequantised outputs (binary cross-entropy from the dequantised pre-activations).
+        /// </summary>
+        public override float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
+            return ForwardAndLoss(input, input, ref Out(output));
+        }
+
+        /// <summary>
+        /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a
+        /// denoising model: a corrupted input against the clean one). Allocates nothing.
+        /// </summary>
+        public override float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
+        {
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(target, InputSize, nameof(target));
+            return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));
+        }
+
+        /// <summary>
+        /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss
+        /// against <paramref name="target"/> is returned.
+        /// </summary>
+        private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
+        {
+            ref byte p = ref Packed;
+            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
+            // Layer 0 (encoder): dense 6 → 5, Relu.
+            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Relu>(
+                ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), 1);
+            // Layer 1 (code): dense 5 → 3, Tanh.
+            Kernels.Int8Dense.Forward<Int8Layer1, Kernels.Tanh>(
+                ref p, ref Codes(Int8Rows.Layer0), ref Codes(Int8Rows.Layer1), 1);
+            // Layer 2 (decoder): dense 3 → 5, Linear.
+            Kernels.Int8Dense.Forward<Int8Layer2, Kernels.Linear>(
+                ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
+            // Layer 3 (output): dense 5 → 6, Sigmoid.
+            Kernels.Int8Dense.ForwardOutput<Int8Layer3, Kernels.Sigmoid>(
+                ref p, ref Codes(Int8Rows.Layer2), ref output, ref Floats(0), ref Codes(Int8Rows.Layer3));
+            // Σ softplus(z) − t·z: softplus by the table of the 256 z codes, t·z over the dequantised z (Floats(0)).
+            double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Int8Layer3>(
+                ref Codes(Int8Rows.Layer3), ref Floats(0), ref In(target), ref Softplus);
+            return (float)loss;
+        }
+
+        /// <summary>Packs every layer's int8 parameters for the kernels.</summary>
+        protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)
+        {
+            Kernels.Int8Dense.Pack<Int8Layer0>(packed, parameters.Layers[0]);
+            Kernels.Int8Dense.Pack<Int8Layer1>(packed, parameters.Layers[1]);
+            Kernels.Int8Dense.Pack<Int8Layer2>(packed, parameters.Layers[2]);
+            Kernels.Int8Dense.Pack<Int8Layer3>(packed, parameters.Layers[3]);
+        }
+
+        /// <summary>Layer 0 (encoder): dense 6 → 5, Relu; packed bytes [0..1600).</summary>
+        private readonly struct Int8Layer0 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 6;
+
+            public static int Outputs => 5;
+
+            public static int Offset => 0;
+        }
+
+        /// <summary>Layer 1 (code): dense 5 → 3, Tanh; packed bytes [1600..3200).</summary>
+        private readonly struct Int8Layer1 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 5;
+
+            public static int Outputs => 3;
+
+            public static int Offset => 1600;
+        }
+
+        /// <summary>Layer 2 (decoder): dense 3 → 5, Linear; packed bytes [3200..4800).</summary>
+        private readonly struct Int8Layer2 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 3;
+
+            public static int Outputs => 5;
+
+            public static int Offset => 3200;
+        }
+
+        /// <summary>Layer 3 (output): dense 5 → 6, Sigmoid; packed bytes [4800..6400).</summary>
+        private readonly struct Int8Layer3 : Kernels.IInt8Layer
+        {
+            public static int Inputs => 5;
+
+            public static int Outputs => 6;
+
+            public static int Offset => 4800;
+        }
+
+        /// <summary>
+        /// Byte offsets of the int8 rows (the quantised input, then each layer's outputs; one row per sample of the
+        /// largest batch), and the float scratch row.
+        /// </summary>
+        private static class Int8Rows
+        {
+            public const int Input = 0;
+            public const int Layer0 = 512;
+            public const int Layer1 = 1024;
+            public const int Layer2 = 1536;
+            public const int Layer3 = 2048;
+            public const int Length = 2560;
+            public const int FloatRow = 16;
+        }
     }
 }

@@ -172,12 +172,15 @@ public sealed class WeightFileValidationTests
         data.Layers[1] = new LayerFingerprint(data.Layers[1].Role, data.Layers[1].InputWidth, data.Layers[1].Width, 9);
         AssertReason(WeightFileFormat.Write(data), WeightFileErrorReason.Malformed, "unknown activation code 9 in layer 1");
 
-        // Element type 2 (int8) is reserved: a later reader, not a format break.
+        // Element type 2 announces an int8 model: float32 values behind it do not add up to one.
         bytes = (byte[])valid.Clone();
         int parm = IndexOf(bytes, "PARM"u8.ToArray());
         bytes[parm + 8] = WeightFileFormat.ElementTypeInt8;
         FixChecksum(bytes);
-        AssertReason(bytes, WeightFileErrorReason.UnsupportedVersion, "element type 2 (int8 with per-tensor scales)");
+        AssertReason(bytes, WeightFileErrorReason.Malformed, "for this int8 model");
+        bytes[parm + 8] = 3;
+        FixChecksum(bytes);
+        AssertReason(bytes, WeightFileErrorReason.Malformed, "unknown element type 3");
     }
 
     [Fact]

@@ -1,0 +1,193 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EdgeAe.Cli.Files;
+using EdgeAe.Compression;
+using EdgeAe.Data;
+using EdgeAe.IO;
+using EdgeAe.Quantization;
+using EdgeAe.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace EdgeAe.Cli.Commands;
+
+internal sealed class QuantizeSettings : CommonSettings
+{
+    [CommandOption("--weights <FILE>")]
+    [Description("The float32 weight file to quantise (written by train).")]
+    public string? Weights { get; set; }
+
+    [CommandOption("--model <FILE>")]
+    [Description("A C# file declaring one [[Autoencoder]] class; default: the built-in DigitsAe.")]
+    public string? Model { get; set; }
+
+    [CommandOption("--calibration <FILE>")]
+    [Description("Data whose activations set the int8 ranges (IDX or CSV, as --data of train; the weight file's normalisation is applied); default: train's default data, the bundled digits.")]
+    public string? Calibration { get; set; }
+
+    [CommandOption("--label-column <N>")]
+    [Description("CSV: index of a label column to drop (negative counts from the end).")]
+    public int? LabelColumn { get; set; }
+
+    [CommandOption("--header <BOOL>")]
+    [Description("CSV: true if the first row is a header; default: detected.")]
+    public string? Header { get; set; }
+
+    [CommandOption("--method <NAME>")]
+    [Description("Activation ranges: minmax | percentile | mse (docs/quantization.md).")]
+    [DefaultValue("minmax")]
+    public string Method { get; set; } = "minmax";
+
+    [CommandOption("--percentile <P>")]
+    [Description("With --method percentile: the two-sided percentile kept, e.g. 99.99.")]
+    [DefaultValue("99.99")]
+    public string Percentile { get; set; } = "99.99";
+
+    [CommandOption("--samples <N>")]
+    [Description("Most calibration samples used (evenly spaced through the data).")]
+    [DefaultValue(2048)]
+    public int Samples { get; set; } = 2048;
+
+    [CommandOption("--out <FILE>")]
+    [Description("The int8 weight file to write (e.g. model.int8.eaw).")]
+    public string? Out { get; set; }
+
+    public override IEnumerable<FileArgument> Files =>
+    [
+        FileArgument.Input("--weights", Weights, "weight file"),
+        FileArgument.Input("--model", Model, "declaration"),
+        FileArgument.Input("--calibration", Calibration, "calibration data file"),
+        FileArgument.Output("--out", Out, "weight file"),
+    ];
+
+    public CalibrationMethod ParsedMethod { get; private set; }
+
+    public double ParsedPercentile { get; private set; }
+
+    public override ValidationResult Validate()
+    {
+        if (Weights is null)
+        {
+            return ValidationResult.Error("--weights <FILE> is required");
+        }
+
+        if (Out is null)
+        {
+            return ValidationResult.Error("--out <FILE> is required");
+        }
+
+        switch (Method.Trim().ToLowerInvariant())
+        {
+            case "minmax": ParsedMethod = CalibrationMethod.MinMax; break;
+            case "percentile": ParsedMethod = CalibrationMethod.Percentile; break;
+            case "mse": ParsedMethod = CalibrationMethod.Mse; break;
+            default: return Invalid("--method", Method, "expected minmax, percentile or mse");
+        }
+
+        if (!double.TryParse(Percentile, NumberStyles.Float, CultureInfo.InvariantCulture, out double percentile) || !(percentile > 50 && percentile <= 100))
+        {
+            return Invalid("--percentile", Percentile, "expected a number in (50, 100]");
+        }
+
+        ParsedPercentile = percentile;
+        if (Samples < 1)
+        {
+            return Invalid("--samples", Samples.ToString(CultureInfo.InvariantCulture), "expected a positive number");
+        }
+
+        if (Header is not null && Header.Trim().ToLowerInvariant() is not ("true" or "false" or "yes" or "no" or "1" or "0"))
+        {
+            return Invalid("--header", Header, "expected true or false");
+        }
+
+        return base.Validate();
+    }
+}
+
+/// <summary>
+/// <c>edgeae quantize</c>: post-training quantisation of a float32 weight file into an int8 one (docs/quantization.md),
+/// with a per-layer report: scales, saturation on the calibration data, error against the float model.
+/// </summary>
+internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeCommand<QuantizeSettings>(environment)
+{
+    protected override int Run(QuantizeSettings settings, CancellationToken cancellationToken)
+    {
+        string weights = settings.Weights!, output = settings.Out!;
+        WeightFileInfo info = WeightFile.Read(weights);
+        if (info.IsInt8)
+        {
+            throw new CliException($"{weights} is already an int8 model; quantize reads a float32 weight file written by train");
+        }
+
+        ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
+        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        Normalization normalization = WeightsSettings.LoadWeights(weights, model, settings.Model);
+        bool? header = settings.Header?.Trim().ToLowerInvariant() switch { "true" or "yes" or "1" => true, "false" or "no" or "0" => false, _ => null };
+        RawData raw = DataLoader.Load(settings.Calibration, new DataFileOptions(settings.LabelColumn, header), handle, Environment, "--calibration");
+        DataLoader.CheckWidth(raw, handle);
+        Dataset data = Normalizer.Apply(raw.Data, normalization);
+        var options = new QuantizationOptions { Method = settings.ParsedMethod, Percentile = settings.ParsedPercentile, MaxSamples = settings.Samples };
+        QuantizationResult result;
+        try
+        {
+            result = Quantizer.Quantize(model, data, options);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"cannot quantise {weights}: {e.Message}", inner: e);
+        }
+
+        // The packet codec's code ranges (a 'qant' section), if the float file has them, go with the int8 model.
+        CodeQuantizer? codec = info.CodeBits is null ? null : PacketCodec.Load(weights, handle.Create(handle.Topology.Seed)).Quantizer;
+        WeightFile.Save(output, result.Parameters, normalization, codec);
+
+        // The int8 model on the calibration samples, against the float model (the same samples the report used).
+        var int8 = handle.CreateInt8();
+        int8.Load(result.Parameters);
+        Dataset evaluated = data.Count <= settings.Samples ? data : data.Select(Enumerable.Range(0, settings.Samples).Select(k => (int)((long)k * data.Count / settings.Samples)).ToArray());
+        Evaluation before = Trainer<IAutoencoder>.Evaluate(model, evaluated);
+        Evaluation after = Trainer<IAutoencoder>.Evaluate(int8, evaluated);
+        long floatBytes = new FileInfo(weights).Length, int8Bytes = new FileInfo(output).Length;
+        var report = new QuantizeReport(
+            "quantize", handle.Name, handle.Topology.ToString(), weights, Path.GetFullPath(output), raw.Name, result.CalibrationSamples,
+            result.Method.ToString().ToLowerInvariant(), before.MeanSquaredError, after.MeanSquaredError, floatBytes, int8Bytes,
+            result.Layers.Select(l => new QuantizeLayerReport(
+                l.Index, l.Role.ToString().ToLowerInvariant(), l.Activation.ToString().ToLowerInvariant(), l.Input.Scale, l.Input.ZeroPoint,
+                l.PreActivation.Scale, l.PreActivation.ZeroPoint, l.Output.Scale, l.Output.ZeroPoint, l.WeightScaleMin, l.WeightScaleMax, l.Shift,
+                l.SaturatedFraction, l.OutputRmse, l.RelativeError)).ToArray());
+        Environment.Line($"{handle.Name} {handle.Topology} from {weights} → {report.Out} (int8, {int8Bytes:N0} bytes; float32 {floatBytes:N0})");
+        Environment.Line($"calibration: {result.CalibrationSamples:N0} samples of {raw.Name}, method {report.Method}");
+        var table = new Table().AddColumn("layer").AddColumn("activation").AddColumn("input scale / zp").AddColumn("z scale / zp")
+            .AddColumn("output scale / zp").AddColumn("weight scales").AddColumn("shift").AddColumn("saturated").AddColumn("RMSE vs float").AddColumn("relative");
+        foreach (LayerQuantizationReport l in result.Layers)
+        {
+            table.AddRow(
+                $"L{l.Index} {l.Role.ToString().ToLowerInvariant()}", l.Activation.ToString(), Pair(l.Input), Pair(l.PreActivation), Pair(l.Output),
+                FormattableString.Invariant($"{l.WeightScaleMin:G3}..{l.WeightScaleMax:G3}"), l.Shift.ToString(CultureInfo.InvariantCulture),
+                FormattableString.Invariant($"{l.SaturatedFraction:P3}"), FormattableString.Invariant($"{l.OutputRmse:G3}"), FormattableString.Invariant($"{l.RelativeError:P2}"));
+        }
+
+        Environment.Console.Write(table);
+        Environment.Line(FormattableString.Invariant($"MSE on the calibration samples: float32 {before.MeanSquaredError:F6}, int8 {after.MeanSquaredError:F6} ({after.MeanSquaredError / before.MeanSquaredError:F3}×)"));
+        Environment.WriteJson(report, QuantizeJson.Default.QuantizeReport);
+        return CommandLine.Success;
+    }
+
+    private static string Pair(QuantizationParameters q) => FormattableString.Invariant($"{q.Scale:G4} / {q.ZeroPoint}");
+}
+
+/// <summary>One layer of <c>quantize --json</c>.</summary>
+internal sealed record QuantizeLayerReport(
+    int Index, string Role, string Activation, float InputScale, int InputZeroPoint, float ZScale, int ZZeroPoint, float OutputScale,
+    int OutputZeroPoint, float WeightScaleMin, float WeightScaleMax, int Shift, double SaturatedFraction, double OutputRmse, double RelativeError);
+
+/// <summary>What <c>quantize --json</c> prints (snake_case keys).</summary>
+internal sealed record QuantizeReport(
+    string Command, string Model, string Topology, string Weights, string Out, string Calibration, int CalibrationSamples, string Method,
+    double FloatMse, double Int8Mse, long FloatBytes, long Int8Bytes, IReadOnlyList<QuantizeLayerReport> Layers);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(QuantizeReport))]
+internal sealed partial class QuantizeJson : JsonSerializerContext;

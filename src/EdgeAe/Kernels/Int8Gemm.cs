@@ -1,0 +1,294 @@
+using System.Runtime.CompilerServices;
+
+namespace EdgeAe.Kernels;
+
+// What an int8 product does with each requantised vector, as a type argument (compared with typeof, folded by the JIT).
+
+/// <summary>Stores the output codes as int8 (a hidden layer: the next layer's input).</summary>
+internal readonly struct Int8Out;
+
+/// <summary>Stores the outputs dequantised to float (the code of Encode, the reconstruction of Decode).</summary>
+internal readonly struct FloatOut;
+
+/// <summary>As <see cref="FloatOut"/>, and the requantised pre-activation z too, dequantised and as codes (the loss of Reconstruct).</summary>
+internal readonly struct FloatOutWithZ;
+
+/// <summary>
+/// One int8 dense layer over one or more rows (samples) for one rung: acc = B + Σ x·W in int32, requantised, the
+/// activation (clamp or table), stored as int8 codes or dequantised floats. Written once over <see cref="IInt8Simd{TVec}"/>.
+/// </summary>
+/// <remarks>
+/// The outputs are cut into segments of one vector (one output per int32 lane); a row whose width is not a multiple of
+/// the vector ends with a segment overlapping the one before it: its lanes are computed again from scratch and give
+/// the same codes, so storing them twice is harmless and no store leaves the row. A tile is <c>R</c> rows ×
+/// <c>K</c> segments of accumulators; per quad of inputs it loads each segment's weights once and each row's four
+/// input codes once (XNNPACK's qs8 GEMM microkernels, in one generic source).
+/// </remarks>
+internal static class Int8Gemm<Q, TVec>
+    where Q : struct, IInt8Simd<TVec>
+    where TVec : struct
+{
+    /// <summary>Segments of a single-row block: enough independent dot-product chains to hide their latency.</summary>
+    private const int RowSegments = 8;
+
+    /// <summary>
+    /// Segments of a four-row tile: 16 accumulators where 32 vector registers exist (512-bit vectors, or EVEX-encoded
+    /// 256-bit code on an AVX-512 machine), else 12 (16 registers: 12 accumulators, four rows' codes, one weight vector).
+    /// </summary>
+    private static int TileSegments => Q.Count == 16 ? 4 : 3;
+
+    /// <summary>
+    /// Layer <typeparamref name="L"/> (activation <typeparamref name="A"/>, epilogue <typeparamref name="E"/>) on
+    /// <paramref name="rows"/> rows of int8 codes at <paramref name="x"/> (rows <see cref="Int8Layout.RowBytes"/> of the
+    /// inputs apart). Outputs go to <paramref name="y"/>: int8 rows <see cref="Int8Layout.RowBytes"/> of the outputs apart,
+    /// or floats <paramref name="yStride"/> apart; <see cref="FloatOutWithZ"/> also writes the dequantised z to <paramref name="z"/>
+    /// and its codes to <paramref name="zCodes"/> (int8 rows).
+    /// </summary>
+    public static void Run<L, A, E>(ref byte packed, ref sbyte x, ref byte y, int yStride, ref float z, ref sbyte zCodes, int rows)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+    {
+        int segments = (L.Outputs + Q.Count - 1) / Q.Count;
+        int r = 0;
+        if (rows >= 4)
+        {
+            int blocks = (segments + TileSegments - 1) / TileSegments;
+            int perBlock = (segments + blocks - 1) / blocks;
+            for (int first = 0; first < segments; first += perBlock)
+            {
+                int k = Math.Min(perBlock, segments - first);
+                for (r = 0; r + 4 <= rows; r += 4)
+                {
+                    switch (k)
+                    {
+                        case 1: Tile<L, A, E, N4, N1>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                        case 2: Tile<L, A, E, N4, N2>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                        case 3: Tile<L, A, E, N4, N3>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                        default: Tile<L, A, E, N4, N4>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    }
+                }
+            }
+        }
+
+        for (; r < rows; r++)
+        {
+            int blocks = (segments + RowSegments - 1) / RowSegments;
+            int perBlock = (segments + blocks - 1) / blocks;
+            for (int first = 0; first < segments; first += perBlock)
+            {
+                switch (Math.Min(perBlock, segments - first))
+                {
+                    case 1: Tile<L, A, E, N1, N1>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 2: Tile<L, A, E, N1, N2>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 3: Tile<L, A, E, N1, N3>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 4: Tile<L, A, E, N1, N4>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 5: Tile<L, A, E, N1, N5>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 6: Tile<L, A, E, N1, N6>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    case 7: Tile<L, A, E, N1, N7>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                    default: Tile<L, A, E, N1, N8>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, r, first); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One tile: rows <paramref name="row"/>.. (<typeparamref name="R"/> of them: 1 or 4) × <typeparamref name="K"/>
+    /// segments from segment <paramref name="segment"/> (at most 8 with one row, 4 with four).
+    /// </summary>
+    private static void Tile<L, A, E, R, K>(ref byte packed, ref sbyte x, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int segment)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+        where R : struct, IConstant
+        where K : struct, IConstant
+    {
+        int n = L.Outputs, lanes = Q.Count;
+        ref byte block = ref Unsafe.Add(ref packed, L.Offset);
+        ref int header = ref Unsafe.As<byte, int>(ref block);
+
+        // Segment offsets from the tile's first column; only a row's last segment is pulled back to overlap.
+        int column = segment * lanes;
+        int last = n - lanes - column;
+        int s0 = Math.Min(0, last), s1 = Math.Min(lanes, last), s2 = Math.Min(2 * lanes, last), s3 = Math.Min(3 * lanes, last);
+        int s4 = Math.Min(4 * lanes, last), s5 = Math.Min(5 * lanes, last), s6 = Math.Min(6 * lanes, last), s7 = Math.Min(7 * lanes, last);
+
+        ref int bias = ref Unsafe.Add(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref block, Q.UnsignedInputs ? Int8Layout.UnsignedBiases(n) : Int8Layout.SignedBiases(n))), column);
+        TVec b0 = Q.Load(ref bias, (nuint)s0);
+        TVec b1 = Unsafe.SizeOf<K>() > 1 ? Q.Load(ref bias, (nuint)s1) : default;
+        TVec b2 = Unsafe.SizeOf<K>() > 2 ? Q.Load(ref bias, (nuint)s2) : default;
+        TVec b3 = Unsafe.SizeOf<K>() > 3 ? Q.Load(ref bias, (nuint)s3) : default;
+        TVec b4 = Unsafe.SizeOf<K>() > 4 ? Q.Load(ref bias, (nuint)s4) : default;
+        TVec b5 = Unsafe.SizeOf<K>() > 5 ? Q.Load(ref bias, (nuint)s5) : default;
+        TVec b6 = Unsafe.SizeOf<K>() > 6 ? Q.Load(ref bias, (nuint)s6) : default;
+        TVec b7 = Unsafe.SizeOf<K>() > 7 ? Q.Load(ref bias, (nuint)s7) : default;
+
+        // Accumulators a{row}{segment}: row 0 has up to 8 segments, rows 1–3 up to 4.
+        TVec a00 = b0, a01 = b1, a02 = b2, a03 = b3, a04 = b4, a05 = b5, a06 = b6, a07 = b7;
+        TVec a10 = b0, a11 = b1, a12 = b2, a13 = b3;
+        TVec a20 = b0, a21 = b1, a22 = b2, a23 = b3;
+        TVec a30 = b0, a31 = b1, a32 = b2, a33 = b3;
+
+        int xStride = Int8Layout.RowBytes(L.Inputs);
+        ref byte x0 = ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref x, row * xStride));
+        ref byte x1 = ref Unsafe.Add(ref x0, Unsafe.SizeOf<R>() > 1 ? xStride : 0);
+        ref byte x2 = ref Unsafe.Add(ref x0, Unsafe.SizeOf<R>() > 1 ? 2 * xStride : 0);
+        ref byte x3 = ref Unsafe.Add(ref x0, Unsafe.SizeOf<R>() > 1 ? 3 * xStride : 0);
+        ref byte w = ref Unsafe.Add(ref block, Int8Layout.Weights(n) + (4 * column));
+        nuint o0 = (nuint)(4 * s0), o1 = (nuint)(4 * s1), o2 = (nuint)(4 * s2), o3 = (nuint)(4 * s3);
+        nuint o4 = (nuint)(4 * s4), o5 = (nuint)(4 * s5), o6 = (nuint)(4 * s6), o7 = (nuint)(4 * s7);
+        int quads = Int8Layout.Quads(L.Inputs), quadRow = 4 * n;
+        for (int q = 0; q < quads; q++)
+        {
+            // Every row's four codes first, then one segment's weights at a time into every row's accumulator: at most
+            // the accumulators, the rows' broadcasts and one weight vector are live (16 registers hold 4 × 3 tiles).
+            Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x0, 4 * q)), out TVec p0, out TVec e0);
+            TVec p1 = default, e1 = default, p2 = default, e2 = default, p3 = default, e3 = default;
+            if (Unsafe.SizeOf<R>() > 1)
+            {
+                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x1, 4 * q)), out p1, out e1);
+                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x2, 4 * q)), out p2, out e2);
+                Q.Broadcast(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x3, 4 * q)), out p3, out e3);
+            }
+
+            TVec wk = Q.LoadQuads(ref w, o0);
+            a00 = Q.Dot(a00, p0, e0, wk);
+            if (Unsafe.SizeOf<R>() > 1)
+            {
+                a10 = Q.Dot(a10, p1, e1, wk);
+                a20 = Q.Dot(a20, p2, e2, wk);
+                a30 = Q.Dot(a30, p3, e3, wk);
+            }
+
+            if (Unsafe.SizeOf<K>() > 1)
+            {
+                wk = Q.LoadQuads(ref w, o1);
+                a01 = Q.Dot(a01, p0, e0, wk);
+                if (Unsafe.SizeOf<R>() > 1)
+                {
+                    a11 = Q.Dot(a11, p1, e1, wk);
+                    a21 = Q.Dot(a21, p2, e2, wk);
+                    a31 = Q.Dot(a31, p3, e3, wk);
+                }
+            }
+
+            if (Unsafe.SizeOf<K>() > 2)
+            {
+                wk = Q.LoadQuads(ref w, o2);
+                a02 = Q.Dot(a02, p0, e0, wk);
+                if (Unsafe.SizeOf<R>() > 1)
+                {
+                    a12 = Q.Dot(a12, p1, e1, wk);
+                    a22 = Q.Dot(a22, p2, e2, wk);
+                    a32 = Q.Dot(a32, p3, e3, wk);
+                }
+            }
+
+            if (Unsafe.SizeOf<K>() > 3)
+            {
+                wk = Q.LoadQuads(ref w, o3);
+                a03 = Q.Dot(a03, p0, e0, wk);
+                if (Unsafe.SizeOf<R>() > 1)
+                {
+                    a13 = Q.Dot(a13, p1, e1, wk);
+                    a23 = Q.Dot(a23, p2, e2, wk);
+                    a33 = Q.Dot(a33, p3, e3, wk);
+                }
+            }
+
+            if (Unsafe.SizeOf<K>() > 4) a04 = Q.Dot(a04, p0, e0, Q.LoadQuads(ref w, o4));
+            if (Unsafe.SizeOf<K>() > 5) a05 = Q.Dot(a05, p0, e0, Q.LoadQuads(ref w, o5));
+            if (Unsafe.SizeOf<K>() > 6) a06 = Q.Dot(a06, p0, e0, Q.LoadQuads(ref w, o6));
+            if (Unsafe.SizeOf<K>() > 7) a07 = Q.Dot(a07, p0, e0, Q.LoadQuads(ref w, o7));
+            w = ref Unsafe.Add(ref w, quadRow);
+        }
+
+        var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
+        Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a00);
+        if (Unsafe.SizeOf<K>() > 1) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s1, a01);
+        if (Unsafe.SizeOf<K>() > 2) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s2, a02);
+        if (Unsafe.SizeOf<K>() > 3) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s3, a03);
+        if (Unsafe.SizeOf<K>() > 4) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04);
+        if (Unsafe.SizeOf<K>() > 5) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s5, a05);
+        if (Unsafe.SizeOf<K>() > 6) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s6, a06);
+        if (Unsafe.SizeOf<K>() > 7) Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s7, a07);
+        if (Unsafe.SizeOf<R>() > 1)
+        {
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s0, a10);
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s0, a20);
+            Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s0, a30);
+            if (Unsafe.SizeOf<K>() > 1)
+            {
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s1, a11);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s1, a21);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s1, a31);
+            }
+
+            if (Unsafe.SizeOf<K>() > 2)
+            {
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s2, a12);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s2, a22);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s2, a32);
+            }
+
+            if (Unsafe.SizeOf<K>() > 3)
+            {
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s3, a13);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s3, a23);
+                Finish<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s3, a33);
+            }
+        }
+    }
+
+    /// <summary>Requantises one accumulator vector (outputs column + offset ..), applies the activation and stores it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish<L, A, E>(ref byte block, in Requantization requantization, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int offset, TVec acc)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+    {
+        int n = L.Outputs;
+        int at = column + offset;
+        ref int header = ref Unsafe.As<byte, int>(ref block);
+        TVec multiplier = Q.Load(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref block, Int8Layout.Multipliers(n))), (nuint)at);
+        TVec zq = Q.Requantize(acc, multiplier, requantization);
+        TVec q = typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)
+            ? Q.Lookup(zq, ref Unsafe.Add(ref block, Int8Layout.Table(n)))
+            : zq;
+        if (typeof(E) == typeof(Int8Out))
+        {
+            Q.StoreInt8(q, ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref y, row * Int8Layout.RowBytes(n))), (nuint)at);
+        }
+        else
+        {
+            float scale = BitConverter.Int32BitsToSingle(Unsafe.Add(ref header, Int8Header.OutputScale));
+            Q.StoreFloat(q, Unsafe.Add(ref header, Int8Header.OutputZeroPoint), scale, ref Unsafe.Add(ref Unsafe.As<byte, float>(ref y), row * yStride), (nuint)at);
+            if (typeof(E) == typeof(FloatOutWithZ))
+            {
+                float zScale = BitConverter.Int32BitsToSingle(Unsafe.Add(ref header, Int8Header.ZScale));
+                Q.StoreFloat(zq, Unsafe.Add(ref header, Int8Header.ZZeroPoint), zScale, ref Unsafe.Add(ref z, row * yStride), (nuint)at);
+                Q.StoreInt8(zq, ref Unsafe.Add(ref zCodes, row * Int8Layout.RowBytes(n)), (nuint)at);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Codes of <paramref name="rows"/> rows of <paramref name="width"/> floats (<paramref name="stride"/> apart) into int8
+    /// rows <see cref="Int8Layout.RowBytes"/> apart (width ≥ the vector width; the last vector overlaps).
+    /// </summary>
+    public static void Quantize(ref float source, int width, int stride, float inverse, int zeroPoint, ref sbyte destination, int rows)
+    {
+        int lanes = Q.Count, rowBytes = Int8Layout.RowBytes(width);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float s = ref Unsafe.Add(ref source, r * stride);
+            ref sbyte d = ref Unsafe.Add(ref destination, r * rowBytes);
+            for (int i = 0; i < width; i += lanes)
+            {
+                nuint at = (nuint)Math.Min(i, width - lanes);
+                Q.StoreInt8(Q.Quantize(ref s, at, inverse, zeroPoint), ref d, at);
+            }
+        }
+    }
+}
+

@@ -1,0 +1,609 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeAe.Kernels;
+
+/// <summary>
+/// The operations of one int8 kernel rung: a vector of int32 lanes (accumulators, codes), one output channel per lane.
+/// The int8 kernels (<see cref="Int8Gemm{Q, TVec}"/>) are written once over this interface, as the float kernels are
+/// over <see cref="ISimd{TVec}"/>; every implementation computes exactly the arithmetic of
+/// <see cref="Quantization.Int8Arithmetic"/>, so every rung gives the same codes bit for bit.
+/// </summary>
+/// <remarks>
+/// Weights are packed in quads (<see cref="Int8Layout"/>): for each group of four inputs, each output's four weights
+/// are adjacent, so one int32 lane holds the four weights of one output and a dot-product instruction (VPDPBUSD, SDOT)
+/// or two multiply-add-adjacent instructions (VPMADDWD on the even and odd bytes) add four products to a lane.
+/// </remarks>
+/// <typeparam name="TVec">The vector type, e.g. <see cref="Vector256{T}"/> of int.</typeparam>
+internal interface IInt8Simd<TVec>
+    where TVec : struct
+{
+    /// <summary>Int32 lanes per vector (output channels per segment).</summary>
+    static abstract int Count { get; }
+
+    /// <summary>
+    /// True when <see cref="Dot"/> multiplies unsigned inputs (VPDPBUSD takes u8 × s8): the kernel then starts from the
+    /// biases folded for inputs offset by 128 (<see cref="Int8Layout.UnsignedBiases"/>).
+    /// </summary>
+    static abstract bool UnsignedInputs { get; }
+
+    /// <summary><see cref="Count"/> int32 values from <paramref name="source"/> + <paramref name="offset"/> elements.</summary>
+    static abstract TVec Load(ref int source, nuint offset);
+
+    /// <summary>The four weights of <see cref="Count"/> outputs: <see cref="Count"/> × 4 bytes at <paramref name="source"/> + <paramref name="offset"/> bytes.</summary>
+    static abstract TVec LoadQuads(ref byte source, nuint offset);
+
+    /// <summary>Prepares the four input codes packed in <paramref name="quad"/> (little-endian bytes) for <see cref="Dot"/>.</summary>
+    static abstract void Broadcast(int quad, out TVec x0, out TVec x1);
+
+    /// <summary>acc + Σₖ x[k]·w[k] over the four inputs of a quad, in every lane.</summary>
+    static abstract TVec Dot(TVec acc, TVec x0, TVec x1, TVec w);
+
+    /// <summary>The requantised codes of accumulators: zp + ⌊(acc·M + 2ⁿ⁻¹) / 2ⁿ⌋, clamped.</summary>
+    static abstract TVec Requantize(TVec acc, TVec multiplier, in Requantization r);
+
+    /// <summary>table[z + 128] in every lane (z in −128..127): sigmoid and tanh.</summary>
+    static abstract TVec Lookup(TVec z, ref byte table);
+
+    /// <summary>Stores the lanes (codes in −128..127) as <see cref="Count"/> bytes.</summary>
+    static abstract void StoreInt8(TVec q, ref sbyte destination, nuint offset);
+
+    /// <summary>Stores scale·(q − zp) as <see cref="Count"/> floats.</summary>
+    static abstract void StoreFloat(TVec q, int zeroPoint, float scale, ref float destination, nuint offset);
+
+    /// <summary>
+    /// The codes of <see cref="Count"/> floats: clamp(roundHalfEven(x·inverse) + zp, −128, 127), NaN as 0 — a rung whose
+    /// <see cref="StoreInt8"/> saturates may leave the final clamp to it (the kernels store every quantised vector).
+    /// </summary>
+    static abstract TVec Quantize(ref float source, nuint offset, float inverse, int zeroPoint);
+}
+
+/// <summary>The constants of one layer's requantisation, for the logical-shift form every rung uses.</summary>
+/// <remarks>
+/// ⌊v / 2ⁿ⌋ for a signed 64-bit v = acc·M + 2ⁿ⁻¹ is computed with a logical shift: (v + 2⁶³) as unsigned, shifted by n,
+/// is ⌊v / 2ⁿ⌋ + 2⁶³⁻ⁿ, whose low 32 bits are the result plus 2⁶³⁻ⁿ mod 2³² (the result fits in 32 bits: |acc| &lt; 2³⁰
+/// and M / 2ⁿ &lt; 1). So <see cref="Round"/> = 2ⁿ⁻¹ + 2⁶³ and <see cref="Add"/> = zp − 2⁶³⁻ⁿ mod 2³².
+/// </remarks>
+internal readonly struct Requantization
+{
+    public Requantization(int shift, int zeroPoint, int min, int max)
+    {
+        Shift = shift;
+        Round = unchecked((long)((1UL << (shift - 1)) + (1UL << 63)));
+        Add = unchecked(zeroPoint - (int)(uint)(1UL << (63 - shift)));
+        Min = min;
+        Max = max;
+    }
+
+    public int Shift { get; }
+
+    public long Round { get; }
+
+    public int Add { get; }
+
+    public int Min { get; }
+
+    public int Max { get; }
+}
+
+/// <summary>Scalar helpers every rung shares.</summary>
+internal static class Int8Lanes
+{
+    /// <summary>The low 16 bits: sign-extended input codes 0 and 2 of a quad; the high: 1 and 3 (as VPMADDWD pairs them with even and odd weight bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Pairs(int quad, out int even, out int odd)
+    {
+        even = (((sbyte)quad) & 0xFFFF) + (((sbyte)(quad >> 16)) << 16);
+        odd = (((sbyte)(quad >> 8)) & 0xFFFF) + ((quad >> 24) << 16);
+    }
+
+    /// <summary>The scalar requantisation (<see cref="Quantization.Int8Arithmetic.Requantize"/>) in the rungs' form.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Requantize(int acc, int multiplier, in Requantization r)
+    {
+        ulong v = unchecked((ulong)(((long)acc * multiplier) + r.Round));
+        int q = unchecked((int)(uint)(v >> r.Shift) + r.Add);
+        return Math.Clamp(q, r.Min, r.Max);
+    }
+
+    /// <summary>The scalar float-to-code conversion (<see cref="Quantization.Int8Arithmetic.Quantize"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Quantize(float x, float inverse, int zeroPoint)
+    {
+        float t = x * inverse;
+        t = float.IsNaN(t) ? 0f : Math.Clamp(t, -65536f, 65536f);
+        return Math.Clamp((int)MathF.Round(t) + zeroPoint, -128, 127);
+    }
+
+    /// <summary>
+    /// table[index] for 16 byte indices 0..255 with AVX-512 VBMI: two 128-entry lookups (VPERMI2B over two 64-byte halves
+    /// each), the one for indices ≥ 128 chosen by the index's top bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<sbyte> LookupBytes(Vector128<byte> index, ref byte table)
+    {
+        Vector512<byte> wide = index.ToVector256Unsafe().ToVector512Unsafe();
+        Vector512<byte> lower = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref table), wide, Vector512.LoadUnsafe(ref table, 64));
+        Vector512<byte> upper = Avx512Vbmi.PermuteVar64x8x2(Vector512.LoadUnsafe(ref table, 128), wide, Vector512.LoadUnsafe(ref table, 192));
+        Vector512<byte> pick = Vector512.ShiftRightArithmetic(wide.AsSByte(), 7).AsByte();
+        return Vector512.ConditionalSelect(pick, upper, lower).AsSByte().GetLower().GetLower();
+    }
+
+    /// <summary>Lane by lane: table[z + 128] (rungs without a vector table lookup).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Lookup(int z, ref byte table) => (sbyte)Unsafe.Add(ref table, z + 128);
+}
+
+/// <summary>512-bit rung (AVX-512 BW): the even and odd weight bytes sign-extended to 16 bits, two VPMADDWD per quad.</summary>
+internal readonly struct Int8x512 : IInt8Simd<Vector512<int>>
+{
+    public static bool IsSupported => Avx512BW.IsSupported && Vector512.IsHardwareAccelerated;
+
+    public static int Count => 16;
+
+    public static bool UnsignedInputs => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Load(ref int source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> LoadQuads(ref byte source, nuint offset) => Vector512.LoadUnsafe(ref source, offset).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast(int quad, out Vector512<int> x0, out Vector512<int> x1)
+    {
+        Int8Lanes.Pairs(quad, out int even, out int odd);
+        x0 = Vector512.Create(even);
+        x1 = Vector512.Create(odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Dot(Vector512<int> acc, Vector512<int> x0, Vector512<int> x1, Vector512<int> w)
+    {
+        Vector512<short> words = w.AsInt16();
+        Vector512<short> even = Vector512.ShiftRightArithmetic(Vector512.ShiftLeft(words, 8), 8);
+        Vector512<short> odd = Vector512.ShiftRightArithmetic(words, 8);
+        return acc + Avx512BW.MultiplyAddAdjacent(even, x0.AsInt16()) + Avx512BW.MultiplyAddAdjacent(odd, x1.AsInt16());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Requantize(Vector512<int> acc, Vector512<int> multiplier, in Requantization r)
+    {
+        Vector512<long> round = Vector512.Create(r.Round);
+        Vector512<long> even = Avx512F.Multiply(acc, multiplier).AsInt64() + round;
+        Vector512<long> odd = Avx512F.Multiply(Vector512.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), Vector512.ShiftRightLogical(multiplier.AsInt64(), 32).AsInt32()).AsInt64() + round;
+        Vector512<long> low = Vector512.ShiftRightLogical(even, r.Shift) & Vector512.Create(0xFFFFFFFFL);
+        Vector512<long> high = Vector512.ShiftLeft(Vector512.ShiftRightLogical(odd, r.Shift), 32);
+        Vector512<int> q = (low | high).AsInt32() + Vector512.Create(r.Add);
+        return Vector512.Min(Vector512.Max(q, Vector512.Create(r.Min)), Vector512.Create(r.Max));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Lookup(Vector512<int> z, ref byte table)
+    {
+        if (Avx512Vbmi.IsSupported)
+        {
+            Vector128<sbyte> bytes = Int8Lanes.LookupBytes(Avx512F.ConvertToVector128SByte(z + Vector512.Create(128)).AsByte(), ref table);
+            return Avx512F.ConvertToVector512Int32(bytes);
+        }
+
+        Span<int> lanes = stackalloc int[16];
+        z.StoreUnsafe(ref MemoryMarshal.GetReference(lanes));
+        for (int k = 0; k < 16; k++)
+        {
+            lanes[k] = Int8Lanes.Lookup(lanes[k], ref table);
+        }
+
+        return Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(lanes));
+    }
+
+    /// <summary>Stores with signed saturation (VPMOVSDB): codes already in −128..127 are stored as they are, so
+    /// <see cref="Quantize"/> leaves its final clamp to this narrow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8(Vector512<int> q, ref sbyte destination, nuint offset)
+        => Avx512F.ConvertToVector128SByteWithSaturation(q).StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFloat(Vector512<int> q, int zeroPoint, float scale, ref float destination, nuint offset)
+        => (Vector512.ConvertToSingle(q - Vector512.Create(zeroPoint)) * Vector512.Create(scale)).StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint)
+    {
+        // NaN → 0 (an AND with the ordered mask), the ±65,536 clamp, round half to even; the −128..127 clamp is the
+        // saturating narrow of StoreInt8.
+        Vector512<float> t = Vector512.LoadUnsafe(ref source, offset) * Vector512.Create(inverse);
+        t &= Vector512.Equals(t, t);
+        t = Vector512.Round(Vector512.Min(Vector512.Max(t, Vector512.Create(-65536f)), Vector512.Create(65536f)));
+        return Vector512.ConvertToInt32Native(t) + Vector512.Create(zeroPoint);
+    }
+}
+
+/// <summary>256-bit rung with AVX-VNNI: one VPDPBUSD (u8 × s8, four products per lane) per quad; inputs offset by 128.</summary>
+internal readonly struct Int8x256Vnni : IInt8Simd<Vector256<int>>
+{
+    public static bool IsSupported => AvxVnni.IsSupported && Vector256.IsHardwareAccelerated;
+
+    public static int Count => 8;
+
+    public static bool UnsignedInputs => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Load(ref int source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> LoadQuads(ref byte source, nuint offset) => Vector256.LoadUnsafe(ref source, offset).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast(int quad, out Vector256<int> x0, out Vector256<int> x1)
+    {
+        // Broadcast, then flip the sign bits (u8 = q + 128): the broadcast reads memory directly, the XOR's constant stays in a register.
+        x0 = Vector256.Create(quad) ^ Vector256.Create(unchecked((int)0x80808080));
+        x1 = x0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Dot(Vector256<int> acc, Vector256<int> x0, Vector256<int> x1, Vector256<int> w)
+        => AvxVnni.MultiplyWideningAndAdd(acc, x0.AsByte(), w.AsSByte());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Requantize(Vector256<int> acc, Vector256<int> multiplier, in Requantization r) => Int8x256.Requantize(acc, multiplier, r);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Lookup(Vector256<int> z, ref byte table) => Int8x256.Lookup(z, ref table);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8(Vector256<int> q, ref sbyte destination, nuint offset) => Int8x256.StoreInt8(q, ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFloat(Vector256<int> q, int zeroPoint, float scale, ref float destination, nuint offset) => Int8x256.StoreFloat(q, zeroPoint, scale, ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint) => Int8x256.Quantize(ref source, offset, inverse, zeroPoint);
+}
+
+/// <summary>256-bit rung (AVX2): the even and odd weight bytes sign-extended to 16 bits, two VPMADDWD per quad.</summary>
+internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
+{
+    public static bool IsSupported => Avx2.IsSupported && Vector256.IsHardwareAccelerated;
+
+    public static int Count => 8;
+
+    public static bool UnsignedInputs => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Load(ref int source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> LoadQuads(ref byte source, nuint offset) => Vector256.LoadUnsafe(ref source, offset).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast(int quad, out Vector256<int> x0, out Vector256<int> x1)
+    {
+        Int8Lanes.Pairs(quad, out int even, out int odd);
+        x0 = Vector256.Create(even);
+        x1 = Vector256.Create(odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Dot(Vector256<int> acc, Vector256<int> x0, Vector256<int> x1, Vector256<int> w)
+    {
+        Vector256<short> words = w.AsInt16();
+        Vector256<short> even = Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(words, 8), 8);
+        Vector256<short> odd = Vector256.ShiftRightArithmetic(words, 8);
+        return acc + Avx2.MultiplyAddAdjacent(even, x0.AsInt16()) + Avx2.MultiplyAddAdjacent(odd, x1.AsInt16());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Requantize(Vector256<int> acc, Vector256<int> multiplier, in Requantization r)
+    {
+        Vector256<long> round = Vector256.Create(r.Round);
+        Vector256<long> even = Avx2.Multiply(acc, multiplier).AsInt64() + round;
+        Vector256<long> odd = Avx2.Multiply(Vector256.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), Vector256.ShiftRightLogical(multiplier.AsInt64(), 32).AsInt32()).AsInt64() + round;
+        Vector256<long> low = Vector256.ShiftRightLogical(even, r.Shift) & Vector256.Create(0xFFFFFFFFL);
+        Vector256<long> high = Vector256.ShiftLeft(Vector256.ShiftRightLogical(odd, r.Shift), 32);
+        Vector256<int> q = (low | high).AsInt32() + Vector256.Create(r.Add);
+        return Vector256.Min(Vector256.Max(q, Vector256.Create(r.Min)), Vector256.Create(r.Max));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<int> Lookup(Vector256<int> z, ref byte table)
+    {
+        if (Avx512Vbmi.IsSupported && Avx512F.VL.IsSupported)
+        {
+            Vector128<sbyte> bytes = Int8Lanes.LookupBytes(Avx512F.VL.ConvertToVector128SByte(z + Vector256.Create(128)).AsByte(), ref table);
+            return Avx2.ConvertToVector256Int32(bytes);
+        }
+
+        // The table's sign-extended int32 copy follows its 256 bytes (Int8Layout); the packed buffer is pinned.
+        int* wide = (int*)Unsafe.AsPointer(ref Unsafe.Add(ref table, Int8Layout.TableBytes));
+        return Avx2.GatherVector256(wide, z + Vector256.Create(128), 4);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8(Vector256<int> q, ref sbyte destination, nuint offset)
+    {
+        if (Avx512F.VL.IsSupported)
+        {
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref destination, offset)), Avx512F.VL.ConvertToVector128SByte(q).AsInt64().ToScalar());
+            return;
+        }
+
+        Vector256<short> words = Vector256.Narrow(q, q);
+        Vector256<sbyte> bytes = Vector256.Narrow(words, words);
+        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref destination, offset)), bytes.AsInt64().ToScalar());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFloat(Vector256<int> q, int zeroPoint, float scale, ref float destination, nuint offset)
+        => (Vector256.ConvertToSingle(q - Vector256.Create(zeroPoint)) * Vector256.Create(scale)).StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint)
+    {
+        Vector256<float> t = Vector256.LoadUnsafe(ref source, offset) * Vector256.Create(inverse);
+        t = Vector256.ConditionalSelect(Vector256.Equals(t, t), t, Vector256<float>.Zero);
+        t = Vector256.Round(Vector256.Min(Vector256.Max(t, Vector256.Create(-65536f)), Vector256.Create(65536f)));
+        Vector256<int> q = Vector256.ConvertToInt32(t) + Vector256.Create(zeroPoint);
+        return Vector256.Min(Vector256.Max(q, Vector256.Create(-128)), Vector256.Create(127));
+    }
+}
+
+/// <summary>128-bit rung with AVX-VNNI (VEX VPDPBUSD on xmm).</summary>
+internal readonly struct Int8x128Vnni : IInt8Simd<Vector128<int>>
+{
+    public static bool IsSupported => AvxVnni.IsSupported && Vector128.IsHardwareAccelerated;
+
+    public static int Count => 4;
+
+    public static bool UnsignedInputs => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast(int quad, out Vector128<int> x0, out Vector128<int> x1)
+    {
+        x0 = Vector128.Create(quad) ^ Vector128.Create(unchecked((int)0x80808080));
+        x1 = x0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> x0, Vector128<int> x1, Vector128<int> w)
+        => AvxVnni.MultiplyWideningAndAdd(acc, x0.AsByte(), w.AsSByte());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Requantize(Vector128<int> acc, Vector128<int> multiplier, in Requantization r) => Int8x128.Requantize(acc, multiplier, r);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Lookup(Vector128<int> z, ref byte table) => Int8x128.Lookup(z, ref table);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8(Vector128<int> q, ref sbyte destination, nuint offset) => Int8x128.StoreInt8(q, ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFloat(Vector128<int> q, int zeroPoint, float scale, ref float destination, nuint offset) => Int8x128.StoreFloat(q, zeroPoint, scale, ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint) => Int8x128.Quantize(ref source, offset, inverse, zeroPoint);
+}
+
+/// <summary>
+/// 128-bit rung: SSE2 VPMADDWD on the even and odd weight bytes (x64), or SDOT (<see cref="Dp"/>, ARM64); the
+/// requantisation's 64-bit products by PMULDQ (SSE4.1) or SMULL/SMULL2 (ARM64).
+/// </summary>
+internal readonly struct Int8x128 : IInt8Simd<Vector128<int>>
+{
+    public static bool IsSupported => Vector128.IsHardwareAccelerated && (Sse41.IsSupported || Dp.IsSupported);
+
+    public static int Count => 4;
+
+    public static bool UnsignedInputs => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast(int quad, out Vector128<int> x0, out Vector128<int> x1)
+    {
+        if (Dp.IsSupported)
+        {
+            x0 = Vector128.Create(quad);
+            x1 = x0;
+            return;
+        }
+
+        Int8Lanes.Pairs(quad, out int even, out int odd);
+        x0 = Vector128.Create(even);
+        x1 = Vector128.Create(odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> x0, Vector128<int> x1, Vector128<int> w)
+    {
+        if (Dp.IsSupported)
+        {
+            return Dp.DotProduct(acc, x0.AsSByte(), w.AsSByte());
+        }
+
+        Vector128<short> words = w.AsInt16();
+        Vector128<short> even = Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(words, 8), 8);
+        Vector128<short> odd = Vector128.ShiftRightArithmetic(words, 8);
+        return acc + Sse2.MultiplyAddAdjacent(even, x0.AsInt16()) + Sse2.MultiplyAddAdjacent(odd, x1.AsInt16());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Requantize(Vector128<int> acc, Vector128<int> multiplier, in Requantization r)
+    {
+        Vector128<long> round = Vector128.Create(r.Round);
+        Vector128<int> q;
+        if (AdvSimd.IsSupported)
+        {
+            // SMULL/SMULL2 give lanes 0–1 and 2–3 as 64-bit products; XTN/XTN2 keep their low halves in order.
+            Vector128<long> lower = AdvSimd.MultiplyWideningLower(acc.GetLower(), multiplier.GetLower()) + round;
+            Vector128<long> upper = AdvSimd.MultiplyWideningUpper(acc, multiplier) + round;
+            Vector64<int> low = AdvSimd.ExtractNarrowingLower(Vector128.ShiftRightLogical(lower, r.Shift));
+            q = AdvSimd.ExtractNarrowingUpper(low, Vector128.ShiftRightLogical(upper, r.Shift));
+        }
+        else
+        {
+            Vector128<long> even = Sse41.Multiply(acc, multiplier).AsInt64() + round;
+            Vector128<long> odd = Sse41.Multiply(Vector128.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), Vector128.ShiftRightLogical(multiplier.AsInt64(), 32).AsInt32()).AsInt64() + round;
+            Vector128<long> low = Vector128.ShiftRightLogical(even, r.Shift) & Vector128.Create(0xFFFFFFFFL);
+            Vector128<long> high = Vector128.ShiftLeft(Vector128.ShiftRightLogical(odd, r.Shift), 32);
+            q = (low | high).AsInt32();
+        }
+
+        q += Vector128.Create(r.Add);
+        return Vector128.Min(Vector128.Max(q, Vector128.Create(r.Min)), Vector128.Create(r.Max));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Lookup(Vector128<int> z, ref byte table)
+        => Avx512Vbmi.IsSupported && Avx512F.VL.IsSupported
+            ? Sse41.ConvertToVector128Int32(Int8Lanes.LookupBytes(Avx512F.VL.ConvertToVector128SByte(z + Vector128.Create(128)).AsByte(), ref table))
+            : Vector128.Create(
+            Int8Lanes.Lookup(z.GetElement(0), ref table),
+            Int8Lanes.Lookup(z.GetElement(1), ref table),
+            Int8Lanes.Lookup(z.GetElement(2), ref table),
+            Int8Lanes.Lookup(z.GetElement(3), ref table));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8(Vector128<int> q, ref sbyte destination, nuint offset)
+    {
+        Vector128<short> words = Vector128.Narrow(q, q);
+        Vector128<sbyte> bytes = Vector128.Narrow(words, words);
+        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref destination, offset)), bytes.AsInt32().ToScalar());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFloat(Vector128<int> q, int zeroPoint, float scale, ref float destination, nuint offset)
+        => (Vector128.ConvertToSingle(q - Vector128.Create(zeroPoint)) * Vector128.Create(scale)).StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint)
+    {
+        Vector128<float> t = Vector128.LoadUnsafe(ref source, offset) * Vector128.Create(inverse);
+        t = Vector128.ConditionalSelect(Vector128.Equals(t, t), t, Vector128<float>.Zero);
+        t = Vector128.Round(Vector128.Min(Vector128.Max(t, Vector128.Create(-65536f)), Vector128.Create(65536f)));
+        Vector128<int> q = Vector128.ConvertToInt32(t) + Vector128.Create(zeroPoint);
+        return Vector128.Min(Vector128.Max(q, Vector128.Create(-128)), Vector128.Create(127));
+    }
+}
+
+/// <summary>
+/// 128-bit rung from cross-platform vector operations only (shifts and 32-bit multiplies): ARM64 without the dot
+/// product extension. It runs on any machine with Vector128, so the tests check it on x64 too.
+/// </summary>
+internal readonly struct Int8x128Portable : IInt8Simd<Vector128<int>>
+{
+    public static bool IsSupported => Vector128.IsHardwareAccelerated;
+
+    public static int Count => 4;
+
+    public static bool UnsignedInputs => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast(int quad, out Vector128<int> x0, out Vector128<int> x1)
+    {
+        Int8Lanes.Pairs(quad, out int even, out int odd);
+        x0 = Vector128.Create(even);
+        x1 = Vector128.Create(odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> x0, Vector128<int> x1, Vector128<int> w)
+    {
+        // Each weight byte sign-extended to 32 bits by a left then an arithmetic right shift; inputs likewise from the pairs.
+        Vector128<int> w0 = Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(w, 24), 24);
+        Vector128<int> w1 = Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(w, 16), 24);
+        Vector128<int> w2 = Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(w, 8), 24);
+        Vector128<int> w3 = Vector128.ShiftRightArithmetic(w, 24);
+        Vector128<int> i0 = Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(x0, 16), 16), i2 = Vector128.ShiftRightArithmetic(x0, 16);
+        Vector128<int> i1 = Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(x1, 16), 16), i3 = Vector128.ShiftRightArithmetic(x1, 16);
+        return acc + (w0 * i0) + (w1 * i1) + (w2 * i2) + (w3 * i3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Requantize(Vector128<int> acc, Vector128<int> multiplier, in Requantization r)
+    {
+        Vector128<long> round = Vector128.Create(r.Round);
+        Vector128<long> lower = (Vector128.WidenLower(acc) * Vector128.WidenLower(multiplier)) + round;
+        Vector128<long> upper = (Vector128.WidenUpper(acc) * Vector128.WidenUpper(multiplier)) + round;
+        Vector128<int> q = Vector128.Narrow(Vector128.ShiftRightLogical(lower, r.Shift), Vector128.ShiftRightLogical(upper, r.Shift)) + Vector128.Create(r.Add);
+        return Vector128.Min(Vector128.Max(q, Vector128.Create(r.Min)), Vector128.Create(r.Max));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Lookup(Vector128<int> z, ref byte table) => Int8x128.Lookup(z, ref table);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8(Vector128<int> q, ref sbyte destination, nuint offset) => Int8x128.StoreInt8(q, ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFloat(Vector128<int> q, int zeroPoint, float scale, ref float destination, nuint offset) => Int8x128.StoreFloat(q, zeroPoint, scale, ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint) => Int8x128.Quantize(ref source, offset, inverse, zeroPoint);
+}
+
+/// <summary>One output channel at a time (layers narrower than four outputs, machines without vectors).</summary>
+internal readonly struct Int8x1 : IInt8Simd<int>
+{
+    public static int Count => 1;
+
+    public static bool UnsignedInputs => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Load(ref int source, nuint offset) => Unsafe.Add(ref source, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int LoadQuads(ref byte source, nuint offset) => Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref source, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast(int quad, out int x0, out int x1)
+    {
+        x0 = quad;
+        x1 = quad;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Dot(int acc, int x0, int x1, int w)
+        => acc + ((sbyte)x0 * (sbyte)w) + ((sbyte)(x0 >> 8) * (sbyte)(w >> 8)) + ((sbyte)(x0 >> 16) * (sbyte)(w >> 16)) + ((x0 >> 24) * (w >> 24));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Requantize(int acc, int multiplier, in Requantization r) => Int8Lanes.Requantize(acc, multiplier, r);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Lookup(int z, ref byte table) => Int8Lanes.Lookup(z, ref table);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8(int q, ref sbyte destination, nuint offset) => Unsafe.Add(ref destination, offset) = (sbyte)q;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFloat(int q, int zeroPoint, float scale, ref float destination, nuint offset) => Unsafe.Add(ref destination, offset) = scale * (q - zeroPoint);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Quantize(ref float source, nuint offset, float inverse, int zeroPoint) => Int8Lanes.Quantize(Unsafe.Add(ref source, offset), inverse, zeroPoint);
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace EdgeAe.Cli.Tests;
+
+/// <summary>
+/// <c>quantize</c> and the commands that read its int8 files: eval (and <c>--json</c>, which scripts rely on), encode,
+/// compress and decompress, inspect's per-layer scales, and the refusals (output over input, an int8 file again).
+/// </summary>
+public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<TrainedDigits>
+{
+    private string Quantized(string name, params string[] extra)
+    {
+        string path = trained.Tool.PathOf(name);
+        ToolRun run = trained.Tool.Run(["quantize", "--weights", trained.Weights, "--out", path, .. extra]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        return path;
+    }
+
+    [Fact]
+    public void Quantize_writes_an_int8_file_and_reports_every_layer()
+    {
+        string path = trained.Tool.PathOf("plain.int8.eaw");
+        ToolRun run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", path);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(new FileInfo(path).Length * 2 < new FileInfo(trained.Weights).Length);
+        Assert.Contains("calibration: 1,797 samples of bundled UCI digits, method minmax", run.Output);
+        Assert.Contains("L0 code", run.Output);
+        Assert.Contains("L1 output", run.Output);
+        Assert.Contains("MSE on the calibration samples: float32", run.Output);
+        Assert.Equal(string.Empty, run.Error);
+    }
+
+    [Fact]
+    public void Eval_json_on_the_int8_file_reports_the_mse()
+    {
+        string path = Quantized("eval.int8.eaw");
+        ToolRun floatRun = trained.Tool.Run("eval", "--weights", trained.Weights, "--json");
+        ToolRun int8Run = trained.Tool.Run("eval", "--weights", path, "--json");
+        Assert.True(int8Run.ExitCode == 0, int8Run.ToString());
+        using JsonDocument f = JsonDocument.Parse(floatRun.Output);
+        using JsonDocument q = JsonDocument.Parse(int8Run.Output);
+        Assert.Equal("int8", q.RootElement.GetProperty("precision").GetString());
+        Assert.Equal("float32", f.RootElement.GetProperty("precision").GetString());
+        double floatMse = f.RootElement.GetProperty("mse").GetDouble();
+        double int8Mse = q.RootElement.GetProperty("mse").GetDouble();
+        Assert.InRange(int8Mse / floatMse, 0.9, 1.10);
+        Assert.Equal(1797, q.RootElement.GetProperty("samples").GetInt32());
+        Assert.Equal("bce", q.RootElement.GetProperty("loss").GetString());
+    }
+
+    [Theory]
+    [InlineData("percentile")]
+    [InlineData("mse")]
+    public void Every_calibration_method_and_a_csv_calibration_file_work(string method)
+    {
+        // A CSV of the first 300 digits, in the raw units train reads (the weight file's normalisation divides by 16).
+        string csv = trained.Tool.PathOf($"calibration-{method}.csv");
+        Data.Dataset digits = Data.BundledData.Digits();
+        File.WriteAllLines(csv, Enumerable.Range(0, 300).Select(s => string.Join(",", digits[s].ToArray().Select(v => (v * 16).ToString(CultureInfo.InvariantCulture)))));
+        string path = Quantized($"{method}.int8.eaw", "--calibration", csv, "--method", method, "--json");
+        ToolRun run = trained.Tool.Run("eval", "--weights", path);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("(int8)", run.Output);
+    }
+
+    [Fact]
+    public void Quantize_json_lists_the_scales_of_every_layer()
+    {
+        string path = trained.Tool.PathOf("json.int8.eaw");
+        ToolRun run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", path, "--json", "--samples", "500");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument report = JsonDocument.Parse(run.Output);
+        Assert.Equal(500, report.RootElement.GetProperty("calibration_samples").GetInt32());
+        JsonElement layers = report.RootElement.GetProperty("layers");
+        Assert.Equal(2, layers.GetArrayLength());
+        Assert.True(layers[0].GetProperty("input_scale").GetDouble() > 0);
+        Assert.InRange(layers[1].GetProperty("saturated_fraction").GetDouble(), 0, 0.05);
+        Assert.True(report.RootElement.GetProperty("int8_mse").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Inspect_shows_the_int8_scales()
+    {
+        string path = Quantized("inspect.int8.eaw");
+        ToolRun run = trained.Tool.Run("inspect", path);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("int8 input: scale 0.00392157, zero point -128", run.Output);
+        Assert.Contains("Sigmoid (table)", run.Output);
+        Assert.Contains("weight scales", run.Output);
+        Assert.Contains("int8 (int8 weights, int32 biases", run.Output);
+    }
+
+    [Fact]
+    public void Encode_compress_and_decompress_run_the_int8_model()
+    {
+        string path = Quantized("codec.int8.eaw");
+        string codes = trained.Tool.PathOf("int8-codes.csv");
+        ToolRun run = trained.Tool.Run("encode", "--weights", path, "--out", codes);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        string first = File.ReadLines(codes).First();
+
+        // A sigmoid code of the int8 model is a multiple of its output scale (1/255 here): codes are exact int8 steps.
+        float value = float.Parse(first.Split(',')[0], CultureInfo.InvariantCulture);
+        Assert.InRange(value, 0f, 1f);
+
+        string packets = trained.Tool.PathOf("int8.packets");
+        run = trained.Tool.Run("compress", "--weights", path, "--bits", "8", "--out", packets);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(1797 * 20, new FileInfo(packets).Length);
+        run = trained.Tool.Run("decompress", "--weights", path, "--bits", "8", "--in", packets, "--out", trained.Tool.PathOf("int8-recon.csv"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+    }
+
+    [Fact]
+    public void Export_writes_firmware_code_running_the_int8_file()
+    {
+        string path = Quantized("export.int8.eaw");
+        string source = trained.Tool.PathOf("Digits.int8.g.cs");
+        ToolRun run = trained.Tool.Run("export", "--target", "nanoframework", "--weights", path, "--out", source);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("int8 weights baked from export.int8.eaw", run.Output);
+        string text = File.ReadAllText(source);
+        Assert.Contains("public const bool IsInt8 = true;", text);
+        Assert.Contains("private static readonly sbyte[] s_codes =", text);
+        Assert.Contains("public const int RamBytes = 3444;", text);
+
+        string onnx = trained.Tool.PathOf("digits.int8.onnx");
+        run = trained.Tool.Run("export", "--weights", path, "--onnx", onnx);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("int8 as a QDQ graph", run.Output);
+        Assert.True(File.Exists(onnx));
+
+        run = trained.Tool.Run("export", "--weights", path, "--out", trained.Tool.PathOf("desktop.g.cs"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("holds an int8 model: baking it is for the firmware flavour", run.Error);
+        Assert.Contains("--target nanoframework", run.Error);
+    }
+
+    [Fact]
+    public void Train_qat_fine_tunes_from_a_float_file_and_writes_the_int8_model_beside_it()
+    {
+        string output = trained.Tool.PathOf("qat/digits.eaw");
+        ToolRun run = trained.Tool.Run("train", "--qat", "--from", trained.Weights, "--epochs", "2", "--lr", "0.001", "--out", output, "--no-plots");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("starting from", run.Output);
+        Assert.Contains("int8 (QAT): mean BCE", run.Output);
+        string int8 = trained.Tool.PathOf("qat/digits.int8.eaw");
+        ToolRun eval = trained.Tool.Run("eval", "--weights", int8, "--json");
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+        Assert.Contains("\"precision\": \"int8\"", eval.Output);
+
+        // Fine-tuning needs the float32 file: an int8 one is refused.
+        run = trained.Tool.Run("train", "--from", int8, "--epochs", "1", "--out", trained.Tool.PathOf("qat/again.eaw"), "--no-plots");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("holds an int8 model, which cannot be trained", run.Error);
+    }
+
+    [Fact]
+    public void Refusals_are_one_line_errors()
+    {
+        ToolRun run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Weights);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("is the same file as --weights", run.Error);
+
+        string path = Quantized("again.int8.eaw");
+        run = trained.Tool.Run("quantize", "--weights", path, "--out", trained.Tool.PathOf("twice.eaw"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("is already an int8 model", run.Error);
+
+        run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Tool.PathOf("x.eaw"), "--method", "median");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("expected minmax, percentile or mse", run.Error);
+
+        run = trained.Tool.Run("quantize", "--weights", trained.Tool.PathOf("missing.eaw"), "--out", trained.Tool.PathOf("y.eaw"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("weight file not found", run.Error);
+        Assert.False(File.Exists(trained.Tool.PathOf("y.eaw")));
+    }
+}

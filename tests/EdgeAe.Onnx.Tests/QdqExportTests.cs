@@ -1,0 +1,75 @@
+using EdgeAe.Data;
+using EdgeAe.IO;
+using EdgeAe.Quantization;
+using Onnx;
+
+namespace EdgeAe.Onnx.Tests;
+
+/// <summary>
+/// Int8 weight files exported as QDQ graphs: ONNX Runtime runs them and agrees with EdgeAe's int8 model within one
+/// output code per value (its requantisation rounds in float, EdgeAe's in fixed point) for every activation, loss,
+/// depth and tying of the round-trip matrix.
+/// </summary>
+public sealed class QdqExportTests(ModelsFixture models) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("edgeae-qdq-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    public static TheoryData<string> Cases => new(Matrix.Cases.Select(c => c.Name));
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Onnx_runtime_runs_the_qdq_graph_as_edgeae_runs_the_int8_model(string name)
+    {
+        IAutoencoder model = models.Create(name);
+        var random = new Random(name.Length * 7);
+        bool bce = model.Topology.Loss == LossKind.BinaryCrossEntropy;
+        const int Samples = 32;
+        float[] inputs = Enumerable.Range(0, Samples * 16).Select(_ => bce ? (float)random.NextDouble() : (float)(random.NextDouble() * 4 - 2)).ToArray();
+        QuantizedParameters parameters = Quantizer.Quantize(model, new Dataset(inputs, Samples, 16)).Parameters;
+        string path = Path.Combine(_folder, name + ".int8.eaw");
+        WeightFile.Save(path, parameters, Normalization.None);
+
+        byte[] onnx = OnnxExporter.ExportWeightFile(path);
+        ModelProto proto = ModelProto.Parser.ParseFrom(onnx);
+        Assert.Contains(proto.Graph.Node, n => n.OpType == "QuantizeLinear");
+        Assert.Contains(proto.Graph.Initializer, t => t.DataType == (int)TensorProto.Types.DataType.Int8 && t.Dims.Count == 2);
+        Assert.Contains(proto.MetadataProps, p => p.Key == "edgeae.precision" && p.Value == "int8");
+
+        Dictionary<string, float[]> ort = Ort.Run(onnx, OnnxExporter.InputName, inputs, 16);
+        QuantizedLayer output = parameters.Layers[^1], code = parameters.Layers[parameters.CodeLayerIndex];
+        int differentCodes = 0;
+        for (int s = 0; s < Samples; s++)
+        {
+            float[] expectedCode = Int8Reference.Encode(parameters, inputs.AsSpan(s * 16, 16));
+            float[] expected = Int8Reference.Reconstruct(parameters, inputs.AsSpan(s * 16, 16));
+            for (int j = 0; j < expectedCode.Length; j++)
+            {
+                float found = ort[OnnxExporter.CodeName][s * expectedCode.Length + j];
+                Assert.True(Math.Abs(found - expectedCode[j]) <= 1.01f * code.Output.Scale, $"{name}: code {s}.{j}: ORT {found}, EdgeAe {expectedCode[j]} (step {code.Output.Scale})");
+                differentCodes += found == expectedCode[j] ? 0 : 1;
+            }
+
+            // A code one step off moves the decoder's inputs: the reconstruction agrees within a few output steps.
+            for (int j = 0; j < 16; j++)
+            {
+                float found = ort[OnnxExporter.ReconstructionName][s * 16 + j];
+                Assert.True(Math.Abs(found - expected[j]) <= 6.01f * output.Output.Scale, $"{name}: reconstruction {s}.{j}: ORT {found}, EdgeAe {expected[j]} (step {output.Output.Scale})");
+            }
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"{name}: {differentCodes} of {Samples * code.Width} codes one step apart");
+    }
+
+    [Fact]
+    public void An_int8_model_needs_opset_13()
+    {
+        IAutoencoder model = models.Create(Matrix.Cases[0].Name);
+        var data = new Dataset(new float[16 * 4], 4, 16);
+        string path = Path.Combine(_folder, "opset.int8.eaw");
+        WeightFile.Save(path, Quantizer.Quantize(model, data).Parameters, Normalization.None);
+        ArgumentException e = Assert.Throws<ArgumentException>(() => OnnxExporter.ExportWeightFile(path, new OnnxExportOptions { Opset = 12 }));
+        Assert.Contains("from opset 13 on", e.Message);
+    }
+}
