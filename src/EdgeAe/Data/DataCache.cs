@@ -126,6 +126,9 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
     /// <summary>The most blocks mapped at a time (memory held: about this × <see cref="BlockBytes"/>).</summary>
     public int MappedBlocksLimit => _slots.Length;
 
+    /// <summary>Blocks mapped now.</summary>
+    internal int MappedBlocks => _slots.Count(m => m.View is not null);
+
     /// <summary>Samples per block for samples of <paramref name="width"/> floats: 1 MiB of them, at least one.</summary>
     public static int BlockSamplesFor(int width) => Math.Max(1, BlockBytes / (width * sizeof(float)));
 

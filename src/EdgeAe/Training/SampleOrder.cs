@@ -20,7 +20,7 @@ internal sealed class SampleOrder
     /// <summary>An order over <paramref name="count"/> samples, identity until the first <see cref="Shuffle"/>.</summary>
     /// <param name="count">Samples.</param>
     /// <param name="blockSamples">Samples per block (≥ 1).</param>
-    /// <param name="windowSamples">Samples per window, rounded down to whole blocks (at least one block).</param>
+    /// <param name="windowSamples">Samples per window, rounded down to whole blocks (at least one block); as many as there are samples, or more: one window.</param>
     public SampleOrder(int count, int blockSamples, int windowSamples)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockSamples);
@@ -34,7 +34,7 @@ internal sealed class SampleOrder
         _blockSamples = blockSamples;
         _windowBlocks = Math.Max(1, windowSamples / blockSamples);
         int blocks = (int)(((long)count + blockSamples - 1) / blockSamples);
-        if (blocks > _windowBlocks)
+        if (windowSamples < count && blocks > _windowBlocks)
         {
             _blocks = new int[blocks];
             for (int b = 0; b < blocks; b++)
