@@ -330,7 +330,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         // Data: a .f32 cache (already normalised, memory-mapped) or a file read into memory and normalised there.
         ModelTopology topology = handle.Topology;
         WeightFileInfo? from = settings.From is null ? null : StartingPoint(settings.From);
-        using TrainingData data = settings.Data is not null && DataCache.IsCache(settings.Data)
+        using TrainingData data = settings.Data is not null && IsCache(settings.Data)
             ? CachedData(settings, handle, from)
             : InMemoryData(settings, handle, from);
         ISampleSource training = data.Training;
@@ -537,7 +537,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             }
 
             ISampleSource? validation = null;
-            if (settings.Validation is not null && DataCache.IsCache(settings.Validation))
+            if (settings.Validation is not null && IsCache(settings.Validation))
             {
                 heldOutCache = OpenCache(settings.Validation, handle, "--validation");
                 if (!heldOutCache.Normalization.Equals(normalization))
@@ -564,6 +564,10 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             throw;
         }
     }
+
+    /// <summary>A .f32 cache by its magic bytes or its extension (a damaged cache is reported as one, not read as CSV).</summary>
+    private static bool IsCache(string path)
+        => DataCache.IsCache(path) || Path.GetExtension(path).Equals(DataCache.Extension, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Opens a cache given as <paramref name="option"/> and checks its width against the model's, by name.</summary>
     private static DataCache OpenCache(string path, ModelHandle handle, string option)
