@@ -72,11 +72,13 @@ public sealed class DataCacheTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Reading_maps_at_most_the_limit_of_blocks_at_a_time()
+    [Theory]
+    [InlineData(DataCacheAccess.Read)]
+    [InlineData(DataCacheAccess.Map)]
+    public void Reading_holds_at_most_the_limit_of_blocks_at_a_time(DataCacheAccess access)
     {
         string path = Write("bounded.f32", Raw(20000), s => Normalization.ScaleBy(16, 64));
-        using DataCache cache = DataCache.Open(path);
+        using DataCache cache = DataCache.Open(path, access);
         Assert.Equal(5, cache.Blocks);
         cache.ReserveWindow(windowSamples: 10000, shuffleBlockSamples: 5000);
         Assert.Equal(5, cache.MappedBlocksLimit); // no more than there are
@@ -94,10 +96,40 @@ public sealed class DataCacheTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0, 0)] // one window: today's Fisher–Yates
-    [InlineData(2500, 600)] // windows of 4 blocks of 600 samples, across the cache's 4096-sample blocks
-    [InlineData(1, 1)] // blocks and windows of one sample: the block permutation is today's permutation again
-    public void Training_from_a_cache_gives_the_same_weights_as_training_from_memory(int window, int block)
+    [InlineData(DataCacheAccess.Read)]
+    [InlineData(DataCacheAccess.Map)]
+    public void Reading_held_samples_and_the_windowed_order_allocate_nothing(DataCacheAccess access)
+    {
+        string path = Write("hot.f32", Raw(9000), s => Normalization.ScaleBy(16, 64));
+        using DataCache cache = DataCache.Open(path, access);
+        cache.ReserveWindow(windowSamples: 9000, shuffleBlockSamples: 600);
+        var order = new SampleOrder(9000, blockSamples: 600, windowSamples: 2400);
+        var random = new SplitMix64(7);
+        var copy = new float[64];
+
+        void Run()
+        {
+            order.Shuffle(ref random);
+            foreach (int i in order.Indices)
+            {
+                cache[i].CopyTo(copy);
+            }
+        }
+
+        Run(); // maps the three blocks, once
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Theory]
+    [InlineData(0, 0, DataCacheAccess.Read)] // one window: today's Fisher–Yates
+    [InlineData(0, 0, DataCacheAccess.Map)]
+    [InlineData(2500, 600, DataCacheAccess.Read)] // windows of 4 blocks of 600 samples, across the cache's 4096-sample blocks
+    [InlineData(2500, 600, DataCacheAccess.Map)]
+    [InlineData(1, 1, DataCacheAccess.Read)] // blocks and windows of one sample: the block permutation is today's permutation again
+    public void Training_from_a_cache_gives_the_same_weights_as_training_from_memory(int window, int block, DataCacheAccess access)
     {
         Dataset raw = Raw(9000);
         Normalization scale = Normalization.ScaleBy(16, 64);
@@ -112,7 +144,7 @@ public sealed class DataCacheTests : IDisposable
         TrainingResult memory = new Trainer<DigitsAe>(fromMemory, options).Fit(Normalizer.Apply(raw, scale));
         var fromCache = new DigitsAe();
         TrainingResult cached;
-        using (DataCache cache = DataCache.Open(path))
+        using (DataCache cache = DataCache.Open(path, access))
         {
             cached = new Trainer<DigitsAe>(fromCache, options).Fit(cache, cache);
         }
@@ -212,11 +244,13 @@ public sealed class DataCacheTests : IDisposable
         sample[(int)CacheHeader.DataOffsetFor(64) + (4096 * 64 * 4) + 100] ^= 0x01; // block 2
         Assert.Equal(DataCacheProblem.ChecksumMismatch, Problem(sample, read: true));
         string damaged = _files.Bytes("damaged.f32", sample);
-        using (DataCache cache = DataCache.Open(damaged))
+        foreach (DataCacheAccess access in Enum.GetValues<DataCacheAccess>())
         {
+            using DataCache cache = DataCache.Open(damaged, access);
             Assert.Equal(cache[4095][0], cache[4095][0]); // block 1 is intact
             var e = Assert.Throws<DataCacheException>(() => cache[4096].ToArray());
             Assert.Contains("block 2 of 2 (samples 4097–5000)", e.Message);
+            Assert.Equal(DataCacheProblem.ChecksumMismatch, e.Problem);
         }
 
         byte[] table = (byte[])good.Clone();
