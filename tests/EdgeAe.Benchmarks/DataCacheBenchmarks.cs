@@ -7,7 +7,7 @@ namespace EdgeAe.Benchmarks;
 /// <summary>
 /// Issue 18, data larger than memory: M1 (784 → 64 → 784, Adam, batch 64) trained for <see cref="Steps"/> steps on
 /// Fashion-MNIST's 60 000 training images in memory, from their <c>.f32</c> cache (188 MB, three 64 MiB shuffle
-/// windows) and, when EDGEAE_SCALE_DIR holds the 5 GB cache of the opt-in measurement (docs/data-cache.md), from that.
+/// windows; read by pread, or mapped), in memory with the cache's windowed order (what the order alone costs) and, when EDGEAE_SCALE_DIR holds the 5 GB cache of the opt-in measurement (docs/data-cache.md), from that.
 /// A run of 1 step measures what a training costs besides its steps (buffers, the checks of the data — a scan of
 /// every value in memory); the rate is (Steps − 1) × 64 ÷ (time(Steps) − time(1)).
 /// <c>dotnet run -c Release --project tests/EdgeAe.Benchmarks -- --filter '*DataCacheTraining*'</c>
@@ -25,12 +25,15 @@ public class DataCacheTraining
     };
 
     private ISampleSource _data = null!;
+    private TrainingOptions _options = Options;
     private string? _folder;
 
     public static IEnumerable<string> Sources()
     {
         yield return "memory";
+        yield return "memory-windowed";
         yield return "cache";
+        yield return "cache-mapped";
         if (Environment.GetEnvironmentVariable("EDGEAE_SCALE_DIR") is { Length: > 0 } folder && File.Exists(Path.Combine(folder, "fashion-x27.f32")))
         {
             yield return "cache-5GB";
@@ -54,9 +57,10 @@ public class DataCacheTraining
 
         Dataset train = FashionMnist.LoadTrain();
         Normalization scale = Normalizer.FitScale(train, FashionMnist.PixelMax);
-        if (Source == "memory")
+        if (Source.StartsWith("memory", StringComparison.Ordinal))
         {
             _data = Normalizer.Apply(train, scale);
+            _options = Source == "memory" ? Options : Options with { ShuffleWindow = (int)(DataCache.DefaultWindowBytes / (train.Width * sizeof(float)) / DataCache.BlockSamplesFor(train.Width) * DataCache.BlockSamplesFor(train.Width)) };
             return;
         }
 
@@ -69,7 +73,7 @@ public class DataCacheTraining
                 writer.Add(train[s]);
             }
         }, _ => scale);
-        _data = DataCache.Open(path);
+        _data = DataCache.Open(path, Source == "cache-mapped" ? DataCacheAccess.Map : DataCacheAccess.Read);
     }
 
     [GlobalCleanup]
@@ -87,7 +91,7 @@ public class DataCacheTraining
     {
         using var stop = new CancellationTokenSource();
         int steps = 0;
-        new Trainer<M1Ae>(new M1Ae(), Options).Fit(_data, null, p =>
+        new Trainer<M1Ae>(new M1Ae(), _options).Fit(_data, null, p =>
         {
             steps = (int)p.Step;
             if (p.Step == Steps)
