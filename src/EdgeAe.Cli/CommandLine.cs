@@ -56,7 +56,7 @@ internal static class CommandLine
                 .WithExample("train")
                 .WithExample("train", "--model", "Model.cs", "--data", "train.csv", "--validation-split", "0.1", "--corruption", "masking:0.3", "--out", "model.eaw");
             config.AddCommand<PrepareCommand>("prepare")
-                .WithDescription("Write a data file (CSV streamed, or IDX) as a .f32 cache: float32 samples normalised as train would, normalisation and checksums in the header; train reads it memory-mapped (docs/data-cache.md).")
+                .WithDescription("Write a data file (CSV streamed, or IDX) as a .f32 cache: float32 samples normalised as train would, normalisation and checksums in the header; train --data F.f32 reads it a block at a time (docs/data-cache.md).")
                 .WithExample("prepare", "--data", "big.csv", "--out", "big.f32")
                 .WithExample("prepare", "--data", "big.csv", "--label-column", "-1", "--standardize", "--out", "big.f32");
             config.AddCommand<EvalCommand>("eval")

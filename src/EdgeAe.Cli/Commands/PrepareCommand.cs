@@ -132,7 +132,7 @@ internal sealed class PrepareCommand(CliEnvironment environment) : EdgeAeCommand
         if (handle is not null && handle.Topology.Loss == LossKind.BinaryCrossEntropy && (cache.Minimum < 0f || cache.Maximum > 1f))
         {
             Environment.Line(FormattableString.Invariant(
-                $"note: the values span [{cache.Minimum}, {cache.Maximum}] after the normalisation; {handle.Name} (binary cross-entropy) needs [0, 1], so train will refuse this cache: prepare it with --scale N (N ≥ the largest value)"));
+                $"note: the values span [{cache.Minimum}, {cache.Maximum}] after the normalisation; {handle.Name} (binary cross-entropy) needs [0, 1], so train refuses this cache: prepare it with --scale N (N ≥ the largest value)"));
         }
 
         long bytes = new FileInfo(settings.Out!).Length;

@@ -115,31 +115,17 @@ public static class CsvReader
             }
 
             // Pass 2: the first row decides the columns and whether it is a header (nothing is stored).
-            FirstRow first;
-            raw.Position = start;
-            using (Stream content = DataStreams.Decompressed(raw, out _, verify: false))
-            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
-            using (var parser = new Parser(reader, displayName, options))
-            {
-                first = parser.ReadFirstRow();
-            }
+            FirstRow first = Parse(raw, start, displayName, options, verify: false, parser => parser.ReadFirstRow());
 
             // Pass 3: every data row, parsed straight into an array sized from the line count.
-            raw.Position = start;
-            using (Stream content = DataStreams.Decompressed(raw, out _, verify: false))
-            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
-            using (var parser = new Parser(reader, displayName, options))
-            {
-                return parser.ReadData(first, size, out layout);
-            }
+            CsvLayout found = null!;
+            Dataset data = Parse(raw, start, displayName, options, verify: false, parser => parser.ReadData(first, size, out found));
+            layout = found;
+            return data;
         }
-        catch (TruncatedGzipException e)
+        catch (Exception e) when (e is TruncatedGzipException or InvalidDataException)
         {
-            throw new DataFormatException(displayName, null, null, e.Message, e);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(displayName, null, null, $"the gzip stream is corrupt ({e.Message})", e);
+            throw GzipError(displayName, e);
         }
     }
 
@@ -160,31 +146,32 @@ public static class CsvReader
         Stream raw = DataStreams.Seekable(file);
         try
         {
-            FirstRow first;
-            using (Stream content = DataStreams.Decompressed(raw, out _, verify: false))
-            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
-            using (var parser = new Parser(reader, path, options))
-            {
-                first = parser.ReadFirstRow();
-            }
-
-            raw.Position = 0;
-            using (Stream content = DataStreams.Decompressed(raw, out _, verify: true))
-            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
-            using (var parser = new Parser(reader, path, options))
-            {
-                return parser.StreamData(first, onRow, out layout);
-            }
+            // The first row as Read's pass 2; then every row, handed on as parsed (the gzip trailer checked at the end).
+            FirstRow first = Parse(raw, 0, path, options, verify: false, parser => parser.ReadFirstRow());
+            CsvLayout found = null!;
+            int rows = Parse(raw, 0, path, options, verify: true, parser => parser.StreamData(first, onRow, out found));
+            layout = found;
+            return rows;
         }
-        catch (TruncatedGzipException e)
+        catch (Exception e) when (e is TruncatedGzipException or InvalidDataException)
         {
-            throw new DataFormatException(path, null, null, e.Message, e);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(path, null, null, $"the gzip stream is corrupt ({e.Message})", e);
+            throw GzipError(path, e);
         }
     }
+
+    /// <summary>One pass of a parser over the content from <paramref name="start"/>.</summary>
+    private static T Parse<T>(Stream raw, long start, string name, CsvOptions options, bool verify, Func<Parser, T> read)
+    {
+        raw.Position = start;
+        using Stream content = DataStreams.Decompressed(raw, out _, verify);
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer);
+        using var parser = new Parser(reader, name, options);
+        return read(parser);
+    }
+
+    private static DataFormatException GzipError(string name, Exception e) => e is TruncatedGzipException
+        ? new DataFormatException(name, null, null, e.Message, e)
+        : new DataFormatException(name, null, null, $"the gzip stream is corrupt ({e.Message})", e);
 
     /// <summary>What pass 1 counts: lines holding anything but ASCII blanks (an upper bound on the rows), and bytes.</summary>
     private readonly record struct ContentSize(long NonBlankLines, long Bytes)

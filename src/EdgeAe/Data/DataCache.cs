@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text;
 using EdgeAe.IO;
@@ -60,8 +61,8 @@ public sealed class DataCacheException(string filePath, DataCacheProblem problem
 /// (<see cref="Write"/>); the trainer reads it like a <see cref="Dataset"/>.
 /// </summary>
 /// <remarks>
-/// Each block's checksum is verified the first time the block is read after <see cref="Open"/> (one CRC-32 pass,
-/// about 0.13 ms per 1 MiB block); the header and the block table are verified on open. At most
+/// Each block's checksum is verified the first time the block is read after <see cref="Open"/> (one CRC-32C pass,
+/// about 0.2 ms per 1 MiB block); the header and the block table are verified on open. At most
 /// <see cref="MappedBlocksLimit"/> blocks are held at a time; the oldest is released first. Not thread-safe: one reader
 /// at a time.
 /// </remarks>
@@ -801,11 +802,27 @@ internal static unsafe partial class PageTables
 }
 
 /// <summary>
-/// CRC-32 (IEEE, as <see cref="Crc32"/>) of a block of samples by System.IO.Hashing's vectorised implementation: about
-/// 8 GB/s here against 0.7 GB/s for the table — the difference between checking a 5 GB cache in its first epoch for
-/// 0.6 s or for 7 s, as long as training it.
+/// CRC-32C (Castagnoli: reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF; "123456789" →
+/// 0xE3069283) of a block of samples, eight bytes at a time through <see cref="BitOperations.Crc32C(uint, ulong)"/>,
+/// which is one instruction on x64 (SSE4.2) and Arm64: about 5 GB/s, against 0.7 GB/s for the table CRC-32 of
+/// <see cref="Crc32"/> — checking a 5 GB cache in its first epoch costs 1 s instead of 7 s, with no package.
 /// </summary>
 internal static class BlockCrc32
 {
-    public static uint Of(ReadOnlySpan<byte> bytes) => System.IO.Hashing.Crc32.HashToUInt32(bytes);
+    public static uint Of(ReadOnlySpan<byte> bytes)
+    {
+        uint crc = 0xFFFFFFFFu;
+        ReadOnlySpan<ulong> words = MemoryMarshal.Cast<byte, ulong>(bytes);
+        foreach (ulong word in words)
+        {
+            crc = BitOperations.Crc32C(crc, word);
+        }
+
+        for (int i = words.Length * sizeof(ulong); i < bytes.Length; i++)
+        {
+            crc = BitOperations.Crc32C(crc, bytes[i]);
+        }
+
+        return ~crc;
+    }
 }

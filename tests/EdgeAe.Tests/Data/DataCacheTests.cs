@@ -204,6 +204,26 @@ public sealed class DataCacheTests : IDisposable
     }
 
     [Fact]
+    public void Block_checksums_are_crc32c()
+    {
+        Assert.Equal(0xE3069283u, BlockCrc32.Of("123456789"u8));
+        Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32("123456789"u8), Crc32.Final(Crc32.Update(Crc32.Initial, "123456789"u8)));
+        var bytes = new byte[1000];
+        new Random(3).NextBytes(bytes);
+        uint reference = 0xFFFFFFFFu;
+        foreach (byte b in bytes)
+        {
+            reference ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                reference = (reference & 1) != 0 ? (reference >> 1) ^ 0x82F63B78u : reference >> 1;
+            }
+        }
+
+        Assert.Equal(~reference, BlockCrc32.Of(bytes));
+    }
+
+    [Fact]
     public void A_truncated_damaged_or_foreign_file_is_a_typed_error()
     {
         string path = Write("good.f32", Raw(5000), s => s.FitStandardize());
