@@ -44,7 +44,7 @@ public sealed class Trainer<TModel>
     /// times the initial loss for <see cref="TrainingOptions.DivergenceSteps"/> batches; the model keeps the last good
     /// parameters.
     /// </exception>
-    public TrainingResult Fit(Dataset training, Dataset? validation = null, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public TrainingResult Fit(ISampleSource training, ISampleSource? validation = null, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ModelTopology topology = _model.Topology;
         CheckData(training, nameof(training), topology);
@@ -60,11 +60,8 @@ public sealed class Trainer<TModel>
         int chunk = Math.Min(batchSize, topology.MaxBatchSize);
         var clean = new float[chunk * width];
         var corrupted = new float[chunk * width];
-        var order = new int[training.Count];
-        for (int i = 0; i < order.Length; i++)
-        {
-            order[i] = i;
-        }
+        SampleOrder sampleOrder = OrderFor(training);
+        int[] order = sampleOrder.Indices;
 
         // Parameter snapshots: the best and the last finished epoch (both start as the initial parameters), the
         // parameters before the current step while the loss is sound, and scratch space for checkpoint writes.
@@ -101,7 +98,7 @@ public sealed class Trainer<TModel>
         {
             if (_options.Shuffle)
             {
-                random.Shuffle<int>(order);
+                sampleOrder.Shuffle(ref random);
             }
 
             qat?.BeginEpoch(_model, epoch);
@@ -237,7 +234,7 @@ public sealed class Trainer<TModel>
     /// Mean loss per element, MSE and PSNR of <paramref name="model"/> reconstructing <paramref name="data"/>;
     /// with a corruption, inputs are corrupted (seeded) and compared against the clean data.
     /// </summary>
-    public static Evaluation Evaluate(TModel model, Dataset data, Corruption? corruption = null, int seed = 1)
+    public static Evaluation Evaluate(TModel model, ISampleSource data, Corruption? corruption = null, int seed = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckData(data, nameof(data), model.Topology);
@@ -272,7 +269,7 @@ public sealed class Trainer<TModel>
     private const int InitialLossSamples = 256;
 
     /// <summary>The untrained model's mean loss per sample on the first training samples (clean inputs).</summary>
-    private double InitialLoss(Dataset training)
+    private double InitialLoss(ISampleSource training)
     {
         int count = Math.Min(training.Count, InitialLossSamples);
         double sum = 0;
@@ -284,8 +281,34 @@ public sealed class Trainer<TModel>
         return sum / count;
     }
 
-    private static void CheckData(Dataset data, string name, ModelTopology topology)
+    /// <summary>
+    /// The epoch order (<see cref="SampleOrder"/>): the window and block of the options, or by default one window of
+    /// every sample in memory and 64 MiB windows from a cache, which then keeps two windows' blocks mapped.
+    /// </summary>
+    private SampleOrder OrderFor(ISampleSource training)
     {
+        int block = _options.ShuffleBlock ?? DataCache.BlockSamplesFor(training.Width);
+        int window = _options.ShuffleWindow ?? (training is DataCache c ? c.DefaultWindowSamples : training.Count);
+        var order = new SampleOrder(training.Count, block, window);
+        (training as DataCache)?.ReserveWindow(order.WindowSamples, block);
+        return order;
+    }
+
+    private static void CheckData(ISampleSource source, string name, ModelTopology topology)
+    {
+        if (source is not Dataset data)
+        {
+            // A cache holds finite values (checked when it was written) and records its range.
+            CheckShape(source, name, topology.InputSize);
+            if (topology.Loss == LossKind.BinaryCrossEntropy && source is DataCache cache && (cache.Minimum < 0f || cache.Maximum > 1f))
+            {
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"The {name} data ({cache.FilePath}) spans [{cache.Minimum}, {cache.Maximum}]; a binary cross-entropy model needs every value in [0, 1] (prepare it with a scale that maps it into that range)."), name);
+            }
+
+            return;
+        }
+
         CheckData(data, name, topology.InputSize);
         if (topology.Loss != LossKind.BinaryCrossEntropy)
         {
@@ -303,7 +326,7 @@ public sealed class Trainer<TModel>
         }
     }
 
-    private static void CheckData(Dataset data, string name, int width)
+    private static void CheckShape(ISampleSource data, string name, int width)
     {
         ArgumentNullException.ThrowIfNull(data, name);
         if (data.Count == 0)
@@ -315,6 +338,11 @@ public sealed class Trainer<TModel>
         {
             throw new ArgumentException($"The {name} data has {data.Width} values per sample but the model's input width is {width}.", name);
         }
+    }
+
+    private static void CheckData(Dataset data, string name, int width)
+    {
+        CheckShape(data, name, width);
 
         ReadOnlySpan<float> values = data.Values;
         int bad = FirstNonFinite(values);
