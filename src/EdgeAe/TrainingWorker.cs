@@ -11,18 +11,37 @@ namespace EdgeAe;
 [EditorBrowsable(EditorBrowsableState.Advanced)]
 public sealed class TrainingWorker
 {
+    private AlignedBuffer _gradients;
+
     /// <summary>A worker with <paramref name="workspaceLength"/> workspace floats and <paramref name="parameterLength"/> gradient floats, zeroed.</summary>
     public TrainingWorker(int workspaceLength, int parameterLength)
     {
         Workspace = new AlignedBuffer(workspaceLength);
-        Gradients = new AlignedBuffer(parameterLength);
+        _gradients = new AlignedBuffer(parameterLength);
     }
 
     /// <summary>The batch workspace (activations and deltas of every sample of a shard).</summary>
     public AlignedBuffer Workspace { get; }
 
-    /// <summary>Gradients the worker's shards add to, laid out like the model's parameters.</summary>
-    public AlignedBuffer Gradients { get; }
+    /// <summary>
+    /// Gradients the worker's shards add to, laid out like the model's parameters. It may be pointed at another buffer
+    /// of the same length between shards (the data-parallel trainer keeps one per shard, one workspace per thread).
+    /// </summary>
+    /// <exception cref="ArgumentException">The new buffer's length differs.</exception>
+    public AlignedBuffer Gradients
+    {
+        get => _gradients;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Length != _gradients.Length)
+            {
+                throw new ArgumentException($"The gradient buffer holds {value.Length} floats; this worker's model needs {_gradients.Length}.", nameof(value));
+            }
+
+            _gradients = value;
+        }
+    }
 
     /// <summary>
     /// Throws unless <paramref name="worker"/> is a worker of a model with these sizes (generated models call it).

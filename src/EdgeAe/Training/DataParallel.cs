@@ -46,9 +46,11 @@ public sealed record TrainingPlan(int BatchSize, int ShardSize, int Shards, int 
 
 /// <summary>
 /// The data-parallel gradient and update of one training step, with the same arithmetic for any thread count.
-/// Each shard's gradient is computed into the gradient buffer of its own <see cref="TrainingWorker"/> (zeroed), and
-/// the shard gradients are summed in shard order — G = g₀, G += g₁, … — so the sum is the same float whatever thread
-/// computed which shard. The sum, the scaling to the mean, the sum of squares (per fixed block of parameters, added
+/// Each shard's gradient is computed into its own zeroed gradient buffer (a slot; each thread has one
+/// <see cref="TrainingWorker"/> workspace, pointed at the slot's buffer), and the shard gradients are summed in shard
+/// order — G = g₀, G += g₁, … — so the sum is the same float whatever thread computed which shard. A round computes
+/// up to <see cref="Slots"/> shards (every shard of a batch of up to 16 shards, or one per thread when there are more
+/// threads) with one barrier between the shards and the sum. The sum, the scaling to the mean, the sum of squares (per fixed block of parameters, added
 /// in block order), the clipping and the optimizer's element-wise update are split by parameter blocks, each block
 /// done with the same code by whichever thread. Threads are started once (a pool with a barrier); a step allocates
 /// nothing. Not thread-safe: one trainer drives it.
@@ -58,8 +60,12 @@ internal sealed class DataParallelStep : IDisposable
     /// <summary>Parameters per block of the reduction and update: a multiple of every vector width, 64-byte aligned.</summary>
     internal const int BlockLength = 4096;
 
+    /// <summary>Shard gradient buffers kept at least (when a batch has that many shards): memory against rounds.</summary>
+    internal const int MinimumSlots = 16;
+
     private readonly IAutoencoder _model;
     private readonly TrainingWorker[] _workers;
+    private readonly AlignedBuffer[] _slotGradients;
     private readonly float[][] _clean;
     private readonly float[][] _corrupted;
     private readonly int[] _counts;
@@ -83,39 +89,56 @@ internal sealed class DataParallelStep : IDisposable
     private int _step;
     private float? _clip;
     private float[]? _saveTo;
+    private Data.Dataset? _data;
+    private int[]? _order;
+    private int _firstSample;
 
-    /// <summary>A step for <paramref name="model"/> with <paramref name="threads"/> threads and shards of up to <paramref name="shardSize"/> samples.</summary>
-    public DataParallelStep(IAutoencoder model, int threads, int shardSize)
+    /// <summary>
+    /// A step for <paramref name="model"/> with <paramref name="threads"/> threads and shards of up to
+    /// <paramref name="shardSize"/> samples, batches of up to <paramref name="shardsPerBatch"/> shards.
+    /// </summary>
+    public DataParallelStep(IAutoencoder model, int threads, int shardSize, int shardsPerBatch)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(threads);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shardSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shardsPerBatch);
         _model = model;
         _width = model.Topology.InputSize;
         _parameterLength = model.Parameters.Length;
         _blocks = (_parameterLength + BlockLength - 1) / BlockLength;
         Threads = threads;
         ShardSize = shardSize;
+        Slots = Math.Min(shardsPerBatch, Math.Max(threads, MinimumSlots));
         _workers = new TrainingWorker[threads];
-        _clean = new float[threads][];
-        _corrupted = new float[threads][];
         for (int i = 0; i < threads; i++)
         {
             _workers[i] = model.CreateWorker();
+        }
+
+        _slotGradients = new AlignedBuffer[Slots];
+        _clean = new float[Slots][];
+        _corrupted = new float[Slots][];
+        for (int i = 0; i < Slots; i++)
+        {
+            _slotGradients[i] = new AlignedBuffer(_parameterLength);
             _clean[i] = new float[shardSize * _width];
             _corrupted[i] = new float[shardSize * _width];
         }
 
-        _counts = new int[threads];
-        _losses = new float[threads];
+        _counts = new int[Slots];
+        _losses = new float[Slots];
         _squares = new double[_blocks];
         _firstBad = new int[_blocks];
         _errors = new Exception?[threads];
         _pool = threads > 1 ? new Pool(threads, Work) : null;
     }
 
-    /// <summary>Shards computed at once: the threads.</summary>
+    /// <summary>Threads that compute shards.</summary>
     public int Threads { get; }
+
+    /// <summary>Shards a round computes at most (each has a gradient buffer).</summary>
+    public int Slots { get; }
 
     /// <summary>Samples per shard at most.</summary>
     public int ShardSize { get; }
@@ -133,7 +156,18 @@ internal sealed class DataParallelStep : IDisposable
     /// <see cref="IAutoencoder.PrepareBatch"/> must have run since the parameters last changed.
     /// </summary>
     public double Round(ReadOnlySpan<int> counts, bool first, bool last, float scale)
+        => Round(counts, first, last, scale, null, null, 0);
+
+    /// <summary>
+    /// <see cref="Round(ReadOnlySpan{int}, bool, bool, float)"/> where the threads copy each slot's samples themselves
+    /// (uncorrupted: the inputs are the targets): slot i holds samples <paramref name="order"/>[firstSample + i·ShardSize …]
+    /// of <paramref name="data"/>. With a null <paramref name="data"/>, the slots hold what the caller wrote.
+    /// </summary>
+    public double Round(ReadOnlySpan<int> counts, bool first, bool last, float scale, Data.Dataset? data, int[]? order, int firstSample)
     {
+        _data = data;
+        _order = order;
+        _firstSample = firstSample;
         _shards = counts.Length;
         counts.CopyTo(_counts);
         _firstRound = first;
@@ -240,25 +274,13 @@ internal sealed class DataParallelStep : IDisposable
             return;
         }
 
-        if (_pool is null)
+        // The shards of the round, thread i taking slots i, i + threads, …; then (after every thread's shards) the sum.
+        for (int slot = index; slot < _shards; slot += Threads)
         {
-            // One thread: the shard, then the sum, exactly as the threads would do them.
-            from = 0;
-            to = _blocks;
-            for (int s = 0; s < _shards; s++)
-            {
-                Shard(s, 0);
-            }
+            Shard(slot, index);
         }
-        else
-        {
-            if (index < _shards)
-            {
-                Shard(index, index);
-            }
 
-            _pool.Sync();
-        }
+        _pool?.Sync();
 
         foreach (Exception? error in _errors)
         {
@@ -278,17 +300,31 @@ internal sealed class DataParallelStep : IDisposable
         }
     }
 
-    /// <summary>Slot <paramref name="slot"/>'s shard into worker <paramref name="slot"/>'s gradients (zero before: the sum clears them).</summary>
-    private void Shard(int slot, int errorIndex)
+    /// <summary>Slot <paramref name="slot"/>'s shard, in thread <paramref name="thread"/>'s workspace, into the slot's gradients (zero before: the sum clears them).</summary>
+    private void Shard(int slot, int thread)
     {
         try
         {
-            int length = _counts[slot] * _width;
-            _losses[slot] = _model.AccumulateShardGradients(_corrupted[slot].AsSpan(0, length), _clean[slot].AsSpan(0, length), _workers[slot]);
+            int count = _counts[slot], length = count * _width;
+            Span<float> clean = _clean[slot].AsSpan(0, length), inputs = _corrupted[slot].AsSpan(0, length);
+            if (_data is not null)
+            {
+                int first = _firstSample + (slot * ShardSize);
+                for (int s = 0; s < count; s++)
+                {
+                    _data[_order![first + s]].CopyTo(clean.Slice(s * _width, _width));
+                }
+
+                inputs = clean;
+            }
+
+            TrainingWorker worker = _workers[thread];
+            worker.Gradients = _slotGradients[slot];
+            _losses[slot] = _model.AccumulateShardGradients(inputs, clean, worker);
         }
         catch (Exception e)
         {
-            _errors[errorIndex] ??= e;
+            _errors[thread] ??= e;
         }
     }
 
@@ -303,7 +339,7 @@ internal sealed class DataParallelStep : IDisposable
             Span<float> sum = all.Slice(offset, length);
             for (int s = 0; s < _shards; s++)
             {
-                Span<float> shard = _workers[s].Gradients.Span.Slice(offset, length);
+                Span<float> shard = _slotGradients[s].Span.Slice(offset, length);
                 if (s == 0 && _firstRound)
                 {
                     shard.CopyTo(sum);

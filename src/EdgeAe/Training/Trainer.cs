@@ -64,8 +64,11 @@ public sealed class Trainer<TModel>
         TrainingPlan plan = TrainingPlan.Of(_options, topology, training.Count);
         int batchSize = plan.BatchSize;
         int shard = plan.ShardSize;
-        using var engine = new DataParallelStep(_model, plan.Threads, shard);
-        var counts = new int[plan.Threads];
+        using var engine = new DataParallelStep(_model, plan.Threads, shard, plan.Shards);
+        var counts = new int[engine.Slots];
+
+        // Without corruption or QAT the threads copy their shards' samples themselves; else this thread prepares them.
+        bool gather = _options.Corruption.IsNone && _options.QuantizationAware is null;
         var order = new int[training.Count];
         for (int i = 0; i < order.Length; i++)
         {
@@ -133,13 +136,19 @@ public sealed class Trainer<TModel>
                 _model.PrepareBatch();
                 double batchLoss = 0;
                 int shards = (count + shard - 1) / shard;
-                for (int first = 0; first < shards; first += plan.Threads)
+                for (int first = 0; first < shards; first += engine.Slots)
                 {
-                    int round = Math.Min(plan.Threads, shards - first);
+                    int round = Math.Min(engine.Slots, shards - first);
                     for (int slot = 0; slot < round; slot++)
                     {
                         int offset = (first + slot) * shard;
                         int n = Math.Min(shard, count - offset);
+                        counts[slot] = n;
+                        if (gather)
+                        {
+                            continue;
+                        }
+
                         Span<float> clean = engine.Clean(slot), inputs = engine.Inputs(slot);
                         for (int s = 0; s < n; s++)
                         {
@@ -149,10 +158,9 @@ public sealed class Trainer<TModel>
                         }
 
                         qat?.QuantizeInputs(inputs[..(n * width)]);
-                        counts[slot] = n;
                     }
 
-                    batchLoss += engine.Round(counts.AsSpan(0, round), first == 0, first + round >= shards, 1f / count);
+                    batchLoss += engine.Round(counts.AsSpan(0, round), first == 0, first + round >= shards, 1f / count, gather ? training : null, order, start + (first * shard));
                 }
 
                 qat?.EndStep(_model);

@@ -9,7 +9,7 @@ namespace EdgeAe.Tests.Training;
 /// <summary>Data-parallel training: the same weights, bit for bit, whatever the thread count.</summary>
 public sealed class DataParallelTests
 {
-    private static readonly int[] ThreadCounts = [1, 2, 3, 7];
+    private static readonly int[] ThreadCounts = [1, 2, 3, 7, 20];
 
     public static TheoryData<string, OptimizerKind, string, int, int, float?> Cases => new()
     {
@@ -18,6 +18,7 @@ public sealed class DataParallelTests
         { nameof(DigitsAe), OptimizerKind.Adam, "masking:0.25", 100, 250, null },          // 32+32+32+4, last batch 50
         { nameof(TiedDeepAe), OptimizerKind.Sgd, "gaussian:0.1", 96, 200, null },          // tied weights
         { nameof(TiedSquaredErrorAe), OptimizerKind.Momentum, "none", 30, 95, null },      // MaxBatch 4: shards of 4
+        { nameof(TiedSquaredErrorAe), OptimizerKind.Adam, "gaussian:0.2", 90, 200, null },  // 23 shards: 2 rounds of 16 or 20 slots
         { nameof(SquaredErrorReluOutput), OptimizerKind.Nesterov, "saltpepper:0.1", 45, 160, 0.5f }, // ReLU, clipped
         { nameof(DeepSquaredErrorAe), OptimizerKind.Adam, "none", 128, 300, 1f },          // deep, squared error
         { nameof(DeepBceAe), OptimizerKind.Adam, "masking:0.1", 77, 200, null },
