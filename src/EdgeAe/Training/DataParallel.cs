@@ -468,7 +468,7 @@ internal sealed class DataParallelStep : IDisposable
     /// </summary>
     private sealed class Pool : IDisposable
     {
-        private readonly Barrier _barrier;
+        private readonly SpinBarrier _barrier;
         private readonly Thread[] _threads;
         private readonly Action<int> _work;
         private volatile bool _stopping;
@@ -476,7 +476,7 @@ internal sealed class DataParallelStep : IDisposable
         public Pool(int threads, Action<int> work)
         {
             _work = work;
-            _barrier = new Barrier(threads);
+            _barrier = new SpinBarrier(threads);
             _threads = new Thread[threads - 1];
             for (int i = 1; i < threads; i++)
             {
@@ -511,8 +511,6 @@ internal sealed class DataParallelStep : IDisposable
             {
                 thread.Join();
             }
-
-            _barrier.Dispose();
         }
 
         private void Loop(int index)
@@ -527,6 +525,64 @@ internal sealed class DataParallelStep : IDisposable
 
                 _work(index);
                 _barrier.SignalAndWait();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A barrier that spins for up to <see cref="SpinMicroseconds"/> (a training step's phases follow each other within
+    /// microseconds) and then sleeps on a monitor (between epochs, or when the machine is busy). Allocates nothing.
+    /// </summary>
+    private sealed class SpinBarrier(int participants)
+    {
+        private const long SpinMicroseconds = 200;
+
+        private readonly object _gate = new();
+        private readonly int _participants = participants;
+        private int _remaining = participants;
+        private volatile int _generation;
+        private int _sleepers;
+
+        public void SignalAndWait()
+        {
+            int generation = _generation;
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                // The last to arrive opens the next generation (the count is reset before anyone can see it open).
+                _remaining = _participants;
+                lock (_gate)
+                {
+                    _generation = generation + 1;
+                    if (_sleepers > 0)
+                    {
+                        Monitor.PulseAll(_gate);
+                    }
+                }
+
+                return;
+            }
+
+            long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds / 1_000_000);
+            var spin = default(SpinWait);
+            while (_generation == generation)
+            {
+                if (System.Diagnostics.Stopwatch.GetTimestamp() > deadline)
+                {
+                    lock (_gate)
+                    {
+                        _sleepers++;
+                        while (_generation == generation)
+                        {
+                            Monitor.Wait(_gate);
+                        }
+
+                        _sleepers--;
+                    }
+
+                    return;
+                }
+
+                spin.SpinOnce(sleep1Threshold: -1);
             }
         }
     }
