@@ -57,17 +57,25 @@ public abstract class ParallelTrainingBenchmarks
             EdgeAeStep();
         }
 
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 200; i++)
+        // Three windows of 200 warm steps, bytes counted on every thread of the process: a step that allocates shows in
+        // each window; a single object from elsewhere in the process (the harness) in one at most.
+        long least = long.MaxValue;
+        for (int window = 0; window < 3; window++)
         {
-            EdgeAeStep();
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 200; i++)
+            {
+                EdgeAeStep();
+            }
+
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Console.WriteLine($"// EdgeAe: 200 warm steps allocated {allocated} bytes on all threads");
+            least = Math.Min(least, allocated);
         }
 
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-        Console.WriteLine($"// EdgeAe: 200 warm steps allocated {allocated} bytes on all threads");
-        if (allocated != 0)
+        if (least != 0)
         {
-            throw new InvalidOperationException($"200 warm steps allocated {allocated} bytes");
+            throw new InvalidOperationException($"every window of 200 warm steps allocated (at least {least} bytes)");
         }
     }
 
