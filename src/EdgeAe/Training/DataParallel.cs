@@ -50,9 +50,9 @@ public sealed record TrainingPlan(int BatchSize, int ShardSize, int Shards, int 
 /// <see cref="TrainingWorker"/> workspace, pointed at the slot's buffer), and the shard gradients are summed in shard
 /// order — G = g₀, G += g₁, … — so the sum is the same float whatever thread computed which shard. A round computes
 /// up to <see cref="Slots"/> shards (every shard of a batch of up to 16 shards, or one per thread when there are more
-/// threads) with one barrier between the shards and the sum. The sum, the scaling to the mean, the sum of squares (per fixed block of parameters, added
-/// in block order), the clipping and the optimizer's element-wise update are split by parameter blocks, each block
-/// done with the same code by whichever thread. Threads are started once (a pool with a barrier); a step allocates
+/// threads) with one barrier between the shards and the sum. The sum, the scaling to the mean, the sum of squares
+/// (per fixed block of parameters, added in block order), the clipping and the optimizer's element-wise update are
+/// split by parameter blocks, each block done with the same code by whichever thread. Threads are started once (a pool with a barrier); a step allocates
 /// nothing. Not thread-safe: one trainer drives it.
 /// </summary>
 internal sealed class DataParallelStep : IDisposable
