@@ -3,7 +3,8 @@ namespace EdgeAe;
 /// <summary>
 /// What every generated desktop model offers. Sizes are fixed by the declaration; every method
 /// checks span lengths (an <see cref="ArgumentException"/> names the parameter, the expected and
-/// the actual length) and allocates nothing. A model instance is not thread-safe: it owns one workspace.
+/// the actual length) and allocates nothing. A model instance is not thread-safe: it owns one workspace
+/// (<see cref="AccumulateShardGradients"/> with one <see cref="TrainingWorker"/> per thread is the exception).
 /// </summary>
 public interface IAutoencoder
 {
@@ -69,6 +70,23 @@ public interface IAutoencoder
     /// <see cref="ModelTopology.MaxBatchSize"/>); adds the gradients summed over the batch and returns the summed loss.
     /// </summary>
     float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
+    /// <summary>
+    /// Makes what <see cref="AccumulateShardGradients"/> reads besides the parameters (the transposed copies of the
+    /// weights). Call it on one thread after the parameters last changed, before the shards of a batch.
+    /// </summary>
+    void PrepareBatch();
+
+    /// <summary>A workspace and a gradient buffer of this model's sizes for <see cref="AccumulateShardGradients"/>: one per thread.</summary>
+    TrainingWorker CreateWorker();
+
+    /// <summary>
+    /// Forward and backward over one shard of a batch (as <see cref="AccumulateBatchGradients"/>) in
+    /// <paramref name="worker"/>'s workspace: adds the shard's summed gradients to the worker's gradient buffer and
+    /// returns the summed loss. It reads the parameters and what <see cref="PrepareBatch"/> made and writes nothing of
+    /// the model's, so threads with their own workers may run it at once on one model.
+    /// </summary>
+    float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, TrainingWorker worker);
 
     /// <summary>One plain SGD step on a batch with the mean gradient; returns the mean per-sample loss before the step.</summary>
     float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate);

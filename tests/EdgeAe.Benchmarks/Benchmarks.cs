@@ -200,9 +200,54 @@ public abstract class TrainingBenchmarks
         AllocationCheck.AssertNone(() => EdgeAeTrain());
         TorchLoader.PatchOutputCopies();
         torch.set_num_threads(1);
+        _torchModel = TorchPeer.Sequential(_model);
+        _torchAdam = torch.optim.Adam(_torchModel.parameters(), lr: 1e-3);
+        _torchInputs = torch.tensor(_inputs, [Batch, t.InputSize]).clone();
+    }
+
+    [Benchmark(Description = "EdgeAe train Adam")]
+    public float EdgeAeTrain()
+    {
+        _model.ZeroGradients();
+        float loss = _model.AccumulateBatchGradients(_inputs, _inputs);
+        _adam.Step(_model.Parameters, _model.Gradients, 1e-3f);
+        return loss;
+    }
+
+    [Benchmark(Description = "libtorch train Adam")]
+    public void TorchTrain() => TorchPeer.Step(_torchModel, _torchAdam, _torchInputs, _bce);
+}
+
+public class M1Training : TrainingBenchmarks
+{
+    protected override IAutoencoder Create() => new M1Ae();
+
+    protected override int Batch => 64;
+}
+
+public class DigitsTraining : TrainingBenchmarks
+{
+    protected override IAutoencoder Create() => new DigitsAe();
+
+    protected override int Batch => 32;
+}
+
+public class MlperfAdTraining : TrainingBenchmarks
+{
+    protected override IAutoencoder Create() => new MlperfAdAe();
+
+    protected override int Batch => 64;
+}
+
+/// <summary>The libtorch peer of a model: <c>nn.Sequential</c> of <c>Linear</c> + activation with the model's parameters.</summary>
+internal static class TorchPeer
+{
+    public static torch.nn.Module<Tensor, Tensor> Sequential(IAutoencoder model)
+    {
         torch.manual_seed(1);
         var modules = new List<(string, torch.nn.Module<Tensor, Tensor>)>();
-        ReadOnlySpan<float> p = _model.Parameters;
+        ModelTopology t = model.Topology;
+        ReadOnlySpan<float> p = model.Parameters;
         for (int l = 0; l < t.Layers.Count; l++)
         {
             LayerInfo layer = t.Layers[l];
@@ -238,53 +283,21 @@ public abstract class TrainingBenchmarks
             }
         }
 
-        _torchModel = torch.nn.Sequential(modules);
-        _torchAdam = torch.optim.Adam(_torchModel.parameters(), lr: 1e-3);
-        _torchInputs = torch.tensor(_inputs, [Batch, t.InputSize]).clone();
+        return torch.nn.Sequential(modules);
     }
 
-    [Benchmark(Description = "EdgeAe train Adam")]
-    public float EdgeAeTrain()
-    {
-        _model.ZeroGradients();
-        float loss = _model.AccumulateBatchGradients(_inputs, _inputs);
-        _adam.Step(_model.Parameters, _model.Gradients, 1e-3f);
-        return loss;
-    }
-
-    [Benchmark(Description = "libtorch train Adam")]
-    public void TorchTrain()
+    /// <summary>One libtorch Adam step with the summed BCE-with-logits or MSE loss, as the training rows run it.</summary>
+    public static void Step(torch.nn.Module<Tensor, Tensor> model, torch.optim.Optimizer adam, Tensor inputs, bool bce)
     {
         using var scope = torch.NewDisposeScope();
-        _torchAdam.zero_grad();
-        Tensor output = _torchModel.forward(_torchInputs);
-        Tensor loss = _bce
-            ? torch.nn.functional.binary_cross_entropy_with_logits(output, _torchInputs, reduction: torch.nn.Reduction.Sum)
-            : torch.nn.functional.mse_loss(output, _torchInputs, torch.nn.Reduction.Sum);
+        adam.zero_grad();
+        Tensor output = model.forward(inputs);
+        Tensor loss = bce
+            ? torch.nn.functional.binary_cross_entropy_with_logits(output, inputs, reduction: torch.nn.Reduction.Sum)
+            : torch.nn.functional.mse_loss(output, inputs, torch.nn.Reduction.Sum);
         loss.backward();
-        _torchAdam.step();
+        adam.step();
     }
-}
-
-public class M1Training : TrainingBenchmarks
-{
-    protected override IAutoencoder Create() => new M1Ae();
-
-    protected override int Batch => 64;
-}
-
-public class DigitsTraining : TrainingBenchmarks
-{
-    protected override IAutoencoder Create() => new DigitsAe();
-
-    protected override int Batch => 32;
-}
-
-public class MlperfAdTraining : TrainingBenchmarks
-{
-    protected override IAutoencoder Create() => new MlperfAdAe();
-
-    protected override int Batch => 64;
 }
 
 /// <summary>Fails the benchmark set-up if a warm EdgeAe call allocates on the calling thread.</summary>

@@ -57,6 +57,8 @@ internal static partial class ModelEmitter
 
         w.WriteLine("private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);");
         w.WriteLine();
+        w.WriteLine("private static ref float At(ref float workspace, int offset) => ref Unsafe.Add(ref workspace, offset);");
+        w.WriteLine();
         w.WriteLine("private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);");
         w.WriteLine();
         w.WriteLine("private static ref float In(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);");
@@ -230,7 +232,8 @@ internal static partial class ModelEmitter
         w.OpenBlock("public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
-        w.WriteLine("return Backpropagate(input, target, 1);");
+        w.WriteLine("PrepareBatch();");
+        w.WriteLine("return Backpropagate(input, target, 1, ref _workspace.Reference, ref _gradients.Reference);");
         w.CloseBlock();
         w.WriteLine();
 
@@ -238,30 +241,49 @@ internal static partial class ModelEmitter
         w.OpenBlock("public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
         w.WriteStatement("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
-        w.WriteLine("return Backpropagate(inputs, targets, count);");
+        w.WriteLine("PrepareBatch();");
+        w.WriteLine("return Backpropagate(inputs, targets, count, ref _workspace.Reference, ref _gradients.Reference);");
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteSummary("Layer by layer over the whole batch: forward, the loss and output delta, backward (gradients, then the delta before).");
-        w.OpenBlock("private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count)");
+        w.WriteSummary("Makes what every shard of one training batch reads besides the parameters (the transposed copies of W), on the caller's thread: call it after the parameters last changed and before <see cref=\"AccumulateShardGradients\"/>. Allocates nothing.");
+        w.OpenBlock("public void PrepareBatch()");
         w.WriteLine("ref float p = ref _parameters.Reference;");
-        w.WriteLine("ref float g = ref _gradients.Reference;");
         WriteBatchTransposes(w, plan, 0, last);
-        WriteBatchForward(w, plan, 0, last);
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("A workspace and a gradient buffer of this model's sizes for <see cref=\"AccumulateShardGradients\"/>: one per thread.");
+        w.WriteLine("public Ae.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
+        w.WriteLine();
+
+        w.WriteSummary("Forward and backward over one shard of a batch in <paramref name=\"worker\"/>'s workspace (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/> samples, as for <see cref=\"AccumulateBatchGradients\"/>): adds the shard's gradients to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref=\"PrepareBatch\"/> made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.");
+        w.OpenBlock("public float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)");
+        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
+        w.WriteStatement("Ae.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
+        w.WriteLine("return Backpropagate(inputs, targets, count, ref worker.Workspace.Reference, ref worker.Gradients.Reference);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Layer by layer over the whole batch in workspace <paramref name=\"w\"/>, adding to gradients <paramref name=\"g\"/>: forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are <see cref=\"PrepareBatch\"/>'s.");
+        w.OpenBlock("private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)");
+        w.WriteLine("ref float p = ref _parameters.Reference;");
+        WriteBatchForward(w, plan, 0, last, Worker);
         w.WriteLine();
         LayerPlan output = plan.OutputLayer;
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
             w.WriteLine("// Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.");
-            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref Ws(BatchLayout.PreActivations), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
+            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref At(ref w, BatchLayout.PreActivations), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
         }
         else
         {
             w.WriteLine($"// Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = {output.Layer.Activation}.");
-            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref Ws(BatchLayout.Activations{last}), ref In(targets), ref Ws(BatchLayout.Deltas{last}), count);");
+            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref At(ref w, BatchLayout.Activations{last}), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
         }
 
-        WriteFakeQuantizationHook(w, "Backward", last, $"ref Ws(BatchLayout.Deltas{last})");
+        WriteFakeQuantizationHook(w, "Backward", last, $"ref At(ref w, BatchLayout.Deltas{last})");
 
         for (int l = last; l >= 0; l--)
         {
@@ -269,15 +291,15 @@ internal static partial class ModelEmitter
             w.WriteLine();
             w.WriteComment($"Layer {l} ({Describe.Role(layer.Layer.Role)}) backward: g_b += Σ δ, g_W += {(layer.IsTied ? $"Δᵀ·X into layer {layer.Layer.TiedTo}'s W (tied)" : "Xᵀ·Δ")}"
                 + (l > 0 ? $"; δ of layer {l - 1} = (Δ·Wᵀ)∘f′, f = {plan.Layers[l - 1].Layer.Activation}." : "."));
-            string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref Ws(BatchLayout.Activations{l - 1}), fromInputs: false";
+            string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref At(ref w, BatchLayout.Activations{l - 1}), fromInputs: false";
             w.WriteStatement(layer.IsTied
-                ? $"Kernels.Dense.GradientsBatchTied<Layer{l}>(ref g, ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l}), count);"
-                : $"Kernels.Dense.GradientsBatch<Layer{l}>(ref g, {x}, ref Ws(BatchLayout.Deltas{l}), count);");
+                ? $"Kernels.Dense.GradientsBatchTied<Layer{l}>(ref g, ref At(ref w, BatchLayout.Activations{l - 1}), ref At(ref w, BatchLayout.Deltas{l}), count);"
+                : $"Kernels.Dense.GradientsBatch<Layer{l}>(ref g, {x}, ref At(ref w, BatchLayout.Deltas{l}), count);");
             if (l > 0)
             {
                 string weights = layer.IsTied ? $"ref Unsafe.Add(ref p, Layer{l}.Weights)" : $"ref Transposed(BatchLayout.Transposed{l})";
-                w.WriteStatement($"Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>({weights}, ref Ws(BatchLayout.Deltas{l}), ref Ws(BatchLayout.Activations{l - 1}), ref Ws(BatchLayout.Deltas{l - 1}), count);");
-                WriteFakeQuantizationHook(w, "Backward", l - 1, $"ref Ws(BatchLayout.Deltas{l - 1})");
+                w.WriteStatement($"Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>({weights}, ref At(ref w, BatchLayout.Deltas{l}), ref At(ref w, BatchLayout.Activations{l - 1}), ref At(ref w, BatchLayout.Deltas{l - 1}), count);");
+                WriteFakeQuantizationHook(w, "Backward", l - 1, $"ref At(ref w, BatchLayout.Deltas{l - 1})");
             }
         }
 
@@ -364,20 +386,29 @@ internal static partial class ModelEmitter
         }
     }
 
-    /// <summary>Batch forward calls for layers first..last, layer 0 reading the caller's <c>inputs</c>.</summary>
-    private static void WriteBatchForward(SourceWriter w, ModelPlan plan, int first, int last)
+    /// <summary>How batch calls address the model's own workspace: <c>Ws(offset)</c>.</summary>
+    private const string Instance = "Ws(";
+
+    /// <summary>How the training pass addresses the workspace it is given (<c>ref float w</c>): <c>At(ref w, offset)</c>.</summary>
+    private const string Worker = "At(ref w, ";
+
+    /// <summary>
+    /// Batch forward calls for layers first..last, layer 0 reading the caller's <c>inputs</c>, the workspace addressed
+    /// through <paramref name="ws"/> (<see cref="Instance"/> or <see cref="Worker"/>).
+    /// </summary>
+    private static void WriteBatchForward(SourceWriter w, ModelPlan plan, int first, int last, string ws = Instance)
     {
         bool training = last == plan.OutputLayer.Layer.Index;
         for (int l = first; l <= last; l++)
         {
             LayerPlan layer = plan.Layers[l];
             bool zOnly = training && l == last && plan.Topology.Loss == LossKind.BinaryCrossEntropy;
-            string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref Ws(BatchLayout.Activations{l - 1}), fromInputs: false";
-            string y = zOnly ? "ref Ws(BatchLayout.PreActivations)" : $"ref Ws(BatchLayout.Activations{l})";
+            string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref {ws}BatchLayout.Activations{l - 1}), fromInputs: false";
+            string y = zOnly ? $"ref {ws}BatchLayout.PreActivations)" : $"ref {ws}BatchLayout.Activations{l})";
             string activation = zOnly ? "Kernels.Linear" : KernelActivation(plan, layer);
             w.WriteLine(LayerComment(layer) + (zOnly ? " Stores z: the loss pass applies σ." : string.Empty));
             w.WriteStatement(layer.IsTied
-                ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref Ws(BatchLayout.Activations{l - 1}), {y}, count);"
+                ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref {ws}BatchLayout.Activations{l - 1}), {y}, count);"
                 : $"Kernels.Dense.ForwardBatch<Layer{l}, {activation}>(ref p, {x}, {y}, count);");
             if (training)
             {

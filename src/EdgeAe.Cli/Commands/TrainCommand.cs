@@ -67,6 +67,10 @@ internal sealed class TrainSettings : NormalizedDataSettings
     [DefaultValue(32)]
     public int BatchSize { get; set; } = 32;
 
+    [CommandOption("--threads <N>")]
+    [Description("Threads that compute a batch's shards of 32 samples at once (default: every core). The weight file is byte-identical for any N; a batch of one shard runs on one thread, --qat on one thread.")]
+    public int? Threads { get; set; }
+
     [CommandOption("--optimizer <NAME>")]
     [Description("adam | sgd | momentum | nesterov.")]
     [DefaultValue("adam")]
@@ -173,6 +177,11 @@ internal sealed class TrainSettings : NormalizedDataSettings
         if (ShuffleBlock is <= 0)
         {
             return Invalid("--shuffle-block", ShuffleBlock.Value.ToString(CultureInfo.InvariantCulture), "expected a positive integer");
+        }
+
+        if (Threads is <= 0)
+        {
+            return Invalid("--threads", Threads.Value.ToString(CultureInfo.InvariantCulture), "expected a positive integer");
         }
 
         if (Patience is <= 0)
@@ -349,6 +358,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         {
             Epochs = settings.Epochs,
             BatchSize = settings.BatchSize,
+            Threads = settings.Threads ?? System.Environment.ProcessorCount,
             LearningRate = settings.ParsedLearningRate,
             Optimizer = new OptimizerOptions { Kind = settings.OptimizerKind },
             Corruption = settings.ParsedCorruption,
@@ -373,6 +383,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         Environment.Line(Invariant($"{OptimizerOptions.KindName(options.Optimizer.Kind)} lr {options.LearningRate}, batch {options.BatchSize}, {options.Epochs} epochs, corruption {options.Corruption}, seed {options.Seed}{(options.EarlyStoppingPatience is { } p ? $", patience {p}" : "")}; keeps the {KeepText(keep, validation is not null)}; normalisation {DataLoader.Describe(normalization)}"));
 
         var trainer = new Trainer<IAutoencoder>(model, options);
+        Environment.Line($"parallel: {trainer.Plan(training.Count)}");
         TrainingResult result;
         try
         {

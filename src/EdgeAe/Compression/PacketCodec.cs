@@ -182,6 +182,83 @@ public sealed class PacketCodec
         return count;
     }
 
+    /// <summary>
+    /// A codec with this one's quantiser and model id over <paramref name="model"/> (an instance of the same model, holding
+    /// the same parameters, e.g. from <see cref="ParallelInference.Replicas"/>): one per thread for the parallel
+    /// <see cref="DecodeBatch(IReadOnlyList{PacketCodec}, ReadOnlyMemory{byte}, Memory{float})"/>.
+    /// </summary>
+    public PacketCodec WithModel(IAutoencoder model) => new(model, Quantizer, ModelId);
+
+    /// <summary>
+    /// <see cref="DecodeBatch(ReadOnlySpan{byte}, Span{float})"/> split across threads, one per codec of
+    /// <paramref name="codecs"/> (each over its own model instance, see <see cref="WithModel"/>): every packet is
+    /// checked first, in order, as the sequential call does (the same exception for a bad packet), then contiguous
+    /// ranges of packets are decoded at once. The reconstructions are exactly the sequential ones. Returns the count.
+    /// </summary>
+    public static int DecodeBatch(IReadOnlyList<PacketCodec> codecs, ReadOnlyMemory<byte> packets, Memory<float> reconstructions)
+    {
+        ArgumentNullException.ThrowIfNull(codecs);
+        if (codecs.Count == 0)
+        {
+            throw new ArgumentException("At least one codec is needed (one per thread).", nameof(codecs));
+        }
+
+        PacketCodec first = codecs[0];
+        for (int i = 1; i < codecs.Count; i++)
+        {
+            PacketCodec other = codecs[i] ?? throw new ArgumentNullException(nameof(codecs));
+            if (other.ModelId != first.ModelId || other.PacketLength != first.PacketLength || other.Model.Topology.ToString() != first.Model.Topology.ToString())
+            {
+                throw new ArgumentException($"Codec {i} is not a replica of codec 0 (another model id, quantiser or model); make them with WithModel.", nameof(codecs));
+            }
+
+            for (int j = 0; j < i; j++)
+            {
+                if (ReferenceEquals(other.Model, codecs[j].Model))
+                {
+                    throw new ArgumentException($"Codecs {j} and {i} share a model instance; each thread needs its own (see ParallelInference.Replicas).", nameof(codecs));
+                }
+            }
+        }
+
+        var offsets = new List<int>();
+        int previous = first.PacketLength;
+        ReadOnlySpan<byte> all = packets.Span;
+        for (int offset = 0; offset < all.Length;)
+        {
+            int count = offsets.Count;
+            int length = first.FrameLength(all[offset], previous);
+            if (offset + length > all.Length)
+            {
+                throw new PacketException(PacketErrorReason.Truncated, Invariant($"{all.Length} bytes do not end on a packet boundary: packet {count} is cut off after {all.Length - offset} of {length} bytes")) { PacketIndex = count };
+            }
+
+            first.Check(all.Slice(offset, length), count);
+            offsets.Add(offset);
+            offset += length;
+            previous = length;
+        }
+
+        int width = first.Model.Topology.InputSize;
+        int packetCount = offsets.Count;
+        if (reconstructions.Length != packetCount * width)
+        {
+            throw new ArgumentException($"Expected {packetCount * width} floats in 'reconstructions' for {packetCount} packets but found {reconstructions.Length}.", nameof(reconstructions));
+        }
+
+        ParallelInference.Run(codecs.Count, packetCount, (codec, start, end) =>
+        {
+            ReadOnlySpan<byte> bytes = packets.Span;
+            for (int i = start; i < end; i++)
+            {
+                int offset = offsets[i];
+                int length = first.FrameLength(bytes[offset], first.PacketLength);
+                codecs[codec].Decode(bytes.Slice(offset, length), reconstructions.Span.Slice(i * width, width), i);
+            }
+        });
+        return packetCount;
+    }
+
     /// <summary>Reads packets back to back from <paramref name="stream"/> (each framed by its header's version) and yields each reconstruction (a new array each).</summary>
     public IEnumerable<float[]> DecodeStream(Stream stream)
     {

@@ -186,6 +186,15 @@ public abstract class QuantizedAutoencoder : IQuantizedAutoencoder
     public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate) => throw InferenceOnly(nameof(TrainBatch));
 
     /// <inheritdoc cref="InitializeParameters"/>
+    public void PrepareBatch() => throw InferenceOnly(nameof(PrepareBatch));
+
+    /// <inheritdoc cref="InitializeParameters"/>
+    public TrainingWorker CreateWorker() => throw InferenceOnly(nameof(CreateWorker));
+
+    /// <inheritdoc cref="InitializeParameters"/>
+    public float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, TrainingWorker worker) => throw InferenceOnly(nameof(AccumulateShardGradients));
+
+    /// <inheritdoc cref="InitializeParameters"/>
     public void ZeroGradients() => throw InferenceOnly(nameof(ZeroGradients));
 
     /// <inheritdoc cref="InitializeParameters"/>

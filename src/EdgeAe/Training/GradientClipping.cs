@@ -26,9 +26,8 @@ public static class GradientClipping
         }
 
         double norm = GlobalNorm(gradients);
-        if (norm > maxNorm && double.IsFinite(norm))
+        if (Coefficient(norm, maxNorm) is { } scale)
         {
-            float scale = (float)(maxNorm / (norm + DivisionGuard));
             for (int i = 0; i < gradients.Length; i++)
             {
                 gradients[i] *= scale;
@@ -37,6 +36,10 @@ public static class GradientClipping
 
         return norm;
     }
+
+    /// <summary>The factor <see cref="ClipByGlobalNorm"/> scales by at <paramref name="norm"/>, or null when it leaves the gradients alone.</summary>
+    internal static float? Coefficient(double norm, float maxNorm)
+        => norm > maxNorm && double.IsFinite(norm) ? (float)(maxNorm / (norm + DivisionGuard)) : null;
 
     /// <summary>The L2 norm of <paramref name="values"/>, accumulated in double.</summary>
     /// <param name="values">The values.</param>

@@ -50,6 +50,26 @@ public abstract class Optimizer
         Update(parameters, gradients, learningRate, StepCount);
     }
 
+    /// <summary>Whether <see cref="UpdateSlice"/> updates a part of the buffers (every optimizer here; a subclass elsewhere does not).</summary>
+    internal virtual bool Sliceable => false;
+
+    /// <summary>
+    /// Starts a step the data-parallel trainer applies slice by slice with <see cref="UpdateSlice"/> (threads on
+    /// disjoint slices): validates the learning rate, counts the step and returns its 1-based index.
+    /// </summary>
+    internal int BeginSlicedStep(float learningRate)
+    {
+        Guard.PositiveFinite(learningRate, nameof(learningRate), "learning rate");
+        return ++StepCount;
+    }
+
+    /// <summary>
+    /// The update of step <paramref name="step"/> on the slice at <paramref name="offset"/> of the buffers: every element
+    /// gets the float <see cref="Step"/> would give it (the rules are element-wise).
+    /// </summary>
+    internal virtual void UpdateSlice(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset)
+        => throw new NotSupportedException($"{GetType().Name} cannot update a slice of the parameters.");
+
     /// <summary>Clears all state (momentum buffers, moment estimates) and the step count.</summary>
     public void Reset()
     {
@@ -110,6 +130,13 @@ public sealed class Sgd : Optimizer
     }
 
     /// <inheritdoc/>
+    internal override bool Sliceable => true;
+
+    /// <inheritdoc/>
+    internal override void UpdateSlice(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset)
+        => Update(parameters, gradients, learningRate, step);
+
+    /// <inheritdoc/>
     protected override void ResetState()
     {
     }
@@ -151,10 +178,17 @@ public sealed class Momentum : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step)
+        => UpdateSlice(parameters, gradients, learningRate, step, 0);
+
+    /// <inheritdoc/>
+    internal override bool Sliceable => true;
+
+    /// <inheritdoc/>
+    internal override void UpdateSlice(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset)
     {
         float mu = MomentumFactor;
         float decay = WeightDecay;
-        Span<float> buffer = _buffer;
+        Span<float> buffer = _buffer.AsSpan(offset, parameters.Length);
         bool first = step == 1;
         for (int i = 0; i < parameters.Length; i++)
         {
@@ -213,6 +247,13 @@ public sealed class Adam : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step)
+        => UpdateSlice(parameters, gradients, learningRate, step, 0);
+
+    /// <inheritdoc/>
+    internal override bool Sliceable => true;
+
+    /// <inheritdoc/>
+    internal override void UpdateSlice(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset)
     {
         // Bias corrections in double, arranged as PyTorch's single-tensor implementation:
         // step_size = lr / (1 − β1ᵗ); denom = √v / √(1 − β2ᵗ) + ε; p −= step_size · m / denom.
@@ -223,7 +264,7 @@ public sealed class Adam : Optimizer
 
         // One pass, vectorised at the machine's widest width, with the scalar loop's operations in the same order (no
         // fused multiply-add): every element gets exactly the float the scalar loop would give it.
-        Kernels.AdamKernel.Update(parameters, gradients, _m.Span, _v.Span, new Kernels.AdamStep(Beta1, Beta2, Epsilon, WeightDecay, stepSize, biasCorrection2Sqrt));
+        Kernels.AdamKernel.Update(parameters, gradients, _m.Span.Slice(offset, parameters.Length), _v.Span.Slice(offset, parameters.Length), new Kernels.AdamStep(Beta1, Beta2, Epsilon, WeightDecay, stepSize, biasCorrection2Sqrt));
     }
 
     /// <inheritdoc/>

@@ -7,7 +7,9 @@ namespace EdgeAe.Training;
 /// Trains a generated model offline: seeded shuffling, mini-batches through the model's own
 /// generated batch backprop, an optimizer over its parameter buffer, corruption for denoising,
 /// validation per epoch, early stopping, best-parameter restore, cancellation and progress.
-/// Buffers are allocated once per <see cref="Fit"/>; a training step allocates nothing.
+/// Each batch is cut into fixed-size shards whose gradients are computed on up to <see cref="TrainingOptions.Threads"/>
+/// threads and summed in shard order, so the weights are bit-identical for any thread count (<see cref="Plan"/>).
+/// Buffers and threads are made once per <see cref="Fit"/>; a training step allocates nothing.
 /// </summary>
 /// <typeparam name="TModel">The generated model type.</typeparam>
 public sealed class Trainer<TModel>
@@ -25,6 +27,9 @@ public sealed class Trainer<TModel>
         _model = model;
         _options = options;
     }
+
+    /// <summary>How <see cref="Fit"/> splits batches into shards and threads for a training set of <paramref name="trainingCount"/> samples.</summary>
+    public TrainingPlan Plan(int trainingCount) => TrainingPlan.Of(_options, _model.Topology, trainingCount);
 
     /// <summary>Called after every epoch (after any checkpoint of it is written): the model holds that epoch's parameters.</summary>
     public Action<TModel, EpochReport>? EpochCompleted { get; set; }
@@ -56,10 +61,14 @@ public sealed class Trainer<TModel>
         KeepParameters keep = _options.Keep != KeepParameters.Automatic ? _options.Keep
             : validation is null ? KeepParameters.Last : KeepParameters.Best;
         int width = topology.InputSize;
-        int batchSize = Math.Min(_options.BatchSize, training.Count);
-        int chunk = Math.Min(batchSize, topology.MaxBatchSize);
-        var clean = new float[chunk * width];
-        var corrupted = new float[chunk * width];
+        TrainingPlan plan = TrainingPlan.Of(_options, topology, training.Count);
+        int batchSize = plan.BatchSize;
+        int shard = plan.ShardSize;
+        using var engine = new DataParallelStep(_model, plan.Threads, shard, plan.Shards);
+        var counts = new int[engine.Slots];
+
+        // Without corruption or QAT, from memory, the threads copy their shards' samples themselves; else this thread prepares them.
+        bool gather = _options.Corruption.IsNone && _options.QuantizationAware is null && training is Dataset;
         SampleOrder sampleOrder = OrderFor(training);
         int[] order = sampleOrder.Indices;
 
@@ -118,23 +127,37 @@ public sealed class Trainer<TModel>
                 step++;
                 float learningRate = _options.Schedule?.At(epoch - 1, step - 1) ?? _options.LearningRate;
 
-                // Gradients summed over the batch (in chunks the model's workspace holds), then averaged.
-                _model.ZeroGradients();
+                // The mean gradient of the batch: shards of a fixed size, up to one per thread at a time, summed in shard
+                // order (DataParallelStep), so the result does not depend on the thread count.
                 qat?.BeginStep(_model);
+                _model.PrepareBatch();
                 double batchLoss = 0;
-                for (int offset = 0; offset < count; offset += chunk)
+                int shards = (count + shard - 1) / shard;
+                for (int first = 0; first < shards; first += engine.Slots)
                 {
-                    int n = Math.Min(chunk, count - offset);
-                    for (int s = 0; s < n; s++)
+                    int round = Math.Min(engine.Slots, shards - first);
+                    for (int slot = 0; slot < round; slot++)
                     {
-                        ReadOnlySpan<float> sample = training[order[start + offset + s]];
-                        Span<float> target = clean.AsSpan(s * width, width);
-                        sample.CopyTo(target);
-                        _options.Corruption.Apply(target, corrupted.AsSpan(s * width, width), ref random);
+                        int offset = (first + slot) * shard;
+                        int n = Math.Min(shard, count - offset);
+                        counts[slot] = n;
+                        if (gather)
+                        {
+                            continue;
+                        }
+
+                        Span<float> clean = engine.Clean(slot), inputs = engine.Inputs(slot);
+                        for (int s = 0; s < n; s++)
+                        {
+                            Span<float> target = clean.Slice(s * width, width);
+                            training[order[start + offset + s]].CopyTo(target);
+                            _options.Corruption.Apply(target, inputs.Slice(s * width, width), ref random);
+                        }
+
+                        qat?.QuantizeInputs(inputs[..(n * width)]);
                     }
 
-                    qat?.QuantizeInputs(corrupted.AsSpan(0, n * width));
-                    batchLoss += _model.AccumulateBatchGradients(corrupted.AsSpan(0, n * width), clean.AsSpan(0, n * width));
+                    batchLoss += engine.Round(counts.AsSpan(0, round), first == 0, first + round >= shards, 1f / count, gather ? (Dataset)training : null, order, start + (first * shard));
                 }
 
                 qat?.EndStep(_model);
@@ -146,8 +169,10 @@ public sealed class Trainer<TModel>
                 }
 
                 parameters = _model.Parameters;
+                bool sound = true;
                 if (batchLoss / count > divergenceLimit)
                 {
+                    sound = false;
                     if (++aboveLimit >= _options.DivergenceSteps)
                     {
                         throw Diverged(epoch, FormattableString.Invariant(
@@ -157,26 +182,24 @@ public sealed class Trainer<TModel>
                 else
                 {
                     aboveLimit = 0;
-                    parameters.CopyTo(lastGood);
                 }
 
-                Span<float> gradients = _model.Gradients;
-                float scale = 1f / count;
-                for (int k = 0; k < gradients.Length; k++)
-                {
-                    gradients[k] *= scale;
-                }
-
-                double norm = _options.GradientClipNorm is { } clip
-                    ? GradientClipping.ClipByGlobalNorm(gradients, clip)
-                    : GradientClipping.GlobalNorm(gradients);
+                // The gradients are the batch mean now; the norm (clipped to GradientClipNorm when above it), the
+                // optimizer step and the finiteness check run per parameter block on the threads, and the parameters
+                // are saved as the last good ones on the way when the loss is sound.
+                double norm = engine.Norm();
                 if (!double.IsFinite(norm))
                 {
+                    if (sound)
+                    {
+                        parameters.CopyTo(lastGood);
+                    }
+
                     throw Diverged(epoch, $"the gradient norm is {norm}");
                 }
 
-                optimizer.Step(parameters, gradients, learningRate);
-                int bad = FirstNonFinite(parameters);
+                float? clipScale = _options.GradientClipNorm is { } clip ? GradientClipping.Coefficient(norm, clip) : null;
+                int bad = engine.Update(optimizer, learningRate, clipScale, sound ? lastGood : null);
                 if (bad >= 0)
                 {
                     throw Diverged(epoch, $"parameter [{bad}] became non-finite");

@@ -71,8 +71,27 @@ public sealed record TrainingOptions
     /// </summary>
     public Quantization.QuantizationAwareTraining? QuantizationAware { get; init; }
 
+    /// <summary>
+    /// Samples per shard of data-parallel training: every batch is cut into shards of this many samples (fewer when the
+    /// model's MaxBatchSize is smaller; the last shard of a batch may be partial), whatever <see cref="Threads"/> is.
+    /// </summary>
+    public const int ShardSize = 32;
+
+    /// <summary>
+    /// Threads that compute a batch's shard gradients at once (≥ 1); the library default is every core,
+    /// <see cref="Environment.ProcessorCount"/>. A batch of one shard runs on one thread, and no more threads are
+    /// started than a batch has shards; quantisation-aware training runs on one thread. The trained weights are
+    /// bit-identical for every value (the shard gradients are summed in shard order): it changes speed only.
+    /// </summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
     internal void Validate()
     {
+        if (Threads <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "The number of training threads must be at least 1.");
+        }
+
         if (Epochs <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "The number of epochs must be at least 1.");
@@ -195,8 +214,27 @@ public sealed record CheckpointOptions(string BestPath, string LastPath, Data.No
         }
     }
 
+    /// <summary>
+    /// Samples per shard of data-parallel training: every batch is cut into shards of this many samples (fewer when the
+    /// model's MaxBatchSize is smaller; the last shard of a batch may be partial), whatever <see cref="Threads"/> is.
+    /// </summary>
+    public const int ShardSize = 32;
+
+    /// <summary>
+    /// Threads that compute a batch's shard gradients at once (≥ 1); the library default is every core,
+    /// <see cref="Environment.ProcessorCount"/>. A batch of one shard runs on one thread, and no more threads are
+    /// started than a batch has shards; quantisation-aware training runs on one thread. The trained weights are
+    /// bit-identical for every value (the shard gradients are summed in shard order): it changes speed only.
+    /// </summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
     internal void Validate()
     {
+        if (Threads <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "The number of training threads must be at least 1.");
+        }
+
         if (Interval < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(Interval), Interval, "The checkpoint interval cannot be negative.");

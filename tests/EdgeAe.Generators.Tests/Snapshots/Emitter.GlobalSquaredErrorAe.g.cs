@@ -291,7 +291,8 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
     {
         Kernels.Shape.Check(input, InputSize, nameof(input));
         Kernels.Shape.Check(target, InputSize, nameof(target));
-        return Backpropagate(input, target, 1);
+        PrepareBatch();
+        return Backpropagate(input, target, 1, ref _workspace.Reference, ref _gradients.Reference);
     }
 
     /// <summary>
@@ -303,46 +304,77 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
     {
         int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
         Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
-        return Backpropagate(inputs, targets, count);
+        PrepareBatch();
+        return Backpropagate(inputs, targets, count, ref _workspace.Reference, ref _gradients.Reference);
     }
 
     /// <summary>
-    /// Layer by layer over the whole batch: forward, the loss and output delta, backward (gradients, then the delta
-    /// before).
+    /// Makes what every shard of one training batch reads besides the parameters (the transposed copies of W), on the
+    /// caller's thread: call it after the parameters last changed and before <see cref="AccumulateShardGradients"/>.
+    /// Allocates nothing.
     /// </summary>
-    private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count)
+    public void PrepareBatch()
     {
         ref float p = ref _parameters.Reference;
-        ref float g = ref _gradients.Reference;
         // Transposed copies of W, made once per batch: a tied layer's W input-major for its forward product.
         Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer1.Weights), 4, 2, ref Transposed(BatchLayout.Transposed1));
+    }
+
+    /// <summary>
+    /// A workspace and a gradient buffer of this model's sizes for <see cref="AccumulateShardGradients"/>: one per
+    /// thread.
+    /// </summary>
+    public Ae.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+
+    /// <summary>
+    /// Forward and backward over one shard of a batch in <paramref name="worker"/>'s workspace (1 ≤ count ≤
+    /// <see cref="MaxBatchSize"/> samples, as for <see cref="AccumulateBatchGradients"/>): adds the shard's gradients
+    /// to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref="PrepareBatch"/>
+    /// made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.
+    /// </summary>
+    public float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)
+    {
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
+        Ae.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+        return Backpropagate(inputs, targets, count, ref worker.Workspace.Reference, ref worker.Gradients.Reference);
+    }
+
+    /// <summary>
+    /// Layer by layer over the whole batch in workspace <paramref name="w"/>, adding to gradients <paramref name="g"/>:
+    /// forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are
+    /// <see cref="PrepareBatch"/>'s.
+    /// </summary>
+    private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)
+    {
+        ref float p = ref _parameters.Reference;
         // Layer 0 (code): dense 4 → 2, Sigmoid.
         Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
-            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
-        FakeQuantization?.Forward(0, ref Ws(BatchLayout.Activations0), BatchLayout.Row0, count);
+            ref p, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Activations0), count);
+        FakeQuantization?.Forward(0, ref At(ref w, BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
         Kernels.Dense.ForwardBatchTied<Layer1, Kernels.Linear>(
-            ref p, ref Transposed(BatchLayout.Transposed1), ref Ws(BatchLayout.Activations0),
-            ref Ws(BatchLayout.Activations1), count);
-        FakeQuantization?.Forward(1, ref Ws(BatchLayout.Activations1), BatchLayout.Row1, count);
+            ref p, ref Transposed(BatchLayout.Transposed1), ref At(ref w, BatchLayout.Activations0),
+            ref At(ref w, BatchLayout.Activations1), count);
+        FakeQuantization?.Forward(1, ref At(ref w, BatchLayout.Activations1), BatchLayout.Row1, count);
 
         // Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = Linear.
         double loss = Kernels.Dense.SquaredErrorBatch<Layer1, Kernels.Linear>(
-            ref Ws(BatchLayout.Activations1), ref In(targets), ref Ws(BatchLayout.Deltas1), count);
-        FakeQuantization?.Backward(1, ref Ws(BatchLayout.Deltas1), BatchLayout.Row1, count);
+            ref At(ref w, BatchLayout.Activations1), ref In(targets), ref At(ref w, BatchLayout.Deltas1), count);
+        FakeQuantization?.Backward(1, ref At(ref w, BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (output) backward: g_b += Σ δ, g_W += Δᵀ·X into layer 0's W (tied); δ of layer 0 = (Δ·Wᵀ)∘f′, f =
         // Sigmoid.
         Kernels.Dense.GradientsBatchTied<Layer1>(
-            ref g, ref Ws(BatchLayout.Activations0), ref Ws(BatchLayout.Deltas1), count);
+            ref g, ref At(ref w, BatchLayout.Activations0), ref At(ref w, BatchLayout.Deltas1), count);
         Kernels.Dense.DeltaBatch<Layer1, Kernels.Sigmoid>(
-            ref Unsafe.Add(ref p, Layer1.Weights), ref Ws(BatchLayout.Deltas1), ref Ws(BatchLayout.Activations0),
-            ref Ws(BatchLayout.Deltas0), count);
-        FakeQuantization?.Backward(0, ref Ws(BatchLayout.Deltas0), BatchLayout.Row0, count);
+            ref Unsafe.Add(ref p, Layer1.Weights), ref At(ref w, BatchLayout.Deltas1),
+            ref At(ref w, BatchLayout.Activations0), ref At(ref w, BatchLayout.Deltas0), count);
+        FakeQuantization?.Backward(0, ref At(ref w, BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
         Kernels.Dense.GradientsBatch<Layer0>(
-            ref g, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Deltas0), count);
+            ref g, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Deltas0), count);
 
         return (float)loss;
     }
@@ -384,6 +416,8 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
     }
 
     private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);
+
+    private static ref float At(ref float workspace, int offset) => ref Unsafe.Add(ref workspace, offset);
 
     private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);
 

@@ -324,7 +324,8 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     {
         Kernels.Shape.Check(input, InputSize, nameof(input));
         Kernels.Shape.Check(target, InputSize, nameof(target));
-        return Backpropagate(input, target, 1);
+        PrepareBatch();
+        return Backpropagate(input, target, 1, ref _workspace.Reference, ref _gradients.Reference);
     }
 
     /// <summary>
@@ -336,17 +337,18 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     {
         int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
         Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
-        return Backpropagate(inputs, targets, count);
+        PrepareBatch();
+        return Backpropagate(inputs, targets, count, ref _workspace.Reference, ref _gradients.Reference);
     }
 
     /// <summary>
-    /// Layer by layer over the whole batch: forward, the loss and output delta, backward (gradients, then the delta
-    /// before).
+    /// Makes what every shard of one training batch reads besides the parameters (the transposed copies of W), on the
+    /// caller's thread: call it after the parameters last changed and before <see cref="AccumulateShardGradients"/>.
+    /// Allocates nothing.
     /// </summary>
-    private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count)
+    public void PrepareBatch()
     {
         ref float p = ref _parameters.Reference;
-        ref float g = ref _gradients.Reference;
         // Transposed copies of W, made once per batch: Wᵀ for the backward data products.
         Kernels.Matrix.Transpose(
             ref Unsafe.Add(ref p, Layer1.Weights), 32, 16, ref Transposed(BatchLayout.Transposed1));
@@ -354,55 +356,91 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
             ref Unsafe.Add(ref p, Layer2.Weights), 16, 32, ref Transposed(BatchLayout.Transposed2));
         Kernels.Matrix.Transpose(
             ref Unsafe.Add(ref p, Layer3.Weights), 32, 64, ref Transposed(BatchLayout.Transposed3));
+    }
+
+    /// <summary>
+    /// A workspace and a gradient buffer of this model's sizes for <see cref="AccumulateShardGradients"/>: one per
+    /// thread.
+    /// </summary>
+    public Ae.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+
+    /// <summary>
+    /// Forward and backward over one shard of a batch in <paramref name="worker"/>'s workspace (1 ≤ count ≤
+    /// <see cref="MaxBatchSize"/> samples, as for <see cref="AccumulateBatchGradients"/>): adds the shard's gradients
+    /// to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref="PrepareBatch"/>
+    /// made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.
+    /// </summary>
+    public float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)
+    {
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
+        Ae.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+        return Backpropagate(inputs, targets, count, ref worker.Workspace.Reference, ref worker.Gradients.Reference);
+    }
+
+    /// <summary>
+    /// Layer by layer over the whole batch in workspace <paramref name="w"/>, adding to gradients <paramref name="g"/>:
+    /// forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are
+    /// <see cref="PrepareBatch"/>'s.
+    /// </summary>
+    private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)
+    {
+        ref float p = ref _parameters.Reference;
         // Layer 0 (encoder): dense 64 → 32, Relu.
         Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
-            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
-        FakeQuantization?.Forward(0, ref Ws(BatchLayout.Activations0), BatchLayout.Row0, count);
+            ref p, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Activations0), count);
+        FakeQuantization?.Forward(0, ref At(ref w, BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (code): dense 32 → 16, Sigmoid.
         Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
-            ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
-        FakeQuantization?.Forward(1, ref Ws(BatchLayout.Activations1), BatchLayout.Row1, count);
+            ref p, ref At(ref w, BatchLayout.Activations0), fromInputs: false, ref At(ref w, BatchLayout.Activations1),
+            count);
+        FakeQuantization?.Forward(1, ref At(ref w, BatchLayout.Activations1), BatchLayout.Row1, count);
         // Layer 2 (decoder): dense 16 → 32, Relu.
         Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
-            ref p, ref Ws(BatchLayout.Activations1), fromInputs: false, ref Ws(BatchLayout.Activations2), count);
-        FakeQuantization?.Forward(2, ref Ws(BatchLayout.Activations2), BatchLayout.Row2, count);
+            ref p, ref At(ref w, BatchLayout.Activations1), fromInputs: false, ref At(ref w, BatchLayout.Activations2),
+            count);
+        FakeQuantization?.Forward(2, ref At(ref w, BatchLayout.Activations2), BatchLayout.Row2, count);
         // Layer 3 (output): dense 32 → 64, Sigmoid. Stores z: the loss pass applies σ.
         Kernels.Dense.ForwardBatch<Layer3, Kernels.Linear>(
-            ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.PreActivations), count);
-        FakeQuantization?.Forward(3, ref Ws(BatchLayout.PreActivations), BatchLayout.Row3, count);
+            ref p, ref At(ref w, BatchLayout.Activations2), fromInputs: false,
+            ref At(ref w, BatchLayout.PreActivations), count);
+        FakeQuantization?.Forward(3, ref At(ref w, BatchLayout.PreActivations), BatchLayout.Row3, count);
 
         // Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.
         double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer3>(
-            ref Ws(BatchLayout.PreActivations), ref In(targets), ref Ws(BatchLayout.Deltas3), count);
-        FakeQuantization?.Backward(3, ref Ws(BatchLayout.Deltas3), BatchLayout.Row3, count);
+            ref At(ref w, BatchLayout.PreActivations), ref In(targets), ref At(ref w, BatchLayout.Deltas3), count);
+        FakeQuantization?.Backward(3, ref At(ref w, BatchLayout.Deltas3), BatchLayout.Row3, count);
 
         // Layer 3 (output) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 2 = (Δ·Wᵀ)∘f′, f = Relu.
         Kernels.Dense.GradientsBatch<Layer3>(
-            ref g, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.Deltas3), count);
+            ref g, ref At(ref w, BatchLayout.Activations2), fromInputs: false, ref At(ref w, BatchLayout.Deltas3),
+            count);
         Kernels.Dense.DeltaBatch<Layer3, Kernels.Relu>(
-            ref Transposed(BatchLayout.Transposed3), ref Ws(BatchLayout.Deltas3), ref Ws(BatchLayout.Activations2),
-            ref Ws(BatchLayout.Deltas2), count);
-        FakeQuantization?.Backward(2, ref Ws(BatchLayout.Deltas2), BatchLayout.Row2, count);
+            ref Transposed(BatchLayout.Transposed3), ref At(ref w, BatchLayout.Deltas3),
+            ref At(ref w, BatchLayout.Activations2), ref At(ref w, BatchLayout.Deltas2), count);
+        FakeQuantization?.Backward(2, ref At(ref w, BatchLayout.Deltas2), BatchLayout.Row2, count);
 
         // Layer 2 (decoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 1 = (Δ·Wᵀ)∘f′, f = Sigmoid.
         Kernels.Dense.GradientsBatch<Layer2>(
-            ref g, ref Ws(BatchLayout.Activations1), fromInputs: false, ref Ws(BatchLayout.Deltas2), count);
+            ref g, ref At(ref w, BatchLayout.Activations1), fromInputs: false, ref At(ref w, BatchLayout.Deltas2),
+            count);
         Kernels.Dense.DeltaBatch<Layer2, Kernels.Sigmoid>(
-            ref Transposed(BatchLayout.Transposed2), ref Ws(BatchLayout.Deltas2), ref Ws(BatchLayout.Activations1),
-            ref Ws(BatchLayout.Deltas1), count);
-        FakeQuantization?.Backward(1, ref Ws(BatchLayout.Deltas1), BatchLayout.Row1, count);
+            ref Transposed(BatchLayout.Transposed2), ref At(ref w, BatchLayout.Deltas2),
+            ref At(ref w, BatchLayout.Activations1), ref At(ref w, BatchLayout.Deltas1), count);
+        FakeQuantization?.Backward(1, ref At(ref w, BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 0 = (Δ·Wᵀ)∘f′, f = Relu.
         Kernels.Dense.GradientsBatch<Layer1>(
-            ref g, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Deltas1), count);
+            ref g, ref At(ref w, BatchLayout.Activations0), fromInputs: false, ref At(ref w, BatchLayout.Deltas1),
+            count);
         Kernels.Dense.DeltaBatch<Layer1, Kernels.Relu>(
-            ref Transposed(BatchLayout.Transposed1), ref Ws(BatchLayout.Deltas1), ref Ws(BatchLayout.Activations0),
-            ref Ws(BatchLayout.Deltas0), count);
-        FakeQuantization?.Backward(0, ref Ws(BatchLayout.Deltas0), BatchLayout.Row0, count);
+            ref Transposed(BatchLayout.Transposed1), ref At(ref w, BatchLayout.Deltas1),
+            ref At(ref w, BatchLayout.Activations0), ref At(ref w, BatchLayout.Deltas0), count);
+        FakeQuantization?.Backward(0, ref At(ref w, BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (encoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
         Kernels.Dense.GradientsBatch<Layer0>(
-            ref g, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Deltas0), count);
+            ref g, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Deltas0), count);
 
         return (float)loss;
     }
@@ -444,6 +482,8 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     }
 
     private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);
+
+    private static ref float At(ref float workspace, int offset) => ref Unsafe.Add(ref workspace, offset);
 
     private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);
 
