@@ -55,6 +55,10 @@ internal static class CommandLine
                 .WithDescription("Train an autoencoder (default: the built-in 64→16→64 DigitsAe on the bundled UCI digits) and write its weights, a loss plot and reconstructions.")
                 .WithExample("train")
                 .WithExample("train", "--model", "Model.cs", "--data", "train.csv", "--validation-split", "0.1", "--corruption", "masking:0.3", "--out", "model.eaw");
+            config.AddCommand<PrepareCommand>("prepare")
+                .WithDescription("Write a data file (CSV streamed, or IDX) as a .f32 cache: float32 samples normalised as train would, normalisation and checksums in the header; train --data F.f32 reads it a block at a time (docs/data-cache.md).")
+                .WithExample("prepare", "--data", "big.csv", "--out", "big.f32")
+                .WithExample("prepare", "--data", "big.csv", "--label-column", "-1", "--standardize", "--out", "big.f32");
             config.AddCommand<EvalCommand>("eval")
                 .WithDescription("Evaluate a weight file on a data set: mean loss, MSE and PSNR, beside the PCA baseline of the same code size.")
                 .WithExample("eval", "--weights", "artifacts/digits.eaw");
@@ -148,7 +152,7 @@ internal static class CommandLine
         {
             CliException cli => (cli.ExitCode, cli.Message, cli.Details),
             CommandAppException app => (UsageError, OneLine(app.Message.Replace(" to Int32.", " to an integer.", StringComparison.Ordinal)), []),
-            WeightFileException or DataFormatException or TrainingDivergedException or IOException or UnauthorizedAccessException or Anomaly.AnomalyException
+            WeightFileException or DataFormatException or DataCacheException or TrainingDivergedException or IOException or UnauthorizedAccessException or Anomaly.AnomalyException
                 => (Failure, FirstLine(root.Message), MoreLines(root.Message)),
             _ => (Failure, $"unexpected error: {OneLine(root.Message)} (run with --verbose for details)", []),
         };

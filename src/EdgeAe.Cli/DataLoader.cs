@@ -155,23 +155,25 @@ internal static class DataLoader
     /// </summary>
     public static Normalization DefaultNormalization(RawData training)
     {
-        int width = training.Data.Width;
-        switch (training.Kind)
+        float max = 0f;
+        if (training.Kind == DataKind.Csv)
         {
-            case DataKind.Bundled:
-                return Normalization.ScaleBy(BundledData.DigitsPixelMax, width);
-            case DataKind.Idx:
-                return Normalization.ScaleBy(255f, width);
-            default:
-                float max = 0f;
-                foreach (float v in training.Data.Values)
-                {
-                    max = Math.Max(max, Math.Abs(v));
-                }
-
-                return max > 1f ? Normalization.ScaleBy(max, width) : Normalization.None;
+            foreach (float v in training.Data.Values)
+            {
+                max = Math.Max(max, Math.Abs(v));
+            }
         }
+
+        return DefaultNormalization(training.Kind, max, training.Data.Width);
     }
+
+    /// <summary>The same rules from the largest absolute value <paramref name="maxAbsolute"/> (used by CSV only).</summary>
+    public static Normalization DefaultNormalization(DataKind kind, float maxAbsolute, int width) => kind switch
+    {
+        DataKind.Bundled => Normalization.ScaleBy(BundledData.DigitsPixelMax, width),
+        DataKind.Idx => Normalization.ScaleBy(255f, width),
+        _ => maxAbsolute > 1f ? Normalization.ScaleBy(maxAbsolute, width) : Normalization.None,
+    };
 
     /// <summary>A one-line description of a normalisation.</summary>
     public static string Describe(Normalization normalization) => normalization.Kind switch
@@ -223,7 +225,7 @@ internal static class DataLoader
     /// text file does: such a file is read as IDX, so a wrong IDX type or dimension count is reported as such, not as a
     /// CSV header.
     /// </summary>
-    private static bool LooksLikeIdx(string path)
+    public static bool LooksLikeIdx(string path)
     {
         using FileStream file = File.OpenRead(path);
         Span<byte> head = stackalloc byte[2];

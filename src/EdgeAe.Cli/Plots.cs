@@ -59,7 +59,7 @@ internal static class Plots
     /// reconstructions of the first samples; images when the width is a perfect square, else line
     /// plots of originals against reconstructions. Returns the height written.
     /// </summary>
-    public static int Reconstructions(string path, IAutoencoder model, Dataset data, Corruption corruption, int seed)
+    public static int Reconstructions(string path, IAutoencoder model, ISampleSource data, Corruption corruption, int seed)
     {
         int width = data.Width;
         int count = Math.Min(Samples, data.Count);
@@ -81,7 +81,7 @@ internal static class Plots
             : LinePlots(path, data, outputs);
     }
 
-    private static int ImageGrid(string path, Dataset data, float[][] inputs, float[][] outputs, int side, string? corruption)
+    private static int ImageGrid(string path, ISampleSource data, float[][] inputs, float[][] outputs, int side, string? corruption)
     {
         int count = inputs.Length;
         var rows = new List<(string Label, Func<int, float[]> Image)> { ("original", i => data[i].ToArray()) };
@@ -143,7 +143,7 @@ internal static class Plots
         return pixels;
     }
 
-    private static int LinePlots(string path, Dataset data, float[][] outputs)
+    private static int LinePlots(string path, ISampleSource data, float[][] outputs)
     {
         var plot = new Plot();
         int shown = Math.Min(3, outputs.Length);

@@ -60,6 +60,8 @@ internal sealed record RdRowReport(string Weights, string Precision, double Byte
 
 internal sealed record RdReport(string Command, string Model, string Data, int Samples, int RawBytesPerValue, double RawBytesPerSample, IReadOnlyList<RdRowReport> Rows, string? Plot);
 
+internal sealed record PrepareReport(string Command, string Data, string Out, int Samples, int Width, string Normalization, float Minimum, float Maximum, long Bytes, double Seconds);
+
 /// <summary>The source-generated serializer of every report.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(TrainReport))]
@@ -71,6 +73,7 @@ internal sealed record RdReport(string Command, string Model, string Data, int S
 [JsonSerializable(typeof(DecompressReport))]
 [JsonSerializable(typeof(ExportReport))]
 [JsonSerializable(typeof(RdReport))]
+[JsonSerializable(typeof(PrepareReport))]
 internal sealed partial class ReportJson : JsonSerializerContext;
 
 /// <summary>Numbers as people and scripts see them.</summary>
@@ -104,14 +107,17 @@ internal static class Report
             : value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + " dB";
 
     /// <summary>The PCA baseline's figures on <paramref name="data"/>, and its ratio to the model's MSE.</summary>
-    public static BaselineReport Baseline(Pca pca, Dataset data, string source, double? modelMse)
+    public static BaselineReport Baseline(Pca pca, ISampleSource data, string source, double? modelMse)
     {
         double mse = pca.MeanSquaredError(data);
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (float v in data.Values)
+        for (int s = 0; s < data.Count; s++)
         {
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
+            foreach (float v in data[s])
+            {
+                min = Math.Min(min, v);
+                max = Math.Max(max, v);
+            }
         }
 
         double explained = 0;

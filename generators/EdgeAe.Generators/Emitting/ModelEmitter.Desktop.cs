@@ -216,8 +216,9 @@ internal static partial class ModelEmitter
         w.WriteLine(LayerComment(output) + " The loss is summed as the outputs are written.");
         string tied = output.IsTied ? "true" : "false";
         w.WriteStatement(spec.Loss == LossKind.BinaryCrossEntropy
-            ? $"return (float)Kernels.Dense.ForwardBinaryCrossEntropy<Layer{last}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.PreActivations), ref In(target), ref output);"
-            : $"return (float)Kernels.Dense.ForwardSquaredError<Layer{last}, {KernelActivation(plan, output)}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.Activations{last}), ref In(target), ref output);");
+            ? $"double loss = Kernels.Dense.ForwardBinaryCrossEntropy<Layer{last}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.PreActivations), ref In(target), ref output);"
+            : $"double loss = Kernels.Dense.ForwardSquaredError<Layer{last}, {KernelActivation(plan, output)}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.Activations{last}), ref In(target), ref output);");
+        w.WriteLine("return (float)loss;");
         w.CloseBlock();
         w.WriteLine();
     }

@@ -12,7 +12,8 @@ using Spectre.Console.Cli;
 
 namespace EdgeAe.Cli.Commands;
 
-internal sealed class TrainSettings : ModelDataSettings
+/// <summary>A data file and how it is normalised: the options train and prepare share.</summary>
+internal class NormalizedDataSettings : ModelDataSettings
 {
     [CommandOption("--scale <N>")]
     [Description("Divide every value by N (default: bundled digits 16, IDX 255, CSV its largest absolute value when above 1).")]
@@ -21,6 +22,32 @@ internal sealed class TrainSettings : ModelDataSettings
     [CommandOption("--standardize")]
     [Description("Standardise each feature to mean 0, std 1 over the training data instead of scaling.")]
     public bool Standardize { get; set; }
+
+    public float? ParsedScale { get; private set; }
+
+    public override ValidationResult Validate()
+    {
+        if (Scale is not null)
+        {
+            if (!TryParseFloat(Scale, out float scale) || scale <= 0)
+            {
+                return Invalid("--scale", Scale, "expected a positive number");
+            }
+
+            ParsedScale = scale;
+        }
+
+        if (Standardize && Scale is not null)
+        {
+            return ValidationResult.Error("--scale and --standardize exclude each other");
+        }
+
+        return base.Validate();
+    }
+}
+
+internal sealed class TrainSettings : NormalizedDataSettings
+{
 
     [CommandOption("--validation <FILE>")]
     [Description("A validation data file (same format options as --data).")]
@@ -93,6 +120,14 @@ internal sealed class TrainSettings : ModelDataSettings
     [Description("Start from the parameters of this float32 weight file (fine-tuning) and keep its normalisation, instead of initialising from --seed.")]
     public string? From { get; set; }
 
+    [CommandOption("--shuffle-window <SAMPLES>", IsHidden = true)]
+    [Description("Samples per shuffle window (docs/data-cache.md); default: all samples in memory, 64 MiB of a .f32 cache.")]
+    public int? ShuffleWindow { get; set; }
+
+    [CommandOption("--shuffle-block <SAMPLES>", IsHidden = true)]
+    [Description("Samples per shuffle block (docs/data-cache.md); default: 1 MiB of samples.")]
+    public int? ShuffleBlock { get; set; }
+
     [CommandOption("--no-plots")]
     [Description("Do not write loss.png and reconstructions.png.")]
     public bool NoPlots { get; set; }
@@ -102,8 +137,6 @@ internal sealed class TrainSettings : ModelDataSettings
     public float ParsedLearningRate { get; private set; }
 
     public Corruption ParsedCorruption { get; private set; } = Training.Corruption.None;
-
-    public float? ParsedScale { get; private set; }
 
     public double? ParsedValidationSplit { get; private set; }
 
@@ -134,6 +167,16 @@ internal sealed class TrainSettings : ModelDataSettings
         if (BatchSize <= 0)
         {
             return Invalid("--batch-size", BatchSize.ToString(CultureInfo.InvariantCulture), "expected a positive integer");
+        }
+
+        if (ShuffleWindow is <= 0)
+        {
+            return Invalid("--shuffle-window", ShuffleWindow.Value.ToString(CultureInfo.InvariantCulture), "expected a positive integer");
+        }
+
+        if (ShuffleBlock is <= 0)
+        {
+            return Invalid("--shuffle-block", ShuffleBlock.Value.ToString(CultureInfo.InvariantCulture), "expected a positive integer");
         }
 
         if (Threads is <= 0)
@@ -187,21 +230,6 @@ internal sealed class TrainSettings : ModelDataSettings
         {
             string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
             return ValidationResult.Error($"invalid value '{Corruption}' for --corruption: {reason}");
-        }
-
-        if (Scale is not null)
-        {
-            if (!TryParseFloat(Scale, out float scale) || scale <= 0)
-            {
-                return Invalid("--scale", Scale, "expected a positive number");
-            }
-
-            ParsedScale = scale;
-        }
-
-        if (Standardize && Scale is not null)
-        {
-            return ValidationResult.Error("--scale and --standardize exclude each other");
         }
 
         if (ValidationSplit is not null)
@@ -308,49 +336,15 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             Environment.Line($"note: took over the lock of an earlier run that did not finish ({stale})");
         }
 
-        // Data: read, check widths, split in place, fit the normalisation on the training part only, check the
-        // targets against the loss, normalise in place (a large file is held once, as float32).
-        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
-        DataLoader.CheckWidth(raw, handle);
-        Dataset training = raw.Data;
-        Dataset? validation = null;
-        RawData? heldOut = null;
-        if (settings.Validation is not null)
-        {
-            heldOut = DataLoader.Load(settings.Validation, settings.DataOptions, handle, Environment, "--validation");
-            DataLoader.CheckWidth(heldOut, handle);
-            validation = heldOut.Data;
-        }
-        else if (settings.ParsedValidationSplit is { } fraction)
-        {
-            if (training.Count < 2)
-            {
-                throw new CliException($"{raw.Name} has {training.Count} sample(s): too few to split off validation data");
-            }
-
-            (training, validation) = DatasetSplit.TrainValidationInPlace(training, fraction, settings.Seed);
-        }
-
+        // Data: a .f32 cache (already normalised, memory-mapped) or a file read into memory and normalised there.
         ModelTopology topology = handle.Topology;
         WeightFileInfo? from = settings.From is null ? null : StartingPoint(settings.From);
-        Normalization normalization = from is not null ? from.Normalization
-            : settings.Standardize ? Normalizer.FitStandardize(training)
-            : settings.ParsedScale is { } scale ? Normalization.ScaleBy(scale, training.Width)
-            : DataLoader.DefaultNormalization(raw with { Data = training });
-        string hint = settings.Standardize
-            ? "standardised data is centred on 0; give a binary cross-entropy model data scaled into [0, 1] (--scale N), or declare Loss = SquaredError"
-            : "scale it into [0, 1] with --scale N (N ≥ the largest value), or declare Loss = SquaredError";
-        DataLoader.CheckTargets(raw, normalization, handle, hint);
-        if (heldOut is not null)
-        {
-            DataLoader.CheckTargets(heldOut, normalization, handle, hint);
-        }
-
-        Normalizer.ApplyInPlace(training, normalization);
-        if (validation is not null)
-        {
-            Normalizer.ApplyInPlace(validation, normalization);
-        }
+        using TrainingData data = settings.Data is not null && IsCache(settings.Data)
+            ? CachedData(settings, handle, from)
+            : InMemoryData(settings, handle, from);
+        ISampleSource training = data.Training;
+        ISampleSource? validation = data.Validation;
+        Normalization normalization = data.Normalization;
 
         Pca? baseline = FitBaseline(topology, training, cancellationToken);
         void Save(string path, IAutoencoder model)
@@ -372,7 +366,9 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             EarlyStoppingPatience = settings.Patience,
             Keep = settings.ParsedKeep,
             Checkpoints = new CheckpointOptions(outputs.Best, outputs.Last, normalization) { Interval = settings.ParsedCheckpointInterval, Writer = Save },
-            QuantizationAware = settings.Qat ? new Quantization.QuantizationAwareTraining(training) : null,
+            ShuffleWindow = settings.ShuffleWindow,
+            ShuffleBlock = settings.ShuffleBlock,
+            QuantizationAware = settings.Qat ? new Quantization.QuantizationAwareTraining(data.InMemory!) : null,
         };
         IAutoencoder model = handle.Create(settings.Seed);
         if (settings.From is not null)
@@ -383,7 +379,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
 
         string lossName = Report.LossName(topology.Loss);
         KeepParameters keep = options.Keep != KeepParameters.Automatic ? options.Keep : validation is null ? KeepParameters.Last : KeepParameters.Best;
-        Environment.Line(Invariant($"Training {handle.Name} {topology} ({topology.ParameterCount:N0} parameters) on {training.Count} samples of {raw.Name}{(validation is null ? "" : $", validating on {validation.Count}")}"));
+        Environment.Line(Invariant($"Training {handle.Name} {topology} ({topology.ParameterCount:N0} parameters) on {training.Count} samples of {data.Name}{(validation is null ? "" : $", validating on {validation.Count}")}"));
         Environment.Line(Invariant($"{OptimizerOptions.KindName(options.Optimizer.Kind)} lr {options.LearningRate}, batch {options.BatchSize}, {options.Epochs} epochs, corruption {options.Corruption}, seed {options.Seed}{(options.EarlyStoppingPatience is { } p ? $", patience {p}" : "")}; keeps the {KeepText(keep, validation is not null)}; normalisation {DataLoader.Describe(normalization)}"));
 
         var trainer = new Trainer<IAutoencoder>(model, options);
@@ -406,7 +402,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             // Interrupted before the first epoch ended: there are no trained weights to keep.
             bool existed = File.Exists(outputs.Weights);
             Environment.Line($"interrupted ({interruption.Reason}) before the first epoch ended: nothing was written{(existed ? $"; {outputs.Weights} is unchanged" : "")}");
-            WriteJson(settings, handle, raw, training, validation, normalization, result, keep, null, null, null, clock, outputs, written: [], interruption.Reason);
+            WriteJson(settings, handle, data.Name, training, validation, normalization, result, keep, null, null, null, clock, outputs, written: [], interruption.Reason);
             return interruption.ExitCode;
         }
 
@@ -454,12 +450,151 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
 
         Environment.Console.Write(Summary(handle, result, final, held, lossName, clock.Elapsed, written));
         Environment.Line($"weights: {outputs.Weights}");
-        WriteJson(settings, handle, raw, training, validation, normalization, result, keep, final, held, baselineReport, clock, outputs, written, result.Cancelled ? interruption.Reason : null);
+        WriteJson(settings, handle, data.Name, training, validation, normalization, result, keep, final, held, baselineReport, clock, outputs, written, result.Cancelled ? interruption.Reason : null);
         return result.Cancelled ? interruption.ExitCode : CommandLine.Success;
     }
 
+    /// <summary>The data file read into memory: widths checked, split in place, normalised in place.</summary>
+    private TrainingData InMemoryData(TrainSettings settings, ModelHandle handle, WeightFileInfo? from)
+    {
+        // Read, check widths, split in place, fit the normalisation on the training part only, check the
+        // targets against the loss, normalise in place (a large file is held once, as float32).
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
+        DataLoader.CheckWidth(raw, handle);
+        Dataset training = raw.Data;
+        Dataset? validation = null;
+        RawData? heldOut = null;
+        if (settings.Validation is not null)
+        {
+            heldOut = DataLoader.Load(settings.Validation, settings.DataOptions, handle, Environment, "--validation");
+            DataLoader.CheckWidth(heldOut, handle);
+            validation = heldOut.Data;
+        }
+        else if (settings.ParsedValidationSplit is { } fraction)
+        {
+            if (training.Count < 2)
+            {
+                throw new CliException($"{raw.Name} has {training.Count} sample(s): too few to split off validation data");
+            }
+
+            (training, validation) = DatasetSplit.TrainValidationInPlace(training, fraction, settings.Seed);
+        }
+
+        Normalization normalization = from is not null ? from.Normalization
+            : settings.Standardize ? Normalizer.FitStandardize(training)
+            : settings.ParsedScale is { } scale ? Normalization.ScaleBy(scale, training.Width)
+            : DataLoader.DefaultNormalization(raw with { Data = training });
+        string hint = settings.Standardize
+            ? "standardised data is centred on 0; give a binary cross-entropy model data scaled into [0, 1] (--scale N), or declare Loss = SquaredError"
+            : "scale it into [0, 1] with --scale N (N ≥ the largest value), or declare Loss = SquaredError";
+        DataLoader.CheckTargets(raw, normalization, handle, hint);
+        if (heldOut is not null)
+        {
+            DataLoader.CheckTargets(heldOut, normalization, handle, hint);
+        }
+
+        Normalizer.ApplyInPlace(training, normalization);
+        if (validation is not null)
+        {
+            Normalizer.ApplyInPlace(validation, normalization);
+        }
+
+
+        return new TrainingData(raw.Name, training, validation, normalization, training, null);
+    }
+
+    /// <summary>
+    /// A .f32 cache (docs/data-cache.md): its width, normalisation and value range are checked against the model, the
+    /// options and --from, by name; --validation may be a cache prepared the same way or a file normalised like the cache.
+    /// </summary>
+    private TrainingData CachedData(TrainSettings settings, ModelHandle handle, WeightFileInfo? from)
+    {
+        if (settings.ParsedValidationSplit is not null)
+        {
+            throw CliException.Usage($"--validation-split cannot split the .f32 cache {settings.Data}: prepare the validation data as a file of its own and give it as --validation");
+        }
+
+        if (settings.Qat)
+        {
+            throw CliException.Usage($"--qat calibrates on data in memory and cannot train from the .f32 cache {settings.Data}: give the CSV or IDX file");
+        }
+
+        DataCache cache = OpenCache(settings.Data!, handle, "--data");
+        DataCache? heldOutCache = null;
+        try
+        {
+            string name = Path.GetFileName(settings.Data!);
+            Normalization normalization = cache.Normalization;
+            string described = DataLoader.Describe(normalization);
+            if (from is not null && !from.Normalization.Equals(normalization))
+            {
+                throw new CliException($"{name} was prepared with the normalisation {described} but --from {settings.From} holds {DataLoader.Describe(from.Normalization)}: prepare the data with the weight file's normalisation, or train from the CSV/IDX file");
+            }
+
+            if (settings.ParsedScale is { } scale && !Normalization.ScaleBy(scale, cache.Width).Equals(normalization))
+            {
+                throw new CliException($"{name} was prepared with the normalisation {described}, not --scale {settings.Scale}: prepare it again with --scale {settings.Scale}, or leave --scale out");
+            }
+
+            if (settings.Standardize && normalization.Kind != NormalizationKind.Standardize)
+            {
+                throw new CliException($"{name} was prepared with the normalisation {described}, not --standardize: prepare it again with --standardize, or leave --standardize out");
+            }
+
+            if (handle.Topology.Loss == LossKind.BinaryCrossEntropy && (cache.Minimum < 0f || cache.Maximum > 1f))
+            {
+                throw new CliException(FormattableString.Invariant(
+                    $"{name} holds values in [{cache.Minimum}, {cache.Maximum}] after its normalisation ({described}), outside [0, 1], the range a binary cross-entropy model reconstructs: prepare it with --scale N (N ≥ the largest value), or declare Loss = SquaredError"));
+            }
+
+            ISampleSource? validation = null;
+            if (settings.Validation is not null && IsCache(settings.Validation))
+            {
+                heldOutCache = OpenCache(settings.Validation, handle, "--validation");
+                if (!heldOutCache.Normalization.Equals(normalization))
+                {
+                    throw new CliException($"--validation {settings.Validation} was prepared with the normalisation {DataLoader.Describe(heldOutCache.Normalization)} but {name} with {described}: prepare both the same way (--scale N, or the training data's standardisation)");
+                }
+
+                validation = heldOutCache;
+            }
+            else if (settings.Validation is not null)
+            {
+                RawData heldOut = DataLoader.Load(settings.Validation, settings.DataOptions, handle, Environment, "--validation");
+                DataLoader.CheckWidth(heldOut, handle);
+                DataLoader.CheckTargets(heldOut, normalization, handle, "scale it into [0, 1], or declare Loss = SquaredError");
+                validation = Normalizer.ApplyInPlace(heldOut.Data, normalization);
+            }
+
+            return new TrainingData(name, cache, validation, normalization, null, heldOutCache is null ? [cache] : [cache, heldOutCache]);
+        }
+        catch
+        {
+            cache.Dispose();
+            heldOutCache?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A .f32 cache by its magic bytes or its extension (a damaged cache is reported as one, not read as CSV).</summary>
+    private static bool IsCache(string path)
+        => DataCache.IsCache(path) || Path.GetExtension(path).Equals(DataCache.Extension, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Opens a cache given as <paramref name="option"/> and checks its width against the model's, by name.</summary>
+    private static DataCache OpenCache(string path, ModelHandle handle, string option)
+    {
+        DataCache cache = DataCache.Open(path);
+        if (cache.Width != handle.Topology.InputSize)
+        {
+            cache.Dispose();
+            throw new CliException(FormattableString.Invariant($"{option} {Path.GetFileName(path)} holds {cache.Width}-wide samples; {handle.Name} takes {handle.Topology.InputSize}"));
+        }
+
+        return cache;
+    }
+
     /// <summary>The PCA with the model's code size (at most the width) on the normalised training data, unless the input is very wide.</summary>
-    private Pca? FitBaseline(ModelTopology topology, Dataset training, CancellationToken cancellationToken)
+    private Pca? FitBaseline(ModelTopology topology, ISampleSource training, CancellationToken cancellationToken)
     {
         if (topology.InputSize > BaselineMaxWidth)
         {
@@ -477,12 +612,12 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         return pca;
     }
 
-    private void WriteJson(TrainSettings settings, ModelHandle handle, RawData raw, Dataset training, Dataset? validation, Normalization normalization, TrainingResult result, KeepParameters keep,
+    private void WriteJson(TrainSettings settings, ModelHandle handle, string dataName, ISampleSource training, ISampleSource? validation, Normalization normalization, TrainingResult result, KeepParameters keep,
         Evaluation? final, Evaluation? held, BaselineReport? baseline, Stopwatch clock, TrainOutputs outputs, IReadOnlyList<string> written, string? interrupted)
     {
         ModelTopology t = handle.Topology;
         Environment.WriteJson(
-            new TrainReport("train", handle.Name, t.ToString(), Report.LossKey(t.Loss), raw.Name, training.Count, validation?.Count, DataLoader.Describe(normalization),
+            new TrainReport("train", handle.Name, t.ToString(), Report.LossKey(t.Loss), dataName, training.Count, validation?.Count, DataLoader.Describe(normalization),
                 settings.Epochs, result.History.Count, result.BestEpoch, result.KeptEpoch, keep == KeepParameters.Best ? "best" : "last", result.StoppedEarly, interrupted,
                 final is null ? null : FiguresReport.Of(final), held is null ? null : FiguresReport.Of(held), baseline,
                 result.History.Select(r => new EpochReportJson(r.Epoch, r.TrainingLoss, r.ValidationLoss, r.Elapsed.TotalSeconds)).ToArray(),
@@ -510,7 +645,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             : info;
     }
 
-    private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, string lossName, CancellationToken token)
+    private TrainingResult TrainPlain(Trainer<IAutoencoder> trainer, ISampleSource training, ISampleSource? validation, string lossName, CancellationToken token)
     {
         trainer.EpochCompleted = (m, report) =>
         {
@@ -519,7 +654,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         return trainer.Fit(training, validation, null, token);
     }
 
-    private TrainingResult TrainLive(Trainer<IAutoencoder> trainer, Dataset training, Dataset? validation, TrainingOptions options, string lossName, CancellationToken token)
+    private TrainingResult TrainLive(Trainer<IAutoencoder> trainer, ISampleSource training, ISampleSource? validation, TrainingOptions options, string lossName, CancellationToken token)
     {
         TrainingResult? result = null;
         Environment.Console.Progress()
@@ -577,4 +712,18 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>The data a training reads: where from (for messages), the samples, the normalisation already applied.</summary>
+/// <param name="InMemory">The training samples when they were read into memory (null for a cache).</param>
+/// <param name="Caches">Caches to close when training ends.</param>
+internal sealed record TrainingData(string Name, ISampleSource Training, ISampleSource? Validation, Normalization Normalization, Dataset? InMemory, DataCache[]? Caches) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (DataCache cache in Caches ?? [])
+        {
+            cache.Dispose();
+        }
+    }
 }

@@ -112,7 +112,7 @@ public sealed class Pca
     /// <param name="cancellationToken">Checked between covariance blocks and between eigenvector sweeps.</param>
     /// <exception cref="ArgumentException"><paramref name="data"/> is empty or holds NaN or ±∞.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="components"/> is not in [1, width].</exception>
-    public static Pca Fit(Dataset data, int components, CancellationToken cancellationToken = default)
+    public static Pca Fit(ISampleSource data, int components, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         int d = data.Width;
@@ -236,7 +236,7 @@ public sealed class Pca
 
     /// <summary>The mean of <see cref="Residual"/> over <paramref name="data"/>: the baseline's MSE per element.</summary>
     /// <exception cref="ArgumentException"><paramref name="data"/> is empty or not <see cref="Width"/> wide.</exception>
-    public double MeanSquaredError(Dataset data)
+    public double MeanSquaredError(ISampleSource data)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Width != Width)
@@ -310,7 +310,7 @@ public sealed class Pca
         }
     }
 
-    private static double[] MeanOf(Dataset data)
+    private static double[] MeanOf(ISampleSource data)
     {
         int d = data.Width;
         var sum = new double[d];
@@ -341,7 +341,7 @@ public sealed class Pca
     /// zero rows to a multiple of 4); T Tᵀ is accumulated in 4 × 2 tiles of float vectors and added in double.
     /// Only tiles on or above the diagonal are computed; the lower triangle is mirrored at the end.
     /// </summary>
-    private static double[] Covariance(Dataset data, double[] mean, CancellationToken cancellationToken)
+    private static double[] Covariance(ISampleSource data, double[] mean, CancellationToken cancellationToken)
     {
         int d = data.Width;
         int rows = (d + 3) & ~3;

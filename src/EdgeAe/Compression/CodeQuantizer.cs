@@ -95,7 +95,7 @@ public sealed class CodeQuantizer
     /// The quantiser for <paramref name="model"/>'s code: the known range of a sigmoid or tanh code, else each code
     /// value's minimum and maximum over <paramref name="data"/> (normalised inputs, e.g. the training set after training).
     /// </summary>
-    public static CodeQuantizer For(IAutoencoder model, Dataset data, int bits)
+    public static CodeQuantizer For(IAutoencoder model, ISampleSource data, int bits)
     {
         ArgumentNullException.ThrowIfNull(model);
         ModelTopology topology = model.Topology;
@@ -106,7 +106,7 @@ public sealed class CodeQuantizer
     /// Each code value's minimum and maximum over <paramref name="data"/>. A value that never varies (a dead ReLU)
     /// gets the range [v, v + 1], so it still round-trips exactly (q = 0 decodes to v).
     /// </summary>
-    public static CodeQuantizer Measure(IAutoencoder model, Dataset data, int bits)
+    public static CodeQuantizer Measure(IAutoencoder model, ISampleSource data, int bits)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);

@@ -115,33 +115,63 @@ public static class CsvReader
             }
 
             // Pass 2: the first row decides the columns and whether it is a header (nothing is stored).
-            FirstRow first;
-            raw.Position = start;
-            using (Stream content = DataStreams.Decompressed(raw, out _, verify: false))
-            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
-            using (var parser = new Parser(reader, displayName, options))
-            {
-                first = parser.ReadFirstRow();
-            }
+            FirstRow first = Parse(raw, start, displayName, options, verify: false, parser => parser.ReadFirstRow());
 
             // Pass 3: every data row, parsed straight into an array sized from the line count.
-            raw.Position = start;
-            using (Stream content = DataStreams.Decompressed(raw, out _, verify: false))
-            using (var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer))
-            using (var parser = new Parser(reader, displayName, options))
-            {
-                return parser.ReadData(first, size, out layout);
-            }
+            CsvLayout found = null!;
+            Dataset data = Parse(raw, start, displayName, options, verify: false, parser => parser.ReadData(first, size, out found));
+            layout = found;
+            return data;
         }
-        catch (TruncatedGzipException e)
+        catch (Exception e) when (e is TruncatedGzipException or InvalidDataException)
         {
-            throw new DataFormatException(displayName, null, null, e.Message, e);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(displayName, null, null, $"the gzip stream is corrupt ({e.Message})", e);
+            throw GzipError(displayName, e);
         }
     }
+
+    /// <summary>
+    /// Reads the CSV file at <paramref name="path"/> (plain or gzip) without holding it: every data row's features go to
+    /// <paramref name="onRow"/> in file order (labels are dropped) as they are parsed. Same rules and errors as
+    /// <see cref="Read(string, CsvOptions?, out CsvLayout)"/>; an error can come after rows were handed on.
+    /// </summary>
+    /// <returns>The number of rows.</returns>
+    /// <exception cref="FileNotFoundException">The file (or its directory) does not exist.</exception>
+    /// <exception cref="DataFormatException">The content is not a valid numeric CSV.</exception>
+    public static int Stream(string path, CsvOptions? options, CsvRowAction onRow, out CsvLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(onRow);
+        options ??= CsvOptions.Default;
+        ArgumentOutOfRangeException.ThrowIfNegative(options.SkipRows, nameof(options));
+        using FileStream file = DataStreams.OpenRead(path);
+        Stream raw = DataStreams.Seekable(file);
+        try
+        {
+            // The first row as Read's pass 2; then every row, handed on as parsed (the gzip trailer checked at the end).
+            FirstRow first = Parse(raw, 0, path, options, verify: false, parser => parser.ReadFirstRow());
+            CsvLayout found = null!;
+            int rows = Parse(raw, 0, path, options, verify: true, parser => parser.StreamData(first, onRow, out found));
+            layout = found;
+            return rows;
+        }
+        catch (Exception e) when (e is TruncatedGzipException or InvalidDataException)
+        {
+            throw GzipError(path, e);
+        }
+    }
+
+    /// <summary>One pass of a parser over the content from <paramref name="start"/>.</summary>
+    private static T Parse<T>(Stream raw, long start, string name, CsvOptions options, bool verify, Func<Parser, T> read)
+    {
+        raw.Position = start;
+        using Stream content = DataStreams.Decompressed(raw, out _, verify);
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: ReaderBuffer);
+        using var parser = new Parser(reader, name, options);
+        return read(parser);
+    }
+
+    private static DataFormatException GzipError(string name, Exception e) => e is TruncatedGzipException
+        ? new DataFormatException(name, null, null, e.Message, e)
+        : new DataFormatException(name, null, null, $"the gzip stream is corrupt ({e.Message})", e);
 
     /// <summary>What pass 1 counts: lines holding anything but ASCII blanks (an upper bound on the rows), and bytes.</summary>
     private readonly record struct ContentSize(long NonBlankLines, long Bytes)
@@ -257,6 +287,30 @@ public static class CsvReader
         /// <summary>Pass 3: the data rows after <paramref name="first"/> (and <paramref name="first"/> itself unless it is the header).</summary>
         public Dataset ReadData(FirstRow first, ContentSize size, out CsvLayout layout)
         {
+            (int columns, int labelIndex, int width) = StartData(first, out layout);
+
+            // The rows to come are allocated once, from pass 1's bound.
+            long rowBound = size.Rows(columns, first.IsHeader);
+            if (rowBound * width > Array.MaxLength)
+            {
+                throw new DataFormatException(name, null, null, FormattableString.Invariant($"{rowBound} rows of {width} values are more than one array holds ({Array.MaxLength} values)"));
+            }
+
+            var sink = new ArraySink(rowBound, width, labelIndex >= 0);
+            int rows = ReadRows(sink, columns, labelIndex, width);
+            return new Dataset(sink.Values, 0, rows, width, sink.Labels is null ? null : sink.Labels.Length == rows ? sink.Labels : sink.Labels[..rows]);
+        }
+
+        /// <summary>Pass 3 without storing: each data row is handed to <paramref name="onRow"/> (a span reused for every row).</summary>
+        public int StreamData(FirstRow first, CsvRowAction onRow, out CsvLayout layout)
+        {
+            (int columns, int labelIndex, int width) = StartData(first, out layout);
+            return ReadRows(new StreamingSink(width, onRow), columns, labelIndex, width);
+        }
+
+        /// <summary>Columns, label column and width from the first row; moves to the first data row.</summary>
+        private (int Columns, int LabelIndex, int Width) StartData(FirstRow first, out CsvLayout layout)
+        {
             int columns = first.Count;
             int labelIndex = ResolveLabelColumn(columns, first.Line);
             int width = columns - (labelIndex >= 0 ? 1 : 0);
@@ -271,47 +325,22 @@ public static class CsvReader
             {
             }
 
-            // The rows to come are allocated once, from pass 1's bound.
-            long rowBound = size.Rows(columns, first.IsHeader);
-            if (rowBound * width > Array.MaxLength)
-            {
-                throw new DataFormatException(name, null, null, FormattableString.Invariant($"{rowBound} rows of {width} values are more than one array holds ({Array.MaxLength} values)"));
-            }
-
-            var values = new float[rowBound * width];
-            int[]? labels = labelIndex >= 0 ? new int[rowBound] : null;
-            int rows = ReadRows(ref values, ref labels, columns, labelIndex, width);
-            if (rows == 0)
-            {
-                throw new DataFormatException(name, null, null, "expected at least one data row but found only a header");
-            }
-
             layout = new CsvLayout(first.IsHeader ? first.Line : null, first.IsHeader ? first.Texts : [], first.IsHeader && options.HasHeader is null, dataLine, columns);
-            return new Dataset(values, 0, rows, width, labels is null ? null : labels.Length == rows ? labels : labels[..rows]);
+            return (columns, labelIndex, width);
         }
 
-        private int ReadRows(ref float[] values, ref int[]? labels, int columns, int labelIndex, int width)
+        /// <summary>Every data row into <paramref name="sink"/>; fails when there is none.</summary>
+        private int ReadRows(IRowSink sink, int columns, int labelIndex, int width)
         {
             int rows = 0;
             while (true)
             {
                 if (!NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine))
                 {
-                    return rows;
+                    return rows > 0 ? rows : throw new DataFormatException(name, null, null, "expected at least one data row but found only a header");
                 }
 
-                if (rows == values.Length / width)
-                {
-                    // Only when the line count was too low (it cannot be for well-formed input): grow by half.
-                    int grown = rows + Math.Max(1, rows / 2);
-                    Array.Resize(ref values, grown * width);
-                    if (labels is not null)
-                    {
-                        Array.Resize(ref labels, grown);
-                    }
-                }
-
-                Span<float> row = values.AsSpan(rows * width, width);
+                Span<float> row = sink.Row(rows);
                 int column = 0;
                 int feature = 0;
                 while (true)
@@ -324,7 +353,7 @@ public static class CsvReader
 
                     if (column == labelIndex)
                     {
-                        labels![rows] = CsvFields.Label(field, name, line, column + 1);
+                        sink.Label(rows, CsvFields.Label(field, name, line, column + 1));
                     }
                     else
                     {
@@ -346,6 +375,7 @@ public static class CsvReader
                     throw new DataFormatException(name, line, null, FormattableString.Invariant($"expected {columns} columns but found {column}{hint}"));
                 }
 
+                sink.Done(rows);
                 rows++;
             }
         }
@@ -587,6 +617,69 @@ public static class CsvReader
 }
 
 /// <summary>Parsing and quoting of single CSV fields, shared by the reader's paths.</summary>
+/// <summary>Receives a row of features (parsed into the span <see cref="CsvReader.Stream"/> hands out), reused for the next row.</summary>
+public delegate void CsvRowAction(ReadOnlySpan<float> features);
+
+/// <summary>Where the parser puts rows: storage for row <c>r</c>'s features, its label, and "row <c>r</c> is complete".</summary>
+internal interface IRowSink
+{
+    Span<float> Row(int row);
+
+    void Label(int row, int label);
+
+    void Done(int row);
+}
+
+/// <summary>Rows into one array sized from an upper bound (grown by half only if the bound was too low).</summary>
+internal sealed class ArraySink(long rows, int width, bool labelled) : IRowSink
+{
+    private readonly int _width = width;
+
+    public float[] Values { get; private set; } = new float[rows * width];
+
+    public int[]? Labels { get; private set; } = labelled ? new int[rows] : null;
+
+    public Span<float> Row(int row)
+    {
+        if (row == Values.Length / _width)
+        {
+            // Only when the line count was too low (it cannot be for well-formed input): grow by half.
+            int grown = row + Math.Max(1, row / 2);
+            float[] values = Values;
+            Array.Resize(ref values, grown * _width);
+            Values = values;
+            if (Labels is not null)
+            {
+                int[] labels = Labels;
+                Array.Resize(ref labels, grown);
+                Labels = labels;
+            }
+        }
+
+        return Values.AsSpan(row * _width, _width);
+    }
+
+    public void Label(int row, int label) => Labels![row] = label;
+
+    public void Done(int row)
+    {
+    }
+}
+
+/// <summary>Rows one at a time into one buffer, handed on when complete; labels are dropped.</summary>
+internal sealed class StreamingSink(int width, CsvRowAction onRow) : IRowSink
+{
+    private readonly float[] _row = new float[width];
+
+    public Span<float> Row(int row) => _row;
+
+    public void Label(int row, int label)
+    {
+    }
+
+    public void Done(int row) => onRow(_row);
+}
+
 internal static class CsvFields
 {
     private const int ShownLength = 40;

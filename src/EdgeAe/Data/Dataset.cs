@@ -4,7 +4,7 @@ namespace EdgeAe.Data;
 /// A dense data set: <see cref="Count"/> samples of <see cref="Width"/> floats each, stored row-major
 /// in one array, with optional integer labels (kept for plots and reports; training ignores them).
 /// </summary>
-public sealed class Dataset
+public sealed class Dataset : ISampleSource
 {
     private readonly float[] _values;
     private readonly int _offset;

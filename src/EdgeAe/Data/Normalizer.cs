@@ -38,45 +38,20 @@ public static class Normalizer
             throw new ArgumentException("Cannot fit a normalisation to a data set with no samples.", nameof(train));
         }
 
-        int width = train.Width;
-        var sum = new double[width];
+        var fit = new StandardizeFit(train.Width);
         for (int s = 0; s < train.Count; s++)
         {
-            ReadOnlySpan<float> sample = train[s];
-            for (int i = 0; i < width; i++)
-            {
-                sum[i] += sample[i];
-            }
-        }
-
-        var mean = new double[width];
-        for (int i = 0; i < width; i++)
-        {
-            mean[i] = sum[i] / train.Count;
+            fit.AddToSum(train[s]);
         }
 
         // Second pass on the deviations: exact for constant features and free of cancellation.
-        var squares = new double[width];
+        fit.EndSum();
         for (int s = 0; s < train.Count; s++)
         {
-            ReadOnlySpan<float> sample = train[s];
-            for (int i = 0; i < width; i++)
-            {
-                double deviation = sample[i] - mean[i];
-                squares[i] += deviation * deviation;
-            }
+            fit.AddSquaredDeviations(train[s]);
         }
 
-        var offset = new float[width];
-        var scale = new float[width];
-        for (int i = 0; i < width; i++)
-        {
-            offset[i] = (float)mean[i];
-            float std = (float)Math.Sqrt(squares[i] / train.Count);
-            scale[i] = std > 0f && float.IsNormal(std) ? std : 1f;
-        }
-
-        return new Normalization(NormalizationKind.Standardize, offset, scale);
+        return fit.Result();
     }
 
     /// <summary>
@@ -121,5 +96,76 @@ public static class Normalizer
             throw new ArgumentException(
                 $"The normalisation describes {normalization.Width} features but the data set has {data.Width}.", nameof(normalization));
         }
+    }
+}
+
+/// <summary>
+/// The two passes of <see cref="Normalizer.FitStandardize"/> one sample at a time, so that a reader that streams (the
+/// <see cref="DataCache"/> writer) computes exactly the same numbers: sums in double in sample order, then the squared
+/// deviations from the means, population standard deviation, scale 1 for a constant feature.
+/// </summary>
+internal sealed class StandardizeFit(int width)
+{
+    private readonly double[] _sum = new double[width];
+    private readonly double[] _squares = new double[width];
+    private readonly double[] _mean = new double[width];
+    private long _count;
+    private long _deviations;
+
+    /// <summary>Pass 1: adds a sample to the per-feature sums.</summary>
+    public void AddToSum(ReadOnlySpan<float> sample)
+    {
+        for (int i = 0; i < _sum.Length; i++)
+        {
+            _sum[i] += sample[i];
+        }
+
+        _count++;
+    }
+
+    /// <summary>Ends pass 1: the means.</summary>
+    public void EndSum()
+    {
+        if (_count == 0)
+        {
+            throw new ArgumentException("Cannot fit a normalisation to a data set with no samples.");
+        }
+
+        for (int i = 0; i < _mean.Length; i++)
+        {
+            _mean[i] = _sum[i] / _count;
+        }
+    }
+
+    /// <summary>Pass 2: adds a sample's squared deviations from the means (the same samples as pass 1).</summary>
+    public void AddSquaredDeviations(ReadOnlySpan<float> sample)
+    {
+        for (int i = 0; i < _squares.Length; i++)
+        {
+            double deviation = sample[i] - _mean[i];
+            _squares[i] += deviation * deviation;
+        }
+
+        _deviations++;
+    }
+
+    /// <summary>The normalisation: offset = mean, scale = standard deviation (1 for a constant feature).</summary>
+    public Normalization Result()
+    {
+        if (_deviations != _count)
+        {
+            throw new InvalidOperationException($"Pass 2 saw {_deviations} samples but pass 1 saw {_count}.");
+        }
+
+        var offset = new float[_mean.Length];
+        var scale = new float[_mean.Length];
+        for (int i = 0; i < _mean.Length; i++)
+        {
+            offset[i] = (float)_mean[i];
+            float std = (float)Math.Sqrt(_squares[i] / _count);
+            scale[i] = std > 0f && float.IsNormal(std) ? std : 1f;
+        }
+
+        return new Normalization(NormalizationKind.Standardize, offset, scale);
     }
 }

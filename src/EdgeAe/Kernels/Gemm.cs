@@ -44,10 +44,18 @@ internal static class Gemm<V, TVec>
     where TVec : struct
 {
     /// <summary>Rows of the default tile: 4 × 4 vectors on Vector512 (16 of 32 registers), 6 × 2 on narrower vectors (12 of 16).</summary>
-    private static int TileRows => V.Count == 16 ? 4 : 6;
+    private static int TileRows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => V.Count == 16 ? 4 : 6;
+    }
 
     /// <summary>Vector segments of a full column block.</summary>
-    private static int TileVectors => V.Count == 16 ? 4 : 2;
+    private static int TileVectors
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => V.Count == 16 ? 4 : 2;
+    }
 
     /// <summary>
     /// C[r, c] (epilogue <typeparamref name="E"/>, activation <typeparamref name="A"/>) Σₜ A(r, t)·B[t, c] for r &lt; <paramref name="rows"/>,

@@ -35,7 +35,11 @@ internal static class Int8Gemm<Q, TVec>
     /// Segments of a four-row tile: 16 accumulators where 32 vector registers exist (512-bit vectors, or EVEX-encoded
     /// 256-bit code on an AVX-512 machine), else 12 (16 registers: 12 accumulators, four rows' codes, one weight vector).
     /// </summary>
-    private static int TileSegments => Q.Count == 16 ? 4 : 3;
+    private static int TileSegments
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Q.Count == 16 ? 4 : 3;
+    }
 
     /// <summary>
     /// Layer <typeparamref name="L"/> (activation <typeparamref name="A"/>, epilogue <typeparamref name="E"/>) on

@@ -136,29 +136,38 @@ internal static class SingleSample<V, TVec>
         int full = segments / K.Value;
         int rest = segments - full * K.Value;
         var sums = new LossSums(V.Zero);
-        for (int b = 0; b < full; b++)
+
+        // Every block but the first applies the previous block's epilogue while its own weights stream in. The row's
+        // final block is instantiated apart (Final), so that every block's column offsets are constants.
+        bool pipelined = typeof(E) != typeof(ActivateInPlace) || (typeof(A) != typeof(Relu) && typeof(A) != typeof(Linear));
+        int inner = rest > 0 ? full : full - 1;
+        for (int b = 0; b < inner; b++)
         {
-            // Every block but the first applies the previous block's epilogue while its own weights stream in.
-            Block<L, A, E, K>(ref p, ref x, ref z, ref target, ref output, b * K.Value, b == 0 || !(typeof(E) != typeof(ActivateInPlace) || (typeof(A) != typeof(Relu) && typeof(A) != typeof(Linear))) ? 0 : K.Value, ref sums);
+            Block<L, A, E, K, Inner>(ref p, ref x, ref z, ref target, ref output, b * K.Value, b == 0 || !pipelined ? 0 : K.Value, ref sums);
         }
 
-        int applied = full == 0 ? 0 : (full - 1) * K.Value;
+        int applied;
         if (rest > 0)
         {
-            int first = full * K.Value;
+            applied = full == 0 ? 0 : (full - 1) * K.Value;
             switch (rest)
             {
-                case 1: Block<L, A, E, N1>(ref p, ref x, ref z, ref target, ref output, first, 0, ref sums); break;
-                case 2: Block<L, A, E, N2>(ref p, ref x, ref z, ref target, ref output, first, 0, ref sums); break;
-                case 3: Block<L, A, E, N3>(ref p, ref x, ref z, ref target, ref output, first, 0, ref sums); break;
-                case 4: Block<L, A, E, N4>(ref p, ref x, ref z, ref target, ref output, first, 0, ref sums); break;
-                case 5: Block<L, A, E, N5>(ref p, ref x, ref z, ref target, ref output, first, 0, ref sums); break;
-                case 6: Block<L, A, E, N6>(ref p, ref x, ref z, ref target, ref output, first, 0, ref sums); break;
-                default: Block<L, A, E, N7>(ref p, ref x, ref z, ref target, ref output, first, 0, ref sums); break;
+                case 1: Block<L, A, E, N1, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref sums); break;
+                case 2: Block<L, A, E, N2, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref sums); break;
+                case 3: Block<L, A, E, N3, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref sums); break;
+                case 4: Block<L, A, E, N4, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref sums); break;
+                case 5: Block<L, A, E, N5, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref sums); break;
+                case 6: Block<L, A, E, N6, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref sums); break;
+                default: Block<L, A, E, N7, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref sums); break;
             }
         }
+        else
+        {
+            applied = (full - 1) * K.Value;
+            Block<L, A, E, K, Final>(ref p, ref x, ref z, ref target, ref output, 0, full == 1 || !pipelined ? 0 : K.Value, ref sums);
+        }
 
-        if ((typeof(E) != typeof(ActivateInPlace) || (typeof(A) != typeof(Relu) && typeof(A) != typeof(Linear))))
+        if (pipelined)
         {
             for (int s = applied; s < segments; s++)
             {
@@ -173,18 +182,30 @@ internal static class SingleSample<V, TVec>
     /// One block of <typeparamref name="K"/> segments starting at segment <paramref name="segment"/>: z for its columns, and
     /// the epilogue of <paramref name="pending"/> segments of the block before it, one after each group of inputs.
     /// </summary>
+    /// <remarks>
+    /// <typeparamref name="F"/> is <see cref="Final"/> for the row's last block, which starts where its segments end at the
+    /// row's end (<paramref name="segment"/> is ignored) and whose last segment may be pulled back to overlap the one
+    /// before it; <see cref="Inner"/> blocks are whole. Either way every column offset is a JIT-time constant, so the
+    /// loads and stores address [w + constant] and no offset takes a register in the input loop.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block<L, A, E, K>(ref float p, ref float x, ref float z, ref float target, ref float output, int segment, int pending, ref LossSums sums)
+    private static void Block<L, A, E, K, F>(ref float p, ref float x, ref float z, ref float target, ref float output, int segment, int pending, ref LossSums sums)
         where L : struct, IDenseLayer
         where A : struct
         where E : struct
         where K : struct, IConstant
+        where F : struct
     {
         int n = L.Outputs, m = L.Inputs, lanes = V.Count, k = K.Value;
+        if (typeof(F) == typeof(Final))
+        {
+            segment = ((n + lanes - 1) / lanes) - k;
+        }
+
         int c = segment * lanes;
 
-        // Segment offsets from column c; only a row's last segment can be pulled back to overlap its neighbour.
-        int last = n - lanes - c;
+        // Segment offsets from column c; only the final block's last segment can be pulled back to overlap its neighbour.
+        int last = typeof(F) == typeof(Final) ? n - lanes - c : int.MaxValue;
         nuint o0 = (nuint)Math.Min(0, last), o1 = (nuint)Math.Min(lanes, last), o2 = (nuint)Math.Min(2 * lanes, last), o3 = (nuint)Math.Min(3 * lanes, last);
         nuint o4 = (nuint)Math.Min(4 * lanes, last), o5 = (nuint)Math.Min(5 * lanes, last), o6 = (nuint)Math.Min(6 * lanes, last), o7 = (nuint)Math.Min(7 * lanes, last);
 
@@ -334,6 +355,12 @@ internal static class SingleSample<V, TVec>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreFresh(TVec value, ref float destination, nuint at, int fresh)
         => V.Store(fresh > 0 ? V.Select(V.LanesFrom(fresh), value, V.Load(ref destination, at)) : value, ref destination, at);
+
+    /// <summary>Marks a block that is not the row's last (<see cref="Block{L, A, E, K, F}"/>).</summary>
+    private readonly struct Inner;
+
+    /// <summary>Marks the row's last block (<see cref="Block{L, A, E, K, F}"/>).</summary>
+    private readonly struct Final;
 
     /// <summary>The running loss of one sample: a vector of terms and, for binary cross-entropy, the product whose log is Σ log(1 + e^−|z|).</summary>
     private struct LossSums(TVec zero)

@@ -49,7 +49,7 @@ public sealed class Trainer<TModel>
     /// times the initial loss for <see cref="TrainingOptions.DivergenceSteps"/> batches; the model keeps the last good
     /// parameters.
     /// </exception>
-    public TrainingResult Fit(Dataset training, Dataset? validation = null, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public TrainingResult Fit(ISampleSource training, ISampleSource? validation = null, Action<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ModelTopology topology = _model.Topology;
         CheckData(training, nameof(training), topology);
@@ -67,13 +67,10 @@ public sealed class Trainer<TModel>
         using var engine = new DataParallelStep(_model, plan.Threads, shard, plan.Shards);
         var counts = new int[engine.Slots];
 
-        // Without corruption or QAT the threads copy their shards' samples themselves; else this thread prepares them.
-        bool gather = _options.Corruption.IsNone && _options.QuantizationAware is null;
-        var order = new int[training.Count];
-        for (int i = 0; i < order.Length; i++)
-        {
-            order[i] = i;
-        }
+        // Without corruption or QAT, from memory, the threads copy their shards' samples themselves; else this thread prepares them.
+        bool gather = _options.Corruption.IsNone && _options.QuantizationAware is null && training is Dataset;
+        SampleOrder sampleOrder = OrderFor(training);
+        int[] order = sampleOrder.Indices;
 
         // Parameter snapshots: the best and the last finished epoch (both start as the initial parameters), the
         // parameters before the current step while the loss is sound, and scratch space for checkpoint writes.
@@ -110,7 +107,7 @@ public sealed class Trainer<TModel>
         {
             if (_options.Shuffle)
             {
-                random.Shuffle<int>(order);
+                sampleOrder.Shuffle(ref random);
             }
 
             qat?.BeginEpoch(_model, epoch);
@@ -160,7 +157,7 @@ public sealed class Trainer<TModel>
                         qat?.QuantizeInputs(inputs[..(n * width)]);
                     }
 
-                    batchLoss += engine.Round(counts.AsSpan(0, round), first == 0, first + round >= shards, 1f / count, gather ? training : null, order, start + (first * shard));
+                    batchLoss += engine.Round(counts.AsSpan(0, round), first == 0, first + round >= shards, 1f / count, gather ? (Dataset)training : null, order, start + (first * shard));
                 }
 
                 qat?.EndStep(_model);
@@ -260,7 +257,7 @@ public sealed class Trainer<TModel>
     /// Mean loss per element, MSE and PSNR of <paramref name="model"/> reconstructing <paramref name="data"/>;
     /// with a corruption, inputs are corrupted (seeded) and compared against the clean data.
     /// </summary>
-    public static Evaluation Evaluate(TModel model, Dataset data, Corruption? corruption = null, int seed = 1)
+    public static Evaluation Evaluate(TModel model, ISampleSource data, Corruption? corruption = null, int seed = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckData(data, nameof(data), model.Topology);
@@ -295,7 +292,7 @@ public sealed class Trainer<TModel>
     private const int InitialLossSamples = 256;
 
     /// <summary>The untrained model's mean loss per sample on the first training samples (clean inputs).</summary>
-    private double InitialLoss(Dataset training)
+    private double InitialLoss(ISampleSource training)
     {
         int count = Math.Min(training.Count, InitialLossSamples);
         double sum = 0;
@@ -307,8 +304,34 @@ public sealed class Trainer<TModel>
         return sum / count;
     }
 
-    private static void CheckData(Dataset data, string name, ModelTopology topology)
+    /// <summary>
+    /// The epoch order (<see cref="SampleOrder"/>): the window and block of the options, or by default one window of
+    /// every sample in memory and 64 MiB windows from a cache, which then keeps two windows' blocks mapped.
+    /// </summary>
+    private SampleOrder OrderFor(ISampleSource training)
     {
+        int block = _options.ShuffleBlock ?? DataCache.BlockSamplesFor(training.Width);
+        int window = _options.ShuffleWindow ?? (training is DataCache c ? c.DefaultWindowSamples : training.Count);
+        var order = new SampleOrder(training.Count, block, window);
+        (training as DataCache)?.ReserveWindow(order.WindowSamples, block);
+        return order;
+    }
+
+    private static void CheckData(ISampleSource source, string name, ModelTopology topology)
+    {
+        if (source is not Dataset data)
+        {
+            // A cache holds finite values (checked when it was written) and records its range.
+            CheckShape(source, name, topology.InputSize);
+            if (topology.Loss == LossKind.BinaryCrossEntropy && source is DataCache cache && (cache.Minimum < 0f || cache.Maximum > 1f))
+            {
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"The {name} data ({cache.FilePath}) spans [{cache.Minimum}, {cache.Maximum}]; a binary cross-entropy model needs every value in [0, 1] (prepare it with a scale that maps it into that range)."), name);
+            }
+
+            return;
+        }
+
         CheckData(data, name, topology.InputSize);
         if (topology.Loss != LossKind.BinaryCrossEntropy)
         {
@@ -326,7 +349,7 @@ public sealed class Trainer<TModel>
         }
     }
 
-    private static void CheckData(Dataset data, string name, int width)
+    private static void CheckShape(ISampleSource data, string name, int width)
     {
         ArgumentNullException.ThrowIfNull(data, name);
         if (data.Count == 0)
@@ -338,6 +361,11 @@ public sealed class Trainer<TModel>
         {
             throw new ArgumentException($"The {name} data has {data.Width} values per sample but the model's input width is {width}.", name);
         }
+    }
+
+    private static void CheckData(Dataset data, string name, int width)
+    {
+        CheckShape(data, name, width);
 
         ReadOnlySpan<float> values = data.Values;
         int bad = FirstNonFinite(values);

@@ -27,6 +27,17 @@ public sealed record TrainingOptions
     /// <summary>Whether samples are visited in a new seeded order each epoch.</summary>
     public bool Shuffle { get; init; } = true;
 
+    /// <summary>
+    /// Samples per shuffle window (docs/data-cache.md): each epoch visits the data a window at a time, a window being
+    /// whole blocks of <see cref="ShuffleBlock"/> samples chosen at random. Null: every sample for data in memory (one
+    /// Fisher–Yates over all samples), 64 MiB of samples for a <see cref="Data.DataCache"/>. Same window, same block,
+    /// same seed → the same order from memory and from a cache.
+    /// </summary>
+    public int? ShuffleWindow { get; init; }
+
+    /// <summary>Samples per shuffle block; null: 1 MiB of samples (<see cref="Data.DataCache.BlockSamplesFor"/>).</summary>
+    public int? ShuffleBlock { get; init; }
+
     /// <summary>Stop when the monitored loss has not improved for this many epochs; null trains all epochs.</summary>
     public int? EarlyStoppingPatience { get; init; }
 
@@ -94,6 +105,16 @@ public sealed record TrainingOptions
         if (!(LearningRate > 0f) || !float.IsFinite(LearningRate))
         {
             throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive finite number.");
+        }
+
+        if (ShuffleWindow is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShuffleWindow), ShuffleWindow, "The shuffle window must hold at least 1 sample.");
+        }
+
+        if (ShuffleBlock is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShuffleBlock), ShuffleBlock, "The shuffle block must hold at least 1 sample.");
         }
 
         if (EarlyStoppingPatience is <= 0)

@@ -216,9 +216,10 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
         // Layer 0 (code): dense 4 → 2, Sigmoid.
         Kernels.Dense.Forward<Layer0, Kernels.Sigmoid>(ref p, ref In(input), ref Ws(SampleLayout.Activations0));
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's. The loss is summed as the outputs are written.
-        return (
-            float)Kernels.Dense.ForwardSquaredError<Layer1, Kernels.Linear>(tied: true, ref p,
-            ref Ws(SampleLayout.Activations0), ref Ws(SampleLayout.Activations1), ref In(target), ref output);
+        double loss = Kernels.Dense.ForwardSquaredError<Layer1, Kernels.Linear>(
+            tied: true, ref p, ref Ws(SampleLayout.Activations0), ref Ws(SampleLayout.Activations1), ref In(target),
+            ref output);
+        return (float)loss;
     }
 
     /// <summary>

@@ -243,9 +243,10 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
         Kernels.Dense.Forward<Layer2, Kernels.Relu>(
             ref p, ref Ws(SampleLayout.Activations1), ref Ws(SampleLayout.Activations2));
         // Layer 3 (output): dense 32 → 64, Sigmoid. The loss is summed as the outputs are written.
-        return (
-            float)Kernels.Dense.ForwardBinaryCrossEntropy<Layer3>(tied: false, ref p, ref Ws(SampleLayout.Activations2),
-            ref Ws(SampleLayout.PreActivations), ref In(target), ref output);
+        double loss = Kernels.Dense.ForwardBinaryCrossEntropy<Layer3>(
+            tied: false, ref p, ref Ws(SampleLayout.Activations2), ref Ws(SampleLayout.PreActivations), ref In(target),
+            ref output);
+        return (float)loss;
     }
 
     /// <summary>

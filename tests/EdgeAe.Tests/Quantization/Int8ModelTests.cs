@@ -82,6 +82,8 @@ public sealed class Int8ModelTests
                 int8.Reconstruct(input, output);
                 int8.Evaluate(input, input);
                 int8.EncodeBatch(batch, codes);
+                int8.Score(input);
+                int8.ScoreFeatures(input, output);
             }
         }
 
@@ -89,6 +91,28 @@ public sealed class Int8ModelTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         RunAll();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestModels.Names), MemberType = typeof(TestModels))]
+    public void Anomaly_scores_are_the_int8_loss_per_element(string name)
+    {
+        (IAutoencoder _, QuantizedAutoencoder int8, QuantizedParameters parameters, Dataset data) = Quantized(name);
+        ModelTopology t = int8.Topology;
+        var terms = new float[t.InputSize];
+        for (int s = 0; s < Math.Min(8, data.Count); s++)
+        {
+            // Mean per element of the model's loss: BCE, or the MSE (twice the ½-weighted squared error).
+            double reference = ReferenceLoss(parameters, data[s], data[s]) * (t.Loss == LossKind.BinaryCrossEntropy ? 1 : 2) / t.InputSize;
+            float score = int8.Score(data[s]);
+            float portable = int8.ScorePortable(data[s]);
+            Assert.Equal(reference, score, Math.Max(1e-6, reference * 1e-5));
+            Assert.Equal(reference, portable, Math.Max(1e-6, reference * 1e-5));
+            Assert.Equal(portable, int8.ScoreFeatures(data[s], terms));
+            Assert.Equal(portable, (float)terms.Select(x => (double)x).Sum() / t.InputSize, Math.Max(1e-6, portable * 1e-5));
+        }
+
+        Assert.Equal("perFeature", Assert.Throws<ArgumentException>(() => int8.ScoreFeatures(data[0], new float[t.InputSize + 1])).ParamName);
     }
 
     [Fact]
