@@ -1,5 +1,4 @@
 using EdgeAe.Anomaly;
-using EdgeAe.IO;
 using ScottPlot;
 
 namespace EdgeAe.Cli;
@@ -37,7 +36,7 @@ internal static class AnomalyPlots
         plot.XLabel("false-positive rate (normal samples flagged)");
         plot.YLabel("true-positive rate (anomalies flagged)");
         plot.ShowLegend(Alignment.LowerRight);
-        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(Width, Height, ImageFormat.Png));
+        Files.OutputFile.WritePng(path, plot, Width, Height);
     }
 
     /// <summary>Histograms (fraction of each class per bin) of normal and anomalous scores, the threshold drawn when known; written atomically.</summary>
@@ -108,6 +107,6 @@ internal static class AnomalyPlots
         plot.XLabel(scoreName);
         plot.YLabel("fraction of the class");
         plot.ShowLegend(Alignment.UpperRight);
-        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(Width, Height, ImageFormat.Png));
+        Files.OutputFile.WritePng(path, plot, Width, Height);
     }
 }

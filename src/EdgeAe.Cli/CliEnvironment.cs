@@ -47,8 +47,17 @@ internal sealed class CliEnvironment
     {
         if (Json)
         {
+            WriteJson(System.Text.Json.JsonSerializer.Serialize(report, type));
+        }
+    }
+
+    /// <summary>Writes one JSON object, already serialised, to standard output when the command runs with <c>--json</c>.</summary>
+    public void WriteJson(string json)
+    {
+        if (Json)
+        {
             TextWriter output = OutputConsole.Profile.Out.Writer;
-            output.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, type));
+            output.WriteLine(json);
             output.Flush();
         }
     }

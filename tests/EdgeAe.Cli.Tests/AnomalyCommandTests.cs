@@ -189,6 +189,21 @@ public sealed class AnomalyCommandTests(AnomalyCommandTests.ZerosModel zeros) : 
     }
 
     [Fact]
+    public void Eval_never_writes_a_plot_over_an_input()
+    {
+        // The labels file named like the ROC plot, in the plots folder: refused before any work, the file kept.
+        string plots = Tool.PathOf("plots-over-input");
+        Directory.CreateDirectory(plots);
+        string labels = Path.Combine(plots, "roc.png");
+        File.Copy(zeros.Labels, labels, overwrite: true);
+        byte[] before = File.ReadAllBytes(labels);
+        ToolRun run = Tool.Run("eval", "--weights", zeros.Weights, "--data", zeros.Test, "--labels", labels, "--plots", plots);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("is the same file as --labels", run.Error);
+        Assert.Equal(before, File.ReadAllBytes(labels));
+    }
+
+    [Fact]
     public void Eval_with_a_single_class_is_an_error_not_NaN()
     {
         string labels = Tool.PathOf("all-normal.csv");

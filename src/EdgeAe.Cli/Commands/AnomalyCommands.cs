@@ -14,23 +14,6 @@ namespace EdgeAe.Cli.Commands;
 /// <summary>What the anomaly commands share: output checks and JSON writing.</summary>
 internal static class AnomalyCli
 {
-    /// <summary>Refuses, before any work, an output that is one of the inputs or cannot be written.</summary>
-    public static void CheckOutput(string option, string output, params (string Option, string? Path)[] inputs)
-    {
-        foreach ((string inputOption, string? input) in inputs)
-        {
-            if (input is not null && FileIdentity.SameFile(output, input))
-            {
-                throw new CliException($"{option} {output} is the same file as {inputOption} {input}: an output never overwrites an input");
-            }
-        }
-
-        if (AtomicFile.ProblemWriting(output) is { } problem)
-        {
-            throw new CliException($"cannot write {option} {output}: {problem}");
-        }
-    }
-
     /// <summary>The labels of <paramref name="path"/>, checked against the number of samples.</summary>
     public static int[] ReadLabels(string path, int samples)
     {
@@ -60,14 +43,6 @@ internal static class AnomalyCli
         }
 
         return Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    /// <summary>Writes a command's JSON object to standard output (human output is on standard error under --json).</summary>
-    public static void Print(CliEnvironment environment, string json)
-    {
-        TextWriter output = environment.OutputConsole.Profile.Out.Writer;
-        output.WriteLine(json);
-        output.Flush();
     }
 
     public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
@@ -189,7 +164,7 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : EdgeAeComma
         string outPath = Path.GetFullPath(settings.Out!);
         if (settings.Json)
         {
-            AnomalyCli.Print(Environment, AnomalyCli.Json(j =>
+            Environment.WriteJson(AnomalyCli.Json(j =>
             {
                 j.WriteNumber("threshold", threshold.Threshold);
                 j.WriteString("method", method.ToString());
@@ -429,16 +404,11 @@ internal static class AnomalyEvaluation
 {
     public static int Run(CliEnvironment environment, EvalSettings settings)
     {
-        string plotFolder = Path.GetFullPath(settings.Plots ?? Path.GetDirectoryName(Path.GetFullPath(settings.Weights!))!);
-        string rocPath = Path.Combine(plotFolder, AnomalyPlots.RocFile), scoresPath = Path.Combine(plotFolder, AnomalyPlots.ScoresFile);
-        if (!settings.NoPlots)
+        // The plot files were checked with the command's other files (EvalSettings.Files) before any work.
+        (string Roc, string Scores)? plots = settings.PlotPaths;
+        if (plots is not null)
         {
             Plots.EnsureFonts();
-            Directory.CreateDirectory(plotFolder);
-            foreach (string plot in new[] { rocPath, scoresPath })
-            {
-                AnomalyCli.CheckOutput("plot", plot, ("--weights", settings.Weights), ("--data", settings.Data), ("--labels", settings.Labels), ("--model", settings.Model));
-            }
         }
 
         (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
@@ -450,16 +420,16 @@ internal static class AnomalyEvaluation
         double pauc = DetectionMetrics.PartialRocAuc(scores, labels, DetectionMetrics.DefaultMaxFalsePositiveRate);
         Confusion? confusion = threshold is null ? null : DetectionMetrics.At(scores, labels, threshold.Threshold);
         string scoreName = handle.Topology.Loss == LossKind.BinaryCrossEntropy ? "score (mean BCE per element)" : "score (MSE per element)";
-        if (!settings.NoPlots)
+        if (plots is { } files)
         {
-            AnomalyPlots.Roc(rocPath, curve, auc, pauc, DetectionMetrics.DefaultMaxFalsePositiveRate);
-            AnomalyPlots.Scores(scoresPath, scores, labels, threshold?.Threshold, scoreName);
+            AnomalyPlots.Roc(files.Roc, curve, auc, pauc, DetectionMetrics.DefaultMaxFalsePositiveRate);
+            AnomalyPlots.Scores(files.Scores, scores, labels, threshold?.Threshold, scoreName);
         }
 
         int anomalous = labels.Sum();
         if (settings.Json)
         {
-            AnomalyCli.Print(environment, AnomalyCli.Json(j =>
+            environment.WriteJson(AnomalyCli.Json(j =>
             {
                 j.WriteNumber("samples", data.Count);
                 j.WriteNumber("normal", data.Count - anomalous);
@@ -486,10 +456,10 @@ internal static class AnomalyEvaluation
                     j.WriteNull("threshold");
                 }
 
-                if (!settings.NoPlots)
+                if (plots is { } written)
                 {
-                    j.WriteString("roc_png", rocPath);
-                    j.WriteString("scores_png", scoresPath);
+                    j.WriteString("roc_png", written.Roc);
+                    j.WriteString("scores_png", written.Scores);
                 }
             }));
             return CommandLine.Success;
@@ -506,9 +476,9 @@ internal static class AnomalyEvaluation
             environment.Line($"{settings.Weights} stores no threshold (edgeae calibrate): no precision, recall or F1");
         }
 
-        if (!settings.NoPlots)
+        if (plots is { } shown)
         {
-            environment.Line($"plots: {rocPath}, {scoresPath}");
+            environment.Line($"plots: {shown.Roc}, {shown.Scores}");
         }
 
         return CommandLine.Success;

@@ -86,8 +86,29 @@ internal sealed class EvalSettings : WeightsSettings
 
     public Corruption ParsedCorruption { get; private set; } = Training.Corruption.None;
 
+    /// <summary>With --labels and without --no-plots: roc.png and scores.png in --plots, else beside the weight file.</summary>
+    public (string Roc, string Scores)? PlotPaths
+    {
+        get
+        {
+            if (Labels is null || NoPlots || Weights is null)
+            {
+                return null;
+            }
+
+            string folder = Path.GetFullPath(Plots ?? Path.GetDirectoryName(Path.GetFullPath(Weights))!);
+            return (Path.Combine(folder, AnomalyPlots.RocFile), Path.Combine(folder, AnomalyPlots.ScoresFile));
+        }
+    }
+
     public override IEnumerable<FileArgument> Files =>
-        [.. base.Files, FileArgument.Input("--baseline-data", BaselineData, "data file"), FileArgument.Input("--labels", Labels, "labels file")];
+    [
+        .. base.Files,
+        FileArgument.Input("--baseline-data", BaselineData, "data file"),
+        FileArgument.Input("--labels", Labels, "labels file"),
+        FileArgument.Output("--plots (its ROC plot)", PlotPaths?.Roc, "plot"),
+        FileArgument.Output("--plots (its score plot)", PlotPaths?.Scores, "plot"),
+    ];
 
     public override ValidationResult Validate()
     {

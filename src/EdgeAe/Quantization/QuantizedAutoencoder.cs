@@ -115,7 +115,7 @@ public abstract class QuantizedAutoencoder : IQuantizedAutoencoder
     /// The anomaly score (docs/anomaly.md): the loss of the int8 reconstruction, mean per element — binary cross-entropy,
     /// or the mean squared error of a squared-error model. Allocates nothing.
     /// </summary>
-    public float Score(ReadOnlySpan<float> input) => ScoreOfLoss(Evaluate(input, input));
+    public float Score(ReadOnlySpan<float> input) => Anomaly.AnomalyScore.FromLoss(Topology.Loss, Evaluate(input, input), Topology.InputSize);
 
     /// <summary>
     /// The anomaly score summed in the order and precision of the int8 firmware flavour's loss (one double sum over the
@@ -146,32 +146,20 @@ public abstract class QuantizedAutoencoder : IQuantizedAutoencoder
         double loss = 0.0;
         for (int j = 0; j < input.Length; j++)
         {
+            // The firmware's loss term: softplus(z) − t·z, or ½(x̂ − t)²; the per-feature term of the score is the
+            // BCE term, or the squared error itself.
             float v = values[j];
-            double term;
-            if (crossEntropy)
-            {
-                term = Kernels.PortableMath.Softplus(v) - (double)(input[j] * v);
-                loss += term;
-            }
-            else
-            {
-                float d = v - input[j];
-                term = 0.5 * (double)(d * d);
-                loss += term;
-                term *= 2;
-            }
-
+            float d = v - input[j];
+            double term = crossEntropy ? Kernels.PortableMath.Softplus(v) - (double)(input[j] * v) : 0.5 * (double)(d * d);
+            loss += term;
             if (!terms.IsEmpty)
             {
-                terms[j] = (float)term;
+                terms[j] = (float)(crossEntropy ? term : 2 * term);
             }
         }
 
-        return ScoreOfLoss((float)loss);
+        return Anomaly.AnomalyScore.FromLoss(Topology.Loss, (float)loss, Topology.InputSize);
     }
-
-    private float ScoreOfLoss(float loss)
-        => Topology.Loss == LossKind.BinaryCrossEntropy ? (float)((double)loss / Topology.InputSize) : (float)(2.0 * loss / Topology.InputSize);
 
     /// <summary>Not available: an int8 model is inference-only (train the float model, or use quantisation-aware training, then quantise).</summary>
     public void InitializeParameters(int seed) => throw InferenceOnly(nameof(InitializeParameters));
