@@ -135,11 +135,31 @@ internal static class SingleSample<V, TVec>
         int segments = (L.Outputs + lanes - 1) / lanes;
         int full = segments / K.Value;
         int rest = segments - full * K.Value;
+        bool pipelined = typeof(E) != typeof(ActivateInPlace) || (typeof(A) != typeof(Relu) && typeof(A) != typeof(Linear));
+        if (full == 1 && rest == 0)
+        {
+            // A row of one block: its epilogue runs after it, here, on sums whose address is never taken, so that they
+            // stay in registers. Passed by reference to the block (not inlined) they live on the stack, and a slot that
+            // crossed a cache line or aliased a weight's address modulo 4 KB made the digits model's output layer
+            // slower by up to a third, depending on where the thread's stack began.
+            LossSums none = default;
+            Block<L, A, E, K, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref none);
+            var own = new LossSums(V.Zero);
+            if (pipelined)
+            {
+                for (int s = 0; s < segments; s++)
+                {
+                    Apply<L, A, E>(ref z, ref target, ref output, s, ref own);
+                }
+            }
+
+            return own.Total<E>();
+        }
+
         var sums = new LossSums(V.Zero);
 
         // Every block but the first applies the previous block's epilogue while its own weights stream in. The row's
         // final block is instantiated apart (Final), so that every block's column offsets are constants.
-        bool pipelined = typeof(E) != typeof(ActivateInPlace) || (typeof(A) != typeof(Relu) && typeof(A) != typeof(Linear));
         int inner = rest > 0 ? full : full - 1;
         for (int b = 0; b < inner; b++)
         {
