@@ -64,7 +64,7 @@ public sealed class DataCacheException(string filePath, DataCacheProblem problem
 /// Each block's checksum is verified the first time the block is read after <see cref="Open"/> (one CRC-32C pass,
 /// about 0.2 ms per 1 MiB block); the header and the block table are verified on open. At most
 /// <see cref="MappedBlocksLimit"/> blocks are held at a time; the oldest is released first. Not thread-safe: one reader
-/// at a time.
+/// at a time, except for samples <see cref="Hold"/> made resident, which several threads may read at once.
 /// </remarks>
 public sealed unsafe class DataCache : ISampleSource, IDisposable
 {
@@ -97,6 +97,9 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
     private MappedBlock[] _slots;
     private int _nextSlot;
     private bool _disposed;
+    private BlockReadAhead? _readAhead;
+    private int[]? _requestedIn;
+    private int _readAheadCalls;
 
     private DataCache(string path, DataCacheAccess access, CacheHeader header, uint[] blockCrc)
     {
@@ -214,6 +217,65 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
         }
     }
 
+    /// <summary>
+    /// Asks for the blocks that <paramref name="samples"/> lie in to be read ahead on a thread of the cache's own, in
+    /// the order they first occur, so that reading them later waits neither for the disk nor for their checksums: a block
+    /// not verified yet is read and checksummed there (the first pass over the file), one verified before is announced
+    /// to the operating system's file cache (Linux). Blocks held now are skipped. What the read-ahead finds wrong is not
+    /// reported by it: the block stays unverified and its own read throws as without read-ahead. Allocates nothing
+    /// after the first call (which starts the thread).
+    /// </summary>
+    public void ReadAhead(ReadOnlySpan<int> samples)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _readAhead ??= new BlockReadAhead(FilePath, DataOffset, BlockSamples, Width, Count, _blockCrc, _verified);
+        _requestedIn ??= new int[Blocks];
+        int call = ++_readAheadCalls;
+        foreach (int index in samples)
+        {
+            if ((uint)index >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(samples), index, $"The cache has {Count} samples.");
+            }
+
+            int block = index / BlockSamples;
+            if (_requestedIn[block] != call && _slotOfBlock[block] < 0)
+            {
+                _requestedIn[block] = call;
+                _readAhead.Request(block);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Brings in the blocks of <paramref name="samples"/> that are not held, and returns whether all of them are held
+    /// afterwards (false when they are more blocks than <see cref="MappedBlocksLimit"/>). While they are, until the next
+    /// call that brings a block in (<see cref="this[int]"/> of a sample not held, <see cref="Hold"/>,
+    /// <see cref="VerifyAll"/>), any number of threads may read those samples at once: reading a held sample changes
+    /// nothing. The trainer's worker threads copy their shards' samples so.
+    /// </summary>
+    public bool Hold(ReadOnlySpan<int> samples)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (int index in samples)
+        {
+            _ = this[index];
+        }
+
+        foreach (int index in samples)
+        {
+            if (_slotOfBlock[index / BlockSamples] < 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Blocks the read-ahead has read and checksummed so far.</summary>
+    internal int BlocksVerifiedAhead => _readAhead?.BlocksVerified ?? 0;
+
     /// <summary>Releases every block (the next read brings it in again) and the read buffers.</summary>
     public void ReleaseAll()
     {
@@ -245,6 +307,7 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
         }
 
         _disposed = true;
+        _readAhead?.Dispose();
         ReleaseAll();
         _mapping?.Dispose();
         _handle?.Dispose();
@@ -459,7 +522,7 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
         }
 
         _slotOfBlock[block] = slot;
-        if (!_verified[block])
+        if (!Volatile.Read(ref _verified[block]))
         {
             if (BlockCrc32.Of(bytes) != _blockCrc[block])
             {
@@ -468,7 +531,7 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
                     $"the checksum of block {block + 1} of {Blocks} (samples {first + 1}–{first + n}) does not match: the file was changed or damaged; prepare it again"));
             }
 
-            _verified[block] = true;
+            Volatile.Write(ref _verified[block], true);
         }
 
         return slot;

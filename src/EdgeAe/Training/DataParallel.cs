@@ -89,7 +89,7 @@ internal sealed class DataParallelStep : IDisposable
     private int _step;
     private float? _clip;
     private float[]? _saveTo;
-    private Data.Dataset? _data;
+    private Data.ISampleSource? _data;
     private int[]? _order;
     private int _firstSample;
 
@@ -161,9 +161,11 @@ internal sealed class DataParallelStep : IDisposable
     /// <summary>
     /// <see cref="Round(ReadOnlySpan{int}, bool, bool, float)"/> where the threads copy each slot's samples themselves
     /// (uncorrupted: the inputs are the targets): slot i holds samples <paramref name="order"/>[firstSample + i·ShardSize …]
-    /// of <paramref name="data"/>. With a null <paramref name="data"/>, the slots hold what the caller wrote.
+    /// of <paramref name="data"/>, which must allow several readers at once (a <see cref="Data.Dataset"/>, or a
+    /// <see cref="Data.DataCache"/> after <see cref="Data.DataCache.Hold"/>). With a null <paramref name="data"/>, the slots
+    /// hold what the caller wrote.
     /// </summary>
-    public double Round(ReadOnlySpan<int> counts, bool first, bool last, float scale, Data.Dataset? data, int[]? order, int firstSample)
+    public double Round(ReadOnlySpan<int> counts, bool first, bool last, float scale, Data.ISampleSource? data, int[]? order, int firstSample)
     {
         _data = data;
         _order = order;

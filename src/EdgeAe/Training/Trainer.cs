@@ -67,10 +67,13 @@ public sealed class Trainer<TModel>
         using var engine = new DataParallelStep(_model, plan.Threads, shard, plan.Shards);
         var counts = new int[engine.Slots];
 
-        // Without corruption or QAT, from memory, the threads copy their shards' samples themselves; else this thread prepares them.
-        bool gather = _options.Corruption.IsNone && _options.QuantizationAware is null && training is Dataset;
+        // Without corruption or QAT, the threads copy their shards' samples themselves (from a cache once this thread has
+        // made the round's blocks resident); else this thread prepares them.
+        bool gather = _options.Corruption.IsNone && _options.QuantizationAware is null && training is Dataset or DataCache;
         SampleOrder sampleOrder = OrderFor(training);
         int[] order = sampleOrder.Indices;
+        DataCache? cache = training as DataCache;
+        int window = sampleOrder.WindowSamples;
 
         // Parameter snapshots: the best and the last finished epoch (both start as the initial parameters), the
         // parameters before the current step while the loss is sound, and scratch space for checkpoint writes.
@@ -111,6 +114,7 @@ public sealed class Trainer<TModel>
             }
 
             qat?.BeginEpoch(_model, epoch);
+            int readAheadTo = 0; // from a cache: samples of this epoch's order whose blocks were asked for ahead
             var clock = Stopwatch.StartNew();
             double epochLoss = 0;
             int seen = 0;
@@ -125,6 +129,15 @@ public sealed class Trainer<TModel>
                 int start = batch * batchSize;
                 int count = Math.Min(batchSize, training.Count - start);
                 step++;
+
+                // From a cache, the blocks of the window after the current one are read ahead on the cache's thread.
+                if (cache is not null && readAheadTo < order.Length && start + count > readAheadTo - window)
+                {
+                    int end = Math.Min(order.Length, readAheadTo + window);
+                    cache.ReadAhead(order.AsSpan(readAheadTo, end - readAheadTo));
+                    readAheadTo = end;
+                }
+
                 float learningRate = _options.Schedule?.At(epoch - 1, step - 1) ?? _options.LearningRate;
 
                 // The mean gradient of the batch: shards of a fixed size, up to one per thread at a time, summed in shard
@@ -136,12 +149,15 @@ public sealed class Trainer<TModel>
                 for (int first = 0; first < shards; first += engine.Slots)
                 {
                     int round = Math.Min(engine.Slots, shards - first);
+                    int roundStart = start + (first * shard);
+                    bool threadsCopy = gather
+                        && (cache is null || cache.Hold(order.AsSpan(roundStart, Math.Min(round * shard, count - (first * shard)))));
                     for (int slot = 0; slot < round; slot++)
                     {
                         int offset = (first + slot) * shard;
                         int n = Math.Min(shard, count - offset);
                         counts[slot] = n;
-                        if (gather)
+                        if (threadsCopy)
                         {
                             continue;
                         }
@@ -157,7 +173,7 @@ public sealed class Trainer<TModel>
                         qat?.QuantizeInputs(inputs[..(n * width)]);
                     }
 
-                    batchLoss += engine.Round(counts.AsSpan(0, round), first == 0, first + round >= shards, 1f / count, gather ? (Dataset)training : null, order, start + (first * shard));
+                    batchLoss += engine.Round(counts.AsSpan(0, round), first == 0, first + round >= shards, 1f / count, threadsCopy ? training : null, order, roundStart);
                 }
 
                 qat?.EndStep(_model);

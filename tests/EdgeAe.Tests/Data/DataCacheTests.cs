@@ -131,12 +131,23 @@ public sealed class DataCacheTests : IDisposable
     [InlineData(1, 1, DataCacheAccess.Read)] // blocks and windows of one sample: the block permutation is today's permutation again
     public void Training_from_a_cache_gives_the_same_weights_as_training_from_memory(int window, int block, DataCacheAccess access)
     {
+        // With corruption this thread copies the samples; without, the two worker threads copy them (two shards of 32 per
+        // batch) from the blocks this thread made resident, or this thread does when a round's samples lie in more blocks
+        // than the cache holds (windows and blocks of one sample).
+        foreach (Corruption corruption in new Corruption[] { new MaskingNoise(0.2f), Corruption.None })
+        {
+            SameWeights(window, block, access, corruption);
+        }
+    }
+
+    private void SameWeights(int window, int block, DataCacheAccess access, Corruption corruption)
+    {
         Dataset raw = Raw(9000);
         Normalization scale = Normalization.ScaleBy(16, 64);
         string path = Write("train.f32", raw, _ => scale);
         var options = new TrainingOptions
         {
-            Epochs = 2, BatchSize = 32, LearningRate = 1e-2f, Seed = 3, Corruption = new MaskingNoise(0.2f),
+            Epochs = 2, BatchSize = 64, LearningRate = 1e-2f, Seed = 3, Corruption = corruption, Threads = 2,
             ShuffleWindow = window == 0 ? null : window, ShuffleBlock = block == 0 ? null : block,
         };
 
@@ -276,6 +287,68 @@ public sealed class DataCacheTests : IDisposable
         byte[] table = (byte[])good.Clone();
         table[^6] ^= 0x01;
         Assert.Equal(DataCacheProblem.ChecksumMismatch, Problem(table));
+    }
+
+    [Fact]
+    public void Hold_says_when_samples_lie_in_more_blocks_than_the_cache_holds_and_training_then_copies_them_itself()
+    {
+        // 20 000 samples of 64 floats: five blocks of 4096; windows of one sample hold four blocks at most.
+        Dataset raw = Raw(20000);
+        Normalization scale = Normalization.ScaleBy(16, 64);
+        string path = Write("hold.f32", raw, _ => scale);
+        using (DataCache cache = DataCache.Open(path))
+        {
+            cache.ReserveWindow(windowSamples: 1, shuffleBlockSamples: 1);
+            Assert.Equal(4, cache.MappedBlocksLimit);
+            Assert.True(cache.Hold([0, 4096, 8192, 12288]));
+            Assert.False(cache.Hold([0, 4096, 8192, 12288, 16384]));
+            Assert.True(cache.Hold([19999, 5]));
+            Assert.Equal(raw[19999][3] / 16f, cache[19999][3]);
+        }
+
+        var options = new TrainingOptions { Epochs = 1, BatchSize = 64, LearningRate = 1e-2f, Seed = 4, Threads = 2, ShuffleWindow = 1, ShuffleBlock = 1 };
+        var fromMemory = new DigitsAe();
+        new Trainer<DigitsAe>(fromMemory, options).Fit(Normalizer.Apply(raw, scale));
+        var fromCache = new DigitsAe();
+        using (DataCache cache = DataCache.Open(path))
+        {
+            new Trainer<DigitsAe>(fromCache, options).Fit(cache);
+        }
+
+        Assert.True(fromMemory.Parameters.SequenceEqual(fromCache.Parameters));
+    }
+
+    [Theory]
+    [InlineData(DataCacheAccess.Read)]
+    [InlineData(DataCacheAccess.Map)]
+    public void Read_ahead_checksums_blocks_on_its_thread_and_a_damaged_block_still_fails_its_own_read(DataCacheAccess access)
+    {
+        // 9000 samples of 64 floats: blocks of 4096 samples, the second one damaged.
+        string path = Write("ahead.f32", Raw(9000), s => Normalization.ScaleBy(16, 64));
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[(int)CacheHeader.DataOffsetFor(64) + (4096 * 64 * 4) + 100] ^= 0x01;
+        string damaged = _files.Bytes("ahead-damaged.f32", bytes);
+        int[] everySample = Enumerable.Range(0, 9000).Reverse().ToArray();
+
+        using (DataCache cache = DataCache.Open(path, access))
+        {
+            cache.ReadAhead(everySample);
+            cache.ReadAhead(everySample); // queued or verified already: read once
+            Assert.True(SpinWait.SpinUntil(() => cache.BlocksVerifiedAhead == 3, TimeSpan.FromSeconds(30)), $"{cache.BlocksVerifiedAhead} of 3 blocks");
+            Assert.Equal(3, cache.BlocksVerifiedAhead);
+            Assert.Equal(Raw(9000)[8999][5] / 16f, cache[8999][5]);
+            Assert.Throws<ArgumentOutOfRangeException>(() => cache.ReadAhead([9000]));
+        }
+
+        DataCache second = DataCache.Open(damaged, access);
+        second.ReadAhead(everySample);
+        Assert.True(SpinWait.SpinUntil(() => second.BlocksVerifiedAhead == 2, TimeSpan.FromSeconds(30)), $"{second.BlocksVerifiedAhead} of 2 intact blocks");
+        Assert.Equal(second[0][0], second[0][0]);
+        var e = Assert.Throws<DataCacheException>(() => second[4096].ToArray());
+        Assert.Equal(DataCacheProblem.ChecksumMismatch, e.Problem);
+        Assert.Contains("block 2 of 3", e.Message);
+        second.Dispose(); // stops the thread
+        Assert.Throws<ObjectDisposedException>(() => second.ReadAhead([0]));
     }
 
     [Fact]
