@@ -41,13 +41,22 @@ internal sealed class RealTool : IDisposable
 
     public Running Start(params string[] args)
     {
-        var info = new ProcessStartInfo(Executable)
+        // On Linux through env --default-signal=INT (as the fleet tests start serve): a test run started in the
+        // background by a non-interactive shell ignores SIGINT, a child inherits that, and the .NET runtime keeps a
+        // signal that was ignored on entry ignored, so the interrupt tests could not interrupt the tool.
+        var info = new ProcessStartInfo(OperatingSystem.IsLinux() ? "env" : Executable)
         {
             WorkingDirectory = Folder,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (OperatingSystem.IsLinux())
+        {
+            info.ArgumentList.Add("--default-signal=INT");
+            info.ArgumentList.Add(Executable);
+        }
+
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
