@@ -139,9 +139,8 @@ internal static class SingleSample<V, TVec>
         if (full == 1 && rest == 0)
         {
             // A row of one block: its epilogue runs after it, here, on sums whose address is never taken, so that they
-            // stay in registers. Passed by reference to the block (not inlined) they live on the stack, and a slot that
-            // crossed a cache line or aliased a weight's address modulo 4 KB made the digits model's output layer
-            // slower by up to a third, depending on where the thread's stack began.
+            // stay in registers. Passed by reference to the block (not inlined) they live on the stack, where they made
+            // the digits model's output layer up to a third slower depending on where the thread's stack began.
             LossSums none = default;
             Block<L, A, E, K, Final>(ref p, ref x, ref z, ref target, ref output, 0, 0, ref none);
             var own = new LossSums(V.Zero);
