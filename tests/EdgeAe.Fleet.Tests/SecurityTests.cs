@@ -116,7 +116,11 @@ public sealed class SecurityTests(TrainedDigits digits) : IClassFixture<TrainedD
         var caRequest = new CertificateRequest("CN=EdgeAe test CA", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        using X509Certificate2 ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        // One instant for every certificate: the issued ones must not outlive the CA, and two readings of the clock a
+        // second apart made the server's end one second later than the CA's (a refusal by CertificateRequest.Create).
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        DateTimeOffset notBefore = now.AddMinutes(-5), notAfter = now.AddDays(1);
+        using X509Certificate2 ca = caRequest.CreateSelfSigned(notBefore, notAfter);
 
         (string Cert, string Key) Issue(string subject, bool server, int serial)
         {
@@ -132,7 +136,7 @@ public sealed class SecurityTests(TrainedDigits digits) : IClassFixture<TrainedD
                 request.CertificateExtensions.Add(names.Build());
             }
 
-            using X509Certificate2 issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), [(byte)serial, 1, 2, 3]);
+            using X509Certificate2 issued = request.Create(ca, notBefore, notAfter.AddMinutes(-1), [(byte)serial, 1, 2, 3]);
             return (issued.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
         }
 
