@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace EdgeAe.Data;
@@ -17,17 +16,10 @@ namespace EdgeAe.Data;
 /// <para>The thread starts with the first request and stops with <see cref="Dispose"/>; it has its own file handle
 /// and one buffer of a block, allocated once. Requests come from one thread (the cache's reader).</para>
 /// </remarks>
-internal sealed partial class BlockReadAhead : IDisposable
+internal sealed class BlockReadAhead : IDisposable
 {
-    private const int WillNeed = 3; // POSIX_FADV_WILLNEED on Linux
-
-    private static bool s_adviseUnsupported = !OperatingSystem.IsLinux();
-
+    private readonly DataCache _cache;
     private readonly SafeFileHandle _handle;
-    private readonly long _dataOffset;
-    private readonly int _blockSamples;
-    private readonly int _width;
-    private readonly int _count;
     private readonly uint[] _blockCrc;
     private readonly bool[] _verified;
     private readonly bool[] _queued;
@@ -39,14 +31,11 @@ internal sealed partial class BlockReadAhead : IDisposable
     private Thread? _thread;
     private byte[]? _buffer;
 
-    /// <summary>Read-ahead for the cache at <paramref name="path"/> (its own handle), marking blocks in <paramref name="verified"/>.</summary>
-    public BlockReadAhead(string path, long dataOffset, int blockSamples, int width, int count, uint[] blockCrc, bool[] verified)
+    /// <summary>Read-ahead for <paramref name="cache"/> (through a handle of its own), marking blocks in <paramref name="verified"/>.</summary>
+    public BlockReadAhead(DataCache cache, uint[] blockCrc, bool[] verified)
     {
-        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        _dataOffset = dataOffset;
-        _blockSamples = blockSamples;
-        _width = width;
-        _count = count;
+        _cache = cache;
+        _handle = File.OpenHandle(cache.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read);
         _blockCrc = blockCrc;
         _verified = verified;
         _queued = new bool[blockCrc.Length];
@@ -69,8 +58,8 @@ internal sealed partial class BlockReadAhead : IDisposable
             _queued[block] = true;
 
             // The operating system starts reading every requested block at once (the thread reads them one at a time).
-            (long position, int length) = Extent(block);
-            Advise(position, length);
+            (long position, int length) = _cache.Extent(block);
+            FileCacheAdvice.Give(_handle, position, length, FileCacheAdvice.WillNeed);
 
             _queue[(_head + _length) % _queue.Length] = block;
             _length++;
@@ -144,14 +133,6 @@ internal sealed partial class BlockReadAhead : IDisposable
         }
     }
 
-    /// <summary>Where <paramref name="block"/>'s samples are in the file.</summary>
-    private (long Position, int Length) Extent(int block)
-    {
-        int first = block * _blockSamples;
-        int n = Math.Min(_blockSamples, _count - first);
-        return (_dataOffset + ((long)first * _width * sizeof(float)), n * _width * sizeof(float));
-    }
-
     private void Read(int block)
     {
         if (Volatile.Read(ref _verified[block]))
@@ -159,19 +140,12 @@ internal sealed partial class BlockReadAhead : IDisposable
             return; // announced to the operating system when it was requested
         }
 
-        (long position, int length) = Extent(block);
-
-        _buffer ??= new byte[(long)_blockSamples * _width * sizeof(float)];
+        (long position, int length) = _cache.Extent(block);
+        _buffer ??= new byte[(long)_cache.BlockSamples * _cache.Width * sizeof(float)];
         Span<byte> target = _buffer.AsSpan(0, length);
-        for (int done = 0; done < length;)
+        if (!DataCache.ReadAt(_handle, target, position))
         {
-            int read = RandomAccess.Read(_handle, target[done..], position + done);
-            if (read == 0)
-            {
-                return; // cut short: the trainer's read says so
-            }
-
-            done += read;
+            return; // cut short: the trainer's read says so
         }
 
         if (BlockCrc32.Of(target) == _blockCrc[block])
@@ -180,24 +154,4 @@ internal sealed partial class BlockReadAhead : IDisposable
             BlocksVerified++;
         }
     }
-
-    private void Advise(long position, int length)
-    {
-        if (s_adviseUnsupported)
-        {
-            return;
-        }
-
-        try
-        {
-            _ = FileAdvise((int)_handle.DangerousGetHandle(), position, length, WillNeed);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            s_adviseUnsupported = true;
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
-    private static partial int FileAdvise(int descriptor, long offset, long length, int advice);
 }

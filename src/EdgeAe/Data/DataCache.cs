@@ -228,7 +228,7 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
     public void ReadAhead(ReadOnlySpan<int> samples)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _readAhead ??= new BlockReadAhead(FilePath, DataOffset, BlockSamples, Width, Count, _blockCrc, _verified);
+        _readAhead ??= new BlockReadAhead(this, _blockCrc, _verified);
         _requestedIn ??= new int[Blocks];
         int call = ++_readAheadCalls;
         foreach (int index in samples)
@@ -487,24 +487,17 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
         Unmap(slot);
         int first = block * BlockSamples;
         int n = Math.Min(BlockSamples, Count - first);
-        long length = (long)n * Width * sizeof(float);
-        long position = DataOffset + ((long)first * Width * sizeof(float));
+        (long position, int length) = Extent(block);
         ReadOnlySpan<byte> bytes;
         if (_handle is not null)
         {
             // The slot's buffer is kept when the block leaves it: a buffer per slot, allocated once.
             float[] buffer = _slots[slot].Buffer ?? new float[BlockSamples * Width];
             Span<byte> target = MemoryMarshal.AsBytes(buffer.AsSpan(0, n * Width));
-            for (int done = 0; done < target.Length;)
+            if (!ReadAt(_handle, target, position))
             {
-                int read = RandomAccess.Read(_handle, target[done..], position + done);
-                if (read == 0)
-                {
-                    throw new DataCacheException(FilePath, DataCacheProblem.Truncated, FormattableString.Invariant(
-                        $"the file ended inside block {block + 1} of {Blocks} (it was cut after it was opened)"));
-                }
-
-                done += read;
+                throw new DataCacheException(FilePath, DataCacheProblem.Truncated, FormattableString.Invariant(
+                    $"the file ended inside block {block + 1} of {Blocks} (it was cut after it was opened)"));
             }
 
             _slots[slot] = new MappedBlock(block, null, null, buffer);
@@ -518,7 +511,7 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
             PageTables.Populate(pointer, view.PointerOffset + length);
             pointer += view.PointerOffset;
             _slots[slot] = new MappedBlock(block, view, pointer, null);
-            bytes = new ReadOnlySpan<byte>(pointer, (int)length);
+            bytes = new ReadOnlySpan<byte>(pointer, length);
         }
 
         _slotOfBlock[block] = slot;
@@ -535,6 +528,31 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
         }
 
         return slot;
+    }
+
+    /// <summary>Where block <paramref name="block"/>'s samples are in the file, in bytes.</summary>
+    internal (long Position, int Length) Extent(int block)
+    {
+        int first = block * BlockSamples;
+        int n = Math.Min(BlockSamples, Count - first);
+        return (DataOffset + ((long)first * Width * sizeof(float)), n * Width * sizeof(float));
+    }
+
+    /// <summary>Fills <paramref name="target"/> from <paramref name="position"/>; false when the file ends first.</summary>
+    internal static bool ReadAt(SafeFileHandle handle, Span<byte> target, long position)
+    {
+        for (int done = 0; done < target.Length;)
+        {
+            int read = RandomAccess.Read(handle, target[done..], position + done);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            done += read;
+        }
+
+        return true;
     }
 
     private void Unmap(int slot)
@@ -862,6 +880,43 @@ internal static unsafe partial class PageTables
 
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static partial int Advise(byte* address, nuint length, int advice);
+}
+
+/// <summary>Advice to the operating system's file cache about a range of a file (Linux: <c>posix_fadvise</c>).</summary>
+internal static partial class FileCacheAdvice
+{
+    /// <summary>POSIX_FADV_WILLNEED: start reading the range now, return at once.</summary>
+    public const int WillNeed = 3;
+
+    /// <summary>POSIX_FADV_DONTNEED: drop the range's clean pages from the file cache.</summary>
+    public const int DontNeed = 4;
+
+    private static bool s_unsupported = !OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// Gives <paramref name="advice"/> for <paramref name="length"/> bytes from <paramref name="position"/> (0: to the
+    /// end); false where the system has no such call or refuses it.
+    /// </summary>
+    public static bool Give(SafeFileHandle handle, long position, long length, int advice)
+    {
+        if (s_unsupported)
+        {
+            return false;
+        }
+
+        try
+        {
+            return FileAdvise((int)handle.DangerousGetHandle(), position, length, advice) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            s_unsupported = true;
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    private static partial int FileAdvise(int descriptor, long offset, long length, int advice);
 }
 
 /// <summary>

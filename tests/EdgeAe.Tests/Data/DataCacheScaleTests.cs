@@ -16,7 +16,7 @@ namespace EdgeAe.Tests.Data;
 /// in a process of its own (-method), so that the peak is the training's. The suite's reduced version is
 /// <see cref="DataCacheTests"/> (bounded mappings, same weights as from memory).
 /// </summary>
-public sealed partial class DataCacheScaleTests
+public sealed class DataCacheScaleTests
 {
     private const string Variable = "EDGEAE_SCALE_DIR";
 
@@ -163,13 +163,8 @@ public sealed partial class DataCacheScaleTests
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         stream.Flush(flushToDisk: true);
-        return FileAdvise((int)stream.SafeFileHandle.DangerousGetHandle(), 0, 0, DontNeed) == 0;
+        return FileCacheAdvice.Give(stream.SafeFileHandle, 0, 0, FileCacheAdvice.DontNeed);
     }
-
-    private const int DontNeed = 4; // POSIX_FADV_DONTNEED
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "posix_fadvise")]
-    private static partial int FileAdvise(int descriptor, long offset, long length, int advice);
 
     /// <summary>
     /// Samples per second of a fresh model on <paramref name="data"/> from the end of step 1 to the end of step
