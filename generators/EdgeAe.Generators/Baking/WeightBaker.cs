@@ -176,11 +176,6 @@ internal static class WeightBaker
         var plan = ModelPlan.Create(spec);
         List<BakedTensor> tensors = Tensors(plan);
         string? mismatch = Compare(spec, tensors, data);
-        if (mismatch is null && data.Int8 is not null)
-        {
-            return BakeInt8(request, plan, data, name);
-        }
-
         if (mismatch is not null)
         {
             return Fail(DiagnosticDescriptors.WeightFileTopologyMismatch, name, spec.FullName, mismatch);
@@ -197,6 +192,11 @@ internal static class WeightBaker
             return Fail(DiagnosticDescriptors.CodeRangeMissing, spec.CodeBits, codeActivation, name);
         }
 
+        if (data.Int8 is not null)
+        {
+            return BakeInt8(request, plan, data, name);
+        }
+
         var buffer = new float[plan.ParameterBufferLength];
         int k = 0;
         foreach (BakedTensor tensor in tensors)
@@ -205,23 +205,27 @@ internal static class WeightBaker
             k += tensor.Count;
         }
 
-        var weights = new BakedWeights(name, data.Checksum, data.FileLength, tensors.ToEquatableArray(), new EquatableArray<float>(buffer))
-        {
-            CodecBits = data.CodecBits,
-            CodecMin = new EquatableArray<float>(data.CodecMin),
-            CodecMax = new EquatableArray<float>(data.CodecMax),
-            HasAnomalyThreshold = data.HasAnomalyThreshold,
-            AnomalyThreshold = data.AnomalyThreshold,
-            AnomalyMethod = data.AnomalyMethod,
-            AnomalyParameter = data.AnomalyParameter,
-            AnomalySamples = data.AnomalySamples,
-        };
+        var weights = WithSections(new BakedWeights(name, data.Checksum, data.FileLength, tensors.ToEquatableArray(), new EquatableArray<float>(buffer)), data);
         return new BakeResult(spec, weights, EquatableArray<DiagnosticInfo>.Empty);
     }
 
+    /// <summary><paramref name="weights"/> with the weight file's optional sections: the code quantisation ('qant') and the anomaly threshold ('anom').</summary>
+    private static BakedWeights WithSections(BakedWeights weights, WeightFileData data) => weights with
+    {
+        CodecBits = data.CodecBits,
+        CodecMin = new EquatableArray<float>(data.CodecMin),
+        CodecMax = new EquatableArray<float>(data.CodecMax),
+        HasAnomalyThreshold = data.HasAnomalyThreshold,
+        AnomalyThreshold = data.AnomalyThreshold,
+        AnomalyMethod = data.AnomalyMethod,
+        AnomalyParameter = data.AnomalyParameter,
+        AnomalySamples = data.AnomalySamples,
+    };
+
     /// <summary>
-    /// An int8 weight file: the firmware flavour runs it as an int8 model. It cannot train on the device (training there
-    /// stays float32) and has no packet codec yet; a desktop build reports <see cref="BakedInt8.DesktopRefusal"/>.
+    /// An int8 weight file: the firmware flavour runs it as an int8 model, with the file's code quantisation and anomaly
+    /// threshold as for float32. It cannot train on the device (training there stays float32); a desktop build reports
+    /// <see cref="BakedInt8.DesktopRefusal"/>.
     /// </summary>
     private static BakeResult BakeInt8(BakeRequest request, ModelPlan plan, WeightFileData data, string name)
     {
@@ -232,11 +236,6 @@ internal static class WeightBaker
         if (spec.OnDeviceTraining)
         {
             return Fail("an int8 model runs inference only (training on the device stays float32); bake the float32 file, or leave OnDeviceTraining out");
-        }
-
-        if (spec.HasCodec)
-        {
-            return Fail("the firmware int8 model has no packet codec; leave CodeBits out, or bake the float32 file");
         }
 
         Int8Data int8 = data.Int8!;
@@ -269,7 +268,7 @@ internal static class WeightBaker
 
         DiagnosticInfo desktop = DiagnosticInfo.Create(DiagnosticDescriptors.Int8WeightsUnsupported, request.Location, name,
             $"baking it is for the firmware flavour; on the desktop load it at run time into {spec.TypeName}.Int8 (WeightFile.Load), or bake the float32 file");
-        var weights = new BakedWeights(name, data.Checksum, data.FileLength, EquatableArray<BakedTensor>.Empty, EquatableArray<float>.Empty)
+        var weights = WithSections(new BakedWeights(name, data.Checksum, data.FileLength, EquatableArray<BakedTensor>.Empty, EquatableArray<float>.Empty), data) with
         {
             Int8 = new BakedInt8(int8.InputScale, int8.InputZeroPoint, layers.ToEquatableArray(), desktop),
         };

@@ -90,7 +90,30 @@ internal static partial class ModelEmitter
         WriteScoreOfLoss(w, spec);
     }
 
-    private static void WriteNanoAnomaly(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    /// <summary>
+    /// How a firmware body scores: the loss call for <c>input</c> after <c>Forward(input)</c>; the statements running every
+    /// layer on a window's <c>ring</c> from <c>start</c>; the method <c>(target, start, perFeature)</c> that sums the score's
+    /// terms; and the writer of that method, or null when the body has it already.
+    /// </summary>
+    private sealed record NanoScoring(string LossOfInput, string[] ForwardWindow, string Terms, System.Action<SourceWriter>? WriteTerms);
+
+    /// <summary>The float flavour's scoring: the pipelined loss for one input, <c>ScoreTerms</c> for windows and per-feature terms.</summary>
+    private static NanoScoring FloatScoring(ModelPlan plan) => new(
+        "LossAgainst(input)",
+        ["EncodeLayers(ring, start);", $"global::System.Array.Copy(_workspace, {Invariant.Int(plan.CodeLayer.ActivationOffset)}, _code, 0, CodeSize);", "DecodeLayers(_code);"],
+        "ScoreTerms",
+        w =>
+        {
+            w.WriteSummary("Sums the score's terms of the last forward pass against <paramref name=\"target\"/> from <paramref name=\"start\"/>, writing each into <paramref name=\"perFeature\"/> when it is not null.");
+            w.OpenBlock("private float ScoreTerms(float[] target, int start, float[]? perFeature)");
+            w.WriteLine("float[] ws = _workspace;");
+            WriteScoreTerms(w, plan, new Operand("target", 0, "start"), "perFeature", nullable: true);
+            w.WriteLine("return (float)loss;");
+            w.CloseBlock();
+            w.WriteLine();
+        });
+
+    private static void WriteNanoAnomaly(SourceWriter w, ModelPlan plan, BakedWeights? baked, NanoScoring scoring)
     {
         TopologySpec spec = plan.Topology;
         bool threshold = baked is not null && baked.HasAnomalyThreshold;
@@ -106,7 +129,7 @@ internal static partial class ModelEmitter
         w.OpenBlock("public float Score(float[] input)");
         WriteNanoCheck(w, "input", "InputSize");
         w.WriteLine("Forward(input);");
-        w.WriteLine("return ScoreOfLoss(LossAgainst(input));");
+        w.WriteLine($"return ScoreOfLoss({scoring.LossOfInput});");
         w.CloseBlock();
         w.WriteLine();
 
@@ -122,10 +145,12 @@ internal static partial class ModelEmitter
         w.WriteLine();
         w.WriteLine("float[] ring = window.Ring;");
         w.WriteLine("int start = window.Start;");
-        w.WriteLine("EncodeLayers(ring, start);");
-        w.WriteLine($"global::System.Array.Copy(_workspace, {Invariant.Int(plan.CodeLayer.ActivationOffset)}, _code, 0, CodeSize);");
-        w.WriteLine("DecodeLayers(_code);");
-        w.WriteLine("return ScoreOfLoss(ScoreTerms(ring, start, null));");
+        foreach (string statement in scoring.ForwardWindow)
+        {
+            w.WriteLine(statement);
+        }
+
+        w.WriteLine($"return ScoreOfLoss({scoring.Terms}(ring, start, null));");
         w.CloseBlock();
         w.WriteLine();
 
@@ -134,7 +159,7 @@ internal static partial class ModelEmitter
         WriteNanoCheck(w, "input", "InputSize");
         WriteNanoCheck(w, "perFeature", "InputSize");
         w.WriteLine("Forward(input);");
-        w.WriteLine("return ScoreOfLoss(ScoreTerms(input, 0, perFeature));");
+        w.WriteLine($"return ScoreOfLoss({scoring.Terms}(input, 0, perFeature));");
         w.CloseBlock();
         w.WriteLine();
 
@@ -148,13 +173,7 @@ internal static partial class ModelEmitter
             w.WriteLine();
         }
 
-        w.WriteSummary("Sums the score's terms of the last forward pass against <paramref name=\"target\"/> from <paramref name=\"start\"/>, writing each into <paramref name=\"perFeature\"/> when it is not null.");
-        w.OpenBlock("private float ScoreTerms(float[] target, int start, float[]? perFeature)");
-        w.WriteLine("float[] ws = _workspace;");
-        WriteScoreTerms(w, plan, new Operand("target", 0, "start"), "perFeature", nullable: true);
-        w.WriteLine("return (float)loss;");
-        w.CloseBlock();
-        w.WriteLine();
+        scoring.WriteTerms?.Invoke(w);
         WriteScoreOfLoss(w, spec);
         WriteNanoWindowClass(w);
         WriteNanoSmootherClass(w);

@@ -135,7 +135,17 @@ internal static partial class ModelEmitter
         }
     }
 
-    private static void WriteNanoCodec(SourceWriter w, ModelPlan plan, BakedWeights? baked)
+    /// <summary>
+    /// How a firmware body computes the code a packet carries: the statements that run the encoder on <c>input</c>, an
+    /// optional local declaration, and the float of code value <c>j</c> afterwards (exactly what <c>Encode</c> returns).
+    /// </summary>
+    private sealed record NanoCodeSource(string[] Encode, string? Local, string ValueOfJ);
+
+    /// <summary>The float flavour's code source: the code layer's activations in the workspace.</summary>
+    private static NanoCodeSource FloatCodeSource(ModelPlan plan)
+        => new(["EncodeLayers(input, 0);"], "float[] ws = _workspace;", $"ws[{Invariant.Int(plan.CodeLayer.ActivationOffset)} + j]");
+
+    private static void WriteNanoCodec(SourceWriter w, ModelPlan plan, BakedWeights? baked, NanoCodeSource source)
     {
         TopologySpec spec = plan.Topology;
         if (!spec.HasCodec)
@@ -151,7 +161,6 @@ internal static partial class ModelEmitter
         }
 
         string levels = spec.CodeBits == 16 ? "65535f" : "255f";
-        int codeOffset = plan.CodeLayer.ActivationOffset;
         w.WriteLine("private readonly float[] _codeMin = new float[CodeSize];");
         w.WriteLine("private readonly float[] _codeScale = new float[CodeSize];");
         w.WriteLine("private bool _codeRangeSet;");
@@ -239,18 +248,26 @@ internal static partial class ModelEmitter
 
         w.CloseBlock();
         w.WriteLine();
-        w.WriteLine("EncodeLayers(input, 0);");
+        foreach (string statement in source.Encode)
+        {
+            w.WriteLine(statement);
+        }
+
         w.CloseBlock();
         w.WriteLine();
 
         w.WriteLine("/// <summary>Writes the model id, the quantised code from <paramref name=\"codeStart\"/> on and the check byte (the header byte is already written).</summary>");
         w.OpenBlock("private void WritePacketBody(byte[] packet, int codeStart, int length)");
-        w.WriteLine("float[] ws = _workspace;");
+        if (source.Local is not null)
+        {
+            w.WriteLine(source.Local);
+        }
+
         w.WriteLine("int id = PacketModelId;");
         w.WriteLine("packet[1] = (byte)id;");
         w.WriteLine("packet[2] = (byte)(id >> 8);");
         w.OpenBlock("for (int j = 0; j < CodeSize; j++)");
-        w.WriteLine($"float t = (ws[{Invariant.Int(codeOffset)} + j] - _codeMin[j]) * _codeScale[j];");
+        w.WriteLine($"float t = ({source.ValueOfJ} - _codeMin[j]) * _codeScale[j];");
         w.WriteLine("int q;");
         w.OpenBlock("if (!(t > 0f))");
         w.WriteLine("q = 0;");

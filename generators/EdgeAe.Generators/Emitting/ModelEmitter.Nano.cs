@@ -199,8 +199,8 @@ internal static partial class ModelEmitter
             w.WriteLine();
         }
 
-        WriteNanoCodec(w, plan, baked);
-        WriteNanoAnomaly(w, plan, baked);
+        WriteNanoCodec(w, plan, baked, FloatCodeSource(plan));
+        WriteNanoAnomaly(w, plan, baked, FloatScoring(plan));
 
         // Layer loops, each reading a statically known source (no slicing on the device).
         WriteNanoLayers(w, plan, "EncodeLayers", "input", 0, code.Layer.Index, "start");

@@ -9,9 +9,10 @@ namespace EdgeAe.Generators.Emitting;
 
 /// <summary>
 /// The firmware flavour of an int8 weight file (docs/quantization.md, docs/firmware.md): the same API as the float
-/// firmware model (float[] in and out), int8 codes and int32 constants baked as two arrays, and integer-only dense
-/// loops: int32 sums of int8 products, the Q31 requantisation in 64-bit integers, tables for sigmoid and tanh. Floats
-/// appear only where the API meets the codes (quantising the input, dequantising the outputs) and in the loss.
+/// firmware model (float[] in and out; the packet codec and the anomaly members written by the same methods), int8
+/// codes and int32 constants baked as two arrays, and integer-only dense loops: int32 sums of int8 products, the Q31
+/// requantisation in 64-bit integers, tables for sigmoid and tanh. Floats appear only where the API meets the codes
+/// (quantising the input, dequantising the outputs), in the loss and score, and in the packet's code quantisation.
 /// </summary>
 internal static partial class ModelEmitter
 {
@@ -19,7 +20,7 @@ internal static partial class ModelEmitter
     {
         TopologySpec spec = plan.Topology;
         var layout = FirmwareInt8Plan.Of(plan);
-        DeviceFootprint footprint = DeviceFootprint.OfInt8(layout);
+        DeviceFootprint footprint = DeviceFootprint.OfInt8(layout, spec, CodeRange(plan, baked) is not null);
         int code = plan.CodeLayer.Layer.Index;
         int last = plan.OutputLayer.Layer.Index;
         string name = EscapedIdentifier(spec.TypeName);
@@ -35,7 +36,8 @@ internal static partial class ModelEmitter
             + (layout.PreActivations >= 0 ? ", the output layer's pre-activation codes." : "."));
         w.WriteLine($"public const int WorkspaceBytes = {Invariant.Int(layout.WorkspaceLength)};");
         w.WriteLine();
-        w.WriteSummary($"RAM the model's arrays take on the device, in bytes: the baked codes and constants (used in place) and the workspace, each with {DeviceFootprint.ArrayOverheadBytes} bytes of heap block overhead.");
+        w.WriteSummary("RAM the model's arrays take on the device, in bytes: the baked codes and constants (used in place), the workspace"
+            + (spec.HasCodec ? " and the packet codec's code ranges" : string.Empty) + $", each with {DeviceFootprint.ArrayOverheadBytes} bytes of heap block overhead.");
         w.WriteLine($"public const int RamBytes = {Invariant.Int(footprint.RamBytes)};");
         w.WriteLine();
         w.WriteSummary("Flash the baked codes (int8) and constants (int32) take in the assembly; the code itself comes on top.");
@@ -91,7 +93,7 @@ internal static partial class ModelEmitter
         w.OpenBlock("public void Encode(float[] input, float[] code)");
         WriteNanoCheck(w, "input", "InputSize");
         WriteNanoCheck(w, "code", "CodeSize");
-        w.WriteLine("QuantizeInput(input);");
+        w.WriteLine("QuantizeInput(input, 0);");
         w.WriteLine("EncodeLayers();");
         WriteDequantize(w, "code", "CodeSize", layout.Outputs[code], codeOut);
         w.CloseBlock();
@@ -114,7 +116,7 @@ internal static partial class ModelEmitter
         WriteNanoCheck(w, "output", "InputSize");
         w.WriteLine("Forward(input);");
         WriteDequantize(w, "output", "InputSize", layout.Outputs[last], outputOut);
-        w.WriteLine("return LossAgainst(input);");
+        w.WriteLine("return LossAgainst(input, 0, null);");
         w.CloseBlock();
         w.WriteLine();
 
@@ -123,39 +125,48 @@ internal static partial class ModelEmitter
         WriteNanoCheck(w, "input", "InputSize");
         WriteNanoCheck(w, "target", "InputSize");
         w.WriteLine("Forward(input);");
-        w.WriteLine("return LossAgainst(target);");
+        w.WriteLine("return LossAgainst(target, 0, null);");
         w.CloseBlock();
         w.WriteLine();
 
         w.WriteSummary("Every layer on <paramref name=\"input\"/>, codes only.");
         w.OpenBlock("private void Forward(float[] input)");
-        w.WriteLine("QuantizeInput(input);");
+        w.WriteLine("QuantizeInput(input, 0);");
         w.WriteLine("EncodeLayers();");
         w.WriteLine("DecodeLayers();");
         w.CloseBlock();
         w.WriteLine();
 
+        // The packet codec quantises the dequantised code, exactly the floats Encode returns.
+        string codeValue = $"(float)({Invariant.Float(codeOut.Scale)} * (_q[{Invariant.Int(layout.Outputs[code])} + j] - {Paren(codeOut.ZeroPoint)}))";
+        WriteNanoCodec(w, plan, baked, new NanoCodeSource(["QuantizeInput(input, 0);", "EncodeLayers();"], null, codeValue));
+        WriteNanoAnomaly(w, plan, baked, new NanoScoring("LossAgainst(input, 0, null)", ["QuantizeInput(ring, start);", "EncodeLayers();", "DecodeLayers();"], "LossAgainst", WriteTerms: null));
+
         WriteNanoInt8Layers(w, plan, layout, int8, "EncodeLayers", 0, code);
         WriteNanoInt8Layers(w, plan, layout, int8, "DecodeLayers", code + 1, last);
 
         BakedInt8Layer output = int8.Layers[last];
-        w.WriteSummary("The loss of the last forward pass against <paramref name=\"target\"/>, in float from the dequantised codes.");
-        w.OpenBlock("private float LossAgainst(float[] target)");
+        w.WriteSummary("The loss of the last forward pass against <paramref name=\"target\"/> from <paramref name=\"start\"/>, in float from the "
+            + "dequantised codes, each element's share of the anomaly score written into <paramref name=\"perFeature\"/> when it is not null.");
+        w.OpenBlock("private float LossAgainst(float[] target, int start, float[]? perFeature)");
         w.WriteLine("sbyte[] q = _q;");
         w.WriteLine("double loss = 0.0;");
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
-            w.WriteLine("// Binary cross-entropy from the dequantised pre-activations z: softplus(z) − t·z.");
+            w.WriteLine("// Binary cross-entropy from the dequantised pre-activations z: softplus(z) − t·z (the score's term).");
             w.OpenBlock($"for (int j = 0; j < {Invariant.Int(spec.InputSize)}; j++)");
             w.WriteLine($"float z = {Invariant.Float(output.ZScale)} * (q[{Invariant.Int(layout.PreActivations)} + j] - {Paren(output.ZZeroPoint)});");
-            w.WriteLine("loss += EdgeAeMath.Softplus(z) - (double)(target[j] * z);");
+            w.WriteLine("double term = EdgeAeMath.Softplus(z) - (double)(target[start + j] * z);");
+            w.WriteLine("loss += term;");
+            w.WriteLine("if (perFeature != null) perFeature[j] = (float)term;");
         }
         else
         {
-            w.WriteLine("// Squared error ½Σ(x̂ − t)² of the dequantised outputs.");
+            w.WriteLine("// Squared error ½Σ(x̂ − t)² of the dequantised outputs; the score's term is (x̂ − t)².");
             w.OpenBlock($"for (int j = 0; j < {Invariant.Int(spec.InputSize)}; j++)");
-            w.WriteLine($"float d = {Invariant.Float(output.OutputScale)} * (q[{Invariant.Int(layout.Outputs[last])} + j] - {Paren(output.OutputZeroPoint)}) - target[j];");
+            w.WriteLine($"float d = {Invariant.Float(output.OutputScale)} * (q[{Invariant.Int(layout.Outputs[last])} + j] - {Paren(output.OutputZeroPoint)}) - target[start + j];");
             w.WriteLine("loss += 0.5 * (double)(d * d);");
+            w.WriteLine("if (perFeature != null) perFeature[j] = d * d;");
         }
 
         w.CloseBlock();
@@ -164,8 +175,8 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        WriteNanoQuantize(w, "QuantizeInput", "input", "InputSize", new QuantizedValue(int8.InputScale, int8.InputZeroPoint), 0);
-        WriteNanoQuantize(w, "QuantizeCode", "code", "CodeSize", codeOut, layout.Outputs[code]);
+        WriteNanoQuantize(w, "QuantizeInput", "input", "InputSize", new QuantizedValue(int8.InputScale, int8.InputZeroPoint), 0, "start");
+        WriteNanoQuantize(w, "QuantizeCode", "code", "CodeSize", codeOut, layout.Outputs[code], null);
         w.WriteSummary("zp + ⌊(acc·M + 2ⁿ⁻¹) / 2ⁿ⌋ clamped to [min, max]: the Q31 requantisation, in 64-bit integers.");
         w.OpenBlock("private static int Requantize(int acc, int multiplier, int shift, int zeroPoint, int min, int max)");
         w.WriteLine("long v = ((((long)acc * multiplier) + (1L << (shift - 1))) >> shift) + zeroPoint;");
@@ -195,13 +206,17 @@ internal static partial class ModelEmitter
         w.WriteLine();
     }
 
-    /// <summary>A method quantising the floats of one argument into the workspace: clamp(roundHalfEven(x / scale) + zp).</summary>
-    private static void WriteNanoQuantize(SourceWriter w, string method, string parameter, string count, QuantizedValue value, int at)
+    /// <summary>
+    /// A method quantising the floats of one argument (from index <paramref name="start"/> when given: an anomaly window's
+    /// ring) into the workspace: clamp(roundHalfEven(x / scale) + zp).
+    /// </summary>
+    private static void WriteNanoQuantize(SourceWriter w, string method, string parameter, string count, QuantizedValue value, int at, string? start)
     {
-        w.WriteSummary($"The codes of <paramref name=\"{parameter}\"/>: clamp(roundHalfEven(x·{Invariant.Float(Inverse(value.Scale))}) + {Invariant.Int(value.ZeroPoint)}, −128, 127), NaN as the zero point.");
-        w.OpenBlock($"private void {method}(float[] {parameter})");
+        w.WriteSummary($"The codes of <paramref name=\"{parameter}\"/>{(start is null ? string.Empty : $" from <paramref name=\"{start}\"/> on")}: "
+            + $"clamp(roundHalfEven(x·{Invariant.Float(Inverse(value.Scale))}) + {Invariant.Int(value.ZeroPoint)}, −128, 127), NaN as the zero point.");
+        w.OpenBlock($"private void {method}(float[] {parameter}{(start is null ? string.Empty : ", int " + start)})");
         w.OpenBlock($"for (int i = 0; i < {count}; i++)");
-        w.WriteLine($"float t = {parameter}[i] * {Invariant.Float(Inverse(value.Scale))};");
+        w.WriteLine($"float t = {parameter}[{(start is null ? string.Empty : start + " + ")}i] * {Invariant.Float(Inverse(value.Scale))};");
         w.WriteLine("t = float.IsNaN(t) ? 0f : t < -65536f ? -65536f : t > 65536f ? 65536f : t;");
         w.WriteLine("int r = (int)t; // toward zero; t − r is exact");
         w.WriteLine("float f = t - r;");

@@ -1,3 +1,5 @@
+using EdgeAe.Generators.Model;
+
 namespace EdgeAe.Generators.Planning;
 
 /// <summary>The RAM and flash a firmware (nanoFramework) model needs, from its plan.</summary>
@@ -38,28 +40,33 @@ internal readonly struct DeviceFootprint
 
         ram += (training ? plan.WorkspaceLength : plan.InferenceWorkspaceLength) * 4 + ArrayOverheadBytes;
         ram += plan.Topology.CodeSize * 4 + ArrayOverheadBytes;
-        if (plan.Topology.HasCodec)
+        ram += CodecBytes(plan.Topology, staticCodeRange);
+        return new DeviceFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
+    }
+
+    /// <summary>The packet codec's arrays (none without <c>CodeBits</c>): its per-value minimum and scale, and the static range it starts from.</summary>
+    private static int CodecBytes(TopologySpec topology, bool staticCodeRange)
+    {
+        if (!topology.HasCodec)
         {
-            ram += 2 * (plan.Topology.CodeSize * 4 + ArrayOverheadBytes); // the codec's per-value minimum and scale
-            if (staticCodeRange)
-            {
-                ram += 2 * (plan.Topology.CodeSize * 4 + ArrayOverheadBytes); // and the static range it starts from
-            }
+            return 0;
         }
 
-        return new DeviceFootprint(ram, baked ? plan.ParameterBufferLength * 4 : 0);
+        int array = (topology.CodeSize * 4) + ArrayOverheadBytes;
+        return staticCodeRange ? 4 * array : 2 * array;
     }
 
     /// <summary>RAM of one anomaly window's ring: two copies of an input, with the array's heap-block overhead.</summary>
     public static int WindowBytes(ModelPlan plan) => (2 * plan.Topology.InputSize * 4) + ArrayOverheadBytes;
 
     /// <summary>
-    /// An int8 firmware model: its three arrays (codes, constants, workspace). The baked codes and constants are used in
-    /// place (one RAM copy each, made at type initialisation); nothing else is allocated.
+    /// An int8 firmware model: its three arrays (codes, constants, workspace) and the packet codec's, if any. The baked
+    /// codes and constants are used in place (one RAM copy each, made at type initialisation); nothing else is allocated.
     /// </summary>
-    public static DeviceFootprint OfInt8(FirmwareInt8Plan plan)
+    public static DeviceFootprint OfInt8(FirmwareInt8Plan plan, TopologySpec topology, bool staticCodeRange)
     {
         int baked = plan.CodeLength + (4 * plan.ConstantLength);
-        return new DeviceFootprint(baked + plan.WorkspaceLength + (3 * ArrayOverheadBytes), baked);
+        int codec = CodecBytes(topology, staticCodeRange);
+        return new DeviceFootprint(baked + plan.WorkspaceLength + (3 * ArrayOverheadBytes) + codec, baked);
     }
 }
