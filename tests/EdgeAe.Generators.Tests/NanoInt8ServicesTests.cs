@@ -64,6 +64,7 @@ public sealed class NanoInt8ServicesTests : IDisposable
         Assert.Contains("public int EncodePacket(float[] input, uint sequence, byte[] packet)", model);
         Assert.Contains("public bool IsAnomaly(AnomalyWindow window)", model);
         Assert.DoesNotContain("float[] p = ", model); // no float parameters
+        ReadabilityTests.AssertLinesWithin120(model);
     }
 
     [Theory]

@@ -81,6 +81,28 @@ public sealed class ReadabilityTests
         Assert.DoesNotContain($"// Layer {Layers.Length}", source, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Desktop", "Sigmoid")]
+    [InlineData("Desktop", "Linear")]
+    [InlineData("NanoFramework", "Sigmoid")]
+    [InlineData("NanoFramework", "Linear")]
+    public void Lines_of_both_flavours_stay_within_120_characters(string target, string code)
+    {
+        string declaration = Declaration.Replace("Seed = 3)", "Seed = 3, CodeBits = 16)", StringComparison.Ordinal)
+            .Replace("[Code(8, Activation.Sigmoid)]", $"[Code(8, Activation.{code})]", StringComparison.Ordinal);
+        string source = GeneratorHarness.Run(NanoHarness.CreateDriver(target), GeneratorHarness.CreateCompilation(declaration)).ModelSource("Demo.Deep");
+        Assert.Contains("CodeBits = 16", source, StringComparison.Ordinal);
+        AssertLinesWithin120(source);
+    }
+
+    /// <summary>Every line of <paramref name="source"/> is at most 120 characters (the baked-data rows included).</summary>
+    internal static void AssertLinesWithin120(string source)
+    {
+        string[] lines = source.Split('\n');
+        string[] over = lines.Where(l => l.TrimEnd('\r').Length > 120).ToArray();
+        Assert.True(over.Length == 0, $"{over.Length} of {lines.Length} lines over 120 characters, e.g.: {over.FirstOrDefault()}");
+    }
+
     private static int CountOf(string text, string value)
     {
         int count = 0;

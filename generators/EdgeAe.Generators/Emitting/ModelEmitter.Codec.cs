@@ -61,18 +61,18 @@ internal static partial class ModelEmitter
     private static void WriteCodecConstants(SourceWriter w, ModelPlan plan, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
-        w.WriteLine("/// <summary>Bits per code value in a packet (<c>[Autoencoder(CodeBits = …)]</c>).</summary>");
+        w.WriteSummary("Bits per code value in a packet (<c>[Autoencoder(CodeBits = …)]</c>).");
         w.WriteLine($"public const int CodeBits = {Invariant.Int(spec.CodeBits)};");
         w.WriteLine();
-        w.WriteLine($"/// <summary>Bytes per packet: header, model id, {Invariant.Int(spec.CodeSize)} code values of {Invariant.Int(spec.CodeBits)} bits, check byte (docs/packet-format.md).</summary>");
+        w.WriteSummary($"Bytes per packet: header, model id, {Invariant.Int(spec.CodeSize)} code values of {Invariant.Int(spec.CodeBits)} bits, check byte (docs/packet-format.md).");
         w.WriteLine($"public const int PacketLength = {Invariant.Int(PacketLength(spec))};");
         w.WriteLine();
-        w.WriteLine("/// <summary>Bytes per sequenced (version-2) packet: as <see cref=\"PacketLength\"/> plus the device's 4-byte sequence number.</summary>");
+        w.WriteSummary("Bytes per sequenced (version-2) packet: as <see cref=\"PacketLength\"/> plus the device's 4-byte sequence number.");
         w.WriteLine($"public const int SequencedPacketLength = {Invariant.Int(SequencedPacketLength(spec))};");
         w.WriteLine();
         if (baked is not null)
         {
-            w.WriteLine($"/// <summary>The model id packets carry: the baked weight file's CRC-32 ({Crc(baked.Crc32)}) folded to 16 bits.</summary>");
+            w.WriteSummary($"The model id packets carry: the baked weight file's CRC-32 ({Crc(baked.Crc32)}) folded to 16 bits.");
             w.WriteLine($"public const ushort BakedPacketModelId = 0x{PacketModelId(baked.Crc32).ToString("X4", CultureInfo.InvariantCulture)};");
             w.WriteLine();
         }
@@ -116,21 +116,22 @@ internal static partial class ModelEmitter
         (float[] Min, float[] Max)? range = CodeRange(plan, baked);
         if (range is null)
         {
-            w.WriteLine("// The code's range is learned in training: build a codec with global::EdgeAe.Compression.PacketCodec.Load(weightsPath, model).");
+            w.WriteLine("// The code's range is learned in training: build a codec with Ae.Compression.PacketCodec.Load(weightsPath, model).");
             w.WriteLine();
             return;
         }
 
         WriteRangeArrays(w, range.Value, "private static readonly");
-        w.WriteLine(baked is not null && baked.CodecBits != 0
-            ? "/// <summary>The code quantiser baked from the weight file's 'qant' section.</summary>"
-            : "/// <summary>The code quantiser over the code activation's known range.</summary>");
-        w.WriteLine("public static global::EdgeAe.Compression.CodeQuantizer CodeQuantizer { get; } = new global::EdgeAe.Compression.CodeQuantizer(CodeBits, s_codeMin, s_codeMax);");
+        w.WriteSummary(baked is not null && baked.CodecBits != 0
+            ? "The code quantiser baked from the weight file's 'qant' section."
+            : "The code quantiser over the code activation's known range.");
+        w.WriteLine("public static Ae.Compression.CodeQuantizer CodeQuantizer { get; } =");
+        w.WriteLine("    new Ae.Compression.CodeQuantizer(CodeBits, s_codeMin, s_codeMax);");
         w.WriteLine();
         if (baked is not null)
         {
-            w.WriteLine("/// <summary>A packet codec over this model with the baked quantiser and model id (encode and decode packets, single, batched or from a stream).</summary>");
-            w.WriteLine("public global::EdgeAe.Compression.PacketCodec CreatePacketCodec() => new global::EdgeAe.Compression.PacketCodec(this, CodeQuantizer, BakedPacketModelId);");
+            w.WriteSummary("A packet codec over this model with the baked quantiser and model id (encode and decode packets, single, batched or from a stream).");
+            w.WriteLine("public Ae.Compression.PacketCodec CreatePacketCodec() => new(this, CodeQuantizer, BakedPacketModelId);");
             w.WriteLine();
         }
     }
@@ -165,23 +166,21 @@ internal static partial class ModelEmitter
         w.WriteLine("private readonly float[] _codeScale = new float[CodeSize];");
         w.WriteLine("private bool _codeRangeSet;");
         w.WriteLine();
-        w.WriteLine(baked is null
-            ? "/// <summary>The model id written into every packet: set it to the id of the weight file the parameters came from (PacketFormat.ModelId of its CRC-32).</summary>"
-            : "/// <summary>The model id written into every packet (starts as <see cref=\"BakedPacketModelId\"/>).</summary>");
+        w.WriteSummary(baked is null
+            ? "The model id written into every packet: set it to the id of the weight file the parameters came from (PacketFormat.ModelId of its CRC-32)."
+            : "The model id written into every packet (starts as <see cref=\"BakedPacketModelId\"/>).");
         w.WriteLine($"public ushort PacketModelId {{ get; set; }}{(baked is null ? string.Empty : " = BakedPacketModelId;")}");
         w.WriteLine();
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Sets each code value's quantisation range (CodeSize floats each, max &gt; min); copies, allocates nothing.");
-        w.WriteLine(range is null
-            ? "/// Required before <see cref=\"EncodePacket\"/>: this code's range is learned in training (the weight file's 'qant' section)."
-            : "/// Optional: the model starts with " + (baked is not null && baked.CodecBits != 0 ? "the baked range." : "its activation's known range."));
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Sets each code value's quantisation range (CodeSize floats each, max &gt; min); copies, allocates nothing. " + (range is null
+            ? "Required before <see cref=\"EncodePacket\"/>: this code's range is learned in training (the weight file's 'qant' section)."
+            : "Optional: the model starts with " + (baked is not null && baked.CodecBits != 0 ? "the baked range." : "its activation's known range.")));
         w.OpenBlock("public void SetCodeRange(float[] min, float[] max)");
         WriteNanoCheck(w, "min", "CodeSize");
         WriteNanoCheck(w, "max", "CodeSize");
         w.OpenBlock("for (int j = 0; j < CodeSize; j++)");
         w.OpenBlock("if (!(max[j] > min[j]) || float.IsInfinity(max[j] - min[j]))");
-        w.WriteLine("throw new global::System.ArgumentException(\"Each code range needs finite ends with max > min.\", \"max\");");
+        w.WriteLine("throw new global::System.ArgumentException(");
+        w.WriteLine("    \"Each code range needs finite ends with max > min.\", \"max\");");
         w.CloseBlock();
         w.CloseBlock();
         w.WriteLine();
@@ -194,11 +193,9 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into a version-1 packet in the first <see cref=\"PacketLength\"/>");
-        w.WriteLine("/// bytes of <paramref name=\"packet\"/>: header, <see cref=\"PacketModelId\"/>, the code quantised to <see cref=\"CodeBits\"/> bits,");
-        w.WriteLine("/// CRC-8. Returns the number of bytes written. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Encodes <paramref name=\"input\"/> (<see cref=\"InputSize\"/> floats) into a version-1 packet in the first "
+            + "<see cref=\"PacketLength\"/> bytes of <paramref name=\"packet\"/>: header, <see cref=\"PacketModelId\"/>, the code quantised "
+            + "to <see cref=\"CodeBits\"/> bits, CRC-8. Returns the number of bytes written. Allocates nothing.");
         w.OpenBlock("public int EncodePacket(float[] input, byte[] packet)");
         w.WriteLine("EncodeForPacket(input, packet, PacketLength);");
         w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec, 1).ToString("X2", CultureInfo.InvariantCulture)};");
@@ -207,12 +204,10 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>");
-        w.WriteLine("/// Encodes <paramref name=\"input\"/> into a sequenced (version-2) packet in the first <see cref=\"SequencedPacketLength\"/> bytes of");
-        w.WriteLine("/// <paramref name=\"packet\"/>: as <see cref=\"EncodePacket(float[], byte[])\"/> plus <paramref name=\"sequence\"/>, the device's number");
-        w.WriteLine("/// for this sample (a server stores each device's sequence number once, so a redelivered packet is not stored twice:");
-        w.WriteLine("/// never reuse a number, also across restarts). Returns the number of bytes written. Allocates nothing.");
-        w.WriteLine("/// </summary>");
+        w.WriteSummary("Encodes <paramref name=\"input\"/> into a sequenced (version-2) packet in the first <see cref=\"SequencedPacketLength\"/> "
+            + "bytes of <paramref name=\"packet\"/>: as <see cref=\"EncodePacket(float[], byte[])\"/> plus <paramref name=\"sequence\"/>, the "
+            + "device's number for this sample (a server stores each device's sequence number once, so a redelivered packet is not stored "
+            + "twice: never reuse a number, also across restarts). Returns the number of bytes written. Allocates nothing.");
         w.OpenBlock("public int EncodePacket(float[] input, uint sequence, byte[] packet)");
         w.WriteLine("EncodeForPacket(input, packet, SequencedPacketLength);");
         w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec, 2).ToString("X2", CultureInfo.InvariantCulture)};");
@@ -225,7 +220,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Checks the arguments, sets the code range up on first use and runs the encoder into the workspace.</summary>");
+        w.WriteSummary("Checks the arguments, sets the code range up on first use and runs the encoder into the workspace.");
         w.OpenBlock("private void EncodeForPacket(float[] input, byte[] packet, int length)");
         WriteNanoCheck(w, "input", "InputSize");
         w.OpenBlock("if (packet == null)");
@@ -233,13 +228,16 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
         w.OpenBlock("if (packet.Length < length)");
-        w.WriteLine("throw new global::System.ArgumentException(\"Expected at least \" + length.ToString() + \" bytes in 'packet' but found \" + packet.Length.ToString() + \".\", \"packet\");");
+        w.WriteLine("throw new global::System.ArgumentException(");
+        w.WriteLine("    \"Expected at least \" + length.ToString() + \" bytes in 'packet' but found \"");
+        w.WriteLine("        + packet.Length.ToString() + \".\", \"packet\");");
         w.CloseBlock();
         w.WriteLine();
         w.OpenBlock("if (!_codeRangeSet)");
         if (range is null)
         {
-            w.WriteLine("throw new global::System.InvalidOperationException(\"Call SetCodeRange first: this code's range is learned in training.\");");
+            w.WriteLine("throw new global::System.InvalidOperationException(");
+            w.WriteLine("    \"Call SetCodeRange first: this code's range is learned in training.\");");
         }
         else
         {
@@ -256,7 +254,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteLine("/// <summary>Writes the model id, the quantised code from <paramref name=\"codeStart\"/> on and the check byte (the header byte is already written).</summary>");
+        w.WriteSummary("Writes the model id, the quantised code from <paramref name=\"codeStart\"/> on and the check byte (the header byte is already written).");
         w.OpenBlock("private void WritePacketBody(byte[] packet, int codeStart, int length)");
         if (source.Local is not null)
         {

@@ -258,7 +258,8 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Forward and backward over one shard of a batch in <paramref name=\"worker\"/>'s workspace (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/> samples, as for <see cref=\"AccumulateBatchGradients\"/>): adds the shard's gradients to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref=\"PrepareBatch\"/> made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.");
-        w.OpenBlock("public float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)");
+        w.WriteLine("public float AccumulateShardGradients(");
+        w.OpenBlock("    ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
         w.WriteStatement("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
         w.WriteStatement("Ae.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
@@ -267,7 +268,8 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Layer by layer over the whole batch in workspace <paramref name=\"w\"/>, adding to gradients <paramref name=\"g\"/>: forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are <see cref=\"PrepareBatch\"/>'s.");
-        w.OpenBlock("private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)");
+        w.WriteLine("private float Backpropagate(");
+        w.OpenBlock("    ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         WriteBatchForward(w, plan, 0, last, Worker);
         w.WriteLine();

@@ -172,7 +172,8 @@ internal static partial class ModelEmitter
 
             w.WriteLine($"/// <para>Parameters: {Thousands(parameters)} (int8 weights, int32 biases; a tied decoder layer keeps its own int8 W).");
             DeviceFootprint footprint = DeviceFootprint.OfInt8(int8, spec, CodeRange(plan, baked) is not null);
-            w.WriteLine($"/// Int8 model (docs/quantization.md): int8 weights and activations, int32 sums, inference only; workspace {Thousands(int8.WorkspaceLength)} bytes.</para>");
+            w.WriteLine("/// Int8 model (docs/quantization.md): int8 weights and activations, int32 sums, inference only;");
+            w.WriteLine($"/// workspace {Thousands(int8.WorkspaceLength)} bytes.</para>");
             w.WriteLine($"/// <para>On the device: RAM {Thousands(footprint.RamBytes)} bytes (every array of this model, headers included);");
             w.WriteLine($"/// flash: {Thousands(footprint.BakedDataBytes)} bytes of baked codes and constants plus the code of this class.</para>");
             w.WriteLine("/// </remarks>");

@@ -370,7 +370,8 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     /// to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref="PrepareBatch"/>
     /// made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.
     /// </summary>
-    public float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)
+    public float AccumulateShardGradients(
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)
     {
         int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
         Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
@@ -383,7 +384,8 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     /// forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are
     /// <see cref="PrepareBatch"/>'s.
     /// </summary>
-    private float Backpropagate(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)
+    private float Backpropagate(
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)
     {
         ref float p = ref _parameters.Reference;
         // Layer 0 (encoder): dense 64 → 32, Relu.
