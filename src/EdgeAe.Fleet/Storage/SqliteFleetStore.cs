@@ -1,23 +1,26 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace EdgeAe.Fleet.Storage;
 
 /// <summary>
 /// The embedded store of one <c>serve</c> process: a SQLite file in WAL mode with <c>synchronous=FULL</c> (a committed
 /// batch survives a crash of the process and of the machine, so acknowledging after the commit is safe), one
-/// transaction per batch and prepared statements reused across batches.
+/// transaction per batch and prepared statements reused across batches. Sample rows go in through one SQLite statement
+/// prepared once and bound by position (<see cref="SqliteConnection.Handle"/>, SQLitePCLRaw's API under
+/// Microsoft.Data.Sqlite): 5–6 µs per row with its share of the commit, against 15–17 µs through ADO.NET parameters —
+/// which binds every parameter by name on every execution (measured with batches of 1,000 rows on one machine).
 /// </summary>
 public sealed class SqliteFleetStore : IFleetStore
 {
-    /// <summary>Rows per multi-row INSERT (9 parameters each, far below SQLite's limit of 32,766).</summary>
-    private const int Chunk = 32;
-
-    private const string Columns = "device, sequence, received_at, model_id, code, score, flag, packet, reconstruction";
+    private const string InsertSample = """
+        INSERT INTO edgeae_samples (device, sequence, received_at, model_id, code, score, flag, packet, reconstruction)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (device, sequence) DO NOTHING
+        """;
 
     private readonly SqliteConnection _connection;
-    private readonly SqliteCommand _insertChunk;
-    private readonly SqliteCommand _insert;
+    private readonly sqlite3_stmt _insert;
     private readonly SqliteCommand _stored;
     private readonly SqliteCommand _dead;
 
@@ -26,8 +29,7 @@ public sealed class SqliteFleetStore : IFleetStore
         _connection = connection;
         Description = "SQLite " + path;
         SchemaVersion = version;
-        _insert = InsertCommand(1);
-        _insertChunk = InsertCommand(Chunk);
+        Check(raw.sqlite3_prepare_v2(connection.Handle, InsertSample, out _insert));
         _stored = Command("SELECT packet FROM edgeae_samples WHERE device = $device AND sequence = $sequence", "$device", "$sequence");
         _dead = Command("""
             INSERT INTO edgeae_dead_letters (received_at, topic, device, reason, detail, payload)
@@ -83,49 +85,35 @@ public sealed class SqliteFleetStore : IFleetStore
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(deadLetters);
         using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        _insert.Transaction = _insertChunk.Transaction = _stored.Transaction = _dead.Transaction = transaction;
+        _stored.Transaction = _dead.Transaction = transaction;
         int inserted = 0, duplicates = 0, dead = 0;
-        var fresh = new HashSet<(string, long)>();
-        for (int start = 0; start < rows.Count;)
-        {
-            // Whole chunks in one statement each; the rest row by row. RETURNING names the rows that went in.
-            SqliteCommand command = rows.Count - start >= Chunk ? _insertChunk : _insert;
-            int count = command == _insertChunk ? Chunk : 1;
-            for (int i = 0; i < count; i++)
-            {
-                Bind(command.Parameters, i * 9, rows[start + i]);
-            }
-
-            using (SqliteDataReader reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    fresh.Add((reader.GetString(0), reader.GetInt64(1)));
-                }
-            }
-
-            start += count;
-        }
-
-        inserted = fresh.Count;
+        List<SampleRow>? stored = null;
         foreach (SampleRow row in rows)
         {
-            if (fresh.Remove((row.Device, row.Sequence)))
+            // The statement runs on the transaction's connection, so it is part of the transaction; one change: a new row.
+            if (Insert(row))
             {
-                continue;
+                inserted++;
             }
+            else
+            {
+                (stored ??= []).Add(row);
+            }
+        }
 
+        foreach (SampleRow row in stored ?? [])
+        {
             // Already stored (a redelivery, or the same key twice in this batch): the same bytes, or a reused number.
             _stored.Parameters[0].Value = row.Device;
             _stored.Parameters[1].Value = row.Sequence;
-            byte[] stored = (byte[])_stored.ExecuteScalar()!;
-            if (stored.AsSpan().SequenceEqual(row.Packet))
+            byte[] packet = (byte[])_stored.ExecuteScalar()!;
+            if (packet.AsSpan().SequenceEqual(row.Packet))
             {
                 duplicates++;
             }
             else
             {
-                InsertDead(FleetStoreText.SequenceReused(row, stored));
+                InsertDead(FleetStoreText.SequenceReused(row, packet));
                 dead++;
             }
         }
@@ -143,38 +131,49 @@ public sealed class SqliteFleetStore : IFleetStore
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        _insertChunk.Dispose();
         _insert.Dispose();
         _stored.Dispose();
         _dead.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static void Bind(SqliteParameterCollection p, int at, SampleRow row)
+    /// <summary>Inserts <paramref name="row"/> unless its (device, sequence) is stored; true when it went in.</summary>
+    private bool Insert(SampleRow row)
     {
-        p[at].Value = row.Device;
-        p[at + 1].Value = row.Sequence;
-        p[at + 2].Value = row.ReceivedAtMicros;
-        p[at + 3].Value = row.ModelId;
-        p[at + 4].Value = row.Code;
-        p[at + 5].Value = float.IsNaN(row.Score) ? DBNull.Value : row.Score;
-        p[at + 6].Value = row.Flag is { } flag ? (flag ? 1 : 0) : DBNull.Value;
-        p[at + 7].Value = row.Packet;
-        p[at + 8].Value = (object?)row.Reconstruction ?? DBNull.Value;
+        sqlite3_stmt s = _insert;
+        try
+        {
+            Check(raw.sqlite3_bind_text(s, 1, row.Device));
+            Check(raw.sqlite3_bind_int64(s, 2, row.Sequence));
+            Check(raw.sqlite3_bind_int64(s, 3, row.ReceivedAtMicros));
+            Check(raw.sqlite3_bind_int(s, 4, row.ModelId));
+            Check(raw.sqlite3_bind_blob(s, 5, row.Code));
+            Check(float.IsNaN(row.Score) ? raw.sqlite3_bind_null(s, 6) : raw.sqlite3_bind_double(s, 6, row.Score));
+            Check(row.Flag is { } flag ? raw.sqlite3_bind_int(s, 7, flag ? 1 : 0) : raw.sqlite3_bind_null(s, 7));
+            Check(raw.sqlite3_bind_blob(s, 8, row.Packet));
+            Check(row.Reconstruction is { } reconstruction ? raw.sqlite3_bind_blob(s, 9, reconstruction) : raw.sqlite3_bind_null(s, 9));
+            int result = raw.sqlite3_step(s);
+            if (result != raw.SQLITE_DONE)
+            {
+                Check(result);
+            }
+
+            return raw.sqlite3_changes(_connection.Handle) == 1;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+            raw.sqlite3_clear_bindings(s);
+        }
     }
 
-    private SqliteCommand InsertCommand(int rows)
+    /// <summary>Throws the <see cref="SqliteException"/> (a DbException: serve retries the batch) for a failed SQLite call.</summary>
+    private void Check(int result)
     {
-        var names = new List<string>(rows * 9);
-        var values = new List<string>(rows);
-        for (int r = 0; r < rows; r++)
+        if (result != raw.SQLITE_OK)
         {
-            string[] row = Columns.Split(", ").Select(c => string.Create(CultureInfo.InvariantCulture, $"${c}{r}")).ToArray();
-            names.AddRange(row);
-            values.Add("(" + string.Join(", ", row) + ")");
+            SqliteException.ThrowExceptionForRC(result, _connection.Handle);
         }
-
-        return Command($"INSERT INTO edgeae_samples ({Columns}) VALUES {string.Join(", ", values)} ON CONFLICT (device, sequence) DO NOTHING RETURNING device, sequence", [.. names]);
     }
 
     private void InsertDead(DeadLetter letter)
