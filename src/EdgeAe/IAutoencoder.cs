@@ -77,13 +77,20 @@ public interface IAutoencoder
     /// </summary>
     void PrepareBatch();
 
+    /// <summary>
+    /// The part of <see cref="PrepareBatch()"/> made from parameters [<paramref name="firstParameter"/>,
+    /// <paramref name="endParameter"/>): threads that each updated one range of the parameters (ranges that together
+    /// cover them) may call it at once, each for its range, and together make what <see cref="PrepareBatch()"/> makes.
+    /// </summary>
+    void PrepareBatch(int firstParameter, int endParameter);
+
     /// <summary>A workspace and a gradient buffer of this model's sizes for <see cref="AccumulateShardGradients"/>: one per thread.</summary>
     TrainingWorker CreateWorker();
 
     /// <summary>
     /// Forward and backward over one shard of a batch (as <see cref="AccumulateBatchGradients"/>) in
     /// <paramref name="worker"/>'s workspace: adds the shard's summed gradients to the worker's gradient buffer and
-    /// returns the summed loss. It reads the parameters and what <see cref="PrepareBatch"/> made and writes nothing of
+    /// returns the summed loss. It reads the parameters and what <see cref="PrepareBatch()"/> made and writes nothing of
     /// the model's, so threads with their own workers may run it at once on one model.
     /// </summary>
     float AccumulateShardGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, TrainingWorker worker);

@@ -7,8 +7,8 @@ namespace EdgeAe.Benchmarks;
 
 /// <summary>
 /// One data-parallel training step as <see cref="Trainer{TModel}"/> runs it without corruption (the threads copy the samples into their shards,
-/// <see cref="IAutoencoder.PrepareBatch"/>, the shard gradients summed in shard order, the norm, the last-good copy and
-/// Adam per parameter block) at 1 and 2 threads; the threads are the trainer's plan (a batch of one shard runs on one).
+/// the shard gradients summed in shard order, the norm, the last-good copy and Adam per parameter block, each thread
+/// then making the next batch's transposed copies of what it updated) at 1 and 2 threads; the threads are the trainer's plan (a batch of one shard runs on one).
 /// Allocation is counted on every thread (<see cref="GC.GetTotalAllocatedBytes(bool)"/>) in the set-up.
 /// </summary>
 [MemoryDiagnoser]
@@ -87,7 +87,11 @@ public abstract class ParallelTrainingBenchmarks
     {
         int shard = _plan.ShardSize;
         int shards = (Batch + shard - 1) / shard;
-        _model.PrepareBatch();
+        if (!_step.PreparedBatch)
+        {
+            _model.PrepareBatch(); // the first step; afterwards each update makes the next batch's copies on its threads
+        }
+
         double loss = 0;
         for (int first = 0; first < shards; first += _step.Slots)
         {
@@ -102,7 +106,7 @@ public abstract class ParallelTrainingBenchmarks
         }
 
         _ = _step.Norm();
-        _step.Update(_adam, 1e-3f, null, _lastGood);
+        _step.Update(_adam, 1e-3f, null, _lastGood, prepareBatch: true);
         return loss;
     }
 }

@@ -247,9 +247,13 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Makes what every shard of one training batch reads besides the parameters (the transposed copies of W), on the caller's thread: call it after the parameters last changed and before <see cref=\"AccumulateShardGradients\"/>. Allocates nothing.");
-        w.OpenBlock("public void PrepareBatch()");
+        w.WriteLine("public void PrepareBatch() => PrepareBatch(0, ParameterBufferLength);");
+        w.WriteLine();
+
+        w.WriteSummary("The part of <see cref=\"PrepareBatch()\"/> made from parameters [<paramref name=\"firstParameter\"/>, <paramref name=\"endParameter\"/>): the rows of each W that start there. Threads that each updated one range of the parameters call it at once, each for its range. Allocates nothing.");
+        w.OpenBlock("public void PrepareBatch(int firstParameter, int endParameter)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
-        WriteBatchTransposes(w, plan, 0, last);
+        WriteBatchTransposes(w, plan, 0, last, ranged: true);
         w.CloseBlock();
         w.WriteLine();
 
@@ -257,7 +261,7 @@ internal static partial class ModelEmitter
         w.WriteLine("public Ae.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
         w.WriteLine();
 
-        w.WriteSummary("Forward and backward over one shard of a batch in <paramref name=\"worker\"/>'s workspace (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/> samples, as for <see cref=\"AccumulateBatchGradients\"/>): adds the shard's gradients to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref=\"PrepareBatch\"/> made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.");
+        w.WriteSummary("Forward and backward over one shard of a batch in <paramref name=\"worker\"/>'s workspace (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/> samples, as for <see cref=\"AccumulateBatchGradients\"/>): adds the shard's gradients to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref=\"PrepareBatch()\"/> made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.");
         w.WriteLine("public float AccumulateShardGradients(");
         w.OpenBlock("    ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
@@ -267,7 +271,7 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteSummary("Layer by layer over the whole batch in workspace <paramref name=\"w\"/>, adding to gradients <paramref name=\"g\"/>: forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are <see cref=\"PrepareBatch\"/>'s.");
+        w.WriteSummary("Layer by layer over the whole batch in workspace <paramref name=\"w\"/>, adding to gradients <paramref name=\"g\"/>: forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are <see cref=\"PrepareBatch()\"/>'s.");
         w.WriteLine("private float Backpropagate(");
         w.OpenBlock("    ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
@@ -356,7 +360,7 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>The transposed copies the batch products of layers first..last read, made once per call.</summary>
-    private static void WriteBatchTransposes(SourceWriter w, ModelPlan plan, int first, int last)
+    private static void WriteBatchTransposes(SourceWriter w, ModelPlan plan, int first, int last, bool ranged = false)
     {
         var copies = new List<LayerPlan>();
         for (int l = first; l <= last; l++)
@@ -384,7 +388,8 @@ internal static partial class ModelEmitter
         {
             int rows = layer.IsTied ? layer.Layer.Width : layer.Layer.InputWidth;
             int columns = layer.IsTied ? layer.Layer.InputWidth : layer.Layer.Width;
-            w.WriteStatement($"Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer{layer.Layer.Index}.Weights), {Invariant.Int(rows)}, {Invariant.Int(columns)}, ref Transposed(BatchLayout.Transposed{layer.Layer.Index}));");
+            string part = ranged ? $", Layer{layer.Layer.Index}.Weights, firstParameter, endParameter" : string.Empty;
+            w.WriteStatement($"Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer{layer.Layer.Index}.Weights), {Invariant.Int(rows)}, {Invariant.Int(columns)}, ref Transposed(BatchLayout.Transposed{layer.Layer.Index}){part});");
         }
     }
 

@@ -136,7 +136,7 @@ public static class Dense
 
     /// <summary>
     /// As <see cref="ForwardBatch{L, A}"/> for a tied layer (never the first): its W is the mirror's, read from
-    /// <paramref name="transposed"/>, the input-major copy <see cref="Matrix.Transpose"/> made at the start of the batch.
+    /// <paramref name="transposed"/>, the input-major copy <see cref="Matrix.Transpose(ref float, int, int, ref float)"/> made at the start of the batch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ForwardBatchTied<L, A>(ref float parameters, ref float transposed, ref float x, ref float y, int count)

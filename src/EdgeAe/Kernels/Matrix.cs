@@ -19,14 +19,39 @@ public static class Matrix
     /// A copy: the result is the same on every path.
     /// </summary>
     public static void Transpose(ref float source, int rows, int columns, ref float destination)
+        => TransposeRows(ref source, rows, columns, ref destination, 0, rows);
+
+    /// <summary>
+    /// The part of <see cref="Transpose(ref float, int, int, ref float)"/> that comes from parameters
+    /// [<paramref name="firstParameter"/>, <paramref name="endParameter"/>) of a buffer in which the matrix starts at
+    /// <paramref name="sourceOffset"/>: the rows whose first element lies there, the boundaries rounded up to a multiple
+    /// of 8 rows. Parts of consecutive ranges that cover the buffer write every column of the result exactly once, so
+    /// threads that each updated a range of the parameters can transpose what they updated, at once.
+    /// </summary>
+    public static void Transpose(ref float source, int rows, int columns, ref float destination, int sourceOffset, int firstParameter, int endParameter)
     {
-        int blockRows = 0;
+        ArgumentOutOfRangeException.ThrowIfNegative(firstParameter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(endParameter, firstParameter);
+        TransposeRows(ref source, rows, columns, ref destination, RowOf(firstParameter), RowOf(endParameter));
+
+        // The first row starting at or after parameter i, rounded up to a multiple of 8 (at most rows).
+        int RowOf(int i)
+        {
+            long row = i <= sourceOffset ? 0 : ((long)i - sourceOffset + columns - 1) / columns;
+            return (int)Math.Min(rows, (row + 7) & ~7L);
+        }
+    }
+
+    /// <summary>Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of the transpose (firstRow a multiple of 8).</summary>
+    private static void TransposeRows(ref float source, int rows, int columns, ref float destination, int firstRow, int endRow)
+    {
+        int blockEnd = firstRow;
         int blockColumns = 0;
         if (Avx.IsSupported)
         {
-            blockRows = rows & ~7;
+            blockEnd = firstRow + ((endRow - firstRow) & ~7);
             blockColumns = columns & ~7;
-            for (int r = 0; r < blockRows; r += 8)
+            for (int r = firstRow; r < blockEnd; r += 8)
             {
                 ref float s = ref Unsafe.Add(ref source, r * columns);
                 for (int c = 0; c < blockColumns; c += 8)
@@ -36,9 +61,9 @@ public static class Matrix
             }
         }
 
-        // Whatever the blocks left: columns [blockColumns, columns) of the block rows, then rows [blockRows, rows).
-        TransposeScalar(ref source, 0, blockRows, blockColumns, columns, rows, columns, ref destination);
-        TransposeScalar(ref source, blockRows, rows, 0, columns, rows, columns, ref destination);
+        // Whatever the blocks left: columns [blockColumns, columns) of the block rows, then rows [blockEnd, endRow).
+        TransposeScalar(ref source, firstRow, blockEnd, blockColumns, columns, rows, columns, ref destination);
+        TransposeScalar(ref source, blockEnd, endRow, 0, columns, rows, columns, ref destination);
     }
 
     private static void TransposeScalar(ref float source, int rowStart, int rowEnd, int columnStart, int columnEnd, int rows, int columns, ref float destination)

@@ -176,6 +176,9 @@ public abstract class QuantizedAutoencoder : IQuantizedAutoencoder
     /// <inheritdoc cref="InitializeParameters"/>
     public void PrepareBatch() => throw InferenceOnly(nameof(PrepareBatch));
 
+    /// <summary>Not available: an int8 model is inference-only.</summary>
+    public void PrepareBatch(int firstParameter, int endParameter) => throw InferenceOnly(nameof(PrepareBatch));
+
     /// <inheritdoc cref="InitializeParameters"/>
     public TrainingWorker CreateWorker() => throw InferenceOnly(nameof(CreateWorker));
 

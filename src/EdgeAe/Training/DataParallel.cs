@@ -89,6 +89,7 @@ internal sealed class DataParallelStep : IDisposable
     private int _step;
     private float? _clip;
     private float[]? _saveTo;
+    private bool _prepareBatch;
     private Data.ISampleSource? _data;
     private int[]? _order;
     private int _firstSample;
@@ -153,7 +154,7 @@ internal sealed class DataParallelStep : IDisposable
     /// Computes the gradients of the shards in slots 0..counts.Length − 1 (slot i holding <paramref name="counts"/>[i]
     /// samples) and adds them, in slot order, to the model's gradients: the first round of a batch sets them. The last
     /// round of a batch scales them by <paramref name="scale"/> (1 / batch size). Returns the shards' summed loss.
-    /// <see cref="IAutoencoder.PrepareBatch"/> must have run since the parameters last changed.
+    /// <see cref="IAutoencoder.PrepareBatch()"/> must have run since the parameters last changed.
     /// </summary>
     public double Round(ReadOnlySpan<int> counts, bool first, bool last, float scale)
         => Round(counts, first, last, scale, null, null, 0);
@@ -199,16 +200,26 @@ internal sealed class DataParallelStep : IDisposable
     }
 
     /// <summary>
-    /// The update: copies the parameters to <paramref name="saveTo"/> first when given, scales the gradients by
-    /// <paramref name="clip"/> when given, applies <paramref name="optimizer"/>'s step, and returns the index of the
-    /// first parameter that is not finite afterwards, or −1.
+    /// True when the last <see cref="Update"/> also made what the next batch's shards read (<see cref="IAutoencoder.PrepareBatch(int, int)"/>,
+    /// each thread for the rows of W that start in the parameters it updated, after every thread's update): then the caller need not call
+    /// <see cref="IAutoencoder.PrepareBatch()"/> until the parameters change otherwise.
     /// </summary>
-    public int Update(Optimizer optimizer, float learningRate, float? clip, float[]? saveTo)
+    public bool PreparedBatch { get; private set; }
+
+    /// <summary>
+    /// The update: copies the parameters to <paramref name="saveTo"/> first when given, scales the gradients by
+    /// <paramref name="clip"/> when given, applies <paramref name="optimizer"/>'s step, with <paramref name="prepareBatch"/>
+    /// makes the next batch's transposed copies (<see cref="PreparedBatch"/>), and returns the index of the first
+    /// parameter that is not finite afterwards, or −1.
+    /// </summary>
+    public int Update(Optimizer optimizer, float learningRate, float? clip, float[]? saveTo, bool prepareBatch = false)
     {
         _optimizer = optimizer;
         _clip = clip;
         _saveTo = saveTo;
         _learningRate = learningRate;
+        _prepareBatch = prepareBatch && optimizer.Sliceable;
+        PreparedBatch = false;
         if (optimizer.Sliceable)
         {
             _step = optimizer.BeginSlicedStep(learningRate);
@@ -231,6 +242,7 @@ internal sealed class DataParallelStep : IDisposable
             }
         }
 
+        PreparedBatch = _prepareBatch;
         return -1;
     }
 
@@ -271,6 +283,22 @@ internal sealed class DataParallelStep : IDisposable
             catch (Exception e)
             {
                 _errors[index] ??= e;
+            }
+
+            if (_prepareBatch)
+            {
+                // The transposed copies of the rows of W that start in this thread's blocks (mostly still in its cache),
+                // once every thread has updated its blocks: a row may end in the next thread's. The ranges of the threads
+                // are consecutive and cover the parameters, so together they make the whole of PrepareBatch().
+                _pool?.Sync();
+                try
+                {
+                    _model.PrepareBatch(from * BlockLength, to == _blocks ? _parameterLength : to * BlockLength);
+                }
+                catch (Exception e)
+                {
+                    _errors[index] ??= e;
+                }
             }
 
             return;

@@ -114,6 +114,7 @@ public sealed class Trainer<TModel>
             }
 
             qat?.BeginEpoch(_model, epoch);
+            bool prepared = false; // the transposed copies are made afresh each epoch (between epochs callbacks see the model)
             int readAheadTo = 0; // from a cache: samples of this epoch's order whose blocks were asked for ahead
             var clock = Stopwatch.StartNew();
             double epochLoss = 0;
@@ -143,7 +144,10 @@ public sealed class Trainer<TModel>
                 // The mean gradient of the batch: shards of a fixed size, up to one per thread at a time, summed in shard
                 // order (DataParallelStep), so the result does not depend on the thread count.
                 qat?.BeginStep(_model);
-                _model.PrepareBatch();
+                if (!prepared)
+                {
+                    _model.PrepareBatch();
+                }
                 double batchLoss = 0;
                 int shards = (count + shard - 1) / shard;
                 for (int first = 0; first < shards; first += engine.Slots)
@@ -215,7 +219,10 @@ public sealed class Trainer<TModel>
                 }
 
                 float? clipScale = _options.GradientClipNorm is { } clip ? GradientClipping.Coefficient(norm, clip) : null;
-                int bad = engine.Update(optimizer, learningRate, clipScale, sound ? lastGood : null);
+                // Without quantisation-aware training (which changes the parameters before each step), the update also
+                // makes the next batch's transposed copies, each thread for the parameters it updated.
+                int bad = engine.Update(optimizer, learningRate, clipScale, sound ? lastGood : null, prepareBatch: qat is null);
+                prepared = engine.PreparedBatch;
                 if (bad >= 0)
                 {
                     throw Diverged(epoch, $"parameter [{bad}] became non-finite");

@@ -346,16 +346,26 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     /// caller's thread: call it after the parameters last changed and before <see cref="AccumulateShardGradients"/>.
     /// Allocates nothing.
     /// </summary>
-    public void PrepareBatch()
+    public void PrepareBatch() => PrepareBatch(0, ParameterBufferLength);
+
+    /// <summary>
+    /// The part of <see cref="PrepareBatch()"/> made from parameters [<paramref name="firstParameter"/>,
+    /// <paramref name="endParameter"/>): the rows of each W that start there. Threads that each updated one range of
+    /// the parameters call it at once, each for its range. Allocates nothing.
+    /// </summary>
+    public void PrepareBatch(int firstParameter, int endParameter)
     {
         ref float p = ref _parameters.Reference;
         // Transposed copies of W, made once per batch: Wᵀ for the backward data products.
         Kernels.Matrix.Transpose(
-            ref Unsafe.Add(ref p, Layer1.Weights), 32, 16, ref Transposed(BatchLayout.Transposed1));
+            ref Unsafe.Add(ref p, Layer1.Weights), 32, 16, ref Transposed(BatchLayout.Transposed1), Layer1.Weights,
+            firstParameter, endParameter);
         Kernels.Matrix.Transpose(
-            ref Unsafe.Add(ref p, Layer2.Weights), 16, 32, ref Transposed(BatchLayout.Transposed2));
+            ref Unsafe.Add(ref p, Layer2.Weights), 16, 32, ref Transposed(BatchLayout.Transposed2), Layer2.Weights,
+            firstParameter, endParameter);
         Kernels.Matrix.Transpose(
-            ref Unsafe.Add(ref p, Layer3.Weights), 32, 64, ref Transposed(BatchLayout.Transposed3));
+            ref Unsafe.Add(ref p, Layer3.Weights), 32, 64, ref Transposed(BatchLayout.Transposed3), Layer3.Weights,
+            firstParameter, endParameter);
     }
 
     /// <summary>
@@ -367,7 +377,7 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     /// <summary>
     /// Forward and backward over one shard of a batch in <paramref name="worker"/>'s workspace (1 ≤ count ≤
     /// <see cref="MaxBatchSize"/> samples, as for <see cref="AccumulateBatchGradients"/>): adds the shard's gradients
-    /// to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref="PrepareBatch"/>
+    /// to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref="PrepareBatch()"/>
     /// made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.
     /// </summary>
     public float AccumulateShardGradients(
@@ -382,7 +392,7 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     /// <summary>
     /// Layer by layer over the whole batch in workspace <paramref name="w"/>, adding to gradients <paramref name="g"/>:
     /// forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are
-    /// <see cref="PrepareBatch"/>'s.
+    /// <see cref="PrepareBatch()"/>'s.
     /// </summary>
     private float Backpropagate(
         ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)

@@ -146,6 +146,53 @@ public sealed class DataParallelTests
         Assert.Empty(result.History);
     }
 
+    [Theory]
+    [InlineData(nameof(WideAe), 2)]
+    [InlineData(nameof(WideAe), 3)]
+    [InlineData(nameof(FashionAe), 2)]
+    [InlineData(nameof(FashionAe), 7)]
+    [InlineData(nameof(TiedTailsAe), 2)]
+    public void Transposed_copies_made_by_the_update_threads_equal_a_whole_PrepareBatch_every_step(string name, int threads)
+    {
+        // Two trainings of the same model: one calls PrepareBatch() on this thread before every step, the other lets
+        // each update thread make the copies of the rows it updated (PrepareBatch(first, end)). Stale or missing rows
+        // would change the gradients of the next step, so the weights would differ.
+        Func<IAutoencoder> create = name == nameof(FashionAe) ? () => new FashionAe() : () => TestModels.Create(name);
+        IAutoencoder whole = create(), parts = create();
+        int width = whole.Topology.InputSize, batch = 3 * Math.Min(TrainingOptions.ShardSize, whole.Topology.MaxBatchSize);
+        Dataset data = Data(whole, batch * 6, seed: 9);
+        int[] order = Enumerable.Range(0, data.Count).ToArray();
+        int shard = Math.Min(TrainingOptions.ShardSize, whole.Topology.MaxBatchSize);
+        using var wholeStep = new DataParallelStep(whole, threads, shard, 3);
+        using var partsStep = new DataParallelStep(parts, threads, shard, 3);
+        var wholeAdam = new Adam(whole.Parameters.Length);
+        var partsAdam = new Adam(parts.Parameters.Length);
+        int[] counts = [shard, shard, shard];
+        int prepared = 0;
+        for (int step = 0; step < 6; step++)
+        {
+            whole.PrepareBatch();
+            wholeStep.Round(counts, true, true, 1f / batch, data, order, step * batch);
+            Assert.Equal(-1, wholeStep.Update(wholeAdam, 1e-2f, null, null));
+            Assert.False(wholeStep.PreparedBatch);
+
+            if (!partsStep.PreparedBatch)
+            {
+                parts.PrepareBatch();
+                prepared++;
+            }
+
+            partsStep.Round(counts, true, true, 1f / batch, data, order, step * batch);
+            Assert.Equal(-1, partsStep.Update(partsAdam, 1e-2f, null, null, prepareBatch: true));
+            Assert.True(partsStep.PreparedBatch);
+            int differ = FirstDifference(whole.Parameters.ToArray(), parts.Parameters.ToArray());
+            Assert.True(differ < 0, $"step {step}: parameter [{differ}] differs");
+        }
+
+        Assert.Equal(1, prepared); // only before the first step
+        Assert.False(whole.Parameters.SequenceEqual(create().Parameters), "training changed the weights");
+    }
+
     /// <summary>Seeded samples in [0, 1] (every model's loss accepts them).</summary>
     internal static Dataset Data(IAutoencoder model, int count, int seed)
     {
@@ -210,6 +257,8 @@ public sealed class DataParallelTests
         public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => _inner.AccumulateBatchGradients(inputs, targets);
 
         public void PrepareBatch() => _inner.PrepareBatch();
+
+        public void PrepareBatch(int firstParameter, int endParameter) => _inner.PrepareBatch(firstParameter, endParameter);
 
         public TrainingWorker CreateWorker() => _inner.CreateWorker();
 
