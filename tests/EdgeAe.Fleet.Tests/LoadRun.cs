@@ -73,14 +73,15 @@ public sealed class LoadRun(ToolWeights tool, PostgresFixture postgres) : IClass
             (ServeInstance serve, List<CommittedBatch> batches) = await StartFashionServeAsync(broker.Address, weights, db, "serve-throughput");
             await serve.StopAsync();
 
-            // A warm-up drain of a fifth as many messages through both consumers first (its own devices and database):
-            // the first second of a .NET process runs unoptimised code until tiered compilation has recompiled the hot
-            // methods, which would otherwise count against serve's larger code path. Both are measured at their steady state.
+            // A warm-up drain of a fifth as many messages through both consumers first (devices of their own): the first
+            // second of a .NET process runs unoptimised code until tiered compilation has recompiled the hot methods,
+            // which would otherwise count against serve's larger code path. Both are measured at their steady state.
             int devices = Math.Min(100, Scale.Drain);
             int warm = devices * Math.Max(1, Scale.Drain / devices / 5);
-            Assert.Equal(warm, (await new FleetSimulator(Harness.Simulate(broker.Address, devices, warm / devices, prefix: "warm-"), packets).RunAsync(TestContext.Current.CancellationToken)).Published);
+            var warmUp = new FleetSimulator(Harness.Simulate(broker.Address, devices, warm / devices, prefix: "warm-"), packets);
+            Assert.Equal(warm, (await warmUp.RunAsync(TestContext.Current.CancellationToken)).Published);
             await BareSubscriber.DrainAsync(broker.Address, warm, endSession: false);
-            (serve, _) = await StartFashionServeAsync(broker.Address, weights, Path.Combine(folder, "warm-up.db"), "serve-throughput");
+            (serve, _) = await StartFashionServeAsync(broker.Address, weights, db, "serve-throughput");
             await Harness.EventuallyAsync(() => serve.Server.Counters.Inserted >= warm, TimeSpan.FromMinutes(10), () => serve.Log);
             await serve.StopAsync();
 
@@ -97,8 +98,13 @@ public sealed class LoadRun(ToolWeights tool, PostgresFixture postgres) : IClass
             double serveRate = total / seconds;
             double meanBatch = batches.Average(b => b.Rows.Count);
             ServeCounters c = serve.Server.Counters;
-            Report($"| throughput, one instance, 784→64→784 + score, SQLite | drain of {total:N0} queued messages: serve {serveRate:N0} msg/s ({seconds:0.00} s), bare subscriber {bareRate:N0} msg/s ({bareTime.TotalSeconds:0.00} s) — ratio {serveRate / bareRate:0.00} (bar ≥ 0.8); mean batch {meanBatch:0} rows; consumer time: decode+score {c.ProcessTime.TotalSeconds:0.00} s, store {c.StoreTime.TotalSeconds:0.00} s, acknowledge {c.AcknowledgeTime.TotalSeconds:0.00} s |");
-            Harness.AssertExactlyOnce(Harness.Keys(db), Enumerable.Range(0, devices).Select(publish.DeviceId), total / devices);
+            Report($"| throughput, one instance, 784→64→784 + score, SQLite | drain of {total:N0} queued messages: serve {serveRate:N0} msg/s ({seconds:0.00} s), bare subscriber {bareRate:N0} msg/s ({bareTime.TotalSeconds:0.00} s) — ratio {serveRate / bareRate:0.00} (bar ≥ 0.8); mean batch {meanBatch:0} rows; consumer time: decode+score {c.ProcessTime.TotalSeconds:0.00} s, store {c.StoreTime.TotalSeconds:0.00} s, acknowledge {c.AcknowledgeTime.TotalSeconds:0.00} s; after a warm-up drain of {warm:N0} ({c.Duplicates} of its messages redelivered, recognised as duplicates) |");
+            // Warm-up and measured rows, each exactly once: one run saw 923 warm-up messages delivered again to the
+            // measured instance after the warm-up instance had stored all 20,000 and stopped (cause not established);
+            // serve must recognise such redeliveries as duplicates, which one database checks.
+            var keys = Harness.Keys(db);
+            Harness.AssertExactlyOnce([.. keys.Where(k => k.Device.StartsWith("warm-", StringComparison.Ordinal))], Enumerable.Range(0, devices).Select(warmUp.DeviceId), warm / devices);
+            Harness.AssertExactlyOnce([.. keys.Where(k => !k.Device.StartsWith("warm-", StringComparison.Ordinal))], Enumerable.Range(0, devices).Select(publish.DeviceId), total / devices);
 
             // Latency publish → committed row at 10 % and 80 % of the measured maximum (the serve rate above).
             foreach (double fraction in new[] { 0.1, 0.8 })
