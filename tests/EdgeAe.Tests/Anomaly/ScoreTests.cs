@@ -143,9 +143,7 @@ public sealed class ScoreTests
         }
 
         Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertNoneOnThisThread(Run);
     }
 
     [Fact]

@@ -174,9 +174,7 @@ public sealed class PcaTests
         }
 
         Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertNoneOnThisThread(Run);
     }
 
     [Fact]

@@ -328,17 +328,17 @@ public sealed class CodecTests
         var sequenced = new byte[codec.SequencedPacketLength];
         codec.Encode(input, 7, sequenced);
         codec.Decode(sequenced, output);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
+        Allocations.AssertNoneOnThisThread(() =>
         {
-            codec.Encode(input, packet);
-            codec.Decode(packet, output);
-            codec.Encode(input, (uint)i, sequenced);
-            codec.Decode(sequenced, output);
-            PacketFormat.Resequence(sequenced, (uint)(i + 1));
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 100; i++)
+            {
+                codec.Encode(input, packet);
+                codec.Decode(packet, output);
+                codec.Encode(input, (uint)i, sequenced);
+                codec.Decode(sequenced, output);
+                PacketFormat.Resequence(sequenced, (uint)(i + 1));
+            }
+        });
     }
 
     private static byte[] Repaired(byte[] packet, int index, byte value)

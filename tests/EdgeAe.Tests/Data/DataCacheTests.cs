@@ -117,10 +117,11 @@ public sealed class DataCacheTests : IDisposable
         }
 
         Run(); // maps the three blocks, once
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertNoneOnThisThread(() =>
+        {
+            Run();
+            Run();
+        });
     }
 
     [Theory]

@@ -88,9 +88,7 @@ public sealed class Int8ModelTests
         }
 
         RunAll();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        RunAll();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Allocations.AssertNoneOnThisThread(RunAll);
     }
 
     [Theory]
