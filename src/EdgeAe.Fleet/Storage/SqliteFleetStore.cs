@@ -9,8 +9,8 @@ namespace EdgeAe.Fleet.Storage;
 /// batch survives a crash of the process and of the machine, so acknowledging after the commit is safe), one
 /// transaction per batch and prepared statements reused across batches. Sample rows go in through one SQLite statement
 /// prepared once and bound by position (<see cref="SqliteConnection.Handle"/>, SQLitePCLRaw's API under
-/// Microsoft.Data.Sqlite): 5–6 µs per row with its share of the commit, against 15–17 µs through ADO.NET parameters —
-/// which binds every parameter by name on every execution (measured with batches of 1,000 rows on one machine).
+/// Microsoft.Data.Sqlite): 8 µs per row with its share of the commit, against 25 µs for 32-row INSERTs through ADO.NET
+/// parameters — which binds every parameter by name on every execution (batches of 1,000 rows, one machine).
 /// </summary>
 public sealed class SqliteFleetStore : IFleetStore
 {
