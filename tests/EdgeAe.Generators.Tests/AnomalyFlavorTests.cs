@@ -1,10 +1,8 @@
 using System.Reflection;
-using System.Text;
 using EdgeAe.Anomaly;
 using EdgeAe.IO;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.Text;
 
 namespace EdgeAe.Generators.Tests;
 
@@ -70,8 +68,8 @@ public sealed class AnomalyFlavorTests : IDisposable
         string weights = SaveWeights(bce, out float threshold);
         GeneratorRun desktopRun = GeneratorHarness.Run(Driver("Desktop", weights), GeneratorHarness.CreateCompilation(Declaration(bce, weights)));
         GeneratorRun nanoRun = GeneratorHarness.Run(Driver("NanoFramework", weights), GeneratorHarness.CreateCompilation(Declaration(bce, weights)));
-        float[][] frames = Inputs(400, 3, seed: 21); // a stream of 3-feature frames; windows of 4 frames = 12 inputs
-        float[][] inputs = Inputs(300, 12, seed: 22);
+        float[][] frames = GeneratorHarness.UniformInputs(400, 3, seed: 21); // a stream of 3-feature frames; windows of 4 frames = 12 inputs
+        float[][] inputs = GeneratorHarness.UniformInputs(300, 12, seed: 22);
 
         // Desktop: portable scores of the inputs and of every window of the stream, the fast path's flags, the baked constants.
         (float[] Scores, float[][] Terms, float[] WindowScores, bool[] Flags, bool[] Alarms, float Threshold, int Fast) desktop = GeneratorHarness.WithModel(desktopRun, "Device.Sensor", model =>
@@ -214,7 +212,7 @@ public sealed class AnomalyFlavorTests : IDisposable
         GeneratorRun run = GeneratorHarness.Run(Declaration(bce, null));
         threshold = GeneratorHarness.WithModel(run, "Device.Sensor", model =>
         {
-            float[] scores = Inputs(201, 3, seed: 23).Chunk(4).Where(c => c.Length == 4).Select(c => model.ScorePortable(c.SelectMany(f => f).ToArray())).ToArray();
+            float[] scores = GeneratorHarness.UniformInputs(201, 3, seed: 23).Chunk(4).Where(c => c.Length == 4).Select(c => model.ScorePortable(c.SelectMany(f => f).ToArray())).ToArray();
             var t = Calibration.FromNormalScores(scores, CalibrationMethod.Parse("percentile:50"));
             WeightFile.Save(path, model, EdgeAe.Data.Normalization.None, null, t);
             return t.Threshold;
@@ -222,20 +220,6 @@ public sealed class AnomalyFlavorTests : IDisposable
         return path;
     }
 
-    private static float[][] Inputs(int count, int width, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, width).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
-    }
-
     private static GeneratorDriver Driver(string target, string? weights)
-        => NanoHarness.CreateDriver(target, weights is null ? [] : [new FileText(weights)]);
-
-    private sealed class FileText(string path) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText? GetText(CancellationToken cancellationToken = default)
-            => SourceText.From(File.ReadAllText(Path), Encoding.UTF8);
-    }
+        => NanoHarness.CreateDriver(target, weights is null ? [] : [new WeightFileText(weights)]);
 }

@@ -124,7 +124,7 @@ public sealed class BakedWeightsDiagnosticsTests : IDisposable
         CSharpCompilation compilation = GeneratorHarness.CreateCompilation(source);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             [new AutoencoderGenerator().AsSourceGenerator()],
-            additionalTexts: additionalFiles.Select(f => (AdditionalText)new FileAdditionalText(f)).ToImmutableArray(),
+            additionalTexts: additionalFiles.Select(f => (AdditionalText)new WeightFileText(f)).ToImmutableArray(),
             parseOptions: GeneratorHarness.ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         return GeneratorHarness.Run(driver, compilation);
@@ -152,14 +152,5 @@ public sealed class BakedWeightsDiagnosticsTests : IDisposable
         Assert.Empty(run.ModelSources);
         Assert.Empty(run.OutputDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error && !d.Id.StartsWith("EAE", StringComparison.Ordinal)));
         return diagnostic;
-    }
-
-    /// <summary>An additional file on disk, as MSBuild passes AdditionalFiles items to the compiler.</summary>
-    private sealed class FileAdditionalText(string path) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText? GetText(CancellationToken cancellationToken = default)
-            => SourceText.From(File.ReadAllText(Path), Encoding.UTF8);
     }
 }

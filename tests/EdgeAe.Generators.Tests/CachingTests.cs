@@ -141,7 +141,7 @@ public sealed class CachingTests
             byte[] original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Assets", "baked-deep.eaw"));
             string path = Path.Combine(folder, "baked-deep.eaw");
             File.WriteAllBytes(path, original);
-            var text = new WeightsText(path);
+            var text = new WeightFileText(path);
             CSharpCompilation compilation = GeneratorHarness.CreateCompilation(baked, Unrelated);
             GeneratorDriver driver = NanoHarness.CreateDriver(null, text).RunGenerators(compilation, TestContext.Current.CancellationToken);
             string first = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Baked.Autoencoder.g.cs").SourceText.ToString();
@@ -155,7 +155,7 @@ public sealed class CachingTests
             Assert.True(EdgeAe.IO.Format.WeightFileFormat.TryParse(original, out EdgeAe.IO.Format.WeightFileData? data, out string error), error);
             data!.Parameters[0] = 0.5f;
             File.WriteAllBytes(path, EdgeAe.IO.Format.WeightFileFormat.Write(data));
-            GeneratorDriver third = second.ReplaceAdditionalText(text, new WeightsText(path)).RunGenerators(edited, TestContext.Current.CancellationToken);
+            GeneratorDriver third = second.ReplaceAdditionalText(text, new WeightFileText(path)).RunGenerators(edited, TestContext.Current.CancellationToken);
             GeneratorRunResult result = third.GetRunResult().Results.Single();
             foreach (string step in new[] { TrackingNames.WeightFiles, TrackingNames.Bake, TrackingNames.EmitBaked })
             {
@@ -171,15 +171,6 @@ public sealed class CachingTests
         {
             Directory.Delete(folder, recursive: true);
         }
-    }
-
-    /// <summary>A weight file as an AdditionalFiles item (the generator reads its bytes from the path).</summary>
-    private sealed class WeightsText(string path) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override Microsoft.CodeAnalysis.Text.SourceText? GetText(CancellationToken cancellationToken = default)
-            => Microsoft.CodeAnalysis.Text.SourceText.From(string.Empty);
     }
 
     [Fact]

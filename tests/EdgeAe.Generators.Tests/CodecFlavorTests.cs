@@ -1,10 +1,8 @@
 using System.Collections.Immutable;
-using System.Text;
 using EdgeAe.Compression;
 using EdgeAe.IO;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.Text;
 
 namespace EdgeAe.Generators.Tests;
 
@@ -72,7 +70,7 @@ public sealed class CodecFlavorTests : IDisposable
         string source = Declaration(linear, bits, weights);
         GeneratorRun desktopRun = GeneratorHarness.Run(Driver("Desktop", weights), GeneratorHarness.CreateCompilation(source));
         GeneratorRun nanoRun = GeneratorHarness.Run(Driver("NanoFramework", weights), GeneratorHarness.CreateCompilation(source));
-        float[][] inputs = Inputs(500, seed: 11);
+        float[][] inputs = GeneratorHarness.UniformInputs(500, 12, seed: 11);
 
         (byte[][] Packets, byte[][] Sequenced, float[][] Reconstructions, float[][] Decoded, double[] Bounds) desktop = GeneratorHarness.WithModel(desktopRun, "Device.Sensor", model =>
         {
@@ -166,27 +164,13 @@ public sealed class CodecFlavorTests : IDisposable
         GeneratorRun run = GeneratorHarness.Run(Declaration(linear, bits, null));
         GeneratorHarness.WithModel(run, "Device.Sensor", model =>
         {
-            var data = new EdgeAe.Data.Dataset(Inputs(300, seed: 3).SelectMany(x => x).ToArray(), 300, 12);
+            var data = new EdgeAe.Data.Dataset(GeneratorHarness.UniformInputs(300, 12, seed: 3).SelectMany(x => x).ToArray(), 300, 12);
             WeightFile.Save(path, model, EdgeAe.Data.Normalization.None, CodeQuantizer.Measure(model, data, bits));
             return 0;
         });
         return path;
     }
 
-    private static float[][] Inputs(int count, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, 12).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
-    }
-
     private static GeneratorDriver Driver(string target, string? weights)
-        => NanoHarness.CreateDriver(target, weights is null ? [] : [new FileText(weights)]);
-
-    private sealed class FileText(string path) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText? GetText(CancellationToken cancellationToken = default)
-            => SourceText.From(File.ReadAllText(Path), Encoding.UTF8);
-    }
+        => NanoHarness.CreateDriver(target, weights is null ? [] : [new WeightFileText(weights)]);
 }

@@ -96,6 +96,13 @@ internal static class GeneratorHarness
     /// <summary>Runs a fresh driver on a compilation of <paramref name="sources"/>.</summary>
     public static GeneratorRun Run(params string[] sources) => Run(CreateDriver(), CreateCompilation(sources));
 
+    /// <summary><paramref name="count"/> seeded samples of <paramref name="width"/> values uniform in [0, 1) (every loss accepts them).</summary>
+    public static float[][] UniformInputs(int count, int width, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, width).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
+    }
+
     /// <summary>Runs <paramref name="driver"/> (fresh or from an earlier run) on <paramref name="compilation"/>.</summary>
     public static GeneratorRun Run(GeneratorDriver driver, CSharpCompilation compilation)
     {

@@ -1,13 +1,11 @@
 using System.Collections.Immutable;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
-using System.Text;
 using EdgeAe.Data;
 using EdgeAe.IO;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Emit;
-using Microsoft.CodeAnalysis.Text;
 
 namespace EdgeAe.Generators.Tests;
 
@@ -52,7 +50,7 @@ public sealed class NanoFootprintTests : IDisposable
             [GeneratorHarness.ParseSource(declaration(extra), 0)],
             [NanoHarness.Mscorlib],
             GeneratorHarness.CompilationOptions.WithOptimizationLevel(OptimizationLevel.Release));
-        GeneratorRun run = GeneratorHarness.Run(NanoHarness.CreateDriver("NanoFramework", new FileText(weights)), compilation);
+        GeneratorRun run = GeneratorHarness.Run(NanoHarness.CreateDriver("NanoFramework", new WeightFileText(weights)), compilation);
         Assert.Empty(NanoHarness.Problems(run));
 
         using var image = new MemoryStream();
@@ -84,12 +82,5 @@ public sealed class NanoFootprintTests : IDisposable
         string marker = $"public const int {name} = ";
         int start = source.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
         return int.Parse(source[start..source.IndexOf(';', start)], System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private sealed class FileText(string path) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText? GetText(CancellationToken cancellationToken = default) => SourceText.From(string.Empty, Encoding.UTF8);
     }
 }

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Text;
 using EdgeAe.Anomaly;
 using EdgeAe.Compression;
 using EdgeAe.Data;
@@ -7,7 +6,6 @@ using EdgeAe.IO;
 using EdgeAe.Quantization;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.Text;
 
 namespace EdgeAe.Generators.Tests;
 
@@ -74,8 +72,8 @@ public sealed class NanoInt8ServicesTests : IDisposable
     {
         string weights = SaveInt8(sensor, out float threshold, out int bits);
         int width = sensor ? 12 : 16;
-        float[][] inputs = Inputs(300, width, seed: 31);
-        float[][] frames = Inputs(400, width / Frames, seed: 32);
+        float[][] inputs = GeneratorHarness.UniformInputs(300, width, seed: 31);
+        float[][] frames = GeneratorHarness.UniformInputs(400, width / Frames, seed: 32);
 
         // The desktop int8 companion loaded from the same file: the runtime's codec, portable scores, windows and votes.
         GeneratorRun desktopRun = GeneratorHarness.Run(Declaration(sensor, null));
@@ -239,7 +237,7 @@ public sealed class NanoInt8ServicesTests : IDisposable
             }
 
             int width = model.Topology.InputSize;
-            return Quantizer.Quantize(model, new Dataset(Inputs(200, width, seed: 33).SelectMany(x => x).ToArray(), 200, width)).Parameters;
+            return Quantizer.Quantize(model, new Dataset(GeneratorHarness.UniformInputs(200, width, seed: 33).SelectMany(x => x).ToArray(), 200, width)).Parameters;
         });
     }
 
@@ -262,10 +260,10 @@ public sealed class NanoInt8ServicesTests : IDisposable
         {
             var int8 = (QuantizedAutoencoder)Activator.CreateInstance(model.GetType().GetNestedType("Int8")!)!;
             WeightFile.Load(plain, int8);
-            var data = new Dataset(Inputs(200, width, seed: 34).SelectMany(x => x).ToArray(), 200, width);
+            var data = new Dataset(GeneratorHarness.UniformInputs(200, width, seed: 34).SelectMany(x => x).ToArray(), 200, width);
             string withCodec = Path.Combine(_folder, name + ".codec.int8.eaw");
             WeightFile.Save(withCodec, parameters, Normalization.None, sensor ? CodeQuantizer.Measure(int8, data, codeBits) : null);
-            float[] scores = Inputs(201, width / Frames, seed: 35).Chunk(Frames).Where(c => c.Length == Frames)
+            float[] scores = GeneratorHarness.UniformInputs(201, width / Frames, seed: 35).Chunk(Frames).Where(c => c.Length == Frames)
                 .Select(c => int8.ScorePortable(c.SelectMany(f => f).ToArray())).ToArray();
             AnomalyThreshold t = Calibration.FromNormalScores(scores, EdgeAe.Anomaly.CalibrationMethod.Parse("percentile:50"));
             WeightFile.SaveWithThreshold(withCodec, path, t);
@@ -274,13 +272,7 @@ public sealed class NanoInt8ServicesTests : IDisposable
         return path;
     }
 
-    private static float[][] Inputs(int count, int width, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, width).Select(_ => (float)random.NextDouble()).ToArray()).ToArray();
-    }
-
-    private static GeneratorDriver Driver(string weights) => NanoHarness.CreateDriver("NanoFramework", [new FileText(weights)]);
+    private static GeneratorDriver Driver(string weights) => NanoHarness.CreateDriver("NanoFramework", [new WeightFileText(weights)]);
 
     private sealed record Reference(int PacketLength, int SequencedPacketLength)
     {
@@ -295,12 +287,5 @@ public sealed class NanoInt8ServicesTests : IDisposable
         public List<float> WindowScores { get; } = [];
 
         public List<bool> Alarms { get; } = [];
-    }
-
-    private sealed class FileText(string path) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText? GetText(CancellationToken cancellationToken = default) => SourceText.From(string.Empty, Encoding.UTF8);
     }
 }

@@ -2,14 +2,12 @@ using System.Collections.Immutable;
 using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
-using System.Text;
 using EdgeAe.Data;
 using EdgeAe.IO;
 using EdgeAe.Quantization;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Emit;
-using Microsoft.CodeAnalysis.Text;
 
 namespace EdgeAe.Generators.Tests;
 
@@ -71,7 +69,7 @@ public sealed class NanoInt8Tests : IDisposable
 
         // The same code on .NET: every output equal to the desktop's int8 model.
         GeneratorRun onDotNet = GeneratorHarness.Run(
-            NanoHarness.CreateDriver("NanoFramework", new FileText(weights)),
+            NanoHarness.CreateDriver("NanoFramework", new WeightFileText(weights)),
             GeneratorHarness.CreateCompilation(Declaration(name, attributes, weights)));
         NanoHarness.WithAssembly(onDotNet, assembly =>
         {
@@ -170,7 +168,7 @@ public sealed class NanoInt8Tests : IDisposable
             """;
         (string weights, _, _) = Quantize("Small", attributes, samples: 4);
         string declaration = Declaration("Small", attributes.Replace("{0}", extra + "{0}", StringComparison.Ordinal), weights);
-        GeneratorRun run = GeneratorHarness.Run(NanoHarness.CreateDriver(target, new FileText(weights)), GeneratorHarness.CreateCompilation(declaration));
+        GeneratorRun run = GeneratorHarness.Run(NanoHarness.CreateDriver(target, new WeightFileText(weights)), GeneratorHarness.CreateCompilation(declaration));
         Diagnostic diagnostic = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "EAE0026");
         Assert.Contains("holds an int8 model: " + message, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Empty(run.ModelSources);
@@ -234,7 +232,7 @@ public sealed class NanoInt8Tests : IDisposable
             [GeneratorHarness.ParseSource(declaration, 0)],
             [mscorlib],
             GeneratorHarness.CompilationOptions.WithOptimizationLevel(optimization));
-        return GeneratorHarness.Run(NanoHarness.CreateDriver("NanoFramework", new FileText(weights)), compilation);
+        return GeneratorHarness.Run(NanoHarness.CreateDriver("NanoFramework", new WeightFileText(weights)), compilation);
     }
 
     private static int Constant(string source, string name)
@@ -253,11 +251,4 @@ public sealed class NanoInt8Tests : IDisposable
     }
 
     private sealed record Expected(float[][] Codes, float[][] Decoded, float[][] Reconstructions, float[] Losses);
-
-    private sealed class FileText(string path) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText? GetText(CancellationToken cancellationToken = default) => SourceText.From(string.Empty, Encoding.UTF8);
-    }
 }
