@@ -159,7 +159,8 @@ public sealed class Int8KernelTests
 
     /// <summary>
     /// A w → w layer, two of them chained (ReLU into int8 rows, then sigmoid or tanh to floats with the pre-activations),
-    /// on 1 row and on 6 rows (a four-row tile and two single rows), against the reference row by row.
+    /// on 1 row and on 7 rows (two three-row tiles and a single row on the VNNI rungs, a four-row tile and three single
+    /// rows on the others), against the reference row by row.
     /// </summary>
     private static void CheckWidth<Q, TVec, W>(int width)
         where Q : struct, IInt8Simd<TVec>
@@ -169,7 +170,7 @@ public sealed class Int8KernelTests
         var random = new Random(width);
         QuantizedLayer first = RandomLayer(random, width, width, ActivationKind.Relu, new QuantizationParameters(0.02f, random.Next(-128, 128)));
         QuantizedLayer second = RandomLayer(random, width, width, width % 2 == 0 ? ActivationKind.Sigmoid : ActivationKind.Tanh, first.Output);
-        foreach (int rows in new[] { 1, 6 })
+        foreach (int rows in new[] { 1, 7 })
         {
             int rowBytes = Int8Layout.RowBytes(width);
             sbyte[] x = new sbyte[rows * rowBytes];
@@ -295,27 +296,31 @@ public sealed class Int8KernelTests
     {
         var random = new Random(3);
         float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1e30f, -1e30f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 126.5f, -128.5f, float.Epsilon];
-        int width = 37;
-        int rows = 50;
-        float[] values = new float[rows * width];
-        for (int k = 0; k < values.Length; k++)
-        {
-            values[k] = k < specials.Length ? specials[k] : (float)((random.NextDouble() - 0.5) * 600) / (k % 5 == 0 ? 1f : 3f);
-        }
 
-        foreach ((float scale, int zeroPoint) in new[] { (1f, 0), (0.5f, -128), (1f / 255, -128), (3f, 127) })
+        // 37: one vector at a time with an overlapping last one; 150: the four-vector steps of every rung first.
+        foreach (int width in new[] { 37, 150 })
         {
-            float inverse = Int8Arithmetic.Inverse(scale);
-            sbyte[] codes = new sbyte[rows * Int8Layout.RowBytes(width)];
-            if (Q.Count <= width)
+            int rows = 50;
+            float[] values = new float[rows * width];
+            for (int k = 0; k < values.Length; k++)
             {
-                Int8Gemm<Q, TVec>.Quantize(ref values[0], width, width, inverse, zeroPoint, ref codes[0], rows);
-                for (int r = 0; r < rows; r++)
+                values[k] = k % 97 < specials.Length ? specials[k % 97] : (float)((random.NextDouble() - 0.5) * 600) / (k % 5 == 0 ? 1f : 3f);
+            }
+
+            foreach ((float scale, int zeroPoint) in new[] { (1f, 0), (0.5f, -128), (1f / 255, -128), (3f, 127) })
+            {
+                float inverse = Int8Arithmetic.Inverse(scale);
+                sbyte[] codes = new sbyte[rows * Int8Layout.RowBytes(width)];
+                if (Q.Count <= width)
                 {
-                    for (int i = 0; i < width; i++)
+                    Int8Gemm<Q, TVec>.Quantize(ref values[0], width, width, inverse, zeroPoint, ref codes[0], rows);
+                    for (int r = 0; r < rows; r++)
                     {
-                        float v = values[(r * width) + i];
-                        Assert.True(Int8Arithmetic.Quantize(v, inverse, zeroPoint) == codes[(r * Int8Layout.RowBytes(width)) + i], $"{rung}: {v} at scale {scale}, zero point {zeroPoint}");
+                        for (int i = 0; i < width; i++)
+                        {
+                            float v = values[(r * width) + i];
+                            Assert.True(Int8Arithmetic.Quantize(v, inverse, zeroPoint) == codes[(r * Int8Layout.RowBytes(width)) + i], $"{rung}: {v} at scale {scale}, zero point {zeroPoint}, width {width}");
+                        }
                     }
                 }
             }
