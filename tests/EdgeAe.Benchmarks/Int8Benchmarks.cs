@@ -148,6 +148,9 @@ internal sealed class OrtInt8 : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+
+        // Exact int8 products on x86-64 without VNNI (docs/onnx.md); no effect where the CPU has VNNI.
+        options.AddSessionConfigEntry("session.x64quantprecision", "1");
         _session = new InferenceSession(OnnxExporter.ExportWeightFile(int8File, new OnnxExportOptions { Part = part }), options);
         Input = new float[batch * topology.InputSize];
         _binding = _session.CreateIoBinding();
