@@ -166,7 +166,15 @@ public static class Int8Dense
             int sum = 0;
             for (int i = 0; i < m; i++)
             {
-                sum += w[(i * n) + j];
+                // The AVX2 and SSSE3 products are exact only for symmetric weights (Int8x256.Dot); every source of a
+                // QuantizedLayer (the quantiser, the weight-file reader) keeps them so.
+                int weight = w[(i * n) + j];
+                if (weight < -Int8Arithmetic.WeightMax)
+                {
+                    throw new ArgumentException($"Layer {layer.Index}: weight {weight} at W[{i}, {j}]; int8 weights are symmetric, -127..127.", nameof(layer));
+                }
+
+                sum += weight;
             }
 
             signed[j] = layer.FoldedBiases[j];

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EdgeAe.Kernels;
 
@@ -33,20 +34,21 @@ internal static class Int8Gemm<Q, TVec>
     private const int RowSegments = 8;
 
     /// <summary>
-    /// Rows of a multi-row tile: three where one broadcast per row feeds VPDPBUSD and only 16 registers exist (the VEX
-    /// encoding): 3 rows × 4 segments = 12 accumulators, three rows' codes, one weight vector; else four.
+    /// Rows of a multi-row tile: three on the x86 rungs below 512 bits, where only 16 registers exist (VEX): 3 rows × 4
+    /// segments = 12 accumulators, the rows' codes (one broadcast per row for VPDPBUSD; magnitudes and codes for
+    /// VPSIGNB/VPMADDUBSW, some read back from the stack) and one weight vector; else four.
     /// </summary>
     private static bool ThreeRowTiles
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Q.UnsignedInputs && Q.Count != 16;
+        get => Q.Count is 8 or 4 && Ssse3.IsSupported;
     }
 
     /// <summary>
     /// Segments of a multi-row tile: four (16 accumulators where 32 vector registers exist — 512-bit vectors — or 12 in
-    /// three-row tiles), else three (four rows × 3 = 12 accumulators in 16 registers). Blocks of four split the usual
-    /// power-of-two widths evenly, where blocks of three leave a block of one or two segments, too few dot-product
-    /// chains to hide VPDPBUSD's latency.
+    /// three-row tiles), else three (four rows × 3 = 12 accumulators). Blocks of four split the usual power-of-two
+    /// widths evenly, where blocks of three leave a block of one or two segments, too few dot-product chains to hide
+    /// the multiplies' latency.
     /// </summary>
     private static int TileSegments
     {

@@ -104,6 +104,18 @@ public sealed class Int8KernelTests
     }
 
     [Fact]
+    public void Packing_refuses_a_weight_of_minus_128()
+    {
+        // The AVX2 and SSSE3 products are exact only for symmetric weights: a −128 must never reach them.
+        var random = new Random(5);
+        QuantizedLayer layer = RandomLayer(random, 8, 8, ActivationKind.Relu, new QuantizationParameters(0.02f, 0));
+        layer.Data.Weights[13] = -128;
+        var buffer = new AlignedBuffer((Int8Layout.Bytes<Layer<N8>>() + 3) / 4);
+        ArgumentException e = Assert.Throws<ArgumentException>(() => Int8Dense.Pack<Layer<N8>>(MemoryMarshal.AsBytes(buffer.Span), layer));
+        Assert.Contains("weight -128 at W[1, 5]", e.Message);
+    }
+
+    [Fact]
     public void The_dispatcher_picks_a_supported_rung_for_every_width()
     {
         var supported = RungSupport().Where(r => r.Supported).Select(r => r.Name).ToHashSet();
