@@ -16,7 +16,8 @@ namespace EdgeAe.Kernels;
 /// <remarks>
 /// Weights are packed in quads (<see cref="Int8Layout"/>): for each group of four inputs, each output's four weights
 /// are adjacent, so one int32 lane holds the four weights of one output and a dot-product instruction (VPDPBUSD, SDOT)
-/// or two multiply-add-adjacent instructions (VPMADDWD on the even and odd bytes) add four products to a lane.
+/// or multiply-add-adjacent instructions (VPMADDUBSW then VPMADDWD, or VPMADDWD on the even and odd bytes) add four
+/// products to a lane.
 /// </remarks>
 /// <typeparam name="TVec">The vector type, e.g. <see cref="Vector256{T}"/> of int.</typeparam>
 internal interface IInt8Simd<TVec>
@@ -295,7 +296,7 @@ internal readonly struct Int8x256Vnni : IInt8Simd<Vector256<int>>
     public static Vector256<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint) => Int8x256.Quantize(ref source, offset, inverse, zeroPoint);
 }
 
-/// <summary>256-bit rung (AVX2): the even and odd weight bytes sign-extended to 16 bits, two VPMADDWD per quad.</summary>
+/// <summary>256-bit rung (AVX2): VPSIGNB, VPMADDUBSW and VPMADDWD per quad (<see cref="Dot"/>).</summary>
 internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
 {
     public static bool IsSupported => Avx2.IsSupported && Vector256.IsHardwareAccelerated;
@@ -435,7 +436,7 @@ internal readonly struct Int8x128Vnni : IInt8Simd<Vector128<int>>
 }
 
 /// <summary>
-/// 128-bit rung: SSE2 VPMADDWD on the even and odd weight bytes (x64), or SDOT (<see cref="Dp"/>, ARM64); the
+/// 128-bit rung: PSIGNB, PMADDUBSW and PMADDWD (SSSE3, as <see cref="Int8x256.Dot"/>; x64), or SDOT (<see cref="Dp"/>, ARM64); the
 /// requantisation's 64-bit products by PMULDQ (SSE4.1) or SMULL/SMULL2 (ARM64).
 /// </summary>
 internal readonly struct Int8x128 : IInt8Simd<Vector128<int>>
