@@ -322,6 +322,18 @@ internal static class Int8Gemm<Q, TVec>
             for (; i <= width - (4 * lanes); i += 4 * lanes)
             {
                 nuint at = (nuint)i;
+                if (Q.StoresFour)
+                {
+                    Q.StoreInt8Four(
+                        Q.Quantize(ref s, at, inverse, zeroPoint),
+                        Q.Quantize(ref s, at + (nuint)lanes, inverse, zeroPoint),
+                        Q.Quantize(ref s, at + (nuint)(2 * lanes), inverse, zeroPoint),
+                        Q.Quantize(ref s, at + (nuint)(3 * lanes), inverse, zeroPoint),
+                        ref d,
+                        at);
+                    continue;
+                }
+
                 Q.StoreInt8(Q.Quantize(ref s, at, inverse, zeroPoint), ref d, at);
                 Q.StoreInt8(Q.Quantize(ref s, at + (nuint)lanes, inverse, zeroPoint), ref d, at + (nuint)lanes);
                 Q.StoreInt8(Q.Quantize(ref s, at + (nuint)(2 * lanes), inverse, zeroPoint), ref d, at + (nuint)(2 * lanes));

@@ -71,6 +71,15 @@ internal interface IInt8Simd<TVec>
 
     /// <summary>The 512-bit vector whose lower half is <paramref name="lower"/> and upper half <paramref name="upper"/> (only when <see cref="Pairs"/>).</summary>
     static virtual Vector512<int> Join(TVec lower, TVec upper) => throw new UnreachableException();
+
+    /// <summary>True when <see cref="StoreInt8Four"/> stores four vectors in fewer instructions than four <see cref="StoreInt8"/>.</summary>
+    static virtual bool StoresFour => false;
+
+    /// <summary>
+    /// As <see cref="StoreInt8"/> for <paramref name="a"/>..<paramref name="d"/> at <paramref name="offset"/> +
+    /// 0, 1, 2, 3 × <see cref="Count"/> (only when <see cref="StoresFour"/>); saturates to −128..127.
+    /// </summary>
+    static virtual void StoreInt8Four(TVec a, TVec b, TVec c, TVec d, ref sbyte destination, nuint offset) => throw new UnreachableException();
 }
 
 /// <summary>The constants of one layer's requantisation, for the logical-shift form every rung uses.</summary>
@@ -363,6 +372,7 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
         return Avx2.GatherVector256(wide, z + Vector256.Create(128), 4);
     }
 
+    /// <summary>Saturating: VPMOVSDB with AVX-512 VL, else VPACKSSDW and VPACKSSWB.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreInt8(Vector256<int> q, ref sbyte destination, nuint offset)
     {
@@ -372,9 +382,22 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
             return;
         }
 
-        Vector256<short> words = Vector256.Narrow(q, q);
-        Vector256<sbyte> bytes = Vector256.Narrow(words, words);
-        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref destination, offset)), bytes.AsInt64().ToScalar());
+        // Per 128-bit half: codes 0–3 (4–7) four times; the low int32 of each half holds them.
+        Vector256<short> words = Avx2.PackSignedSaturate(q, q);
+        Vector256<sbyte> bytes = Avx2.PackSignedSaturate(words, words);
+        long both = (uint)bytes.AsInt32().GetElement(0) | ((long)bytes.AsInt32().GetElement(4) << 32);
+        Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref destination, offset)), both);
+    }
+
+    public static bool StoresFour => true;
+
+    /// <summary>Three saturating packs and one VPERMD put 32 codes in order: one 32-byte store for four vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreInt8Four(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d, ref sbyte destination, nuint offset)
+    {
+        // Per 128-bit half the packs give a0–3 b0–3 c0–3 d0–3 | a4–7 b4–7 c4–7 d4–7 (groups of four codes).
+        Vector256<sbyte> all = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
+        Avx2.PermuteVar8x32(all.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte().StoreUnsafe(ref destination, offset);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -384,11 +407,12 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Quantize(ref float source, nuint offset, float inverse, int zeroPoint)
     {
+        // NaN → 0 (an AND with the ordered mask), the ±65,536 clamp; VCVTPS2DQ rounds half to even (the default MXCSR
+        // mode .NET keeps); the −128..127 clamp is the saturating StoreInt8.
         Vector256<float> t = Vector256.LoadUnsafe(ref source, offset) * Vector256.Create(inverse);
-        t = Vector256.ConditionalSelect(Vector256.Equals(t, t), t, Vector256<float>.Zero);
-        t = Vector256.Round(Vector256.Min(Vector256.Max(t, Vector256.Create(-65536f)), Vector256.Create(65536f)));
-        Vector256<int> q = Vector256.ConvertToInt32(t) + Vector256.Create(zeroPoint);
-        return Vector256.Min(Vector256.Max(q, Vector256.Create(-128)), Vector256.Create(127));
+        t &= Vector256.Equals(t, t);
+        t = Vector256.Min(Vector256.Max(t, Vector256.Create(-65536f)), Vector256.Create(65536f));
+        return Avx.ConvertToVector256Int32(t) + Vector256.Create(zeroPoint);
     }
 }
 
