@@ -171,8 +171,8 @@ public sealed class Int8KernelTests
 
     /// <summary>
     /// A w → w layer, two of them chained (ReLU into int8 rows, then sigmoid or tanh to floats with the pre-activations),
-    /// on 1 row and on 7 rows (two three-row tiles and a single row on the VNNI rungs, a four-row tile and three single
-    /// rows on the others), against the reference row by row.
+    /// on 1 row and on 7 rows (two three-row tiles and a single row on the x86 rungs below 512 bits, a four-row tile and
+    /// three single rows on the others), against the reference row by row.
     /// </summary>
     private static void CheckWidth<Q, TVec, W>(int width)
         where Q : struct, IInt8Simd<TVec>
