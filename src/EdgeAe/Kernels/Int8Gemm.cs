@@ -223,6 +223,25 @@ internal static class Int8Gemm<Q, TVec>
         }
 
         var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
+        if (FinishesFour<A, K>())
+        {
+            FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01, s2, a02, s3, a03);
+            if (Unsafe.SizeOf<K>() == 8)
+            {
+                FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05, s6, a06, s7, a07);
+            }
+            else
+            {
+                if (Unsafe.SizeOf<K>() > 4) FinishPair<L, A, E, K, N5>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05);
+                if (Unsafe.SizeOf<K>() > 6) FinishPair<L, A, E, K, N7>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s6, a06, s7, a07);
+            }
+
+            if (Unsafe.SizeOf<R>() > 1) FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s0, a10, s1, a11, s2, a12, s3, a13);
+            if (Unsafe.SizeOf<R>() > 2) FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s0, a20, s1, a21, s2, a22, s3, a23);
+            if (Unsafe.SizeOf<R>() > 3) FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s0, a30, s1, a31, s2, a32, s3, a33);
+            return;
+        }
+
         FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01);
         if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s2, a02, s3, a03);
         if (Unsafe.SizeOf<K>() > 4) FinishPair<L, A, E, K, N5>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05);
@@ -244,6 +263,43 @@ internal static class Int8Gemm<Q, TVec>
             FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s0, a30, s1, a31);
             if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s2, a32, s3, a33);
         }
+    }
+
+    /// <summary>True when the activation is a table, the rung looks tables up four vectors at a time and the tile has four segments or more (multi-row tiles: exactly four).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool FinishesFour<A, K>()
+        where A : struct
+        where K : struct, IConstant
+        => IsTable<A>() && Q.LooksUpFour && Unsafe.SizeOf<K>() >= 4;
+
+    /// <summary>True when the activation <typeparamref name="A"/> is applied by table (sigmoid, tanh) rather than as a clamp.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsTable<A>()
+        where A : struct
+        => typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid);
+
+    /// <summary>
+    /// Finishes four segments (offsets <paramref name="o0"/>..<paramref name="o3"/> from <paramref name="column"/>) of a
+    /// table activation with one <see cref="IInt8Simd{TVec}.LookupFour"/>: the same codes as four <see cref="Finish"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FinishFour<L, A, E>(ref byte block, in Requantization requantization, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int o0, TVec a0, int o1, TVec a1, int o2, TVec a2, int o3, TVec a3)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+    {
+        int n = L.Outputs;
+        ref int multipliers = ref Unsafe.As<byte, int>(ref Unsafe.Add(ref block, Int8Layout.Multipliers(n)));
+        TVec z0 = Q.Requantize(a0, Q.Load(ref multipliers, (nuint)(column + o0)), requantization);
+        TVec z1 = Q.Requantize(a1, Q.Load(ref multipliers, (nuint)(column + o1)), requantization);
+        TVec z2 = Q.Requantize(a2, Q.Load(ref multipliers, (nuint)(column + o2)), requantization);
+        TVec z3 = Q.Requantize(a3, Q.Load(ref multipliers, (nuint)(column + o3)), requantization);
+        TVec q0 = z0, q1 = z1, q2 = z2, q3 = z3;
+        Q.LookupFour(ref q0, ref q1, ref q2, ref q3, ref Unsafe.Add(ref block, Int8Layout.Table(n)));
+        Store<L, E>(ref block, ref y, yStride, ref z, ref zCodes, row, column + o0, q0, z0);
+        Store<L, E>(ref block, ref y, yStride, ref z, ref zCodes, row, column + o1, q1, z1);
+        Store<L, E>(ref block, ref y, yStride, ref z, ref zCodes, row, column + o2, q2, z2);
+        Store<L, E>(ref block, ref y, yStride, ref z, ref zCodes, row, column + o3, q3, z3);
     }
 
     /// <summary>
@@ -283,12 +339,20 @@ internal static class Int8Gemm<Q, TVec>
     {
         int n = L.Outputs;
         int at = column + offset;
-        ref int header = ref Unsafe.As<byte, int>(ref block);
         TVec multiplier = Q.Load(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref block, Int8Layout.Multipliers(n))), (nuint)at);
         TVec zq = Q.Requantize(acc, multiplier, requantization);
-        TVec q = typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)
-            ? Q.Lookup(zq, ref Unsafe.Add(ref block, Int8Layout.Table(n)))
-            : zq;
+        TVec q = IsTable<A>() ? Q.Lookup(zq, ref Unsafe.Add(ref block, Int8Layout.Table(n))) : zq;
+        Store<L, E>(ref block, ref y, yStride, ref z, ref zCodes, row, at, q, zq);
+    }
+
+    /// <summary>Stores one vector of output codes <paramref name="q"/> (and for <see cref="FloatOutWithZ"/> the pre-activation codes <paramref name="zq"/>) at output <paramref name="at"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<L, E>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int at, TVec q, TVec zq)
+        where L : struct, IInt8Layer
+        where E : struct
+    {
+        int n = L.Outputs;
+        ref int header = ref Unsafe.As<byte, int>(ref block);
         if (typeof(E) == typeof(Int8Out))
         {
             Q.StoreInt8(q, ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref y, row * Int8Layout.RowBytes(n))), (nuint)at);

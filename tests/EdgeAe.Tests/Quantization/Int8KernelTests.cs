@@ -170,7 +170,8 @@ public sealed class Int8KernelTests
     ];
 
     /// <summary>
-    /// A w → w layer, two of them chained (ReLU into int8 rows, then sigmoid or tanh to floats with the pre-activations),
+    /// A w → w layer, two of them chained (ReLU, or tanh for every third width, into int8 rows, then sigmoid or tanh to
+    /// floats with the pre-activations),
     /// on 1 row and on 7 rows (two three-row tiles and a single row on the x86 rungs below 512 bits, a four-row tile and
     /// three single rows on the others), against the reference row by row.
     /// </summary>
@@ -180,7 +181,7 @@ public sealed class Int8KernelTests
         where W : struct, IConstant
     {
         var random = new Random(width);
-        QuantizedLayer first = RandomLayer(random, width, width, ActivationKind.Relu, new QuantizationParameters(0.02f, random.Next(-128, 128)));
+        QuantizedLayer first = RandomLayer(random, width, width, width % 3 == 0 ? ActivationKind.Tanh : ActivationKind.Relu, new QuantizationParameters(0.02f, random.Next(-128, 128)));
         QuantizedLayer second = RandomLayer(random, width, width, width % 2 == 0 ? ActivationKind.Sigmoid : ActivationKind.Tanh, first.Output);
         foreach (int rows in new[] { 1, 7 })
         {
@@ -207,7 +208,14 @@ public sealed class Int8KernelTests
                 }
             }
 
-            Run<Q, TVec, Layer<W>, Relu, Int8Out>(first, x, hidden, [], [], rows);
+            if (first.Activation == ActivationKind.Tanh)
+            {
+                Run<Q, TVec, Layer<W>, Tanh, Int8Out>(first, x, hidden, [], [], rows);
+            }
+            else
+            {
+                Run<Q, TVec, Layer<W>, Relu, Int8Out>(first, x, hidden, [], [], rows);
+            }
             if (rows == 1)
             {
                 Run<Q, TVec, Layer<W>, Sigmoid, FloatOutWithZ>(second, hidden, [], y, z, rows, zCodes);
@@ -387,11 +395,21 @@ public sealed class Int8KernelTests
             OutputZeroPoint = output.ZeroPoint,
             WeightScales = Enumerable.Range(0, outputs).Select(_ => 0.01f).ToArray(),
             Multipliers = Enumerable.Range(0, outputs).Select(_ => random.Next(1 << 29, int.MaxValue)).ToArray(),
-            Table = table ? Quantizer.Table(activation, z, output) : [],
+            // Half the widths get a table that maps every index to a different code (a permutation), so that a lookup
+            // reading a wrong entry cannot agree with the reference by the plateaus of a real sigmoid or tanh table.
+            Table = !table ? [] : outputs % 4 < 2 ? Permutation(random) : Quantizer.Table(activation, z, output),
             Weights = Enumerable.Range(0, inputs * outputs).Select(_ => (sbyte)random.Next(-127, 128)).ToArray(),
             Biases = Enumerable.Range(0, outputs).Select(_ => random.Next(-100_000, 100_000)).ToArray(),
         };
         return new QuantizedLayer(0, new LayerFingerprint(0, inputs, outputs, (byte)activation), input, data);
+    }
+
+    /// <summary>The 256 codes −128..127 in a random order.</summary>
+    private static sbyte[] Permutation(Random random)
+    {
+        sbyte[] codes = Enumerable.Range(-128, 256).Select(c => (sbyte)c).ToArray();
+        random.Shuffle(codes);
+        return codes;
     }
 
     /// <summary>A layer of W inputs and W outputs at offset 0 of the packed buffer.</summary>
