@@ -223,7 +223,10 @@ internal static class Int8Gemm<Q, TVec>
         }
 
         var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
-        if (FinishesFour<A, K>())
+        // Four segments at a time when the activation is a table and the rung looks tables up four vectors at once. The
+        // conditions the JIT knows while importing come first: for other tiles it drops this block before inlining, so
+        // the block never spends the inlining budget the tile's own Finish calls need.
+        if (Unsafe.SizeOf<K>() >= 4 && (typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
         {
             FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01, s2, a02, s3, a03);
             if (Unsafe.SizeOf<K>() == 8)
@@ -264,19 +267,6 @@ internal static class Int8Gemm<Q, TVec>
             if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s2, a32, s3, a33);
         }
     }
-
-    /// <summary>True when the activation is a table, the rung looks tables up four vectors at a time and the tile has four segments or more (multi-row tiles: exactly four).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool FinishesFour<A, K>()
-        where A : struct
-        where K : struct, IConstant
-        => IsTable<A>() && Q.LooksUpFour && Unsafe.SizeOf<K>() >= 4;
-
-    /// <summary>True when the activation <typeparamref name="A"/> is applied by table (sigmoid, tanh) rather than as a clamp.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsTable<A>()
-        where A : struct
-        => typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid);
 
     /// <summary>
     /// Finishes four segments (offsets <paramref name="o0"/>..<paramref name="o3"/> from <paramref name="column"/>) of a
@@ -341,7 +331,9 @@ internal static class Int8Gemm<Q, TVec>
         int at = column + offset;
         TVec multiplier = Q.Load(ref Unsafe.As<byte, int>(ref Unsafe.Add(ref block, Int8Layout.Multipliers(n))), (nuint)at);
         TVec zq = Q.Requantize(acc, multiplier, requantization);
-        TVec q = IsTable<A>() ? Q.Lookup(zq, ref Unsafe.Add(ref block, Int8Layout.Table(n))) : zq;
+        TVec q = typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)
+            ? Q.Lookup(zq, ref Unsafe.Add(ref block, Int8Layout.Table(n)))
+            : zq;
         Store<L, E>(ref block, ref y, yStride, ref z, ref zCodes, row, at, q, zq);
     }
 
