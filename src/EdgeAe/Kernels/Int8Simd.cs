@@ -397,8 +397,7 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void LookupFour(ref Vector256<int> a, ref Vector256<int> b, ref Vector256<int> c, ref Vector256<int> d, ref byte table)
     {
-        // Per 128-bit half the packs give a0–3 b0–3 c0–3 d0–3 | a4–7 b4–7 c4–7 d4–7 (groups of four codes).
-        Vector256<byte> index = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d)).AsByte() ^ Vector256.Create((byte)0x80);
+        Vector256<byte> index = PackFour(a, b, c, d).AsByte() ^ Vector256.Create((byte)0x80);
         Vector256<byte> low = index & Vector256.Create((byte)0x0F);
         Vector256<byte> high = Vector256.ShiftRightLogical(index.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0F);
 
@@ -421,8 +420,8 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
         result = Slice(result, low, high, entries, 14);
         result = Slice(result, low, high, entries, 15);
 
-        // Groups of four back in order (a0–7, b0–7 | c0–7, d0–7), then each eight sign-extended to int32.
-        Vector256<sbyte> ordered = Avx2.PermuteVar8x32(result.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+        // Back in order (a0–7, b0–7 | c0–7, d0–7), then each eight sign-extended to int32.
+        Vector256<sbyte> ordered = InOrder(result.AsSByte());
         Vector128<sbyte> ab = ordered.GetLower(), cd = ordered.GetUpper();
         a = Avx2.ConvertToVector256Int32(ab);
         b = Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(ab, 8));
@@ -457,11 +456,20 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
     /// <summary>Three saturating packs and one VPERMD put 32 codes in order: one 32-byte store for four vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreInt8Four(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d, ref sbyte destination, nuint offset)
-    {
-        // Per 128-bit half the packs give a0–3 b0–3 c0–3 d0–3 | a4–7 b4–7 c4–7 d4–7 (groups of four codes).
-        Vector256<sbyte> all = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
-        Avx2.PermuteVar8x32(all.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte().StoreUnsafe(ref destination, offset);
-    }
+        => InOrder(PackFour(a, b, c, d)).StoreUnsafe(ref destination, offset);
+
+    /// <summary>
+    /// The 32 codes of four vectors as bytes, saturated to −128..127, in the packs' order: per 128-bit half
+    /// a0–3 b0–3 c0–3 d0–3 | a4–7 b4–7 c4–7 d4–7 (groups of four codes; <see cref="InOrder"/> sorts them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> PackFour(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d)
+        => Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(a, b), Avx2.PackSignedSaturate(c, d));
+
+    /// <summary>Bytes in <see cref="PackFour"/>'s order put in order (a0–7, b0–7, c0–7, d0–7) by one VPERMD.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> InOrder(Vector256<sbyte> packed)
+        => Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFloat(Vector256<int> q, int zeroPoint, float scale, ref float destination, nuint offset)

@@ -171,9 +171,8 @@ public sealed class Int8KernelTests
 
     /// <summary>
     /// A w → w layer, two of them chained (ReLU, or tanh for every third width, into int8 rows, then sigmoid or tanh to
-    /// floats with the pre-activations),
-    /// on 1 row and on 7 rows (two three-row tiles and a single row on the x86 rungs below 512 bits, a four-row tile and
-    /// three single rows on the others), against the reference row by row.
+    /// floats with the pre-activations), on 1 row and on 7 rows (two three-row tiles and a single row on the x86 rungs
+    /// below 512 bits, a four-row tile and three single rows on the others), against the reference row by row.
     /// </summary>
     private static void CheckWidth<Q, TVec, W>(int width)
         where Q : struct, IInt8Simd<TVec>
@@ -216,6 +215,7 @@ public sealed class Int8KernelTests
             {
                 Run<Q, TVec, Layer<W>, Relu, Int8Out>(first, x, hidden, [], [], rows);
             }
+
             if (rows == 1)
             {
                 Run<Q, TVec, Layer<W>, Sigmoid, FloatOutWithZ>(second, hidden, [], y, z, rows, zCodes);
