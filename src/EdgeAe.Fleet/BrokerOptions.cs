@@ -57,7 +57,16 @@ public sealed record BrokerOptions
     /// <paramref name="sessionExpirySeconds"/> after a disconnect) when that is above 0; at most
     /// <paramref name="receiveMaximum"/> unacknowledged QoS 1 messages in flight towards this client.
     /// </summary>
-    public MqttClientOptions ClientOptions(string clientId, uint sessionExpirySeconds, ushort receiveMaximum)
+    /// <param name="clientId">The client identifier (the session's key at the broker).</param>
+    /// <param name="sessionExpirySeconds">How long the broker keeps the session after a disconnect; 0 for a clean session.</param>
+    /// <param name="receiveMaximum">Unacknowledged QoS 1 messages the broker may send ahead.</param>
+    /// <param name="coalesceWrites">
+    /// Leaves Nagle's algorithm on (no TCP_NODELAY) so that the kernel joins small writes sent while earlier ones are
+    /// unacknowledged into one segment. For a consumer whose only traffic is acknowledgements: MQTTnet writes each PUBACK
+    /// on its own, and with TCP_NODELAY each became a segment the broker received and processed alone. Publishers keep
+    /// TCP_NODELAY: with Nagle a PUBLISH can wait for the broker's delayed ACK (tens of milliseconds).
+    /// </param>
+    public MqttClientOptions ClientOptions(string clientId, uint sessionExpirySeconds, ushort receiveMaximum, bool coalesceWrites = false)
     {
         Validate();
         MqttClientOptionsBuilder builder = new MqttClientOptionsBuilder()
@@ -91,7 +100,13 @@ public sealed record BrokerOptions
             });
         }
 
-        return builder.Build();
+        MqttClientOptions options = builder.Build();
+        if (coalesceWrites && options.ChannelOptions is MqttClientTcpOptions tcp)
+        {
+            tcp.NoDelay = false;
+        }
+
+        return options;
     }
 
     private static X509Certificate2Collection LoadCertificates(string path)

@@ -218,7 +218,7 @@ public sealed class FleetServer
                 // acknowledging them by their old packet ids would be wrong, so they are skipped by generation. The new
                 // generation starts before the connection does: a resumed session delivers right after its CONNACK.
                 Interlocked.Increment(ref _generation);
-                MqttClientConnectResult result = await client.ConnectAsync(_options.Broker.ClientOptions(_options.ClientId, _options.SessionExpirySeconds, _options.ReceiveMaximum), stop).ConfigureAwait(false);
+                MqttClientConnectResult result = await client.ConnectAsync(_options.Broker.ClientOptions(_options.ClientId, _options.SessionExpirySeconds, _options.ReceiveMaximum, coalesceWrites: true), stop).ConfigureAwait(false);
                 if (result.ResultCode == MqttClientConnectResultCode.Success)
                 {
                     // Subscribed again also when the session was resumed: Mosquitto 2.0.11 (Debian 12) drops a durable

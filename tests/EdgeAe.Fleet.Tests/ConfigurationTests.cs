@@ -8,6 +8,20 @@ namespace EdgeAe.Fleet.Tests;
 public sealed class ConfigurationTests
 {
     [Theory]
+    [InlineData("mqtt://127.0.0.1:1884")]
+    [InlineData("mqtts://broker.local")]
+    public void Only_a_consumer_connection_leaves_Nagle_on(string address)
+    {
+        var broker = new BrokerOptions { Endpoint = BrokerEndpoint.Parse(address) };
+
+        // serve writes nothing but PUBACKs: the kernel may join them; a publisher's PUBLISH must not wait for an ACK.
+        var consumer = Assert.IsType<MQTTnet.MqttClientTcpOptions>(broker.ClientOptions("serve", 600, 1000, coalesceWrites: true).ChannelOptions);
+        var publisher = Assert.IsType<MQTTnet.MqttClientTcpOptions>(broker.ClientOptions("device", 0, 16).ChannelOptions);
+        Assert.False(consumer.NoDelay);
+        Assert.True(publisher.NoDelay);
+    }
+
+    [Theory]
     [InlineData("mqtt://127.0.0.1:1884", "127.0.0.1", 1884, false, "mqtt://127.0.0.1:1884")]
     [InlineData("mqtt://broker.local", "broker.local", 1883, false, "mqtt://broker.local:1883")]
     [InlineData("mqtts://broker.local", "broker.local", 8883, true, "mqtts://broker.local:8883")]
