@@ -10,7 +10,7 @@ namespace EdgeAe.Kernels;
 /// <para>exp is Cephes expf: n = ⌊x·log₂e + ½⌋; r = (x − n·0.693359375) − n·(−2.12194440e−4);
 /// p = ((((((1.9875691500e−4·r + 1.3981999507e−3)·r + 8.3334519073e−3)·r + 4.1665795894e−2)·r
 /// + 1.6666665459e−1)·r + 5.0000001201e−1)·r²) + r + 1; the result p·2ⁿ; x is clamped to [−103.97, 88.72]
-/// first (above → +∞, below → 0, NaN stays NaN). Every step is a separate multiply or add.</para>
+/// first (above → +∞, below → 0, NaN stays NaN). Every step is a separate multiply or add (the firmware's order).</para>
 /// <para>sigmoid(z) = 1/(1 + exp(−z)); tanh(z) = sign(z)·(1 − 2/(exp(2|z|) + 1)) for |z| ≥ 0.625, else Cephes
 /// tanhf's odd polynomial. The output layer of a binary cross-entropy model takes σ from e^−|z| instead
 /// (<see cref="SigmoidStable(TVec, out TVec)"/>), so that the loss term can share the exp.</para>
@@ -189,19 +189,21 @@ internal static class SimdMath<V, TVec>
 
     /// <summary>
     /// e^x for x ≤ 0 (or NaN): Cephes expf's reduction and coefficients with the polynomial in Estrin's form and no
-    /// overflow handling; within exp's error bound, not bit-identical to <see cref="Exp"/>.
+    /// overflow handling; within exp's error bound, not bit-identical to <see cref="Exp"/>. The reduction and the
+    /// polynomial use <see cref="ISimd{TVec}.MultiplyAdd"/>: fused where the machine has FMA, in every width alike, so
+    /// the widths agree bit for bit as elsewhere.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec ExpOfNonPositive(TVec x)
     {
         TVec xc = V.MaxNative(x, V.Create(MathConstants.ExpLow));
-        TVec n = V.Floor(V.Add(V.Multiply(xc, V.Create(MathConstants.Log2E)), V.Create(0.5f)));
-        TVec r = V.Subtract(V.Subtract(xc, V.Multiply(n, V.Create(MathConstants.Ln2High))), V.Multiply(n, V.Create(MathConstants.Ln2Low)));
+        TVec n = V.Floor(V.MultiplyAdd(xc, V.Create(MathConstants.Log2E), V.Create(0.5f)));
+        TVec r = V.MultiplyAdd(n, V.Create(-MathConstants.Ln2Low), V.MultiplyAdd(n, V.Create(-MathConstants.Ln2High), xc));
         TVec r2 = V.Multiply(r, r);
-        TVec a = V.Add(V.Multiply(V.Create(MathConstants.P0), r), V.Create(MathConstants.P1));
-        TVec b = V.Add(V.Multiply(V.Create(MathConstants.P2), r), V.Create(MathConstants.P3));
-        TVec c = V.Add(V.Multiply(V.Create(MathConstants.P4), r), V.Create(MathConstants.P5));
-        TVec poly = V.Add(V.Add(V.Multiply(V.Add(V.Multiply(V.Add(V.Multiply(a, r2), b), r2), c), r2), r), V.Create(1f));
+        TVec a = V.MultiplyAdd(V.Create(MathConstants.P0), r, V.Create(MathConstants.P1));
+        TVec b = V.MultiplyAdd(V.Create(MathConstants.P2), r, V.Create(MathConstants.P3));
+        TVec c = V.MultiplyAdd(V.Create(MathConstants.P4), r, V.Create(MathConstants.P5));
+        TVec poly = V.Add(V.MultiplyAdd(V.MultiplyAdd(V.MultiplyAdd(a, r2, b), r2, c), r2, r), V.Create(1f));
         TVec result = V.ScaleByPowerOfTwo(poly, n);
         result = V.Select(V.LessThan(x, V.Create(MathConstants.ExpLow)), V.Zero, result);
         return V.Select(V.IsNotNaN(x), result, x);
