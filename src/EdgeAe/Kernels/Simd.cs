@@ -43,7 +43,10 @@ internal interface ISimd<TVec>
     /// <summary>a / b.</summary>
     static abstract TVec Divide(TVec a, TVec b);
 
-    /// <summary>a·b + c: fused where the hardware fuses (FMA3 on x64, AdvSimd on ARM64), else a multiply then an add.</summary>
+    /// <summary>
+    /// a·b + c: fused where the machine fuses (FMA3 on x64, AdvSimd on ARM64), else a multiply then an add — the same
+    /// choice in every width, also where a width runs in software (so that the activations built on it agree bit for bit).
+    /// </summary>
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
 
     /// <summary>The larger of each pair (the platform's behaviour for NaN and signed zeros).</summary>
@@ -136,7 +139,8 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
     public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c)
+        => Fma.IsSupported || AdvSimd.IsSupported ? Vector512.FusedMultiplyAdd(a, b, c) : a * b + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MaxNative(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
@@ -238,7 +242,7 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c)
-        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+        => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : AdvSimd.IsSupported ? Vector256.FusedMultiplyAdd(a, b, c) : a * b + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MaxNative(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
