@@ -64,7 +64,7 @@ public class ProductCeiling
 
     /// <summary>Int8: 3 rows × 32 outputs × 256 inputs, the kernels' product per quad of inputs.</summary>
     [Benchmark]
-    public int Int8Dot() => AvxVnni.IsSupported ? Int8Tile<Int8x256Vnni>(ref _quads[0], ref _codes[0]) : Int8Tile<Int8x256>(ref _quads[0], ref _codes[0]);
+    public int QuantizedDot() => AvxVnni.IsSupported ? Int8Tile<Int8x256Vnni>(ref _quads[0], ref _codes[0]) : Int8Tile<Int8x256>(ref _quads[0], ref _codes[0]);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float FloatTile(ref float w, ref float x)
