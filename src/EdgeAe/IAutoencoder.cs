@@ -38,6 +38,22 @@ public interface IAutoencoder
     /// </summary>
     void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes);
 
+    /// <summary>
+    /// Decodes a batch (count × code width floats, sample after sample, 1 ≤ count ≤ <see cref="ModelTopology.MaxBatchSize"/>)
+    /// into count × input width floats: bit for bit what <see cref="Decode"/> gives each code. Generated float models run
+    /// it as batch products (tied models, and models without a batch path, decode sample by sample).
+    /// </summary>
+    void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)
+    {
+        int code = Topology.CodeSize, width = Topology.InputSize;
+        int count = Kernels.Shape.BatchCount(codes.Length, code, Topology.MaxBatchSize, nameof(codes));
+        Kernels.Shape.Check(outputs, count * width, nameof(outputs));
+        for (int s = 0; s < count; s++)
+        {
+            Decode(codes.Slice(s * code, code), outputs.Slice(s * width, width));
+        }
+    }
+
     /// <summary>Reconstructs an input and returns the per-sample loss against it (Σ BCE or ½Σ squared error).</summary>
     float Reconstruct(ReadOnlySpan<float> input, Span<float> output);
 
@@ -49,6 +65,23 @@ public interface IAutoencoder
     /// mean per element, <c>(float)Metrics.MeanPerElement(loss, Reconstruct(input), InputSize)</c>, on the fast path.
     /// </summary>
     float Score(ReadOnlySpan<float> input);
+
+    /// <summary>
+    /// The anomaly scores of a batch (count × input width floats, sample after sample, 1 ≤ count ≤
+    /// <see cref="ModelTopology.MaxBatchSize"/>) into <paramref name="scores"/> (count floats): bit for bit what
+    /// <see cref="Score"/> gives each sample. Generated float models run it as batch products and the single-sample
+    /// output epilogue per row (tied models, and models without a batch path, score sample by sample).
+    /// </summary>
+    void ScoreBatch(ReadOnlySpan<float> inputs, Span<float> scores)
+    {
+        int width = Topology.InputSize;
+        int count = Kernels.Shape.BatchCount(inputs.Length, width, Topology.MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(scores, count, nameof(scores));
+        for (int s = 0; s < count; s++)
+        {
+            scores[s] = Score(inputs.Slice(s * width, width));
+        }
+    }
 
     /// <summary>
     /// The anomaly score with the firmware flavour's exact arithmetic: bit-identical to the device's <c>Score</c> for the

@@ -80,18 +80,25 @@ public static class ParallelInference
         });
     }
 
-    /// <summary>The anomaly score (<see cref="IAutoencoder.Score"/>) of every sample of <paramref name="inputs"/> into <paramref name="scores"/> (count floats).</summary>
+    /// <summary>
+    /// The anomaly score (<see cref="IAutoencoder.Score"/>) of every sample of <paramref name="inputs"/> into
+    /// <paramref name="scores"/> (count floats), in blocks of MaxBatchSize samples through each model's
+    /// <see cref="IAutoencoder.ScoreBatch"/> (each score is the single-sample one bit for bit), the blocks shared out among
+    /// <paramref name="models"/> (one thread each).
+    /// </summary>
     public static void ScoreBatch(IReadOnlyList<IAutoencoder> models, ReadOnlyMemory<float> inputs, Memory<float> scores)
     {
         ModelTopology topology = Check(models, inputs, out int count);
-        int width = topology.InputSize;
+        int width = topology.InputSize, block = topology.MaxBatchSize;
         CheckLength(scores.Length, count, nameof(scores));
-        Run(models.Count, count, (model, first, end) =>
+        int blocks = (count + block - 1) / block;
+        Run(models.Count, blocks, (model, first, end) =>
         {
             IAutoencoder m = models[model];
-            for (int i = first; i < end; i++)
+            for (int b = first; b < end; b++)
             {
-                scores.Span[i] = m.Score(inputs.Span.Slice(i * width, width));
+                int start = b * block, n = Math.Min(block, count - start);
+                m.ScoreBatch(inputs.Span.Slice(start * width, n * width), scores.Span.Slice(start, n));
             }
         });
     }

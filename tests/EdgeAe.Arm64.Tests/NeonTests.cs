@@ -82,6 +82,35 @@ public sealed class NeonTests
 
     [Theory]
     [MemberData(nameof(Models))]
+    public void Batch_decode_and_scores_equal_the_single_sample_ones_bit_for_bit(string name)
+    {
+        IAutoencoder model = Create(name);
+        Perturb(model);
+        int width = model.Topology.InputSize, codeSize = model.Topology.CodeSize;
+        int count = model.Topology.MaxBatchSize;
+        var inputs = new float[count * width];
+        var codes = new float[count * codeSize];
+        for (int s = 0; s < count; s++)
+        {
+            Input(model, s).CopyTo(inputs.AsSpan(s * width, width));
+            model.Encode(inputs.AsSpan(s * width, width), codes.AsSpan(s * codeSize, codeSize));
+        }
+
+        var outputs = new float[count * width];
+        var scores = new float[count];
+        model.DecodeBatch(codes, outputs);
+        model.ScoreBatch(inputs, scores);
+        var one = new float[width];
+        for (int s = 0; s < count; s++)
+        {
+            model.Decode(codes.AsSpan(s * codeSize, codeSize), one);
+            Assert.True(one.AsSpan().SequenceEqual(outputs.AsSpan(s * width, width)), $"{name} batch decode, sample {s}");
+            Assert.Equal(BitConverter.SingleToInt32Bits(model.Score(inputs.AsSpan(s * width, width))), BitConverter.SingleToInt32Bits(scores[s]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
     public void Batch_gradients_match_finite_differences_of_the_reference(string name)
     {
         IAutoencoder model = Create(name);

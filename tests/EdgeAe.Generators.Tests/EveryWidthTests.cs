@@ -130,6 +130,19 @@ public sealed class EveryWidthTests
             Assert.True(Math.Abs(loss - expectedLoss) <= 1e-5 * Math.Max(1, Math.Abs(expectedLoss)), $"Widths{k} loss {loss:R} vs reference {expectedLoss:R}");
         }
 
+        // Batch decode and scores: each sample's single-sample result, bit for bit (the segment overlaps of every width).
+        var decoded = new float[Batch * inputSize];
+        var scores = new float[Batch];
+        model.DecodeBatch(codes, decoded);
+        model.ScoreBatch(inputs, scores);
+        for (int s = 0; s < Batch; s++)
+        {
+            model.Decode(codes.AsSpan(s * code.Length, code.Length), output);
+            Assert.True(output.AsSpan().SequenceEqual(decoded.AsSpan(s * inputSize, inputSize)), $"Widths{k} batch decode, sample {s}, differs from Decode");
+            float score = model.Score(inputs.AsSpan(s * inputSize, inputSize));
+            Assert.True(BitConverter.SingleToInt32Bits(score) == BitConverter.SingleToInt32Bits(scores[s]), $"Widths{k} batch score {scores[s]:R}, Score {score:R}, sample {s}");
+        }
+
         // Batch gradients (and the per-sample path on the first sample).
         var reference = new double[parameters.Length];
         double referenceLoss = 0;

@@ -39,6 +39,41 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
+        w.WriteSummary("The anomaly scores of a batch: <paramref name=\"inputs\"/> holds count × <see cref=\"InputSize\"/> floats sample after "
+            + "sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"scores\"/> receives count floats, bit for bit what "
+            + "<see cref=\"Score\"/> gives each sample. Allocates nothing.");
+        w.OpenBlock("public void ScoreBatch(ReadOnlySpan<float> inputs, Span<float> scores)");
+        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("Kernels.Shape.Check(scores, count, nameof(scores));");
+        if (BatchMatchesSingleSample(plan, 0, last))
+        {
+            LayerPlan output = plan.OutputLayer;
+            bool bce = spec.Loss == LossKind.BinaryCrossEntropy;
+            w.WriteLine("ref float p = ref _parameters.Reference;");
+            WriteBatchForward(w, plan, 0, last, BatchEnd.Scoring);
+            w.WriteComment("Per sample, the output layer's epilogue as Score runs it, segment by segment: the same outputs and loss.");
+            w.OpenBlock("for (int s = 0; s < count; s++)");
+            w.WriteLine($"ref float z = ref Ws(BatchLayout.{(bce ? "PreActivations" : $"Activations{last}")} + (s * BatchLayout.Row{last}));");
+            if (bce)
+            {
+                w.WriteLine($"ref float output = ref Ws(BatchLayout.Activations{last} + (s * BatchLayout.Row{last}));");
+            }
+
+            w.WriteLine("ref float target = ref Unsafe.Add(ref In(inputs), s * InputSize);");
+            w.WriteStatement(bce
+                ? $"double loss = Kernels.Dense.BinaryCrossEntropyOutput<Layer{last}>(ref z, ref target, ref output);"
+                : $"double loss = Kernels.Dense.SquaredErrorOutput<Layer{last}, {KernelActivation(plan, output)}>(ref z, ref target, ref z);");
+            w.WriteStatement("scores[s] = ScoreOfLoss((float)loss);");
+            w.CloseBlock();
+        }
+        else
+        {
+            WriteSampleBySample(w, "scores[s] = Score(inputs.Slice(s * InputSize, InputSize));");
+        }
+
+        w.CloseBlock();
+        w.WriteLine();
+
         w.WriteSummary("The anomaly score with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same math "
             + "functions): bit-identical to the device's <c>Score</c> for the same parameters. Allocates nothing.");
         w.OpenBlock("public float ScorePortable(ReadOnlySpan<float> input)");

@@ -181,8 +181,26 @@ internal static partial class ModelEmitter
         w.WriteStatement("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         WriteBatchTransposes(w, plan, 0, code);
-        WriteBatchForward(w, plan, 0, code);
+        WriteBatchForward(w, plan, 0, code, BatchEnd.Activated);
         w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{code}), BatchLayout.Row{code}, codes, CodeSize, count);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Decodes a batch: <paramref name=\"codes\"/> holds count × <see cref=\"CodeSize\"/> floats code after code (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"outputs\"/> receives count × <see cref=\"InputSize\"/> floats, bit for bit what <see cref=\"Decode\"/> gives each code. Allocates nothing.");
+        w.OpenBlock("public void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)");
+        w.WriteLine("int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));");
+        w.WriteStatement("Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));");
+        if (BatchMatchesSingleSample(plan, code + 1, last))
+        {
+            w.WriteLine("ref float p = ref _parameters.Reference;");
+            WriteBatchForward(w, plan, code + 1, last, BatchEnd.Activated, source: "codes");
+            w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{last}), BatchLayout.Row{last}, outputs, InputSize, count);");
+        }
+        else
+        {
+            WriteSampleBySample(w, "Decode(codes.Slice(s * CodeSize, CodeSize), outputs.Slice(s * InputSize, InputSize));");
+        }
+
         w.CloseBlock();
         w.WriteLine();
 
@@ -275,7 +293,7 @@ internal static partial class ModelEmitter
         w.WriteLine("private float Backpropagate(");
         w.OpenBlock("    ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
-        WriteBatchForward(w, plan, 0, last, Worker);
+        WriteBatchForward(w, plan, 0, last, BatchEnd.Training, Worker);
         w.WriteLine();
         LayerPlan output = plan.OutputLayer;
         if (spec.Loss == LossKind.BinaryCrossEntropy)
@@ -399,21 +417,48 @@ internal static partial class ModelEmitter
     /// <summary>How the training pass addresses the workspace it is given (<c>ref float w</c>): <c>At(ref w, offset)</c>.</summary>
     private const string Worker = "At(ref w, ";
 
-    /// <summary>
-    /// Batch forward calls for layers first..last, layer 0 reading the caller's <c>inputs</c>, the workspace addressed
-    /// through <paramref name="ws"/> (<see cref="Instance"/> or <see cref="Worker"/>).
-    /// </summary>
-    private static void WriteBatchForward(SourceWriter w, ModelPlan plan, int first, int last, string ws = Instance)
+    /// <summary>The body of a batch member whose batch products would not match the single-sample ones: a loop over them.</summary>
+    private static void WriteSampleBySample(SourceWriter w, string call)
     {
-        bool training = last == plan.OutputLayer.Layer.Index;
+        w.WriteComment("A tied layer: sample by sample, so that each result is the single-sample one bit for bit (a tied layer's batch product sums in another order).");
+        w.OpenBlock("for (int s = 0; s < count; s++)");
+        w.WriteStatement(call);
+        w.CloseBlock();
+    }
+
+    /// <summary>What a batch forward leaves in its last layer's rows.</summary>
+    private enum BatchEnd
+    {
+        /// <summary>Activations (EncodeBatch, DecodeBatch).</summary>
+        Activated,
+
+        /// <summary>Training: a binary cross-entropy output layer stores z for the loss pass; fake quantisation hooks run.</summary>
+        Training,
+
+        /// <summary>Scoring: the output layer stores z, which each sample's single-sample epilogue then finishes.</summary>
+        Scoring,
+    }
+
+    /// <summary>
+    /// Batch forward calls for layers first..last, the first reading the caller's rows <paramref name="source"/>, the
+    /// workspace addressed through <paramref name="ws"/> (<see cref="Instance"/> or <see cref="Worker"/>).
+    /// </summary>
+    private static void WriteBatchForward(
+        SourceWriter w, ModelPlan plan, int first, int last, BatchEnd end, string ws = Instance, string source = "inputs")
+    {
+        bool training = end == BatchEnd.Training;
         for (int l = first; l <= last; l++)
         {
             LayerPlan layer = plan.Layers[l];
-            bool zOnly = training && l == last && plan.Topology.Loss == LossKind.BinaryCrossEntropy;
-            string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref {ws}BatchLayout.Activations{l - 1}), fromInputs: false";
-            string y = zOnly ? $"ref {ws}BatchLayout.PreActivations)" : $"ref {ws}BatchLayout.Activations{l})";
+            bool bce = plan.Topology.Loss == LossKind.BinaryCrossEntropy;
+            bool zOnly = l == last && (end == BatchEnd.Scoring || (training && bce));
+            string x = l == first ? $"ref In({source}), fromInputs: true" : $"ref {ws}BatchLayout.Activations{l - 1}), fromInputs: false";
+            string y = zOnly && bce ? $"ref {ws}BatchLayout.PreActivations)" : $"ref {ws}BatchLayout.Activations{l})";
             string activation = zOnly ? "Kernels.Linear" : KernelActivation(plan, layer);
-            w.WriteLine(LayerComment(layer) + (zOnly ? " Stores z: the loss pass applies σ." : string.Empty));
+            string note = !zOnly ? string.Empty
+                : training ? " Stores z: the loss pass applies σ."
+                : " Stores z: each sample's epilogue below applies " + (bce ? "σ" : "f") + " and sums the loss.";
+            w.WriteLine(LayerComment(layer) + note);
             w.WriteStatement(layer.IsTied
                 ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref {ws}BatchLayout.Activations{l - 1}), {y}, count);"
                 : $"Kernels.Dense.ForwardBatch<Layer{l}, {activation}>(ref p, {x}, {y}, count);");
@@ -422,6 +467,23 @@ internal static partial class ModelEmitter
                 WriteFakeQuantizationHook(w, "Forward", l, y);
             }
         }
+    }
+
+    /// <summary>
+    /// True when the batch products of layers first..last compute exactly what the single-sample ones do: no tied layer
+    /// (a tied layer's single-sample product is a dot product per output, summed in another order than a batch tile's).
+    /// </summary>
+    private static bool BatchMatchesSingleSample(ModelPlan plan, int first, int last)
+    {
+        for (int l = first; l <= last; l++)
+        {
+            if (plan.Layers[l].IsTied)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>One struct per layer: the constant shape the kernels are compiled for.</summary>

@@ -17,7 +17,8 @@ public static class AnomalyScore
 
     /// <summary>
     /// Scores <paramref name="inputs"/> (count × input width floats, sample after sample) into <paramref name="scores"/>
-    /// (count floats) with the model's fast path. Allocates nothing.
+    /// (count floats) with the model's fast path, in blocks of its largest batch (<see cref="IAutoencoder.ScoreBatch"/>:
+    /// each score is <see cref="IAutoencoder.Score"/>'s bit for bit). Allocates nothing.
     /// </summary>
     /// <exception cref="AnomalyException">The lengths do not fit the model's input width.</exception>
     public static void ScoreBatch(IAutoencoder model, ReadOnlySpan<float> inputs, Span<float> scores)
@@ -35,9 +36,12 @@ public static class AnomalyScore
             throw new AnomalyException($"Expected {count} floats in 'scores' (one per sample) but found {scores.Length}.");
         }
 
-        for (int i = 0; i < count; i++)
+        // Blocks of the model's largest batch: its ScoreBatch gives each sample's Score bit for bit, faster.
+        int block = model.Topology.MaxBatchSize;
+        for (int start = 0; start < count; start += block)
         {
-            scores[i] = model.Score(inputs.Slice(i * width, width));
+            int n = Math.Min(block, count - start);
+            model.ScoreBatch(inputs.Slice(start * width, n * width), scores.Slice(start, n));
         }
     }
 

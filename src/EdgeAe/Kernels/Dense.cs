@@ -53,6 +53,51 @@ public static class Dense
         where A : struct
         => Run<L, A, SquaredErrorTerms>(tied, ref parameters, ref x, ref z, ref target, ref output);
 
+    /// <summary>
+    /// The sigmoid output layer of a binary cross-entropy model for one sample whose z a batch product left (with
+    /// <see cref="Linear"/>): σ(z) into <paramref name="output"/> and Σ softplus(z) − t·z, exactly as
+    /// <see cref="ForwardBinaryCrossEntropy{L}"/> finishes the same z — so batch scores equal single-sample ones bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double BinaryCrossEntropyOutput<L>(ref float z, ref float target, ref float output)
+        where L : struct, IDenseLayer
+        => Epilogue<L, StableSigmoid, BinaryCrossEntropyTerms>(ref z, ref target, ref output);
+
+    /// <summary>
+    /// The output layer of a squared-error model for one sample whose z a batch product left (with <see cref="Linear"/>):
+    /// a = f(z) into <paramref name="output"/> and ½Σ(a − t)², exactly as <see cref="ForwardSquaredError{L, A}"/> finishes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double SquaredErrorOutput<L, A>(ref float z, ref float target, ref float output)
+        where L : struct, IDenseLayer
+        where A : struct
+        => Epilogue<L, A, SquaredErrorTerms>(ref z, ref target, ref output);
+
+    /// <summary>The single-sample epilogue at the width <see cref="Run{L, A, E}"/> picks for the layer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Epilogue<L, A, E>(ref float z, ref float target, ref float output)
+        where L : struct, IDenseLayer
+        where A : struct
+        where E : struct
+    {
+        if (Vector512.IsHardwareAccelerated && L.Outputs >= 16)
+        {
+            return SingleSample<Simd512, Vector512<float>>.Epilogue<L, A, E>(ref z, ref target, ref output);
+        }
+
+        if (Vector256.IsHardwareAccelerated && L.Outputs >= 8)
+        {
+            return SingleSample<Simd256, Vector256<float>>.Epilogue<L, A, E>(ref z, ref target, ref output);
+        }
+
+        if (Vector128.IsHardwareAccelerated && L.Outputs >= 4)
+        {
+            return SingleSample<Simd128, Vector128<float>>.Epilogue<L, A, E>(ref z, ref target, ref output);
+        }
+
+        return SingleSample<Simd1, float>.Epilogue<L, A, E>(ref z, ref target, ref output);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double Run<L, A, E>(bool tied, ref float p, ref float x, ref float z, ref float target, ref float output)
         where L : struct, IDenseLayer

@@ -114,8 +114,22 @@ internal static class SingleSample<V, TVec>
             Unsafe.Add(ref z, j) = s;
         }
 
+        return Epilogue<L, A, E>(ref z, ref target, ref output);
+    }
+
+    /// <summary>
+    /// The epilogue <typeparamref name="E"/> over a row of z already computed, segment by segment in the order the
+    /// products above apply it: the same floats and the same loss as they return for that z. A batch product's row of z
+    /// is bit for bit the single-sample one (the same FMA chain from the bias), so batch inference ends with this.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Epilogue<L, A, E>(ref float z, ref float target, ref float output)
+        where L : struct, IDenseLayer
+        where A : struct
+        where E : struct
+    {
         var sums = new LossSums(V.Zero);
-        int segments = (n + lanes - 1) / lanes;
+        int segments = (L.Outputs + V.Count - 1) / V.Count;
         for (int s = 0; s < segments; s++)
         {
             Apply<L, A, E>(ref z, ref target, ref output, s, ref sums);

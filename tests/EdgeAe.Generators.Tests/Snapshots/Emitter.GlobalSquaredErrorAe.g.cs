@@ -185,6 +185,23 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
     }
 
     /// <summary>
+    /// Decodes a batch: <paramref name="codes"/> holds count × <see cref="CodeSize"/> floats code after code (1 ≤ count
+    /// ≤ <see cref="MaxBatchSize"/>), <paramref name="outputs"/> receives count × <see cref="InputSize"/> floats, bit
+    /// for bit what <see cref="Decode"/> gives each code. Allocates nothing.
+    /// </summary>
+    public void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)
+    {
+        int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));
+        Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));
+        // A tied layer: sample by sample, so that each result is the single-sample one bit for bit (a tied layer's
+        // batch product sums in another order).
+        for (int s = 0; s < count; s++)
+        {
+            Decode(codes.Slice(s * CodeSize, CodeSize), outputs.Slice(s * InputSize, InputSize));
+        }
+    }
+
+    /// <summary>
     /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
     /// reconstruction against the input: squared error ½Σ(x̂ − x)². Allocates nothing.
     /// </summary>
@@ -238,6 +255,23 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
     {
         Kernels.Shape.Check(input, InputSize, nameof(input));
         return ScoreOfLoss(ForwardAndLoss(input, input, ref Ws(SampleLayout.Activations1)));
+    }
+
+    /// <summary>
+    /// The anomaly scores of a batch: <paramref name="inputs"/> holds count × <see cref="InputSize"/> floats sample
+    /// after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="scores"/> receives count floats, bit for
+    /// bit what <see cref="Score"/> gives each sample. Allocates nothing.
+    /// </summary>
+    public void ScoreBatch(ReadOnlySpan<float> inputs, Span<float> scores)
+    {
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(scores, count, nameof(scores));
+        // A tied layer: sample by sample, so that each result is the single-sample one bit for bit (a tied layer's
+        // batch product sums in another order).
+        for (int s = 0; s < count; s++)
+        {
+            scores[s] = Score(inputs.Slice(s * InputSize, InputSize));
+        }
     }
 
     /// <summary>

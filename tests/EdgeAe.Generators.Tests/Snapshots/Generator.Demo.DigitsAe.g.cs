@@ -206,6 +206,25 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     }
 
     /// <summary>
+    /// Decodes a batch: <paramref name="codes"/> holds count × <see cref="CodeSize"/> floats code after code (1 ≤ count
+    /// ≤ <see cref="MaxBatchSize"/>), <paramref name="outputs"/> receives count × <see cref="InputSize"/> floats, bit
+    /// for bit what <see cref="Decode"/> gives each code. Allocates nothing.
+    /// </summary>
+    public void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)
+    {
+        int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));
+        Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));
+        ref float p = ref _parameters.Reference;
+        // Layer 2 (decoder): dense 16 → 32, Relu.
+        Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
+            ref p, ref In(codes), fromInputs: true, ref Ws(BatchLayout.Activations2), count);
+        // Layer 3 (output): dense 32 → 64, Sigmoid.
+        Kernels.Dense.ForwardBatch<Layer3, Kernels.StableSigmoid>(
+            ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.Activations3), count);
+        Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations3), BatchLayout.Row3, outputs, InputSize, count);
+    }
+
+    /// <summary>
     /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
     /// reconstruction against the input: binary cross-entropy, summed over elements. Allocates nothing.
     /// </summary>
@@ -265,6 +284,39 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     {
         Kernels.Shape.Check(input, InputSize, nameof(input));
         return ScoreOfLoss(ForwardAndLoss(input, input, ref Ws(SampleLayout.Activations3)));
+    }
+
+    /// <summary>
+    /// The anomaly scores of a batch: <paramref name="inputs"/> holds count × <see cref="InputSize"/> floats sample
+    /// after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="scores"/> receives count floats, bit for
+    /// bit what <see cref="Score"/> gives each sample. Allocates nothing.
+    /// </summary>
+    public void ScoreBatch(ReadOnlySpan<float> inputs, Span<float> scores)
+    {
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(scores, count, nameof(scores));
+        ref float p = ref _parameters.Reference;
+        // Layer 0 (encoder): dense 64 → 32, Relu.
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
+            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        // Layer 1 (code): dense 32 → 16, Sigmoid.
+        Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
+            ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
+        // Layer 2 (decoder): dense 16 → 32, Relu.
+        Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
+            ref p, ref Ws(BatchLayout.Activations1), fromInputs: false, ref Ws(BatchLayout.Activations2), count);
+        // Layer 3 (output): dense 32 → 64, Sigmoid. Stores z: each sample's epilogue below applies σ and sums the loss.
+        Kernels.Dense.ForwardBatch<Layer3, Kernels.Linear>(
+            ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.PreActivations), count);
+        // Per sample, the output layer's epilogue as Score runs it, segment by segment: the same outputs and loss.
+        for (int s = 0; s < count; s++)
+        {
+            ref float z = ref Ws(BatchLayout.PreActivations + (s * BatchLayout.Row3));
+            ref float output = ref Ws(BatchLayout.Activations3 + (s * BatchLayout.Row3));
+            ref float target = ref Unsafe.Add(ref In(inputs), s * InputSize);
+            double loss = Kernels.Dense.BinaryCrossEntropyOutput<Layer3>(ref z, ref target, ref output);
+            scores[s] = ScoreOfLoss((float)loss);
+        }
     }
 
     /// <summary>
