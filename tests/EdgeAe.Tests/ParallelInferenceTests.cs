@@ -107,6 +107,16 @@ public sealed class ParallelInferenceTests
         var sequential = new float[count * 64];
         Assert.Equal(count, codec.DecodeBatch(all, sequential));
 
+        // A model batch at a time (several MaxBatch blocks here), each reconstruction is Decode's bit for bit.
+        var one = new float[64];
+        for (int i = 0, offset = 0; i < count; i++)
+        {
+            int length = i % 3 == 0 ? codec.PacketLength : codec.SequencedPacketLength;
+            codec.Decode(all.AsSpan(offset, length), one);
+            Assert.Equal(Bits(one), Bits(sequential.AsSpan(i * 64, 64).ToArray()));
+            offset += length;
+        }
+
         IReadOnlyList<PacketCodec> codecs = ParallelInference.Replicas(model, () => new CodecDigitsAe(), degree).Select(codec.WithModel).ToArray();
         var parallel = new float[count * 64];
         Assert.Equal(count, PacketCodec.DecodeBatch(codecs, all, parallel));

@@ -16,6 +16,7 @@ namespace EdgeAe.Compression;
 public sealed class PacketCodec
 {
     private readonly float[] _code;
+    private float[]? _codes; // DecodeBatch: the codes of one model batch, made on first use
 
     /// <summary>A codec over <paramref name="model"/> (its current parameters) with <paramref name="quantizer"/> and <paramref name="modelId"/>.</summary>
     public PacketCodec(IAutoencoder model, CodeQuantizer quantizer, ushort modelId)
@@ -172,13 +173,7 @@ public sealed class PacketCodec
             throw new ArgumentException($"Expected {count * width} floats in 'reconstructions' for {count} packets but found {reconstructions.Length}.", nameof(reconstructions));
         }
 
-        for (int i = 0, offset = 0; i < count; i++)
-        {
-            int length = FrameLength(packets[offset], PacketLength);
-            Decode(packets.Slice(offset, length), reconstructions.Slice(i * width, width), i);
-            offset += length;
-        }
-
+        DecodeChecked(packets, 0, count, reconstructions);
         return count;
     }
 
@@ -248,13 +243,7 @@ public sealed class PacketCodec
 
         ParallelInference.Run(codecs.Count, packetCount, (codec, start, end) =>
         {
-            ReadOnlySpan<byte> bytes = packets.Span;
-            for (int i = start; i < end; i++)
-            {
-                int offset = offsets[i];
-                int length = first.FrameLength(bytes[offset], first.PacketLength);
-                codecs[codec].Decode(bytes.Slice(offset, length), reconstructions.Span.Slice(i * width, width), i);
-            }
+            codecs[codec].DecodeChecked(packets.Span[offsets[start]..], start, end - start, reconstructions.Span.Slice(start * width, (end - start) * width));
         });
         return packetCount;
     }
@@ -302,6 +291,32 @@ public sealed class PacketCodec
     /// <summary>The model id and bits a packet claims, without checking it against this codec (for messages and tools).</summary>
     public static string DescribeHeader(ReadOnlySpan<byte> packet)
         => packet.Length < PacketFormat.HeaderLength ? "(no header)" : Invariant($"header 0x{packet[0]:X2}, model id 0x{packet[1] | (packet[2] << 8):X4}");
+
+    /// <summary>
+    /// Decodes <paramref name="count"/> packets already checked, back to back from the start of <paramref name="packets"/>
+    /// (packet <paramref name="firstIndex"/> of the caller's), a model batch at a time: the codes of up to MaxBatchSize
+    /// packets, then one <see cref="IAutoencoder.DecodeBatch"/> — each reconstruction is <see cref="Decode(ReadOnlySpan{byte}, Span{float})"/>'s bit for bit.
+    /// </summary>
+    private void DecodeChecked(ReadOnlySpan<byte> packets, int firstIndex, int count, Span<float> reconstructions)
+    {
+        int width = Model.Topology.InputSize, codeSize = Quantizer.CodeSize, block = Model.Topology.MaxBatchSize;
+        float[] codes = _codes ??= new float[block * codeSize];
+        for (int done = 0, offset = 0; done < count;)
+        {
+            int n = Math.Min(block, count - done);
+            for (int k = 0; k < n; k++)
+            {
+                int length = FrameLength(packets[offset], PacketLength);
+                ReadOnlySpan<byte> packet = packets.Slice(offset, length);
+                PacketInfo info = Check(packet, firstIndex + done + k);
+                Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLengthOf(info.Version), Quantizer.PayloadBytes), codes.AsSpan(k * codeSize, codeSize));
+                offset += length;
+            }
+
+            Model.DecodeBatch(codes.AsSpan(0, n * codeSize), reconstructions.Slice(done * width, n * width));
+            done += n;
+        }
+    }
 
     private PacketInfo Decode(ReadOnlySpan<byte> packet, Span<float> reconstruction, long index)
     {
