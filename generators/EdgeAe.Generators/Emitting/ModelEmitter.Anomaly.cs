@@ -49,8 +49,15 @@ internal static partial class ModelEmitter
         {
             LayerPlan output = plan.OutputLayer;
             bool bce = spec.Loss == LossKind.BinaryCrossEntropy;
+            int code = plan.CodeLayer.Layer.Index;
+            w.WriteLine("EncodeRows(inputs, count);");
+            if (last - 1 > code)
+            {
+                w.WriteLine($"DecodeHiddenRows(ref Ws(BatchLayout.Activations{code}), fromInputs: false, count);");
+            }
+
             w.WriteLine("ref float p = ref _parameters.Reference;");
-            WriteBatchForward(w, plan, 0, last, BatchEnd.Scoring);
+            WriteBatchForward(w, plan, last, last, BatchEnd.Scoring, first: $"ref Ws(BatchLayout.Activations{last - 1}), fromInputs: false");
             w.WriteComment("Per sample, the output layer's epilogue as Score runs it, segment by segment: the same outputs and loss.");
             w.OpenBlock("for (int s = 0; s < count; s++)");
             w.WriteLine($"ref float z = ref Ws(BatchLayout.{(bce ? "PreActivations" : $"Activations{last}")} + (s * BatchLayout.Row{last}));");

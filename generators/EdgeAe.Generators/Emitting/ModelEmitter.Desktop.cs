@@ -179,21 +179,26 @@ internal static partial class ModelEmitter
         w.OpenBlock("public void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
         w.WriteStatement("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
-        w.WriteLine("ref float p = ref _parameters.Reference;");
-        WriteBatchTransposes(w, plan, 0, code);
-        WriteBatchForward(w, plan, 0, code, BatchEnd.Activated);
+        w.WriteLine("EncodeRows(inputs, count);");
         w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{code}), BatchLayout.Row{code}, codes, CodeSize, count);");
         w.CloseBlock();
         w.WriteLine();
 
+        bool batchedDecoder = BatchMatchesSingleSample(plan, code + 1, last);
+        bool hiddenDecoder = last - 1 > code;
         w.WriteSummary("Decodes a batch: <paramref name=\"codes\"/> holds count × <see cref=\"CodeSize\"/> floats code after code (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"outputs\"/> receives count × <see cref=\"InputSize\"/> floats, bit for bit what <see cref=\"Decode\"/> gives each code. Allocates nothing.");
         w.OpenBlock("public void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)");
         w.WriteLine("int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));");
         w.WriteStatement("Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));");
-        if (BatchMatchesSingleSample(plan, code + 1, last))
+        if (batchedDecoder)
         {
+            if (hiddenDecoder)
+            {
+                w.WriteLine("DecodeHiddenRows(ref In(codes), fromInputs: true, count);");
+            }
+
             w.WriteLine("ref float p = ref _parameters.Reference;");
-            WriteBatchForward(w, plan, code + 1, last, BatchEnd.Activated, source: "codes");
+            WriteBatchForward(w, plan, last, last, BatchEnd.Activated, first: hiddenDecoder ? $"ref Ws(BatchLayout.Activations{last - 1}), fromInputs: false" : "ref In(codes), fromInputs: true");
             w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{last}), BatchLayout.Row{last}, outputs, InputSize, count);");
         }
         else
@@ -203,6 +208,24 @@ internal static partial class ModelEmitter
 
         w.CloseBlock();
         w.WriteLine();
+
+        w.WriteSummary((code == 0 ? "Layer 0" : "Layers 0.." + Invariant.Int(code)) + " over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).");
+        w.OpenBlock("private void EncodeRows(ReadOnlySpan<float> inputs, int count)");
+        w.WriteLine("ref float p = ref _parameters.Reference;");
+        WriteBatchTransposes(w, plan, 0, code);
+        WriteBatchForward(w, plan, 0, code, BatchEnd.Activated);
+        w.CloseBlock();
+        w.WriteLine();
+
+        if (batchedDecoder && hiddenDecoder)
+        {
+            w.WriteSummary((last - 1 == code + 1 ? $"Layer {code + 1}" : $"Layers {code + 1}..{last - 1}") + " over a batch of codes: the caller's rows when <paramref name=\"fromInputs\"/>, else the workspace's (DecodeBatch, ScoreBatch).");
+            w.OpenBlock("private void DecodeHiddenRows(ref float codes, bool fromInputs, int count)");
+            w.WriteLine("ref float p = ref _parameters.Reference;");
+            WriteBatchForward(w, plan, code + 1, last - 1, BatchEnd.Activated, first: "ref codes, fromInputs");
+            w.CloseBlock();
+            w.WriteLine();
+        }
 
         w.WriteSummary(ApiDoc.Reconstruct(spec.Loss));
         w.OpenBlock("public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)");
@@ -440,24 +463,24 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>
-    /// Batch forward calls for layers first..last, the first reading the caller's rows <paramref name="source"/>, the
-    /// workspace addressed through <paramref name="ws"/> (<see cref="Instance"/> or <see cref="Worker"/>).
+    /// Batch forward calls for layers from..last, the first reading <paramref name="first"/> (its x and fromInputs
+    /// arguments), the workspace addressed through <paramref name="ws"/> (<see cref="Instance"/> or <see cref="Worker"/>).
     /// </summary>
     private static void WriteBatchForward(
-        SourceWriter w, ModelPlan plan, int first, int last, BatchEnd end, string ws = Instance, string source = "inputs")
+        SourceWriter w, ModelPlan plan, int from, int last, BatchEnd end, string ws = Instance, string first = "ref In(inputs), fromInputs: true")
     {
         bool training = end == BatchEnd.Training;
-        for (int l = first; l <= last; l++)
+        for (int l = from; l <= last; l++)
         {
             LayerPlan layer = plan.Layers[l];
             bool bce = plan.Topology.Loss == LossKind.BinaryCrossEntropy;
             bool zOnly = l == last && (end == BatchEnd.Scoring || (training && bce));
-            string x = l == first ? $"ref In({source}), fromInputs: true" : $"ref {ws}BatchLayout.Activations{l - 1}), fromInputs: false";
+            string x = l == from ? first : $"ref {ws}BatchLayout.Activations{l - 1}), fromInputs: false";
             string y = zOnly && bce ? $"ref {ws}BatchLayout.PreActivations)" : $"ref {ws}BatchLayout.Activations{l})";
             string activation = zOnly ? "Kernels.Linear" : KernelActivation(plan, layer);
             string note = !zOnly ? string.Empty
                 : training ? " Stores z: the loss pass applies σ."
-                : " Stores z: each sample's epilogue below applies " + (bce ? "σ" : "f") + " and sums the loss.";
+                : " Stores z: the epilogue below applies " + (bce ? "σ." : "f.");
             w.WriteLine(LayerComment(layer) + note);
             w.WriteStatement(layer.IsTied
                 ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref {ws}BatchLayout.Activations{l - 1}), {y}, count);"
@@ -486,25 +509,26 @@ internal static partial class ModelEmitter
         return true;
     }
 
-    /// <summary>One struct per layer: the constant shape the kernels are compiled for.</summary>
+    /// <summary>One struct per layer: the constant shape the float kernels and the int8 companion's kernels are compiled for.</summary>
     private static void WriteLayerStructs(SourceWriter w, ModelPlan plan)
     {
+        Int8Plan int8 = Int8Plan.Of(plan);
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;
+            int packed = int8.Offsets[l.Index];
             string weights = layer.IsTied
                 ? $"W = layer {l.TiedTo}'s, output-major for this layer, p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount})"
                 : $"W input-major p[{layer.WeightOffset}..{layer.WeightOffset + layer.WeightCount})";
             w.WriteLine();
-            w.WriteSummary($"Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}; {weights}, b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}).");
-            w.OpenBlock($"private readonly struct Layer{l.Index} : Kernels.IDenseLayer");
+            w.WriteSummary($"Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}; {weights}, b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}); "
+                + $"the int8 companion's packed bytes [{packed}..{packed + Int8Plan.Bytes(l.InputWidth, l.Width)}).");
+            w.OpenBlock($"private readonly struct Layer{l.Index} : Kernels.IDenseLayer, Kernels.IInt8Layer");
             w.WriteLine($"public static int Inputs => {Invariant.Int(l.InputWidth)};");
-            w.WriteLine();
             w.WriteLine($"public static int Outputs => {Invariant.Int(l.Width)};");
-            w.WriteLine();
             w.WriteLine($"public static int Weights => {Invariant.Int(layer.WeightOffset)};");
-            w.WriteLine();
             w.WriteLine($"public static int Biases => {Invariant.Int(layer.BiasOffset)};");
+            w.WriteLine($"public static int PackedOffset => {Invariant.Int(packed)};");
             w.CloseBlock();
         }
     }

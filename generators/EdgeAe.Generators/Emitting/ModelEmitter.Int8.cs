@@ -94,7 +94,7 @@ internal static partial class ModelEmitter
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
             w.WriteComment("Σ softplus(z) − t·z: softplus by the table of the 256 z codes, t·z over the dequantised z (Floats(0)).");
-            w.WriteStatement($"double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Int8Layer{last}>(ref Codes(Int8Rows.Layer{last}), ref Floats(0), ref In(target), ref Softplus);");
+            w.WriteStatement($"double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Layer{last}>(ref Codes(Int8Rows.Layer{last}), ref Floats(0), ref In(target), ref Softplus);");
         }
         else
         {
@@ -111,24 +111,10 @@ internal static partial class ModelEmitter
         w.OpenBlock("protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)");
         foreach (LayerPlan layer in plan.Layers)
         {
-            w.WriteLine($"Kernels.Int8Dense.Pack<Int8Layer{layer.Layer.Index}>(packed, parameters.Layers[{Invariant.Int(layer.Layer.Index)}]);");
+            w.WriteLine($"Kernels.Int8Dense.Pack<Layer{layer.Layer.Index}>(packed, parameters.Layers[{Invariant.Int(layer.Layer.Index)}]);");
         }
 
         w.CloseBlock();
-        foreach (LayerPlan layer in plan.Layers)
-        {
-            LayerSpec l = layer.Layer;
-            int offset = int8.Offsets[l.Index];
-            w.WriteLine();
-            w.WriteSummary($"Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}; packed bytes [{offset}..{offset + Int8Plan.Bytes(l.InputWidth, l.Width)}).");
-            w.OpenBlock($"private readonly struct Int8Layer{l.Index} : Kernels.IInt8Layer");
-            w.WriteLine($"public static int Inputs => {Invariant.Int(l.InputWidth)};");
-            w.WriteLine();
-            w.WriteLine($"public static int Outputs => {Invariant.Int(l.Width)};");
-            w.WriteLine();
-            w.WriteLine($"public static int Offset => {Invariant.Int(offset)};");
-            w.CloseBlock();
-        }
 
         w.WriteLine();
         w.WriteSummary("Byte offsets of the int8 rows (the quantised input, then each layer's outputs; one row per sample of the largest batch), and the float scratch row.");
@@ -166,7 +152,7 @@ internal static partial class ModelEmitter
     private static void WriteInt8Layers(SourceWriter w, ModelPlan plan, int first, int last, string source, string width, string? target, string count)
     {
         string x = first == 0 ? "Int8Rows.Input" : $"Int8Rows.Layer{first - 1}";
-        w.WriteStatement($"Kernels.Int8Dense.Quantize<Int8Layer{first}>(ref p, ref In({source}), {width}, ref Codes({x}), {count});");
+        w.WriteStatement($"Kernels.Int8Dense.Quantize<Layer{first}>(ref p, ref In({source}), {width}, ref Codes({x}), {count});");
         for (int l = first; l <= last; l++)
         {
             LayerPlan layer = plan.Layers[l];
@@ -176,19 +162,19 @@ internal static partial class ModelEmitter
                 + (layer.IsTied ? $"; its own int8 W (the float model ties it to layer {spec.TiedTo}'s)." : "."));
             if (l < last)
             {
-                w.WriteStatement($"Kernels.Int8Dense.Forward<Int8Layer{l}, {activation}>(ref p, ref Codes({x}), ref Codes(Int8Rows.Layer{l}), {count});");
+                w.WriteStatement($"Kernels.Int8Dense.Forward<Layer{l}, {activation}>(ref p, ref Codes({x}), ref Codes(Int8Rows.Layer{l}), {count});");
             }
             else if (target is not null)
             {
-                w.WriteStatement($"Kernels.Int8Dense.ForwardToFloat<Int8Layer{l}, {activation}>(ref p, ref Codes({x}), {target}, {count});");
+                w.WriteStatement($"Kernels.Int8Dense.ForwardToFloat<Layer{l}, {activation}>(ref p, ref Codes({x}), {target}, {count});");
             }
             else if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
             {
-                w.WriteStatement($"Kernels.Int8Dense.ForwardOutput<Int8Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, ref Floats(0), ref Codes(Int8Rows.Layer{l}));");
+                w.WriteStatement($"Kernels.Int8Dense.ForwardOutput<Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, ref Floats(0), ref Codes(Int8Rows.Layer{l}));");
             }
             else
             {
-                w.WriteStatement($"Kernels.Int8Dense.ForwardToFloat<Int8Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, InputSize, 1);");
+                w.WriteStatement($"Kernels.Int8Dense.ForwardToFloat<Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, InputSize, 1);");
             }
 
             x = $"Int8Rows.Layer{l}";

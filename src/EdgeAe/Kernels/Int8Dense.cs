@@ -51,7 +51,7 @@ public static class Int8Dense
     public static void Quantize<L>(ref byte packed, ref float values, int stride, ref sbyte codes, int count)
         where L : struct, IInt8Layer
     {
-        ref int header = ref Unsafe.As<byte, int>(ref Unsafe.Add(ref packed, L.Offset));
+        ref int header = ref Unsafe.As<byte, int>(ref Unsafe.Add(ref packed, L.PackedOffset));
         float inverse = BitConverter.Int32BitsToSingle(Unsafe.Add(ref header, Int8Header.InputInverseScale));
         int zeroPoint = Unsafe.Add(ref header, Int8Header.InputZeroPoint);
         QuantizeRows(RungFor(L.Inputs), ref values, L.Inputs, stride, inverse, zeroPoint, ref codes, count);
@@ -142,7 +142,7 @@ public static class Int8Dense
             throw new ArgumentException($"Layer {layer.Index} is {layer.InputWidth}→{layer.Width}, not {L.Inputs}→{L.Outputs}.", nameof(layer));
         }
 
-        Span<byte> block = packed.Slice(L.Offset, Int8Layout.Bytes<L>());
+        Span<byte> block = packed.Slice(L.PackedOffset, Int8Layout.Bytes<L>());
         block.Clear();
         int n = L.Outputs, m = L.Inputs;
         Span<int> header = MemoryMarshal.Cast<byte, int>(block[..Int8Layout.HeaderBytes]);

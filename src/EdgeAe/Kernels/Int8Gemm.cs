@@ -137,7 +137,7 @@ internal static class Int8Gemm<Q, TVec>
         where K : struct, IConstant
     {
         int n = L.Outputs, lanes = Q.Count;
-        ref byte block = ref Unsafe.Add(ref packed, L.Offset);
+        ref byte block = ref Unsafe.Add(ref packed, L.PackedOffset);
         ref int header = ref Unsafe.As<byte, int>(ref block);
 
         // Segment offsets from the tile's first column; only a row's last segment is pulled back to overlap.

@@ -17,7 +17,7 @@ public interface IInt8Layer
     static abstract int Outputs { get; }
 
     /// <summary>Byte offset of the layer's block in the packed buffer (<see cref="Int8Layout"/>).</summary>
-    static abstract int Offset { get; }
+    static abstract int PackedOffset { get; }
 }
 
 /// <summary>
@@ -82,7 +82,7 @@ public static class Int8Layout
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int End<L>()
         where L : struct, IInt8Layer
-        => L.Offset + Bytes(L.Inputs, L.Outputs);
+        => L.PackedOffset + Bytes(L.Inputs, L.Outputs);
 }
 
 /// <summary>The int32 slots of a layer's header.</summary>

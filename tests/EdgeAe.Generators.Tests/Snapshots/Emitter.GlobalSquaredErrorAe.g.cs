@@ -177,10 +177,7 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
     {
         int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
         Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
-        ref float p = ref _parameters.Reference;
-        // Layer 0 (code): dense 4 → 2, Sigmoid.
-        Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
-            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        EncodeRows(inputs, count);
         Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations0), BatchLayout.Row0, codes, CodeSize, count);
     }
 
@@ -199,6 +196,17 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
         {
             Decode(codes.Slice(s * CodeSize, CodeSize), outputs.Slice(s * InputSize, InputSize));
         }
+    }
+
+    /// <summary>
+    /// Layer 0 over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).
+    /// </summary>
+    private void EncodeRows(ReadOnlySpan<float> inputs, int count)
+    {
+        ref float p = ref _parameters.Reference;
+        // Layer 0 (code): dense 4 → 2, Sigmoid.
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
+            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
     }
 
     /// <summary>
@@ -470,30 +478,30 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
 
     private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);
 
-    /// <summary>Layer 0 (code): dense 4 → 2, Sigmoid; W input-major p[0..8), b p[16..18).</summary>
-    private readonly struct Layer0 : Kernels.IDenseLayer
+    /// <summary>
+    /// Layer 0 (code): dense 4 → 2, Sigmoid; W input-major p[0..8), b p[16..18); the int8 companion's packed bytes
+    /// [0..1600).
+    /// </summary>
+    private readonly struct Layer0 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 4;
-
         public static int Outputs => 2;
-
         public static int Weights => 0;
-
         public static int Biases => 16;
+        public static int PackedOffset => 0;
     }
 
     /// <summary>
-    /// Layer 1 (output): dense 2 → 4, Linear; W = layer 0's, output-major for this layer, p[0..8), b p[32..36).
+    /// Layer 1 (output): dense 2 → 4, Linear; W = layer 0's, output-major for this layer, p[0..8), b p[32..36); the
+    /// int8 companion's packed bytes [1600..3200).
     /// </summary>
-    private readonly struct Layer1 : Kernels.IDenseLayer
+    private readonly struct Layer1 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 2;
-
         public static int Outputs => 4;
-
         public static int Weights => 0;
-
         public static int Biases => 32;
+        public static int PackedOffset => 1600;
     }
 
     /// <summary>Where one sample's activations live in the workspace (Encode, Decode, Reconstruct, Evaluate).</summary>
@@ -563,9 +571,9 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
             Kernels.Shape.Check(code, CodeSize, nameof(code));
             Kernels.Shape.Check(output, InputSize, nameof(output));
             ref byte p = ref Packed;
-            Kernels.Int8Dense.Quantize<Int8Layer1>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer0), 1);
+            Kernels.Int8Dense.Quantize<Layer1>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer0), 1);
             // Layer 1 (output): dense 2 → 4, Linear; its own int8 W (the float model ties it to layer 0's).
-            Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Linear>(
+            Kernels.Int8Dense.ForwardToFloat<Layer1, Kernels.Linear>(
                 ref p, ref Codes(Int8Rows.Layer0), ref Out(output), InputSize, 1);
         }
 
@@ -586,9 +594,9 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
         private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)
         {
             ref byte p = ref Packed;
-            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
             // Layer 0 (code): dense 4 → 2, Sigmoid.
-            Kernels.Int8Dense.ForwardToFloat<Int8Layer0, Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardToFloat<Layer0, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Input), ref Out(codes), CodeSize, count);
         }
 
@@ -622,12 +630,12 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
         private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
         {
             ref byte p = ref Packed;
-            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
             // Layer 0 (code): dense 4 → 2, Sigmoid.
-            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Sigmoid>(
+            Kernels.Int8Dense.Forward<Layer0, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), 1);
             // Layer 1 (output): dense 2 → 4, Linear; its own int8 W (the float model ties it to layer 0's).
-            Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Linear>(
+            Kernels.Int8Dense.ForwardToFloat<Layer1, Kernels.Linear>(
                 ref p, ref Codes(Int8Rows.Layer0), ref output, InputSize, 1);
             // ½Σ(a − t)² over the dequantised outputs.
             double loss = Kernels.Dense.SquaredErrorLoss<Layer1>(ref output, ref In(target));
@@ -637,28 +645,8 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
         /// <summary>Packs every layer's int8 parameters for the kernels.</summary>
         protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)
         {
-            Kernels.Int8Dense.Pack<Int8Layer0>(packed, parameters.Layers[0]);
-            Kernels.Int8Dense.Pack<Int8Layer1>(packed, parameters.Layers[1]);
-        }
-
-        /// <summary>Layer 0 (code): dense 4 → 2, Sigmoid; packed bytes [0..1600).</summary>
-        private readonly struct Int8Layer0 : Kernels.IInt8Layer
-        {
-            public static int Inputs => 4;
-
-            public static int Outputs => 2;
-
-            public static int Offset => 0;
-        }
-
-        /// <summary>Layer 1 (output): dense 2 → 4, Linear; packed bytes [1600..3200).</summary>
-        private readonly struct Int8Layer1 : Kernels.IInt8Layer
-        {
-            public static int Inputs => 2;
-
-            public static int Outputs => 4;
-
-            public static int Offset => 1600;
+            Kernels.Int8Dense.Pack<Layer0>(packed, parameters.Layers[0]);
+            Kernels.Int8Dense.Pack<Layer1>(packed, parameters.Layers[1]);
         }
 
         /// <summary>

@@ -195,13 +195,7 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     {
         int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
         Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
-        ref float p = ref _parameters.Reference;
-        // Layer 0 (encoder): dense 64 → 32, Relu.
-        Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
-            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
-        // Layer 1 (code): dense 32 → 16, Sigmoid.
-        Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
-            ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
+        EncodeRows(inputs, count);
         Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations1), BatchLayout.Row1, codes, CodeSize, count);
     }
 
@@ -214,14 +208,38 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     {
         int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));
         Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));
+        DecodeHiddenRows(ref In(codes), fromInputs: true, count);
         ref float p = ref _parameters.Reference;
-        // Layer 2 (decoder): dense 16 → 32, Relu.
-        Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
-            ref p, ref In(codes), fromInputs: true, ref Ws(BatchLayout.Activations2), count);
         // Layer 3 (output): dense 32 → 64, Sigmoid.
         Kernels.Dense.ForwardBatch<Layer3, Kernels.StableSigmoid>(
             ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.Activations3), count);
         Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations3), BatchLayout.Row3, outputs, InputSize, count);
+    }
+
+    /// <summary>
+    /// Layers 0..1 over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).
+    /// </summary>
+    private void EncodeRows(ReadOnlySpan<float> inputs, int count)
+    {
+        ref float p = ref _parameters.Reference;
+        // Layer 0 (encoder): dense 64 → 32, Relu.
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
+            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
+        // Layer 1 (code): dense 32 → 16, Sigmoid.
+        Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
+            ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
+    }
+
+    /// <summary>
+    /// Layer 2 over a batch of codes: the caller's rows when <paramref name="fromInputs"/>, else the workspace's
+    /// (DecodeBatch, ScoreBatch).
+    /// </summary>
+    private void DecodeHiddenRows(ref float codes, bool fromInputs, int count)
+    {
+        ref float p = ref _parameters.Reference;
+        // Layer 2 (decoder): dense 16 → 32, Relu.
+        Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
+            ref p, ref codes, fromInputs, ref Ws(BatchLayout.Activations2), count);
     }
 
     /// <summary>
@@ -295,17 +313,10 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     {
         int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
         Kernels.Shape.Check(scores, count, nameof(scores));
+        EncodeRows(inputs, count);
+        DecodeHiddenRows(ref Ws(BatchLayout.Activations1), fromInputs: false, count);
         ref float p = ref _parameters.Reference;
-        // Layer 0 (encoder): dense 64 → 32, Relu.
-        Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
-            ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
-        // Layer 1 (code): dense 32 → 16, Sigmoid.
-        Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
-            ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
-        // Layer 2 (decoder): dense 16 → 32, Relu.
-        Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
-            ref p, ref Ws(BatchLayout.Activations1), fromInputs: false, ref Ws(BatchLayout.Activations2), count);
-        // Layer 3 (output): dense 32 → 64, Sigmoid. Stores z: each sample's epilogue below applies σ and sums the loss.
+        // Layer 3 (output): dense 32 → 64, Sigmoid. Stores z: the epilogue below applies σ.
         Kernels.Dense.ForwardBatch<Layer3, Kernels.Linear>(
             ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.PreActivations), count);
         // Per sample, the output layer's epilogue as Score runs it, segment by segment: the same outputs and loss.
@@ -555,52 +566,56 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 
     private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);
 
-    /// <summary>Layer 0 (encoder): dense 64 → 32, Relu; W input-major p[0..2048), b p[2048..2080).</summary>
-    private readonly struct Layer0 : Kernels.IDenseLayer
+    /// <summary>
+    /// Layer 0 (encoder): dense 64 → 32, Relu; W input-major p[0..2048), b p[2048..2080); the int8 companion's packed
+    /// bytes [0..3776).
+    /// </summary>
+    private readonly struct Layer0 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 64;
-
         public static int Outputs => 32;
-
         public static int Weights => 0;
-
         public static int Biases => 2048;
+        public static int PackedOffset => 0;
     }
 
-    /// <summary>Layer 1 (code): dense 32 → 16, Sigmoid; W input-major p[2080..2592), b p[2592..2608).</summary>
-    private readonly struct Layer1 : Kernels.IDenseLayer
+    /// <summary>
+    /// Layer 1 (code): dense 32 → 16, Sigmoid; W input-major p[2080..2592), b p[2592..2608); the int8 companion's
+    /// packed bytes [3776..5824).
+    /// </summary>
+    private readonly struct Layer1 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 32;
-
         public static int Outputs => 16;
-
         public static int Weights => 2080;
-
         public static int Biases => 2592;
+        public static int PackedOffset => 3776;
     }
 
-    /// <summary>Layer 2 (decoder): dense 16 → 32, Relu; W input-major p[2608..3120), b p[3120..3152).</summary>
-    private readonly struct Layer2 : Kernels.IDenseLayer
+    /// <summary>
+    /// Layer 2 (decoder): dense 16 → 32, Relu; W input-major p[2608..3120), b p[3120..3152); the int8 companion's
+    /// packed bytes [5824..8064).
+    /// </summary>
+    private readonly struct Layer2 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 16;
-
         public static int Outputs => 32;
-
         public static int Weights => 2608;
-
         public static int Biases => 3120;
+        public static int PackedOffset => 5824;
     }
 
-    /// <summary>Layer 3 (output): dense 32 → 64, Sigmoid; W input-major p[3152..5200), b p[5200..5264).</summary>
-    private readonly struct Layer3 : Kernels.IDenseLayer
+    /// <summary>
+    /// Layer 3 (output): dense 32 → 64, Sigmoid; W input-major p[3152..5200), b p[5200..5264); the int8 companion's
+    /// packed bytes [8064..12224).
+    /// </summary>
+    private readonly struct Layer3 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 32;
-
         public static int Outputs => 64;
-
         public static int Weights => 3152;
-
         public static int Biases => 5200;
+        public static int PackedOffset => 8064;
     }
 
     /// <summary>Where one sample's activations live in the workspace (Encode, Decode, Reconstruct, Evaluate).</summary>
@@ -682,12 +697,12 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
             Kernels.Shape.Check(code, CodeSize, nameof(code));
             Kernels.Shape.Check(output, InputSize, nameof(output));
             ref byte p = ref Packed;
-            Kernels.Int8Dense.Quantize<Int8Layer2>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer1), 1);
+            Kernels.Int8Dense.Quantize<Layer2>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer1), 1);
             // Layer 2 (decoder): dense 16 → 32, Relu.
-            Kernels.Int8Dense.Forward<Int8Layer2, Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer2, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
             // Layer 3 (output): dense 32 → 64, Sigmoid.
-            Kernels.Int8Dense.ForwardToFloat<Int8Layer3, Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardToFloat<Layer3, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer2), ref Out(output), InputSize, 1);
         }
 
@@ -708,12 +723,12 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
         private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)
         {
             ref byte p = ref Packed;
-            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
             // Layer 0 (encoder): dense 64 → 32, Relu.
-            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer0, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), count);
             // Layer 1 (code): dense 32 → 16, Sigmoid.
-            Kernels.Int8Dense.ForwardToFloat<Int8Layer1, Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardToFloat<Layer1, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer0), ref Out(codes), CodeSize, count);
         }
 
@@ -747,21 +762,21 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
         private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
         {
             ref byte p = ref Packed;
-            Kernels.Int8Dense.Quantize<Int8Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
             // Layer 0 (encoder): dense 64 → 32, Relu.
-            Kernels.Int8Dense.Forward<Int8Layer0, Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer0, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), 1);
             // Layer 1 (code): dense 32 → 16, Sigmoid.
-            Kernels.Int8Dense.Forward<Int8Layer1, Kernels.Sigmoid>(
+            Kernels.Int8Dense.Forward<Layer1, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer0), ref Codes(Int8Rows.Layer1), 1);
             // Layer 2 (decoder): dense 16 → 32, Relu.
-            Kernels.Int8Dense.Forward<Int8Layer2, Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer2, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
             // Layer 3 (output): dense 32 → 64, Sigmoid.
-            Kernels.Int8Dense.ForwardOutput<Int8Layer3, Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardOutput<Layer3, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer2), ref output, ref Floats(0), ref Codes(Int8Rows.Layer3));
             // Σ softplus(z) − t·z: softplus by the table of the 256 z codes, t·z over the dequantised z (Floats(0)).
-            double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Int8Layer3>(
+            double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Layer3>(
                 ref Codes(Int8Rows.Layer3), ref Floats(0), ref In(target), ref Softplus);
             return (float)loss;
         }
@@ -769,50 +784,10 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
         /// <summary>Packs every layer's int8 parameters for the kernels.</summary>
         protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)
         {
-            Kernels.Int8Dense.Pack<Int8Layer0>(packed, parameters.Layers[0]);
-            Kernels.Int8Dense.Pack<Int8Layer1>(packed, parameters.Layers[1]);
-            Kernels.Int8Dense.Pack<Int8Layer2>(packed, parameters.Layers[2]);
-            Kernels.Int8Dense.Pack<Int8Layer3>(packed, parameters.Layers[3]);
-        }
-
-        /// <summary>Layer 0 (encoder): dense 64 → 32, Relu; packed bytes [0..3776).</summary>
-        private readonly struct Int8Layer0 : Kernels.IInt8Layer
-        {
-            public static int Inputs => 64;
-
-            public static int Outputs => 32;
-
-            public static int Offset => 0;
-        }
-
-        /// <summary>Layer 1 (code): dense 32 → 16, Sigmoid; packed bytes [3776..5824).</summary>
-        private readonly struct Int8Layer1 : Kernels.IInt8Layer
-        {
-            public static int Inputs => 32;
-
-            public static int Outputs => 16;
-
-            public static int Offset => 3776;
-        }
-
-        /// <summary>Layer 2 (decoder): dense 16 → 32, Relu; packed bytes [5824..8064).</summary>
-        private readonly struct Int8Layer2 : Kernels.IInt8Layer
-        {
-            public static int Inputs => 16;
-
-            public static int Outputs => 32;
-
-            public static int Offset => 5824;
-        }
-
-        /// <summary>Layer 3 (output): dense 32 → 64, Sigmoid; packed bytes [8064..12224).</summary>
-        private readonly struct Int8Layer3 : Kernels.IInt8Layer
-        {
-            public static int Inputs => 32;
-
-            public static int Outputs => 64;
-
-            public static int Offset => 8064;
+            Kernels.Int8Dense.Pack<Layer0>(packed, parameters.Layers[0]);
+            Kernels.Int8Dense.Pack<Layer1>(packed, parameters.Layers[1]);
+            Kernels.Int8Dense.Pack<Layer2>(packed, parameters.Layers[2]);
+            Kernels.Int8Dense.Pack<Layer3>(packed, parameters.Layers[3]);
         }
 
         /// <summary>

@@ -420,7 +420,7 @@ public sealed class Int8KernelTests
 
         public static int Outputs => W.Value;
 
-        public static int Offset => 0;
+        public static int PackedOffset => 0;
     }
 
     private readonly struct Width<H, L> : IConstant
