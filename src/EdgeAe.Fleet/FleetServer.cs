@@ -305,6 +305,7 @@ public sealed class FleetServer
     private async Task ProcessLoopAsync(ChannelWriter<Batch> output, CancellationToken stop)
     {
         ChannelReader<Incoming> reader = _incoming.Reader;
+        var messages = new List<FleetMessage>(_options.MaxBatch);
         while (true)
         {
             try
@@ -324,16 +325,12 @@ public sealed class FleetServer
             while (batch.Messages.Count < _options.MaxBatch && reader.TryRead(out Incoming message))
             {
                 batch.Messages.Add(message);
-                (SampleRow? row, DeadLetter? dead) = _processor.Process(message.Topic, message.Payload, message.ReceivedAtMicros);
-                if (row is not null)
-                {
-                    batch.Rows.Add(row);
-                }
-                else
-                {
-                    batch.DeadLetters.Add(dead!);
-                }
+                messages.Add(new FleetMessage(message.Topic, message.Payload, message.ReceivedAtMicros));
             }
+
+            // Decoded and scored a model batch at a time: the same rows as one message at a time, in less time.
+            _processor.ProcessBatch(messages, batch.Rows, batch.DeadLetters);
+            messages.Clear();
 
             Interlocked.Add(ref Counters._received, batch.Messages.Count);
             Interlocked.Add(ref Counters._processTicks, Stopwatch.GetTimestamp() - started);

@@ -19,6 +19,13 @@ public sealed class PacketProcessor
     private readonly float[] _code;
     private readonly float[] _sample;
 
+    // ProcessBatch: up to one model batch of good packets waiting to be decoded and scored together.
+    private readonly float[] _codes;
+    private readonly float[] _samples;
+    private readonly float[] _scores;
+    private readonly Pending[] _pending;
+    private int _pendingCount;
+
     /// <summary>
     /// A processor decoding with <paramref name="codec"/>, scoring with <paramref name="scorer"/>; the flag is
     /// score &gt; <paramref name="threshold"/> (null: no threshold known, flag null). With
@@ -42,6 +49,11 @@ public sealed class PacketProcessor
         _reconstructionUnits = storeReconstructionIn;
         _code = new float[codec.Quantizer.CodeSize];
         _sample = new float[codec.Model.Topology.InputSize];
+        int block = codec.Model.Topology.MaxBatchSize;
+        _codes = new float[block * _code.Length];
+        _samples = new float[block * _sample.Length];
+        _scores = new float[block];
+        _pending = new Pending[block];
     }
 
     /// <summary>The codec the packets are checked and decoded with.</summary>
@@ -51,43 +63,120 @@ public sealed class PacketProcessor
     public (SampleRow? Row, DeadLetter? DeadLetter) Process(string topic, ReadOnlySpan<byte> payload, long receivedAtMicros)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        string? device = _topics.DeviceOf(topic);
-        if (device is null)
+        DeadLetter? dead = Check(topic, payload, receivedAtMicros, _code, out string? device, out PacketInfo info);
+        if (dead is not null)
         {
-            return (null, Dead(topic, device, payload, receivedAtMicros, DeadLetterReason.UnknownTopic, $"topic '{Shorten(topic)}' names no device under {_topics.Filter} (or an id over {DeviceTopics.MaxDeviceIdLength} characters)"));
-        }
-
-        PacketInfo info;
-        try
-        {
-            info = _codec.DecodeCode(payload, _code);
-        }
-        catch (PacketException e)
-        {
-            return (null, Dead(topic, device, payload, receivedAtMicros, DeadLetter.ReasonOf(e.Reason), e.Message));
-        }
-
-        if (!info.IsSequenced)
-        {
-            return (null, Dead(topic, device, payload, receivedAtMicros, DeadLetterReason.Unsequenced, "a version-1 packet carries no sequence number; devices publish version-2 (sequenced) packets so that each is stored once"));
+            return (null, dead);
         }
 
         _codec.Model.Decode(_code, _sample);
         float score = _scorer.Score(_sample);
-        return (new SampleRow
-        {
-            Device = device,
-            Topic = topic,
-            Sequence = info.Sequence,
-            ReceivedAtMicros = receivedAtMicros,
-            ModelId = info.ModelId,
-            Code = MemoryMarshal.AsBytes(_code.AsSpan()).ToArray(),
-            Score = score,
-            Flag = _threshold is { } threshold ? score > threshold : null,
-            Packet = payload.ToArray(),
-            Reconstruction = _reconstructionUnits is { } units ? InOriginalUnits(units) : null,
-        }, null);
+        return (Row(device!, topic, info, payload, receivedAtMicros, _code, _sample, score), null);
     }
+
+    /// <summary>
+    /// Processes <paramref name="messages"/> in order: the rows and dead letters <see cref="Process"/> gives each, appended
+    /// to <paramref name="rows"/> and <paramref name="deadLetters"/> in the messages' order. The good packets are decoded
+    /// and scored a model batch at a time (<see cref="IAutoencoder.DecodeBatch"/>, <see cref="ISampleScorer.ScoreBatch"/>),
+    /// which gives the same floats as one at a time, in about 0.6 of the time for 784 → 64 → 784 (docs/fleet.md).
+    /// </summary>
+    public void ProcessBatch(IReadOnlyList<FleetMessage> messages, List<SampleRow> rows, List<DeadLetter> deadLetters)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(deadLetters);
+        int codeSize = _code.Length;
+        _pendingCount = 0;
+        try
+        {
+            for (int i = 0; i < messages.Count; i++)
+            {
+                FleetMessage message = messages[i];
+                ArgumentNullException.ThrowIfNull(message.Topic, nameof(messages));
+                Span<float> code = _codes.AsSpan(_pendingCount * codeSize, codeSize);
+                DeadLetter? dead = Check(message.Topic, message.Payload.Span, message.ReceivedAtMicros, code, out string? device, out PacketInfo info);
+                if (dead is not null)
+                {
+                    deadLetters.Add(dead);
+                    continue;
+                }
+
+                _pending[_pendingCount++] = new Pending(message, device!, info);
+                if (_pendingCount == _pending.Length)
+                {
+                    Flush(rows);
+                }
+            }
+
+            if (_pendingCount > 0)
+            {
+                Flush(rows);
+            }
+        }
+        finally
+        {
+            Array.Clear(_pending, 0, _pending.Length); // no payloads kept alive between batches
+            _pendingCount = 0;
+        }
+    }
+
+    /// <summary>The pending packets' samples and scores, then their rows.</summary>
+    private void Flush(List<SampleRow> rows)
+    {
+        int n = _pendingCount, codeSize = _code.Length, width = _sample.Length;
+        Span<float> samples = _samples.AsSpan(0, n * width);
+        _codec.Model.DecodeBatch(_codes.AsSpan(0, n * codeSize), samples);
+        _scorer.ScoreBatch(samples, _scores.AsSpan(0, n));
+        for (int k = 0; k < n; k++)
+        {
+            Pending p = _pending[k];
+            rows.Add(Row(p.Device, p.Message.Topic, p.Info, p.Message.Payload.Span, p.Message.ReceivedAtMicros,
+                _codes.AsSpan(k * codeSize, codeSize), samples.Slice(k * width, width), _scores[k]));
+        }
+
+        _pendingCount = 0;
+    }
+
+    /// <summary>The device and packet checks; the dequantised code goes to <paramref name="code"/>. Null when the packet is good.</summary>
+    private DeadLetter? Check(string topic, ReadOnlySpan<byte> payload, long receivedAtMicros, Span<float> code, out string? device, out PacketInfo info)
+    {
+        info = default;
+        device = _topics.DeviceOf(topic);
+        if (device is null)
+        {
+            return Dead(topic, device, payload, receivedAtMicros, DeadLetterReason.UnknownTopic, $"topic '{Shorten(topic)}' names no device under {_topics.Filter} (or an id over {DeviceTopics.MaxDeviceIdLength} characters)");
+        }
+
+        try
+        {
+            info = _codec.DecodeCode(payload, code);
+        }
+        catch (PacketException e)
+        {
+            return Dead(topic, device, payload, receivedAtMicros, DeadLetter.ReasonOf(e.Reason), e.Message);
+        }
+
+        if (!info.IsSequenced)
+        {
+            return Dead(topic, device, payload, receivedAtMicros, DeadLetterReason.Unsequenced, "a version-1 packet carries no sequence number; devices publish version-2 (sequenced) packets so that each is stored once");
+        }
+
+        return null;
+    }
+
+    private SampleRow Row(string device, string topic, PacketInfo info, ReadOnlySpan<byte> payload, long receivedAtMicros, ReadOnlySpan<float> code, ReadOnlySpan<float> sample, float score) => new()
+    {
+        Device = device,
+        Topic = topic,
+        Sequence = info.Sequence,
+        ReceivedAtMicros = receivedAtMicros,
+        ModelId = info.ModelId,
+        Code = MemoryMarshal.AsBytes(code).ToArray(),
+        Score = score,
+        Flag = _threshold is { } threshold ? score > threshold : null,
+        Packet = payload.ToArray(),
+        Reconstruction = _reconstructionUnits is { } units ? InOriginalUnits(units, sample) : null,
+    };
 
     private static DeadLetter Dead(string topic, string? device, ReadOnlySpan<byte> payload, long receivedAtMicros, DeadLetterReason reason, string detail) => new()
     {
@@ -99,16 +188,24 @@ public sealed class PacketProcessor
         Payload = payload.ToArray(),
     };
 
-    private byte[] InOriginalUnits(Normalization units)
+    private static byte[] InOriginalUnits(Normalization units, ReadOnlySpan<float> sample)
     {
-        var values = new float[_sample.Length];
+        var values = new float[sample.Length];
         for (int a = 0; a < values.Length; a++)
         {
-            values[a] = units.Kind == NormalizationKind.None ? _sample[a] : (_sample[a] * units.Scale[a]) + units.Offset[a];
+            values[a] = units.Kind == NormalizationKind.None ? sample[a] : (sample[a] * units.Scale[a]) + units.Offset[a];
         }
 
         return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
     }
 
     private static string Shorten(string topic) => topic.Length <= 120 ? topic : topic[..120] + "…";
+
+    private readonly record struct Pending(FleetMessage Message, string Device, PacketInfo Info);
 }
+
+/// <summary>One received MQTT message for <see cref="PacketProcessor.ProcessBatch"/>.</summary>
+/// <param name="Topic">The topic it arrived on (names the device).</param>
+/// <param name="Payload">The packet.</param>
+/// <param name="ReceivedAtMicros">When it was received: microseconds since the Unix epoch, UTC.</param>
+public readonly record struct FleetMessage(string Topic, ReadOnlyMemory<byte> Payload, long ReceivedAtMicros);

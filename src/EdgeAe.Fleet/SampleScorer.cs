@@ -9,6 +9,24 @@ public interface ISampleScorer
 {
     /// <summary>The score of <paramref name="sample"/> (InputSize floats, normalised). Allocates nothing.</summary>
     float Score(ReadOnlySpan<float> sample);
+
+    /// <summary>
+    /// The scores of <paramref name="samples"/> (count × InputSize floats) into <paramref name="scores"/> (count floats):
+    /// each what <see cref="Score"/> gives it. Allocates nothing.
+    /// </summary>
+    void ScoreBatch(ReadOnlySpan<float> samples, Span<float> scores)
+    {
+        int width = samples.Length / Math.Max(1, scores.Length);
+        if (scores.Length == 0 || samples.Length != scores.Length * width)
+        {
+            throw new ArgumentException($"Expected whole samples in 'samples', one per score, but found {samples.Length} floats for {scores.Length} scores.", nameof(samples));
+        }
+
+        for (int s = 0; s < scores.Length; s++)
+        {
+            scores[s] = Score(samples.Slice(s * width, width));
+        }
+    }
 }
 
 /// <summary>
@@ -29,4 +47,7 @@ public sealed class ModelScorer : ISampleScorer
 
     /// <inheritdoc/>
     public float Score(ReadOnlySpan<float> sample) => _model.Score(sample);
+
+    /// <summary>The scores of many samples with the model's batch path (<see cref="Anomaly.AnomalyScore.ScoreBatch"/>): bit for bit <see cref="Score"/>'s.</summary>
+    public void ScoreBatch(ReadOnlySpan<float> samples, Span<float> scores) => Anomaly.AnomalyScore.ScoreBatch(_model, samples, scores);
 }

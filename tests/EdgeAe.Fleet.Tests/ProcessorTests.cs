@@ -99,4 +99,72 @@ public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<Trained
         Assert.Equal(DeadLetterReason.BitsMismatch, processor.Process("devices/d/ae", framed, 0).DeadLetter!.Reason);
         Assert.Equal(DeadLetterReason.TooLong, processor.Process("devices/d/ae", wide, 0).DeadLetter!.Reason);
     }
+
+    [Fact]
+    public void A_batch_gives_the_rows_and_dead_letters_of_one_message_at_a_time_in_order()
+    {
+        (FleetDigitsAe model, PacketCodec codec) = digits.Load();
+        var units = new EdgeAe.Data.Normalization(EdgeAe.Data.NormalizationKind.Scale, new float[64], Enumerable.Repeat(16f, 64).ToArray());
+        var single = new PacketProcessor(codec, new ModelScorer(model), Topics, threshold: 0.2f, storeReconstructionIn: units);
+        var batched = new PacketProcessor(codec, new ModelScorer(model), Topics, threshold: 0.2f, storeReconstructionIn: units);
+
+        // More good packets than one model batch (so several flushes), bad ones in between, a bad one last.
+        var messages = new List<FleetMessage>();
+        int max = FleetDigitsAe.MaxBatchSize;
+        for (int i = 0; i < (2 * max) + 9; i++)
+        {
+            var packet = new byte[codec.SequencedPacketLength];
+            codec.Encode(digits.Data[i % digits.Data.Count], (uint)i, packet);
+            messages.Add(new FleetMessage($"devices/d{i % 7}/ae", packet, 1_000 + i));
+            if (i % 11 == 3)
+            {
+                messages.Add(new FleetMessage("devices/d/ae", packet[..^2], 2_000 + i));
+            }
+
+            if (i % 17 == 5)
+            {
+                messages.Add(new FleetMessage("devices/a/b/ae", packet, 3_000 + i));
+            }
+        }
+
+        messages.Add(new FleetMessage("devices/d/ae", new byte[3], 9));
+
+        var expectedRows = new List<SampleRow>();
+        var expectedDead = new List<DeadLetter>();
+        foreach (FleetMessage m in messages)
+        {
+            (SampleRow? row, DeadLetter? dead) = single.Process(m.Topic, m.Payload.Span, m.ReceivedAtMicros);
+            if (row is not null)
+            {
+                expectedRows.Add(row);
+            }
+            else
+            {
+                expectedDead.Add(dead!);
+            }
+        }
+
+        var rows = new List<SampleRow>();
+        var deadLetters = new List<DeadLetter>();
+        batched.ProcessBatch(messages, rows, deadLetters);
+        Assert.True(expectedRows.Count > 2 * max);
+        Assert.Equal(expectedRows.Count, rows.Count);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            SampleRow e = expectedRows[i], a = rows[i];
+            Assert.Equal((e.Device, e.Topic, e.Sequence, e.ReceivedAtMicros, e.ModelId, e.Flag), (a.Device, a.Topic, a.Sequence, a.ReceivedAtMicros, a.ModelId, a.Flag));
+            Assert.Equal(BitConverter.SingleToInt32Bits(e.Score), BitConverter.SingleToInt32Bits(a.Score));
+            Assert.Equal(e.Code, a.Code);
+            Assert.Equal(e.Packet, a.Packet);
+            Assert.Equal(e.Reconstruction, a.Reconstruction);
+        }
+
+        Assert.Equal(expectedDead.Count, deadLetters.Count);
+        for (int i = 0; i < deadLetters.Count; i++)
+        {
+            DeadLetter e = expectedDead[i], a = deadLetters[i];
+            Assert.Equal((e.Topic, e.Device, e.Reason, e.Detail, e.ReceivedAtMicros), (a.Topic, a.Device, a.Reason, a.Detail, a.ReceivedAtMicros));
+            Assert.Equal(e.Payload, a.Payload);
+        }
+    }
 }
