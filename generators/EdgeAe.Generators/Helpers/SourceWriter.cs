@@ -42,6 +42,8 @@ internal sealed class SourceWriter
     /// <summary>
     /// Writes a statement on one line when it fits in <see cref="MaxLineLength"/>; otherwise breaks after the opening
     /// parenthesis of its outermost argument list and packs the arguments onto the following lines, one level deeper.
+    /// Appends straight from <paramref name="statement"/> (no substrings): the writer's allocations are most of the
+    /// generator's per model.
     /// </summary>
     public void WriteStatement(string statement)
     {
@@ -53,39 +55,79 @@ internal sealed class SourceWriter
         }
 
         int close = statement.LastIndexOf(')');
-        string head = statement.Substring(0, open + 1);
-        string tail = statement.Substring(close);
-        var arguments = SplitTopLevel(statement.Substring(open + 1, close - open - 1));
-        WriteLine(head);
-        _indentation++;
-        var line = new StringBuilder();
-        for (int i = 0; i < arguments.Count; i++)
+        _builder.Append(' ', _indentation * SpacesPerLevel).Append(statement, 0, open + 1).Append('\n');
+        int indent = (_indentation + 1) * SpacesPerLevel;
+        int line = 0; // characters on the current line after the indentation
+        int next = open + 1;
+        while (next <= close)
         {
-            string piece = arguments[i] + (i + 1 < arguments.Count ? "," : tail);
-            if (line.Length > 0 && _indentation * SpacesPerLevel + line.Length + 1 + piece.Length > MaxLineLength)
+            int end = EndOfArgument(statement, next, close);
+            int first = next, last = end;
+            while (first < last && char.IsWhiteSpace(statement[first]))
             {
-                WriteLine(line.ToString());
-                line.Clear();
+                first++;
             }
 
-            line.Append(line.Length > 0 ? " " : string.Empty).Append(piece);
+            while (last > first && char.IsWhiteSpace(statement[last - 1]))
+            {
+                last--;
+            }
+
+            bool final = end == close;
+            int suffix = final ? statement.Length - close : 1; // ")…" after the last argument, else ","
+            int piece = last - first + suffix;
+            if (line > 0 && indent + line + 1 + piece > MaxLineLength)
+            {
+                _builder.Append('\n');
+                line = 0;
+            }
+
+            if (line == 0)
+            {
+                _builder.Append(' ', indent);
+            }
+            else
+            {
+                _builder.Append(' ');
+                line++;
+            }
+
+            _builder.Append(statement, first, last - first);
+            if (final)
+            {
+                _builder.Append(statement, close, statement.Length - close);
+            }
+            else
+            {
+                _builder.Append(',');
+            }
+
+            line += piece;
+            next = end + 1;
         }
 
-        WriteLine(line.ToString());
-        _indentation--;
+        _builder.Append('\n');
     }
 
     /// <summary>Writes a <c>&lt;summary&gt;</c> doc comment, on one line when it fits, else wrapped at word boundaries.</summary>
     public void WriteSummary(string text)
     {
-        string single = "/// <summary>" + text + "</summary>";
-        if (_indentation * SpacesPerLevel + single.Length <= MaxLineLength)
+        const string Open = "/// <summary>", Close = "</summary>";
+        if (_indentation * SpacesPerLevel + Open.Length + text.Length + Close.Length <= MaxLineLength)
         {
-            WriteLine(single);
+            if (text.IndexOf('\n') >= 0)
+            {
+                WriteLine(Open + text + Close);
+            }
+            else
+            {
+                _builder.Append(' ', _indentation * SpacesPerLevel).Append(Open).Append(text).Append(Close).Append('\n');
+            }
+
             return;
         }
 
-        WriteLine("/// <summary>");
+        WriteLine(Open);
         WriteDoc(text);
         WriteLine("/// </summary>");
     }
@@ -96,7 +138,53 @@ internal sealed class SourceWriter
     /// <summary>Writes <paramref name="text"/> as <c>//</c> comment lines wrapped at word boundaries.</summary>
     public void WriteComment(string text) => WriteWrapped("//", text);
 
+    /// <summary>
+    /// <paramref name="prefix"/> and the words of <paramref name="text"/> (split at spaces, an XML tag such as
+    /// <c>&lt;see cref="x"/&gt;</c> kept as one word), a new line whenever the next word would pass
+    /// <see cref="MaxLineLength"/>; appended straight from <paramref name="text"/>.
+    /// </summary>
     private void WriteWrapped(string prefix, string text)
+    {
+        if (text.IndexOf('\n') >= 0)
+        {
+            // A line break inside the text (not in any emitter today): each piece through WriteLine, as it splits.
+            WriteWrappedLines(prefix, text);
+            return;
+        }
+
+        int indent = _indentation * SpacesPerLevel;
+        _builder.Append(' ', indent).Append(prefix);
+        int line = prefix.Length;
+        bool inTag = false;
+        int start = 0;
+        for (int i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length)
+            {
+                char c = text[i];
+                if (c != ' ' || inTag)
+                {
+                    inTag = c == '<' || (inTag && c != '>');
+                    continue;
+                }
+            }
+
+            int length = i - start;
+            if (line > prefix.Length && indent + line + 1 + length > MaxLineLength)
+            {
+                _builder.Append('\n').Append(' ', indent).Append(prefix);
+                line = prefix.Length;
+            }
+
+            _builder.Append(' ').Append(text, start, length);
+            line += 1 + length;
+            start = i + 1;
+        }
+
+        _builder.Append('\n');
+    }
+
+    private void WriteWrappedLines(string prefix, string text)
     {
         var line = new StringBuilder(prefix);
         foreach (string word in Words(text))
@@ -136,16 +224,17 @@ internal sealed class SourceWriter
         return words;
     }
 
-    /// <summary>Splits an argument list at the commas outside string literals, parentheses, brackets and angle brackets.</summary>
-    private static System.Collections.Generic.List<string> SplitTopLevel(string arguments)
+    /// <summary>
+    /// The end of the argument starting at <paramref name="start"/> of the list ending at <paramref name="close"/>: the
+    /// next comma outside string literals, parentheses, brackets and angle brackets, or <paramref name="close"/>.
+    /// </summary>
+    private static int EndOfArgument(string text, int start, int close)
     {
-        var parts = new System.Collections.Generic.List<string>();
         int depth = 0;
-        int start = 0;
         bool inString = false;
-        for (int i = 0; i < arguments.Length; i++)
+        for (int i = start; i < close; i++)
         {
-            char c = arguments[i];
+            char c = text[i];
             if (inString)
             {
                 if (c == '\\')
@@ -174,13 +263,11 @@ internal sealed class SourceWriter
             }
             else if (c == ',' && depth == 0)
             {
-                parts.Add(arguments.Substring(start, i - start).Trim());
-                start = i + 1;
+                return i;
             }
         }
 
-        parts.Add(arguments.Substring(start).Trim());
-        return parts;
+        return close;
     }
 
     /// <summary>Writes <paramref name="header"/>, an opening brace, and indents one level.</summary>
