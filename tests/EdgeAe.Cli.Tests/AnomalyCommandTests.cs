@@ -236,6 +236,16 @@ public sealed class AnomalyCommandTests(AnomalyCommandTests.ZerosModel zeros) : 
         Assert.Equal(imageScore, first.GetProperty("score").GetSingle());
         Assert.Equal("2/3", json.RootElement.GetProperty("vote").GetString());
 
+        // 73 windows: more than one model batch (64), scored in blocks and reported in order.
+        JsonElement[] all = [.. json.RootElement.GetProperty("rows").EnumerateArray()];
+        Assert.Equal(Enumerable.Range(0, 73), all.Select(r => r.GetProperty("first_row").GetInt32()));
+        Assert.Equal(Enumerable.Range(7, 73), all.Select(r => r.GetProperty("last_row").GetInt32()));
+        for (int i = 0; i + 1 < 10; i++)
+        {
+            // Windows that line up with an image score it as the per-sample run does, in every block.
+            Assert.Equal(float.Parse(lines[i + 1].Split(',')[1], CultureInfo.InvariantCulture), all[i * 8].GetProperty("score").GetSingle());
+        }
+
         ToolRun toFile = Tool.Run("detect", "--weights", weights, "--data", frames, "--window", "8", "--ema", "0.3", "--out", Tool.PathOf("detect.csv"));
         Assert.True(toFile.ExitCode == 0, toFile.ToString());
         Assert.StartsWith("window,first_row,last_row,score,anomaly,alarm", File.ReadAllText(Tool.PathOf("detect.csv")));

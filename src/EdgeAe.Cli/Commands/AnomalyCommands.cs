@@ -301,9 +301,27 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         DecisionSmoother? smoother = settings.ParsedVote is { } v ? DecisionSmoother.Vote(v.K, v.N, threshold)
             : settings.ParsedEma is { } a ? DecisionSmoother.Ema(a, threshold) : null;
         var window = new SlidingWindow(frames, frameWidth);
-        var input = new float[inputSize];
         var rows = new List<(int First, int Last, float Score, bool Anomaly, bool? Alarm)>();
         Dataset data = raw.Data;
+
+        // Windows are scored a model batch at a time (ScoreBatch: each score is Score's bit for bit), then taken in order.
+        int block = model.Topology.MaxBatchSize;
+        var inputs = new float[block * inputSize];
+        var scores = new float[block];
+        var lastRows = new int[block];
+        int pending = 0;
+        void Flush()
+        {
+            model.ScoreBatch(inputs.AsSpan(0, pending * inputSize), scores.AsSpan(0, pending));
+            for (int k = 0; k < pending; k++)
+            {
+                float score = scores[k];
+                rows.Add((lastRows[k] - frames + 1, lastRows[k], score, score > threshold, smoother?.Add(score)));
+            }
+
+            pending = 0;
+        }
+
         for (int row = 0; row < data.Count; row++)
         {
             window.Push(data[row]);
@@ -312,15 +330,23 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
                 continue;
             }
 
+            Span<float> input = inputs.AsSpan(pending * inputSize, inputSize);
             window.Current.CopyTo(input);
             if (normalization.Kind != NormalizationKind.None)
             {
                 normalization.Apply(input);
             }
 
-            float score = model.Score(input);
-            bool anomaly = score > threshold;
-            rows.Add((row - frames + 1, row, score, anomaly, smoother?.Add(score)));
+            lastRows[pending++] = row;
+            if (pending == block)
+            {
+                Flush();
+            }
+        }
+
+        if (pending > 0)
+        {
+            Flush();
         }
 
         if (rows.Count == 0)
