@@ -479,9 +479,27 @@ internal sealed class DataParallelStep : IDisposable
         return sum;
     }
 
-    private static int FirstNonFinite(ReadOnlySpan<float> values, int offset)
+    /// <summary>
+    /// <paramref name="offset"/> plus the index of the first value of <paramref name="values"/> that is ±∞ or NaN, or −1:
+    /// whole vectors first (x − x is 0 for every finite x and NaN otherwise), the element within the first vector that has
+    /// one, then the tail. Scalar, this scan took as long as Adam's update of the same block.
+    /// </summary>
+    internal static int FirstNonFinite(ReadOnlySpan<float> values, int offset)
     {
-        for (int i = 0; i < values.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(values.Slice(i));
+                if (!Vector.EqualsAll(v - v, Vector<float>.Zero))
+                {
+                    break;
+                }
+            }
+        }
+
+        for (; i < values.Length; i++)
         {
             if (!float.IsFinite(values[i]))
             {

@@ -327,4 +327,35 @@ public sealed class DataParallelAllocationTests
 
         Assert.True(least == 0, $"every epoch allocated (bytes on all threads plus the training thread's: {all}; the last window's training thread: {thread})");
     }
+
+    [Fact]
+    public void The_update_finds_the_first_non_finite_parameter_at_any_place()
+    {
+        foreach (int length in new[] { 0, 1, 7, 8, 9, 16, 100, 4096 })
+        {
+            var values = new float[length];
+            for (int i = 0; i < length; i++)
+            {
+                values[i] = (i % 5) - 2.5f; // finite, with zeros and signs
+            }
+
+            Assert.Equal(-1, DataParallelStep.FirstNonFinite(values, 40));
+            for (int at = 0; at < length; at += Math.Max(1, length / 13))
+            {
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                {
+                    float[] copy = (float[])values.Clone();
+                    copy[at] = bad;
+                    if (at + 3 < length)
+                    {
+                        copy[at + 3] = float.NaN; // a later one does not win
+                    }
+
+                    Assert.Equal(40 + at, DataParallelStep.FirstNonFinite(copy, 40));
+                }
+            }
+        }
+
+        Assert.Equal(-1, DataParallelStep.FirstNonFinite([float.MaxValue, -float.MaxValue, float.Epsilon, -0f], 0));
+    }
 }
