@@ -512,7 +512,7 @@ internal static partial class ModelEmitter
     /// <summary>One struct per layer: the constant shape the float kernels and the int8 companion's kernels are compiled for.</summary>
     private static void WriteLayerStructs(SourceWriter w, ModelPlan plan)
     {
-        Int8Plan int8 = Int8Plan.Of(plan);
+        Int8Plan int8 = plan.Int8;
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;

@@ -14,7 +14,7 @@ internal static partial class ModelEmitter
     private static void WriteInt8Companion(SourceWriter w, ModelPlan plan)
     {
         TopologySpec spec = plan.Topology;
-        Int8Plan int8 = Int8Plan.Of(plan);
+        Int8Plan int8 = plan.Int8;
         int code = plan.CodeLayer.Layer.Index;
         int last = plan.OutputLayer.Layer.Index;
         string name = EscapedIdentifier(spec.TypeName);

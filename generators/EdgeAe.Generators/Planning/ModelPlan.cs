@@ -74,6 +74,11 @@ internal sealed class ModelPlan
 
     private BatchPlan? _batch;
 
+    /// <summary>The int8 companion's packed layout and rows (computed on first use; the layer structs and the companion read it).</summary>
+    public Int8Plan Int8 => _int8 ??= Int8Plan.Of(this);
+
+    private Int8Plan? _int8;
+
     public LayerPlan OutputLayer => Layers[Layers.Count - 1];
 
     public static ModelPlan Create(TopologySpec topology)
