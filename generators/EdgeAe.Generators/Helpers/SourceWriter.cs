@@ -113,17 +113,10 @@ internal sealed class SourceWriter
     public void WriteSummary(string text)
     {
         const string Open = "/// <summary>", Close = "</summary>";
+        CheckParagraph(text);
         if (_indentation * SpacesPerLevel + Open.Length + text.Length + Close.Length <= MaxLineLength)
         {
-            if (text.IndexOf('\n') >= 0)
-            {
-                WriteLine(Open + text + Close);
-            }
-            else
-            {
-                _builder.Append(' ', _indentation * SpacesPerLevel).Append(Open).Append(text).Append(Close).Append('\n');
-            }
-
+            _builder.Append(' ', _indentation * SpacesPerLevel).Append(Open).Append(text).Append(Close).Append('\n');
             return;
         }
 
@@ -145,13 +138,7 @@ internal sealed class SourceWriter
     /// </summary>
     private void WriteWrapped(string prefix, string text)
     {
-        if (text.IndexOf('\n') >= 0)
-        {
-            // A line break inside the text (not in any emitter today): each piece through WriteLine, as it splits.
-            WriteWrappedLines(prefix, text);
-            return;
-        }
-
+        CheckParagraph(text);
         int indent = _indentation * SpacesPerLevel;
         _builder.Append(' ', indent).Append(prefix);
         int line = prefix.Length;
@@ -184,44 +171,16 @@ internal sealed class SourceWriter
         _builder.Append('\n');
     }
 
-    private void WriteWrappedLines(string prefix, string text)
+    /// <summary>
+    /// Comments and summaries are one paragraph each: a line break inside one would continue on a line without its
+    /// <c>//</c> or <c>///</c> (no emitter writes one; this names the emitter's mistake instead of emitting broken C#).
+    /// </summary>
+    private static void CheckParagraph(string text)
     {
-        var line = new StringBuilder(prefix);
-        foreach (string word in Words(text))
+        if (text.IndexOf('\n') >= 0)
         {
-            if (line.Length > prefix.Length && _indentation * SpacesPerLevel + line.Length + 1 + word.Length > MaxLineLength)
-            {
-                WriteLine(line.ToString());
-                line.Clear().Append(prefix);
-            }
-
-            line.Append(' ').Append(word);
+            throw new ArgumentException("A comment or summary is one paragraph; this one holds a line break: " + text, nameof(text));
         }
-
-        WriteLine(line.ToString());
-    }
-
-    /// <summary>The words of <paramref name="text"/>, an XML tag such as <c>&lt;see cref="x"/&gt;</c> kept as one word.</summary>
-    private static System.Collections.Generic.List<string> Words(string text)
-    {
-        var words = new System.Collections.Generic.List<string>();
-        var word = new StringBuilder();
-        bool inTag = false;
-        foreach (char c in text)
-        {
-            if (c == ' ' && !inTag)
-            {
-                words.Add(word.ToString());
-                word.Clear();
-                continue;
-            }
-
-            inTag = c == '<' || (inTag && c != '>');
-            word.Append(c);
-        }
-
-        words.Add(word.ToString());
-        return words;
     }
 
     /// <summary>
