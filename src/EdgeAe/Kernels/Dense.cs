@@ -73,30 +73,19 @@ public static class Dense
         where A : struct
         => Epilogue<L, A, SquaredErrorTerms>(ref z, ref target, ref output);
 
-    /// <summary>The single-sample epilogue at the width <see cref="Run{L, A, E}"/> picks for the layer.</summary>
+    /// <summary>The single-sample epilogue at the width <see cref="Run{L, A, E}"/> picks for the layer (<see cref="WidthFor"/>: the same rule).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double Epilogue<L, A, E>(ref float z, ref float target, ref float output)
         where L : struct, IDenseLayer
         where A : struct
         where E : struct
-    {
-        if (Vector512.IsHardwareAccelerated && L.Outputs >= 16)
+        => WidthFor(L.Outputs) switch
         {
-            return SingleSample<Simd512, Vector512<float>>.Epilogue<L, A, E>(ref z, ref target, ref output);
-        }
-
-        if (Vector256.IsHardwareAccelerated && L.Outputs >= 8)
-        {
-            return SingleSample<Simd256, Vector256<float>>.Epilogue<L, A, E>(ref z, ref target, ref output);
-        }
-
-        if (Vector128.IsHardwareAccelerated && L.Outputs >= 4)
-        {
-            return SingleSample<Simd128, Vector128<float>>.Epilogue<L, A, E>(ref z, ref target, ref output);
-        }
-
-        return SingleSample<Simd1, float>.Epilogue<L, A, E>(ref z, ref target, ref output);
-    }
+            16 => SingleSample<Simd512, Vector512<float>>.Epilogue<L, A, E>(ref z, ref target, ref output),
+            8 => SingleSample<Simd256, Vector256<float>>.Epilogue<L, A, E>(ref z, ref target, ref output),
+            4 => SingleSample<Simd128, Vector128<float>>.Epilogue<L, A, E>(ref z, ref target, ref output),
+            _ => SingleSample<Simd1, float>.Epilogue<L, A, E>(ref z, ref target, ref output),
+        };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double Run<L, A, E>(bool tied, ref float p, ref float x, ref float z, ref float target, ref float output)
