@@ -138,7 +138,7 @@ public sealed class PacketCodec
     public PacketInfo DecodeCode(ReadOnlySpan<byte> packet, Span<float> code)
     {
         PacketInfo info = Check(packet, -1);
-        Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLengthOf(info.Version), Quantizer.PayloadBytes), code);
+        Unpack(packet, info.Version, code);
         return info;
     }
 
@@ -173,7 +173,7 @@ public sealed class PacketCodec
             throw new ArgumentException($"Expected {count * width} floats in 'reconstructions' for {count} packets but found {reconstructions.Length}.", nameof(reconstructions));
         }
 
-        DecodeChecked(packets, 0, count, reconstructions);
+        DecodeChecked(packets, count, reconstructions);
         return count;
     }
 
@@ -243,7 +243,7 @@ public sealed class PacketCodec
 
         ParallelInference.Run(codecs.Count, packetCount, (codec, start, end) =>
         {
-            codecs[codec].DecodeChecked(packets.Span[offsets[start]..], start, end - start, reconstructions.Span.Slice(start * width, (end - start) * width));
+            codecs[codec].DecodeChecked(packets.Span[offsets[start]..], end - start, reconstructions.Span.Slice(start * width, (end - start) * width));
         });
         return packetCount;
     }
@@ -293,11 +293,11 @@ public sealed class PacketCodec
         => packet.Length < PacketFormat.HeaderLength ? "(no header)" : Invariant($"header 0x{packet[0]:X2}, model id 0x{packet[1] | (packet[2] << 8):X4}");
 
     /// <summary>
-    /// Decodes <paramref name="count"/> packets already checked, back to back from the start of <paramref name="packets"/>
-    /// (packet <paramref name="firstIndex"/> of the caller's), a model batch at a time: the codes of up to MaxBatchSize
-    /// packets, then one <see cref="IAutoencoder.DecodeBatch"/> — each reconstruction is <see cref="Decode(ReadOnlySpan{byte}, Span{float})"/>'s bit for bit.
+    /// Decodes <paramref name="count"/> packets already checked, back to back from the start of <paramref name="packets"/>,
+    /// a model batch at a time: the codes of up to MaxBatchSize packets, then one <see cref="IAutoencoder.DecodeBatch"/> —
+    /// each reconstruction is <see cref="Decode(ReadOnlySpan{byte}, Span{float})"/>'s bit for bit.
     /// </summary>
-    private void DecodeChecked(ReadOnlySpan<byte> packets, int firstIndex, int count, Span<float> reconstructions)
+    private void DecodeChecked(ReadOnlySpan<byte> packets, int count, Span<float> reconstructions)
     {
         int width = Model.Topology.InputSize, codeSize = Quantizer.CodeSize, block = Model.Topology.MaxBatchSize;
         float[] codes = _codes ??= new float[block * codeSize];
@@ -307,9 +307,7 @@ public sealed class PacketCodec
             for (int k = 0; k < n; k++)
             {
                 int length = FrameLength(packets[offset], PacketLength);
-                ReadOnlySpan<byte> packet = packets.Slice(offset, length);
-                PacketInfo info = Check(packet, firstIndex + done + k);
-                Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLengthOf(info.Version), Quantizer.PayloadBytes), codes.AsSpan(k * codeSize, codeSize));
+                Unpack(packets.Slice(offset, length), PacketFormat.VersionOf(packets[offset]), codes.AsSpan(k * codeSize, codeSize));
                 offset += length;
             }
 
@@ -318,10 +316,14 @@ public sealed class PacketCodec
         }
     }
 
+    /// <summary>The dequantised code of a packet of <paramref name="version"/> (its payload follows that version's header).</summary>
+    private void Unpack(ReadOnlySpan<byte> packet, int version, Span<float> code)
+        => Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLengthOf(version), Quantizer.PayloadBytes), code);
+
     private PacketInfo Decode(ReadOnlySpan<byte> packet, Span<float> reconstruction, long index)
     {
         PacketInfo info = Check(packet, index);
-        Quantizer.Unpack(packet.Slice(PacketFormat.HeaderLengthOf(info.Version), Quantizer.PayloadBytes), _code);
+        Unpack(packet, info.Version, _code);
         Model.Decode(_code, reconstruction);
         return info;
     }
