@@ -48,16 +48,7 @@ public static class ParallelInference
         ModelTopology topology = Check(models, inputs, out int count);
         int width = topology.InputSize, code = topology.CodeSize, block = topology.MaxBatchSize;
         CheckLength(codes.Length, count * code, nameof(codes));
-        int blocks = (count + block - 1) / block;
-        Run(models.Count, blocks, (model, first, end) =>
-        {
-            IAutoencoder m = models[model];
-            for (int b = first; b < end; b++)
-            {
-                int start = b * block, n = Math.Min(block, count - start);
-                m.EncodeBatch(inputs.Span.Slice(start * width, n * width), codes.Span.Slice(start * code, n * code));
-            }
-        });
+        RunBlocks(models, count, block, (m, start, n) => m.EncodeBatch(inputs.Span.Slice(start * width, n * width), codes.Span.Slice(start * code, n * code)));
     }
 
     /// <summary>
@@ -91,17 +82,22 @@ public static class ParallelInference
         ModelTopology topology = Check(models, inputs, out int count);
         int width = topology.InputSize, block = topology.MaxBatchSize;
         CheckLength(scores.Length, count, nameof(scores));
-        int blocks = (count + block - 1) / block;
-        Run(models.Count, blocks, (model, first, end) =>
+        RunBlocks(models, count, block, (m, start, n) => m.ScoreBatch(inputs.Span.Slice(start * width, n * width), scores.Span.Slice(start, n)));
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="count"/> samples into blocks of <paramref name="block"/> (the last one shorter), the same blocks a
+    /// sequential pass cuts, and shares the blocks out among <paramref name="models"/>: <c>work(model, start, n)</c> per block.
+    /// </summary>
+    private static void RunBlocks(IReadOnlyList<IAutoencoder> models, int count, int block, Action<IAutoencoder, int, int> work)
+        => Run(models.Count, (count + block - 1) / block, (model, first, end) =>
         {
-            IAutoencoder m = models[model];
             for (int b = first; b < end; b++)
             {
-                int start = b * block, n = Math.Min(block, count - start);
-                m.ScoreBatch(inputs.Span.Slice(start * width, n * width), scores.Span.Slice(start, n));
+                int start = b * block;
+                work(models[model], start, Math.Min(block, count - start));
             }
         });
-    }
 
     /// <summary>
     /// Cuts <paramref name="units"/> into <paramref name="degree"/> contiguous ranges and runs range i as
