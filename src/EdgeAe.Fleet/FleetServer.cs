@@ -31,11 +31,11 @@ public sealed record ServeOptions
 
     /// <summary>
     /// Unacknowledged messages the broker may have in flight to this instance (MQTT 5 receive maximum): enough for a
-    /// batch in each of the three stages (decode, commit, acknowledge) and one arriving.
+    /// batch in each of the three stages (decode, commit, sync and acknowledge) and one arriving.
     /// </summary>
     public ushort ReceiveMaximum { get; init; } = 4000;
 
-    /// <summary>Most messages written in one transaction (a commit costs an fsync: larger batches spread it thinner).</summary>
+    /// <summary>Most messages written in one transaction (a commit and its sync have a cost of their own: larger batches spread it thinner).</summary>
     public int MaxBatch { get; init; } = 1000;
 
     /// <summary>How often a statistics line is written to the log; zero: never.</summary>
@@ -57,7 +57,7 @@ public sealed record CommittedBatch(IReadOnlyList<SampleRow> Rows, IReadOnlyList
 public sealed class ServeCounters
 {
     internal long _received, _inserted, _duplicates, _deadLettered, _batches, _acknowledged, _connections, _storeFailures;
-    internal long _processTicks, _storeTicks, _acknowledgeTicks;
+    internal long _processTicks, _storeTicks, _flushTicks, _acknowledgeTicks;
 
     /// <summary>Messages received from the broker (redeliveries included).</summary>
     public long Received => Interlocked.Read(ref _received);
@@ -83,11 +83,14 @@ public sealed class ServeCounters
     /// <summary>Batches whose write failed and was retried.</summary>
     public long StoreFailures => Interlocked.Read(ref _storeFailures);
 
-    /// <summary>Time the consumer spent decoding and scoring (where the time goes: with <see cref="StoreTime"/> and <see cref="AcknowledgeTime"/>).</summary>
+    /// <summary>Time the consumer spent decoding and scoring (where the time goes: with <see cref="StoreTime"/>, <see cref="FlushTime"/> and <see cref="AcknowledgeTime"/>).</summary>
     public TimeSpan ProcessTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _processTicks));
 
     /// <summary>Time the consumer spent writing and committing batches.</summary>
     public TimeSpan StoreTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _storeTicks));
+
+    /// <summary>Time the consumer spent making committed batches durable (<see cref="IFleetStore.FlushAsync"/>), while the next batch was written.</summary>
+    public TimeSpan FlushTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _flushTicks));
 
     /// <summary>Time the consumer spent sending acknowledgements.</summary>
     public TimeSpan AcknowledgeTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _acknowledgeTicks));
@@ -102,6 +105,12 @@ public sealed class ServeCounters
 /// </summary>
 public sealed class FleetServer
 {
+    /// <summary>A connection the broker closes sooner than this after accepting it counts towards <see cref="QuickClosesToStop"/>.</summary>
+    private static readonly TimeSpan QuickClose = TimeSpan.FromSeconds(5);
+
+    /// <summary>Quick clean closes in a row that stop serve (another instance with the same client id, see <see cref="RunAsync"/>).</summary>
+    private const int QuickClosesToStop = 3;
+
     private readonly ServeOptions _options;
     private readonly PacketProcessor _processor;
     private readonly IFleetStore _store;
@@ -158,8 +167,13 @@ public sealed class FleetServer
 
         await ConnectAsync(client, first: true, stop).ConfigureAwait(false);
         using var consumerStop = new CancellationTokenSource();
-        Task consumer = ConsumeAsync(client, stop);
+
+        // The consumer stops with serve, and also when serve ends with an error (after the batch in hand, as on stop).
+        using var consuming = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        Task consumer = ConsumeAsync(client, consuming.Token);
         Task statistics = ReportAsync(consumerStop.Token);
+        long connectedAt = Stopwatch.GetTimestamp();
+        int quickCloses = 0;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -167,7 +181,14 @@ public sealed class FleetServer
                 MqttClientDisconnectedEventArgs reason;
                 try
                 {
-                    reason = await lost.Task.WaitAsync(stop).ConfigureAwait(false);
+                    // The consumer ends early only when the store cannot make batches durable: serve stops (below, its error).
+                    Task<MqttClientDisconnectedEventArgs> connection = Volatile.Read(ref lost).Task;
+                    if (await Task.WhenAny(connection, consumer).WaitAsync(stop).ConfigureAwait(false) != connection)
+                    {
+                        break;
+                    }
+
+                    reason = await connection.ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -179,29 +200,46 @@ public sealed class FleetServer
                     throw new FleetConfigurationException($"another client connected to {_options.Broker.Endpoint} with client id '{_options.ClientId}' and took this session over: give every serve instance its own --client-id");
                 }
 
+                // Mosquitto 2.0 closes the older of two connections with one client id without a reason code, so two instances
+                // sharing an id would take the session from each other for ever: a connection closed cleanly by the broker
+                // within seconds of being accepted, several times in a row, ends serve with the likely cause.
+                quickCloses = reason.Exception is null && Stopwatch.GetElapsedTime(connectedAt) < QuickClose ? quickCloses + 1 : 0;
+                if (quickCloses >= QuickClosesToStop)
+                {
+                    throw new FleetConfigurationException(string.Create(CultureInfo.InvariantCulture, $"the broker at {_options.Broker.Endpoint} closed this connection {quickCloses} times in a row within {QuickClose.TotalSeconds:0} s of accepting it, without giving a reason: most likely another client connected with client id '{_options.ClientId}' takes the session over each time (give every serve instance its own --client-id); otherwise see the broker's log"));
+                }
+
                 _log.WriteLine($"serve: lost the connection to {_options.Broker.Endpoint} ({reason.Reason}{(reason.Exception is null ? "" : ": " + reason.Exception.Message)}); reconnecting");
                 Volatile.Write(ref lost, new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously));
                 await ConnectAsync(client, first: false, stop).ConfigureAwait(false);
+                connectedAt = Stopwatch.GetTimestamp();
             }
         }
         finally
         {
-            await consumer.ConfigureAwait(false);
-            await consumerStop.CancelAsync().ConfigureAwait(false);
-            await statistics.ConfigureAwait(false);
-            if (client.IsConnected)
+            await consuming.CancelAsync().ConfigureAwait(false);
+            try
             {
-                try
-                {
-                    await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
-                {
-                    // Already gone: the session and the unacknowledged messages stay on the broker all the same.
-                }
+                await consumer.ConfigureAwait(false);
             }
+            finally
+            {
+                await consumerStop.CancelAsync().ConfigureAwait(false);
+                await statistics.ConfigureAwait(false);
+                if (client.IsConnected)
+                {
+                    try
+                    {
+                        await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
+                    {
+                        // Already gone: the session and the unacknowledged messages stay on the broker all the same.
+                    }
+                }
 
-            _log.WriteLine(Summary("serve: stopped"));
+                _log.WriteLine(Summary("serve: stopped"));
+            }
         }
     }
 
@@ -279,20 +317,22 @@ public sealed class FleetServer
     }
 
     /// <summary>
-    /// Three stages, each on its own task, so that decoding one batch, committing the one before (an fsync: the thread
-    /// waits for the disk) and acknowledging the one before that overlap: the first takes what has arrived (up to a batch)
-    /// and decodes and scores it; the second stores it in one transaction; the third acknowledges it. Batches pass in
-    /// order through channels of one, so acknowledgements keep arrival order and follow their commit.
+    /// Three stages, each on its own task, so that decoding one batch, committing the one before and making the one before
+    /// that durable (an fsync: the thread waits for the disk) and acknowledging it overlap: the first takes what has arrived
+    /// (up to a batch) and decodes and scores it; the second stores it in one transaction; the third flushes the store
+    /// (<see cref="IFleetStore.FlushAsync"/>) and acknowledges it. Batches pass in order through channels of one, so
+    /// acknowledgements keep arrival order and follow their commit and its sync.
     /// </summary>
     private async Task ConsumeAsync(IMqttClient client, CancellationToken stop)
     {
         var processed = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         var committed = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        Task storing = Task.Run(() => StoreLoopAsync(processed.Reader, committed.Writer, stop), CancellationToken.None);
-        Task acknowledging = Task.Run(() => AcknowledgeLoopAsync(client, committed.Reader), CancellationToken.None);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        Task storing = Task.Run(() => StoreLoopAsync(processed.Reader, committed.Writer, failed.Token), CancellationToken.None);
+        Task acknowledging = Task.Run(() => AcknowledgeLoopAsync(client, committed.Reader, failed), CancellationToken.None);
         try
         {
-            await ProcessLoopAsync(processed.Writer, stop).ConfigureAwait(false);
+            await ProcessLoopAsync(processed.Writer, failed.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -369,13 +409,43 @@ public sealed class FleetServer
         }
     }
 
-    private async Task AcknowledgeLoopAsync(IMqttClient client, ChannelReader<Batch> input)
+    /// <summary>
+    /// Makes each committed batch durable, then acknowledges it. When the store cannot make a batch durable, nothing more
+    /// is acknowledged: the consumer stops (<paramref name="failed"/>) and serve ends with the error; the broker delivers
+    /// what was not acknowledged again, to this instance after a restart or to another member of the group.
+    /// </summary>
+    private async Task AcknowledgeLoopAsync(IMqttClient client, ChannelReader<Batch> input, CancellationTokenSource failed)
     {
+        IOException? failure = null;
         await foreach (Batch batch in input.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
+            if (failure is not null)
+            {
+                continue; // committed after the failure: not acknowledged either
+            }
+
             long started = Stopwatch.GetTimestamp();
+            try
+            {
+                await _store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                failure = new IOException($"serve: {_store.Description} could not make committed rows durable ({Innermost(e)}); stopped without acknowledging them, the broker delivers them again", e);
+                _log.WriteLine(failure.Message);
+                await failed.CancelAsync().ConfigureAwait(false);
+                continue;
+            }
+
+            long flushed = Stopwatch.GetTimestamp();
+            Interlocked.Add(ref Counters._flushTicks, flushed - started);
             await AcknowledgeAsync(client, batch.Messages).ConfigureAwait(false);
-            Interlocked.Add(ref Counters._acknowledgeTicks, Stopwatch.GetTimestamp() - started);
+            Interlocked.Add(ref Counters._acknowledgeTicks, Stopwatch.GetTimestamp() - flushed);
+        }
+
+        if (failure is not null)
+        {
+            throw failure;
         }
     }
 
@@ -457,7 +527,7 @@ public sealed class FleetServer
     }
 
     private string Summary(string head) => string.Create(CultureInfo.InvariantCulture,
-        $"{head} received {Counters.Received}, stored {Counters.Inserted}, duplicates {Counters.Duplicates}, dead letters {Counters.DeadLettered}, batches {Counters.Batches}, acknowledged {Counters.Acknowledged}; time in decode+score {Counters.ProcessTime.TotalSeconds:0.00} s, store {Counters.StoreTime.TotalSeconds:0.00} s, acknowledge {Counters.AcknowledgeTime.TotalSeconds:0.00} s");
+        $"{head} received {Counters.Received}, stored {Counters.Inserted}, duplicates {Counters.Duplicates}, dead letters {Counters.DeadLettered}, batches {Counters.Batches}, acknowledged {Counters.Acknowledged}; time in decode+score {Counters.ProcessTime.TotalSeconds:0.00} s, store {Counters.StoreTime.TotalSeconds:0.00} s, sync {Counters.FlushTime.TotalSeconds:0.00} s, acknowledge {Counters.AcknowledgeTime.TotalSeconds:0.00} s");
 
     private static long UnixMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
 

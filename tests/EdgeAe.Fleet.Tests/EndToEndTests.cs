@@ -155,7 +155,7 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
     }
 
     [Fact]
-    public async Task Nothing_is_acknowledged_before_its_batch_commits_and_a_failed_write_is_retried()
+    public async Task Nothing_is_acknowledged_before_its_batch_commits_and_is_durable_and_a_failed_write_is_retried()
     {
         Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
         using var broker = new MosquittoBroker();
@@ -174,14 +174,73 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
         Assert.Empty(flaky.Violations);
     }
 
-    /// <summary>A store that fails its first writes and checks, at each write, that nothing beyond the committed rows was acknowledged.</summary>
-    private sealed class FlakyStore(IFleetStore inner, int failures) : IFleetStore
+    [Fact]
+    public async Task A_batch_the_store_cannot_make_durable_is_never_acknowledged_and_serve_stops_with_the_error()
+    {
+        Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
+        using var broker = new MosquittoBroker();
+        string db = Path.Combine(_folder, "unsynced.db");
+        (_, PacketCodec codec) = digits.Load();
+        FlakyStore? flaky = null;
+        await using ServeInstance serve = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-unsynced"), codec, db, wrapStore: s => flaky = new FlakyStore(s, failures: 0, flushesBeforeFailure: 2));
+        flaky!.Server = serve.Server;
+        var simulator = new FleetSimulator(Harness.Simulate(broker.Address, devices: 4, count: 50), digits.Packets());
+        Assert.Equal(200, (await simulator.RunAsync(TestContext.Current.CancellationToken)).Published);
+
+        var e = await Assert.ThrowsAsync<IOException>(() => serve.Running.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken));
+        Assert.StartsWith($"serve: {flaky.Description} could not make committed rows durable (fsync: input/output error); stopped without acknowledging them", e.Message, StringComparison.Ordinal);
+        Assert.Contains(e.Message, serve.Log, StringComparison.Ordinal);
+        Assert.Empty(flaky.Violations);
+        Assert.InRange(serve.Server.Counters.Acknowledged, 1, flaky.DurableMessages);
+        Assert.True(serve.Server.Counters.Inserted > serve.Server.Counters.Acknowledged, "rows were committed and not acknowledged");
+
+        // A restarted instance gets the unacknowledged messages again: every one is stored once.
+        await serve.Store.DisposeAsync();
+        await using ServeInstance again = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-unsynced"), codec, db);
+        await Harness.EventuallyAsync(() => Harness.Keys(db).Count >= 200, TimeSpan.FromSeconds(60), () => again.Log);
+        await again.StopAsync();
+        Harness.AssertExactlyOnce(Harness.Keys(db), Enumerable.Range(0, 4).Select(simulator.DeviceId), 50);
+    }
+
+    [Fact]
+    public async Task Two_instances_with_the_same_client_id_do_not_take_the_session_from_each_other_for_ever()
+    {
+        Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
+        using var broker = new MosquittoBroker();
+        (_, PacketCodec codec) = digits.Load();
+        await using ServeInstance first = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-twin"), codec, Path.Combine(_folder, "twin-1.db"));
+        await using ServeInstance second = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-twin"), codec, Path.Combine(_folder, "twin-2.db"));
+
+        // Mosquitto 2.0 closes the older connection without a reason code; one of the two gives up with the likely cause.
+        await Harness.EventuallyAsync(() => first.Running.IsCompleted || second.Running.IsCompleted, TimeSpan.FromSeconds(30), () => first.Log + "\n--- second:\n" + second.Log);
+        ServeInstance stopped = first.Running.IsCompleted ? first : second;
+        ServeInstance running = ReferenceEquals(stopped, first) ? second : first;
+        var e = await Assert.ThrowsAsync<FleetConfigurationException>(() => stopped.Running);
+        Assert.Contains("most likely another client connected with client id 'serve-twin' takes the session over each time (give every serve instance its own --client-id)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("serve: stopped", stopped.Log, StringComparison.Ordinal);
+
+        // The other one keeps the session and serves.
+        var simulator = new FleetSimulator(Harness.Simulate(broker.Address, devices: 2, count: 5), digits.Packets());
+        Assert.Equal(10, (await simulator.RunAsync(TestContext.Current.CancellationToken)).Published);
+        await Harness.EventuallyAsync(() => running.Server.Counters.Inserted >= 10, TimeSpan.FromSeconds(30), () => running.Log);
+        Assert.False(running.Running.IsCompleted);
+        await running.StopAsync();
+    }
+
+    /// <summary>
+    /// A store that fails its first writes, or its flushes after the first few, and checks at each call that nothing beyond
+    /// the rows made durable was acknowledged.
+    /// </summary>
+    private sealed class FlakyStore(IFleetStore inner, int failures, int flushesBeforeFailure = int.MaxValue) : IFleetStore
     {
         private long _committedMessages;
+        private long _durableMessages;
 
         public FleetServer? Server { get; set; }
 
         public List<string> Violations { get; } = [];
+
+        public long DurableMessages => Interlocked.Read(ref _durableMessages);
 
         public string Description => inner.Description;
 
@@ -189,22 +248,43 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
 
         public async Task<WriteResult> WriteAsync(IReadOnlyList<SampleRow> rows, IReadOnlyList<DeadLetter> deadLetters, CancellationToken cancellationToken)
         {
-            long acknowledged = Server?.Counters.Acknowledged ?? 0;
-            if (acknowledged > _committedMessages)
-            {
-                Violations.Add($"{acknowledged} acknowledged with only {_committedMessages} committed");
-            }
-
+            CheckAcknowledged();
             if (failures-- > 0)
             {
                 throw new Microsoft.Data.Sqlite.SqliteException("disk on fire", 10);
             }
 
             WriteResult result = await inner.WriteAsync(rows, deadLetters, cancellationToken);
-            _committedMessages += rows.Count + deadLetters.Count;
+            Interlocked.Add(ref _committedMessages, rows.Count + deadLetters.Count);
             return result;
         }
 
+        public async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            CheckAcknowledged();
+            long committed = Interlocked.Read(ref _committedMessages);
+            if (flushesBeforeFailure-- <= 0)
+            {
+                throw new IOException("fsync: input/output error");
+            }
+
+            await inner.FlushAsync(cancellationToken);
+            Interlocked.Exchange(ref _durableMessages, committed);
+        }
+
         public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+        private void CheckAcknowledged()
+        {
+            long acknowledged = Server?.Counters.Acknowledged ?? 0;
+            long durable = Interlocked.Read(ref _durableMessages);
+            if (acknowledged > durable)
+            {
+                lock (Violations)
+                {
+                    Violations.Add($"{acknowledged} acknowledged with only {durable} durable");
+                }
+            }
+        }
     }
 }

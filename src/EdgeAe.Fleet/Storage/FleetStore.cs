@@ -8,7 +8,8 @@ public readonly record struct WriteResult(int Inserted, int Duplicates, int Dead
 
 /// <summary>
 /// Where <c>serve</c> keeps samples and dead letters (docs/fleet.md, "Schema"). Each write is one transaction, committed
-/// before it returns: the caller acknowledges the messages only then. A row whose (device, sequence) is already stored
+/// before it returns; <see cref="FlushAsync"/> then makes it durable, and the caller acknowledges the messages only after
+/// that. A row whose (device, sequence) is already stored
 /// is not written again — counted as a duplicate when its packet is the same bytes, dead-lettered as
 /// <see cref="DeadLetterReason.SequenceReused"/> when it differs. Not thread-safe: one writer per store object
 /// (several processes may share one PostgreSQL database).
@@ -23,6 +24,13 @@ public interface IFleetStore : IAsyncDisposable
 
     /// <summary>Writes <paramref name="rows"/> and <paramref name="deadLetters"/> in one transaction and commits it.</summary>
     Task<WriteResult> WriteAsync(IReadOnlyList<SampleRow> rows, IReadOnlyList<DeadLetter> deadLetters, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes every write that has returned survive a crash of the machine (a store whose commits already do returns at
+    /// once). May run while the next <see cref="WriteAsync"/> does; one call at a time.
+    /// </summary>
+    /// <exception cref="IOException">The store cannot tell that those writes are on the disk: do not acknowledge them.</exception>
+    Task FlushAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Opens the store a <c>--db</c> value names, creating or migrating its schema.</summary>

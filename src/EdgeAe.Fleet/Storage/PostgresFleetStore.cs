@@ -121,6 +121,9 @@ public sealed class PostgresFleetStore : IFleetStore
         return settings;
     }
 
+    /// <summary>Returns at once: a PostgreSQL commit returns after its log record is on the disk (<c>synchronous_commit</c>, on by default).</summary>
+    public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <inheritdoc/>
     public async Task<WriteResult> WriteAsync(IReadOnlyList<SampleRow> rows, IReadOnlyList<DeadLetter> deadLetters, CancellationToken cancellationToken)
     {
