@@ -320,13 +320,14 @@ public sealed class FleetServer
     /// Three stages, each on its own task, so that decoding one batch, committing the one before and making the one before
     /// that durable (an fsync: the thread waits for the disk) and acknowledging it overlap: the first takes what has arrived
     /// (up to a batch) and decodes and scores it; the second stores it in one transaction; the third flushes the store
-    /// (<see cref="IFleetStore.FlushAsync"/>) and acknowledges it. Batches pass in order through channels of one, so
-    /// acknowledgements keep arrival order and follow their commit and its sync.
+    /// (<see cref="IFleetStore.FlushAsync"/>) and acknowledges it — every batch committed meanwhile with one sync. Batches
+    /// pass in order through channels, so acknowledgements keep arrival order and follow their commit and its sync.
     /// </summary>
     private async Task ConsumeAsync(IMqttClient client, CancellationToken stop)
     {
         var processed = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        var committed = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        // Committed batches wait unbounded for their sync (the broker's receive maximum bounds them): one sync serves all.
+        var committed = Channel.CreateUnbounded<Batch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(stop);
         Task storing = Task.Run(() => StoreLoopAsync(processed.Reader, committed.Writer, failed.Token), CancellationToken.None);
         Task acknowledging = Task.Run(() => AcknowledgeLoopAsync(client, committed.Reader, failed), CancellationToken.None);
@@ -417,30 +418,40 @@ public sealed class FleetServer
     private async Task AcknowledgeLoopAsync(IMqttClient client, ChannelReader<Batch> input, CancellationTokenSource failed)
     {
         IOException? failure = null;
-        await foreach (Batch batch in input.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        var group = new List<Batch>();
+        while (await input.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            if (failure is not null)
+            // Every batch committed by now is made durable by one sync (a group commit), then acknowledged in order.
+            while (input.TryRead(out Batch? batch))
             {
-                continue; // committed after the failure: not acknowledged either
+                group.Add(batch);
             }
 
-            long started = Stopwatch.GetTimestamp();
-            try
+            if (failure is null)
             {
-                await _store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (IOException e)
-            {
-                failure = new IOException($"serve: {_store.Description} could not make committed rows durable ({Innermost(e)}); stopped without acknowledging them, the broker delivers them again", e);
-                _log.WriteLine(failure.Message);
-                await failed.CancelAsync().ConfigureAwait(false);
-                continue;
+                long started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await _store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    long flushed = Stopwatch.GetTimestamp();
+                    Interlocked.Add(ref Counters._flushTicks, flushed - started);
+                    foreach (Batch done in group)
+                    {
+                        await AcknowledgeAsync(client, done.Messages).ConfigureAwait(false);
+                    }
+
+                    Interlocked.Add(ref Counters._acknowledgeTicks, Stopwatch.GetTimestamp() - flushed);
+                }
+                catch (IOException e)
+                {
+                    failure = new IOException($"serve: {_store.Description} could not make committed rows durable ({Innermost(e)}); stopped without acknowledging them, the broker delivers them again", e);
+                    _log.WriteLine(failure.Message);
+                    await failed.CancelAsync().ConfigureAwait(false);
+                }
             }
 
-            long flushed = Stopwatch.GetTimestamp();
-            Interlocked.Add(ref Counters._flushTicks, flushed - started);
-            await AcknowledgeAsync(client, batch.Messages).ConfigureAwait(false);
-            Interlocked.Add(ref Counters._acknowledgeTicks, Stopwatch.GetTimestamp() - flushed);
+            // After a failure, batches still committed are not acknowledged either.
+            group.Clear();
         }
 
         if (failure is not null)
