@@ -18,9 +18,9 @@ namespace EdgeAe.Fleet.Storage;
 /// commit so far survive a crash of the machine with one fsync of the log — what <c>synchronous=FULL</c> does inside
 /// every commit — and copies the log into the database file (a passive checkpoint, on a second connection) once about
 /// SQLite's own interval of log has accumulated. Run by <c>serve</c>'s acknowledgement stage while the next batch is
-/// written, the two took half of the writer's time: a scratch run of 100,000 rows in batches of 1,000 took 9.5–11 µs per
-/// row in the writer against 17.6–23.4 µs with both in the commit (<c>synchronous=FULL</c> and SQLite's own
-/// checkpoints), for 1.2–1.3× the CPU time. Should the log never be idle when a checkpoint ends (a load that never
+/// written, the two took half of the writer's time: a scratch run of 100,000 rows in batches of 1,000 took 8.6–9.5 µs per
+/// row in the writer against 16.4–17.4 µs with both in the commit (<c>synchronous=FULL</c> and SQLite's own
+/// checkpoints), for 1.12–1.15× the CPU time. Should the log never be idle when a checkpoint ends (a load that never
 /// pauses), it would not start again from its beginning; past <see cref="LogLimitFrames"/> the writer copies the rest
 /// and restarts it (once per 64 MiB of log).
 /// </remarks>
