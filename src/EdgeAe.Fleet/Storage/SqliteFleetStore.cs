@@ -31,21 +31,25 @@ public sealed class SqliteFleetStore : IFleetStore
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (device, sequence) DO NOTHING
         """;
 
-    /// <summary>Row bytes committed between passive checkpoints: about SQLite's default of 1,000 log pages, at the 3–4 log bytes a row's B-tree pages cost.</summary>
+    /// <summary>
+    /// Row bytes committed between passive checkpoints: about SQLite's default interval of 1,000 log pages, a row costing
+    /// 3–4 times its bytes in log pages (its B-tree pages are written again by every commit that touches them).
+    /// </summary>
     internal const long CheckpointRowBytes = 1 << 20;
-
 
     private readonly SqliteConnection _connection;
     private readonly SqliteConnection _checkpointer;
     private readonly SafeFileHandle _log;
     private readonly sqlite3_stmt _insert;
-    private long _rowBytesSinceCheckpoint;
+    private readonly SqliteCommand _stored;
+    private readonly SqliteCommand _dead;
+
+    /// <summary>Held by a checkpoint: the flusher's, or the writer's with the batch that restarts the log.</summary>
     private readonly SemaphoreSlim _checkpointing = new(1, 1);
+    private long _rowBytesSinceCheckpoint;
     private long _commits;
     private long _synced;
     private int _logFrames;
-    private readonly SqliteCommand _stored;
-    private readonly SqliteCommand _dead;
 
     private SqliteFleetStore(SqliteConnection connection, SqliteConnection checkpointer, SafeFileHandle log, string path, int version)
     {
@@ -132,6 +136,7 @@ public sealed class SqliteFleetStore : IFleetStore
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(deadLetters);
+
         // The flusher's passive checkpoints run beside the writer, so the log is never idle when one ends and never starts
         // again from its beginning: under a load that never pauses it only grows. Past LogLimitFrames the writer copies the
         // rest itself (little: the flusher has copied nearly all), with the flusher's checkpoints held back until this
