@@ -245,6 +245,31 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
     protected override DbConnection Connect(string db) => new NpgsqlConnection(postgres.Server.ConnectionString(db[(db.LastIndexOf('/') + 1)..]));
 
     [Fact]
+    public async Task Commits_are_on_the_disk_when_they_return_even_where_the_database_default_is_asynchronous()
+    {
+        string db = NewDatabase();
+        string name = db[(db.LastIndexOf('/') + 1)..];
+        using (DbConnection admin = Connect(db))
+        {
+            admin.Open();
+            using DbCommand alter = admin.CreateCommand();
+            alter.CommandText = $"ALTER DATABASE {name} SET synchronous_commit = off";
+            alter.ExecuteNonQuery();
+        }
+
+        using (DbConnection plain = Connect(db))
+        {
+            plain.Open();
+            using DbCommand show = plain.CreateCommand();
+            show.CommandText = "SHOW synchronous_commit";
+            Assert.Equal("off", show.ExecuteScalar());
+        }
+
+        await using var store = (PostgresFleetStore)await OpenAsync(db, Schema.Postgres.Length);
+        Assert.Equal("on", await store.SettingAsync("synchronous_commit", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task A_refused_connection_is_one_clear_error()
     {
         string url = postgres.Server.UrlOf("no_such_database");

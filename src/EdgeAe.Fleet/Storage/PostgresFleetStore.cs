@@ -94,6 +94,10 @@ public sealed class PostgresFleetStore : IFleetStore
             Timeout = 15,
             CommandTimeout = 60,
             NoResetOnClose = true,
+
+            // A commit returns after its log record is on the disk even where the database's default says otherwise: serve
+            // acknowledges a message as soon as its row is committed (FlushAsync has nothing left to do).
+            Options = "-c synchronous_commit=on",
         };
         string? password = environment(PasswordVariable);
         if (!string.IsNullOrEmpty(password))
@@ -121,8 +125,15 @@ public sealed class PostgresFleetStore : IFleetStore
         return settings;
     }
 
-    /// <summary>Returns at once: a PostgreSQL commit returns after its log record is on the disk (<c>synchronous_commit</c>, on by default).</summary>
+    /// <summary>Returns at once: the store's sessions commit with <c>synchronous_commit=on</c>, so a commit is on the disk when it returns.</summary>
     public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>A setting as the store's sessions see it (<c>SHOW</c>; tests).</summary>
+    internal async Task<string> SettingAsync(string name, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = _source.CreateCommand("SHOW " + name);
+        return (string)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
 
     /// <inheritdoc/>
     public async Task<WriteResult> WriteAsync(IReadOnlyList<SampleRow> rows, IReadOnlyList<DeadLetter> deadLetters, CancellationToken cancellationToken)
