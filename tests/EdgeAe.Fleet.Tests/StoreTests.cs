@@ -218,14 +218,7 @@ public sealed class SqliteStoreTests : StoreContract, IDisposable
         Assert.False(File.Exists(db + "-wal"), "closing the store checkpointed and removed the log");
     }
 
-    private static long Count(string db)
-    {
-        using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
-        connection.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM edgeae_samples";
-        return (long)command.ExecuteScalar()!;
-    }
+    private long Count(string db) => (long)Scalar(db, "SELECT COUNT(*) FROM edgeae_samples")!;
 
     public void Dispose()
     {
@@ -248,22 +241,8 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
     public async Task Commits_are_on_the_disk_when_they_return_even_where_the_database_default_is_asynchronous()
     {
         string db = NewDatabase();
-        string name = db[(db.LastIndexOf('/') + 1)..];
-        using (DbConnection admin = Connect(db))
-        {
-            admin.Open();
-            using DbCommand alter = admin.CreateCommand();
-            alter.CommandText = $"ALTER DATABASE {name} SET synchronous_commit = off";
-            alter.ExecuteNonQuery();
-        }
-
-        using (DbConnection plain = Connect(db))
-        {
-            plain.Open();
-            using DbCommand show = plain.CreateCommand();
-            show.CommandText = "SHOW synchronous_commit";
-            Assert.Equal("off", show.ExecuteScalar());
-        }
+        Execute(db, $"ALTER DATABASE {db[(db.LastIndexOf('/') + 1)..]} SET synchronous_commit = off");
+        Assert.Equal("off", Scalar(db, "SHOW synchronous_commit"));
 
         await using var store = (PostgresFleetStore)await OpenAsync(db, Schema.Postgres.Length);
         Assert.Equal("on", await store.SettingAsync("synchronous_commit", TestContext.Current.CancellationToken));

@@ -170,6 +170,7 @@ public sealed class SqliteFleetStore : IFleetStore
         using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         _stored.Transaction = _dead.Transaction = transaction;
         int inserted = 0, duplicates = 0, dead = 0;
+        long bytes = 0;
         List<SampleRow>? stored = null;
         foreach (SampleRow row in rows)
         {
@@ -177,6 +178,7 @@ public sealed class SqliteFleetStore : IFleetStore
             if (Insert(row))
             {
                 inserted++;
+                bytes += row.Code.Length + row.Packet.Length + (row.Reconstruction?.Length ?? 0) + row.Device.Length + 32;
             }
             else
             {
@@ -208,12 +210,6 @@ public sealed class SqliteFleetStore : IFleetStore
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        long bytes = 0;
-        foreach (SampleRow row in rows)
-        {
-            bytes += row.Code.Length + row.Packet.Length + (row.Reconstruction?.Length ?? 0) + row.Device.Length + 32;
-        }
-
         Interlocked.Add(ref _rowBytesSinceCheckpoint, bytes);
         Interlocked.Increment(ref _commits);
         return new WriteResult(inserted, duplicates, dead);
