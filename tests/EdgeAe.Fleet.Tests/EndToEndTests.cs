@@ -182,10 +182,15 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
         string db = Path.Combine(_folder, "unsynced.db");
         (_, PacketCodec codec) = digits.Load();
         FlakyStore? flaky = null;
-        await using ServeInstance serve = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-unsynced"), codec, db, wrapStore: s => flaky = new FlakyStore(s, failures: 0, flushesBeforeFailure: 2));
+        await using ServeInstance serve = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-unsynced"), codec, db, wrapStore: s => flaky = new FlakyStore(s, failures: 0, flushFailsPast: 100));
         flaky!.Server = serve.Server;
-        var simulator = new FleetSimulator(Harness.Simulate(broker.Address, devices: 4, count: 50), digits.Packets());
-        Assert.Equal(200, (await simulator.RunAsync(TestContext.Current.CancellationToken)).Published);
+
+        // The first 100 messages are made durable and acknowledged; the first sync that would cover more fails.
+        var simulator = new FleetSimulator(Harness.Simulate(broker.Address, devices: 4, count: 25), digits.Packets());
+        Assert.Equal(100, (await simulator.RunAsync(TestContext.Current.CancellationToken)).Published);
+        await Harness.EventuallyAsync(() => serve.Server.Counters.Acknowledged >= 100, TimeSpan.FromSeconds(30), () => serve.Log);
+        var more = new FleetSimulator(Harness.Simulate(broker.Address, devices: 4, count: 25) with { FirstSequence = 25 }, digits.Packets());
+        Assert.Equal(100, (await more.RunAsync(TestContext.Current.CancellationToken)).Published);
 
         var e = await Assert.ThrowsAsync<IOException>(() => serve.Running.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken));
         Assert.StartsWith($"serve: {flaky.Description} could not make committed rows durable (fsync: input/output error); stopped without acknowledging them", e.Message, StringComparison.Ordinal);
@@ -228,10 +233,10 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
     }
 
     /// <summary>
-    /// A store that fails its first writes, or its flushes after the first few, and checks at each call that nothing beyond
-    /// the rows made durable was acknowledged.
+    /// A store that fails its first writes, or every flush once more than <paramref name="flushFailsPast"/> messages are
+    /// committed, and checks at each call that nothing beyond the rows made durable was acknowledged.
     /// </summary>
-    private sealed class FlakyStore(IFleetStore inner, int failures, int flushesBeforeFailure = int.MaxValue) : IFleetStore
+    private sealed class FlakyStore(IFleetStore inner, int failures, long flushFailsPast = long.MaxValue) : IFleetStore
     {
         private long _committedMessages;
         private long _durableMessages;
@@ -263,7 +268,7 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
         {
             CheckAcknowledged();
             long committed = Interlocked.Read(ref _committedMessages);
-            if (flushesBeforeFailure-- <= 0)
+            if (committed > flushFailsPast)
             {
                 throw new IOException("fsync: input/output error");
             }
