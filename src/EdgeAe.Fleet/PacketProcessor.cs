@@ -78,7 +78,7 @@ public sealed class PacketProcessor
     /// Processes <paramref name="messages"/> in order: the rows and dead letters <see cref="Process"/> gives each, appended
     /// to <paramref name="rows"/> and <paramref name="deadLetters"/> in the messages' order. The good packets are decoded
     /// and scored a model batch at a time (<see cref="IAutoencoder.DecodeBatch"/>, <see cref="ISampleScorer.ScoreBatch"/>),
-    /// which gives the same floats as one at a time, in 0.62–0.70 of the model's time for 784 → 64 → 784
+    /// which gives the same floats as one at a time, in 0.61–0.70 of the model's time for 784 → 64 → 784
     /// (docs/BENCHMARKS.md, ServerScoring).
     /// </summary>
     public void ProcessBatch(IReadOnlyList<FleetMessage> messages, List<SampleRow> rows, List<DeadLetter> deadLetters)

@@ -74,7 +74,6 @@ internal sealed class CalibrateSettings : WeightsSettings
     [DefaultValue(1)]
     public int Seed { get; set; } = 1;
 
-
     public double? ParsedValidationSplit { get; private set; }
 
     public CalibrationMethod ParsedMethod { get; private set; } = new(CalibrationKind.Manual, 0);

@@ -499,7 +499,6 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             Normalizer.ApplyInPlace(validation, normalization);
         }
 
-
         return new TrainingData(raw.Name, training, validation, normalization, training, null);
     }
 

@@ -62,7 +62,6 @@ public sealed class WeightFileInfo
     /// <summary>Element type code of the parameter values (1 = float32, 2 = an int8 model).</summary>
     public int ElementType { get; }
 
-
     /// <summary>True when the file holds an int8 model (<see cref="Quantization"/>).</summary>
     public bool IsInt8 => Quantization is not null;
 

@@ -448,7 +448,6 @@ internal static class Gemm<V, TVec>
             Finish<A, E>(c15_0, ref Unsafe.Add(ref c, 15 * cStride), ref Unsafe.Add(ref previous, 15 * cStride), o0, fresh0);
         }
 
-
         if (typeof(E) == typeof(StoreActivated) && typeof(A) != typeof(Relu) && typeof(A) != typeof(Linear))
         {
             // Sigmoid and tanh after the tile, row by row: applied in place on all accumulators at once they would keep

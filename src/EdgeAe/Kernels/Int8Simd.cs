@@ -176,7 +176,6 @@ internal readonly struct Int8x512 : IInt8Simd<Vector512<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Load(ref int source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
 
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> LoadQuads(ref byte source, nuint offset) => Vector512.LoadUnsafe(ref source, offset).AsInt32();
 
@@ -279,7 +278,6 @@ internal readonly struct Int8x256Vnni : IInt8Simd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Load(ref int source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
 
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> LoadQuads(ref byte source, nuint offset) => Vector256.LoadUnsafe(ref source, offset).AsInt32();
 
@@ -333,7 +331,6 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Load(ref int source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
-
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> LoadQuads(ref byte source, nuint offset) => Vector256.LoadUnsafe(ref source, offset).AsInt32();
@@ -499,7 +496,6 @@ internal readonly struct Int8x128Vnni : IInt8Simd<Vector128<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
 
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
 
@@ -544,7 +540,6 @@ internal readonly struct Int8x128 : IInt8Simd<Vector128<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
-
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
@@ -650,7 +645,6 @@ internal readonly struct Int8x128Portable : IInt8Simd<Vector128<int>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Load(ref int source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
-
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> LoadQuads(ref byte source, nuint offset) => Vector128.LoadUnsafe(ref source, offset).AsInt32();
