@@ -219,16 +219,18 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
 
     /// <summary>
     /// Asks for the blocks that <paramref name="samples"/> lie in to be read ahead on a thread of the cache's own, in
-    /// the order they first occur, so that reading them later waits neither for the disk nor for their checksums: a block
-    /// not verified yet is read and checksummed there (the first pass over the file), one verified before is announced
-    /// to the operating system's file cache (Linux). Blocks held now are skipped. What the read-ahead finds wrong is not
-    /// reported by it: the block stays unverified and its own read throws as without read-ahead. Allocates nothing
-    /// after the first call (which starts the thread).
+    /// the order they first occur, so that reading them later waits neither for the disk nor for their checksums: every
+    /// block is announced to the operating system's file cache (Linux) at once; a cache that reads gets each block read
+    /// into a buffer there (checksummed unless verified before), which its read of the block then takes instead of
+    /// reading, up to <see cref="BlockReadAhead.ReadyLimit"/> blocks ahead; a mapped cache gets the blocks not verified
+    /// yet checksummed there. Blocks held now are skipped; samples are best asked for in the order they will be read.
+    /// What the read-ahead finds wrong is not reported by it: the block stays unverified and its own read throws as
+    /// without read-ahead. Allocates nothing on the calling thread after the first call (which starts the thread).
     /// </summary>
     public void ReadAhead(ReadOnlySpan<int> samples)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _readAhead ??= new BlockReadAhead(this, _blockCrc, _verified);
+        _readAhead ??= new BlockReadAhead(this, _blockCrc, _verified, fill: _handle is not null);
         _requestedIn ??= new int[Blocks];
         int call = ++_readAheadCalls;
         foreach (int index in samples)
@@ -275,6 +277,12 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
 
     /// <summary>Blocks the read-ahead has read and checksummed so far.</summary>
     internal int BlocksVerifiedAhead => _readAhead?.BlocksVerified ?? 0;
+
+    /// <summary>Blocks the read-ahead has read into buffers for this cache's reads so far.</summary>
+    internal int BlocksReadyAhead => _readAhead?.BlocksReady ?? 0;
+
+    /// <summary>Blocks brought in from the read-ahead's buffers instead of read on the calling thread.</summary>
+    internal int BlocksTakenAhead => _readAhead?.BlocksTaken ?? 0;
 
     /// <summary>Releases every block (the next read brings it in again) and the read buffers.</summary>
     public void ReleaseAll()
@@ -489,6 +497,20 @@ public sealed unsafe class DataCache : ISampleSource, IDisposable
         int n = Math.Min(BlockSamples, Count - first);
         (long position, int length) = Extent(block);
         ReadOnlySpan<byte> bytes;
+        float[]? ahead = _readAhead?.Take(block);
+        if (ahead is not null)
+        {
+            // Read and verified on the read-ahead thread: its buffer takes the slot, the slot's old buffer goes back to it.
+            if (_slots[slot].Buffer is { } old)
+            {
+                _readAhead!.Return(old);
+            }
+
+            _slots[slot] = new MappedBlock(block, null, null, ahead);
+            _slotOfBlock[block] = slot;
+            return slot;
+        }
+
         if (_handle is not null)
         {
             // The slot's buffer is kept when the block leaves it: a buffer per slot, allocated once.

@@ -353,6 +353,56 @@ public sealed class DataCacheTests : IDisposable
     }
 
     [Fact]
+    public void Blocks_read_ahead_are_taken_in_request_order_and_older_requests_are_dropped()
+    {
+        // 12 blocks of 256 samples of 1024 floats (1 MiB each): more than the read-ahead keeps ready at once.
+        Dataset raw = Raw(12 * 256, width: 1024);
+        string path = Write("ahead-order.f32", raw, _ => Normalization.ScaleBy(16, 1024));
+        using (DataCache cache = DataCache.Open(path))
+        {
+            Assert.Equal(256, cache.BlockSamples);
+            cache.ReadAhead(Enumerable.Range(0, raw.Count).ToArray());
+            Assert.True(SpinWait.SpinUntil(() => cache.BlocksReadyAhead == 8, TimeSpan.FromSeconds(30)), $"{cache.BlocksReadyAhead} of 8 blocks ready");
+            Thread.Sleep(50);
+            Assert.Equal(8, cache.BlocksReadyAhead); // no more than ReadyLimit before the first is taken
+
+            // Each block's first sample read once the block is ready: every block comes from the read-ahead, intact.
+            for (int s = 0; s < raw.Count; s++)
+            {
+                int block = s / 256;
+                if (s % 256 == 0)
+                {
+                    Assert.True(SpinWait.SpinUntil(() => cache.BlocksReadyAhead > block, TimeSpan.FromSeconds(30)), $"block {block} never ready");
+                }
+
+                Assert.Equal(raw[s][s % 1024] / 16f, cache[s][s % 1024]);
+            }
+
+            Assert.Equal(12, cache.BlocksTakenAhead);
+            Assert.Equal(12, cache.BlocksVerifiedAhead);
+        }
+
+        // Asked for in the order 11, 10, …, 0 but read from block 0: the older requests' buffers are dropped, and those
+        // blocks are read (and checksummed) by the cache's own reads, correctly.
+        using (DataCache cache = DataCache.Open(path))
+        {
+            int[] backwards = Enumerable.Range(0, raw.Count).Reverse().ToArray();
+            cache.ReadAhead(backwards);
+            Assert.True(SpinWait.SpinUntil(() => cache.BlocksReadyAhead == 8, TimeSpan.FromSeconds(30)), $"{cache.BlocksReadyAhead} of 8 blocks ready");
+            Assert.Equal(raw[0][7] / 16f, cache[0][7]); // block 0: requested last, never read ahead
+            Assert.Equal(0, cache.BlocksTakenAhead);
+            for (int s = 0; s < raw.Count; s++)
+            {
+                Assert.Equal(raw[s][s % 1024] / 16f, cache[s][s % 1024]);
+            }
+
+            Assert.Equal(0, cache.BlocksTakenAhead);
+            Thread.Sleep(50);
+            Assert.Equal(8, cache.BlocksReadyAhead); // the requests passed were not read after all
+        }
+    }
+
+    [Fact]
     public void A_cache_of_the_wrong_width_or_range_is_refused_by_the_trainer()
     {
         string wide = Write("wide.f32", Raw(100, width: 65), s => Normalization.ScaleBy(16, 65));
