@@ -235,13 +235,16 @@ public sealed class PostgresStoreTests(PostgresFixture postgres) : StoreContract
     protected override async Task<IFleetStore> OpenAsync(string db, int migrations)
         => await PostgresFleetStore.OpenAsync(db, migrations, Environment.GetEnvironmentVariable, TestContext.Current.CancellationToken);
 
-    protected override DbConnection Connect(string db) => new NpgsqlConnection(postgres.Server.ConnectionString(db[(db.LastIndexOf('/') + 1)..]));
+    protected override DbConnection Connect(string db) => new NpgsqlConnection(postgres.Server.ConnectionString(NameOf(db)));
+
+    /// <summary>The database's name: the last part of <paramref name="db"/>.</summary>
+    private static string NameOf(string db) => db[(db.LastIndexOf('/') + 1)..];
 
     [Fact]
     public async Task Commits_are_on_the_disk_when_they_return_even_where_the_database_default_is_asynchronous()
     {
         string db = NewDatabase();
-        Execute(db, $"ALTER DATABASE {db[(db.LastIndexOf('/') + 1)..]} SET synchronous_commit = off");
+        Execute(db, $"ALTER DATABASE {NameOf(db)} SET synchronous_commit = off");
         Assert.Equal("off", Scalar(db, "SHOW synchronous_commit"));
 
         await using var store = (PostgresFleetStore)await OpenAsync(db, Schema.Postgres.Length);

@@ -60,7 +60,7 @@ internal sealed class BlockReadAhead : IDisposable
 
     private bool _stopping;
     private Thread? _thread;
-    private byte[]? _checkBuffer;
+    private float[]? _checkBuffer;
 
     /// <summary>
     /// Read-ahead for <paramref name="cache"/> (through a handle of its own), marking blocks in <paramref name="verified"/>;
@@ -288,20 +288,7 @@ internal sealed class BlockReadAhead : IDisposable
     /// <summary>Reads the block of <paramref name="request"/> into <paramref name="buffer"/> and, when intact, hands it over.</summary>
     private void Fill(Queued request, float[] buffer)
     {
-        int block = request.Block;
-        (long position, int length) = _cache.Extent(block);
-        Span<byte> target = System.Runtime.InteropServices.MemoryMarshal.AsBytes(buffer.AsSpan()).Slice(0, length);
-        bool intact = DataCache.ReadAt(_handle, target, position);
-        if (intact && !Volatile.Read(ref _verified[block]))
-        {
-            intact = BlockCrc32.Of(target) == _blockCrc[block];
-            if (intact)
-            {
-                Volatile.Write(ref _verified[block], true);
-                BlocksVerified++;
-            }
-        }
-
+        bool intact = ReadAndVerify(request.Block, buffer);
         lock (_gate)
         {
             if (!intact || request.Number <= _passed || _stopping)
@@ -310,7 +297,7 @@ internal sealed class BlockReadAhead : IDisposable
             }
             else
             {
-                _ready[(_readyHead + _readyCount) % _ready.Length] = new Ready(block, request.Number, buffer);
+                _ready[(_readyHead + _readyCount) % _ready.Length] = new Ready(request.Block, request.Number, buffer);
                 _readyCount++;
                 BlocksReady++;
             }
@@ -322,24 +309,39 @@ internal sealed class BlockReadAhead : IDisposable
     /// <summary>Reads and checksums <paramref name="block"/> unless it is verified (a mapped cache: the mapping reads it).</summary>
     private void Check(int block)
     {
-        if (Volatile.Read(ref _verified[block]))
+        if (!Volatile.Read(ref _verified[block]))
         {
-            return; // announced to the operating system when it was requested
+            _checkBuffer ??= new float[BufferLength];
+            ReadAndVerify(block, _checkBuffer);
         }
+    }
 
+    /// <summary>
+    /// Reads <paramref name="block"/> into <paramref name="buffer"/> and, unless it is verified already, checks its CRC and
+    /// marks it verified when it matches. False when the file ended first or the CRC does not match.
+    /// </summary>
+    private bool ReadAndVerify(int block, float[] buffer)
+    {
         (long position, int length) = _cache.Extent(block);
-        _checkBuffer ??= new byte[(long)_cache.BlockSamples * _cache.Width * sizeof(float)];
-        Span<byte> target = _checkBuffer.AsSpan(0, length);
+        Span<byte> target = System.Runtime.InteropServices.MemoryMarshal.AsBytes(buffer.AsSpan())[..length];
         if (!DataCache.ReadAt(_handle, target, position))
         {
-            return; // cut short: the cache's read says so
+            return false;
         }
 
-        if (BlockCrc32.Of(target) == _blockCrc[block])
+        if (Volatile.Read(ref _verified[block]))
         {
-            Volatile.Write(ref _verified[block], true);
-            BlocksVerified++;
+            return true;
         }
+
+        if (BlockCrc32.Of(target) != _blockCrc[block])
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _verified[block], true);
+        BlocksVerified++;
+        return true;
     }
 
     /// <summary>A queued request: the block and the request's number (1, 2, … in the order of <see cref="Request"/>).</summary>
