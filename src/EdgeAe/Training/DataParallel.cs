@@ -398,11 +398,7 @@ internal sealed class DataParallelStep : IDisposable
             int offset = b * BlockLength;
             int length = Math.Min(BlockLength, _parameterLength - offset);
             Span<float> p = parameters.Slice(offset, length), g = gradients.Slice(offset, length);
-            if (_saveTo is not null)
-            {
-                p.CopyTo(_saveTo.AsSpan(offset, length));
-            }
-
+            Span<float> save = _saveTo is null ? default : _saveTo.AsSpan(offset, length);
             if (_clip is { } clip)
             {
                 Scale(g, clip);
@@ -410,8 +406,14 @@ internal sealed class DataParallelStep : IDisposable
 
             if (_optimizer!.Sliceable)
             {
-                _optimizer.UpdateSlice(p, g, _learningRate, _step, offset);
-                _firstBad[b] = FirstNonFinite(p, offset);
+                // The copy of the last good parameters and the check for non-finite ones ride in the update's pass.
+                bool finite = _optimizer.UpdateSliceChecked(p, g, _learningRate, _step, offset, save);
+                _firstBad[b] = finite ? -1 : FirstNonFinite(p, offset);
+            }
+            else if (!save.IsEmpty)
+            {
+                // An optimizer from elsewhere steps over the whole buffers after the threads (Update).
+                p.CopyTo(save);
             }
         }
     }

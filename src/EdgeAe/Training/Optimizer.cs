@@ -70,6 +70,22 @@ public abstract class Optimizer
     internal virtual void UpdateSlice(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset)
         => throw new NotSupportedException($"{GetType().Name} cannot update a slice of the parameters.");
 
+    /// <summary>
+    /// <see cref="UpdateSlice"/>, having copied the slice's parameters to <paramref name="saveTo"/> when it is not empty
+    /// (the trainer's last good parameters); returns whether every updated parameter is finite. Here a copy before and a
+    /// scan after; <see cref="Adam"/> does both inside its update's one pass.
+    /// </summary>
+    internal virtual bool UpdateSliceChecked(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset, Span<float> saveTo)
+    {
+        if (!saveTo.IsEmpty)
+        {
+            parameters.CopyTo(saveTo);
+        }
+
+        UpdateSlice(parameters, gradients, learningRate, step, offset);
+        return DataParallelStep.FirstNonFinite(parameters, 0) < 0;
+    }
+
     /// <summary>Clears all state (momentum buffers, moment estimates) and the step count.</summary>
     public void Reset()
     {
@@ -254,6 +270,10 @@ public sealed class Adam : Optimizer
 
     /// <inheritdoc/>
     internal override void UpdateSlice(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset)
+        => UpdateSliceChecked(parameters, gradients, learningRate, step, offset, default);
+
+    /// <inheritdoc/>
+    internal override bool UpdateSliceChecked(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int step, int offset, Span<float> saveTo)
     {
         // Bias corrections in double, arranged as PyTorch's single-tensor implementation:
         // step_size = lr / (1 − β1ᵗ); denom = √v / √(1 − β2ᵗ) + ε; p −= step_size · m / denom.
@@ -263,8 +283,15 @@ public sealed class Adam : Optimizer
         float biasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2);
 
         // One pass, vectorised at the machine's widest width, with the scalar loop's operations in the same order (no
-        // fused multiply-add): every element gets exactly the float the scalar loop would give it.
-        Kernels.AdamKernel.Update(parameters, gradients, _m.Span.Slice(offset, parameters.Length), _v.Span.Slice(offset, parameters.Length), new Kernels.AdamStep(Beta1, Beta2, Epsilon, WeightDecay, stepSize, biasCorrection2Sqrt));
+        // fused multiply-add): every element gets exactly the float the scalar loop would give it. The copy to saveTo and
+        // the finiteness check ride in the same pass.
+        return Kernels.AdamKernel.Update(
+            parameters,
+            gradients,
+            _m.Span.Slice(offset, parameters.Length),
+            _v.Span.Slice(offset, parameters.Length),
+            new Kernels.AdamStep(Beta1, Beta2, Epsilon, WeightDecay, stepSize, biasCorrection2Sqrt),
+            saveTo);
     }
 
     /// <inheritdoc/>

@@ -98,6 +98,47 @@ public sealed class OptimizerTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public void The_checked_slice_update_saves_the_old_parameters_and_steps_exactly_as_Step(OptimizerKind kind)
+    {
+        // The data-parallel trainer's update: the last good parameters copied and the result checked in the same pass
+        // (Adam's kernel), bit for bit the plain step over several steps (so the moments match too), over a length with
+        // whole vectors of every width and a scalar tail.
+        (float[] parameters, float[][] gradients) = Problem(6);
+        float[] sliced = (float[])parameters.Clone();
+        var options = new OptimizerOptions { Kind = kind, WeightDecay = 0.01f };
+        Optimizer plain = Optimizer.Create(options, Count), checkedSlices = Optimizer.Create(options, Count);
+        var saved = new float[Count];
+        for (int t = 0; t < Steps; t++)
+        {
+            float[] before = (float[])sliced.Clone();
+            plain.Step(parameters, gradients[t], Rates[t]);
+            int step = checkedSlices.BeginSlicedStep(Rates[t]);
+            Assert.True(checkedSlices.UpdateSliceChecked(sliced, gradients[t], Rates[t], step, 0, saved));
+            Assert.Equal(before, saved);
+            Assert.Equal(parameters, sliced);
+        }
+    }
+
+    [Theory]
+    [InlineData(OptimizerKind.Adam, float.NaN, 0)]
+    [InlineData(OptimizerKind.Adam, float.PositiveInfinity, 31)]
+    [InlineData(OptimizerKind.Adam, float.NegativeInfinity, 36)]
+    [InlineData(OptimizerKind.Sgd, float.PositiveInfinity, 17)]
+    [InlineData(OptimizerKind.Momentum, float.NaN, 36)]
+    public void The_checked_slice_update_reports_a_parameter_that_became_non_finite(OptimizerKind kind, float gradient, int index)
+    {
+        (float[] parameters, float[][] gradients) = Problem(7);
+        float[] g = (float[])gradients[0].Clone();
+        g[index] = gradient;
+        Optimizer optimizer = Optimizer.Create(new OptimizerOptions { Kind = kind }, Count);
+        int step = optimizer.BeginSlicedStep(0.1f);
+        Assert.False(optimizer.UpdateSliceChecked(parameters, g, 0.1f, step, 0, default));
+        Assert.False(float.IsFinite(parameters[index]));
+        Assert.Equal(index, DataParallelStep.FirstNonFinite(parameters, 0));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public void Zero_padding_stays_zero_and_gradients_are_not_modified(OptimizerKind kind)
     {
         (float[] parameters, float[][] gradients) = Problem(4);
