@@ -34,20 +34,7 @@ internal static class SingleSample<V, TVec>
         where E : struct
     {
         int segments = (L.Outputs + V.Count - 1) / V.Count;
-        int blocks = (segments + MaxSegments - 1) / MaxSegments;
-        int perBlock = (segments + blocks - 1) / blocks;
-        // A row of several blocks takes the widest block that leaves no short last one: a last block of one to three
-        // segments is bound by the FMA latency of its few chains (64 inputs of M1's decoder: 4 cycles each), as long as
-        // a full block. 98 segments (784 outputs, 256 bits) run as 14 blocks of 7, not 12 of 8 and one of 2.
-        for (int k = MaxSegments; k > MaxSegments / 2 && segments > MaxSegments; k--)
-        {
-            if (segments % k == 0 || segments % k >= MaxSegments / 2)
-            {
-                perBlock = k;
-                break;
-            }
-        }
-
+        int perBlock = RowBlocks.SegmentsPerBlock(segments, MaxSegments);
         return perBlock switch
         {
             1 => Blocks<L, A, E, N1>(ref p, ref x, ref z, ref target, ref output),
