@@ -198,8 +198,10 @@ public sealed class SqliteStoreTests : StoreContract, IDisposable
 
             // 120 batches of 50 rows of about 4.2 KB: 25 MiB of rows, 34 MiB of log without restarts, 5–11 MiB with them
             // (measured). Restarted past 256 frames (1 MiB), its longest stretch is that, a checkpoint interval and what the
-            // writer added meanwhile.
-            Assert.True(store.LogRestarts >= 2, $"{store.LogRestarts} restarts");
+            // writer added meanwhile. How many restarts that takes depends on how the flusher's checkpoints fall between
+            // the writer's batches (one, on a CI machine running other test assemblies at once; usually more): the bound
+            // on the log is the property, the restart count only shows that the writer's path ran.
+            Assert.True(store.LogRestarts >= 1, $"{store.LogRestarts} restarts");
             Assert.InRange(longestLog, 1, 16L << 20);
             Assert.True(new FileInfo(db).Length > 16L << 20, "the checkpoints copied the rows into the database file");
 
