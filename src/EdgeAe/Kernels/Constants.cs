@@ -36,12 +36,23 @@ internal readonly struct N12 : IConstant { public static int Value => 12; }
 [StructLayout(LayoutKind.Sequential, Size = 16)]
 internal readonly struct N16 : IConstant { public static int Value => 16; }
 
-/// <summary>How the batch-1 products cut a row of output segments into blocks of register accumulators.</summary>
+/// <summary>How the products cut a row of output segments into blocks of register accumulators.</summary>
 internal static class RowBlocks
 {
     /// <summary>
-    /// Segments per block for a row of <paramref name="segments"/> with at most <paramref name="most"/> per block: as few
-    /// blocks as possible, as even as possible, unless that leaves a last block of fewer than half of
+    /// Segments per block when a row of <paramref name="segments"/> is cut into as few blocks of at most
+    /// <paramref name="most"/> as possible, as even as possible (the batch tiles, the int8 kernels).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int EvenSplit(int segments, int most)
+    {
+        int blocks = (segments + most - 1) / most;
+        return (segments + blocks - 1) / blocks;
+    }
+
+    /// <summary>
+    /// Segments per block for the float batch-1 product's row of <paramref name="segments"/> with at most <paramref name="most"/>
+    /// per block: <see cref="EvenSplit"/>, unless that leaves a last block of fewer than half of
     /// <paramref name="most"/>: then the widest block size above half that divides the row or leaves a last block of at
     /// least half. A last block of a few segments has too few independent chains to hide their latency and takes about
     /// as long as a full one: 98 segments (784 outputs in 8-lane vectors) run as 14 blocks of 7, not 12 of 8 and one of 2.
@@ -49,9 +60,8 @@ internal static class RowBlocks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int SegmentsPerBlock(int segments, int most)
     {
-        int blocks = (segments + most - 1) / most;
-        int even = (segments + blocks - 1) / blocks;
-        if (blocks == 1 || segments % even == 0 || segments % even >= most / 2)
+        int even = EvenSplit(segments, most);
+        if (segments <= most || segments % even == 0 || segments % even >= most / 2)
         {
             return even;
         }

@@ -68,8 +68,7 @@ internal static class Gemm<V, TVec>
         where E : struct
     {
         int segments = (P.Columns + V.Count - 1) / V.Count;
-        int blocks = (segments + TileVectors - 1) / TileVectors;
-        int perBlock = (segments + blocks - 1) / blocks;
+        int perBlock = RowBlocks.EvenSplit(segments, TileVectors);
         int full = segments / perBlock;
         int rest = segments - full * perBlock;
         for (int block = 0; block < full; block++)

@@ -73,8 +73,7 @@ internal static class Int8Gemm<Q, TVec>
             : Tiles<L, A, E, N4>(ref packed, ref x, ref y, yStride, ref z, ref zCodes, rows, segments);
         for (; r < rows; r++)
         {
-            int blocks = (segments + RowSegments - 1) / RowSegments;
-            int perBlock = (segments + blocks - 1) / blocks;
+            int perBlock = RowBlocks.EvenSplit(segments, RowSegments);
             for (int first = 0; first < segments; first += perBlock)
             {
                 switch (Math.Min(perBlock, segments - first))
@@ -105,8 +104,7 @@ internal static class Int8Gemm<Q, TVec>
             return 0;
         }
 
-        int blocks = (segments + TileSegments - 1) / TileSegments;
-        int perBlock = (segments + blocks - 1) / blocks;
+        int perBlock = RowBlocks.EvenSplit(segments, TileSegments);
         for (int first = 0; first < segments; first += perBlock)
         {
             int k = Math.Min(perBlock, segments - first);
