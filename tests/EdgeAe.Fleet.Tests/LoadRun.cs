@@ -90,15 +90,20 @@ public sealed class LoadRun(ToolWeights tool, PostgresFixture postgres) : IClass
             int total = devices * (Scale.Drain / devices);
             Assert.Equal(total, published.Published);
 
+            var bareHeap = HeapUse.Start();
             (double bareRate, TimeSpan bareTime) = await BareSubscriber.DrainAsync(broker.Address, total);
+            HeapUse bareUse = bareHeap.Stop(total);
+            // From before the start: a queue drains from the moment serve subscribes (its start-up allocations count too).
+            var serveHeap = HeapUse.Start();
             (serve, batches) = await StartFashionServeAsync(broker.Address, weights, db, "serve-throughput");
             await Harness.EventuallyAsync(() => serve.Server.Counters.Inserted >= total, TimeSpan.FromMinutes(10), () => serve.Log);
+            HeapUse serveUse = serveHeap.Stop(total);
             await serve.StopAsync();
             double seconds = Stopwatch.GetElapsedTime(batches[0].ReceivedAtTimestamp, batches[^1].CommittedAtTimestamp).TotalSeconds;
             double serveRate = total / seconds;
             double meanBatch = batches.Average(b => b.Rows.Count);
             ServeCounters c = serve.Server.Counters;
-            Report($"| throughput, one instance, 784→64→784 + score, SQLite | drain of {total:N0} queued messages: serve {serveRate:N0} msg/s ({seconds:0.00} s), bare subscriber {bareRate:N0} msg/s ({bareTime.TotalSeconds:0.00} s) — ratio {serveRate / bareRate:0.00} (bar ≥ 0.8); mean batch {meanBatch:0} rows; consumer time: decode+score {c.ProcessTime.TotalSeconds:0.00} s, store {c.StoreTime.TotalSeconds:0.00} s, sync {c.FlushTime.TotalSeconds:0.00} s, acknowledge {c.AcknowledgeTime.TotalSeconds:0.00} s; after a warm-up drain of {warm:N0} ({c.Duplicates} of its messages redelivered, recognised as duplicates) |");
+            Report($"| throughput, one instance, 784→64→784 + score, SQLite | drain of {total:N0} queued messages: serve {serveRate:N0} msg/s ({seconds:0.00} s), bare subscriber {bareRate:N0} msg/s ({bareTime.TotalSeconds:0.00} s) — ratio {serveRate / bareRate:0.00} (bar ≥ 0.8); mean batch {meanBatch:0} rows; consumer time: decode+score {c.ProcessTime.TotalSeconds:0.00} s, store {c.StoreTime.TotalSeconds:0.00} s, sync {c.FlushTime.TotalSeconds:0.00} s, acknowledge {c.AcknowledgeTime.TotalSeconds:0.00} s; managed heap per message: serve {serveUse}, bare subscriber {bareUse}; after a warm-up drain of {warm:N0} ({c.Duplicates} of its messages redelivered, recognised as duplicates) |");
             // Warm-up and measured rows, each exactly once: one run saw 923 warm-up messages delivered again to the
             // measured instance after the warm-up instance had stored all 20,000 and stopped (cause not established);
             // serve must recognise such redeliveries as duplicates, which one database checks.
@@ -335,6 +340,21 @@ public sealed class LoadRun(ToolWeights tool, PostgresFixture postgres) : IClass
         }
 
         TestContext.Current.TestOutputHelper?.WriteLine(stamped);
+    }
+
+    /// <summary>
+    /// What this process's managed heap did over a drain, per message: bytes allocated, collections of each generation
+    /// and time paused. The test process hosts the consumer (serve or the bare subscriber) and nothing else while a
+    /// queue drains, so these are the consumer's (the allocation count is the runtime's estimate across threads).
+    /// </summary>
+    private readonly record struct HeapUse(long Allocated, int Gen0, int Gen1, int Gen2, TimeSpan Paused, int Messages)
+    {
+        public static HeapUse Start() => new(GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), 0);
+
+        public HeapUse Stop(int messages) => new(GC.GetTotalAllocatedBytes() - Allocated, GC.CollectionCount(0) - Gen0, GC.CollectionCount(1) - Gen1, GC.CollectionCount(2) - Gen2, GC.GetTotalPauseDuration() - Paused, messages);
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{(double)Allocated / Messages:N0} B allocated, collections gen0 {Gen0} / gen1 {Gen1} / gen2 {Gen2}, paused {Paused.TotalMilliseconds:0} ms");
     }
 
     private sealed record Size(int Devices, int Count, double Rate, int Instances, int Drain, double LatencySeconds, int Malformed);
