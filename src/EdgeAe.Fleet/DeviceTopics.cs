@@ -16,11 +16,18 @@ public sealed class DeviceTopics
     private readonly string[] _levels;
     private readonly int _deviceLevel;
 
+    // The filter around its '+' level: "devices/" and "/ae" for devices/+/ae. A topic matches when it is the prefix, an id
+    // without '/', and the suffix; serve reads the id of every message this way, without splitting the topic.
+    private readonly string _prefix;
+    private readonly string _suffix;
+
     private DeviceTopics(string filter, string[] levels, int deviceLevel)
     {
         Filter = filter;
         _levels = levels;
         _deviceLevel = deviceLevel;
+        _prefix = string.Concat(levels[..deviceLevel].Select(l => l + "/"));
+        _suffix = string.Concat(levels[(deviceLevel + 1)..].Select(l => "/" + l));
     }
 
     /// <summary>The topic filter, e.g. <c>devices/+/ae</c>.</summary>
@@ -59,21 +66,14 @@ public sealed class DeviceTopics
     public string? DeviceOf(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        string[] levels = topic.Split('/');
-        if (levels.Length != _levels.Length)
+        int length = topic.Length - _prefix.Length - _suffix.Length;
+        if (length is <= 0 or > MaxDeviceIdLength
+            || !topic.StartsWith(_prefix, StringComparison.Ordinal) || !topic.EndsWith(_suffix, StringComparison.Ordinal))
         {
             return null;
         }
 
-        for (int i = 0; i < levels.Length; i++)
-        {
-            if (i != _deviceLevel && levels[i] != _levels[i])
-            {
-                return null;
-            }
-        }
-
-        string device = levels[_deviceLevel];
-        return device.Length is > 0 and <= MaxDeviceIdLength ? device : null;
+        ReadOnlySpan<char> device = topic.AsSpan(_prefix.Length, length);
+        return device.Contains('/') ? null : device.ToString();
     }
 }

@@ -82,6 +82,37 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void A_topic_names_the_device_its_levels_name_for_every_filter_shape()
+    {
+        // DeviceOf matches the filter's text around its '+' level; the reference compares level by level.
+        string[] filters = ["+", "devices/+/ae", "+/ae", "devices/+", "a//+/b/", "/+", "x/y/z/+/w"];
+        string[] ids = ["pump-17", "", "a/b", "ae", "devices", "+", "é", new string('x', DeviceTopics.MaxDeviceIdLength), new string('x', DeviceTopics.MaxDeviceIdLength + 1)];
+        foreach (string filter in filters)
+        {
+            DeviceTopics topics = DeviceTopics.Parse(filter);
+            var candidates = new List<string> { "", "/", "devices", "devices/ae", "devices/pump/ae/extra", "extra/devices/pump/ae" };
+            foreach (string id in ids)
+            {
+                string topic = filter.Replace("+", id, StringComparison.Ordinal);
+                candidates.AddRange([topic, topic + "/", "/" + topic, topic[..^Math.Min(1, topic.Length)], "z" + topic]);
+            }
+
+            foreach (string topic in candidates)
+            {
+                Assert.True(ByLevels(filter, topic) == topics.DeviceOf(topic), $"filter '{filter}', topic '{topic}': expected '{ByLevels(filter, topic)}', got '{topics.DeviceOf(topic)}'");
+            }
+        }
+
+        static string? ByLevels(string filter, string topic)
+        {
+            string[] want = filter.Split('/'), have = topic.Split('/');
+            int plus = Array.IndexOf(want, "+");
+            bool match = want.Length == have.Length && want.Select((level, i) => i == plus || level == have[i]).All(m => m);
+            return match && have[plus].Length is > 0 and <= DeviceTopics.MaxDeviceIdLength ? have[plus] : null;
+        }
+    }
+
+    [Fact]
     public void Topic_filters_name_one_device_level()
     {
         DeviceTopics topics = DeviceTopics.Parse("devices/+/ae");
