@@ -117,6 +117,7 @@ public sealed class FleetServer
     private readonly TextWriter _log;
     private readonly Channel<Incoming> _incoming = Channel.CreateUnbounded<Incoming>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private int _generation;
+    private volatile string? _storeWarning;
 
     /// <summary>A server that decodes with <paramref name="processor"/> and writes to <paramref name="store"/>; progress and problems go to <paramref name="log"/>.</summary>
     public FleetServer(ServeOptions options, PacketProcessor processor, IFleetStore store, TextWriter? log = null)
@@ -433,6 +434,7 @@ public sealed class FleetServer
                 try
                 {
                     await _store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    NoteStoreWarning(_store.Warning);
                     long flushed = Stopwatch.GetTimestamp();
                     Interlocked.Add(ref Counters._flushTicks, flushed - started);
                     foreach (Batch done in group)
@@ -538,7 +540,22 @@ public sealed class FleetServer
     }
 
     private string Summary(string head) => string.Create(CultureInfo.InvariantCulture,
-        $"{head} received {Counters.Received}, stored {Counters.Inserted}, duplicates {Counters.Duplicates}, dead letters {Counters.DeadLettered}, batches {Counters.Batches}, acknowledged {Counters.Acknowledged}; time in decode+score {Counters.ProcessTime.TotalSeconds:0.00} s, store {Counters.StoreTime.TotalSeconds:0.00} s, sync {Counters.FlushTime.TotalSeconds:0.00} s, acknowledge {Counters.AcknowledgeTime.TotalSeconds:0.00} s");
+        $"{head} received {Counters.Received}, stored {Counters.Inserted}, duplicates {Counters.Duplicates}, dead letters {Counters.DeadLettered}, batches {Counters.Batches}, acknowledged {Counters.Acknowledged}; time in decode+score {Counters.ProcessTime.TotalSeconds:0.00} s, store {Counters.StoreTime.TotalSeconds:0.00} s, sync {Counters.FlushTime.TotalSeconds:0.00} s, acknowledge {Counters.AcknowledgeTime.TotalSeconds:0.00} s{(_storeWarning is { } warning ? "; warning: " + warning : "")}");
+
+    /// <summary>Logs the store's warning when it appears and when it clears (its current text goes with each statistics line).</summary>
+    private void NoteStoreWarning(string? warning)
+    {
+        string? before = _storeWarning;
+        _storeWarning = warning;
+        if (before is null && warning is not null)
+        {
+            _log.WriteLine($"serve: warning: {warning}");
+        }
+        else if (before is not null && warning is null)
+        {
+            _log.WriteLine($"serve: the store's warning has cleared ({_store.Description})");
+        }
+    }
 
     private static long UnixMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
 

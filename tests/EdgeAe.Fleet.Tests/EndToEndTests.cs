@@ -232,6 +232,56 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
         await running.StopAsync();
     }
 
+    [Fact]
+    public async Task A_warning_of_the_store_is_logged_when_it_appears_carried_in_the_statistics_and_logged_when_it_clears()
+    {
+        Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
+        using var broker = new MosquittoBroker();
+        (_, PacketCodec codec) = digits.Load();
+        WarningStore? store = null;
+        await using ServeInstance serve = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-warning"), codec, Path.Combine(_folder, "warning.db"), wrapStore: s => store = new WarningStore(s));
+        long sent = 0;
+
+        // Each phase publishes and waits for its rows to be acknowledged: a flush ran after the warning changed.
+        async Task PublishAsync(uint first)
+        {
+            var simulator = new FleetSimulator(Harness.Simulate(broker.Address, devices: 2, count: 5) with { FirstSequence = first }, digits.Packets());
+            sent += (await simulator.RunAsync(TestContext.Current.CancellationToken)).Published;
+            await Harness.EventuallyAsync(() => serve.Server.Counters.Acknowledged >= sent, TimeSpan.FromSeconds(30), () => serve.Log);
+        }
+
+        await PublishAsync(0);
+        Assert.DoesNotContain("warning:", serve.Log, StringComparison.Ordinal);
+        store!.Warning = "the log is held back";
+        await PublishAsync(5);
+        await PublishAsync(10);
+        Assert.Single(serve.Log.Split('\n'), l => l.Contains("serve: warning: the log is held back", StringComparison.Ordinal));
+        store.Warning = null;
+        await PublishAsync(15);
+        Assert.Contains($"serve: the store's warning has cleared ({store.Description})", serve.Log, StringComparison.Ordinal);
+        store.Warning = "again";
+        await PublishAsync(20);
+        await serve.StopAsync();
+        Assert.Contains("serve: warning: again", serve.Log, StringComparison.Ordinal);
+        Assert.Contains("; warning: again", serve.Log.Split('\n').Last(l => l.Contains("serve: stopped", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    /// <summary>A store whose <see cref="IFleetStore.Warning"/> the test sets.</summary>
+    private sealed class WarningStore(IFleetStore inner) : IFleetStore
+    {
+        public string Description => inner.Description;
+
+        public int SchemaVersion => inner.SchemaVersion;
+
+        public string? Warning { get; set; }
+
+        public Task<WriteResult> WriteAsync(IReadOnlyList<SampleRow> rows, IReadOnlyList<DeadLetter> deadLetters, CancellationToken cancellationToken) => inner.WriteAsync(rows, deadLetters, cancellationToken);
+
+        public Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
     /// <summary>
     /// A store that fails its first writes, or every flush once more than <paramref name="flushFailsPast"/> messages are
     /// committed, and checks at each call that nothing beyond the rows made durable was acknowledged.

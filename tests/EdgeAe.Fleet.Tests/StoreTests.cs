@@ -220,6 +220,58 @@ public sealed class SqliteStoreTests : StoreContract, IDisposable
         Assert.False(File.Exists(db + "-wal"), "closing the store checkpointed and removed the log");
     }
 
+    [Fact]
+    public async Task A_reader_that_holds_an_old_snapshot_is_named_while_the_log_grows_past_its_limit()
+    {
+        string db = NewDatabase();
+        await using SqliteFleetStore store = await SqliteFleetStore.OpenAsync(db, TestContext.Current.CancellationToken);
+        store.LogLimitFrames = 64;
+        int batch = 0;
+
+        // Writes of 4 KB rows in batches of 50, each group flushed as serve does: about 2 MiB, some 500 log pages.
+        async Task WriteAsync(int batches)
+        {
+            for (int b = 0; b < batches; b++, batch++)
+            {
+                var rows = Enumerable.Range(0, 50).Select(i => Row("dev-" + (i % 5), (batch * 50) + i, reconstruction: new byte[4096])).ToList();
+                await store.WriteAsync(rows, [], TestContext.Current.CancellationToken);
+                await store.FlushAsync(TestContext.Current.CancellationToken);
+            }
+        }
+
+        await WriteAsync(10);
+        Assert.Null(store.Warning);
+
+        // A user's query that stays open: its snapshot pins the log from where it began.
+        using (var reader = new SqliteConnection($"Data Source={db};Pooling=False"))
+        {
+            reader.Open();
+            using SqliteTransaction snapshot = reader.BeginTransaction(deferred: true);
+            using (SqliteCommand count = reader.CreateCommand())
+            {
+                count.Transaction = snapshot;
+                count.CommandText = "SELECT COUNT(*) FROM edgeae_samples";
+                Assert.Equal(500L, (long)count.ExecuteScalar()!);
+            }
+
+            await WriteAsync(10);
+            long held = new FileInfo(db + "-wal").Length;
+            Assert.NotNull(store.Warning);
+            Assert.Contains("cannot be copied into the database: another connection has kept a snapshot", store.Warning, StringComparison.Ordinal);
+            Assert.Contains(db, store.Warning, StringComparison.Ordinal);
+
+            // It stays while the reader does, and the log keeps growing.
+            await WriteAsync(10);
+            Assert.NotNull(store.Warning);
+            Assert.True(new FileInfo(db + "-wal").Length > held, "the log grew while the reader held it");
+        }
+
+        // The first flush after the reader has gone copies the whole log and clears it.
+        await WriteAsync(1);
+        Assert.Null(store.Warning);
+        Assert.Equal(1550, Count(db));
+    }
+
     private long Count(string db) => (long)Scalar(db, "SELECT COUNT(*) FROM edgeae_samples")!;
 
     public void Dispose()

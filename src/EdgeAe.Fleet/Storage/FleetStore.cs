@@ -31,6 +31,13 @@ public interface IFleetStore : IAsyncDisposable
     /// </summary>
     /// <exception cref="IOException">The store cannot tell that those writes are on the disk: do not acknowledge them.</exception>
     Task FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A condition of the store that its operator should act on, in one line, or null: for SQLite, a log that keeps
+    /// growing because another connection holds an old snapshot. Current as of the last <see cref="FlushAsync"/>;
+    /// <c>serve</c> logs it when it appears and when it clears, and adds it to its statistics line while it lasts.
+    /// </summary>
+    string? Warning => null;
 }
 
 /// <summary>Opens the store a <c>--db</c> value names, creating or migrating its schema.</summary>

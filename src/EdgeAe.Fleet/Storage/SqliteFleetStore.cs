@@ -50,6 +50,7 @@ public sealed class SqliteFleetStore : IFleetStore
     private long _commits;
     private long _synced;
     private int _logFrames;
+    private volatile string? _warning;
 
     private SqliteFleetStore(SqliteConnection connection, SqliteConnection checkpointer, SafeFileHandle log, string path, int version)
     {
@@ -74,6 +75,14 @@ public sealed class SqliteFleetStore : IFleetStore
 
     /// <summary>Log frames past which the writer checkpoints and restarts the log itself (16,384: 64 MiB of 4 KiB pages; tests set less).</summary>
     internal int LogLimitFrames { get; set; } = 16_384;
+
+    /// <summary>
+    /// Set when a checkpoint finds the log longer than <see cref="LogLimitFrames"/> and cannot copy all of it: another
+    /// connection has held a snapshot since before the frames it leaves (a long query, an open transaction). SQLite can
+    /// neither copy those frames nor start the log again while that reader lasts, so the log grows with every commit.
+    /// Cleared by the first checkpoint that copies everything.
+    /// </summary>
+    public string? Warning => _warning;
 
     /// <summary>Checkpoints that restarted the log (tests).</summary>
     internal int LogRestarts { get; private set; }
@@ -232,7 +241,9 @@ public sealed class SqliteFleetStore : IFleetStore
 
         RandomAccess.FlushToDisk(_log);
         _synced = commits;
-        if (Interlocked.Read(ref _rowBytesSinceCheckpoint) >= CheckpointRowBytes)
+
+        // While a reader holds the log back, every flush looks again, so that the warning clears as soon as it has gone.
+        if (Interlocked.Read(ref _rowBytesSinceCheckpoint) >= CheckpointRowBytes || _warning is not null)
         {
             Interlocked.Exchange(ref _rowBytesSinceCheckpoint, 0);
 
@@ -241,9 +252,13 @@ public sealed class SqliteFleetStore : IFleetStore
             _checkpointing.Wait(cancellationToken);
             try
             {
-                if (raw.sqlite3_wal_checkpoint_v2(_checkpointer.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out int frames, out _) == raw.SQLITE_OK)
+                if (raw.sqlite3_wal_checkpoint_v2(_checkpointer.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out int frames, out int copied) == raw.SQLITE_OK)
                 {
                     Volatile.Write(ref _logFrames, frames);
+
+                    // serve's own reads end with each batch (its writer's snapshot is always the newest), so a passive
+                    // checkpoint copies the whole log unless another connection's snapshot is older than the log's end.
+                    _warning = frames > LogLimitFrames && copied < frames ? LogHeldBack(frames, copied) : null;
                 }
             }
             finally
@@ -254,6 +269,9 @@ public sealed class SqliteFleetStore : IFleetStore
 
         return Task.CompletedTask;
     }
+
+    private string LogHeldBack(int frames, int copied) => string.Create(CultureInfo.InvariantCulture,
+        $"the write-ahead log of {Description} holds {frames:N0} pages, {frames - copied:N0} of which cannot be copied into the database: another connection has kept a snapshot since before them (a long query or an open transaction on the file), and the log grows with every batch until it ends");
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
