@@ -13,19 +13,14 @@ public sealed class DeviceTopics
     /// <summary>The longest device id stored (characters); longer ids are dead-lettered.</summary>
     public const int MaxDeviceIdLength = 200;
 
-    private readonly string[] _levels;
-    private readonly int _deviceLevel;
-
-    // The filter around its '+' level: "devices/" and "/ae" for devices/+/ae. A topic matches when it is the prefix, an id
-    // without '/', and the suffix; serve reads the id of every message this way, without splitting the topic.
+    // The filter around its '+' level: "devices/" and "/ae" for devices/+/ae. A device's topic is the prefix, its id and
+    // the suffix; serve reads the id of every message by matching both, without splitting the topic.
     private readonly string _prefix;
     private readonly string _suffix;
 
     private DeviceTopics(string filter, string[] levels, int deviceLevel)
     {
         Filter = filter;
-        _levels = levels;
-        _deviceLevel = deviceLevel;
         _prefix = string.Concat(levels[..deviceLevel].Select(l => l + "/"));
         _suffix = string.Concat(levels[(deviceLevel + 1)..].Select(l => "/" + l));
     }
@@ -57,9 +52,7 @@ public sealed class DeviceTopics
             throw new ArgumentException($"A device id cannot contain '/', '+' or '#': '{device}'.", nameof(device));
         }
 
-        var levels = (string[])_levels.Clone();
-        levels[_deviceLevel] = device;
-        return string.Join('/', levels);
+        return string.Concat(_prefix, device, _suffix);
     }
 
     /// <summary>The device id in <paramref name="topic"/>, or null when the topic does not match the filter or names no usable id.</summary>

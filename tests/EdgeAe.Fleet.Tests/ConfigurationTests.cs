@@ -90,6 +90,7 @@ public sealed class ConfigurationTests
         foreach (string filter in filters)
         {
             DeviceTopics topics = DeviceTopics.Parse(filter);
+            Assert.Equal(filter.Replace("+", "pump-17", StringComparison.Ordinal), topics.TopicOf("pump-17"));
             var candidates = new List<string> { "", "/", "devices", "devices/ae", "devices/pump/ae/extra", "extra/devices/pump/ae" };
             foreach (string id in ids)
             {
