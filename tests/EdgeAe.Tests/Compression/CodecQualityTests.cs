@@ -27,7 +27,6 @@ public sealed class CodecQualityTests
     [Fact]
     public void Breast_cancer_8_bit_packets_keep_the_float_code_quality()
     {
-        Assert.SkipUnless(RdData.BreastCancerAvailable, "needs python3-sklearn (its breast_cancer.csv)");
         (Dataset train, Dataset test, _) = RdData.BreastCancer();
         var model = new CancerAe();
         new Trainer<CancerAe>(model, RateDistortionBenchmark.Adam with { Epochs = 60, BatchSize = 16, LearningRate = 3e-3f }).Fit(train);

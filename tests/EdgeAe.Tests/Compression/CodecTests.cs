@@ -12,7 +12,7 @@ public sealed class CodecTests
 {
     private static readonly Lazy<(CancerAe Model, Dataset Train, Dataset Test)> s_cancer = new(() =>
     {
-        (Dataset train, Dataset test, _) = RdData.BreastCancerAvailable ? RdData.BreastCancer() : Synthetic();
+        (Dataset train, Dataset test, _) = RdData.BreastCancer();
         var model = new CancerAe();
         new Trainer<CancerAe>(model, RateDistortionBenchmark.Adam with { Epochs = 60, BatchSize = 16, LearningRate = 3e-3f }).Fit(train);
         return (model, train, test);
@@ -347,30 +347,5 @@ public sealed class CodecTests
         copy[index] = value;
         copy[^1] = PacketFormat.Crc8(copy.AsSpan(0, copy.Length - 1));
         return copy;
-    }
-
-    private static (Dataset, Dataset, byte[]) Synthetic()
-    {
-        // Without python3-sklearn: a seeded 30-feature set of 8 latent factors (keeps the codec tests running).
-        var random = new Random(3);
-        var values = new float[569 * 30];
-        var mixing = Enumerable.Range(0, 8 * 30).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-        for (int i = 0; i < 569; i++)
-        {
-            var z = Enumerable.Range(0, 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-            for (int a = 0; a < 30; a++)
-            {
-                float s = 0;
-                for (int c = 0; c < 8; c++)
-                {
-                    s += z[c] * mixing[(c * 30) + a];
-                }
-
-                values[(i * 30) + a] = s;
-            }
-        }
-
-        var all = new Dataset(values, 569, 30);
-        return (all.Slice(0, 455), all.Slice(455, 114), []);
     }
 }

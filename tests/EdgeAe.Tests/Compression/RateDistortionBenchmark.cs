@@ -48,7 +48,6 @@ public sealed class RateDistortionBenchmark
             Emit(RateDistortion.Markdown($"UCI digits, 297 test images of 8×8 (trained on 1,500) — {clock.Elapsed.TotalSeconds:F0} s", 64, rows));
         }
 
-        if (RdData.BreastCancerAvailable)
         {
             (Dataset train, Dataset test, byte[] raw) = RdData.BreastCancer();
             var model = new CancerAe();

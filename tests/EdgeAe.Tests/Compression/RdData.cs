@@ -5,18 +5,23 @@ namespace EdgeAe.Tests.Compression;
 /// <summary>The data sets of the rate–distortion figures, normalised as trained, with their raw bytes.</summary>
 public static class RdData
 {
-    /// <summary>scikit-learn's copy of the Wisconsin diagnostic breast-cancer data (Debian package python3-sklearn).</summary>
-    public const string BreastCancerPath = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
-
-    public static bool BreastCancerAvailable => File.Exists(BreastCancerPath);
+    /// <summary>
+    /// The Wisconsin diagnostic breast-cancer data, shipped with the tests (Assets/breast_cancer.csv.gz, scikit-learn's
+    /// copy of the UCI file; attribution in Assets/breast_cancer.README.md).
+    /// </summary>
+    public static string BreastCancerPath => Path.Combine(AppContext.BaseDirectory, "Assets", "breast_cancer.csv.gz");
 
     /// <summary>569 samples of 30 real-valued features; the first 455 (80 %) train, the rest test; standardised on the training part.</summary>
     public static (Dataset Train, Dataset Test, byte[] RawTest) BreastCancer()
     {
         // Header row "569,30,malignant,benign", then 30 features and the class per row.
-        string[] lines = File.ReadAllLines(BreastCancerPath);
+        using var file = File.OpenRead(BreastCancerPath);
+        using var text = new StreamReader(new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress));
+        string[] lines = text.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("569,30,malignant,benign", lines[0]);
         using var rows = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines.Skip(1))));
         Dataset all = CsvReader.Read(rows, "breast_cancer.csv", new CsvOptions { HasHeader = false, LabelColumn = -1 });
+        Assert.Equal((569, 30), (all.Count, all.Width));
         Dataset train = all.Slice(0, 455);
         Dataset test = all.Slice(455, all.Count - 455);
         Normalization n = Normalizer.FitStandardize(train);
