@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EdgeAe.IO;
 
 namespace EdgeAe.Cli.Tests;
 
@@ -23,7 +24,9 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
         string path = trained.Tool.PathOf("plain.int8.eaw");
         ToolRun run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", path);
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.True(new FileInfo(path).Length * 2 < new FileInfo(trained.Weights).Length);
+        // Both files hold the same PCA baseline; the int8 parameters (with their scales and tables) take under half the
+        // bytes of the 2,128 float32 ones.
+        Assert.True(new FileInfo(trained.Weights).Length - new FileInfo(path).Length > 2128 * 4 / 2);
         Assert.Contains("calibration: 1,797 samples of bundled UCI digits, method minmax", run.Output);
         Assert.Contains("L0 code", run.Output);
         Assert.Contains("L1 output", run.Output);
@@ -141,7 +144,7 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
     public void Train_qat_fine_tunes_from_a_float_file_and_writes_the_int8_model_beside_it()
     {
         string output = trained.Tool.PathOf("qat/digits.eaw");
-        ToolRun run = trained.Tool.Run("train", "--qat", "--from", trained.Weights, "--epochs", "2", "--lr", "0.001", "--out", output, "--no-plots");
+        ToolRun run = trained.Tool.Run("train", "--qat", "--from", trained.Weights, "--epochs", "2", "--lr", "0.001", "--code-bits", "8", "--out", output, "--no-plots");
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("starting from", run.Output);
         Assert.Contains("int8 (QAT): mean BCE", run.Output);
@@ -150,10 +153,68 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
         Assert.True(eval.ExitCode == 0, eval.ToString());
         Assert.Contains("\"precision\": \"int8\"", eval.Output);
 
+        // The int8 file keeps what the float32 file of the same run holds: the packet codec's 8-bit code ranges (so
+        // compress needs no --bits) and the PCA baseline.
+        WeightFileInfo floatInfo = WeightFile.Read(output), int8Info = WeightFile.Read(int8);
+        Assert.Equal(8, int8Info.CodeBits);
+        Assert.Equal(floatInfo.CodeBits, int8Info.CodeBits);
+        Assert.Equal(floatInfo.Baseline!.Basis.ToArray(), int8Info.Baseline!.Basis.ToArray());
+        run = trained.Tool.Run("compress", "--weights", int8, "--out", trained.Tool.PathOf("qat/digits.packets"));
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(1797 * 20, new FileInfo(trained.Tool.PathOf("qat/digits.packets")).Length);
+
         // Fine-tuning needs the float32 file: an int8 one is refused.
         run = trained.Tool.Run("train", "--from", int8, "--epochs", "1", "--out", trained.Tool.PathOf("qat/again.eaw"), "--no-plots");
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("holds an int8 model, which cannot be trained", run.Error);
+    }
+
+    [Fact]
+    public void Quantize_keeps_the_baseline_and_code_ranges_and_names_the_threshold_it_does_not_carry()
+    {
+        // A float32 file with all three optional sections: train's code ranges and baseline, calibrate's threshold.
+        string source = trained.Tool.PathOf("sections/digits.eaw"), calibrated = trained.Tool.PathOf("sections/digits.calibrated.eaw");
+        ToolRun run = trained.Tool.Run("train", "--epochs", "1", "--code-bits", "8", "--out", source, "--no-plots");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        run = trained.Tool.Run("calibrate", "--weights", source, "--method", "percentile:99", "--out", calibrated);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        WeightFileInfo before = WeightFile.Read(calibrated);
+        Assert.NotNull(before.AnomalyThreshold);
+
+        string path = trained.Tool.PathOf("sections/digits.int8.eaw");
+        run = trained.Tool.Run("quantize", "--weights", calibrated, "--out", path);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("carried over from", run.Output);
+        Assert.Contains("code quantisation and PCA baseline", run.Output);
+        Assert.Contains(FormattableString.Invariant($"not carried over: the anomaly threshold {before.AnomalyThreshold!.Threshold:G9} (percentile:99)"), run.Output);
+        Assert.Contains($"edgeae calibrate --weights {path}", run.Output);
+
+        WeightFileInfo after = WeightFile.Read(path);
+        Assert.True(after.IsInt8);
+        Assert.Null(after.AnomalyThreshold);
+        Assert.Equal(before.CodeBits, after.CodeBits);
+        Assert.Equal(before.Baseline!.Mean.ToArray(), after.Baseline!.Mean.ToArray());
+        Assert.Equal(before.Baseline.Basis.ToArray(), after.Baseline.Basis.ToArray());
+        Assert.Equal(before.Baseline.Samples, after.Baseline.Samples);
+
+        // eval of the int8 file prints the baseline it kept; calibrate on the int8 model stores its own threshold.
+        run = trained.Tool.Run("eval", "--weights", path);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("PCA baseline (16 components stored by train", run.Output);
+        string recalibrated = trained.Tool.PathOf("sections/digits.int8.calibrated.eaw");
+        run = trained.Tool.Run("calibrate", "--weights", path, "--method", "percentile:99", "--out", recalibrated);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.NotNull(WeightFile.Read(recalibrated).AnomalyThreshold);
+        Assert.NotNull(WeightFile.Read(recalibrated).Baseline);
+
+        using JsonDocument report = JsonDocument.Parse(trained.Tool.Run("quantize", "--weights", calibrated, "--out", path, "--json").Output);
+        Assert.Equal(["code quantisation", "PCA baseline"], report.RootElement.GetProperty("carried").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(before.AnomalyThreshold.Threshold, report.RootElement.GetProperty("dropped_threshold").GetSingle());
+
+        // A file without them carries nothing and drops nothing.
+        using JsonDocument plain = JsonDocument.Parse(trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Tool.PathOf("sections/plain.int8.eaw"), "--json").Output);
+        Assert.Equal(["PCA baseline"], plain.RootElement.GetProperty("carried").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(JsonValueKind.Null, plain.RootElement.GetProperty("dropped_threshold").ValueKind);
     }
 
     [Fact]

@@ -139,9 +139,12 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
             throw new CliException($"cannot quantise {weights}: {e.Message}", inner: e);
         }
 
-        // The packet codec's code ranges (a 'qant' section), if the float file has them, go with the int8 model.
+        // The packet codec's code ranges (a 'qant' section) and the PCA baseline (a property of the data, 'pcab'), if the
+        // float file has them, go with the int8 model. An anomaly threshold does not: it was calibrated on the float32
+        // model's scores, and the int8 model scores a little differently (docs/quantization.md).
         CodeQuantizer? codec = info.CodeBits is null ? null : PacketCodec.Load(weights, handle.Create(handle.Topology.Seed)).Quantizer;
-        WeightFile.Save(output, result.Parameters, normalization, codec);
+        WeightFile.Save(output, result.Parameters, normalization, new WeightFileExtras { Codec = codec, Baseline = info.Baseline });
+        string[] carried = [.. new[] { codec is null ? null : "code quantisation", info.Baseline is null ? null : "PCA baseline" }.OfType<string>()];
 
         // The int8 model on the calibration samples, against the float model (the same samples the report used).
         var int8 = handle.CreateInt8();
@@ -153,6 +156,7 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
         var report = new QuantizeReport(
             "quantize", handle.Name, handle.Topology.ToString(), weights, Path.GetFullPath(output), raw.Name, result.CalibrationSamples,
             result.Method.ToString().ToLowerInvariant(), before.MeanSquaredError, after.MeanSquaredError, floatBytes, int8Bytes,
+            carried, info.AnomalyThreshold?.Threshold,
             result.Layers.Select(l => new QuantizeLayerReport(
                 l.Index, l.Role.ToString().ToLowerInvariant(), l.Activation.ToString().ToLowerInvariant(), l.Input.Scale, l.Input.ZeroPoint,
                 l.PreActivation.Scale, l.PreActivation.ZeroPoint, l.Output.Scale, l.Output.ZeroPoint, l.WeightScaleMin, l.WeightScaleMax, l.Shift,
@@ -171,6 +175,17 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
 
         Environment.Console.Write(table);
         Environment.Line(FormattableString.Invariant($"MSE on the calibration samples: float32 {before.MeanSquaredError:F6}, int8 {after.MeanSquaredError:F6} ({after.MeanSquaredError / before.MeanSquaredError:F3}×)"));
+        if (carried.Length > 0)
+        {
+            Environment.Line($"carried over from {weights}: {string.Join(" and ", carried)}");
+        }
+
+        if (info.AnomalyThreshold is { } threshold)
+        {
+            Environment.Line(FormattableString.Invariant(
+                $"not carried over: the anomaly threshold {threshold.Threshold:G9} ({threshold.Method}) was calibrated on the float32 model's scores; calibrate the int8 model on the same normal data: edgeae calibrate --weights {output} --data FILE --method {threshold.Method} --out FILE"));
+        }
+
         Environment.WriteJson(report, QuantizeJson.Default.QuantizeReport);
         return CommandLine.Success;
     }
@@ -186,7 +201,8 @@ internal sealed record QuantizeLayerReport(
 /// <summary>What <c>quantize --json</c> prints (snake_case keys).</summary>
 internal sealed record QuantizeReport(
     string Command, string Model, string Topology, string Weights, string Out, string Calibration, int CalibrationSamples, string Method,
-    double FloatMse, double Int8Mse, long FloatBytes, long Int8Bytes, IReadOnlyList<QuantizeLayerReport> Layers);
+    double FloatMse, double Int8Mse, long FloatBytes, long Int8Bytes, IReadOnlyList<string> Carried, float? DroppedThreshold,
+    IReadOnlyList<QuantizeLayerReport> Layers);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(QuantizeReport))]

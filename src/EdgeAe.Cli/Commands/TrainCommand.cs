@@ -347,12 +347,12 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         Normalization normalization = data.Normalization;
 
         Pca? baseline = FitBaseline(topology, training, cancellationToken);
-        void Save(string path, IAutoencoder model)
-            => WeightFile.Save(path, model, normalization, new WeightFileExtras
-            {
-                Codec = settings.CodeBits is int bits ? CodeQuantizer.For(model, training, bits) : null,
-                Baseline = baseline,
-            });
+        WeightFileExtras Extras(IAutoencoder model) => new()
+        {
+            Codec = settings.CodeBits is int bits ? CodeQuantizer.For(model, training, bits) : null,
+            Baseline = baseline,
+        };
+        void Save(string path, IAutoencoder model) => WeightFile.Save(path, model, normalization, Extras(model));
 
         var options = new TrainingOptions
         {
@@ -407,7 +407,8 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         }
 
         // The model holds the kept epoch's parameters: the final save is the same complete file as the checkpoints.
-        Save(outputs.Weights, model);
+        WeightFileExtras extras = Extras(model);
+        WeightFile.Save(outputs.Weights, model, normalization, extras);
         var written = new List<string> { outputs.Weights };
         written.AddRange(new[] { outputs.Last, outputs.Best }.Where(File.Exists));
         Evaluation final = Trainer<IAutoencoder>.Evaluate(model, training);
@@ -421,9 +422,10 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         Environment.Line(Invariant($"final: mean {lossName} {Report.Figure(final.MeanLoss, 4)}, MSE {Report.Figure(final.MeanSquaredError, 5)}, PSNR {Report.Psnr(final.Psnr, 1)} over {final.Count} training samples{(held is null ? "" : $"; validation mean {lossName} {Report.Figure(held.MeanLoss, 4)}, MSE {Report.Figure(held.MeanSquaredError, 5)}, PSNR {Report.Psnr(held.Psnr, 1)}")}"));
         if (options.QuantizationAware is { } qat)
         {
-            // The int8 model for the activation ranges training used (the float32 weights above are its QAT state).
+            // The int8 model for the activation ranges training used (the float32 weights above are its QAT state), with
+            // the float32 file's code ranges and baseline, as quantize carries them.
             Quantization.QuantizedParameters int8 = qat.Quantize(model);
-            WeightFile.Save(outputs.Int8!, int8, normalization);
+            WeightFile.Save(outputs.Int8!, int8, normalization, extras);
             IAutoencoder int8Model = handle.CreateInt8();
             ((Quantization.IQuantizedAutoencoder)int8Model).Load(int8);
             Evaluation quantized = Trainer<IAutoencoder>.Evaluate(int8Model, training);

@@ -176,7 +176,7 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
 
         if (pca is null)
         {
-            Environment.Line($"PCA baseline: not in {settings.Weights} (trained before baselines were stored); --baseline-data FILE fits it on the training data");
+            Environment.Line($"PCA baseline: not in {settings.Weights} (train stores one, quantize and calibrate keep it; imported models and files of older versions have none); --baseline-data FILE fits it on the training data");
             return null;
         }
 

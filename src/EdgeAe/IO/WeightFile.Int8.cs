@@ -19,12 +19,23 @@ public static partial class WeightFile
     /// </summary>
     /// <exception cref="WeightFileException">The folder is missing or writing failed.</exception>
     public static void Save(string path, QuantizedParameters parameters, Normalization normalization, CodeQuantizer? codec = null)
+        => Save(path, parameters, normalization, new WeightFileExtras { Codec = codec });
+
+    /// <summary>
+    /// Writes the int8 model <paramref name="parameters"/> with <paramref name="normalization"/> and the optional sections
+    /// in <paramref name="extras"/> (code quantisation, PCA baseline, anomaly threshold) to <paramref name="path"/>
+    /// atomically, like the float32 save. A threshold belongs with the scores of the model it was calibrated on: pass
+    /// one calibrated on this int8 model, not the float32 model's.
+    /// </summary>
+    /// <exception cref="WeightFileException">The folder is missing or writing failed.</exception>
+    public static void Save(string path, QuantizedParameters parameters, Normalization normalization, WeightFileExtras extras)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(normalization);
+        ArgumentNullException.ThrowIfNull(extras);
         string fullPath = FolderMustExist(path);
-        WriteAtomically(path, fullPath, ToBytes(parameters, normalization, codec), OpenTemporaryFile);
+        WriteAtomically(path, fullPath, ToBytes(parameters, normalization, extras), OpenTemporaryFile);
     }
 
     /// <summary>Reads the int8 model stored at <paramref name="path"/> and its normalisation.</summary>

@@ -59,6 +59,39 @@ public sealed class Int8WeightFileTests
     }
 
     [Fact]
+    public void An_int8_file_keeps_the_optional_sections_it_is_saved_with()
+    {
+        (IAutoencoder model, _, QuantizedParameters parameters, Dataset data) = Int8ModelTests.Quantized(nameof(DeepBceAe));
+        Normalization normalization = Standardization(parameters.InputSize, 3);
+        var extras = new WeightFileExtras
+        {
+            Codec = global::EdgeAe.Compression.CodeQuantizer.For(model, data, 8),
+            Baseline = global::EdgeAe.Baselines.Pca.Fit(data, model.Topology.CodeSize, TestContext.Current.CancellationToken),
+            Threshold = new global::EdgeAe.Anomaly.AnomalyThreshold(0.125f, global::EdgeAe.Anomaly.CalibrationMethod.Parse("percentile:99"), data.Count),
+        };
+
+        using var folder = new TempFolder();
+        string path = folder.File("sections.int8.eaw");
+        WeightFile.Save(path, parameters, normalization, extras);
+        WeightFileInfo info = WeightFile.Read(path);
+        Assert.True(info.IsInt8);
+        Assert.Equal(8, info.CodeBits);
+        Assert.Equal(extras.Baseline.Basis.ToArray(), info.Baseline!.Basis.ToArray());
+        Assert.Equal(extras.Baseline.Mean.ToArray(), info.Baseline.Mean.ToArray());
+        Assert.Equal(extras.Threshold, info.AnomalyThreshold);
+
+        // The int8 model still loads from it, and the codec reads its ranges.
+        QuantizedAutoencoder loaded = TestModels.Int8[nameof(DeepBceAe)]();
+        WeightFile.Load(path, loaded);
+        Assert.Equal(extras.Codec.Min.ToArray(), global::EdgeAe.Compression.PacketCodec.Load(path, loaded).Quantizer.Min.ToArray());
+
+        // The codec overload is the extras overload with the codec alone.
+        string codecOnly = folder.File("codec.int8.eaw");
+        WeightFile.Save(codecOnly, parameters, normalization, extras.Codec);
+        Assert.Equal(WeightFile.ToBytes(parameters, normalization, new WeightFileExtras { Codec = extras.Codec }), File.ReadAllBytes(codecOnly));
+    }
+
+    [Fact]
     public void An_int8_file_into_a_float_model_and_a_float_file_into_an_int8_model_are_typed_errors_naming_both()
     {
         (IAutoencoder model, QuantizedAutoencoder int8, QuantizedParameters parameters, _) = Int8ModelTests.Quantized(nameof(DeepBceAe));
