@@ -111,7 +111,7 @@ internal static class CommandLine
         }
         catch (Exception e)
         {
-            (int code, string message, IReadOnlyList<string> details) = Describe(e);
+            (int code, string message, IReadOnlyList<string> details) = Describe(e, args);
             error.WriteLine($"edgeae: {message}");
             foreach (string line in details)
             {
@@ -145,17 +145,95 @@ internal static class CommandLine
     }
 
     /// <summary>The exit code and the one-line message of an exception that ended a command.</summary>
-    private static (int Code, string Message, IReadOnlyList<string> Details) Describe(Exception e)
+    private static (int Code, string Message, IReadOnlyList<string> Details) Describe(Exception e, IReadOnlyList<string> args)
     {
         Exception root = e is CommandRuntimeException { InnerException: CliException inner } ? inner : e;
         return root switch
         {
             CliException cli => (cli.ExitCode, cli.Message, cli.Details),
-            CommandAppException app => (UsageError, OneLine(app.Message.Replace(" to Int32.", " to an integer.", StringComparison.Ordinal)), []),
+            CommandAppException app => (UsageError, ConversionMessage(OneLine(app.Message), args), []),
             WeightFileException or DataFormatException or DataCacheException or TrainingDivergedException or IOException or UnauthorizedAccessException or Anomaly.AnomalyException
                 => (Failure, FirstLine(root.Message), MoreLines(root.Message)),
             _ => (Failure, $"unexpected error: {OneLine(root.Message)} (run with --verbose for details)", []),
         };
+    }
+
+    /// <summary>
+    /// Spectre.Console.Cli's "Failed to convert 'x' to Int32." (or "to Nullable`1." for an optional number) as the tool's
+    /// own form, naming the option the value was given to and what it takes: "invalid value 'x' for --threads (expected
+    /// an integer)". Other messages pass unchanged.
+    /// </summary>
+    internal static string ConversionMessage(string message, IReadOnlyList<string> args)
+    {
+        const string head = "Failed to convert '";
+        int end = message.LastIndexOf("' to ", StringComparison.Ordinal);
+        if (!message.StartsWith(head, StringComparison.Ordinal) || end < head.Length)
+        {
+            return message;
+        }
+
+        string value = message[head.Length..end];
+        string? option = null;
+        for (int i = 0; i < args.Count && option is null; i++)
+        {
+            if (args[i] == value && i > 0 && args[i - 1].StartsWith('-'))
+            {
+                option = args[i - 1];
+            }
+            else if (args[i].StartsWith('-') && args[i].EndsWith("=" + value, StringComparison.Ordinal))
+            {
+                option = args[i][..args[i].IndexOf('=', StringComparison.Ordinal)];
+            }
+        }
+
+        if (option is null)
+        {
+            // The value is not among the arguments: an option at the end, or before another option, was given none (the
+            // parser then tries to convert a name of its own).
+            for (int i = 0; i < args.Count; i++)
+            {
+                if (args[i].StartsWith('-') && (i == args.Count - 1 || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    && Expected(OptionType(args[i])) is { } wanted)
+                {
+                    return $"{args[i]} needs a value ({wanted})";
+                }
+            }
+
+            return $"invalid value '{value}'";
+        }
+
+        return $"invalid value '{value}' for {option} ({Expected(OptionType(option)) ?? "expected another form"})";
+    }
+
+    /// <summary>"expected an integer" and the like for an option's property type; null for a flag or an unknown option.</summary>
+    private static string? Expected(Type? type)
+    {
+        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
+        return type is null || type == typeof(bool) ? null
+            : type == typeof(int) || type == typeof(long) || type == typeof(uint) || type == typeof(ushort) ? "expected an integer"
+            : type == typeof(float) || type == typeof(double) ? "expected a number"
+            : type.IsEnum ? "expected one of " + string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant()))
+            : "expected another form";
+    }
+
+    /// <summary>The property type behind <paramref name="option"/> (e.g. <c>--threads</c>) in the commands' settings; null when none has it.</summary>
+    private static Type? OptionType(string option)
+    {
+        string name = option.TrimStart('-');
+        bool isLong = option.StartsWith("--", StringComparison.Ordinal);
+        foreach (Type settings in typeof(CommandLine).Assembly.GetTypes().Where(t => typeof(CommandSettings).IsAssignableFrom(t)))
+        {
+            foreach (System.Reflection.PropertyInfo property in settings.GetProperties())
+            {
+                if (property.GetCustomAttributes(typeof(CommandOptionAttribute), inherit: true) is [CommandOptionAttribute attribute, ..]
+                    && (isLong ? attribute.LongNames : attribute.ShortNames).Contains(name))
+                {
+                    return property.PropertyType;
+                }
+            }
+        }
+
+        return null;
     }
 
     private static string FirstLine(string text) => text.Split('\n')[0].TrimEnd();
