@@ -146,6 +146,16 @@ public sealed class PrepareCommandTests : IDisposable
 
         Assert.Contains("--validation-split cannot split the .f32 cache", Fails(2, "train", "--data", cache, "--validation-split", "0.1", "--out", _tool.PathOf("m.eaw")).Error);
         Assert.False(File.Exists(_tool.PathOf("m.eaw")));
+
+        // Only train reads caches: the other commands say so instead of reading the binary file as CSV.
+        const string OnlyTrain = "is an EdgeAe data cache (written by edgeae prepare): only train reads caches; give this command the CSV or IDX file the cache was prepared from";
+        string weights = _tool.PathOf("from.eaw");
+        Assert.Contains($"edgeae: --data {cache} {OnlyTrain}", Fails(1, "eval", "--weights", weights, "--data", cache).Error);
+        Assert.Contains($"edgeae: --data {cache} {OnlyTrain}", Fails(1, "encode", "--weights", weights, "--data", cache, "--out", _tool.PathOf("codes.csv")).Error);
+        Assert.Contains($"edgeae: --calibration {cache} {OnlyTrain}", Fails(1, "quantize", "--weights", weights, "--calibration", cache, "--out", _tool.PathOf("q.eaw")).Error);
+        Assert.Contains($"edgeae: --baseline-data {cache} {OnlyTrain}", Fails(1, "eval", "--weights", weights, "--baseline-data", cache).Error);
+        Assert.False(File.Exists(_tool.PathOf("codes.csv")));
+        Assert.False(File.Exists(_tool.PathOf("q.eaw")));
     }
 
     [Fact]
