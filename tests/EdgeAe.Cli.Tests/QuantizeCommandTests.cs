@@ -207,6 +207,13 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
         Assert.NotNull(WeightFile.Read(recalibrated).AnomalyThreshold);
         Assert.NotNull(WeightFile.Read(recalibrated).Baseline);
 
+        // detect runs the int8 model too: on the calibration data it flags exactly the samples calibrate counted above.
+        int above = int.Parse(System.Text.RegularExpressions.Regex.Match(run.Output, @"; (\d+) of 1797 normal scores lie above it").Groups[1].Value, CultureInfo.InvariantCulture);
+        ToolRun detect = trained.Tool.Run("detect", "--weights", recalibrated);
+        Assert.True(detect.ExitCode == 0, detect.ToString());
+        Assert.InRange(above, 1, 100);
+        Assert.Equal(above, detect.Output.Split('\n').Count(line => line.TrimEnd().EndsWith(",1", StringComparison.Ordinal)));
+
         using JsonDocument report = JsonDocument.Parse(trained.Tool.Run("quantize", "--weights", calibrated, "--out", path, "--json").Output);
         Assert.Equal(["code quantisation", "PCA baseline"], report.RootElement.GetProperty("carried").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(before.AnomalyThreshold.Threshold, report.RootElement.GetProperty("dropped_threshold").GetSingle());

@@ -93,6 +93,53 @@ public sealed class ProcessTests(ToolWeights tool, PostgresFixture postgres) : I
     }
 
     [Fact]
+    public async Task Serve_and_simulate_take_an_int8_weight_file_and_run_its_int8_model()
+    {
+        Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
+        using var broker = new MosquittoBroker();
+        string folder = Services.TempFolder("edgeae-int8-fleet", null);
+        try
+        {
+            // Devices running an int8 model send its codes; the server decodes and scores with the same int8 model.
+            string int8 = Path.Combine(folder, "digits.int8.eaw"), db = Path.Combine(folder, "fleet.db");
+            (int code, string output) = CliProcess.Run(TimeSpan.FromMinutes(2), "quantize", "--weights", tool.Weights, "--out", int8);
+            Assert.True(code == 0, output);
+            using CliProcess serve = CliProcess.Start("serve", "--broker", broker.Address, "--weights", int8, "--db", db, "--client-id", "serve-int8");
+            await serve.WaitForOutputAsync("subscribed to", Start);
+            (code, output) = CliProcess.Run(TimeSpan.FromMinutes(1), "simulate", "--broker", broker.Address, "--weights", int8, "--devices", "3", "--count", "20", "--device-prefix", "q-");
+            Assert.True(code == 0, output);
+            await Harness.EventuallyAsync(() => Harness.Keys(db).Count >= 60, TimeSpan.FromSeconds(30), () => serve.Output);
+            serve.Signal("INT");
+            Assert.Equal(0, serve.WaitForExit(TimeSpan.FromSeconds(20)));
+
+            // A float32 server would dead-letter every packet (another model id); this one stores them all.
+            Assert.Contains("serve: stopped received 60, stored 60, duplicates 0, dead letters 0", serve.Output);
+
+            // The first device's first row: the int8 encoder's packet for the first digit, with the int8 model's score.
+            var model = new FleetDigitsAe.Int8();
+            PacketCodec codec = PacketCodec.Load(int8, model);
+            byte[] first = Harness.Packets(codec, EdgeAe.Data.BundledData.Digits(), 1)[0];
+            PacketFormat.Resequence(first, 0);
+            var processor = new PacketProcessor(codec, new ModelScorer(model), DeviceTopics.Parse(DeviceTopics.DefaultFilter), threshold: null);
+            SampleRow expected = processor.Process("devices/q-0000/ae", first, 0).Row!;
+            using var connection = Harness.Connect(db);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT packet, score, code FROM edgeae_samples WHERE device = 'q-0000' AND sequence = 0";
+            using var reader = command.ExecuteReader();
+            Assert.True(reader.Read());
+            Assert.Equal(first, (byte[])reader[0]);
+            Assert.Equal(expected.Score, (float)reader.GetDouble(1));
+            Assert.Equal(expected.Code, (byte[])reader[2]);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Services.Delete(folder);
+        }
+    }
+
+    [Fact]
     public async Task Simulate_publishes_every_message_and_exits_0()
     {
         Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);

@@ -276,7 +276,7 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         }
 
         ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
-        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        IAutoencoder model = handle.CreateFor(settings.Weights!);
         Normalization normalization = WeightFile.Load(settings.Weights!, model);
         float threshold = settings.ParsedThreshold
             ?? WeightFile.ReadThreshold(settings.Weights!)?.Threshold

@@ -83,7 +83,7 @@ internal class BrokerSettings : CommonSettings
         }
 
         ModelHandle handle = ModelHandle.Resolve(Model, environment);
-        IAutoencoder model = handle.Create(handle.Topology.Seed);
+        IAutoencoder model = handle.CreateFor(Weights!);
         PacketCodec codec = CodecCli.Load(Weights!, model, Bits, out Normalization normalization);
         return (handle, codec, normalization);
     }
