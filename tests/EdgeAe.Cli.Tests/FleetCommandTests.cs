@@ -65,6 +65,12 @@ public sealed class FleetCommandTests(TrainedDigits trained) : IClassFixture<Tra
 
         int closed = ClosedPort();
         AssertOneLine(_tool.Run("serve", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--bits", "8", "--db", db), $"cannot connect to the broker at mqtt://127.0.0.1:{closed}:");
+
+        // The database serve created for the run is gone again, with its log; one that was there before stays.
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(db)!, "fleet.db*"));
+        File.WriteAllBytes(db, []);
+        AssertOneLine(_tool.Run("serve", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--bits", "8", "--db", db), $"cannot connect to the broker at mqtt://127.0.0.1:{closed}:");
+        Assert.True(File.Exists(db));
         AssertOneLine(_tool.Run("simulate", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--bits", "8", "--devices", "2", "--count", "1"), $"cannot connect to the broker at mqtt://127.0.0.1:{closed}:");
     }
 

@@ -192,12 +192,30 @@ internal sealed class ServeCommand(CliEnvironment environment) : AsyncCommand<Se
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(environment.Cancellation, cancellationToken);
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        await using IFleetStore store = await FleetCli.GuardAsync(() => FleetStore.OpenAsync(settings.Db!, stop.Token)).ConfigureAwait(false);
-        TextWriter log = TextWriter.Synchronized(environment.Console.Profile.Out.Writer);
-        log.WriteLine(FormattableString.Invariant($"serve: {handle.Name} {handle.Topology}, model id 0x{codec.ModelId:X4}, {codec.Quantizer.Bits}-bit packets of {codec.SequencedPacketLength} bytes; threshold {(threshold is { } t ? t.ToString("R", CultureInfo.InvariantCulture) + (settings.ParsedThreshold is null ? " (from the weight file)" : string.Empty) : "none (flag NULL)")}; storing in {store.Description} (schema {store.SchemaVersion})"));
-        var server = new FleetServer(options, processor, store, log);
-        await FleetCli.GuardAsync(() => server.RunAsync(stop.Token)).ConfigureAwait(false);
-        return CommandLine.Success;
+        // A SQLite file this run creates is removed again if serve never connects (a refused broker, a stop before the
+        // first connection): a failed command leaves what was there before.
+        bool createsDatabase = !FleetStore.IsPostgres(settings.Db!) && !File.Exists(settings.Db!);
+        IFleetStore store = await FleetCli.GuardAsync(() => FleetStore.OpenAsync(settings.Db!, stop.Token)).ConfigureAwait(false);
+        FleetServer? server = null;
+        try
+        {
+            TextWriter log = TextWriter.Synchronized(environment.Console.Profile.Out.Writer);
+            log.WriteLine(FormattableString.Invariant($"serve: {handle.Name} {handle.Topology}, model id 0x{codec.ModelId:X4}, {codec.Quantizer.Bits}-bit packets of {codec.SequencedPacketLength} bytes; threshold {(threshold is { } t ? t.ToString("R", CultureInfo.InvariantCulture) + (settings.ParsedThreshold is null ? " (from the weight file)" : string.Empty) : "none (flag NULL)")}; storing in {store.Description} (schema {store.SchemaVersion})"));
+            server = new FleetServer(options, processor, store, log);
+            await FleetCli.GuardAsync(() => server.RunAsync(stop.Token)).ConfigureAwait(false);
+            return CommandLine.Success;
+        }
+        finally
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            if (createsDatabase && (server is null || server.Counters.Connections == 0))
+            {
+                foreach (string suffix in new[] { "", "-wal", "-shm", "-journal" })
+                {
+                    File.Delete(settings.Db! + suffix);
+                }
+            }
+        }
 
         void Stop(PosixSignalContext signal)
         {
