@@ -70,7 +70,9 @@ public sealed class OnnxCommandTests(TrainedDigits trained) : IClassFixture<Trai
         ToolRun same = _tool.Run("import", onnx, "--out", _tool.PathOf("Model.cs"), "--weights", Path.Combine(_tool.Folder, ".", "digits.onnx"));
         Assert.Equal(2, same.ExitCode);
         Assert.Contains("--weights", same.Error);
-        Assert.Contains("is the same file as <FILE>", same.Error);
+        Assert.Contains("is the same file as the ONNX file", same.Error);
+        Assert.Contains($"edgeae: the ONNX file {_tool.Folder} is a folder, not an ONNX file", _tool.Run("import", _tool.Folder, "--out", _tool.PathOf("F.cs"), "--weights", _tool.PathOf("f.eaw")).Error);
+        Assert.Contains($"edgeae: the weight file {_tool.Folder} is a folder, not a weight file", _tool.Run("inspect", _tool.Folder).Error);
         Assert.Equal(before, File.ReadAllBytes(onnx));
         Assert.False(File.Exists(_tool.PathOf("Model.cs")));
 

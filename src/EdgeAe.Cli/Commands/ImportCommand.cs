@@ -42,7 +42,7 @@ internal sealed class ImportSettings : CommonSettings
 
     public override IEnumerable<FileArgument> Files =>
     [
-        FileArgument.Input("<FILE>", File, "ONNX file"),
+        FileArgument.Input("the ONNX file", File, "ONNX file"),
         FileArgument.Output("--out", Out, "declaration"),
         FileArgument.Output("--weights", Weights, "weight file"),
     ];

@@ -325,7 +325,7 @@ internal sealed class InspectSettings : CommonSettings
     [Description("The weight file (.eaw).")]
     public string File { get; set; } = "";
 
-    public override IEnumerable<FileArgument> Files => [FileArgument.Input("<FILE>", File, "weight file")];
+    public override IEnumerable<FileArgument> Files => [FileArgument.Input("the weight file", File, "weight file")];
 }
 
 /// <summary><c>edgeae inspect</c>: what a weight file holds, validated (checksum included) by <see cref="WeightFile.Read"/>.</summary>

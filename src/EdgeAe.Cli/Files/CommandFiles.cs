@@ -46,7 +46,7 @@ internal static class CommandFiles
         {
             if (Directory.Exists(input.Path))
             {
-                throw new CliException($"{input.Option} {input.Path} is a folder, not a {input.What}");
+                throw new CliException($"{input.Option} {input.Path} is a folder, not {("AEIOU".Contains(char.ToUpperInvariant(input.What[0]), StringComparison.Ordinal) ? "an" : "a")} {input.What}");
             }
 
             if (!File.Exists(input.Path))
