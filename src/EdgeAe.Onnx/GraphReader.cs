@@ -21,6 +21,12 @@ internal static class GraphReader
     public const string SupportedOperators =
         "Gemm, MatMul, Add (a bias), Transpose (of an initializer, or a 2-D value), Sigmoid, Tanh, Relu, Identity, Flatten and Reshape (keeping [batch, features]), Constant";
 
+    /// <summary>Operators of quantised graphs (QDQ and integer products), refused with advice rather than as unknown.</summary>
+    private static readonly HashSet<string> QuantizedOperators = new(StringComparer.Ordinal)
+    {
+        "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul", "ConvInteger", "QLinearConv",
+    };
+
     private static readonly Dictionary<string, string[]> Attributes = new(StringComparer.Ordinal)
     {
         ["Gemm"] = ["alpha", "beta", "transA", "transB", "broadcast"],
@@ -112,6 +118,15 @@ internal static class GraphReader
 
         public DenseNetwork Run(ModelProto model, GraphProto graph)
         {
+            // A quantised graph (QDQ pairs, or integer products) is not read as float32: say what it is and what to do.
+            if (graph.Node.FirstOrDefault(n => n.Domain is "" or "ai.onnx" && QuantizedOperators.Contains(n.OpType)) is { } quantized)
+            {
+                bool ours = model.MetadataProps.Any(p => p.Key == "edgeae.precision" && p.Value == "int8");
+                throw new OnnxImportException(OnnxImportError.UnsupportedOperator,
+                    $"{source} is a quantised graph (node '{quantized.Name}' is {quantized.OpType}{(ours ? "; EdgeAe exported it from an int8 weight file" : "")}): "
+                    + "import reads float32 graphs; import the float32 model and quantise it here (edgeae quantize, Quantizer.Quantize), which writes EdgeAe's int8 arithmetic");
+            }
+
             foreach (TensorProto initializer in graph.Initializer)
             {
                 if (initializer.Name.Length == 0)

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using EdgeAe.Data;
 using EdgeAe.IO;
 using EdgeAe.Quantization;
@@ -71,5 +72,26 @@ public sealed class QdqExportTests(ModelsFixture models) : IDisposable
         WeightFile.Save(path, Quantizer.Quantize(model, data).Parameters, Normalization.None);
         ArgumentException e = Assert.Throws<ArgumentException>(() => OnnxExporter.ExportWeightFile(path, new OnnxExportOptions { Opset = 12 }));
         Assert.Contains("from opset 13 on", e.Message);
+    }
+
+    [Fact]
+    public void Importing_a_quantised_graph_says_what_it_is_and_what_to_do()
+    {
+        IAutoencoder model = models.Create(Matrix.Cases[0].Name);
+        var data = new Dataset(Enumerable.Range(0, 16 * 8).Select(i => (i % 17) / 17f).ToArray(), 8, 16);
+        string path = Path.Combine(_folder, "import.int8.eaw");
+        WeightFile.Save(path, Quantizer.Quantize(model, data).Parameters, Normalization.None);
+        byte[] onnx = OnnxExporter.ExportWeightFile(path);
+
+        OnnxImportException e = Assert.Throws<OnnxImportException>(() => OnnxImporter.Import(onnx, "qdq.onnx"));
+        Assert.Equal(OnnxImportError.UnsupportedOperator, e.Reason);
+        Assert.StartsWith("qdq.onnx is a quantised graph (node 'input.quantize' is QuantizeLinear; EdgeAe exported it from an int8 weight file)", e.Message);
+        Assert.Contains("import the float32 model and quantise it here (edgeae quantize, Quantizer.Quantize)", e.Message);
+
+        // Without EdgeAe's metadata (another tool's QDQ graph) the advice stays, the attribution goes.
+        ModelProto proto = ModelProto.Parser.ParseFrom(onnx);
+        proto.MetadataProps.Clear();
+        e = Assert.Throws<OnnxImportException>(() => OnnxImporter.Import(proto.ToByteArray(), "other.onnx"));
+        Assert.StartsWith("other.onnx is a quantised graph (node 'input.quantize' is QuantizeLinear): import reads float32 graphs", e.Message);
     }
 }
