@@ -196,12 +196,13 @@ public sealed class SqliteStoreTests : StoreContract, IDisposable
             await store.FlushAsync(TestContext.Current.CancellationToken);
             Assert.True(flushes > 1, "the flusher ran beside the writer");
 
-            // 120 batches of 50 rows of about 4.2 KB: 25 MiB of rows, 34 MiB of log without restarts, 5–11 MiB with them
-            // (measured). Restarted past 256 frames (1 MiB), its longest stretch is that, a checkpoint interval and what the
-            // writer added meanwhile. How many restarts that takes depends on how the flusher's checkpoints fall between
-            // the writer's batches (one, on a CI machine running other test assemblies at once; usually more): the bound
-            // on the log is the property, the restart count only shows that the writer's path ran.
-            Assert.True(store.LogRestarts >= 1, $"{store.LogRestarts} restarts");
+            // 120 batches of 50 rows of about 4.2 KB: 25 MiB of rows, 34 MiB of log without restarts. The writer counts the
+            // pages its own commits append and restarts the log past 256 (1 MiB), whenever the flusher runs: 27–29
+            // restarts and a longest log of 1.3–4.0 MB, also with three busy loops on the two cores (measured; when the
+            // restart followed the flusher's checkpoints instead, 7–10 restarts and 4.7–7.3 MB, and once 23.7 MB in CI).
+            // A copy a reader holds back (the count below reads after each flush) is tried again half a limit later.
+            Assert.True(store.LogRestarts >= 20, $"{store.LogRestarts} restarts");
+            TestContext.Current.SendDiagnosticMessage($"{store.LogRestarts} restarts, longest log {longestLog:N0} bytes, {flushes} flushes");
             Assert.InRange(longestLog, 1, 16L << 20);
             Assert.True(new FileInfo(db).Length > 16L << 20, "the checkpoints copied the rows into the database file");
 

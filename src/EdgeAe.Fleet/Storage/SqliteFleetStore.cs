@@ -21,8 +21,10 @@ namespace EdgeAe.Fleet.Storage;
 /// written, the two took half of the writer's time: a scratch run of 100,000 rows in batches of 1,000 took 8.6–9.5 µs per
 /// row in the writer against 16.4–17.4 µs with both in the commit (<c>synchronous=FULL</c> and SQLite's own
 /// checkpoints), for 1.12–1.15× the CPU time. Should the log never be idle when a checkpoint ends (a load that never
-/// pauses), it would not start again from its beginning; past <see cref="LogLimitFrames"/> the writer copies the rest
-/// and restarts it (once per 64 MiB of log).
+/// pauses), it would not start again from its beginning; once the writer's own commits have appended
+/// <see cref="LogLimitFrames"/> pages since it last restarted the log (it counts them itself, SQLite's
+/// <c>SQLITE_DBSTATUS_CACHE_WRITE</c> after each commit, so the bound does not depend on when the flusher runs), it copies
+/// the rest and restarts the log (once per 64 MiB of log).
 /// </remarks>
 public sealed class SqliteFleetStore : IFleetStore
 {
@@ -49,7 +51,9 @@ public sealed class SqliteFleetStore : IFleetStore
     private long _rowBytesSinceCheckpoint;
     private long _commits;
     private long _synced;
-    private int _logFrames;
+
+    /// <summary>Log pages the writer's commits appended since it last restarted the log (the writer's own count).</summary>
+    private int _framesSinceRestart;
     private volatile string? _warning;
 
     private SqliteFleetStore(SqliteConnection connection, SqliteConnection checkpointer, SafeFileHandle log, string path, int version)
@@ -84,7 +88,7 @@ public sealed class SqliteFleetStore : IFleetStore
     /// </summary>
     public string? Warning => _warning;
 
-    /// <summary>Checkpoints that restarted the log (tests).</summary>
+    /// <summary>The writer's checkpoints that copied the whole log, so that its next batch started the log again (tests).</summary>
     internal int LogRestarts { get; private set; }
 
     /// <summary>Opens (creating when missing) the database at <paramref name="path"/> and migrates it.</summary>
@@ -147,17 +151,23 @@ public sealed class SqliteFleetStore : IFleetStore
         ArgumentNullException.ThrowIfNull(deadLetters);
 
         // The flusher's passive checkpoints run beside the writer, so the log is never idle when one ends and never starts
-        // again from its beginning: under a load that never pauses it only grows. Past LogLimitFrames the writer copies the
-        // rest itself (little: the flusher has copied nearly all), with the flusher's checkpoints held back until this
-        // batch's first write has started the log again.
-        bool restart = Volatile.Read(ref _logFrames) > LogLimitFrames;
+        // again from its beginning: under a load that never pauses it only grows. Once its commits have appended
+        // LogLimitFrames pages, the writer copies the rest itself (little: the flusher has copied nearly all), with the
+        // flusher's checkpoints held back until this batch's first write has started the log again. When a reader keeps
+        // the copy from finishing (the flusher then warns), the writer tries again after another half of the limit.
+        bool restart = _framesSinceRestart > LogLimitFrames;
         if (restart)
         {
             await _checkpointing.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (raw.sqlite3_wal_checkpoint_v2(_connection.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _) == raw.SQLITE_OK)
+            if (raw.sqlite3_wal_checkpoint_v2(_connection.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out int frames, out int copied) == raw.SQLITE_OK
+                && copied == frames)
             {
-                Volatile.Write(ref _logFrames, 0);
+                _framesSinceRestart = 0;
                 LogRestarts++;
+            }
+            else
+            {
+                _framesSinceRestart = LogLimitFrames / 2;
             }
         }
 
@@ -219,6 +229,14 @@ public sealed class SqliteFleetStore : IFleetStore
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        // The pages this commit appended to the log (SQLITE_DBSTATUS_CACHE_WRITE counts pages written to the log in WAL
+        // mode; read and reset, so each commit reads its own).
+        if (raw.sqlite3_db_status(_connection.Handle, raw.SQLITE_DBSTATUS_CACHE_WRITE, out int written, out _, 1) == raw.SQLITE_OK)
+        {
+            _framesSinceRestart += written;
+        }
+
         Interlocked.Add(ref _rowBytesSinceCheckpoint, bytes);
         Interlocked.Increment(ref _commits);
         return new WriteResult(inserted, duplicates, dead);
@@ -254,8 +272,6 @@ public sealed class SqliteFleetStore : IFleetStore
             {
                 if (raw.sqlite3_wal_checkpoint_v2(_checkpointer.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out int frames, out int copied) == raw.SQLITE_OK)
                 {
-                    Volatile.Write(ref _logFrames, frames);
-
                     // serve's own reads end with each batch (its writer's snapshot is always the newest), so a passive
                     // checkpoint copies the whole log unless another connection's snapshot is older than the log's end.
                     _warning = frames > LogLimitFrames && copied < frames ? LogHeldBack(frames, copied) : null;
