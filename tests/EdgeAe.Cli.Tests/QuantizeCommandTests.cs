@@ -218,6 +218,13 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
         Assert.Equal(["code quantisation", "PCA baseline"], report.RootElement.GetProperty("carried").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(before.AnomalyThreshold.Threshold, report.RootElement.GetProperty("dropped_threshold").GetSingle());
 
+        // Like train's --out, quantize's and calibrate's may name folders that do not exist yet.
+        string nested = trained.Tool.PathOf("sections/new/deeper/digits.int8.eaw"), nestedCalibrated = trained.Tool.PathOf("sections/new2/digits.eaw");
+        run = trained.Tool.Run("quantize", "--weights", calibrated, "--out", nested);
+        Assert.True(run.ExitCode == 0 && File.Exists(nested), run.ToString());
+        run = trained.Tool.Run("calibrate", "--weights", source, "--method", "percentile:99", "--out", nestedCalibrated);
+        Assert.True(run.ExitCode == 0 && File.Exists(nestedCalibrated), run.ToString());
+
         // A file without them carries nothing and drops nothing.
         using JsonDocument plain = JsonDocument.Parse(trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Tool.PathOf("sections/plain.int8.eaw"), "--json").Output);
         Assert.Equal(["PCA baseline"], plain.RootElement.GetProperty("carried").EnumerateArray().Select(e => e.GetString()));

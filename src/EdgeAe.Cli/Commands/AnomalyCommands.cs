@@ -157,6 +157,7 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : EdgeAeComma
             threshold = Calibration.FromNormalScores(normal, method);
         }
 
+        OutputFile.CreateFolderOf(settings.Out!);
         WeightFile.SaveWithThreshold(settings.Weights!, settings.Out!, threshold);
         int normalCount = labels is null ? scores.Length : labels.Count(l => l == 0);
         int above = scores.Where((s, i) => (labels is null || labels[i] == 0) && threshold.IsAnomaly(s)).Count();

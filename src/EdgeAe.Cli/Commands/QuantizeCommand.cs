@@ -143,6 +143,7 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
         // float file has them, go with the int8 model. An anomaly threshold does not: it was calibrated on the float32
         // model's scores, and the int8 model scores a little differently (docs/quantization.md).
         CodeQuantizer? codec = info.CodeBits is null ? null : PacketCodec.Load(weights, handle.Create(handle.Topology.Seed)).Quantizer;
+        OutputFile.CreateFolderOf(output);
         WeightFile.Save(output, result.Parameters, normalization, new WeightFileExtras { Codec = codec, Baseline = info.Baseline });
         string[] carried = [.. new[] { codec is null ? null : "code quantisation", info.Baseline is null ? null : "PCA baseline" }.OfType<string>()];
 

@@ -15,8 +15,24 @@ internal static class OutputFile
     {
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            CreateFolderOf(path);
             AtomicFile.Write(path, write);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot write {path}: {e.Message}", inner: e);
+        }
+    }
+
+    /// <summary>
+    /// Creates the folder of <paramref name="path"/> when it is missing, for writers outside this class (the weight files'
+    /// own atomic save, which wants the folder to exist), so that every command's output may name a new folder.
+    /// </summary>
+    public static void CreateFolderOf(string path)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
