@@ -61,7 +61,7 @@ internal static class DataLoader
             {
                 // A cache holds normalised float32 samples for training a block at a time; the other commands read the
                 // data in its own units and normalise it with the weight file's normalisation.
-                throw new CliException($"{option} {path} is an EdgeAe data cache (written by edgeae prepare): only train reads caches; give this command the CSV or IDX file the cache was prepared from");
+                throw new CliException($"{option} {path} is an EdgeAe data cache (written by edgeae prepare): only train and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from");
             }
 
             if (LooksLikeIdx(path))

@@ -147,15 +147,38 @@ public sealed class PrepareCommandTests : IDisposable
         Assert.Contains("--validation-split cannot split the .f32 cache", Fails(2, "train", "--data", cache, "--validation-split", "0.1", "--out", _tool.PathOf("m.eaw")).Error);
         Assert.False(File.Exists(_tool.PathOf("m.eaw")));
 
-        // Only train reads caches: the other commands say so instead of reading the binary file as CSV.
-        const string OnlyTrain = "is an EdgeAe data cache (written by edgeae prepare): only train reads caches; give this command the CSV or IDX file the cache was prepared from";
+        // Only train and quantize's calibration read caches: the other commands say so instead of reading it as CSV.
+        const string OnlyTrain = "is an EdgeAe data cache (written by edgeae prepare): only train and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from";
         string weights = _tool.PathOf("from.eaw");
         Assert.Contains($"edgeae: --data {cache} {OnlyTrain}", Fails(1, "eval", "--weights", weights, "--data", cache).Error);
         Assert.Contains($"edgeae: --data {cache} {OnlyTrain}", Fails(1, "encode", "--weights", weights, "--data", cache, "--out", _tool.PathOf("codes.csv")).Error);
-        Assert.Contains($"edgeae: --calibration {cache} {OnlyTrain}", Fails(1, "quantize", "--weights", weights, "--calibration", cache, "--out", _tool.PathOf("q.eaw")).Error);
         Assert.Contains($"edgeae: --baseline-data {cache} {OnlyTrain}", Fails(1, "eval", "--weights", weights, "--baseline-data", cache).Error);
         Assert.False(File.Exists(_tool.PathOf("codes.csv")));
+
+        // quantize calibrates from a cache of the weight file's normalisation only (from.eaw holds x ÷ 32).
+        Assert.Contains($"edgeae: --calibration digits.f32 was prepared with the normalisation scale: x ÷ 16 but --weights {weights} holds scale: x ÷ 32",
+            Fails(1, "quantize", "--weights", weights, "--calibration", cache, "--out", _tool.PathOf("q.eaw")).Error);
+        Assert.Contains($"edgeae: --calibration wide.f32 holds 784-wide samples; DigitsAe takes 64",
+            Fails(1, "quantize", "--weights", weights, "--calibration", _tool.PathOf("wide.f32"), "--out", _tool.PathOf("q.eaw")).Error);
         Assert.False(File.Exists(_tool.PathOf("q.eaw")));
+    }
+
+    [Fact]
+    public void Quantize_calibrates_from_a_cache_as_from_the_file_it_was_prepared_from()
+    {
+        string data = DigitsCsv("digits.csv");
+        string cache = _tool.PathOf("digits.f32"), weights = _tool.PathOf("m.eaw");
+        Ok("prepare", "--data", data, "--label-column", "10", "--out", cache);
+        Ok("train", "--data", cache, "--epochs", "2", "--no-plots", "--out", weights);
+
+        // The same evenly spread samples (a third of the 600, and all of them), so the same int8 file byte for byte.
+        foreach (string samples in new[] { "200", "2048" })
+        {
+            ToolRun fromCache = Ok("quantize", "--weights", weights, "--calibration", cache, "--samples", samples, "--out", _tool.PathOf($"cache-{samples}.int8.eaw"));
+            Ok("quantize", "--weights", weights, "--calibration", data, "--label-column", "10", "--samples", samples, "--out", _tool.PathOf($"file-{samples}.int8.eaw"));
+            Assert.Contains($"calibration: {(samples == "200" ? "200" : "600")} samples of digits.f32, method minmax", fromCache.Output);
+            Assert.Equal(File.ReadAllBytes(_tool.PathOf($"file-{samples}.int8.eaw")), File.ReadAllBytes(_tool.PathOf($"cache-{samples}.int8.eaw")));
+        }
     }
 
     [Fact]

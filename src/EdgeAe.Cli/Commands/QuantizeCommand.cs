@@ -125,9 +125,9 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
         IAutoencoder model = handle.Create(handle.Topology.Seed);
         Normalization normalization = WeightsSettings.LoadWeights(weights, model, settings.Model);
         bool? header = settings.Header?.Trim().ToLowerInvariant() switch { "true" or "yes" or "1" => true, "false" or "no" or "0" => false, _ => null };
-        RawData raw = DataLoader.Load(settings.Calibration, new DataFileOptions(settings.LabelColumn, header), handle, Environment, "--calibration");
-        DataLoader.CheckWidth(raw, handle);
-        Dataset data = Normalizer.Apply(raw.Data, normalization);
+        (string dataName, Dataset data) = settings.Calibration is { } path && DataCache.IsCache(path)
+            ? FromCache(path, weights, handle, normalization, settings.Samples)
+            : FromFile(settings.Calibration, new DataFileOptions(settings.LabelColumn, header), handle, normalization);
         var options = new QuantizationOptions { Method = settings.ParsedMethod, Percentile = settings.ParsedPercentile, MaxSamples = settings.Samples };
         QuantizationResult result;
         try
@@ -155,7 +155,7 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
         Evaluation after = Trainer<IAutoencoder>.Evaluate(int8, evaluated);
         long floatBytes = new FileInfo(weights).Length, int8Bytes = new FileInfo(output).Length;
         var report = new QuantizeReport(
-            "quantize", handle.Name, handle.Topology.ToString(), weights, Path.GetFullPath(output), raw.Name, result.CalibrationSamples,
+            "quantize", handle.Name, handle.Topology.ToString(), weights, Path.GetFullPath(output), dataName, result.CalibrationSamples,
             result.Method.ToString().ToLowerInvariant(), before.MeanSquaredError, after.MeanSquaredError, floatBytes, int8Bytes,
             carried, info.AnomalyThreshold?.Threshold,
             result.Layers.Select(l => new QuantizeLayerReport(
@@ -163,7 +163,7 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
                 l.PreActivation.Scale, l.PreActivation.ZeroPoint, l.Output.Scale, l.Output.ZeroPoint, l.WeightScaleMin, l.WeightScaleMax, l.Shift,
                 l.SaturatedFraction, l.OutputRmse, l.RelativeError)).ToArray());
         Environment.Line($"{handle.Name} {handle.Topology} from {weights} → {report.Out} (int8, {int8Bytes:N0} bytes; float32 {floatBytes:N0})");
-        Environment.Line($"calibration: {result.CalibrationSamples:N0} samples of {raw.Name}, method {report.Method}");
+        Environment.Line($"calibration: {result.CalibrationSamples:N0} samples of {dataName}, method {report.Method}");
         var table = new Table().AddColumn("layer").AddColumn("activation").AddColumn("input scale / zp").AddColumn("z scale / zp")
             .AddColumn("output scale / zp").AddColumn("weight scales").AddColumn("shift").AddColumn("saturated").AddColumn("RMSE vs float").AddColumn("relative");
         foreach (LayerQuantizationReport l in result.Layers)
@@ -189,6 +189,43 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
 
         Environment.WriteJson(report, QuantizeJson.Default.QuantizeReport);
         return CommandLine.Success;
+    }
+
+    /// <summary>A data file, read and normalised with the weight file's normalisation.</summary>
+    private (string Name, Dataset Data) FromFile(string? path, DataFileOptions options, ModelHandle handle, Normalization normalization)
+    {
+        RawData raw = DataLoader.Load(path, options, handle, Environment, "--calibration");
+        DataLoader.CheckWidth(raw, handle);
+        return (raw.Name, Normalizer.Apply(raw.Data, normalization));
+    }
+
+    /// <summary>
+    /// Up to <paramref name="samples"/> samples spread evenly over a <c>.f32</c> cache (already normalised: its
+    /// normalisation must be the weight file's), read a block at a time, so a cache larger than memory calibrates too.
+    /// </summary>
+    private static (string Name, Dataset Data) FromCache(string path, string weights, ModelHandle handle, Normalization normalization, int samples)
+    {
+        using DataCache cache = DataCache.Open(path);
+        int width = handle.Topology.InputSize;
+        string name = Path.GetFileName(path);
+        if (cache.Width != width)
+        {
+            throw new CliException(FormattableString.Invariant($"--calibration {name} holds {cache.Width}-wide samples; {handle.Name} takes {width}"));
+        }
+
+        if (!cache.Normalization.Equals(normalization))
+        {
+            throw new CliException($"--calibration {name} was prepared with the normalisation {DataLoader.Describe(cache.Normalization)} but --weights {weights} holds {DataLoader.Describe(normalization)}: prepare the calibration data with the weight file's normalisation, or give the CSV/IDX file");
+        }
+
+        int count = Math.Min(cache.Count, samples);
+        var values = new float[(long)count * width];
+        for (int k = 0; k < count; k++)
+        {
+            cache[(int)((long)k * cache.Count / count)].CopyTo(values.AsSpan(k * width, width));
+        }
+
+        return (name, new Dataset(values, count, width));
     }
 
     private static string Pair(QuantizationParameters q) => FormattableString.Invariant($"{q.Scale:G4} / {q.ZeroPoint}");
