@@ -61,7 +61,7 @@ internal static class DataLoader
             {
                 // A cache holds normalised float32 samples for training a block at a time; the other commands read the
                 // data in its own units and normalise it with the weight file's normalisation.
-                throw new CliException($"{option} {path} is an EdgeAe data cache (written by edgeae prepare): only train and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from");
+                throw new CliException($"{option} {path} is an EdgeAe data cache (written by edgeae prepare): only train, eval --data and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from");
             }
 
             if (LooksLikeIdx(path))
@@ -91,6 +91,29 @@ internal static class DataLoader
         {
             throw new CliException($"cannot read the data file {path}: {e.Message}", inner: e);
         }
+    }
+
+    /// <summary>
+    /// The <c>.f32</c> cache at <paramref name="path"/> for a command that takes data beside a weight file: its samples must
+    /// be as wide as the model's input and normalised as the weight file says (a cache holds normalised samples; other
+    /// data files are normalised with the weight file's normalisation). Otherwise one line naming both.
+    /// </summary>
+    public static DataCache OpenCache(string path, string option, ModelHandle model, string weights, Normalization normalization)
+    {
+        DataCache cache = DataCache.Open(path);
+        string name = Path.GetFileName(path);
+        string? problem = cache.Width != model.Topology.InputSize
+            ? FormattableString.Invariant($"{name} holds {cache.Width}-wide samples; {model.Name} takes {model.Topology.InputSize}")
+            : !cache.Normalization.Equals(normalization)
+                ? $"{name} was prepared with the normalisation {Describe(cache.Normalization)} but --weights {weights} holds {Describe(normalization)}: prepare the data with the weight file's normalisation, or give the CSV/IDX file"
+                : null;
+        if (problem is not null)
+        {
+            cache.Dispose();
+            throw new CliException($"{option} {problem}");
+        }
+
+        return cache;
     }
 
     /// <summary>Fails with one line when the samples are not as wide as the model's input.</summary>

@@ -147,20 +147,46 @@ public sealed class PrepareCommandTests : IDisposable
         Assert.Contains("--validation-split cannot split the .f32 cache", Fails(2, "train", "--data", cache, "--validation-split", "0.1", "--out", _tool.PathOf("m.eaw")).Error);
         Assert.False(File.Exists(_tool.PathOf("m.eaw")));
 
-        // Only train and quantize's calibration read caches: the other commands say so instead of reading it as CSV.
-        const string OnlyTrain = "is an EdgeAe data cache (written by edgeae prepare): only train and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from";
+        // Only train, eval --data and quantize's calibration read caches: the others say so instead of reading it as CSV.
+        const string OnlyTrain = "is an EdgeAe data cache (written by edgeae prepare): only train, eval --data and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from";
         string weights = _tool.PathOf("from.eaw");
-        Assert.Contains($"edgeae: --data {cache} {OnlyTrain}", Fails(1, "eval", "--weights", weights, "--data", cache).Error);
         Assert.Contains($"edgeae: --data {cache} {OnlyTrain}", Fails(1, "encode", "--weights", weights, "--data", cache, "--out", _tool.PathOf("codes.csv")).Error);
         Assert.Contains($"edgeae: --baseline-data {cache} {OnlyTrain}", Fails(1, "eval", "--weights", weights, "--baseline-data", cache).Error);
         Assert.False(File.Exists(_tool.PathOf("codes.csv")));
 
-        // quantize calibrates from a cache of the weight file's normalisation only (from.eaw holds x ÷ 32).
+        // eval and quantize read a cache of the weight file's normalisation only (from.eaw holds x ÷ 32).
+        Assert.Contains($"edgeae: --data digits.f32 was prepared with the normalisation scale: x ÷ 16 but --weights {weights} holds scale: x ÷ 32",
+            Fails(1, "eval", "--weights", weights, "--data", cache).Error);
         Assert.Contains($"edgeae: --calibration digits.f32 was prepared with the normalisation scale: x ÷ 16 but --weights {weights} holds scale: x ÷ 32",
             Fails(1, "quantize", "--weights", weights, "--calibration", cache, "--out", _tool.PathOf("q.eaw")).Error);
         Assert.Contains($"edgeae: --calibration wide.f32 holds 784-wide samples; DigitsAe takes 64",
             Fails(1, "quantize", "--weights", weights, "--calibration", _tool.PathOf("wide.f32"), "--out", _tool.PathOf("q.eaw")).Error);
         Assert.False(File.Exists(_tool.PathOf("q.eaw")));
+    }
+
+    [Fact]
+    public void Eval_of_a_cache_gives_the_figures_of_the_file_it_was_prepared_from()
+    {
+        string data = DigitsCsv("digits.csv");
+        string cache = _tool.PathOf("digits.f32"), weights = _tool.PathOf("m.eaw");
+        Ok("prepare", "--data", data, "--label-column", "10", "--out", cache);
+        Ok("train", "--data", data, "--label-column", "10", "--epochs", "2", "--no-plots", "--out", weights);
+        foreach (string[] more in new[] { Array.Empty<string>(), ["--corruption", "masking:0.3", "--seed", "4"] })
+        {
+            using var fromCache = System.Text.Json.JsonDocument.Parse(Ok(["eval", "--weights", weights, "--data", cache, "--json", .. more]).Output);
+            using var fromFile = System.Text.Json.JsonDocument.Parse(Ok(["eval", "--weights", weights, "--data", data, "--label-column", "10", "--json", .. more]).Output);
+            Assert.Equal("digits.f32", fromCache.RootElement.GetProperty("data").GetString());
+            foreach (string key in new[] { "samples", "mean_loss", "mse", "psnr_db" })
+            {
+                Assert.Equal(fromFile.RootElement.GetProperty(key).GetRawText(), fromCache.RootElement.GetProperty(key).GetRawText());
+            }
+
+            Assert.Equal(fromFile.RootElement.GetProperty("baseline").GetProperty("mse").GetRawText(), fromCache.RootElement.GetProperty("baseline").GetProperty("mse").GetRawText());
+        }
+
+        string labels = _tool.PathOf("labels.csv");
+        File.WriteAllLines(labels, Enumerable.Range(0, 600).Select(i => i % 10 == 0 ? "1" : "0"));
+        Assert.Contains($"edgeae: --data {cache} is an EdgeAe data cache: eval reads caches without --labels", Fails(1, "eval", "--weights", weights, "--data", cache, "--labels", labels).Error);
     }
 
     [Fact]

@@ -205,19 +205,8 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
     /// </summary>
     private static (string Name, Dataset Data) FromCache(string path, string weights, ModelHandle handle, Normalization normalization, int samples)
     {
-        using DataCache cache = DataCache.Open(path);
+        using DataCache cache = DataLoader.OpenCache(path, "--calibration", handle, weights, normalization);
         int width = handle.Topology.InputSize;
-        string name = Path.GetFileName(path);
-        if (cache.Width != width)
-        {
-            throw new CliException(FormattableString.Invariant($"--calibration {name} holds {cache.Width}-wide samples; {handle.Name} takes {width}"));
-        }
-
-        if (!cache.Normalization.Equals(normalization))
-        {
-            throw new CliException($"--calibration {name} was prepared with the normalisation {DataLoader.Describe(cache.Normalization)} but --weights {weights} holds {DataLoader.Describe(normalization)}: prepare the calibration data with the weight file's normalisation, or give the CSV/IDX file");
-        }
-
         int count = Math.Min(cache.Count, samples);
         var values = new float[(long)count * width];
         for (int k = 0; k < count; k++)
@@ -225,7 +214,7 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
             cache[(int)((long)k * cache.Count / count)].CopyTo(values.AsSpan(k * width, width));
         }
 
-        return (name, new Dataset(values, count, width));
+        return (Path.GetFileName(path), new Dataset(values, count, width));
     }
 
     private static string Pair(QuantizationParameters q) => FormattableString.Invariant($"{q.Scale:G4} / {q.ZeroPoint}");

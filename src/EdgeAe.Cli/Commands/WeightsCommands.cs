@@ -135,29 +135,47 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
 {
     protected override int Run(EvalSettings settings, CancellationToken cancellationToken)
     {
+        bool cache = settings.Data is { } path && File.Exists(path) && DataCache.IsCache(path);
         if (settings.Labels is not null)
         {
-            return AnomalyEvaluation.Run(Environment, settings);
+            return cache
+                ? throw new CliException($"--data {settings.Data} is an EdgeAe data cache: eval reads caches without --labels; with --labels give the CSV or IDX file the cache was prepared from")
+                : AnomalyEvaluation.Run(Environment, settings);
         }
 
-        (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(Environment);
+        if (cache)
+        {
+            // A .f32 cache is evaluated a block at a time, so data larger than memory can be evaluated too.
+            ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
+            IAutoencoder model = handle.CreateFor(settings.Weights!);
+            Normalization normalization = WeightsSettings.LoadWeights(settings.Weights!, model, settings.Model);
+            using DataCache data = DataLoader.OpenCache(settings.Data!, "--data", handle, settings.Weights!, normalization);
+            return Evaluate(settings, handle, model, normalization, data, Path.GetFileName(settings.Data!), cancellationToken);
+        }
+
+        LoadedModel loaded = settings.Load(Environment);
+        return Evaluate(settings, loaded.Handle, loaded.Model, loaded.Normalization, loaded.Data, loaded.Raw.Name, cancellationToken);
+    }
+
+    private int Evaluate(EvalSettings settings, ModelHandle handle, IAutoencoder model, Normalization normalization, ISampleSource data, string dataName, CancellationToken cancellationToken)
+    {
         Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption, settings.Seed);
         string lossName = Report.LossName(handle.Topology.Loss);
         string precision = model is Quantization.IQuantizedAutoencoder ? "int8" : "float32";
-        Environment.Line($"{handle.Name} {handle.Topology} ({precision}) with {settings.Weights} on {data.Count} samples of {raw.Name} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption}{(settings.ParsedCorruption.IsNone ? "" : $", seed {settings.Seed}")})");
+        Environment.Line($"{handle.Name} {handle.Topology} ({precision}) with {settings.Weights} on {data.Count} samples of {dataName} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption}{(settings.ParsedCorruption.IsNone ? "" : $", seed {settings.Seed}")})");
         Environment.Line($"mean {lossName} {Report.Figure(e.MeanLoss)}");
         Environment.Line($"MSE {Report.Figure(e.MeanSquaredError)}");
         Environment.Line($"PSNR {Report.Psnr(e.Psnr)}");
         BaselineReport? baseline = Baseline(settings, handle, normalization, data, e, cancellationToken);
         Environment.WriteJson(
-            new EvalReport("eval", handle.Name, handle.Topology.ToString(), Report.LossKey(handle.Topology.Loss), settings.Weights!, precision, raw.Name, e.Count, DataLoader.Describe(normalization),
+            new EvalReport("eval", handle.Name, handle.Topology.ToString(), Report.LossKey(handle.Topology.Loss), settings.Weights!, precision, dataName, e.Count, DataLoader.Describe(normalization),
                 settings.ParsedCorruption.ToString(), settings.Seed, e.MeanLoss, e.MeanSquaredError, Report.Finite(e.Psnr), baseline),
             ReportJson.Default.EvalReport);
         return CommandLine.Success;
     }
 
     /// <summary>The PCA baseline, stored by train or fitted on --baseline-data, on the same (clean) data as the model.</summary>
-    private BaselineReport? Baseline(EvalSettings settings, ModelHandle handle, Normalization normalization, Dataset data, Evaluation model, CancellationToken cancellationToken)
+    private BaselineReport? Baseline(EvalSettings settings, ModelHandle handle, Normalization normalization, ISampleSource data, Evaluation model, CancellationToken cancellationToken)
     {
         Pca? pca;
         string source;
