@@ -125,10 +125,22 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
         IAutoencoder model = handle.Create(handle.Topology.Seed);
         Normalization normalization = WeightsSettings.LoadWeights(weights, model, settings.Model);
         bool? header = settings.Header?.Trim().ToLowerInvariant() switch { "true" or "yes" or "1" => true, "false" or "no" or "0" => false, _ => null };
-        (string dataName, Dataset data) = settings.Calibration is { } path && DataCache.IsCache(path)
-            ? FromCache(path, weights, handle, normalization, settings.Samples)
-            : FromFile(settings.Calibration, new DataFileOptions(settings.LabelColumn, header), handle, normalization);
         var options = new QuantizationOptions { Method = settings.ParsedMethod, Percentile = settings.ParsedPercentile, MaxSamples = settings.Samples };
+        string dataName;
+        Dataset data; // the samples the quantizer calibrates on, and the report's evaluation below uses
+        if (settings.Calibration is { } path && DataCache.IsCache(path))
+        {
+            // A cache is already normalised; only the samples calibration takes are read from it.
+            using DataCache cache = DataLoader.OpenCache(path, "--calibration", handle, weights, normalization);
+            (dataName, data) = (Path.GetFileName(path), Quantizer.CalibrationSample(cache, settings.Samples));
+        }
+        else
+        {
+            RawData raw = DataLoader.Load(settings.Calibration, new DataFileOptions(settings.LabelColumn, header), handle, Environment, "--calibration");
+            DataLoader.CheckWidth(raw, handle);
+            (dataName, data) = (raw.Name, Quantizer.CalibrationSample(Normalizer.Apply(raw.Data, normalization), settings.Samples));
+        }
+
         QuantizationResult result;
         try
         {
@@ -150,9 +162,8 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
         // The int8 model on the calibration samples, against the float model (the same samples the report used).
         var int8 = handle.CreateInt8();
         int8.Load(result.Parameters);
-        Dataset evaluated = data.Count <= settings.Samples ? data : data.Select(Enumerable.Range(0, settings.Samples).Select(k => (int)((long)k * data.Count / settings.Samples)).ToArray());
-        Evaluation before = Trainer<IAutoencoder>.Evaluate(model, evaluated);
-        Evaluation after = Trainer<IAutoencoder>.Evaluate(int8, evaluated);
+        Evaluation before = Trainer<IAutoencoder>.Evaluate(model, data);
+        Evaluation after = Trainer<IAutoencoder>.Evaluate(int8, data);
         long floatBytes = new FileInfo(weights).Length, int8Bytes = new FileInfo(output).Length;
         var report = new QuantizeReport(
             "quantize", handle.Name, handle.Topology.ToString(), weights, Path.GetFullPath(output), dataName, result.CalibrationSamples,
@@ -189,32 +200,6 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
 
         Environment.WriteJson(report, QuantizeJson.Default.QuantizeReport);
         return CommandLine.Success;
-    }
-
-    /// <summary>A data file, read and normalised with the weight file's normalisation.</summary>
-    private (string Name, Dataset Data) FromFile(string? path, DataFileOptions options, ModelHandle handle, Normalization normalization)
-    {
-        RawData raw = DataLoader.Load(path, options, handle, Environment, "--calibration");
-        DataLoader.CheckWidth(raw, handle);
-        return (raw.Name, Normalizer.Apply(raw.Data, normalization));
-    }
-
-    /// <summary>
-    /// Up to <paramref name="samples"/> samples spread evenly over a <c>.f32</c> cache (already normalised: its
-    /// normalisation must be the weight file's), read a block at a time, so a cache larger than memory calibrates too.
-    /// </summary>
-    private static (string Name, Dataset Data) FromCache(string path, string weights, ModelHandle handle, Normalization normalization, int samples)
-    {
-        using DataCache cache = DataLoader.OpenCache(path, "--calibration", handle, weights, normalization);
-        int width = handle.Topology.InputSize;
-        int count = Math.Min(cache.Count, samples);
-        var values = new float[(long)count * width];
-        for (int k = 0; k < count; k++)
-        {
-            cache[(int)((long)k * cache.Count / count)].CopyTo(values.AsSpan(k * width, width));
-        }
-
-        return (Path.GetFileName(path), new Dataset(values, count, width));
     }
 
     private static string Pair(QuantizationParameters q) => FormattableString.Invariant($"{q.Scale:G4} / {q.ZeroPoint}");

@@ -253,12 +253,32 @@ public static class Quantizer
             throw new ArgumentException("The calibration data set is empty.", nameof(data));
         }
 
-        if (data.Count <= maxSamples)
+        return CalibrationSample(data, maxSamples);
+    }
+
+    /// <summary>
+    /// The samples <see cref="Quantize"/> calibrates on with <see cref="QuantizationOptions.MaxSamples"/> =
+    /// <paramref name="maxSamples"/>: all of <paramref name="data"/> when it holds no more, else that many spread evenly
+    /// over it (sample ⌊k · Count / maxSamples⌋ for k = 0, 1, …). Reads only those samples, so a source larger than memory
+    /// (a <see cref="DataCache"/>) can be sampled.
+    /// </summary>
+    public static Dataset CalibrationSample(ISampleSource data, int maxSamples)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSamples);
+        if (data.Count <= maxSamples && data is Dataset whole)
         {
-            return data;
+            return whole;
         }
 
-        return data.Select(Enumerable.Range(0, maxSamples).Select(k => (int)((long)k * data.Count / maxSamples)).ToArray());
+        int count = Math.Min(data.Count, maxSamples), width = data.Width;
+        var values = new float[(long)count * width];
+        for (int k = 0; k < count; k++)
+        {
+            data[(int)((long)k * data.Count / count)].CopyTo(values.AsSpan(k * width, width));
+        }
+
+        return new Dataset(values, count, width);
     }
 
     /// <summary>Every layer's pre-activations and outputs of the float model on the calibration samples.</summary>

@@ -90,4 +90,28 @@ public sealed class QuantizerTests
 
         public static readonly TrainingOptions Fashion = new() { Keep = KeepParameters.Best, Epochs = 3, BatchSize = 64, LearningRate = 1e-3f, Optimizer = new OptimizerOptions { Kind = OptimizerKind.Adam }, Seed = 1 };
     }
+
+    [Fact]
+    public void The_calibration_sample_is_every_sample_or_an_even_spread_from_any_source()
+    {
+        var data = new Dataset(Enumerable.Range(0, 10 * 3).Select(i => (float)i).ToArray(), 10, 3);
+        Assert.Same(data, Quantizer.CalibrationSample(data, 10));
+        Assert.Same(data, Quantizer.CalibrationSample(data, 2048));
+
+        // ⌊k · 10 / 4⌋ = 0, 2, 5, 7; the same rows through a source that is not a Dataset (as a .f32 cache is).
+        Dataset spread = Quantizer.CalibrationSample(data, 4);
+        Assert.Equal(data.Select([0, 2, 5, 7]).Values.ToArray(), spread.Values.ToArray());
+        Assert.Equal(spread.Values.ToArray(), Quantizer.CalibrationSample(new Source(data), 4).Values.ToArray());
+        Assert.Equal(data.Values.ToArray(), Quantizer.CalibrationSample(new Source(data), 50).Values.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => Quantizer.CalibrationSample(data, 0));
+    }
+
+    private sealed class Source(Dataset data) : ISampleSource
+    {
+        public int Count => data.Count;
+
+        public int Width => data.Width;
+
+        public ReadOnlySpan<float> this[int index] => data[index];
+    }
 }
