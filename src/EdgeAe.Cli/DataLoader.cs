@@ -100,17 +100,24 @@ internal static class DataLoader
     /// </summary>
     public static DataCache OpenCache(string path, string option, ModelHandle model, string weights, Normalization normalization)
     {
-        DataCache cache = DataCache.Open(path);
-        string name = Path.GetFileName(path);
-        string? problem = cache.Width != model.Topology.InputSize
-            ? FormattableString.Invariant($"{name} holds {cache.Width}-wide samples; {model.Name} takes {model.Topology.InputSize}")
-            : !cache.Normalization.Equals(normalization)
-                ? $"{name} was prepared with the normalisation {Describe(cache.Normalization)} but --weights {weights} holds {Describe(normalization)}: prepare the data with the weight file's normalisation, or give the CSV/IDX file"
-                : null;
-        if (problem is not null)
+        DataCache cache = OpenCache(path, option, model);
+        if (!cache.Normalization.Equals(normalization))
         {
             cache.Dispose();
-            throw new CliException($"{option} {problem}");
+            throw new CliException($"{option} {Path.GetFileName(path)} was prepared with the normalisation {Describe(cache.Normalization)} but --weights {weights} holds {Describe(normalization)}: prepare the data with the weight file's normalisation, or give the CSV/IDX file");
+        }
+
+        return cache;
+    }
+
+    /// <summary>The <c>.f32</c> cache at <paramref name="path"/>, whose samples must be as wide as the model's input.</summary>
+    public static DataCache OpenCache(string path, string option, ModelHandle model)
+    {
+        DataCache cache = DataCache.Open(path);
+        if (cache.Width != model.Topology.InputSize)
+        {
+            cache.Dispose();
+            throw new CliException(FormattableString.Invariant($"{option} {Path.GetFileName(path)} holds {cache.Width}-wide samples; {model.Name} takes {model.Topology.InputSize}"));
         }
 
         return cache;

@@ -520,7 +520,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             throw CliException.Usage($"--qat calibrates on data in memory and cannot train from the .f32 cache {settings.Data}: give the CSV or IDX file");
         }
 
-        DataCache cache = OpenCache(settings.Data!, handle, "--data");
+        DataCache cache = DataLoader.OpenCache(settings.Data!, "--data", handle);
         DataCache? heldOutCache = null;
         try
         {
@@ -551,7 +551,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             ISampleSource? validation = null;
             if (settings.Validation is not null && IsCache(settings.Validation))
             {
-                heldOutCache = OpenCache(settings.Validation, handle, "--validation");
+                heldOutCache = DataLoader.OpenCache(settings.Validation, "--validation", handle);
                 if (!heldOutCache.Normalization.Equals(normalization))
                 {
                     throw new CliException($"--validation {settings.Validation} was prepared with the normalisation {DataLoader.Describe(heldOutCache.Normalization)} but {name} with {described}: prepare both the same way (--scale N, or the training data's standardisation)");
@@ -580,19 +580,6 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
     /// <summary>A .f32 cache by its magic bytes or its extension (a damaged cache is reported as one, not read as CSV).</summary>
     private static bool IsCache(string path)
         => DataCache.IsCache(path) || Path.GetExtension(path).Equals(DataCache.Extension, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Opens a cache given as <paramref name="option"/> and checks its width against the model's, by name.</summary>
-    private static DataCache OpenCache(string path, ModelHandle handle, string option)
-    {
-        DataCache cache = DataCache.Open(path);
-        if (cache.Width != handle.Topology.InputSize)
-        {
-            cache.Dispose();
-            throw new CliException(FormattableString.Invariant($"{option} {Path.GetFileName(path)} holds {cache.Width}-wide samples; {handle.Name} takes {handle.Topology.InputSize}"));
-        }
-
-        return cache;
-    }
 
     /// <summary>The PCA with the model's code size (at most the width) on the normalised training data, unless the input is very wide.</summary>
     private Pca? FitBaseline(ModelTopology topology, ISampleSource training, CancellationToken cancellationToken)

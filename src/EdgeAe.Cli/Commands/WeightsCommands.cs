@@ -28,13 +28,19 @@ internal class WeightsSettings : ModelDataSettings
     /// <summary>The model with the file's parameters, the file's normalisation and the normalised data (checked against the model).</summary>
     public LoadedModel Load(CliEnvironment environment)
     {
-        ModelHandle handle = ModelHandle.Resolve(Model, environment);
-        IAutoencoder model = handle.CreateFor(Weights!);
-        Normalization normalization = LoadWeights(Weights!, model, Model);
+        (ModelHandle handle, IAutoencoder model, Normalization normalization) = LoadModel(environment);
         RawData raw = DataLoader.Load(Data, DataOptions, handle, environment);
         DataLoader.CheckWidth(raw, handle);
         DataLoader.CheckTargets(raw, normalization, handle, $"this data does not fit the normalisation stored in {Weights} ({DataLoader.Describe(normalization)}); is it the kind of data the model was trained on?");
         return new LoadedModel(handle, model, normalization, raw, Normalizer.ApplyInPlace(raw.Data, normalization));
+    }
+
+    /// <summary>The model the weight file holds (float32 or int8) with its parameters, and the file's normalisation.</summary>
+    public (ModelHandle Handle, IAutoencoder Model, Normalization Normalization) LoadModel(CliEnvironment environment)
+    {
+        ModelHandle handle = ModelHandle.Resolve(Model, environment);
+        IAutoencoder model = handle.CreateFor(Weights!);
+        return (handle, model, LoadWeights(Weights!, model, Model));
     }
 
     /// <summary>
@@ -146,9 +152,7 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
         if (cache)
         {
             // A .f32 cache is evaluated a block at a time, so data larger than memory can be evaluated too.
-            ModelHandle handle = ModelHandle.Resolve(settings.Model, Environment);
-            IAutoencoder model = handle.CreateFor(settings.Weights!);
-            Normalization normalization = WeightsSettings.LoadWeights(settings.Weights!, model, settings.Model);
+            (ModelHandle handle, IAutoencoder model, Normalization normalization) = settings.LoadModel(Environment);
             using DataCache data = DataLoader.OpenCache(settings.Data!, "--data", handle, settings.Weights!, normalization);
             return Evaluate(settings, handle, model, normalization, data, Path.GetFileName(settings.Data!), cancellationToken);
         }
