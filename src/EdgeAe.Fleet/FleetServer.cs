@@ -251,6 +251,7 @@ public sealed class FleetServer
         while (!stop.IsCancellationRequested)
         {
             string problem;
+            bool accepted = false;
             try
             {
                 // Messages of the previous connection not yet acknowledged are redelivered by the broker on this one;
@@ -260,6 +261,8 @@ public sealed class FleetServer
                 MqttClientConnectResult result = await client.ConnectAsync(_options.Broker.ClientOptions(_options.ClientId, _options.SessionExpirySeconds, _options.ReceiveMaximum, coalesceWrites: true), stop).ConfigureAwait(false);
                 if (result.ResultCode == MqttClientConnectResultCode.Success)
                 {
+                    accepted = true;
+
                     // Subscribed again also when the session was resumed: Mosquitto 2.0.11 (Debian 12) drops a durable
                     // client's shared subscriptions when it reconnects (fixed upstream in 2.0.12); elsewhere it is a no-op.
                     await SubscribeAsync(client, stop).ConfigureAwait(false);
@@ -282,6 +285,15 @@ public sealed class FleetServer
             catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
                 || (e is InvalidOperationException && !first)) // "connect/disconnect is pending": the client is still closing the lost connection
             {
+                if (accepted && !client.IsConnected)
+                {
+                    // The broker accepted this connection and closed it before the subscription was made: another client
+                    // with this id took the session over (Mosquitto 2.0 gives no reason). That is no failure to connect:
+                    // the connection loop sees the loss (DisconnectedAsync), reconnects, and after repeated quick closes
+                    // stops with the likely cause.
+                    return;
+                }
+
                 problem = Innermost(e);
             }
 
