@@ -30,25 +30,41 @@ public sealed record BrokerOptions
     /// <summary>Seconds between keep-alive pings.</summary>
     public int KeepAliveSeconds { get; init; } = 30;
 
-    /// <summary>Checks the TLS files and options fit together; throws <see cref="FleetConfigurationException"/> otherwise.</summary>
+    /// <summary>
+    /// Checks the TLS options fit together and the files exist; throws <see cref="FleetConfigurationException"/>
+    /// otherwise.
+    /// </summary>
     public void Validate()
     {
-        if (!Endpoint.UseTls && (CaFile ?? ClientCertificateFile ?? ClientKeyFile) is not null)
-        {
-            throw new FleetConfigurationException($"--ca-file, --client-cert and --client-key need a TLS broker address (mqtts://{Endpoint.Host}:{BrokerEndpoint.DefaultTlsPort})");
-        }
-
-        if ((ClientCertificateFile is null) != (ClientKeyFile is null))
-        {
-            throw new FleetConfigurationException("--client-cert and --client-key go together");
-        }
-
+        CheckTlsOptions(Endpoint, CaFile, ClientCertificateFile, ClientKeyFile);
         foreach (string? file in new[] { CaFile, ClientCertificateFile, ClientKeyFile })
         {
             if (file is not null && !File.Exists(file))
             {
                 throw new FleetConfigurationException($"file not found: {file}");
             }
+        }
+    }
+
+    /// <summary>
+    /// Checks that TLS files are named only for an <c>mqtts://</c> address and that a client certificate comes with its
+    /// key — the settings alone, before any file is looked at; throws <see cref="FleetConfigurationException"/> otherwise.
+    /// </summary>
+    /// <param name="endpoint">The broker's address.</param>
+    /// <param name="caFile">The certificate authority's PEM file, or null.</param>
+    /// <param name="clientCertificateFile">The client certificate's PEM file, or null.</param>
+    /// <param name="clientKeyFile">The client key's PEM file, or null.</param>
+    public static void CheckTlsOptions(BrokerEndpoint endpoint, string? caFile, string? clientCertificateFile, string? clientKeyFile)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (!endpoint.UseTls && (caFile ?? clientCertificateFile ?? clientKeyFile) is not null)
+        {
+            throw new FleetConfigurationException($"--ca-file, --client-cert and --client-key need a TLS broker address (mqtts://{endpoint.Host}:{BrokerEndpoint.DefaultTlsPort})");
+        }
+
+        if ((clientCertificateFile is null) != (clientKeyFile is null))
+        {
+            throw new FleetConfigurationException("--client-cert and --client-key go together");
         }
     }
 

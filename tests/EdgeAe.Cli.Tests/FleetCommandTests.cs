@@ -44,14 +44,22 @@ public sealed class FleetCommandTests(TrainedDigits trained) : IClassFixture<Tra
     {
         string weights = trained.Weights;
         string db = _tool.PathOf("fleet.db");
-        AssertOneLine(_tool.Run("serve", "--broker", "tcp://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db), "broker address 'tcp://127.0.0.1:1883' is not mqtt://HOST:PORT");
+        // A malformed setting is a usage error (exit code 2), named before anything is read or connected.
+        AssertOneLine(_tool.Run("serve", "--broker", "tcp://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db), "broker address 'tcp://127.0.0.1:1883' is not mqtt://HOST:PORT", 2);
         ToolRun secret = _tool.Run("serve", "--broker", "mqtt://fleet:hunter2@127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db);
-        AssertOneLine(secret, "carries credentials: put them in EDGEAE_MQTT_USERNAME/EDGEAE_MQTT_PASSWORD or a --credentials file");
+        AssertOneLine(secret, "carries credentials: put them in EDGEAE_MQTT_USERNAME/EDGEAE_MQTT_PASSWORD or a --credentials file", 2);
         Assert.DoesNotContain("hunter2", secret.Error);
-        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", "postgres://fleet:pw@127.0.0.1/x"), "--db carries a password: put it in PGPASSWORD or ~/.pgpass");
-        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db, "--ca-file", "ca.pem"), "need a TLS broker address");
-        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db, "--topic", "devices/#"), "topic filter 'devices/#' must have exactly one '+' level");
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", "postgres://fleet:pw@127.0.0.1/x"), "--db carries a password: put it in PGPASSWORD or ~/.pgpass", 2);
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", "postgres://fleet@127.0.0.1/"), "names no database", 2);
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", "postgres://fleet@127.0.0.1/x?sslmode=always"), "--db sslmode 'always' is not", 2);
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db, "--ca-file", "ca.pem"), "need a TLS broker address", 2);
+        AssertOneLine(_tool.Run("simulate", "--broker", "mqtts://127.0.0.1:8883", "--weights", weights, "--bits", "8", "--devices", "1", "--count", "1", "--client-cert", "c.pem"), "--client-cert and --client-key go together", 2);
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--db", db, "--topic", "devices/#"), "topic filter 'devices/#' must have exactly one '+' level", 2);
+        AssertOneLine(_tool.Run("simulate", "--broker", "mqtt://127.0.0.1:1883", "--weights", weights, "--bits", "8", "--devices", "1", "--count", "1", "--topic", "devices/ae"), "topic filter 'devices/ae' must have exactly one '+' level", 2);
+
+        // Files and servers are looked at when the command runs: a missing or unsafe file, a refused connection (exit code 1).
         AssertOneLine(_tool.Run("serve", "--broker", "mqtt://127.0.0.1:1883", "--weights", _tool.PathOf("missing.eaw"), "--db", db), "weight file not found");
+        AssertOneLine(_tool.Run("serve", "--broker", "mqtts://127.0.0.1:8883", "--weights", weights, "--bits", "8", "--db", db, "--ca-file", _tool.PathOf("missing-ca.pem")), "file not found:");
 
         string credentials = _tool.PathOf("broker.credentials");
         File.WriteAllText(credentials, "username=a\npassword=b\n");
@@ -81,9 +89,9 @@ public sealed class FleetCommandTests(TrainedDigits trained) : IClassFixture<Tra
         return ((IPEndPoint)listener.LocalEndpoint).Port; // closed again when the listener is disposed
     }
 
-    private static void AssertOneLine(ToolRun run, string message)
+    private static void AssertOneLine(ToolRun run, string message, int exitCode = 1)
     {
-        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.True(run.ExitCode == exitCode, run.ToString());
         string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, run.ToString());
         Assert.StartsWith("edgeae: ", lines[0]);

@@ -56,7 +56,27 @@ internal class BrokerSettings : CommonSettings
             : Weights is null ? ValidationResult.Error("--weights <FILE> is required")
             : Bits is not (null or 8 or 16) ? Invalid("--bits", Bits.Value.ToString(CultureInfo.InvariantCulture), "expected 8 or 16")
             : Json ? ValidationResult.Error("--json: serve and simulate run until stopped and print statistics lines, not one JSON object")
-            : base.Validate();
+            : Malformed(() => Fleet.BrokerOptions.CheckTlsOptions(BrokerEndpoint.Parse(Broker), CaFile, ClientCertificate, ClientKey))
+                ?? Malformed(() => DeviceTopics.Parse(Topic))
+                ?? base.Validate();
+
+    /// <summary>
+    /// A setting the fleet library finds malformed in itself (an address, a topic filter, TLS options that do not go
+    /// together) is a usage error, exit code 2, like any bad option value; files and servers are checked when the
+    /// command runs (exit code 1).
+    /// </summary>
+    protected static ValidationResult? Malformed(Action check)
+    {
+        try
+        {
+            check();
+            return null;
+        }
+        catch (FleetConfigurationException e)
+        {
+            return ValidationResult.Error(e.Message);
+        }
+    }
 
     /// <summary>The broker options; configuration errors become one-line CLI errors.</summary>
     public BrokerOptions BrokerOptions()
@@ -155,7 +175,8 @@ internal sealed class ServeSettings : BrokerSettings
             : Inflight is < 1 or > ushort.MaxValue ? Invalid("--inflight", Inflight.ToString(CultureInfo.InvariantCulture), "expected 1 to 65535")
             : SessionExpiry is < 0 or > uint.MaxValue ? Invalid("--session-expiry", SessionExpiry.ToString(CultureInfo.InvariantCulture), "expected 0 to 4294967295 seconds")
             : Stats < 0 ? Invalid("--stats", Stats.ToString(CultureInfo.InvariantCulture), "expected 0 or more seconds")
-            : base.Validate();
+            : (FleetStore.IsPostgres(Db) ? Malformed(() => PostgresFleetStore.ConnectionSettings(Db, Environment.GetEnvironmentVariable)) : null)
+                ?? base.Validate();
     }
 
     private static bool TryParseFloat(string text, out float value)
@@ -169,11 +190,6 @@ internal sealed class ServeCommand(CliEnvironment environment) : AsyncCommand<Se
     {
         BrokerOptions broker = settings.BrokerOptions();
         DeviceTopics topics = FleetCli.Guard(() => DeviceTopics.Parse(settings.Topic));
-        if (FleetStore.IsPostgres(settings.Db!))
-        {
-            FleetCli.Guard(() => PostgresFleetStore.ConnectionSettings(settings.Db!, Environment.GetEnvironmentVariable)); // a malformed URL fails before any work
-        }
-
         (ModelHandle handle, PacketCodec codec, Normalization normalization) = settings.LoadCodec(environment);
         var options = new ServeOptions
         {
