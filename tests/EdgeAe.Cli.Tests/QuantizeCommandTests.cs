@@ -247,6 +247,15 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("expected minmax, percentile or mse", run.Error);
 
+        // A percentile the chosen method would ignore is refused, not silently dropped.
+        run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Tool.PathOf("x.eaw"), "--method", "mse", "--percentile", "99.9");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--percentile applies only with --method percentile (the method is mse)", run.Error);
+        run = trained.Tool.Run("quantize", "--weights", trained.Weights, "--out", trained.Tool.PathOf("x.eaw"), "--method", "percentile", "--percentile", "50");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("invalid value '50' for --percentile (expected a number in (50, 100])", run.Error);
+        Assert.False(File.Exists(trained.Tool.PathOf("x.eaw")));
+
         run = trained.Tool.Run("quantize", "--weights", trained.Tool.PathOf("missing.eaw"), "--out", trained.Tool.PathOf("y.eaw"));
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("weight file not found", run.Error);

@@ -41,9 +41,8 @@ internal sealed class QuantizeSettings : CommonSettings
     public string Method { get; set; } = "minmax";
 
     [CommandOption("--percentile <P>")]
-    [Description("With --method percentile: the two-sided percentile kept, e.g. 99.99.")]
-    [DefaultValue("99.99")]
-    public string Percentile { get; set; } = "99.99";
+    [Description("With --method percentile: the two-sided percentile kept; default 99.99.")]
+    public string? Percentile { get; set; }
 
     [CommandOption("--samples <N>")]
     [Description("Most calibration samples used (evenly spaced through the data).")]
@@ -86,7 +85,14 @@ internal sealed class QuantizeSettings : CommonSettings
             default: return Invalid("--method", Method, "expected minmax, percentile or mse");
         }
 
-        if (!double.TryParse(Percentile, NumberStyles.Float, CultureInfo.InvariantCulture, out double percentile) || !(percentile > 50 && percentile <= 100))
+        if (Percentile is not null && ParsedMethod != CalibrationMethod.Percentile)
+        {
+            return ValidationResult.Error($"--percentile applies only with --method percentile (the method is {Method})");
+        }
+
+        double percentile = new QuantizationOptions().Percentile;
+        if (Percentile is not null
+            && (!double.TryParse(Percentile, NumberStyles.Float, CultureInfo.InvariantCulture, out percentile) || !(percentile > 50 && percentile <= 100)))
         {
             return Invalid("--percentile", Percentile, "expected a number in (50, 100]");
         }
