@@ -5,7 +5,34 @@ using EdgeAe.Data;
 namespace EdgeAe.Cli;
 
 /// <summary>How a data file is read: CSV options (IDX files need none).</summary>
-internal sealed record DataFileOptions(int? LabelColumn, bool? Header, char Separator = ',', int SkipRows = 0);
+internal sealed record DataFileOptions(int? LabelColumn, bool? Header, char Separator = ',', int SkipRows = 0)
+{
+    /// <summary>The first CSV option given (<c>--label-column</c>, <c>--header</c>, <c>--delimiter</c>, <c>--skip-rows</c>), or null.</summary>
+    public string? CsvOption => LabelColumn is not null ? "--label-column"
+        : Header is not null ? "--header"
+        : Separator != ',' ? "--delimiter"
+        : SkipRows != 0 ? "--skip-rows"
+        : null;
+
+    /// <summary>
+    /// True when another data file of the same command is CSV and reads these options (train's <c>--data</c> and
+    /// <c>--validation</c> share them), so a file of another kind does not refuse them.
+    /// </summary>
+    public bool ReadByAnotherFile { get; init; }
+
+    /// <summary>
+    /// Refuses CSV options for data that is not CSV (<paramref name="source"/> says what it is) unless another file reads
+    /// them: they would be ignored, and a label column left in or a row not skipped is not what the user asked for. A
+    /// usage error (exit code 2).
+    /// </summary>
+    public void RefuseFor(string source)
+    {
+        if (!ReadByAnotherFile && CsvOption is { } option)
+        {
+            throw CliException.Usage($"{option} is a CSV option, but {source}: leave {option} out");
+        }
+    }
+}
 
 /// <summary>A data set as read from disk, before normalisation.</summary>
 /// <param name="Data">The raw values.</param>
@@ -52,6 +79,7 @@ internal static class DataLoader
                 throw new CliException($"{option} is required: {model.Name} takes {width} inputs, and the bundled UCI digits used without {option} have {DigitsWidth}");
             }
 
+            options.RefuseFor($"without {option} the data is the bundled UCI digits");
             return new RawData(BundledData.DigitsRaw(), "bundled UCI digits", DataKind.Bundled);
         }
 
@@ -66,6 +94,7 @@ internal static class DataLoader
 
             if (LooksLikeIdx(path))
             {
+                options.RefuseFor($"{option} {Path.GetFileName(path)} is an IDX file");
                 return new RawData(IdxReader.ReadImages(path), Path.GetFileName(path), DataKind.Idx);
             }
 
@@ -98,9 +127,9 @@ internal static class DataLoader
     /// be as wide as the model's input and normalised as the weight file says (a cache holds normalised samples; other
     /// data files are normalised with the weight file's normalisation). Otherwise one line naming both.
     /// </summary>
-    public static DataCache OpenCache(string path, string option, ModelHandle model, string weights, Normalization normalization)
+    public static DataCache OpenCache(string path, string option, DataFileOptions options, ModelHandle model, string weights, Normalization normalization)
     {
-        DataCache cache = OpenCache(path, option, model);
+        DataCache cache = OpenCache(path, option, options, model);
         if (!cache.Normalization.Equals(normalization))
         {
             cache.Dispose();
@@ -110,9 +139,13 @@ internal static class DataLoader
         return cache;
     }
 
-    /// <summary>The <c>.f32</c> cache at <paramref name="path"/>, whose samples must be as wide as the model's input.</summary>
-    public static DataCache OpenCache(string path, string option, ModelHandle model)
+    /// <summary>
+    /// The <c>.f32</c> cache at <paramref name="path"/>, whose samples must be as wide as the model's input. CSV options
+    /// are refused: prepare applied them when it wrote the cache.
+    /// </summary>
+    public static DataCache OpenCache(string path, string option, DataFileOptions options, ModelHandle model)
     {
+        options.RefuseFor($"{option} {Path.GetFileName(path)} is a .f32 cache (prepare read its CSV options)");
         DataCache cache = DataCache.Open(path);
         if (cache.Width != model.Topology.InputSize)
         {
@@ -256,6 +289,10 @@ internal static class DataLoader
 
         return m;
     }
+
+    /// <summary>True when <paramref name="path"/> exists and is read as CSV: neither a <c>.f32</c> cache nor IDX.</summary>
+    public static bool IsCsv(string path)
+        => File.Exists(path) && !DataCache.IsCache(path) && !Path.GetExtension(path).Equals(DataCache.Extension, StringComparison.OrdinalIgnoreCase) && !LooksLikeIdx(path);
 
     /// <summary>
     /// True when the file (gzipped or not) starts with two zero bytes, as every IDX magic number does (0x0000TTDD) and no

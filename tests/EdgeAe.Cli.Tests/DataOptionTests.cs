@@ -16,26 +16,7 @@ public sealed class DataOptionTests : IDisposable
     [Fact]
     public void Train_reads_gzip_idx_images_and_scales_them_by_255()
     {
-        // 300 digits as 8×8 IDX images with pixel values 0..240 (the digits' 0..16 times 15).
-        Dataset digits = BundledData.DigitsRaw();
-        string images = _tool.PathOf("digits-images.idx.gz");
-        using (var file = new GZipStream(File.Create(images), CompressionLevel.Fastest))
-        {
-            var header = new byte[16];
-            BinaryPrimitives.WriteInt32BigEndian(header, IdxReader.ImagesMagic);
-            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 300);
-            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 8);
-            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 8);
-            file.Write(header);
-            for (int i = 0; i < 300; i++)
-            {
-                foreach (float v in digits[i])
-                {
-                    file.WriteByte((byte)(v * 15));
-                }
-            }
-        }
-
+        string images = WriteDigitsIdx("digits-images.idx.gz", 300);
         string weights = _tool.PathOf("idx/digits.eaw");
         ToolRun run = _tool.Run("train", "--data", images, "--epochs", "2", "--out", weights, "--no-plots");
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -77,6 +58,81 @@ public sealed class DataOptionTests : IDisposable
 
         ToolRun eval = _tool.Run("eval", "--model", model, "--weights", weights, "--data", validation);
         Assert.True(eval.ExitCode == 0, eval.ToString());
+    }
+
+    [Fact]
+    public void Csv_options_that_no_data_file_reads_are_refused_by_name()
+    {
+        string images = WriteDigitsIdx("refused.idx.gz", 40);
+        string weights = _tool.PathOf("refused.eaw");
+
+        // Without --data (the bundled digits), with IDX data and with a .f32 cache the CSV options would be ignored.
+        AssertRefused(_tool.Run("train", "--label-column", "-1", "--epochs", "1", "--no-plots", "--out", weights),
+            "--label-column is a CSV option, but without --data the data is the bundled UCI digits: leave --label-column out");
+        AssertRefused(_tool.Run("train", "--data", images, "--header", "true", "--epochs", "1", "--no-plots", "--out", weights),
+            "--header is a CSV option, but --data refused.idx.gz is an IDX file");
+        string cache = _tool.PathOf("refused.f32");
+        AssertRefused(_tool.Run("prepare", "--data", images, "--out", cache, "--skip-rows", "1"), "--skip-rows is a CSV option, but --data refused.idx.gz is an IDX file");
+        Assert.False(File.Exists(cache));
+        Assert.Equal(0, _tool.Run("prepare", "--data", images, "--out", cache).ExitCode);
+        AssertRefused(_tool.Run("train", "--data", cache, "--delimiter", ";", "--epochs", "1", "--no-plots", "--out", weights),
+            "--delimiter is a CSV option, but --data refused.f32 is a .f32 cache (prepare read its CSV options)");
+        Assert.False(File.Exists(weights));
+
+        // Beside a CSV file that reads them, an IDX or cache file does not refuse them: train's --data and --validation share them.
+        string validation = _tool.PathOf("labelled.csv");
+        Dataset digits = BundledData.DigitsRaw();
+        File.WriteAllLines(validation, Enumerable.Range(0, 20).Select(i => string.Join(",", digits[i].ToArray().Select(v => v.ToString(CultureInfo.InvariantCulture))) + ",7"));
+        ToolRun run = _tool.Run("train", "--data", cache, "--validation", validation, "--label-column", "-1", "--epochs", "1", "--no-plots", "--out", weights);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        run = _tool.Run("eval", "--weights", weights, "--data", images, "--baseline-data", validation, "--label-column", "-1");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        AssertRefused(_tool.Run("eval", "--weights", weights, "--data", cache, "--label-column", "-1"), "--label-column is a CSV option, but --data refused.f32 is a .f32 cache");
+    }
+
+    [Fact]
+    public void From_keeps_its_normalisation_and_refuses_a_scale_or_standardisation_that_differs()
+    {
+        string start = _tool.PathOf("start.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "1", "--no-plots", "--out", start).ExitCode); // the digits: x ÷ 16
+        string tuned = _tool.PathOf("tuned.eaw");
+        AssertRefused(_tool.Run("train", "--from", start, "--standardize", "--epochs", "1", "--no-plots", "--out", tuned),
+            $"--from {start} keeps its normalisation (scale: x ÷ 16), not --standardize: leave --standardize out, or train from scratch");
+        AssertRefused(_tool.Run("train", "--from", start, "--scale", "255", "--epochs", "1", "--no-plots", "--out", tuned),
+            $"--from {start} keeps its normalisation (scale: x ÷ 16), not --scale 255");
+        Assert.False(File.Exists(tuned));
+
+        ToolRun same = _tool.Run("train", "--from", start, "--scale", "16", "--epochs", "1", "--no-plots", "--out", tuned);
+        Assert.True(same.ExitCode == 0, same.ToString());
+    }
+
+    private static void AssertRefused(ToolRun run, string message)
+    {
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains(message, run.Error);
+    }
+
+    /// <summary>The first <paramref name="count"/> digits as gzipped 8×8 IDX images, pixel values 0..240 (the digits' 0..16 times 15).</summary>
+    private string WriteDigitsIdx(string name, int count)
+    {
+        Dataset digits = BundledData.DigitsRaw();
+        string images = _tool.PathOf(name);
+        using var file = new GZipStream(File.Create(images), CompressionLevel.Fastest);
+        var header = new byte[16];
+        BinaryPrimitives.WriteInt32BigEndian(header, IdxReader.ImagesMagic);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), count);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), 8);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), 8);
+        file.Write(header);
+        for (int i = 0; i < count; i++)
+        {
+            foreach (float v in digits[i])
+            {
+                file.WriteByte((byte)(v * 15));
+            }
+        }
+
+        return images;
     }
 
     /// <summary>12 sensor channels driven by 3 latent signals plus noise, each channel with its own offset.</summary>

@@ -56,6 +56,16 @@ internal class ModelDataSettings : CommonSettings
 
     public DataFileOptions DataOptions => new(LabelColumn, ParseBool(Header), ParseDelimiter(Delimiter) ?? ',', SkipRows);
 
+    /// <summary>The data files the CSV options apply to: <c>--data</c>, and in some commands a second one.</summary>
+    protected virtual IEnumerable<string?> DataFiles => [Data];
+
+    /// <summary>
+    /// The CSV options for reading <paramref name="path"/>, marked as read by another file when another of
+    /// <see cref="DataFiles"/> is CSV (so a cache or IDX file beside a CSV file does not refuse them).
+    /// </summary>
+    public DataFileOptions DataOptionsFor(string? path)
+        => DataOptions with { ReadByAnotherFile = DataFiles.Any(file => file is not null && file != path && DataLoader.IsCsv(file)) };
+
     public override IEnumerable<FileArgument> Files =>
     [
         FileArgument.Input("--model", Model, "model declaration"),

@@ -75,6 +75,7 @@ internal sealed class PrepareCommand(CliEnvironment environment) : EdgeAeCommand
         if (idx)
         {
             // IDX images are read whole (one byte per value on disk, four in memory).
+            settings.DataOptions.RefuseFor($"--data {name} is an IDX file");
             images = IdxReader.ReadImages(data);
             width = images.Width;
         }

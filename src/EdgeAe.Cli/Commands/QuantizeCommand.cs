@@ -132,17 +132,18 @@ internal sealed class QuantizeCommand(CliEnvironment environment) : EdgeAeComman
         Normalization normalization = WeightsSettings.LoadWeights(weights, model, settings.Model);
         bool? header = settings.Header?.Trim().ToLowerInvariant() switch { "true" or "yes" or "1" => true, "false" or "no" or "0" => false, _ => null };
         var options = new QuantizationOptions { Method = settings.ParsedMethod, Percentile = settings.ParsedPercentile, MaxSamples = settings.Samples };
+        var dataOptions = new DataFileOptions(settings.LabelColumn, header);
         string dataName;
         Dataset data; // the samples the quantizer calibrates on, and the report's evaluation below uses
         if (settings.Calibration is { } path && DataCache.IsCache(path))
         {
             // A cache is already normalised; only the samples calibration takes are read from it.
-            using DataCache cache = DataLoader.OpenCache(path, "--calibration", handle, weights, normalization);
+            using DataCache cache = DataLoader.OpenCache(path, "--calibration", dataOptions, handle, weights, normalization);
             (dataName, data) = (Path.GetFileName(path), Quantizer.CalibrationSample(cache, settings.Samples));
         }
         else
         {
-            RawData raw = DataLoader.Load(settings.Calibration, new DataFileOptions(settings.LabelColumn, header), handle, Environment, "--calibration");
+            RawData raw = DataLoader.Load(settings.Calibration, dataOptions, handle, Environment, "--calibration");
             DataLoader.CheckWidth(raw, handle);
             (dataName, data) = (raw.Name, Quantizer.CalibrationSample(Normalizer.Apply(raw.Data, normalization), settings.Samples));
         }

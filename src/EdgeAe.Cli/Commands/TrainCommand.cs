@@ -53,6 +53,8 @@ internal sealed class TrainSettings : NormalizedDataSettings
     [Description("A validation data file (same format options as --data).")]
     public string? Validation { get; set; }
 
+    protected override IEnumerable<string?> DataFiles => [Data, Validation];
+
     [CommandOption("--validation-split <FRACTION>")]
     [Description("Hold out this fraction of --data for validation, e.g. 0.1 (seeded).")]
     public string? ValidationSplit { get; set; }
@@ -338,7 +340,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
 
         // Data: a .f32 cache (already normalised, memory-mapped) or a file read into memory and normalised there.
         ModelTopology topology = handle.Topology;
-        WeightFileInfo? from = settings.From is null ? null : StartingPoint(settings.From);
+        WeightFileInfo? from = settings.From is null ? null : StartingPoint(settings, topology.InputSize);
         using TrainingData data = settings.Data is not null && IsCache(settings.Data)
             ? CachedData(settings, handle, from)
             : InMemoryData(settings, handle, from);
@@ -461,14 +463,14 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
     {
         // Read, check widths, split in place, fit the normalisation on the training part only, check the
         // targets against the loss, normalise in place (a large file is held once, as float32).
-        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptionsFor(settings.Data), handle, Environment);
         DataLoader.CheckWidth(raw, handle);
         Dataset training = raw.Data;
         Dataset? validation = null;
         RawData? heldOut = null;
         if (settings.Validation is not null)
         {
-            heldOut = DataLoader.Load(settings.Validation, settings.DataOptions, handle, Environment, "--validation");
+            heldOut = DataLoader.Load(settings.Validation, settings.DataOptionsFor(settings.Validation), handle, Environment, "--validation");
             DataLoader.CheckWidth(heldOut, handle);
             validation = heldOut.Data;
         }
@@ -520,7 +522,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             throw CliException.Usage($"--qat calibrates on data in memory and cannot train from the .f32 cache {settings.Data}: give the CSV or IDX file");
         }
 
-        DataCache cache = DataLoader.OpenCache(settings.Data!, "--data", handle);
+        DataCache cache = DataLoader.OpenCache(settings.Data!, "--data", settings.DataOptionsFor(settings.Data), handle);
         DataCache? heldOutCache = null;
         try
         {
@@ -551,7 +553,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             ISampleSource? validation = null;
             if (settings.Validation is not null && IsCache(settings.Validation))
             {
-                heldOutCache = DataLoader.OpenCache(settings.Validation, "--validation", handle);
+                heldOutCache = DataLoader.OpenCache(settings.Validation, "--validation", settings.DataOptionsFor(settings.Validation), handle);
                 if (!heldOutCache.Normalization.Equals(normalization))
                 {
                     throw new CliException($"--validation {settings.Validation} was prepared with the normalisation {DataLoader.Describe(heldOutCache.Normalization)} but {name} with {described}: prepare both the same way (--scale N, or the training data's standardisation)");
@@ -561,7 +563,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             }
             else if (settings.Validation is not null)
             {
-                RawData heldOut = DataLoader.Load(settings.Validation, settings.DataOptions, handle, Environment, "--validation");
+                RawData heldOut = DataLoader.Load(settings.Validation, settings.DataOptionsFor(settings.Validation), handle, Environment, "--validation");
                 DataLoader.CheckWidth(heldOut, handle);
                 DataLoader.CheckTargets(heldOut, normalization, handle, "scale it into [0, 1], or declare Loss = SquaredError");
                 validation = Normalizer.ApplyInPlace(heldOut.Data, normalization);
@@ -619,17 +621,32 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         ? $"best epoch by {(validation ? "validation" : "training")} loss"
         : "last epoch";
 
-    /// <summary>The float32 weight file fine-tuning starts from (an int8 file cannot be trained).</summary>
-    private static WeightFileInfo StartingPoint(string path)
+    /// <summary>
+    /// The float32 weight file fine-tuning starts from (an int8 file cannot be trained). It keeps its normalisation, so a
+    /// <c>--scale</c> or <c>--standardize</c> that says otherwise is refused rather than ignored.
+    /// </summary>
+    private static WeightFileInfo StartingPoint(TrainSettings settings, int width)
     {
+        string path = settings.From!;
         if (!File.Exists(path))
         {
             throw new CliException($"weight file not found: {path}");
         }
 
         WeightFileInfo info = WeightFile.Read(path);
-        return info.IsInt8
-            ? throw new CliException($"{path} holds an int8 model, which cannot be trained; --from takes the float32 weight file it was quantised from")
+        if (info.IsInt8)
+        {
+            throw new CliException($"{path} holds an int8 model, which cannot be trained; --from takes the float32 weight file it was quantised from");
+        }
+
+        string kept = DataLoader.Describe(info.Normalization);
+        if (settings.ParsedScale is { } scale && !Normalization.ScaleBy(scale, width).Equals(info.Normalization))
+        {
+            throw CliException.Usage($"--from {path} keeps its normalisation ({kept}), not --scale {settings.Scale}: leave --scale out, or train from scratch");
+        }
+
+        return settings.Standardize && info.Normalization.Kind != NormalizationKind.Standardize
+            ? throw CliException.Usage($"--from {path} keeps its normalisation ({kept}), not --standardize: leave --standardize out, or train from scratch")
             : info;
     }
 

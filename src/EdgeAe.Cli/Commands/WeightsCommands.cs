@@ -29,7 +29,7 @@ internal class WeightsSettings : ModelDataSettings
     public LoadedModel Load(CliEnvironment environment)
     {
         (ModelHandle handle, IAutoencoder model, Normalization normalization) = LoadModel(environment);
-        RawData raw = DataLoader.Load(Data, DataOptions, handle, environment);
+        RawData raw = DataLoader.Load(Data, DataOptionsFor(Data), handle, environment);
         DataLoader.CheckWidth(raw, handle);
         DataLoader.CheckTargets(raw, normalization, handle, $"this data does not fit the normalisation stored in {Weights} ({DataLoader.Describe(normalization)}); is it the kind of data the model was trained on?");
         return new LoadedModel(handle, model, normalization, raw, Normalizer.ApplyInPlace(raw.Data, normalization));
@@ -89,6 +89,8 @@ internal sealed class EvalSettings : WeightsSettings
     [CommandOption("--baseline-data <FILE>")]
     [Description("Fit the PCA baseline on this training data (same format options as --data, the weight file's normalisation) instead of using the one stored by train.")]
     public string? BaselineData { get; set; }
+
+    protected override IEnumerable<string?> DataFiles => [Data, BaselineData];
 
     public Corruption ParsedCorruption { get; private set; } = Training.Corruption.None;
 
@@ -153,7 +155,7 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
         {
             // A .f32 cache is evaluated a block at a time, so data larger than memory can be evaluated too.
             (ModelHandle handle, IAutoencoder model, Normalization normalization) = settings.LoadModel(Environment);
-            using DataCache data = DataLoader.OpenCache(settings.Data!, "--data", handle, settings.Weights!, normalization);
+            using DataCache data = DataLoader.OpenCache(settings.Data!, "--data", settings.DataOptionsFor(settings.Data), handle, settings.Weights!, normalization);
             return Evaluate(settings, handle, model, normalization, data, Path.GetFileName(settings.Data!), cancellationToken);
         }
 
@@ -185,7 +187,7 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
         string source;
         if (settings.BaselineData is not null)
         {
-            RawData fit = DataLoader.Load(settings.BaselineData, settings.DataOptions, handle, Environment, "--baseline-data");
+            RawData fit = DataLoader.Load(settings.BaselineData, settings.DataOptionsFor(settings.BaselineData), handle, Environment, "--baseline-data");
             DataLoader.CheckWidth(fit, handle);
             pca = Pca.Fit(Normalizer.ApplyInPlace(fit.Data, normalization), Math.Min(handle.Topology.CodeSize, handle.Topology.InputSize), cancellationToken);
             source = $"--baseline-data {fit.Name}";
