@@ -61,6 +61,8 @@ public sealed class ErrorTests : IDisposable
     [InlineData("invalid value 'x' for --threads (expected an integer)", "train", "--threads=x")]
     [InlineData("invalid value 'last' for --label-column (expected an integer)", "prepare", "--data", "d.csv", "--label-column", "last", "--out", "d.f32")]
     [InlineData("invalid value '1.5' for --seed (expected an integer)", "eval", "--weights", "w.eaw", "--seed", "1.5")]
+    [InlineData("--seed goes with --corruption", "eval", "--weights", "w.eaw", "--seed", "3")]
+    [InlineData("--seed goes with --validation-split", "calibrate", "--weights", "w.eaw", "--method", "percentile:99", "--out", "c.eaw", "--seed", "3")]
     [InlineData("--epochs needs a value (expected an integer)", "train", "--epochs")]
     [InlineData("--devices needs a value (expected an integer)", "simulate", "--devices", "--count", "3")]
     [InlineData("Unknown option 'bogus'", "train", "--bogus", "1")]

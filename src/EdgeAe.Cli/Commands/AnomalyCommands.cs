@@ -70,9 +70,8 @@ internal sealed class CalibrateSettings : WeightsSettings
     public string? ValidationSplit { get; set; }
 
     [CommandOption("--seed <N>")]
-    [Description("With --validation-split: the seed train used.")]
-    [DefaultValue(1)]
-    public int Seed { get; set; } = 1;
+    [Description("With --validation-split: the seed train used; default 1.")]
+    public int? Seed { get; set; }
 
     public double? ParsedValidationSplit { get; private set; }
 
@@ -114,6 +113,11 @@ internal sealed class CalibrateSettings : WeightsSettings
             ParsedValidationSplit = split;
         }
 
+        if (Seed is not null && ValidationSplit is null)
+        {
+            return ValidationResult.Error("--seed goes with --validation-split (it is the seed of train's split)");
+        }
+
         if (ParsedMethod.Kind == CalibrationKind.FalseAlarmRate && Labels is null)
         {
             return ValidationResult.Error("--method fpr:R needs --labels (the false-alarm rate is measured on the samples labelled 0)");
@@ -140,7 +144,7 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : EdgeAeComma
             }
 
             // The rows train held out: DatasetSplit depends only on the row count, the fraction and the seed.
-            (_, data) = DatasetSplit.TrainValidation(data, fraction, settings.Seed);
+            (_, data) = DatasetSplit.TrainValidation(data, fraction, settings.Seed ?? 1);
         }
 
         float[] scores = AnomalyScore.ScoreAll(model, data);

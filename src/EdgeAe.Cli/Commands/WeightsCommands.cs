@@ -82,9 +82,11 @@ internal sealed class EvalSettings : WeightsSettings
     public bool NoPlots { get; set; }
 
     [CommandOption("--seed <N>")]
-    [Description("Seed of the corruption.")]
-    [DefaultValue(1)]
-    public int Seed { get; set; } = 1;
+    [Description("With --corruption: the seed of the corruption; default 1.")]
+    public int? Seed { get; set; }
+
+    /// <summary>The corruption's seed: <c>--seed</c>, default 1.</summary>
+    public int CorruptionSeed => Seed ?? 1;
 
     [CommandOption("--baseline-data <FILE>")]
     [Description("Fit the PCA baseline on this training data (same format options as --data, the weight file's normalisation) instead of using the one stored by train.")]
@@ -134,7 +136,9 @@ internal sealed class EvalSettings : WeightsSettings
             return Invalid("--corruption", Corruption, "expected none, masking:P, gaussian:S or saltpepper:P");
         }
 
-        return base.Validate();
+        return Seed is not null && ParsedCorruption.IsNone
+            ? ValidationResult.Error("--seed goes with --corruption (it seeds the corruption; without one nothing is random)")
+            : base.Validate();
     }
 }
 
@@ -165,17 +169,17 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
 
     private int Evaluate(EvalSettings settings, ModelHandle handle, IAutoencoder model, Normalization normalization, ISampleSource data, string dataName, CancellationToken cancellationToken)
     {
-        Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption, settings.Seed);
+        Evaluation e = Trainer<IAutoencoder>.Evaluate(model, data, settings.ParsedCorruption, settings.CorruptionSeed);
         string lossName = Report.LossName(handle.Topology.Loss);
         string precision = model is Quantization.IQuantizedAutoencoder ? "int8" : "float32";
-        Environment.Line($"{handle.Name} {handle.Topology} ({precision}) with {settings.Weights} on {data.Count} samples of {dataName} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption}{(settings.ParsedCorruption.IsNone ? "" : $", seed {settings.Seed}")})");
+        Environment.Line($"{handle.Name} {handle.Topology} ({precision}) with {settings.Weights} on {data.Count} samples of {dataName} (normalisation {DataLoader.Describe(normalization)}, corruption {settings.ParsedCorruption}{(settings.ParsedCorruption.IsNone ? "" : $", seed {settings.CorruptionSeed}")})");
         Environment.Line($"mean {lossName} {Report.Figure(e.MeanLoss)}");
         Environment.Line($"MSE {Report.Figure(e.MeanSquaredError)}");
         Environment.Line($"PSNR {Report.Psnr(e.Psnr)}");
         BaselineReport? baseline = Baseline(settings, handle, normalization, data, e, cancellationToken);
         Environment.WriteJson(
             new EvalReport("eval", handle.Name, handle.Topology.ToString(), Report.LossKey(handle.Topology.Loss), settings.Weights!, precision, dataName, e.Count, DataLoader.Describe(normalization),
-                settings.ParsedCorruption.ToString(), settings.Seed, e.MeanLoss, e.MeanSquaredError, Report.Finite(e.Psnr), baseline),
+                settings.ParsedCorruption.ToString(), settings.CorruptionSeed, e.MeanLoss, e.MeanSquaredError, Report.Finite(e.Psnr), baseline),
             ReportJson.Default.EvalReport);
         return CommandLine.Success;
     }
