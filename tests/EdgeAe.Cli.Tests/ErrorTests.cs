@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace EdgeAe.Cli.Tests;
 
 /// <summary>Errors a user hits: one line (plus diagnostics), a non-zero exit code, no stack trace unless --verbose.</summary>
@@ -79,29 +81,28 @@ public sealed class ErrorTests : IDisposable
         Assert.Contains("   at ", run.Error);
     }
 
-    [Theory]
-    [InlineData("train")]
-    [InlineData("eval")]
-    [InlineData("encode")]
-    [InlineData("inspect")]
-    [InlineData("export")]
-    public void Every_command_has_help(string command)
-    {
-        ToolRun run = _tool.Run(command, "--help");
-        Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Contains("USAGE:", run.Output);
-        Assert.Contains($"edgeae {command}", run.Output);
-        Assert.Contains("--verbose", run.Output);
-    }
-
     [Fact]
-    public void The_tool_has_help()
+    public void Every_command_has_help()
     {
-        ToolRun run = _tool.Run("--help");
-        Assert.Equal(0, run.ExitCode);
-        foreach (string command in new[] { "train", "eval", "encode", "inspect", "export" })
+        // Every command the tool's own help lists: a description with markup characters (a ']' in "(0, 1]") made
+        // Spectre.Console fail to render detect's help.
+        ToolRun help = _tool.Run("--help");
+        Assert.Equal(0, help.ExitCode);
+        string[] commands = [.. help.Output[help.Output.IndexOf("COMMANDS:", StringComparison.Ordinal)..]
+            .Split('\n')
+            .Select(line => Regex.Match(line, "^    ([a-z]+)[ <]"))
+            .Where(match => match.Success)
+            .Select(match => match.Groups[1].Value)];
+        Assert.Equal(
+            ["train", "prepare", "eval", "quantize", "encode", "reconstruct", "inspect", "compress", "decompress", "rd", "serve", "simulate", "calibrate", "detect", "export", "import"],
+            commands);
+        foreach (string command in commands)
         {
-            Assert.Contains(command, run.Output);
+            ToolRun run = _tool.Run(command, "--help");
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Contains("USAGE:", run.Output);
+            Assert.Contains($"edgeae {command}", run.Output);
+            Assert.Contains("--verbose", run.Output);
         }
     }
 

@@ -200,7 +200,7 @@ internal sealed class DetectSettings : WeightsSettings
     public string? Vote { get; set; }
 
     [CommandOption("--ema <ALPHA>")]
-    [Description("Raise an alarm when the exponential moving average of the score (factor ALPHA in (0, 1]) is above the threshold.")]
+    [Description("Raise an alarm when the exponential moving average of the score (factor ALPHA in (0, 1]]) is above the threshold.")]
     public string? Ema { get; set; }
 
     [CommandOption("--threshold <SCORE>")]
