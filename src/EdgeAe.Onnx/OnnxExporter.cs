@@ -122,6 +122,8 @@ public static class OnnxExporter
             Metadata(model, AutoencoderBuilder.NormalizationScaleKey, AutoencoderData.FormatFloats(data.NormalizationScale));
         }
 
+        // The packet codec's code ranges (quantize keeps the float32 file's): a server decoding packets needs them.
+        CodeRangeMetadata(model, data.CodecBits, data.CodecMin, data.CodecMax);
         return model;
     }
 
@@ -219,14 +221,19 @@ public static class OnnxExporter
             Metadata(model, AutoencoderBuilder.NormalizationScaleKey, AutoencoderData.FormatFloats(data.Normalization.Scale.ToArray()));
         }
 
-        if (data.CodecBits != 0)
-        {
-            Metadata(model, AutoencoderBuilder.CodeBitsKey, data.CodecBits.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Metadata(model, AutoencoderBuilder.CodeMinKey, AutoencoderData.FormatFloats(data.CodecMin));
-            Metadata(model, AutoencoderBuilder.CodeMaxKey, AutoencoderData.FormatFloats(data.CodecMax));
-        }
-
+        CodeRangeMetadata(model, data.CodecBits, data.CodecMin, data.CodecMax);
         return model;
+    }
+
+    /// <summary><c>edgeae.code_bits</c>, <c>edgeae.code_min</c> and <c>edgeae.code_max</c> when the file has a code range.</summary>
+    private static void CodeRangeMetadata(ModelProto model, int bits, float[] min, float[] max)
+    {
+        if (bits != 0)
+        {
+            Metadata(model, AutoencoderBuilder.CodeBitsKey, bits.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Metadata(model, AutoencoderBuilder.CodeMinKey, AutoencoderData.FormatFloats(min));
+            Metadata(model, AutoencoderBuilder.CodeMaxKey, AutoencoderData.FormatFloats(max));
+        }
     }
 
     /// <summary>

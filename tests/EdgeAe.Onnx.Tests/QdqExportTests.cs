@@ -75,6 +75,24 @@ public sealed class QdqExportTests(ModelsFixture models) : IDisposable
     }
 
     [Fact]
+    public void The_qdq_graph_carries_the_int8_files_code_range_as_the_float32_export_does()
+    {
+        IAutoencoder model = models.Create(Matrix.Cases[0].Name);
+        var data = new Dataset(Enumerable.Range(0, 16 * 8).Select(i => (i % 17) / 17f).ToArray(), 8, 16);
+        int codeSize = model.Topology.CodeSize;
+        float[] min = Enumerable.Range(0, codeSize).Select(j => -1f - (j / 8f)).ToArray();
+        float[] max = Enumerable.Range(0, codeSize).Select(j => 1f + (j / 3f)).ToArray();
+        string path = Path.Combine(_folder, "range.int8.eaw");
+        WeightFile.Save(path, Quantizer.Quantize(model, data).Parameters, Normalization.None, new Compression.CodeQuantizer(16, min, max));
+
+        ModelProto proto = ModelProto.Parser.ParseFrom(OnnxExporter.ExportWeightFile(path));
+        Dictionary<string, string> metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("16", metadata["edgeae.code_bits"]);
+        Assert.Equal(min, metadata["edgeae.code_min"].Split(',').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(max, metadata["edgeae.code_max"].Split(',').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
     public void Importing_a_quantised_graph_says_what_it_is_and_what_to_do()
     {
         IAutoencoder model = models.Create(Matrix.Cases[0].Name);
