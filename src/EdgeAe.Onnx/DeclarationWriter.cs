@@ -70,8 +70,21 @@ internal static class DeclarationWriter
             name.Insert(0, "Model");
         }
 
+        // loss.cs → LossModel: a class named Loss would hide EdgeAe.Loss in its own declaration.
+        if (Hidden.Contains(name.ToString()))
+        {
+            name.Append("Model");
+        }
+
         return name.ToString();
     }
+
+    /// <summary>
+    /// The names the declaration resolves through <c>using EdgeAe;</c>: a class or a namespace of that name in the
+    /// declaration's scope would hide them (<c>Loss.SquaredError</c> would name a member of the class), and a class named
+    /// <c>EdgeAe</c> hides the namespace itself, so such a declaration does not compile.
+    /// </summary>
+    public static readonly IReadOnlySet<string> Hidden = new HashSet<string>(StringComparer.Ordinal) { "EdgeAe", "Loss", "Activation" };
 
     /// <summary>Whether <paramref name="name"/> is a plain C# identifier that is not a keyword (letters, digits, '_').</summary>
     public static bool IsIdentifier(string name)

@@ -43,9 +43,21 @@ public static class OnnxImporter
             throw new OnnxImportException(OnnxImportError.InvalidOption, $"'{options.ClassName}' is not a C# class name (letters, digits and '_', not starting with a digit, not a keyword)");
         }
 
+        if (DeclarationWriter.Hidden.Contains(options.ClassName))
+        {
+            throw new OnnxImportException(OnnxImportError.InvalidOption,
+                $"a class named '{options.ClassName}' would hide EdgeAe's {options.ClassName}, which the declaration uses, so it would not compile; choose another class name");
+        }
+
         if (!string.IsNullOrEmpty(options.Namespace) && !options.Namespace.Split('.').All(DeclarationWriter.IsIdentifier))
         {
             throw new OnnxImportException(OnnxImportError.InvalidOption, $"'{options.Namespace}' is not a C# namespace");
+        }
+
+        if (options.Namespace?.Split('.').FirstOrDefault(n => n is "Loss" or "Activation") is string hiding)
+        {
+            throw new OnnxImportException(OnnxImportError.InvalidOption,
+                $"in namespace '{options.Namespace}' the name {hiding} would mean the namespace, not EdgeAe's {hiding}, which the declaration uses, so it would not compile; choose another namespace");
         }
 
         DenseNetwork network = ReadNetwork(bytes, source);

@@ -261,6 +261,28 @@ public sealed class ImportErrorTests
     }
 
     [Fact]
+    public void A_class_or_namespace_that_would_hide_the_names_the_declaration_uses_is_not_written()
+    {
+        // --out loss.cs used to declare "class Loss", whose own [Autoencoder(Loss = Loss.BinaryCrossEntropy)] did not compile.
+        Assert.Equal("LossModel", DeclarationWriter.ClassNameFor("loss.cs"));
+        Assert.Equal("ActivationModel", DeclarationWriter.ClassNameFor("dir/activation.cs"));
+        Assert.Equal("EdgeAeModel", DeclarationWriter.ClassNameFor("EdgeAe.cs"));
+        ImportedModel imported = OnnxImporter.Import(Valid().ToByteArray(), "model.onnx", new OnnxImportOptions { ClassName = DeclarationWriter.ClassNameFor("loss.cs") });
+        Compiled.Compile("EdgeAe.Onnx.LossModel", [("loss.cs", imported.Declaration)]);
+
+        foreach (string name in new[] { "Loss", "Activation", "EdgeAe" })
+        {
+            OnnxImportException e = Fails(Valid(), new OnnxImportOptions { ClassName = name });
+            Assert.Equal(OnnxImportError.InvalidOption, e.Reason);
+            Assert.Equal($"a class named '{name}' would hide EdgeAe's {name}, which the declaration uses, so it would not compile; choose another class name", e.Message);
+        }
+
+        Assert.Equal(OnnxImportError.InvalidOption, Fails(Valid(), new OnnxImportOptions { Namespace = "Acme.Loss" }).Reason);
+        Assert.Equal(OnnxImportError.InvalidOption, Fails(Valid(), new OnnxImportOptions { Namespace = "Activation" }).Reason);
+        Compiled.Compile("EdgeAe.Onnx.Namespaced", [("m.cs", OnnxImporter.Import(Valid().ToByteArray(), "m.onnx", new OnnxImportOptions { Namespace = "Acme.EdgeAe.Models" }).Declaration)]);
+    }
+
+    [Fact]
     public void Names_from_the_file_cannot_break_out_of_the_declaration_comments()
     {
         ModelProto model = Valid();
