@@ -76,4 +76,22 @@ public sealed class CodecCommandTests : IDisposable
         Assert.Equal(0, _tool.Run("compress", "--weights", weights, "--bits", "16", "--out", _tool.PathOf("p.bin")).ExitCode);
         Assert.Equal(1797 * 36, new FileInfo(_tool.PathOf("p.bin")).Length);
     }
+
+    [Fact]
+    public void Packets_compressed_with_other_bits_are_named_as_such_not_as_corrupted()
+    {
+        string weights = _tool.PathOf("digits.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "1", "--no-plots", "--code-bits", "8", "--out", weights).ExitCode);
+        string packets = _tool.PathOf("p16.bin");
+        Assert.Equal(0, _tool.Run("compress", "--weights", weights, "--bits", "16", "--out", packets).ExitCode);
+
+        string recon = _tool.PathOf("recon.csv");
+        ToolRun run = _tool.Run("decompress", "--weights", weights, "--in", packets, "--out", recon);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("packet 0 carries 16 bits per code value; this codec expects 8 (BitsMismatch)", run.Error);
+        Assert.False(File.Exists(recon));
+        ToolRun right = _tool.Run("decompress", "--weights", weights, "--bits", "16", "--in", packets, "--out", recon);
+        Assert.True(right.ExitCode == 0, right.ToString());
+        Assert.Equal(1797, File.ReadAllLines(recon).Length);
+    }
 }

@@ -252,12 +252,12 @@ public sealed class PacketCodec
     public IEnumerable<float[]> DecodeStream(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return DecodeStreamIterator(new PacketReader(stream, PacketLength, SequencedPacketLength));
+        return DecodeStreamIterator(new PacketReader(stream, PacketLength, SequencedPacketLength, header => FrameLength(header, 0)));
     }
 
     private IEnumerable<float[]> DecodeStreamIterator(PacketReader reader)
     {
-        var packet = new byte[SequencedPacketLength];
+        var packet = new byte[PacketFormat.SequencedOverhead + (Quantizer.CodeSize * 2)]; // the longest frame: a sequenced 16-bit packet
         while (reader.TryRead(packet, out int length))
         {
             var output = new float[Model.Topology.InputSize];
@@ -266,12 +266,19 @@ public sealed class PacketCodec
         }
     }
 
-    /// <summary>The length of the packet that starts with <paramref name="header"/>: its version's; <paramref name="otherwise"/> for an unknown version (the checks then report it).</summary>
+    /// <summary>
+    /// The length of the packet that starts with <paramref name="header"/>: its version's, with the code at the bits the
+    /// header names (so that a packet of other bits is framed whole and reported as <see cref="PacketErrorReason.BitsMismatch"/>,
+    /// not cut into garbage); <paramref name="otherwise"/> for an unknown version (the checks then report it).
+    /// </summary>
     private int FrameLength(byte header, int otherwise)
     {
         int version = PacketFormat.VersionOf(header);
-        return PacketFormat.IsKnownVersion(version) ? PacketLengthOf(version) : otherwise;
+        return PacketFormat.IsKnownVersion(version) ? PacketFormat.OverheadOf(version) + (Quantizer.CodeSize * ((BitsNamed(header) ?? Quantizer.Bits) / 8)) : otherwise;
     }
+
+    /// <summary>The bits per code value a header's low nibble names (1: 8, 2: 16), or null for another value.</summary>
+    private static int? BitsNamed(byte header) => (header & 0x0F) switch { 1 => 8, 2 => 16, _ => null };
 
     private void WriteHeader(Span<byte> packet, int version)
     {
@@ -350,6 +357,13 @@ public sealed class PacketCodec
             }
 
             throw new PacketException(PacketErrorReason.ChecksumMismatch, Invariant($"{where} fails its check byte and names no known format version (header 0x{packet[0]:X2}): corrupted, or not an EdgeAe packet")) { PacketIndex = index };
+        }
+
+        // A well-formed packet of the other bits (its length and check byte fit what its header names): made with other --bits.
+        if (BitsNamed(packet[0]) is int named && named != Quantizer.Bits
+            && packet.Length == PacketFormat.OverheadOf(version) + (Quantizer.CodeSize * (named / 8)) && PacketFormat.Crc8(packet[..^1]) == packet[^1])
+        {
+            throw new PacketException(PacketErrorReason.BitsMismatch, Invariant($"{where} carries {named} bits per code value; this codec expects {Quantizer.Bits}")) { PacketIndex = index };
         }
 
         int length = PacketLengthOf(version);

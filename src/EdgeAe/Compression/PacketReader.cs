@@ -9,6 +9,7 @@ public sealed class PacketReader
 {
     private readonly Stream _stream;
     private readonly int _sequencedLength;
+    private readonly Func<byte, int>? _frameLength;
     private int _lastLength;
 
     /// <summary>A reader of <paramref name="packetLength"/>-byte packets from <paramref name="stream"/> (left open).</summary>
@@ -35,6 +36,17 @@ public sealed class PacketReader
         PacketLength = packetLength;
         _sequencedLength = sequencedPacketLength;
         _lastLength = packetLength;
+    }
+
+    /// <summary>
+    /// A reader that frames each packet by <paramref name="frameLength"/> of its header byte (0: the previous packet's
+    /// length), for a codec that frames by the header's bits as well as its version; the buffer given to
+    /// <see cref="TryRead(Span{byte}, out int)"/> must hold the longest frame.
+    /// </summary>
+    internal PacketReader(Stream stream, int packetLength, int sequencedPacketLength, Func<byte, int> frameLength)
+        : this(stream, packetLength, sequencedPacketLength)
+    {
+        _frameLength = frameLength;
     }
 
     /// <summary>Bytes per (version-1) packet.</summary>
@@ -89,12 +101,17 @@ public sealed class PacketReader
             return false;
         }
 
-        length = PacketFormat.VersionOf(buffer[0]) switch
+        length = _frameLength?.Invoke(buffer[0]) is int framed and > 0 ? framed : PacketFormat.VersionOf(buffer[0]) switch
         {
             PacketFormat.Version => PacketLength,
             PacketFormat.SequencedVersion => _sequencedLength,
             _ => _lastLength,
         };
+        if (length > buffer.Length)
+        {
+            throw new ArgumentException($"Expected at least {length} bytes in 'buffer' but found {buffer.Length}.", nameof(buffer));
+        }
+
         read += _stream.ReadAtLeast(buffer[1..length], length - 1, throwOnEndOfStream: false);
         if (read < length)
         {

@@ -139,6 +139,46 @@ public sealed class CodecTests
     }
 
     [Fact]
+    public void Real_packets_of_the_other_bits_are_a_bits_mismatch_alone_in_a_stream_and_in_a_batch()
+    {
+        // compress --bits 16, then decompress without --bits: the packets were reported as corrupted (or too long).
+        var model = new CodecDigitsAe();
+        var eight = new PacketCodec(model, CodecDigitsAe.CodeQuantizer, 0x1234);
+        var sixteen = new PacketCodec(model, CodeQuantizer.ForActivation(ActivationKind.Sigmoid, 16, 16)!, 0x1234);
+        Dataset digits = BundledData.Digits();
+        var wide = new byte[sixteen.PacketLength];
+        sixteen.Encode(digits[0], wide);
+        var narrow = new byte[eight.PacketLength];
+        eight.Encode(digits[0], narrow);
+        var wideSequenced = new byte[sixteen.SequencedPacketLength];
+        sixteen.Encode(digits[0], 7, wideSequenced);
+        var output = new float[64];
+
+        PacketException e = Assert.Throws<PacketException>(() => eight.Decode(wide, output));
+        Assert.Equal(PacketErrorReason.BitsMismatch, e.Reason);
+        Assert.Equal("packet carries 16 bits per code value; this codec expects 8", e.Message);
+        e = Assert.Throws<PacketException>(() => sixteen.Decode(narrow, output));
+        Assert.Equal(PacketErrorReason.BitsMismatch, e.Reason);
+        Assert.Equal("packet carries 8 bits per code value; this codec expects 16", e.Message);
+        Assert.Equal(PacketErrorReason.BitsMismatch, Assert.Throws<PacketException>(() => eight.Decode(wideSequenced, output)).Reason);
+
+        e = Assert.Throws<PacketException>(() => eight.DecodeStream(new MemoryStream([.. wide, .. wide])).ToList());
+        Assert.Equal(PacketErrorReason.BitsMismatch, e.Reason);
+        Assert.Equal(0, e.PacketIndex);
+        Assert.Equal("packet 0 carries 16 bits per code value; this codec expects 8", e.Message);
+        e = Assert.Throws<PacketException>(() => sixteen.DecodeStream(new MemoryStream([.. wide, .. narrow])).ToList());
+        Assert.Equal(PacketErrorReason.BitsMismatch, e.Reason);
+        Assert.Equal(1, e.PacketIndex);
+        e = Assert.Throws<PacketException>(() => eight.DecodeBatch([.. narrow, .. wideSequenced], new float[128]));
+        Assert.Equal(PacketErrorReason.BitsMismatch, e.Reason);
+        Assert.Equal(1, e.PacketIndex);
+
+        // Packets of the codec's own bits still stream and batch as before.
+        Assert.Equal(2, eight.DecodeStream(new MemoryStream([.. narrow, .. narrow])).Count());
+        Assert.Equal(2, sixteen.DecodeBatch([.. wide, .. wideSequenced], new float[128]));
+    }
+
+    [Fact]
     public void Sequenced_packets_carry_the_sequence_number_and_decode_like_version_1()
     {
         var model = new CodecDigitsAe();
