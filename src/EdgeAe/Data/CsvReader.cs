@@ -17,7 +17,8 @@ public sealed record CsvOptions
     public bool? HasHeader { get; init; }
 
     /// <summary>
-    /// 0-based index of the column that holds an integer label, or null for none (the default).
+    /// 0-based index of the column that holds an integer label (<c>3</c>, or <c>3.0</c> / <c>3.000000000000000000e+00</c> as
+    /// numpy and pandas write integers), or null for none (the default).
     /// Negative values count from the end: −1 is the last column. The label column is not a feature.
     /// </summary>
     public int? LabelColumn { get; init; }
@@ -715,12 +716,19 @@ internal static class CsvFields
 
     public static int Label(ReadOnlySpan<char> field, string name, int row, int column)
     {
-        if (!int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label))
+        if (int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label))
         {
-            throw new DataFormatException(name, row, column, $"expected an integer label but found '{Shown(field)}'");
+            return label;
         }
 
-        return label;
+        // numpy's savetxt and pandas write integer labels as floats: "1.0", "1.000000000000000000e+00".
+        if (double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+            && value == Math.Floor(value) && value >= int.MinValue && value <= int.MaxValue)
+        {
+            return (int)value;
+        }
+
+        throw new DataFormatException(name, row, column, $"expected an integer label but found '{Shown(field)}'");
     }
 
     /// <summary>" (the file looks ';'-separated: --delimiter ';')" when a field holds another usual separator.</summary>

@@ -155,6 +155,18 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
+    public void Integer_labels_written_as_floats_by_numpy_or_pandas_are_read()
+    {
+        // np.savetxt(path, np.column_stack([X, y]), delimiter=",") writes the label 1 as 1.000000000000000000e+00.
+        string path = _files.Text("savetxt.csv", "1.000000000000000000e+00,2.000000000000000000e+00,1.000000000000000000e+00\n4,5,0.0\n7,8,-3.\n");
+        Dataset data = CsvReader.Read(path, new CsvOptions { LabelColumn = -1 });
+        Assert.Equal(new[] { 1, 0, -3 }, data.Labels);
+        Assert.Equal(new[] { 1f, 2f, 4f, 5f, 7f, 8f }, data.Values.ToArray());
+        Assert.Contains("expected an integer label but found '1e10'", AssertBad(_files.Text("huge.csv", "1,2,0\n1,2,1e10\n"), new CsvOptions { LabelColumn = -1 }).Message);
+        Assert.Contains("expected an integer label but found 'NaN'", AssertBad(_files.Text("nan.csv", "1,2,0\n1,2,NaN\n"), new CsvOptions { LabelColumn = -1 }).Message);
+    }
+
+    [Fact]
     public void Non_integer_label_is_reported()
     {
         string path = _files.Text("badlabel.csv", "1,2,3\n4,5,6.5\n");
