@@ -40,6 +40,14 @@ public sealed class CodecCommandTests : IDisposable
         Assert.Contains("packet 0 was made by model id 0x", wrong.Error);
         Assert.Contains("(ModelMismatch)", wrong.Error);
 
+        // An empty file holds no packets: an error, not an empty reconstruction file.
+        string empty = _tool.PathOf("empty.bin");
+        File.WriteAllBytes(empty, []);
+        ToolRun none = _tool.Run("decompress", "--weights", weights, "--in", empty, "--out", _tool.PathOf("none.csv"));
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains("empty.bin: the file is empty, it holds no packets;", none.Error);
+        Assert.False(File.Exists(_tool.PathOf("none.csv")));
+
         // A cut-off file.
         File.WriteAllBytes(packets, File.ReadAllBytes(packets)[..^5]);
         ToolRun cut = _tool.Run("decompress", "--weights", weights, "--in", packets, "--out", recon);

@@ -107,6 +107,12 @@ internal sealed class DecompressCommand(CliEnvironment environment) : EdgeAeComm
         WeightsSettings.LoadWeights(settings.Weights!, model, settings.Model);
         PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits, out Normalization normalization);
         string outPath = Path.GetFullPath(settings.Out!);
+        if (new FileInfo(settings.In!).Length == 0)
+        {
+            // A transfer that failed or a compress that never ran, not a file of zero samples: say so, write nothing.
+            throw new CliException($"{settings.In}: the file is empty, it holds no packets; {outPath} was not written");
+        }
+
         int count = 0;
         try
         {
