@@ -160,8 +160,12 @@ internal static class AutoencoderBuilder
             if (found < 0)
             {
                 string values = string.Join(", ", layers.Take(layers.Count - 1).Select((l, i) => $"layer {i}: '{EndName(network, l)}'"));
+                string why = !network.Values.TryGetValue(name, out int step) ? "no value of the chain has that name"
+                    : step == 0 ? "it is the graph input"
+                    : step == layers[^1].EndStep ? "it is the output layer's output (the reconstruction)"
+                    : "it lies inside a layer (before its activation)";
                 throw new OnnxImportException(OnnxImportError.InvalidOption,
-                    $"'{name}' is not the output of a layer before the output layer; {(network.Values.ContainsKey(name) ? "it lies inside a layer (before its activation)" : "no value of the chain has that name")}; layer outputs: {values}");
+                    $"'{name}' is not the output of a layer before the output layer; {why}; layer outputs: {values}");
             }
 
             notes.Add($"code: layer {found}, the layer that produces '{name}'");

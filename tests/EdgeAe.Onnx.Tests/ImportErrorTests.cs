@@ -145,6 +145,12 @@ public sealed class ImportErrorTests
         Assert.Equal(OnnxImportError.InvalidOption, Fails(model, new OnnxImportOptions { CodeLayer = 3 }).Reason);
         Assert.Contains("it lies inside a layer", Fails(model, new OnnxImportOptions { CodeOutput = "add1" }).Message);
         Assert.Contains("no value of the chain has that name", Fails(model, new OnnxImportOptions { CodeOutput = "nope" }).Message);
+
+        // The graph input and the reconstruction are named as what they are, not as values inside a layer.
+        string input = Fails(model, new OnnxImportOptions { CodeOutput = model.Graph.Input[0].Name }).Message;
+        Assert.Contains($"'{model.Graph.Input[0].Name}' is not the output of a layer before the output layer; it is the graph input;", input);
+        string reconstruction = Fails(model, new OnnxImportOptions { CodeOutput = model.Graph.Output[0].Name }).Message;
+        Assert.Contains("; it is the output layer's output (the reconstruction);", reconstruction);
     }
 
     [Fact]
