@@ -347,9 +347,16 @@ public sealed class ReaderPropertyTests
 
                 if (c == labelIndex)
                 {
+                    // An integer, also in float notation (1.0, 1e0: numpy and pandas write integer labels so).
                     if (!int.TryParse(fields[c], NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
                     {
-                        return Outcome.Error(l + 1, c + 1);
+                        if (!double.TryParse(fields[c], NumberStyles.Float, CultureInfo.InvariantCulture, out double real)
+                            || real != Math.Floor(real) || real < int.MinValue || real > int.MaxValue)
+                        {
+                            return Outcome.Error(l + 1, c + 1);
+                        }
+
+                        value = (int)real;
                     }
 
                     labels.Add(value);
