@@ -731,9 +731,20 @@ internal static class CsvFields
         throw new DataFormatException(name, row, column, $"expected an integer label but found '{Shown(field)}'");
     }
 
-    /// <summary>" (the file looks ';'-separated: --delimiter ';')" when a field holds another usual separator.</summary>
+    /// <summary>
+    /// " (the file looks ';'-separated: --delimiter ';')" when a field holds another usual separator; for a number written
+    /// with a decimal comma ("1,5" in a ';'-separated file, as spreadsheets in many locales write it), that it is one.
+    /// </summary>
     public static string? SeparatorHint(ReadOnlySpan<char> field, char separator)
     {
+        // "1,5" is not a ','-separated row: suggesting --delimiter ',' would send a ';'-separated file back and forth.
+        int comma = field.IndexOf(',');
+        if (separator != ',' && comma >= 0 && field.LastIndexOf(',') == comma
+            && float.TryParse(string.Concat(field[..comma], ".", field[(comma + 1)..]), NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        {
+            return " (if ',' is a decimal comma: numbers are read with a decimal point, 1.5 rather than 1,5, so save the file with '.' as the decimal separator; if it separates values: --delimiter ',')";
+        }
+
         foreach (char candidate in ";\t,|")
         {
             if (candidate != separator && field.Contains(candidate))

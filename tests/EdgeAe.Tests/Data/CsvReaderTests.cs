@@ -86,6 +86,21 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_decimal_comma_is_named_rather_than_sending_a_semicolon_file_to_the_comma_separator()
+    {
+        // A spreadsheet in a decimal-comma locale writes "1,5;2,25": read with ';' the field "1,5" used to get
+        // "(the file looks ','-separated: --delimiter ',')", and read with ',' the field "5;2" the hint back to ';'.
+        string path = _files.Text("euro.csv", "0,5;1\n1,5;2,25\n");
+        DataFormatException e = AssertBad(path, new CsvOptions { Separator = ';', HasHeader = false });
+        Assert.Contains("'0,5' is not a number (if ',' is a decimal comma: numbers are read with a decimal point, 1.5 rather than 1,5", e.Message);
+        Assert.DoesNotContain("looks ','-separated", e.Message);
+        Assert.Contains("(the file looks ';'-separated: --delimiter ';')", AssertBad(path).Message);
+
+        // Several commas in a field are a ','-separated file read with another separator.
+        Assert.Contains("(the file looks ','-separated: --delimiter ',')", AssertBad(_files.Text("commas.csv", "1,2,3\n4,5,6\n"), new CsvOptions { Separator = ';' }).Message);
+    }
+
+    [Fact]
     public void Trailing_blank_lines_and_crlf_are_ignored()
     {
         string path = _files.Text("trailing.csv", "1,2\r\n3,4\r\n\r\n  \n\n");
