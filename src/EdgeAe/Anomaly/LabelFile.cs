@@ -3,8 +3,8 @@ using System.Globalization;
 namespace EdgeAe.Anomaly;
 
 /// <summary>
-/// Reads anomaly labels: a text file with one label per line, <c>0</c> (normal) or <c>1</c> (anomalous), in the
-/// order of the data's samples. A first line that is not a number (such as <c>label</c>) is a header; blank lines at
+/// Reads anomaly labels: a text file with one label per line, <c>0</c> (normal) or <c>1</c> (anomalous) — also in float
+/// notation (<c>1.0</c>, <c>1.000000000000000000e+00</c>) as numpy and pandas write them —, in the order of the data's samples. A first line that is not a number (such as <c>label</c>) is a header; blank lines at
 /// the end are ignored; a comma-separated line uses its last field.
 /// </summary>
 public static class LabelFile
@@ -32,10 +32,12 @@ public static class LabelFile
                 continue; // header
             }
 
-            labels.Add(field switch
+            // numpy's savetxt and pandas write the labels 0 and 1 as floats: "0.0", "1.000000000000000000e+00".
+            double value = double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out double parsed) ? parsed : double.NaN;
+            labels.Add(value switch
             {
-                "0" => 0,
-                "1" => 1,
+                0 => 0,
+                1 => 1,
                 _ => throw new AnomalyException($"{Path.GetFileName(path)} row {i + 1}: label '{field}' is not 0 (normal) or 1 (anomalous)."),
             });
         }

@@ -122,6 +122,14 @@ public sealed class MetricsTests
             Assert.Contains("row 3", Assert.Throws<AnomalyException>(() => LabelFile.Read(path)).Message);
             File.WriteAllText(path, "0\n0.5\n");
             Assert.Contains("row 2", Assert.Throws<AnomalyException>(() => LabelFile.Read(path)).Message);
+
+            // np.savetxt("labels.csv", y) and pandas write 0/1 as floats: "label '0.0' is not 0" was untrue.
+            File.WriteAllText(path, "0.000000000000000000e+00\n1.000000000000000000e+00\n1.0\n0.0\n");
+            Assert.Equal([0, 1, 1, 0], LabelFile.Read(path));
+            File.WriteAllText(path, "0\n2.0\n");
+            Assert.Contains("row 2: label '2.0' is not 0 (normal) or 1 (anomalous)", Assert.Throws<AnomalyException>(() => LabelFile.Read(path)).Message);
+            File.WriteAllText(path, "0\nNaN\n");
+            Assert.Contains("row 2", Assert.Throws<AnomalyException>(() => LabelFile.Read(path)).Message);
         }
         finally
         {
