@@ -88,6 +88,9 @@ internal static class QdqExporter
                     x = QuantizeDequantize(graph, $"{prefix}.{op.ToLowerInvariant()}", prefix, q.OutputScale, q.OutputZeroPoint, output);
                     break;
             }
+
+            // This layer's output codes are the next layer's input: its int32 biases are in units of that scale × its weight scales.
+            inputScale = q.OutputScale;
         }
 
         if (options.Part != OnnxGraphPart.Encoder)
