@@ -249,6 +249,12 @@ public sealed class AnomalyCommandTests(AnomalyCommandTests.ZerosModel zeros) : 
         ToolRun toFile = Tool.Run("detect", "--weights", weights, "--data", frames, "--window", "8", "--ema", "0.3", "--out", Tool.PathOf("detect.csv"));
         Assert.True(toFile.ExitCode == 0, toFile.ToString());
         Assert.StartsWith("window,first_row,last_row,score,anomaly,alarm", File.ReadAllText(Tool.PathOf("detect.csv")));
+
+        // Like every output, --out may name a folder that does not exist yet.
+        string nested = Tool.PathOf("detections/new/detect.csv");
+        ToolRun toNewFolder = Tool.Run("detect", "--weights", weights, "--data", frames, "--window", "8", "--out", nested);
+        Assert.True(toNewFolder.ExitCode == 0, toNewFolder.ToString());
+        Assert.StartsWith("window,first_row,last_row,score,anomaly", File.ReadAllText(nested));
     }
 
     [Fact]

@@ -248,4 +248,14 @@ public sealed class PrepareCommandTests : IDisposable
 
         Assert.Contains("--out is required", Fails(2, "prepare", "--data", data).Error);
     }
+
+    [Fact]
+    public void Prepare_out_may_name_a_folder_that_does_not_exist_yet()
+    {
+        string data = DigitsCsv("digits.csv", 50);
+        string cache = _tool.PathOf("caches/new/digits.f32");
+        Ok("prepare", "--data", data, "--label-column", "10", "--out", cache);
+        using DataCache opened = DataCache.Open(cache);
+        Assert.Equal(50, opened.Count);
+    }
 }

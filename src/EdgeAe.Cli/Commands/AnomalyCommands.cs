@@ -365,7 +365,7 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         }
         else
         {
-            AtomicFile.WriteAllText(Path.GetFullPath(settings.Out), text);
+            OutputFile.WriteText(Path.GetFullPath(settings.Out), writer => writer.Write(text));
             Environment.Error.WriteLine(FormattableString.Invariant($"{rows.Count} {(settings.Window is null ? "samples" : "windows")} scored, {rows.Count(r => r.Anomaly)} above the threshold {threshold:G9}{(smoother is null ? "" : $", {rows.Count(r => r.Alarm == true)} with the alarm raised")} → {Path.GetFullPath(settings.Out)}"));
         }
 

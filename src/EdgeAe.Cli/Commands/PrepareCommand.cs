@@ -92,6 +92,7 @@ internal sealed class PrepareCommand(CliEnvironment environment) : EdgeAeCommand
 
         DataKind kind = idx ? DataKind.Idx : DataKind.Csv;
         CsvLayout? layout = null;
+        OutputFile.CreateFolderOf(settings.Out!);
         (int count, Normalization normalization) = DataCache.Write(settings.Out!, width, writer =>
         {
             if (images is not null)
