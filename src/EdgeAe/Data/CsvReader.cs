@@ -298,7 +298,7 @@ public static class CsvReader
             }
 
             var sink = new ArraySink(rowBound, width, labelIndex >= 0);
-            int rows = ReadRows(sink, columns, labelIndex, width);
+            int rows = ReadRows(sink, first, columns, labelIndex, width);
             return new Dataset(sink.Values, 0, rows, width, sink.Labels is null ? null : sink.Labels.Length == rows ? sink.Labels : sink.Labels[..rows]);
         }
 
@@ -306,8 +306,16 @@ public static class CsvReader
         public int StreamData(FirstRow first, CsvRowAction onRow, out CsvLayout layout)
         {
             (int columns, int labelIndex, int width) = StartData(first, out layout);
-            return ReadRows(new StreamingSink(width, onRow), columns, labelIndex, width);
+            return ReadRows(new StreamingSink(width, onRow), first, columns, labelIndex, width);
         }
+
+        /// <summary>
+        /// Why a file of one row is "only a header" when the header was detected: the row may be data that is not read as
+        /// numbers (another separator, decimal commas), and nothing said so before this error.
+        /// </summary>
+        private string OnlyHeader(FirstRow first)
+            => options.HasHeader is not null ? ""
+                : FormattableString.Invariant($" (row {first.Line} was taken as a header because none of its cells is a number{CsvFields.SeparatorHint(first.FirstText, _separator)}; --header false reads it as data)");
 
         /// <summary>Columns, label column and width from the first row; moves to the first data row.</summary>
         private (int Columns, int LabelIndex, int Width) StartData(FirstRow first, out CsvLayout layout)
@@ -331,14 +339,14 @@ public static class CsvReader
         }
 
         /// <summary>Every data row into <paramref name="sink"/>; fails when there is none.</summary>
-        private int ReadRows(IRowSink sink, int columns, int labelIndex, int width)
+        private int ReadRows(IRowSink sink, FirstRow first, int columns, int labelIndex, int width)
         {
             int rows = 0;
             while (true)
             {
                 if (!NextRow(out int line, out ReadOnlySpan<char> field, out bool endOfLine))
                 {
-                    return rows > 0 ? rows : throw new DataFormatException(name, null, null, "expected at least one data row but found only a header");
+                    return rows > 0 ? rows : throw new DataFormatException(name, null, null, "expected at least one data row but found only a header" + OnlyHeader(first));
                 }
 
                 Span<float> row = sink.Row(rows);
@@ -574,6 +582,9 @@ public static class CsvReader
         public bool IsHeader { get; private set; }
 
         public IReadOnlyList<string> Texts => _texts;
+
+        /// <summary>The first cell that is not a number, as read (empty when there is none).</summary>
+        public string FirstText => _firstTextValue;
 
         public void Add(ReadOnlySpan<char> field)
         {

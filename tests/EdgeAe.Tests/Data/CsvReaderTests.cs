@@ -101,6 +101,18 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_single_row_taken_as_a_header_says_why_and_how_to_read_it_as_data()
+    {
+        // One sample written with ';' (or decimal commas) has no cell that reads as a number: it was "only a header".
+        DataFormatException e = AssertBad(_files.Text("one.csv", "0.5;1;2;3\n"));
+        Assert.Contains("one.csv: expected at least one data row but found only a header (row 1 was taken as a header because none of its cells is a number (the file looks ';'-separated: --delimiter ';'); --header false reads it as data)", e.Message);
+        Assert.Contains("(if ',' is a decimal comma", AssertBad(_files.Text("comma.csv", "0,5;1,5\n"), new CsvOptions { Separator = ';' }).Message);
+
+        // A header that was stated needs no explanation.
+        Assert.EndsWith("expected at least one data row but found only a header", AssertBad(_files.Text("stated.csv", "a,b\n"), new CsvOptions { HasHeader = true }).Message);
+    }
+
+    [Fact]
     public void Trailing_blank_lines_and_crlf_are_ignored()
     {
         string path = _files.Text("trailing.csv", "1,2\r\n3,4\r\n\r\n  \n\n");
