@@ -200,6 +200,35 @@ public sealed class AnomalyFlavorTests : IDisposable
         });
     }
 
+    [Fact]
+    public void Firmware_md_states_the_window_ram_the_generator_emits()
+    {
+        int WindowRamBytes(int input)
+        {
+            string declaration = $$"""
+                using EdgeAe;
+                namespace Device;
+                [Autoencoder(Input = {{input}})]
+                [Code(16, Activation.Sigmoid)]
+                [Output(Activation.Sigmoid)]
+                public partial class Window{{input}};
+                """;
+            string source = GeneratorHarness.Run(NanoHarness.CreateDriver("NanoFramework"), GeneratorHarness.CreateCompilation(declaration))
+                .ModelSource("Device.Window" + input);
+            const string marker = "public const int WindowRamBytes = ";
+            int start = source.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
+            return int.Parse(source[start..source.IndexOf(';', start)], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        string firmware = File.ReadAllText(Path.Combine(RepositoryRoot, "docs", "firmware.md")).ReplaceLineEndings(" ");
+        string digits = WindowRamBytes(64).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+        string fashion = WindowRamBytes(784).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"({digits} for the digits model, {fashion} for 784 inputs)", firmware, StringComparison.Ordinal);
+    }
+
+    private static readonly string RepositoryRoot = typeof(AnomalyFlavorTests).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "EdgeAe.RepositoryRoot").Value!;
+
     private delegate bool IsAnomalyOfSpan(ReadOnlySpan<float> input);
 
     private static string Declaration(bool bce, string? weights)
