@@ -47,6 +47,7 @@ public sealed class DiagnosticCatalogueTests
         }
 
         Assert.Contains("## Release 1.0", shipped, StringComparison.Ordinal);
+        Assert.Contains($"(release 1.0: EAE0001–{DiagnosticDescriptors.All[^1].Id})", Read("docs", "diagnostics.md").ReplaceLineEndings(" "), StringComparison.Ordinal);
         Assert.DoesNotContain("EAE", Read("generators", "EdgeAe.Generators", "AnalyzerReleases.Unshipped.md"), StringComparison.Ordinal);
     }
 }
