@@ -314,6 +314,51 @@ public sealed class DiagnosticTests
             typeName: "Orphan");
 
     [Fact]
+    public void EAE0015_tied_weights_without_a_mirrored_decoder_squiggle_the_named_argument()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 16, [|TiedWeights = true|])]
+            [Encoder(8, Activation.Relu)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class Tied;
+            """,
+            "EAE0015",
+            "TiedWeights = true needs the decoder to mirror the encoder: the encoder side has 2 layer(s) up to and including the code, the decoder side 1 (hidden decoders and the output)",
+            typeName: "Tied");
+
+    [Fact]
+    public void EAE0015_names_the_first_decoder_layer_whose_mirror_differs()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 16, [|TiedWeights = true|])]
+            [Encoder(8, Activation.Relu)]
+            [Code(4, Activation.Sigmoid)]
+            [Decoder(6, Activation.Relu)]
+            [Output(Activation.Sigmoid)]
+            public partial class Tied;
+            """,
+            "EAE0015",
+            "TiedWeights = true needs the decoder to mirror the encoder: decoder layer 2 is 4 → 6 but its mirror, layer 1, is 8 → 4",
+            typeName: "Tied");
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(65537)]
+    public void EAE0016_max_batch_outside_1_to_65536_squiggles_the_named_argument(int maxBatch)
+        => AssertOnlyDiagnostic(
+            $$"""
+            [Autoencoder(Input = 8, [|MaxBatch = {{maxBatch}}|])]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class Batch;
+            """,
+            "EAE0016",
+            $"[Autoencoder] MaxBatch must be between 1 and 65536; found {maxBatch}",
+            typeName: "Batch");
+
+    [Fact]
     public void Every_descriptor_is_an_error_with_a_unique_id_in_sequence()
     {
         string[] expected = Enumerable.Range(1, 26).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
