@@ -214,20 +214,29 @@ internal static class ModelCompiler
     {
         string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         var found = new List<WeightsText>();
+        foreach (string name in BakedWeightNames(source))
+        {
+            string file = Path.Combine(folder, name);
+            if (File.Exists(file) && found.All(f => f.Path != file))
+            {
+                found.Add(new WeightsText(file, File.ReadAllBytes(file)));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The names a declaration gives in <c>Weights = "…"</c>, in order (the files are looked for beside it).</summary>
+    internal static IEnumerable<string> BakedWeightNames(string source)
+    {
         SyntaxNode root = CSharpSyntaxTree.ParseText(source, ParseOptions).GetRoot();
         foreach (AttributeArgumentSyntax argument in root.DescendantNodes().OfType<AttributeArgumentSyntax>())
         {
             if (argument.NameEquals?.Name.Identifier.Text == "Weights" && argument.Expression is LiteralExpressionSyntax { Token.Value: string name })
             {
-                string file = Path.Combine(folder, name);
-                if (File.Exists(file) && found.All(f => f.Path != file))
-                {
-                    found.Add(new WeightsText(file, File.ReadAllBytes(file)));
-                }
+                yield return name;
             }
         }
-
-        return found;
     }
 
     private static IReadOnlyList<string> Errors(IEnumerable<Diagnostic> diagnostics, string path)

@@ -36,6 +36,29 @@ public sealed class OutputSafetyTests : IDisposable
     }
 
     [Fact]
+    public void The_weight_file_a_declaration_bakes_is_an_input_too()
+    {
+        // export --model M.cs --out digits.eaw, where M.cs bakes Weights = "digits.eaw" found beside it, replaced the
+        // trained weights with C# source: the command reads that file, so writing it destroys an input.
+        Train("digits.eaw");
+        File.Copy(_tool.PathOf("digits.eaw"), _tool.PathOf("other.eaw"));
+        File.WriteAllText(_tool.PathOf("Baked.cs"),
+            "[Autoencoder(Input = 64, Weights = \"digits.eaw\")]\n[Code(16, Activation.Sigmoid)]\n[Output(Activation.Sigmoid)]\npublic partial class BakedAe;\n");
+        string before = Snapshot();
+
+        const string Baked = "the weight file digits.eaw that --model Baked.cs bakes (Weights = \"digits.eaw\")";
+        AssertRefused(_tool.Run("export", "--model", "Baked.cs", "--target", "nanoframework", "--out", "digits.eaw"), "--out digits.eaw is the same file as " + Baked, exitCode: 2);
+        AssertRefused(_tool.Run("export", "--model", "Baked.cs", "--weights", "digits.eaw", "--out", "./digits.eaw"), "--out ./digits.eaw is the same file as", exitCode: 2);
+        AssertRefused(_tool.Run("quantize", "--model", "Baked.cs", "--weights", "other.eaw", "--out", "digits.eaw"), "--out digits.eaw is the same file as " + Baked, exitCode: 2);
+        Assert.Equal(before, Snapshot());
+
+        // Another output beside them is fine.
+        ToolRun export = _tool.Run("export", "--model", "Baked.cs", "--target", "nanoframework", "--out", "Baked.g.cs");
+        Assert.True(export.ExitCode == 0, export.ToString());
+        Assert.Contains("public const bool HasBakedWeights = true;", File.ReadAllText(_tool.PathOf("Baked.g.cs")));
+    }
+
+    [Fact]
     public void A_decompress_that_fails_at_packet_1000_leaves_the_previous_output_exactly_as_it_was()
     {
         // Point 2: a failed decompress left a 1000-row CSV where a good 1797-row file stood.

@@ -83,7 +83,7 @@ internal sealed class DecompressSettings : CommonSettings
 
     public override IEnumerable<FileArgument> Files =>
     [
-        FileArgument.Input("--model", Model, "model declaration"),
+        .. FileArgument.Declaration("--model", Model),
         FileArgument.Input("--weights", Weights, "weight file"),
         FileArgument.Input("--in", In, "packet file"),
         FileArgument.Output("--out", Out, "reconstruction file"),

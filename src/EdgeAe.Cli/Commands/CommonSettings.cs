@@ -68,7 +68,7 @@ internal class ModelDataSettings : CommonSettings
 
     public override IEnumerable<FileArgument> Files =>
     [
-        FileArgument.Input("--model", Model, "model declaration"),
+        .. FileArgument.Declaration("--model", Model),
         FileArgument.Input("--data", Data, "data file"),
     ];
 

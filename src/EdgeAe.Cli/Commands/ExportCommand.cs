@@ -43,7 +43,7 @@ internal sealed class ExportSettings : CommonSettings
 
     public override IEnumerable<FileArgument> Files =>
     [
-        FileArgument.Input("--model", Model, "model declaration"),
+        .. FileArgument.Declaration("--model", Model),
         FileArgument.Input("--weights", Weights, "weight file"),
         FileArgument.Output("--out", Out, "source file"),
         FileArgument.Output("--onnx", Onnx, "ONNX file"),

@@ -56,7 +56,7 @@ internal sealed class QuantizeSettings : CommonSettings
     public override IEnumerable<FileArgument> Files =>
     [
         FileArgument.Input("--weights", Weights, "weight file"),
-        FileArgument.Input("--model", Model, "declaration"),
+        .. FileArgument.Declaration("--model", Model, "declaration"),
         FileArgument.Input("--calibration", Calibration, "calibration data file"),
         FileArgument.Output("--out", Out, "weight file"),
     ];

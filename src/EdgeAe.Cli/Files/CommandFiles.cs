@@ -16,9 +16,47 @@ internal enum FileUse
 /// <param name="What">What the file is: "data file", "weight file", "model declaration", …</param>
 internal sealed record FileArgument(string Option, string? Path, FileUse Use, string What)
 {
+    /// <summary>How messages name the file: the option and the path, unless a file no option names says where it comes from.</summary>
+    public string Named => Label ?? $"{Option} {Path}";
+
+    /// <summary>Replaces <see cref="Named"/> for a file the user did not name with an option (a declaration's baked weights).</summary>
+    public string? Label { get; init; }
+
     public static FileArgument Input(string option, string? path, string what) => new(option, path, FileUse.Input, what);
 
     public static FileArgument Output(string option, string? path, string what) => new(option, path, FileUse.Output, what);
+
+    /// <summary>
+    /// A model declaration and the weight files it bakes (<c>Weights = "…"</c>, found beside it as the command line finds
+    /// them): those are read too, so no output may land on them.
+    /// </summary>
+    public static IEnumerable<FileArgument> Declaration(string option, string? path, string what = "model declaration")
+    {
+        yield return Input(option, path, what);
+        if (path is null || !File.Exists(path))
+        {
+            yield break;
+        }
+
+        string source;
+        try
+        {
+            source = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            yield break; // reading the declaration reports it
+        }
+
+        foreach (string name in ModelCompiler.BakedWeightNames(source))
+        {
+            string weights = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path) ?? string.Empty, name);
+            if (File.Exists(weights))
+            {
+                yield return Input(option, weights, "weight file") with { Label = $"the weight file {weights} that {option} {path} bakes (Weights = \"{name}\")" };
+            }
+        }
+    }
 }
 
 /// <summary>
@@ -70,7 +108,7 @@ internal static class CommandFiles
             {
                 if (FileIdentity.SameFile(outputs[o].Path!, input.Path!))
                 {
-                    throw CliException.Usage($"{outputs[o].Option} {outputs[o].Path} is the same file as {input.Option} {input.Path}: writing it would destroy the input; choose another {FirstWord(outputs[o].Option)}");
+                    throw CliException.Usage($"{outputs[o].Option} {outputs[o].Path} is the same file as {input.Named}: writing it would destroy the input; choose another {FirstWord(outputs[o].Option)}");
                 }
             }
 
