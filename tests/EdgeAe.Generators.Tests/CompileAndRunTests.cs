@@ -115,5 +115,43 @@ public sealed class CompileAndRunTests
         Assert.Contains("Expected 16 floats in 'code' but found 17.", code.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_model_named_Ae_beside_types_named_like_the_runtimes_compiles_without_warnings_and_runs()
+    {
+        // The desktop file used to alias EdgeAe as Ae (and Kernels, Unsafe, MemoryMarshal) inside the model's namespace,
+        // so a model called Ae — the name docs/diagnostics.md uses — failed with 42 CS0576 errors in generated code, and a
+        // Span<T> of the user's namespace replaced System.Span<T> in every signature.
+        GeneratorRun run = GeneratorHarness.Run(Source(
+            """
+            [Autoencoder(Input = 16, Loss = Loss.SquaredError, Seed = 4, TiedWeights = true, CodeBits = 8)]
+            [Encoder(8, Activation.Relu)]
+            [Code(4, Activation.Sigmoid)]
+            [Decoder(8, Activation.Tanh)]
+            [Output(Activation.Linear)]
+            public partial class Ae;
+
+            internal static class Kernels;
+            internal static class Unsafe;
+            internal static class MemoryMarshal;
+            internal static class Quantization;
+            internal static class Compression;
+            internal sealed class Span<T>;
+            internal sealed class ReadOnlySpan<T>;
+            internal sealed class GeneratedCodeAttribute : System.Attribute;
+            """));
+        run.AssertGeneratorDidNotThrow();
+        Assert.Empty(run.GeneratorDiagnostics);
+        Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
+
+        float loss = GeneratorHarness.WithModel(run, "Demo.Ae", model =>
+        {
+            float[] input = Enumerable.Range(0, 16).Select(i => (i % 5) / 4f).ToArray();
+            model.Encode(input, new float[4]);
+            return model.Reconstruct(input, new float[16]);
+        });
+        Assert.True(float.IsFinite(loss), $"loss {loss}");
+    }
+
     private static string Source(string declaration) => "using EdgeAe;\n\nnamespace Demo;\n\n" + declaration;
 }

@@ -33,7 +33,7 @@ internal static partial class ModelEmitter
         w.WriteSummary($"The anomaly score of <paramref name=\"input\"/>: {ScoreDefinition(spec)}, the reconstruction loss "
             + "<see cref=\"Reconstruct\"/> returns as a mean per element. Fast path (SIMD); agrees with <see cref=\"ScorePortable\"/> "
             + "within the tolerance docs/anomaly.md states. Allocates nothing.");
-        w.OpenBlock("public float Score(ReadOnlySpan<float> input)");
+        w.OpenBlock("public float Score(global::System.ReadOnlySpan<float> input)");
         WriteCheck(w, "input", "InputSize");
         w.WriteLine($"return ScoreOfLoss(ForwardAndLoss(input, input, ref Ws(SampleLayout.Activations{last})));");
         w.CloseBlock();
@@ -42,9 +42,9 @@ internal static partial class ModelEmitter
         w.WriteSummary("The anomaly scores of a batch: <paramref name=\"inputs\"/> holds count × <see cref=\"InputSize\"/> floats sample after "
             + "sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"scores\"/> receives count floats, bit for bit what "
             + "<see cref=\"Score\"/> gives each sample. Allocates nothing.");
-        w.OpenBlock("public void ScoreBatch(ReadOnlySpan<float> inputs, Span<float> scores)");
-        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
-        w.WriteStatement("Kernels.Shape.Check(scores, count, nameof(scores));");
+        w.OpenBlock("public void ScoreBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> scores)");
+        w.WriteLine("int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Check(scores, count, nameof(scores));");
         if (BatchMatchesSingleSample(plan, 0, last))
         {
             LayerPlan output = plan.OutputLayer;
@@ -66,10 +66,10 @@ internal static partial class ModelEmitter
                 w.WriteLine($"ref float output = ref Ws(BatchLayout.Activations{last} + (s * BatchLayout.Row{last}));");
             }
 
-            w.WriteLine("ref float target = ref Unsafe.Add(ref In(inputs), s * InputSize);");
+            w.WriteLine("ref float target = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref In(inputs), s * InputSize);");
             w.WriteStatement(bce
-                ? $"double loss = Kernels.Dense.BinaryCrossEntropyOutput<Layer{last}>(ref z, ref target, ref output);"
-                : $"double loss = Kernels.Dense.SquaredErrorOutput<Layer{last}, {KernelActivation(plan, output)}>(ref z, ref target, ref z);");
+                ? $"double loss = global::EdgeAe.Kernels.Dense.BinaryCrossEntropyOutput<Layer{last}>(ref z, ref target, ref output);"
+                : $"double loss = global::EdgeAe.Kernels.Dense.SquaredErrorOutput<Layer{last}, {KernelActivation(plan, output)}>(ref z, ref target, ref z);");
             w.WriteStatement("scores[s] = ScoreOfLoss((float)loss);");
             w.CloseBlock();
         }
@@ -83,7 +83,7 @@ internal static partial class ModelEmitter
 
         w.WriteSummary("The anomaly score with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same math "
             + "functions): bit-identical to the device's <c>Score</c> for the same parameters. Allocates nothing.");
-        w.OpenBlock("public float ScorePortable(ReadOnlySpan<float> input)");
+        w.OpenBlock("public float ScorePortable(global::System.ReadOnlySpan<float> input)");
         WriteCheck(w, "input", "InputSize");
         w.WriteLine("return ScoreOfLoss(PortableLoss(input, default));");
         w.CloseBlock();
@@ -93,7 +93,7 @@ internal static partial class ModelEmitter
             ? "its binary cross-entropy" : "its squared error (x̂ − x)²") + "), so that their mean is the score and the largest terms "
             + "name the inputs that deviate, and returns the score, bit-identical to <see cref=\"ScorePortable\"/> (the same arithmetic). "
             + "Allocates nothing.");
-        w.OpenBlock("public float ScoreFeatures(ReadOnlySpan<float> input, Span<float> perFeature)");
+        w.OpenBlock("public float ScoreFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> perFeature)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "perFeature", "InputSize");
         w.WriteLine("return ScoreOfLoss(PortableLoss(input, perFeature));");
@@ -103,17 +103,17 @@ internal static partial class ModelEmitter
         if (baked is not null && baked.HasAnomalyThreshold)
         {
             w.WriteSummary("True when <see cref=\"Score\"/> is above <see cref=\"AnomalyThreshold\"/>. Allocates nothing.");
-            w.WriteLine("public bool IsAnomaly(ReadOnlySpan<float> input) => Score(input) > AnomalyThreshold;");
+            w.WriteLine("public bool IsAnomaly(global::System.ReadOnlySpan<float> input) => Score(input) > AnomalyThreshold;");
             w.WriteLine();
             w.WriteSummary("True when <see cref=\"ScorePortable\"/> is above <see cref=\"AnomalyThreshold\"/>: the device's decision, bit for bit.");
-            w.WriteLine("public bool IsAnomalyPortable(ReadOnlySpan<float> input) => ScorePortable(input) > AnomalyThreshold;");
+            w.WriteLine("public bool IsAnomalyPortable(global::System.ReadOnlySpan<float> input) => ScorePortable(input) > AnomalyThreshold;");
             w.WriteLine();
         }
 
         w.WriteSummary("The loss of <paramref name=\"input\"/>'s reconstruction with the firmware's arithmetic, each term into <paramref name=\"terms\"/> unless it is empty.");
-        w.OpenBlock("private float PortableLoss(ReadOnlySpan<float> input, Span<float> terms)");
-        w.WriteLine("ReadOnlySpan<float> p = _parameters.Span;");
-        w.WriteLine("Span<float> ws = _workspace.Span;");
+        w.OpenBlock("private float PortableLoss(global::System.ReadOnlySpan<float> input, global::System.Span<float> terms)");
+        w.WriteLine("global::System.ReadOnlySpan<float> p = _parameters.Span;");
+        w.WriteLine("global::System.Span<float> ws = _workspace.Span;");
         for (int l = 0; l <= last; l++)
         {
             LayerPlan layer = plan.Layers[l];
@@ -121,12 +121,12 @@ internal static partial class ModelEmitter
             bool zOnly = l == last && spec.Loss == LossKind.BinaryCrossEntropy;
             string target = zOnly ? "ws.Slice(SampleLayout.PreActivations, InputSize)" : $"ws.Slice(SampleLayout.Activations{l}, {Invariant.Int(layer.Layer.Width)})";
             w.WriteLine(LayerComment(layer) + (zOnly ? " Keeps z: the loss is computed from it." : string.Empty));
-            w.WriteStatement($"Kernels.Portable.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {(zOnly ? "Kernels.Linear" : PortableActivation(layer))}>(p, {source}, {target});");
+            w.WriteStatement($"global::EdgeAe.Kernels.Portable.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {(zOnly ? "global::EdgeAe.Kernels.Linear" : PortableActivation(layer))}>(p, {source}, {target});");
         }
 
         w.WriteStatement(spec.Loss == LossKind.BinaryCrossEntropy
-            ? "return Kernels.Portable.BinaryCrossEntropy(ws.Slice(SampleLayout.PreActivations, InputSize), input, terms);"
-            : $"return Kernels.Portable.SquaredError(ws.Slice(SampleLayout.Activations{last}, InputSize), input, terms);");
+            ? "return global::EdgeAe.Kernels.Portable.BinaryCrossEntropy(ws.Slice(SampleLayout.PreActivations, InputSize), input, terms);"
+            : $"return global::EdgeAe.Kernels.Portable.SquaredError(ws.Slice(SampleLayout.Activations{last}, InputSize), input, terms);");
         w.CloseBlock();
         w.WriteLine();
         WriteScoreOfLoss(w, spec);

@@ -116,7 +116,7 @@ internal static partial class ModelEmitter
         (float[] Min, float[] Max)? range = CodeRange(plan, baked);
         if (range is null)
         {
-            w.WriteLine("// The code's range is learned in training: build a codec with Ae.Compression.PacketCodec.Load(weightsPath, model).");
+            w.WriteLine("// The code range is learned in training: make a codec with EdgeAe.Compression.PacketCodec.Load(path, model).");
             w.WriteLine();
             return;
         }
@@ -125,13 +125,13 @@ internal static partial class ModelEmitter
         w.WriteSummary(baked is not null && baked.CodecBits != 0
             ? "The code quantiser baked from the weight file's 'qant' section."
             : "The code quantiser over the code activation's known range.");
-        w.WriteLine("public static Ae.Compression.CodeQuantizer CodeQuantizer { get; } =");
-        w.WriteLine("    new Ae.Compression.CodeQuantizer(CodeBits, s_codeMin, s_codeMax);");
+        w.WriteLine("public static global::EdgeAe.Compression.CodeQuantizer CodeQuantizer { get; } =");
+        w.WriteLine("    new global::EdgeAe.Compression.CodeQuantizer(CodeBits, s_codeMin, s_codeMax);");
         w.WriteLine();
         if (baked is not null)
         {
             w.WriteSummary("A packet codec over this model with the baked quantiser and model id (encode and decode packets, single, batched or from a stream).");
-            w.WriteLine("public Ae.Compression.PacketCodec CreatePacketCodec() => new(this, CodeQuantizer, BakedPacketModelId);");
+            w.WriteLine("public global::EdgeAe.Compression.PacketCodec CreatePacketCodec() => new(this, CodeQuantizer, BakedPacketModelId);");
             w.WriteLine();
         }
     }

@@ -14,18 +14,6 @@ namespace EdgeAe.Generators.Emitting;
 /// </summary>
 internal static partial class ModelEmitter
 {
-    /// <summary>The usings of a desktop file: short names for the runtime (aliases, so nothing else comes into scope).</summary>
-    private static void WriteDesktopUsings(SourceWriter w)
-    {
-        w.WriteLine("using System;");
-        w.WriteLine("using System.CodeDom.Compiler;");
-        w.WriteLine("using Ae = global::EdgeAe;");
-        w.WriteLine("using Kernels = global::EdgeAe.Kernels;");
-        w.WriteLine("using MemoryMarshal = global::System.Runtime.InteropServices.MemoryMarshal;");
-        w.WriteLine("using Unsafe = global::System.Runtime.CompilerServices.Unsafe;");
-        w.WriteLine();
-    }
-
     private static void WriteDesktopClassBody(SourceWriter w, ModelPlan plan, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
@@ -43,10 +31,10 @@ internal static partial class ModelEmitter
         WriteTopology(w, plan);
         WriteDesktopCodec(w, plan, baked);
 
-        w.WriteLine("private readonly Ae.AlignedBuffer _parameters = new(ParameterBufferLength);");
-        w.WriteLine("private readonly Ae.AlignedBuffer _gradients = new(ParameterBufferLength);");
-        w.WriteLine("private readonly Ae.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);");
-        w.WriteLine("private readonly Ae.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);");
+        w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _parameters = new(ParameterBufferLength);");
+        w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _gradients = new(ParameterBufferLength);");
+        w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);");
+        w.WriteLine("private readonly global::EdgeAe.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);");
         w.WriteLine();
         WriteDesktopConstructors(w, plan, baked);
         WriteFakeQuantizationMember(w);
@@ -55,15 +43,20 @@ internal static partial class ModelEmitter
         WriteDesktopAnomaly(w, plan, baked);
         WriteDesktopTraining(w, plan);
 
-        w.WriteLine("private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);");
+        w.WriteLine("private ref float Ws(int offset)");
+        w.WriteLine("    => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _workspace.Reference, offset);");
         w.WriteLine();
-        w.WriteLine("private static ref float At(ref float workspace, int offset) => ref Unsafe.Add(ref workspace, offset);");
+        w.WriteLine("private static ref float At(ref float workspace, int offset)");
+        w.WriteLine("    => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref workspace, offset);");
         w.WriteLine();
-        w.WriteLine("private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);");
+        w.WriteLine("private ref float Transposed(int offset)");
+        w.WriteLine("    => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _transposed.Reference, offset);");
         w.WriteLine();
-        w.WriteLine("private static ref float In(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);");
+        w.WriteLine("private static ref float In(global::System.ReadOnlySpan<float> span)");
+        w.WriteLine("    => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);");
         w.WriteLine();
-        w.WriteLine("private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);");
+        w.WriteLine("private static ref float Out(global::System.Span<float> span)");
+        w.WriteLine("    => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);");
         WriteLayerStructs(w, plan);
         WriteWorkspaceLayout(w, plan);
         WriteInt8Companion(w, plan);
@@ -85,7 +78,9 @@ internal static partial class ModelEmitter
         else
         {
             w.WriteSummary("Creates the model with the trained parameters baked from <see cref=\"BakedWeightsFile\"/>, bit for bit.");
-            w.WriteLine($"public {name}() => s_bakedParameters.CopyTo(_parameters.Span);");
+            // MemoryExtensions by name: the file has no usings, so the extension method is not in scope.
+            w.WriteLine($"public {name}()");
+            w.WriteLine("    => global::System.MemoryExtensions.CopyTo(s_bakedParameters, _parameters.Span);");
         }
 
         w.WriteLine();
@@ -93,13 +88,13 @@ internal static partial class ModelEmitter
         w.WriteLine($"public {name}(int seed) => InitializeParameters(seed);");
         w.WriteLine();
         w.WriteSummary("The static description of this model: layers, offsets, loss.");
-        w.WriteLine("Ae.ModelTopology Ae.IAutoencoder.Topology => Topology;");
+        w.WriteLine("global::EdgeAe.ModelTopology global::EdgeAe.IAutoencoder.Topology => Topology;");
         w.WriteLine();
         w.WriteSummary("All weights and biases, contiguous, in the order the remarks show.");
-        w.WriteLine("public Span<float> Parameters => _parameters.Span;");
+        w.WriteLine("public global::System.Span<float> Parameters => _parameters.Span;");
         w.WriteLine();
         w.WriteSummary(ApiDoc.Gradients);
-        w.WriteLine("public Span<float> Gradients => _gradients.Span;");
+        w.WriteLine("public global::System.Span<float> Gradients => _gradients.Span;");
         w.WriteLine();
     }
 
@@ -110,9 +105,9 @@ internal static partial class ModelEmitter
             ? "Re-initialises every parameter from <paramref name=\"seed\"/>: weights and biases uniform in ±1/√fan_in (PyTorch's nn.Linear default). Same seed, same weights, on every target."
             : "Re-initialises every parameter from <paramref name=\"seed\"/>: weights uniform in ±limit (Glorot for sigmoid, tanh and linear layers, He for ReLU layers), biases zero. Same seed, same weights, on every target.");
         w.OpenBlock("public void InitializeParameters(int seed)");
-        w.WriteLine("Span<float> p = _parameters.Span;");
+        w.WriteLine("global::System.Span<float> p = _parameters.Span;");
         w.WriteLine("p.Clear();");
-        w.WriteLine("ulong state = Kernels.Portable.SeedState(seed);");
+        w.WriteLine("ulong state = global::EdgeAe.Kernels.Portable.SeedState(seed);");
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;
@@ -121,12 +116,12 @@ internal static partial class ModelEmitter
             w.WriteLine($"// Layer {l.Index}: {init.Description}");
             if (init.WeightLimit is float weightLimit)
             {
-                w.WriteStatement($"Kernels.Portable.FillUniform(p.Slice({name}.Weights, {Invariant.Int(layer.WeightCount)}), {Invariant.Float(weightLimit)}, ref state);");
+                w.WriteStatement($"global::EdgeAe.Kernels.Portable.FillUniform(p.Slice({name}.Weights, {Invariant.Int(layer.WeightCount)}), {Invariant.Float(weightLimit)}, ref state);");
             }
 
             if (init.BiasLimit is float biasLimit)
             {
-                w.WriteStatement($"Kernels.Portable.FillUniform(p.Slice({name}.Biases, {Invariant.Int(l.Width)}), {Invariant.Float(biasLimit)}, ref state);");
+                w.WriteStatement($"global::EdgeAe.Kernels.Portable.FillUniform(p.Slice({name}.Biases, {Invariant.Int(l.Width)}), {Invariant.Float(biasLimit)}, ref state);");
             }
         }
 
@@ -141,7 +136,7 @@ internal static partial class ModelEmitter
         int last = plan.OutputLayer.Layer.Index;
 
         w.WriteSummary(ApiDoc.Encode);
-        w.OpenBlock("public void Encode(ReadOnlySpan<float> input, Span<float> code)");
+        w.OpenBlock("public void Encode(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "code", "CodeSize");
         w.WriteLine("ref float p = ref _parameters.Reference;");
@@ -150,24 +145,24 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Encodes like <see cref=\"Encode\"/> with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same math functions): the code is bit-identical to what a device running this declaration computes, on any machine. Slower than <see cref=\"Encode\"/>; packet codecs use it. Allocates nothing.");
-        w.OpenBlock("public void EncodePortable(ReadOnlySpan<float> input, Span<float> code)");
+        w.OpenBlock("public void EncodePortable(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "code", "CodeSize");
-        w.WriteLine("ReadOnlySpan<float> p = _parameters.Span;");
+        w.WriteLine("global::System.ReadOnlySpan<float> p = _parameters.Span;");
         for (int l = 0; l <= code; l++)
         {
             LayerPlan layer = plan.Layers[l];
             string source = l == 0 ? "input" : $"_workspace.Span.Slice(SampleLayout.Activations{l - 1}, {Invariant.Int(plan.Layers[l - 1].Layer.Width)})";
             string target = l == code ? "code" : $"_workspace.Span.Slice(SampleLayout.Activations{l}, {Invariant.Int(layer.Layer.Width)})";
             w.WriteLine(LayerComment(layer));
-            w.WriteStatement($"Kernels.Portable.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {PortableActivation(layer)}>(p, {source}, {target});");
+            w.WriteStatement($"global::EdgeAe.Kernels.Portable.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {PortableActivation(layer)}>(p, {source}, {target});");
         }
 
         w.CloseBlock();
         w.WriteLine();
 
         w.WriteSummary(ApiDoc.Decode);
-        w.OpenBlock("public void Decode(ReadOnlySpan<float> code, Span<float> output)");
+        w.OpenBlock("public void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)");
         WriteCheck(w, "code", "CodeSize");
         WriteCheck(w, "output", "InputSize");
         w.WriteLine("ref float p = ref _parameters.Reference;");
@@ -176,20 +171,20 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Encodes a batch: <paramref name=\"inputs\"/> holds count × <see cref=\"InputSize\"/> floats sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"codes\"/> receives count × <see cref=\"CodeSize\"/> floats. Allocates nothing.");
-        w.OpenBlock("public void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)");
-        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
-        w.WriteStatement("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
+        w.OpenBlock("public void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)");
+        w.WriteLine("int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
         w.WriteLine("EncodeRows(inputs, count);");
-        w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{code}), BatchLayout.Row{code}, codes, CodeSize, count);");
+        w.WriteStatement($"global::EdgeAe.Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{code}), BatchLayout.Row{code}, codes, CodeSize, count);");
         w.CloseBlock();
         w.WriteLine();
 
         bool batchedDecoder = BatchMatchesSingleSample(plan, code + 1, last);
         bool hiddenDecoder = last - 1 > code;
         w.WriteSummary("Decodes a batch: <paramref name=\"codes\"/> holds count × <see cref=\"CodeSize\"/> floats code after code (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>), <paramref name=\"outputs\"/> receives count × <see cref=\"InputSize\"/> floats, bit for bit what <see cref=\"Decode\"/> gives each code. Allocates nothing.");
-        w.OpenBlock("public void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)");
-        w.WriteLine("int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));");
-        w.WriteStatement("Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));");
+        w.OpenBlock("public void DecodeBatch(global::System.ReadOnlySpan<float> codes, global::System.Span<float> outputs)");
+        w.WriteLine("int count = global::EdgeAe.Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));");
         if (batchedDecoder)
         {
             if (hiddenDecoder)
@@ -199,7 +194,7 @@ internal static partial class ModelEmitter
 
             w.WriteLine("ref float p = ref _parameters.Reference;");
             WriteBatchForward(w, plan, last, last, BatchEnd.Activated, first: hiddenDecoder ? $"ref Ws(BatchLayout.Activations{last - 1}), fromInputs: false" : "ref In(codes), fromInputs: true");
-            w.WriteStatement($"Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{last}), BatchLayout.Row{last}, outputs, InputSize, count);");
+            w.WriteStatement($"global::EdgeAe.Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations{last}), BatchLayout.Row{last}, outputs, InputSize, count);");
         }
         else
         {
@@ -210,7 +205,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary((code == 0 ? "Layer 0" : "Layers 0.." + Invariant.Int(code)) + " over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).");
-        w.OpenBlock("private void EncodeRows(ReadOnlySpan<float> inputs, int count)");
+        w.OpenBlock("private void EncodeRows(global::System.ReadOnlySpan<float> inputs, int count)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         WriteBatchTransposes(w, plan, 0, code);
         WriteBatchForward(w, plan, 0, code, BatchEnd.Activated);
@@ -228,7 +223,7 @@ internal static partial class ModelEmitter
         }
 
         w.WriteSummary(ApiDoc.Reconstruct(spec.Loss));
-        w.OpenBlock("public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)");
+        w.OpenBlock("public float Reconstruct(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "output", "InputSize");
         w.WriteLine("return ForwardAndLoss(input, input, ref Out(output));");
@@ -236,7 +231,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary(ApiDoc.Evaluate);
-        w.OpenBlock("public float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
+        w.OpenBlock("public float Evaluate(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
         w.WriteLine($"return ForwardAndLoss(input, target, ref Ws(SampleLayout.Activations{last}));");
@@ -245,7 +240,7 @@ internal static partial class ModelEmitter
 
         LayerPlan output = plan.OutputLayer;
         w.WriteSummary("Every layer on <paramref name=\"input\"/>; the reconstruction goes to <paramref name=\"output\"/>, its loss against <paramref name=\"target\"/> is returned.");
-        w.OpenBlock("private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)");
+        w.OpenBlock("private float ForwardAndLoss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, ref float output)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         string x = "ref In(input)";
         if (last > 0)
@@ -257,8 +252,8 @@ internal static partial class ModelEmitter
         w.WriteLine(LayerComment(output) + " The loss is summed as the outputs are written.");
         string tied = output.IsTied ? "true" : "false";
         w.WriteStatement(spec.Loss == LossKind.BinaryCrossEntropy
-            ? $"double loss = Kernels.Dense.ForwardBinaryCrossEntropy<Layer{last}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.PreActivations), ref In(target), ref output);"
-            : $"double loss = Kernels.Dense.ForwardSquaredError<Layer{last}, {KernelActivation(plan, output)}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.Activations{last}), ref In(target), ref output);");
+            ? $"double loss = global::EdgeAe.Kernels.Dense.ForwardBinaryCrossEntropy<Layer{last}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.PreActivations), ref In(target), ref output);"
+            : $"double loss = global::EdgeAe.Kernels.Dense.ForwardSquaredError<Layer{last}, {KernelActivation(plan, output)}>(tied: {tied}, ref p, {x}, ref Ws(SampleLayout.Activations{last}), ref In(target), ref output);");
         w.WriteLine("return (float)loss;");
         w.CloseBlock();
         w.WriteLine();
@@ -270,7 +265,7 @@ internal static partial class ModelEmitter
         int last = plan.OutputLayer.Layer.Index;
 
         w.WriteSummary(ApiDoc.AccumulateGradients);
-        w.OpenBlock("public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
+        w.OpenBlock("public float AccumulateGradients(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
         w.WriteLine("PrepareBatch();");
@@ -279,9 +274,9 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Forward and backward over a batch: <paramref name=\"inputs\"/> and <paramref name=\"targets\"/> hold count × <see cref=\"InputSize\"/> floats, sample after sample (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/>). Adds the gradients summed over the batch to <see cref=\"Gradients\"/> and returns the summed loss. Allocates nothing.");
-        w.OpenBlock("public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)");
-        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
-        w.WriteStatement("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
+        w.OpenBlock("public float AccumulateBatchGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)");
+        w.WriteLine("int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
         w.WriteLine("PrepareBatch();");
         w.WriteLine("return Backpropagate(inputs, targets, count, ref _workspace.Reference, ref _gradients.Reference);");
         w.CloseBlock();
@@ -299,22 +294,20 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("A workspace and a gradient buffer of this model's sizes for <see cref=\"AccumulateShardGradients\"/>: one per thread.");
-        w.WriteLine("public Ae.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
+        w.WriteLine("public global::EdgeAe.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
         w.WriteLine();
 
         w.WriteSummary("Forward and backward over one shard of a batch in <paramref name=\"worker\"/>'s workspace (1 ≤ count ≤ <see cref=\"MaxBatchSize\"/> samples, as for <see cref=\"AccumulateBatchGradients\"/>): adds the shard's gradients to the worker's buffer and returns the summed loss. Reads the parameters and what <see cref=\"PrepareBatch()\"/> made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.");
-        w.WriteLine("public float AccumulateShardGradients(");
-        w.OpenBlock("    ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)");
-        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
-        w.WriteStatement("Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
-        w.WriteStatement("Ae.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
+        w.OpenBlock("public float AccumulateShardGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::EdgeAe.TrainingWorker worker)");
+        w.WriteLine("int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Check(targets, inputs.Length, nameof(targets));");
+        w.WriteStatement("global::EdgeAe.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);");
         w.WriteLine("return Backpropagate(inputs, targets, count, ref worker.Workspace.Reference, ref worker.Gradients.Reference);");
         w.CloseBlock();
         w.WriteLine();
 
         w.WriteSummary("Layer by layer over the whole batch in workspace <paramref name=\"w\"/>, adding to gradients <paramref name=\"g\"/>: forward, the loss and output delta, backward (gradients, then the delta before). The transposed copies are <see cref=\"PrepareBatch()\"/>'s.");
-        w.WriteLine("private float Backpropagate(");
-        w.OpenBlock("    ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)");
+        w.OpenBlock("private float Backpropagate(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int count, ref float w, ref float g)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         WriteBatchForward(w, plan, 0, last, BatchEnd.Training, Worker);
         w.WriteLine();
@@ -322,12 +315,12 @@ internal static partial class ModelEmitter
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
             w.WriteLine("// Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.");
-            w.WriteStatement($"double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref At(ref w, BatchLayout.PreActivations), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
+            w.WriteStatement($"double loss = global::EdgeAe.Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref At(ref w, BatchLayout.PreActivations), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
         }
         else
         {
             w.WriteLine($"// Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = {output.Layer.Activation}.");
-            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref At(ref w, BatchLayout.Activations{last}), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
+            w.WriteStatement($"double loss = global::EdgeAe.Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref At(ref w, BatchLayout.Activations{last}), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
         }
 
         WriteFakeQuantizationHook(w, "Backward", last, $"ref At(ref w, BatchLayout.Deltas{last})");
@@ -340,12 +333,12 @@ internal static partial class ModelEmitter
                 + (l > 0 ? $"; δ of layer {l - 1} = (Δ·Wᵀ)∘f′, f = {plan.Layers[l - 1].Layer.Activation}." : "."));
             string x = l == 0 ? "ref In(inputs), fromInputs: true" : $"ref At(ref w, BatchLayout.Activations{l - 1}), fromInputs: false";
             w.WriteStatement(layer.IsTied
-                ? $"Kernels.Dense.GradientsBatchTied<Layer{l}>(ref g, ref At(ref w, BatchLayout.Activations{l - 1}), ref At(ref w, BatchLayout.Deltas{l}), count);"
-                : $"Kernels.Dense.GradientsBatch<Layer{l}>(ref g, {x}, ref At(ref w, BatchLayout.Deltas{l}), count);");
+                ? $"global::EdgeAe.Kernels.Dense.GradientsBatchTied<Layer{l}>(ref g, ref At(ref w, BatchLayout.Activations{l - 1}), ref At(ref w, BatchLayout.Deltas{l}), count);"
+                : $"global::EdgeAe.Kernels.Dense.GradientsBatch<Layer{l}>(ref g, {x}, ref At(ref w, BatchLayout.Deltas{l}), count);");
             if (l > 0)
             {
-                string weights = layer.IsTied ? $"ref Unsafe.Add(ref p, Layer{l}.Weights)" : $"ref Transposed(BatchLayout.Transposed{l})";
-                w.WriteStatement($"Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>({weights}, ref At(ref w, BatchLayout.Deltas{l}), ref At(ref w, BatchLayout.Activations{l - 1}), ref At(ref w, BatchLayout.Deltas{l - 1}), count);");
+                string weights = layer.IsTied ? $"ref global::System.Runtime.CompilerServices.Unsafe.Add(ref p, Layer{l}.Weights)" : $"ref Transposed(BatchLayout.Transposed{l})";
+                w.WriteStatement($"global::EdgeAe.Kernels.Dense.DeltaBatch<Layer{l}, {KernelActivation(plan, plan.Layers[l - 1])}>({weights}, ref At(ref w, BatchLayout.Deltas{l}), ref At(ref w, BatchLayout.Activations{l - 1}), ref At(ref w, BatchLayout.Deltas{l - 1}), count);");
                 WriteFakeQuantizationHook(w, "Backward", l - 1, $"ref At(ref w, BatchLayout.Deltas{l - 1})");
             }
         }
@@ -356,12 +349,12 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient. Returns the mean per-sample loss before the step. Allocates nothing.");
-        w.OpenBlock("public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate)");
-        w.WriteStatement("Kernels.Shape.CheckLearningRate(learningRate);");
+        w.OpenBlock("public float TrainBatch(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float learningRate)");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.CheckLearningRate(learningRate);");
         w.WriteLine("ZeroGradients();");
         w.WriteLine("float loss = AccumulateBatchGradients(inputs, targets);");
         w.WriteLine("int count = inputs.Length / InputSize;");
-        w.WriteStatement("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);");
         w.WriteLine("return loss / count;");
         w.CloseBlock();
         w.WriteLine();
@@ -370,14 +363,15 @@ internal static partial class ModelEmitter
         w.WriteLine("public void ZeroGradients() => _gradients.Span.Clear();");
         w.WriteLine();
         w.WriteSummary(ApiDoc.TrainStep);
-        w.WriteLine("public float TrainStep(ReadOnlySpan<float> input, float learningRate) => TrainStep(input, input, learningRate);");
+        w.WriteLine("public float TrainStep(global::System.ReadOnlySpan<float> input, float learningRate)");
+        w.WriteLine("    => TrainStep(input, input, learningRate);");
         w.WriteLine();
         w.WriteSummary(ApiDoc.TrainStepWithTarget);
-        w.OpenBlock("public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate)");
-        w.WriteStatement("Kernels.Shape.CheckLearningRate(learningRate);");
+        w.OpenBlock("public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, float learningRate)");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.CheckLearningRate(learningRate);");
         w.WriteLine("ZeroGradients();");
         w.WriteLine("float loss = AccumulateGradients(input, target);");
-        w.WriteStatement("Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);");
         w.WriteLine("return loss;");
         w.CloseBlock();
         w.WriteLine();
@@ -395,7 +389,7 @@ internal static partial class ModelEmitter
             LayerPlan layer = plan.Layers[l];
             string y = l == last && target is not null ? target : $"ref Ws(SampleLayout.Activations{l})";
             w.WriteLine(LayerComment(layer));
-            w.WriteStatement($"Kernels.Dense.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {KernelActivation(plan, layer)}>(ref p, {x}, {y});");
+            w.WriteStatement($"global::EdgeAe.Kernels.Dense.{(layer.IsTied ? "ForwardTied" : "Forward")}<Layer{l}, {KernelActivation(plan, layer)}>(ref p, {x}, {y});");
             x = $"ref Ws(SampleLayout.Activations{l})";
         }
     }
@@ -430,7 +424,7 @@ internal static partial class ModelEmitter
             int rows = layer.IsTied ? layer.Layer.Width : layer.Layer.InputWidth;
             int columns = layer.IsTied ? layer.Layer.InputWidth : layer.Layer.Width;
             string part = ranged ? $", Layer{layer.Layer.Index}.Weights, firstParameter, endParameter" : string.Empty;
-            w.WriteStatement($"Kernels.Matrix.Transpose(ref Unsafe.Add(ref p, Layer{layer.Layer.Index}.Weights), {Invariant.Int(rows)}, {Invariant.Int(columns)}, ref Transposed(BatchLayout.Transposed{layer.Layer.Index}){part});");
+            w.WriteStatement($"global::EdgeAe.Kernels.Matrix.Transpose(ref global::System.Runtime.CompilerServices.Unsafe.Add(ref p, Layer{layer.Layer.Index}.Weights), {Invariant.Int(rows)}, {Invariant.Int(columns)}, ref Transposed(BatchLayout.Transposed{layer.Layer.Index}){part});");
         }
     }
 
@@ -477,14 +471,14 @@ internal static partial class ModelEmitter
             bool zOnly = l == last && (end == BatchEnd.Scoring || (training && bce));
             string x = l == from ? first : $"ref {ws}BatchLayout.Activations{l - 1}), fromInputs: false";
             string y = zOnly && bce ? $"ref {ws}BatchLayout.PreActivations)" : $"ref {ws}BatchLayout.Activations{l})";
-            string activation = zOnly ? "Kernels.Linear" : KernelActivation(plan, layer);
+            string activation = zOnly ? "global::EdgeAe.Kernels.Linear" : KernelActivation(plan, layer);
             string note = !zOnly ? string.Empty
                 : training ? " Stores z: the loss pass applies σ."
                 : " Stores z: the epilogue below applies " + (bce ? "σ." : "f.");
             w.WriteLine(LayerComment(layer) + note);
             w.WriteStatement(layer.IsTied
-                ? $"Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref {ws}BatchLayout.Activations{l - 1}), {y}, count);"
-                : $"Kernels.Dense.ForwardBatch<Layer{l}, {activation}>(ref p, {x}, {y}, count);");
+                ? $"global::EdgeAe.Kernels.Dense.ForwardBatchTied<Layer{l}, {activation}>(ref p, ref Transposed(BatchLayout.Transposed{l}), ref {ws}BatchLayout.Activations{l - 1}), {y}, count);"
+                : $"global::EdgeAe.Kernels.Dense.ForwardBatch<Layer{l}, {activation}>(ref p, {x}, {y}, count);");
             if (training)
             {
                 WriteFakeQuantizationHook(w, "Forward", l, y);
@@ -523,7 +517,7 @@ internal static partial class ModelEmitter
             w.WriteLine();
             w.WriteSummary($"Layer {l.Index} ({Describe.Role(l.Role)}): dense {l.InputWidth} → {l.Width}, {l.Activation}; {weights}, b p[{layer.BiasOffset}..{layer.BiasOffset + l.Width}); "
                 + $"the int8 companion's packed bytes [{packed}..{packed + Int8Plan.Bytes(l.InputWidth, l.Width)}).");
-            w.OpenBlock($"private readonly struct Layer{l.Index} : Kernels.IDenseLayer, Kernels.IInt8Layer");
+            w.OpenBlock($"private readonly struct Layer{l.Index} : global::EdgeAe.Kernels.IDenseLayer, global::EdgeAe.Kernels.IInt8Layer");
             w.WriteLine($"public static int Inputs => {Invariant.Int(l.InputWidth)};");
             w.WriteLine($"public static int Outputs => {Invariant.Int(l.Width)};");
             w.WriteLine($"public static int Weights => {Invariant.Int(layer.WeightOffset)};");
@@ -588,7 +582,7 @@ internal static partial class ModelEmitter
     }
 
     private static void WriteCheck(SourceWriter w, string parameter, string expected)
-        => w.WriteStatement($"Kernels.Shape.Check({parameter}, {expected}, nameof({parameter}));");
+        => w.WriteStatement($"global::EdgeAe.Kernels.Shape.Check({parameter}, {expected}, nameof({parameter}));");
 
     /// <summary>The comment above a layer's call, e.g. <c>// Layer 0 (code): dense 64 → 16, Sigmoid.</c></summary>
     private static string LayerComment(LayerPlan layer)
@@ -602,14 +596,14 @@ internal static partial class ModelEmitter
     {
         if (layer.Layer.Activation == ActivationKind.Sigmoid && layer.PreActivationOffset >= 0)
         {
-            return "Kernels.StableSigmoid";
+            return "global::EdgeAe.Kernels.StableSigmoid";
         }
 
-        return "Kernels." + layer.Layer.Activation;
+        return "global::EdgeAe.Kernels." + layer.Layer.Activation;
     }
 
     /// <summary>The portable path's activation type (both sigmoid forms are the firmware's 1 / (1 + e^−z) there).</summary>
-    private static string PortableActivation(LayerPlan layer) => "Kernels." + layer.Layer.Activation;
+    private static string PortableActivation(LayerPlan layer) => "global::EdgeAe.Kernels." + layer.Layer.Activation;
 }
 
 /// <summary>How one layer's parameters are initialised: the limits of its uniform draws and a comment saying why.</summary>

@@ -22,8 +22,8 @@ internal static partial class ModelEmitter
         w.WriteLine();
         w.WriteSummary($"The int8 form of <see cref=\"{name}\"/> (docs/quantization.md): the same layers with int8 weights and activations, "
             + "int32 sums and fixed-point requantisation, bit-identical on every machine and on the device. Inference only: load an int8 "
-            + "weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or <see cref=\"Ae.Quantization.QuantizedAutoencoder.Load\"/>.");
-        w.OpenBlock("public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder");
+            + "weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or <see cref=\"global::EdgeAe.Quantization.QuantizedAutoencoder.Load\"/>.");
+        w.OpenBlock("public sealed class Int8 : global::EdgeAe.Quantization.QuantizedAutoencoder");
         w.WriteSummary("Bytes of the packed int8 parameters: per layer a header, folded biases, multipliers, a table and the weights in quads.");
         w.WriteLine($"public const int PackedParameterBytes = {Invariant.Int(int8.PackedBytes)};");
         w.WriteLine();
@@ -34,12 +34,12 @@ internal static partial class ModelEmitter
         w.WriteLine("}");
         w.WriteLine();
         w.WriteSummary("Creates the model running <paramref name=\"parameters\"/>.");
-        w.WriteLine("public Int8(Ae.Quantization.QuantizedParameters parameters)");
+        w.WriteLine("public Int8(global::EdgeAe.Quantization.QuantizedParameters parameters)");
         w.WriteLine("    : this() => Load(parameters);");
         w.WriteLine();
 
         w.WriteSummary(ApiDoc.Encode);
-        w.OpenBlock("public override void Encode(ReadOnlySpan<float> input, Span<float> code)");
+        w.OpenBlock("public override void Encode(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "code", "CodeSize");
         w.WriteLine("EncodeRows(input, code, 1);");
@@ -47,7 +47,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary(ApiDoc.Decode);
-        w.OpenBlock("public override void Decode(ReadOnlySpan<float> code, Span<float> output)");
+        w.OpenBlock("public override void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)");
         WriteCheck(w, "code", "CodeSize");
         WriteCheck(w, "output", "InputSize");
         w.WriteLine("ref byte p = ref Packed;");
@@ -56,15 +56,15 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Encodes a batch of 1 to <see cref=\"MaxBatchSize\"/> samples (count × <see cref=\"InputSize\"/> floats) into count × <see cref=\"CodeSize\"/> floats. Allocates nothing.");
-        w.OpenBlock("public override void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)");
-        w.WriteLine("int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
-        w.WriteStatement("Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
+        w.OpenBlock("public override void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)");
+        w.WriteLine("int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));");
+        w.WriteStatement("global::EdgeAe.Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));");
         w.WriteLine("EncodeRows(inputs, codes, count);");
         w.CloseBlock();
         w.WriteLine();
 
         w.WriteSummary("The encoder on <paramref name=\"count\"/> samples: their codes, dequantised, to <paramref name=\"codes\"/>.");
-        w.OpenBlock("private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)");
+        w.OpenBlock("private void EncodeRows(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes, int count)");
         w.WriteLine("ref byte p = ref Packed;");
         WriteInt8Layers(w, plan, 0, code, "inputs", "InputSize", "ref Out(codes), CodeSize", "count");
         w.CloseBlock();
@@ -72,7 +72,7 @@ internal static partial class ModelEmitter
 
         w.WriteSummary(ApiDoc.Reconstruct(spec.Loss) + " The loss is computed in float from the dequantised outputs"
             + (spec.Loss == LossKind.BinaryCrossEntropy ? " (binary cross-entropy from the dequantised pre-activations)." : "."));
-        w.OpenBlock("public override float Reconstruct(ReadOnlySpan<float> input, Span<float> output)");
+        w.OpenBlock("public override float Reconstruct(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "output", "InputSize");
         w.WriteLine("return ForwardAndLoss(input, input, ref Out(output));");
@@ -80,7 +80,7 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary(ApiDoc.Evaluate);
-        w.OpenBlock("public override float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)");
+        w.OpenBlock("public override float Evaluate(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)");
         WriteCheck(w, "input", "InputSize");
         WriteCheck(w, "target", "InputSize");
         w.WriteLine("return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));");
@@ -88,18 +88,18 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Every layer on <paramref name=\"input\"/>; the reconstruction goes to <paramref name=\"output\"/>, its loss against <paramref name=\"target\"/> is returned.");
-        w.OpenBlock("private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)");
+        w.OpenBlock("private float ForwardAndLoss(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, ref float output)");
         w.WriteLine("ref byte p = ref Packed;");
         WriteInt8Layers(w, plan, 0, last, "input", "InputSize", null, "1");
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
             w.WriteComment("Σ softplus(z) − t·z: softplus by the table of the 256 z codes, t·z over the dequantised z (Floats(0)).");
-            w.WriteStatement($"double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Layer{last}>(ref Codes(Int8Rows.Layer{last}), ref Floats(0), ref In(target), ref Softplus);");
+            w.WriteStatement($"double loss = global::EdgeAe.Kernels.Int8Dense.BinaryCrossEntropyLoss<Layer{last}>(ref Codes(Int8Rows.Layer{last}), ref Floats(0), ref In(target), ref Softplus);");
         }
         else
         {
             w.WriteComment("½Σ(a − t)² over the dequantised outputs.");
-            w.WriteStatement($"double loss = Kernels.Dense.SquaredErrorLoss<Layer{last}>(ref output, ref In(target));");
+            w.WriteStatement($"double loss = global::EdgeAe.Kernels.Dense.SquaredErrorLoss<Layer{last}>(ref output, ref In(target));");
         }
 
         w.WriteLine("return (float)loss;");
@@ -108,10 +108,10 @@ internal static partial class ModelEmitter
         w.WriteLine();
 
         w.WriteSummary("Packs every layer's int8 parameters for the kernels.");
-        w.OpenBlock("protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)");
+        w.OpenBlock("protected override void Pack(global::EdgeAe.Quantization.QuantizedParameters parameters, global::System.Span<byte> packed)");
         foreach (LayerPlan layer in plan.Layers)
         {
-            w.WriteLine($"Kernels.Int8Dense.Pack<Layer{layer.Layer.Index}>(packed, parameters.Layers[{Invariant.Int(layer.Layer.Index)}]);");
+            w.WriteLine($"global::EdgeAe.Kernels.Int8Dense.Pack<Layer{layer.Layer.Index}>(packed, parameters.Layers[{Invariant.Int(layer.Layer.Index)}]);");
         }
 
         w.CloseBlock();
@@ -135,7 +135,7 @@ internal static partial class ModelEmitter
     private static void WriteFakeQuantizationMember(SourceWriter w)
     {
         w.WriteSummary("Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their gradients as the int8 model would (docs/quantization.md). Null: plain float32.");
-        w.WriteLine("public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }");
+        w.WriteLine("public global::EdgeAe.Quantization.FakeQuantizer? FakeQuantization { get; set; }");
         w.WriteLine();
     }
 
@@ -152,29 +152,29 @@ internal static partial class ModelEmitter
     private static void WriteInt8Layers(SourceWriter w, ModelPlan plan, int first, int last, string source, string width, string? target, string count)
     {
         string x = first == 0 ? "Int8Rows.Input" : $"Int8Rows.Layer{first - 1}";
-        w.WriteStatement($"Kernels.Int8Dense.Quantize<Layer{first}>(ref p, ref In({source}), {width}, ref Codes({x}), {count});");
+        w.WriteStatement($"global::EdgeAe.Kernels.Int8Dense.Quantize<Layer{first}>(ref p, ref In({source}), {width}, ref Codes({x}), {count});");
         for (int l = first; l <= last; l++)
         {
             LayerPlan layer = plan.Layers[l];
-            string activation = "Kernels." + layer.Layer.Activation;
+            string activation = "global::EdgeAe.Kernels." + layer.Layer.Activation;
             LayerSpec spec = layer.Layer;
             w.WriteLine($"// Layer {spec.Index} ({Describe.Role(spec.Role)}): dense {spec.InputWidth} → {spec.Width}, {spec.Activation}"
                 + (layer.IsTied ? $"; its own int8 W (the float model ties it to layer {spec.TiedTo}'s)." : "."));
             if (l < last)
             {
-                w.WriteStatement($"Kernels.Int8Dense.Forward<Layer{l}, {activation}>(ref p, ref Codes({x}), ref Codes(Int8Rows.Layer{l}), {count});");
+                w.WriteStatement($"global::EdgeAe.Kernels.Int8Dense.Forward<Layer{l}, {activation}>(ref p, ref Codes({x}), ref Codes(Int8Rows.Layer{l}), {count});");
             }
             else if (target is not null)
             {
-                w.WriteStatement($"Kernels.Int8Dense.ForwardToFloat<Layer{l}, {activation}>(ref p, ref Codes({x}), {target}, {count});");
+                w.WriteStatement($"global::EdgeAe.Kernels.Int8Dense.ForwardToFloat<Layer{l}, {activation}>(ref p, ref Codes({x}), {target}, {count});");
             }
             else if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
             {
-                w.WriteStatement($"Kernels.Int8Dense.ForwardOutput<Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, ref Floats(0), ref Codes(Int8Rows.Layer{l}));");
+                w.WriteStatement($"global::EdgeAe.Kernels.Int8Dense.ForwardOutput<Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, ref Floats(0), ref Codes(Int8Rows.Layer{l}));");
             }
             else
             {
-                w.WriteStatement($"Kernels.Int8Dense.ForwardToFloat<Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, InputSize, 1);");
+                w.WriteStatement($"global::EdgeAe.Kernels.Int8Dense.ForwardToFloat<Layer{l}, {activation}>(ref p, ref Codes({x}), ref output, InputSize, 1);");
             }
 
             x = $"Int8Rows.Layer{l}";

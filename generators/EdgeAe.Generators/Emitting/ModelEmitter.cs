@@ -63,18 +63,17 @@ internal static partial class ModelEmitter
             return w.ToString();
         }
 
-        // The usings go inside the (file-scoped) namespace: there the aliases win over names from enclosing namespaces.
+        // No usings: every name from outside the class is written global::-qualified, so no type of the model's
+        // namespace (the model itself may be called Ae, Kernels or Span) can hide or clash with it.
         if (hasNamespace)
         {
             w.WriteLine("namespace " + EscapedNamespace(spec.Namespace) + ";");
             w.WriteLine();
         }
 
-        WriteDesktopUsings(w);
-
         WriteRemarks(w, plan, baked, flavor);
-        w.WriteLine($"[GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable");
+        w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"EdgeAe.Generators\", \"{GeneratorVersion}\")]");
+        w.OpenBlock($"partial class {EscapedIdentifier(spec.TypeName)} : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantization.IFakeQuantizable");
         WriteDesktopClassBody(w, plan, baked);
         w.CloseBlock();
         return w.ToString();
@@ -203,11 +202,11 @@ internal static partial class ModelEmitter
     {
         TopologySpec spec = plan.Topology;
         w.WriteSummary("The static description of this model: layers, tensor offsets, loss and sizes.");
-        w.WriteLine("public static Ae.ModelTopology Topology { get; } = new(");
+        w.WriteLine("public static global::EdgeAe.ModelTopology Topology { get; } = new(");
         w.Indentation++;
         w.WriteLine($"name: \"{spec.FullName}\",");
         w.WriteLine($"inputSize: {Invariant.Int(spec.InputSize)},");
-        w.WriteLine($"loss: Ae.LossKind.{spec.Loss},");
+        w.WriteLine($"loss: global::EdgeAe.LossKind.{spec.Loss},");
         w.WriteLine($"seed: {Invariant.Int(spec.Seed)},");
         w.WriteLine($"tiedWeights: {(spec.TiedWeights ? "true" : "false")},");
         w.WriteLine($"maxBatchSize: {Invariant.Int(spec.MaxBatchSize)},");
@@ -220,8 +219,17 @@ internal static partial class ModelEmitter
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;
-            w.WriteLine($"new(Ae.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, Ae.ActivationKind.{l.Activation}, Layer{l.Index}.Weights, Layer{l.Index}.Biases"
-                + (l.IsTied ? $", TiedTo: {Invariant.Int(l.TiedTo)}" : string.Empty) + "),");
+            string shape = $"new(global::EdgeAe.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, global::EdgeAe.ActivationKind.{l.Activation},";
+            string offsets = $"Layer{l.Index}.Weights, Layer{l.Index}.Biases" + (l.IsTied ? $", TiedTo: {Invariant.Int(l.TiedTo)}" : string.Empty) + "),";
+            if ((w.Indentation * 4) + shape.Length + 1 + offsets.Length <= SourceWriter.MaxLineLength)
+            {
+                w.WriteLine(shape + " " + offsets);
+            }
+            else
+            {
+                w.WriteLine(shape);
+                w.WriteLine("    " + offsets);
+            }
         }
 
         w.Indentation--;

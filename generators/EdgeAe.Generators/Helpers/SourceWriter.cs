@@ -229,10 +229,13 @@ internal sealed class SourceWriter
         return close;
     }
 
-    /// <summary>Writes <paramref name="header"/>, an opening brace, and indents one level.</summary>
+    /// <summary>
+    /// Writes <paramref name="header"/> (wrapped as <see cref="WriteStatement"/> wraps a statement when it is too long, e.g.
+    /// a signature with global::-qualified parameter types), an opening brace, and indents one level.
+    /// </summary>
     public void OpenBlock(string header)
     {
-        WriteLine(header);
+        WriteStatement(header);
         WriteLine("{");
         _indentation++;
     }
