@@ -10,6 +10,7 @@ using EdgeAe.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
 
 namespace EdgeAe.Cli;
@@ -137,8 +138,12 @@ internal static class ModelCompiler
     /// Runs the generator on <paramref name="source"/> (named <paramref name="path"/> in diagnostics). With
     /// <paramref name="bindBodies"/>, errors include the compiler's method-body errors (export); the build path leaves
     /// those to <see cref="Compile"/>'s emit, which binds every body anyway — doing it twice cost a third of the time.
+    /// <paramref name="flavor"/> is the project's <c>EdgeAeTarget</c> (export --target): a firmware declaration may bake
+    /// what only the firmware flavour accepts (an int8 weight file), which the desktop flavour reports as an error.
     /// </summary>
-    public static GeneratorOutput Generate(string source, string path, string assemblyName = "EdgeAeDeclaration", IReadOnlyList<WeightsText>? weights = null, bool bindBodies = true)
+    public static GeneratorOutput Generate(
+        string source, string path, string assemblyName = "EdgeAeDeclaration", IReadOnlyList<WeightsText>? weights = null, bool bindBodies = true,
+        TargetFlavor flavor = TargetFlavor.Desktop)
     {
         SyntaxTree tree = CSharpSyntaxTree.ParseText(SourceText.From(source, Encoding.UTF8), ParseOptions, path);
         SyntaxTree usings = CSharpSyntaxTree.ParseText(GlobalUsings, ParseOptions, "GlobalUsings.g.cs");
@@ -149,6 +154,7 @@ internal static class ModelCompiler
             [new AutoencoderGenerator().AsSourceGenerator()],
             additionalTexts: [.. weights ?? WeightsBeside(source, path)],
             parseOptions: ParseOptions,
+            optionsProvider: new TargetOptions(flavor),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation updated, out ImmutableArray<Diagnostic> generatorDiagnostics);
         GeneratorRunResult run = driver.GetRunResult().Results[0];
@@ -356,6 +362,29 @@ internal static class ModelCompiler
 }
 
 /// <summary>A weight file handed to the generator as an AdditionalFiles item (it reads the bytes from <see cref="Path"/>).</summary>
+/// <summary>The build property a project sets to choose the flavour (<c>EdgeAeTarget</c>), as the generator reads it.</summary>
+internal sealed class TargetOptions(TargetFlavor flavor) : AnalyzerConfigOptionsProvider
+{
+    private readonly AnalyzerConfigOptions _global = new Options(flavor.ToString());
+
+    public override AnalyzerConfigOptions GlobalOptions => _global;
+
+    public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
+
+    public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
+
+    private sealed class Options(string? target) : AnalyzerConfigOptions
+    {
+        public static readonly Options Empty = new(null);
+
+        public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+        {
+            value = key == TargetSelection.BuildProperty ? target : null;
+            return value is not null;
+        }
+    }
+}
+
 internal sealed class WeightsText(string path, byte[] bytes) : AdditionalText
 {
     public override string Path { get; } = path;

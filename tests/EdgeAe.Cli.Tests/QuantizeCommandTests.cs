@@ -141,6 +141,34 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
     }
 
     [Fact]
+    public void Export_takes_a_firmware_declaration_that_bakes_the_int8_file()
+    {
+        // docs/firmware.md's int8 model: a firmware declaration with Weights = "….int8.eaw". export ran the generator as
+        // the desktop flavour whatever --target said, so it refused the declaration with EAE0026 ("baking it is for the
+        // firmware flavour") even for --target nanoframework.
+        Quantized("firmware/digits.int8.eaw");
+        string declaration = trained.Tool.PathOf("firmware/Device.cs");
+        File.WriteAllText(declaration, """
+            namespace Device;
+            [Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy, Seed = 1, Weights = "digits.int8.eaw")]
+            [Code(16, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class DigitsAe;
+            """);
+
+        string source = trained.Tool.PathOf("firmware/Device.g.cs");
+        ToolRun run = trained.Tool.Run("export", "--model", declaration, "--target", "nanoframework", "--out", source);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("int8 weights baked from digits.int8.eaw", run.Output);
+        Assert.Contains("public const bool IsInt8 = true;", File.ReadAllText(source));
+
+        // The desktop flavour still refuses it: the desktop runs an int8 file through DigitsAe.Int8 at run time.
+        run = trained.Tool.Run("export", "--model", declaration, "--out", trained.Tool.PathOf("firmware/Desktop.g.cs"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("error EAE0026", run.Error);
+    }
+
+    [Fact]
     public void Train_qat_fine_tunes_from_a_float_file_and_writes_the_int8_model_beside_it()
     {
         string output = trained.Tool.PathOf("qat/digits.eaw");

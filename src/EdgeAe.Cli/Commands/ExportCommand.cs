@@ -100,7 +100,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
 
         string path = settings.Model ?? "DefaultModel.cs (built-in)";
         string source = settings.Model is null ? ModelHandle.BuiltInDeclaration : ModelCompiler.ReadDeclaration(settings.Model);
-        GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model));
+        GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model), flavor: Targets[settings.Target]);
         ModelCompiler.Check(output, path);
         TopologySpec spec = output.Specs.Single();
         BakedWeights? baked = settings.Weights is not null ? Bake(spec, settings.Weights) : output.Baked.GetValueOrDefault(spec.FullName);
