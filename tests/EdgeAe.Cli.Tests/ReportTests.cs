@@ -54,6 +54,20 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
+    public void Export_json_counts_the_lines_of_the_file_it_wrote()
+    {
+        // "lines" was one more than the file holds: the source ends with a newline, and splitting on '\n' counted the
+        // empty piece after it.
+        using JsonDocument export = Json("export", "--target", "nanoframework", "--out", "Digits.g.cs");
+        JsonElement x = export.RootElement;
+        Assert.Equal("export", x.GetProperty("command").GetString());
+        Assert.Equal("nanoframework", x.GetProperty("target").GetString());
+        Assert.Equal(JsonValueKind.Null, x.GetProperty("baked_weights").ValueKind);
+        Assert.Equal(_tool.PathOf("Digits.g.cs"), x.GetProperty("out").GetString());
+        Assert.Equal(File.ReadAllLines(_tool.PathOf("Digits.g.cs")).Length, x.GetProperty("lines").GetInt32());
+    }
+
+    [Fact]
     public void Reconstruct_writes_every_sample_in_the_datas_original_units()
     {
         // Point 20: a command with reconstructions in the data's units, through the saved normalisation.

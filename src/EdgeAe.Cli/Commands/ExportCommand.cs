@@ -119,7 +119,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
 
         string outPath = Path.GetFullPath(settings.Out);
         OutputFile.WriteText(outPath, writer => writer.Write(generated));
-        int lines = generated.Split('\n').Length;
+        int lines = generated.Count(c => c == '\n') + (generated.EndsWith('\n') ? 0 : 1); // the source ends with a newline
         Environment.Line($"{spec.FullName} ({settings.Target} flavour{(baked is null ? string.Empty : $", {(baked.Int8 is null ? "float32" : "int8")} weights baked from " + baked.FileName)}, {lines:N0} lines) → {outPath}");
         Environment.WriteJson(new ExportReport("export", spec.FullName, settings.Target.ToLowerInvariant(), baked?.FileName, lines, outPath), ReportJson.Default.ExportReport);
         return CommandLine.Success;
