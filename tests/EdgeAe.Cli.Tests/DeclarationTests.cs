@@ -93,7 +93,7 @@ public sealed class DeclarationTests : IDisposable
         ToolRun run = _tool.Run("export", "--model", model, "--out", output);
         Assert.True(run.ExitCode == 0, run.ToString());
         string source = File.ReadAllText(output);
-        Assert.Contains("partial class DenoisingAe : global::EdgeAe.IAutoencoder", source);
+        Assert.Contains("partial class DenoisingAe : Ae.IAutoencoder", source);
         Assert.Contains("namespace Demo", source);
     }
 
@@ -103,7 +103,7 @@ public sealed class DeclarationTests : IDisposable
         string output = _tool.PathOf("Digits.g.cs");
         ToolRun run = _tool.Run("export", "--target", "desktop", "--out", output);
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Contains("partial class DigitsAe : global::EdgeAe.IAutoencoder", File.ReadAllText(output));
+        Assert.Contains("partial class DigitsAe : Ae.IAutoencoder", File.ReadAllText(output));
     }
 
     [Fact]

@@ -118,9 +118,10 @@ public sealed class CompileAndRunTests
     [Fact]
     public void A_model_named_Ae_beside_types_named_like_the_runtimes_compiles_without_warnings_and_runs()
     {
-        // The desktop file used to alias EdgeAe as Ae (and Kernels, Unsafe, MemoryMarshal) inside the model's namespace,
-        // so a model called Ae — the name docs/diagnostics.md uses — failed with 42 CS0576 errors in generated code, and a
-        // Span<T> of the user's namespace replaced System.Span<T> in every signature.
+        // The desktop file aliases EdgeAe as Ae (and Kernels, Unsafe, MemoryMarshal) and imports System inside the model's
+        // namespace. A model called Ae — the name docs/diagnostics.md uses — failed with 42 CS0576 errors in generated code,
+        // and a Span<T> of the user's namespace replaced System.Span<T> in every signature. A name the namespace declares
+        // now gets no directive and stays global::-qualified; the others keep their short names.
         GeneratorRun run = GeneratorHarness.Run(Source(
             """
             [Autoencoder(Input = 16, Loss = Loss.SquaredError, Seed = 4, TiedWeights = true, CodeBits = 8)]
@@ -143,6 +144,14 @@ public sealed class CompileAndRunTests
         Assert.Empty(run.GeneratorDiagnostics);
         Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
         Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
+        string source = run.ModelSource("Demo.Ae");
+        string[] usings = [.. source.Split('\n').Where(line => line.StartsWith("using ", StringComparison.Ordinal))];
+        Assert.Equal(["using System;"], usings); // Array, MathF… still short; every alias name is taken
+        Assert.Contains("partial class Ae : global::EdgeAe.IAutoencoder,", source, StringComparison.Ordinal);
+        Assert.Contains("global::System.ReadOnlySpan<float> input", source, StringComparison.Ordinal);
+        Assert.Contains("global::EdgeAe.Kernels.", source, StringComparison.Ordinal);
+        Assert.Contains("[global::System.CodeDom.Compiler.GeneratedCode(", source, StringComparison.Ordinal);
+        Assert.DoesNotContain(" ReadOnlySpan<float>", source, StringComparison.Ordinal);
 
         float loss = GeneratorHarness.WithModel(run, "Demo.Ae", model =>
         {
@@ -151,6 +160,33 @@ public sealed class CompileAndRunTests
             return model.Reconstruct(input, new float[16]);
         });
         Assert.True(float.IsFinite(loss), $"loss {loss}");
+    }
+
+    [Fact]
+    public void Members_of_the_model_named_like_the_runtimes_keep_their_names_qualified_and_the_rest_short()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Source(
+            """
+            [Autoencoder(Input = 8, Loss = Loss.BinaryCrossEntropy, Seed = 2)]
+            [Code(3, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class Small
+            {
+                public static class Kernels;
+                public int Array => 1;
+            }
+            """));
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
+        string source = run.ModelSource("Demo.Small");
+        Assert.Contains("using Ae = global::EdgeAe;", source, StringComparison.Ordinal);
+        Assert.DoesNotContain("using Kernels", source, StringComparison.Ordinal);
+        Assert.Contains(" Ae.Kernels.Dense.", source, StringComparison.Ordinal); // through the Ae alias, not the taken name
+        Assert.DoesNotContain("global::EdgeAe", source.Replace("using Ae = global::EdgeAe;", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("partial class Small : Ae.IAutoencoder,", source, StringComparison.Ordinal);
+        Assert.Contains("ReadOnlySpan<float> input", source, StringComparison.Ordinal);
+        Assert.DoesNotContain("global::System.ReadOnlySpan", source, StringComparison.Ordinal);
     }
 
     private static string Source(string declaration) => "using EdgeAe;\n\nnamespace Demo;\n\n" + declaration;

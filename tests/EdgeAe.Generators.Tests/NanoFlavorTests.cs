@@ -89,7 +89,7 @@ public sealed class NanoFlavorTests
         Assert.DoesNotContain("IAutoencoder", nano.ModelSource("Device.UnderComplete"));
 
         GeneratorRun desktop = NanoHarness.RunAgainstDesktop(null, Declaration("UnderComplete", false));
-        Assert.Contains(": global::EdgeAe.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
+        Assert.Contains(": Ae.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class NanoFlavorTests
             """;
         GeneratorRun desktop = NanoHarness.RunAgainstDesktop(null, Declaration("UnderComplete", false), spanByte);
         Assert.Contains("(Desktop flavour)", desktop.ModelSource("Device.UnderComplete"));
-        Assert.Contains(": global::EdgeAe.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
+        Assert.Contains(": Ae.IAutoencoder", desktop.ModelSource("Device.UnderComplete"));
     }
 
     [Fact]

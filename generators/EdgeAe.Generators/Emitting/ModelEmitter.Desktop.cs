@@ -43,20 +43,15 @@ internal static partial class ModelEmitter
         WriteDesktopAnomaly(w, plan, baked);
         WriteDesktopTraining(w, plan);
 
-        w.WriteLine("private ref float Ws(int offset)");
-        w.WriteLine("    => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _workspace.Reference, offset);");
+        w.WriteExpressionMember("private ref float Ws(int offset)", "ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _workspace.Reference, offset);");
         w.WriteLine();
-        w.WriteLine("private static ref float At(ref float workspace, int offset)");
-        w.WriteLine("    => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref workspace, offset);");
+        w.WriteExpressionMember("private static ref float At(ref float workspace, int offset)", "ref global::System.Runtime.CompilerServices.Unsafe.Add(ref workspace, offset);");
         w.WriteLine();
-        w.WriteLine("private ref float Transposed(int offset)");
-        w.WriteLine("    => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _transposed.Reference, offset);");
+        w.WriteExpressionMember("private ref float Transposed(int offset)", "ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _transposed.Reference, offset);");
         w.WriteLine();
-        w.WriteLine("private static ref float In(global::System.ReadOnlySpan<float> span)");
-        w.WriteLine("    => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);");
+        w.WriteExpressionMember("private static ref float In(global::System.ReadOnlySpan<float> span)", "ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);");
         w.WriteLine();
-        w.WriteLine("private static ref float Out(global::System.Span<float> span)");
-        w.WriteLine("    => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);");
+        w.WriteExpressionMember("private static ref float Out(global::System.Span<float> span)", "ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);");
         WriteLayerStructs(w, plan);
         WriteWorkspaceLayout(w, plan);
         WriteInt8Companion(w, plan);
@@ -79,8 +74,7 @@ internal static partial class ModelEmitter
         {
             w.WriteSummary("Creates the model with the trained parameters baked from <see cref=\"BakedWeightsFile\"/>, bit for bit.");
             // MemoryExtensions by name: the file has no usings, so the extension method is not in scope.
-            w.WriteLine($"public {name}()");
-            w.WriteLine("    => global::System.MemoryExtensions.CopyTo(s_bakedParameters, _parameters.Span);");
+            w.WriteExpressionMember($"public {name}()", "global::System.MemoryExtensions.CopyTo(s_bakedParameters, _parameters.Span);");
         }
 
         w.WriteLine();
@@ -363,8 +357,7 @@ internal static partial class ModelEmitter
         w.WriteLine("public void ZeroGradients() => _gradients.Span.Clear();");
         w.WriteLine();
         w.WriteSummary(ApiDoc.TrainStep);
-        w.WriteLine("public float TrainStep(global::System.ReadOnlySpan<float> input, float learningRate)");
-        w.WriteLine("    => TrainStep(input, input, learningRate);");
+        w.WriteExpressionMember("public float TrainStep(global::System.ReadOnlySpan<float> input, float learningRate)", "TrainStep(input, input, learningRate);");
         w.WriteLine();
         w.WriteSummary(ApiDoc.TrainStepWithTarget);
         w.OpenBlock("public float TrainStep(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, float learningRate)");

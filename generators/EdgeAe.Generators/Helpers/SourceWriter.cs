@@ -13,6 +13,12 @@ internal sealed class SourceWriter
     private readonly StringBuilder _builder = new();
     private int _indentation;
 
+    /// <summary>
+    /// The short names code lines are written with (<see cref="ShortNames.Shorten"/>): the emitter writes names from
+    /// outside the class <c>global::</c>-qualified, and lines are shortened before they are measured and wrapped.
+    /// </summary>
+    public ShortNames Names { get; init; } = ShortNames.None;
+
     public int Indentation
     {
         get => _indentation;
@@ -22,6 +28,7 @@ internal sealed class SourceWriter
     /// <summary>Writes a line (or several, split on '\n'), each indented to the current level.</summary>
     public void WriteLine(string text)
     {
+        text = Names.Shorten(text);
         if (text.IndexOf('\n') < 0)
         {
             WriteIndentedLine(text);
@@ -36,6 +43,30 @@ internal sealed class SourceWriter
 
     public void WriteLine() => _builder.Append('\n');
 
+    /// <summary>
+    /// Writes an expression-bodied member, <c>signature =&gt; body</c>, on one line when it fits in
+    /// <see cref="MaxLineLength"/> after <see cref="Names"/> shortened it, else with <c>=&gt; body</c> on the next line,
+    /// one level deeper.
+    /// </summary>
+    public void WriteExpressionMember(string signature, string body)
+    {
+        signature = Names.Shorten(signature);
+        body = Names.Shorten(body);
+        if (_indentation * SpacesPerLevel + signature.Length + 4 + body.Length <= MaxLineLength)
+        {
+            WriteIndentedLine(signature + " => " + body);
+            return;
+        }
+
+        WriteIndentedLine(signature);
+        _indentation++;
+        WriteIndentedLine("=> " + body);
+        _indentation--;
+    }
+
+    /// <summary>Writes one line as it is, not shortened by <see cref="Names"/> (the <c>using</c> directives themselves).</summary>
+    public void WriteVerbatim(string line) => WriteIndentedLine(line);
+
     /// <summary>Longest line the writer's wrapping methods produce (indentation included).</summary>
     public const int MaxLineLength = 120;
 
@@ -47,6 +78,7 @@ internal sealed class SourceWriter
     /// </summary>
     public void WriteStatement(string statement)
     {
+        statement = Names.Shorten(statement);
         int open = statement.IndexOf('(');
         if (_indentation * SpacesPerLevel + statement.Length <= MaxLineLength || open < 0)
         {
@@ -113,6 +145,7 @@ internal sealed class SourceWriter
     public void WriteSummary(string text)
     {
         const string Open = "/// <summary>", Close = "</summary>";
+        text = Names.Shorten(text);
         CheckParagraph(text);
         if (_indentation * SpacesPerLevel + Open.Length + text.Length + Close.Length <= MaxLineLength)
         {
@@ -138,6 +171,7 @@ internal sealed class SourceWriter
     /// </summary>
     private void WriteWrapped(string prefix, string text)
     {
+        text = Names.Shorten(text);
         CheckParagraph(text);
         int indent = _indentation * SpacesPerLevel;
         _builder.Append(' ', indent).Append(prefix);

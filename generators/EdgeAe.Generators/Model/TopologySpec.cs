@@ -16,7 +16,11 @@ internal sealed record LayerSpec(int Index, LayerRole Role, int InputWidth, int 
 /// The validated description of one declared autoencoder. Only strings, numbers, enums and
 /// equatable arrays: never a symbol, syntax node or location, so the pipeline can cache it.
 /// </summary>
-/// <remarks><see cref="Namespace"/> and <see cref="TypeName"/> are plain names, without the <c>@</c> of a keyword.</remarks>
+/// <remarks>
+/// <see cref="Namespace"/> and <see cref="TypeName"/> are plain names, without the <c>@</c> of a keyword.
+/// <see cref="TakenNames"/> are the short names of <see cref="ShortNames"/> that the model's namespace or the model
+/// declares (the generated file writes those qualified), in ordinal order.
+/// </remarks>
 internal sealed record TopologySpec(
     string Namespace,
     string TypeName,
@@ -29,7 +33,8 @@ internal sealed record TopologySpec(
     string? Weights = null,
     bool OnDeviceTraining = false,
     InitializationKind Initialization = InitializationKind.GlorotHe,
-    int CodeBits = 0)
+    int CodeBits = 0,
+    EquatableArray<string> TakenNames = default)
 {
     /// <summary>True when the declaration asks for the packet codec (<c>CodeBits = 8</c> or <c>16</c>).</summary>
     public bool HasCodec => CodeBits != 0;

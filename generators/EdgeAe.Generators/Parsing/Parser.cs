@@ -77,9 +77,36 @@ internal static class Parser
             options.Weights,
             options.OnDeviceTraining,
             options.Initialization,
-            options.CodeBits);
+            options.CodeBits,
+            TakenNames(type));
         LocationInfo? weightsLocation = options.Weights is null ? null : NamedArgumentLocation(attributes.Autoencoder, "Weights", cancellationToken);
         return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
+    }
+
+    /// <summary>
+    /// The short names of the generated file's <c>using</c> directives (<see cref="ShortNames.Candidates"/>) that the
+    /// model's namespace declares (a type or namespace of that name) or the model or a base class has as a member: names
+    /// the directives would clash with or be hidden by.
+    /// </summary>
+    private static EquatableArray<string> TakenNames(INamedTypeSymbol type)
+    {
+        var taken = new List<string>();
+        foreach (string name in ShortNames.Candidates)
+        {
+            bool declared = type.ContainingNamespace.GetMembers(name).Any();
+            for (ITypeSymbol? t = type; t is not null && !declared; t = t.BaseType)
+            {
+                declared = t.GetMembers(name).Length > 0;
+            }
+
+            if (declared)
+            {
+                taken.Add(name);
+            }
+        }
+
+        taken.Sort(StringComparer.Ordinal);
+        return taken.ToEquatableArray();
     }
 
     /// <summary>The EdgeAe attributes on <paramref name="type"/>, by kind, in declaration order.</summary>

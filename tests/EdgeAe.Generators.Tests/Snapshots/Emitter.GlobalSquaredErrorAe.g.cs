@@ -3,6 +3,13 @@
 // Do not edit: change the attributes on the declaration instead.
 #nullable enable
 
+using System;
+using System.CodeDom.Compiler;
+using Ae = global::EdgeAe;
+using Kernels = global::EdgeAe.Kernels;
+using MemoryMarshal = global::System.Runtime.InteropServices.MemoryMarshal;
+using Unsafe = global::System.Runtime.CompilerServices.Unsafe;
+
 /// <remarks>
 /// <para>EdgeAe autoencoder: squared error ½Σ(x̂ − x)²; parameters initialised from seed -3.</para>
 /// <code>
@@ -14,8 +21,8 @@
 /// Workspace: 128 bytes for inference, 256 bytes per sample with training,
 /// 16,384 bytes allocated for batches of up to 64.</para>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("EdgeAe.Generators", "<version>")]
-partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantization.IFakeQuantizable
+[GeneratedCode("EdgeAe.Generators", "<version>")]
+partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 {
     /// <summary>Width of the input and of the reconstruction.</summary>
     public const int InputSize = 4;
@@ -63,10 +70,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     public const bool HasBakedWeights = false;
 
     /// <summary>The static description of this model: layers, tensor offsets, loss and sizes.</summary>
-    public static global::EdgeAe.ModelTopology Topology { get; } = new(
+    public static Ae.ModelTopology Topology { get; } = new(
         name: "GlobalSquaredErrorAe",
         inputSize: 4,
-        loss: global::EdgeAe.LossKind.SquaredError,
+        loss: Ae.LossKind.SquaredError,
         seed: -3,
         tiedWeights: true,
         maxBatchSize: 64,
@@ -75,16 +82,14 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
         workspaceLength: 64,
         layers:
         [
-            new(global::EdgeAe.LayerRole.Code, 4, 2, global::EdgeAe.ActivationKind.Sigmoid,
-                Layer0.Weights, Layer0.Biases),
-            new(global::EdgeAe.LayerRole.Output, 2, 4, global::EdgeAe.ActivationKind.Linear,
-                Layer1.Weights, Layer1.Biases, TiedTo: 0),
+            new(Ae.LayerRole.Code, 4, 2, Ae.ActivationKind.Sigmoid, Layer0.Weights, Layer0.Biases),
+            new(Ae.LayerRole.Output, 2, 4, Ae.ActivationKind.Linear, Layer1.Weights, Layer1.Biases, TiedTo: 0),
         ]);
 
-    private readonly global::EdgeAe.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::EdgeAe.AlignedBuffer _gradients = new(ParameterBufferLength);
-    private readonly global::EdgeAe.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);
-    private readonly global::EdgeAe.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);
+    private readonly Ae.AlignedBuffer _parameters = new(ParameterBufferLength);
+    private readonly Ae.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private readonly Ae.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);
+    private readonly Ae.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);
 
     /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
     public GlobalSquaredErrorAe() => InitializeParameters(DeclaredSeed);
@@ -93,21 +98,21 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     public GlobalSquaredErrorAe(int seed) => InitializeParameters(seed);
 
     /// <summary>The static description of this model: layers, offsets, loss.</summary>
-    global::EdgeAe.ModelTopology global::EdgeAe.IAutoencoder.Topology => Topology;
+    Ae.ModelTopology Ae.IAutoencoder.Topology => Topology;
 
     /// <summary>All weights and biases, contiguous, in the order the remarks show.</summary>
-    public global::System.Span<float> Parameters => _parameters.Span;
+    public Span<float> Parameters => _parameters.Span;
 
     /// <summary>
     /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
     /// </summary>
-    public global::System.Span<float> Gradients => _gradients.Span;
+    public Span<float> Gradients => _gradients.Span;
 
     /// <summary>
     /// Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their
     /// gradients as the int8 model would (docs/quantization.md). Null: plain float32.
     /// </summary>
-    public global::EdgeAe.Quantization.FakeQuantizer? FakeQuantization { get; set; }
+    public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }
 
     /// <summary>
     /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit (Glorot for sigmoid, tanh
@@ -115,11 +120,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// </summary>
     public void InitializeParameters(int seed)
     {
-        global::System.Span<float> p = _parameters.Span;
+        Span<float> p = _parameters.Span;
         p.Clear();
-        ulong state = global::EdgeAe.Kernels.Portable.SeedState(seed);
+        ulong state = Kernels.Portable.SeedState(seed);
         // Layer 0: Glorot uniform, limit √(6/(4 + 2)); biases stay 0.
-        global::EdgeAe.Kernels.Portable.FillUniform(p.Slice(Layer0.Weights, 8), 1f, ref state);
+        Kernels.Portable.FillUniform(p.Slice(Layer0.Weights, 8), 1f, ref state);
         // Layer 1: tied to layer 0's weights; its biases stay 0.
     }
 
@@ -127,14 +132,13 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
     /// (<see cref="CodeSize"/> floats). Allocates nothing.
     /// </summary>
-    public void Encode(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+    public void Encode(ReadOnlySpan<float> input, Span<float> code)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
         ref float p = ref _parameters.Reference;
         // Layer 0 (code): dense 4 → 2, Sigmoid.
-        global::EdgeAe.Kernels.Dense.Forward<Layer0, global::EdgeAe.Kernels.Sigmoid>(
-            ref p, ref In(input), ref Out(code));
+        Kernels.Dense.Forward<Layer0, Kernels.Sigmoid>(ref p, ref In(input), ref Out(code));
     }
 
     /// <summary>
@@ -142,27 +146,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// multiply-add, the same math functions): the code is bit-identical to what a device running this declaration
     /// computes, on any machine. Slower than <see cref="Encode"/>; packet codecs use it. Allocates nothing.
     /// </summary>
-    public void EncodePortable(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+    public void EncodePortable(ReadOnlySpan<float> input, Span<float> code)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
-        global::System.ReadOnlySpan<float> p = _parameters.Span;
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
+        ReadOnlySpan<float> p = _parameters.Span;
         // Layer 0 (code): dense 4 → 2, Sigmoid.
-        global::EdgeAe.Kernels.Portable.Forward<Layer0, global::EdgeAe.Kernels.Sigmoid>(p, input, code);
+        Kernels.Portable.Forward<Layer0, Kernels.Sigmoid>(p, input, code);
     }
 
     /// <summary>
     /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
     /// (<see cref="InputSize"/> floats). Allocates nothing.
     /// </summary>
-    public void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)
+    public void Decode(ReadOnlySpan<float> code, Span<float> output)
     {
-        global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
-        global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
+        Kernels.Shape.Check(output, InputSize, nameof(output));
         ref float p = ref _parameters.Reference;
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
-        global::EdgeAe.Kernels.Dense.ForwardTied<Layer1, global::EdgeAe.Kernels.Linear>(
-            ref p, ref In(code), ref Out(output));
+        Kernels.Dense.ForwardTied<Layer1, Kernels.Linear>(ref p, ref In(code), ref Out(output));
     }
 
     /// <summary>
@@ -170,13 +173,12 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// count ≤ <see cref="MaxBatchSize"/>), <paramref name="codes"/> receives count × <see cref="CodeSize"/> floats.
     /// Allocates nothing.
     /// </summary>
-    public void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+    public void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
         EncodeRows(inputs, count);
-        global::EdgeAe.Kernels.Dense.CopyRows(
-            ref Ws(BatchLayout.Activations0), BatchLayout.Row0, codes, CodeSize, count);
+        Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations0), BatchLayout.Row0, codes, CodeSize, count);
     }
 
     /// <summary>
@@ -184,10 +186,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// ≤ <see cref="MaxBatchSize"/>), <paramref name="outputs"/> receives count × <see cref="InputSize"/> floats, bit
     /// for bit what <see cref="Decode"/> gives each code. Allocates nothing.
     /// </summary>
-    public void DecodeBatch(global::System.ReadOnlySpan<float> codes, global::System.Span<float> outputs)
+    public void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));
-        global::EdgeAe.Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));
+        int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));
+        Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));
         // A tied layer: sample by sample, so that each result is the single-sample one bit for bit (a tied layer's
         // batch product sums in another order).
         for (int s = 0; s < count; s++)
@@ -199,11 +201,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// <summary>
     /// Layer 0 over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).
     /// </summary>
-    private void EncodeRows(global::System.ReadOnlySpan<float> inputs, int count)
+    private void EncodeRows(ReadOnlySpan<float> inputs, int count)
     {
         ref float p = ref _parameters.Reference;
         // Layer 0 (code): dense 4 → 2, Sigmoid.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer0, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
             ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
     }
 
@@ -211,10 +213,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
     /// reconstruction against the input: squared error ½Σ(x̂ − x)². Allocates nothing.
     /// </summary>
-    public float Reconstruct(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+    public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(output, InputSize, nameof(output));
         return ForwardAndLoss(input, input, ref Out(output));
     }
 
@@ -222,10 +224,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a denoising
     /// model: a corrupted input against the clean one). Allocates nothing.
     /// </summary>
-    public float Evaluate(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+    public float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(target, InputSize, nameof(target));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(target, InputSize, nameof(target));
         return ForwardAndLoss(input, target, ref Ws(SampleLayout.Activations1));
     }
 
@@ -233,15 +235,13 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss against
     /// <paramref name="target"/> is returned.
     /// </summary>
-    private float ForwardAndLoss(
-        global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, ref float output)
+    private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
     {
         ref float p = ref _parameters.Reference;
         // Layer 0 (code): dense 4 → 2, Sigmoid.
-        global::EdgeAe.Kernels.Dense.Forward<Layer0, global::EdgeAe.Kernels.Sigmoid>(
-            ref p, ref In(input), ref Ws(SampleLayout.Activations0));
+        Kernels.Dense.Forward<Layer0, Kernels.Sigmoid>(ref p, ref In(input), ref Ws(SampleLayout.Activations0));
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's. The loss is summed as the outputs are written.
-        double loss = global::EdgeAe.Kernels.Dense.ForwardSquaredError<Layer1, global::EdgeAe.Kernels.Linear>(
+        double loss = Kernels.Dense.ForwardSquaredError<Layer1, Kernels.Linear>(
             tied: true, ref p, ref Ws(SampleLayout.Activations0), ref Ws(SampleLayout.Activations1), ref In(target),
             ref output);
         return (float)loss;
@@ -259,9 +259,9 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// element. Fast path (SIMD); agrees with <see cref="ScorePortable"/> within the tolerance docs/anomaly.md states.
     /// Allocates nothing.
     /// </summary>
-    public float Score(global::System.ReadOnlySpan<float> input)
+    public float Score(ReadOnlySpan<float> input)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
         return ScoreOfLoss(ForwardAndLoss(input, input, ref Ws(SampleLayout.Activations1)));
     }
 
@@ -270,10 +270,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="scores"/> receives count floats, bit for
     /// bit what <see cref="Score"/> gives each sample. Allocates nothing.
     /// </summary>
-    public void ScoreBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> scores)
+    public void ScoreBatch(ReadOnlySpan<float> inputs, Span<float> scores)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(scores, count, nameof(scores));
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(scores, count, nameof(scores));
         // A tied layer: sample by sample, so that each result is the single-sample one bit for bit (a tied layer's
         // batch product sums in another order).
         for (int s = 0; s < count; s++)
@@ -286,9 +286,9 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// The anomaly score with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same
     /// math functions): bit-identical to the device's <c>Score</c> for the same parameters. Allocates nothing.
     /// </summary>
-    public float ScorePortable(global::System.ReadOnlySpan<float> input)
+    public float ScorePortable(ReadOnlySpan<float> input)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
         return ScoreOfLoss(PortableLoss(input, default));
     }
 
@@ -297,10 +297,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// their mean is the score and the largest terms name the inputs that deviate, and returns the score, bit-identical
     /// to <see cref="ScorePortable"/> (the same arithmetic). Allocates nothing.
     /// </summary>
-    public float ScoreFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> perFeature)
+    public float ScoreFeatures(ReadOnlySpan<float> input, Span<float> perFeature)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(perFeature, InputSize, nameof(perFeature));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(perFeature, InputSize, nameof(perFeature));
         return ScoreOfLoss(PortableLoss(input, perFeature));
     }
 
@@ -308,18 +308,16 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// The loss of <paramref name="input"/>'s reconstruction with the firmware's arithmetic, each term into
     /// <paramref name="terms"/> unless it is empty.
     /// </summary>
-    private float PortableLoss(global::System.ReadOnlySpan<float> input, global::System.Span<float> terms)
+    private float PortableLoss(ReadOnlySpan<float> input, Span<float> terms)
     {
-        global::System.ReadOnlySpan<float> p = _parameters.Span;
-        global::System.Span<float> ws = _workspace.Span;
+        ReadOnlySpan<float> p = _parameters.Span;
+        Span<float> ws = _workspace.Span;
         // Layer 0 (code): dense 4 → 2, Sigmoid.
-        global::EdgeAe.Kernels.Portable.Forward<Layer0, global::EdgeAe.Kernels.Sigmoid>(
-            p, input, ws.Slice(SampleLayout.Activations0, 2));
+        Kernels.Portable.Forward<Layer0, Kernels.Sigmoid>(p, input, ws.Slice(SampleLayout.Activations0, 2));
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
-        global::EdgeAe.Kernels.Portable.ForwardTied<Layer1, global::EdgeAe.Kernels.Linear>(
+        Kernels.Portable.ForwardTied<Layer1, Kernels.Linear>(
             p, ws.Slice(SampleLayout.Activations0, 2), ws.Slice(SampleLayout.Activations1, 4));
-        return global::EdgeAe.Kernels.Portable.SquaredError(
-            ws.Slice(SampleLayout.Activations1, InputSize), input, terms);
+        return Kernels.Portable.SquaredError(ws.Slice(SampleLayout.Activations1, InputSize), input, terms);
     }
 
     /// <summary>
@@ -331,11 +329,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// Runs <paramref name="input"/> forward, back-propagates the loss against <paramref name="target"/> and adds the
     /// gradient of every parameter to <see cref="Gradients"/>. Returns the loss. Allocates nothing.
     /// </summary>
-    public float AccumulateGradients(
-        global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+    public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(target, InputSize, nameof(target));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(target, InputSize, nameof(target));
         PrepareBatch();
         return Backpropagate(input, target, 1, ref _workspace.Reference, ref _gradients.Reference);
     }
@@ -345,11 +342,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// <see cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>). Adds the gradients
     /// summed over the batch to <see cref="Gradients"/> and returns the summed loss. Allocates nothing.
     /// </summary>
-    public float AccumulateBatchGradients(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
+    public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
         PrepareBatch();
         return Backpropagate(inputs, targets, count, ref _workspace.Reference, ref _gradients.Reference);
     }
@@ -370,16 +366,16 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     {
         ref float p = ref _parameters.Reference;
         // Transposed copies of W, made once per batch: a tied layer's W input-major for its forward product.
-        global::EdgeAe.Kernels.Matrix.Transpose(
-            ref global::System.Runtime.CompilerServices.Unsafe.Add(ref p, Layer1.Weights), 4, 2,
-            ref Transposed(BatchLayout.Transposed1), Layer1.Weights, firstParameter, endParameter);
+        Kernels.Matrix.Transpose(
+            ref Unsafe.Add(ref p, Layer1.Weights), 4, 2, ref Transposed(BatchLayout.Transposed1), Layer1.Weights,
+            firstParameter, endParameter);
     }
 
     /// <summary>
     /// A workspace and a gradient buffer of this model's sizes for <see cref="AccumulateShardGradients"/>: one per
     /// thread.
     /// </summary>
-    public global::EdgeAe.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+    public Ae.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);
 
     /// <summary>
     /// Forward and backward over one shard of a batch in <paramref name="worker"/>'s workspace (1 ≤ count ≤
@@ -388,12 +384,11 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.
     /// </summary>
     public float AccumulateShardGradients(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets,
-        global::EdgeAe.TrainingWorker worker)
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
-        global::EdgeAe.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
+        Ae.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);
         return Backpropagate(inputs, targets, count, ref worker.Workspace.Reference, ref worker.Gradients.Reference);
     }
 
@@ -403,37 +398,35 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// <see cref="PrepareBatch()"/>'s.
     /// </summary>
     private float Backpropagate(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int count, ref float w,
-        ref float g)
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)
     {
         ref float p = ref _parameters.Reference;
         // Layer 0 (code): dense 4 → 2, Sigmoid.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer0, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Sigmoid>(
             ref p, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Activations0), count);
         FakeQuantization?.Forward(0, ref At(ref w, BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (output): dense 2 → 4, Linear, W tied to layer 0's.
-        global::EdgeAe.Kernels.Dense.ForwardBatchTied<Layer1, global::EdgeAe.Kernels.Linear>(
+        Kernels.Dense.ForwardBatchTied<Layer1, Kernels.Linear>(
             ref p, ref Transposed(BatchLayout.Transposed1), ref At(ref w, BatchLayout.Activations0),
             ref At(ref w, BatchLayout.Activations1), count);
         FakeQuantization?.Forward(1, ref At(ref w, BatchLayout.Activations1), BatchLayout.Row1, count);
 
         // Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = Linear.
-        double loss = global::EdgeAe.Kernels.Dense.SquaredErrorBatch<Layer1, global::EdgeAe.Kernels.Linear>(
+        double loss = Kernels.Dense.SquaredErrorBatch<Layer1, Kernels.Linear>(
             ref At(ref w, BatchLayout.Activations1), ref In(targets), ref At(ref w, BatchLayout.Deltas1), count);
         FakeQuantization?.Backward(1, ref At(ref w, BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (output) backward: g_b += Σ δ, g_W += Δᵀ·X into layer 0's W (tied); δ of layer 0 = (Δ·Wᵀ)∘f′, f =
         // Sigmoid.
-        global::EdgeAe.Kernels.Dense.GradientsBatchTied<Layer1>(
+        Kernels.Dense.GradientsBatchTied<Layer1>(
             ref g, ref At(ref w, BatchLayout.Activations0), ref At(ref w, BatchLayout.Deltas1), count);
-        global::EdgeAe.Kernels.Dense.DeltaBatch<Layer1, global::EdgeAe.Kernels.Sigmoid>(
-            ref global::System.Runtime.CompilerServices.Unsafe.Add(ref p, Layer1.Weights),
-            ref At(ref w, BatchLayout.Deltas1), ref At(ref w, BatchLayout.Activations0),
-            ref At(ref w, BatchLayout.Deltas0), count);
+        Kernels.Dense.DeltaBatch<Layer1, Kernels.Sigmoid>(
+            ref Unsafe.Add(ref p, Layer1.Weights), ref At(ref w, BatchLayout.Deltas1),
+            ref At(ref w, BatchLayout.Activations0), ref At(ref w, BatchLayout.Deltas0), count);
         FakeQuantization?.Backward(0, ref At(ref w, BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
-        global::EdgeAe.Kernels.Dense.GradientsBatch<Layer0>(
+        Kernels.Dense.GradientsBatch<Layer0>(
             ref g, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Deltas0), count);
 
         return (float)loss;
@@ -443,14 +436,13 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient. Returns the
     /// mean per-sample loss before the step. Allocates nothing.
     /// </summary>
-    public float TrainBatch(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float learningRate)
+    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate)
     {
-        global::EdgeAe.Kernels.Shape.CheckLearningRate(learningRate);
+        Kernels.Shape.CheckLearningRate(learningRate);
         ZeroGradients();
         float loss = AccumulateBatchGradients(inputs, targets);
         int count = inputs.Length / InputSize;
-        global::EdgeAe.Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);
+        Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);
         return loss / count;
     }
 
@@ -461,43 +453,36 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p.
     /// Returns the loss before the step.
     /// </summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> input, float learningRate)
-        => TrainStep(input, input, learningRate);
+    public float TrainStep(ReadOnlySpan<float> input, float learningRate) => TrainStep(input, input, learningRate);
 
     /// <summary>
     /// One plain SGD step reconstructing <paramref name="target"/> from <paramref name="input"/> (denoising: corrupted
     /// input, clean target). Returns the loss before the step.
     /// </summary>
-    public float TrainStep(
-        global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, float learningRate)
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate)
     {
-        global::EdgeAe.Kernels.Shape.CheckLearningRate(learningRate);
+        Kernels.Shape.CheckLearningRate(learningRate);
         ZeroGradients();
         float loss = AccumulateGradients(input, target);
-        global::EdgeAe.Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);
+        Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);
         return loss;
     }
 
-    private ref float Ws(int offset)
-        => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _workspace.Reference, offset);
+    private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);
 
-    private static ref float At(ref float workspace, int offset)
-        => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref workspace, offset);
+    private static ref float At(ref float workspace, int offset) => ref Unsafe.Add(ref workspace, offset);
 
-    private ref float Transposed(int offset)
-        => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _transposed.Reference, offset);
+    private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);
 
-    private static ref float In(global::System.ReadOnlySpan<float> span)
-        => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);
+    private static ref float In(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);
 
-    private static ref float Out(global::System.Span<float> span)
-        => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);
+    private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);
 
     /// <summary>
     /// Layer 0 (code): dense 4 → 2, Sigmoid; W input-major p[0..8), b p[16..18); the int8 companion's packed bytes
     /// [0..1600).
     /// </summary>
-    private readonly struct Layer0 : global::EdgeAe.Kernels.IDenseLayer, global::EdgeAe.Kernels.IInt8Layer
+    private readonly struct Layer0 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 4;
         public static int Outputs => 2;
@@ -510,7 +495,7 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// Layer 1 (output): dense 2 → 4, Linear; W = layer 0's, output-major for this layer, p[0..8), b p[32..36); the
     /// int8 companion's packed bytes [1600..3200).
     /// </summary>
-    private readonly struct Layer1 : global::EdgeAe.Kernels.IDenseLayer, global::EdgeAe.Kernels.IInt8Layer
+    private readonly struct Layer1 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 2;
         public static int Outputs => 4;
@@ -546,9 +531,9 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
     /// The int8 form of <see cref="GlobalSquaredErrorAe"/> (docs/quantization.md): the same layers with int8 weights
     /// and activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
     /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
-    /// <see cref="global::EdgeAe.Quantization.QuantizedAutoencoder.Load"/>.
+    /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
     /// </summary>
-    public sealed class Int8 : global::EdgeAe.Quantization.QuantizedAutoencoder
+    public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder
     {
         /// <summary>
         /// Bytes of the packed int8 parameters: per layer a header, folded biases, multipliers, a table and the weights
@@ -563,17 +548,17 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
         }
 
         /// <summary>Creates the model running <paramref name="parameters"/>.</summary>
-        public Int8(global::EdgeAe.Quantization.QuantizedParameters parameters)
+        public Int8(Ae.Quantization.QuantizedParameters parameters)
             : this() => Load(parameters);
 
         /// <summary>
         /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
         /// (<see cref="CodeSize"/> floats). Allocates nothing.
         /// </summary>
-        public override void Encode(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+        public override void Encode(ReadOnlySpan<float> input, Span<float> code)
         {
-            global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-            global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
             EncodeRows(input, code, 1);
         }
 
@@ -581,15 +566,14 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
         /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
         /// (<see cref="InputSize"/> floats). Allocates nothing.
         /// </summary>
-        public override void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)
+        public override void Decode(ReadOnlySpan<float> code, Span<float> output)
         {
-            global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
-            global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
             ref byte p = ref Packed;
-            global::EdgeAe.Kernels.Int8Dense.Quantize<Layer1>(
-                ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer0), 1);
+            Kernels.Int8Dense.Quantize<Layer1>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer0), 1);
             // Layer 1 (output): dense 2 → 4, Linear; its own int8 W (the float model ties it to layer 0's).
-            global::EdgeAe.Kernels.Int8Dense.ForwardToFloat<Layer1, global::EdgeAe.Kernels.Linear>(
+            Kernels.Int8Dense.ForwardToFloat<Layer1, Kernels.Linear>(
                 ref p, ref Codes(Int8Rows.Layer0), ref Out(output), InputSize, 1);
         }
 
@@ -597,23 +581,22 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
         /// Encodes a batch of 1 to <see cref="MaxBatchSize"/> samples (count × <see cref="InputSize"/> floats) into
         /// count × <see cref="CodeSize"/> floats. Allocates nothing.
         /// </summary>
-        public override void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+        public override void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
         {
-            int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-            global::EdgeAe.Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+            int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+            Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
             EncodeRows(inputs, codes, count);
         }
 
         /// <summary>
         /// The encoder on <paramref name="count"/> samples: their codes, dequantised, to <paramref name="codes"/>.
         /// </summary>
-        private void EncodeRows(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes, int count)
+        private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)
         {
             ref byte p = ref Packed;
-            global::EdgeAe.Kernels.Int8Dense.Quantize<Layer0>(
-                ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
             // Layer 0 (code): dense 4 → 2, Sigmoid.
-            global::EdgeAe.Kernels.Int8Dense.ForwardToFloat<Layer0, global::EdgeAe.Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardToFloat<Layer0, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Input), ref Out(codes), CodeSize, count);
         }
 
@@ -622,10 +605,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
         /// reconstruction against the input: squared error ½Σ(x̂ − x)². Allocates nothing. The loss is computed in
         /// float from the dequantised outputs.
         /// </summary>
-        public override float Reconstruct(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+        public override float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
         {
-            global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-            global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
             return ForwardAndLoss(input, input, ref Out(output));
         }
 
@@ -633,11 +616,10 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
         /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a
         /// denoising model: a corrupted input against the clean one). Allocates nothing.
         /// </summary>
-        public override float Evaluate(
-            global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+        public override float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
         {
-            global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-            global::EdgeAe.Kernels.Shape.Check(target, InputSize, nameof(target));
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(target, InputSize, nameof(target));
             return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));
         }
 
@@ -645,29 +627,26 @@ partial class GlobalSquaredErrorAe : global::EdgeAe.IAutoencoder, global::EdgeAe
         /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss
         /// against <paramref name="target"/> is returned.
         /// </summary>
-        private float ForwardAndLoss(
-            global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, ref float output)
+        private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
         {
             ref byte p = ref Packed;
-            global::EdgeAe.Kernels.Int8Dense.Quantize<Layer0>(
-                ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
             // Layer 0 (code): dense 4 → 2, Sigmoid.
-            global::EdgeAe.Kernels.Int8Dense.Forward<Layer0, global::EdgeAe.Kernels.Sigmoid>(
+            Kernels.Int8Dense.Forward<Layer0, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), 1);
             // Layer 1 (output): dense 2 → 4, Linear; its own int8 W (the float model ties it to layer 0's).
-            global::EdgeAe.Kernels.Int8Dense.ForwardToFloat<Layer1, global::EdgeAe.Kernels.Linear>(
+            Kernels.Int8Dense.ForwardToFloat<Layer1, Kernels.Linear>(
                 ref p, ref Codes(Int8Rows.Layer0), ref output, InputSize, 1);
             // ½Σ(a − t)² over the dequantised outputs.
-            double loss = global::EdgeAe.Kernels.Dense.SquaredErrorLoss<Layer1>(ref output, ref In(target));
+            double loss = Kernels.Dense.SquaredErrorLoss<Layer1>(ref output, ref In(target));
             return (float)loss;
         }
 
         /// <summary>Packs every layer's int8 parameters for the kernels.</summary>
-        protected override void Pack(
-            global::EdgeAe.Quantization.QuantizedParameters parameters, global::System.Span<byte> packed)
+        protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)
         {
-            global::EdgeAe.Kernels.Int8Dense.Pack<Layer0>(packed, parameters.Layers[0]);
-            global::EdgeAe.Kernels.Int8Dense.Pack<Layer1>(packed, parameters.Layers[1]);
+            Kernels.Int8Dense.Pack<Layer0>(packed, parameters.Layers[0]);
+            Kernels.Int8Dense.Pack<Layer1>(packed, parameters.Layers[1]);
         }
 
         /// <summary>

@@ -5,6 +5,13 @@
 
 namespace Demo;
 
+using System;
+using System.CodeDom.Compiler;
+using Ae = global::EdgeAe;
+using Kernels = global::EdgeAe.Kernels;
+using MemoryMarshal = global::System.Runtime.InteropServices.MemoryMarshal;
+using Unsafe = global::System.Runtime.CompilerServices.Unsafe;
+
 /// <remarks>
 /// <para>EdgeAe autoencoder: binary cross-entropy, summed over elements; parameters initialised from seed 1.</para>
 /// <code>
@@ -18,8 +25,8 @@ namespace Demo;
 /// Workspace: 832 bytes for inference, 1,408 bytes per sample with training,
 /// 90,112 bytes allocated for batches of up to 64.</para>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("EdgeAe.Generators", "<version>")]
-partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantization.IFakeQuantizable
+[GeneratedCode("EdgeAe.Generators", "<version>")]
+partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 {
     /// <summary>Width of the input and of the reconstruction.</summary>
     public const int InputSize = 64;
@@ -67,10 +74,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     public const bool HasBakedWeights = false;
 
     /// <summary>The static description of this model: layers, tensor offsets, loss and sizes.</summary>
-    public static global::EdgeAe.ModelTopology Topology { get; } = new(
+    public static Ae.ModelTopology Topology { get; } = new(
         name: "Demo.DigitsAe",
         inputSize: 64,
-        loss: global::EdgeAe.LossKind.BinaryCrossEntropy,
+        loss: Ae.LossKind.BinaryCrossEntropy,
         seed: 1,
         tiedWeights: false,
         maxBatchSize: 64,
@@ -79,20 +86,16 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
         workspaceLength: 352,
         layers:
         [
-            new(global::EdgeAe.LayerRole.Encoder, 64, 32, global::EdgeAe.ActivationKind.Relu,
-                Layer0.Weights, Layer0.Biases),
-            new(global::EdgeAe.LayerRole.Code, 32, 16, global::EdgeAe.ActivationKind.Sigmoid,
-                Layer1.Weights, Layer1.Biases),
-            new(global::EdgeAe.LayerRole.Decoder, 16, 32, global::EdgeAe.ActivationKind.Relu,
-                Layer2.Weights, Layer2.Biases),
-            new(global::EdgeAe.LayerRole.Output, 32, 64, global::EdgeAe.ActivationKind.Sigmoid,
-                Layer3.Weights, Layer3.Biases),
+            new(Ae.LayerRole.Encoder, 64, 32, Ae.ActivationKind.Relu, Layer0.Weights, Layer0.Biases),
+            new(Ae.LayerRole.Code, 32, 16, Ae.ActivationKind.Sigmoid, Layer1.Weights, Layer1.Biases),
+            new(Ae.LayerRole.Decoder, 16, 32, Ae.ActivationKind.Relu, Layer2.Weights, Layer2.Biases),
+            new(Ae.LayerRole.Output, 32, 64, Ae.ActivationKind.Sigmoid, Layer3.Weights, Layer3.Biases),
         ]);
 
-    private readonly global::EdgeAe.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::EdgeAe.AlignedBuffer _gradients = new(ParameterBufferLength);
-    private readonly global::EdgeAe.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);
-    private readonly global::EdgeAe.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);
+    private readonly Ae.AlignedBuffer _parameters = new(ParameterBufferLength);
+    private readonly Ae.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private readonly Ae.AlignedBuffer _workspace = new(WorkspaceLength * MaxBatchSize);
+    private readonly Ae.AlignedBuffer _transposed = new(BatchLayout.TransposedLength);
 
     /// <summary>Creates the model with parameters initialised from <see cref="DeclaredSeed"/>.</summary>
     public DigitsAe() => InitializeParameters(DeclaredSeed);
@@ -101,21 +104,21 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     public DigitsAe(int seed) => InitializeParameters(seed);
 
     /// <summary>The static description of this model: layers, offsets, loss.</summary>
-    global::EdgeAe.ModelTopology global::EdgeAe.IAutoencoder.Topology => Topology;
+    Ae.ModelTopology Ae.IAutoencoder.Topology => Topology;
 
     /// <summary>All weights and biases, contiguous, in the order the remarks show.</summary>
-    public global::System.Span<float> Parameters => _parameters.Span;
+    public Span<float> Parameters => _parameters.Span;
 
     /// <summary>
     /// Gradients accumulated by <see cref="AccumulateGradients"/>, laid out like <see cref="Parameters"/>.
     /// </summary>
-    public global::System.Span<float> Gradients => _gradients.Span;
+    public Span<float> Gradients => _gradients.Span;
 
     /// <summary>
     /// Quantisation-aware training: when set, the batch passes fake-quantise each layer's outputs and clip their
     /// gradients as the int8 model would (docs/quantization.md). Null: plain float32.
     /// </summary>
-    public global::EdgeAe.Quantization.FakeQuantizer? FakeQuantization { get; set; }
+    public Ae.Quantization.FakeQuantizer? FakeQuantization { get; set; }
 
     /// <summary>
     /// Re-initialises every parameter from <paramref name="seed"/>: weights uniform in ±limit (Glorot for sigmoid, tanh
@@ -123,34 +126,32 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// </summary>
     public void InitializeParameters(int seed)
     {
-        global::System.Span<float> p = _parameters.Span;
+        Span<float> p = _parameters.Span;
         p.Clear();
-        ulong state = global::EdgeAe.Kernels.Portable.SeedState(seed);
+        ulong state = Kernels.Portable.SeedState(seed);
         // Layer 0: He uniform, limit √(6/64); biases stay 0.
-        global::EdgeAe.Kernels.Portable.FillUniform(p.Slice(Layer0.Weights, 2048), 0.306186229f, ref state);
+        Kernels.Portable.FillUniform(p.Slice(Layer0.Weights, 2048), 0.306186229f, ref state);
         // Layer 1: Glorot uniform, limit √(6/(32 + 16)); biases stay 0.
-        global::EdgeAe.Kernels.Portable.FillUniform(p.Slice(Layer1.Weights, 512), 0.353553385f, ref state);
+        Kernels.Portable.FillUniform(p.Slice(Layer1.Weights, 512), 0.353553385f, ref state);
         // Layer 2: He uniform, limit √(6/16); biases stay 0.
-        global::EdgeAe.Kernels.Portable.FillUniform(p.Slice(Layer2.Weights, 512), 0.612372458f, ref state);
+        Kernels.Portable.FillUniform(p.Slice(Layer2.Weights, 512), 0.612372458f, ref state);
         // Layer 3: Glorot uniform, limit √(6/(32 + 64)); biases stay 0.
-        global::EdgeAe.Kernels.Portable.FillUniform(p.Slice(Layer3.Weights, 2048), 0.25f, ref state);
+        Kernels.Portable.FillUniform(p.Slice(Layer3.Weights, 2048), 0.25f, ref state);
     }
 
     /// <summary>
     /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
     /// (<see cref="CodeSize"/> floats). Allocates nothing.
     /// </summary>
-    public void Encode(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+    public void Encode(ReadOnlySpan<float> input, Span<float> code)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
         ref float p = ref _parameters.Reference;
         // Layer 0 (encoder): dense 64 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.Forward<Layer0, global::EdgeAe.Kernels.Relu>(
-            ref p, ref In(input), ref Ws(SampleLayout.Activations0));
+        Kernels.Dense.Forward<Layer0, Kernels.Relu>(ref p, ref In(input), ref Ws(SampleLayout.Activations0));
         // Layer 1 (code): dense 32 → 16, Sigmoid.
-        global::EdgeAe.Kernels.Dense.Forward<Layer1, global::EdgeAe.Kernels.Sigmoid>(
-            ref p, ref Ws(SampleLayout.Activations0), ref Out(code));
+        Kernels.Dense.Forward<Layer1, Kernels.Sigmoid>(ref p, ref Ws(SampleLayout.Activations0), ref Out(code));
     }
 
     /// <summary>
@@ -158,16 +159,15 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// multiply-add, the same math functions): the code is bit-identical to what a device running this declaration
     /// computes, on any machine. Slower than <see cref="Encode"/>; packet codecs use it. Allocates nothing.
     /// </summary>
-    public void EncodePortable(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+    public void EncodePortable(ReadOnlySpan<float> input, Span<float> code)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
-        global::System.ReadOnlySpan<float> p = _parameters.Span;
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
+        ReadOnlySpan<float> p = _parameters.Span;
         // Layer 0 (encoder): dense 64 → 32, Relu.
-        global::EdgeAe.Kernels.Portable.Forward<Layer0, global::EdgeAe.Kernels.Relu>(
-            p, input, _workspace.Span.Slice(SampleLayout.Activations0, 32));
+        Kernels.Portable.Forward<Layer0, Kernels.Relu>(p, input, _workspace.Span.Slice(SampleLayout.Activations0, 32));
         // Layer 1 (code): dense 32 → 16, Sigmoid.
-        global::EdgeAe.Kernels.Portable.Forward<Layer1, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Portable.Forward<Layer1, Kernels.Sigmoid>(
             p, _workspace.Span.Slice(SampleLayout.Activations0, 32), code);
     }
 
@@ -175,17 +175,15 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
     /// (<see cref="InputSize"/> floats). Allocates nothing.
     /// </summary>
-    public void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)
+    public void Decode(ReadOnlySpan<float> code, Span<float> output)
     {
-        global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
-        global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+        Kernels.Shape.Check(code, CodeSize, nameof(code));
+        Kernels.Shape.Check(output, InputSize, nameof(output));
         ref float p = ref _parameters.Reference;
         // Layer 2 (decoder): dense 16 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.Forward<Layer2, global::EdgeAe.Kernels.Relu>(
-            ref p, ref In(code), ref Ws(SampleLayout.Activations2));
+        Kernels.Dense.Forward<Layer2, Kernels.Relu>(ref p, ref In(code), ref Ws(SampleLayout.Activations2));
         // Layer 3 (output): dense 32 → 64, Sigmoid.
-        global::EdgeAe.Kernels.Dense.Forward<Layer3, global::EdgeAe.Kernels.StableSigmoid>(
-            ref p, ref Ws(SampleLayout.Activations2), ref Out(output));
+        Kernels.Dense.Forward<Layer3, Kernels.StableSigmoid>(ref p, ref Ws(SampleLayout.Activations2), ref Out(output));
     }
 
     /// <summary>
@@ -193,13 +191,12 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// count ≤ <see cref="MaxBatchSize"/>), <paramref name="codes"/> receives count × <see cref="CodeSize"/> floats.
     /// Allocates nothing.
     /// </summary>
-    public void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+    public void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
         EncodeRows(inputs, count);
-        global::EdgeAe.Kernels.Dense.CopyRows(
-            ref Ws(BatchLayout.Activations1), BatchLayout.Row1, codes, CodeSize, count);
+        Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations1), BatchLayout.Row1, codes, CodeSize, count);
     }
 
     /// <summary>
@@ -207,30 +204,29 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// ≤ <see cref="MaxBatchSize"/>), <paramref name="outputs"/> receives count × <see cref="InputSize"/> floats, bit
     /// for bit what <see cref="Decode"/> gives each code. Allocates nothing.
     /// </summary>
-    public void DecodeBatch(global::System.ReadOnlySpan<float> codes, global::System.Span<float> outputs)
+    public void DecodeBatch(ReadOnlySpan<float> codes, Span<float> outputs)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));
-        global::EdgeAe.Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));
+        int count = Kernels.Shape.BatchCount(codes.Length, CodeSize, MaxBatchSize, nameof(codes));
+        Kernels.Shape.Check(outputs, count * InputSize, nameof(outputs));
         DecodeHiddenRows(ref In(codes), fromInputs: true, count);
         ref float p = ref _parameters.Reference;
         // Layer 3 (output): dense 32 → 64, Sigmoid.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer3, global::EdgeAe.Kernels.StableSigmoid>(
+        Kernels.Dense.ForwardBatch<Layer3, Kernels.StableSigmoid>(
             ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.Activations3), count);
-        global::EdgeAe.Kernels.Dense.CopyRows(
-            ref Ws(BatchLayout.Activations3), BatchLayout.Row3, outputs, InputSize, count);
+        Kernels.Dense.CopyRows(ref Ws(BatchLayout.Activations3), BatchLayout.Row3, outputs, InputSize, count);
     }
 
     /// <summary>
     /// Layers 0..1 over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).
     /// </summary>
-    private void EncodeRows(global::System.ReadOnlySpan<float> inputs, int count)
+    private void EncodeRows(ReadOnlySpan<float> inputs, int count)
     {
         ref float p = ref _parameters.Reference;
         // Layer 0 (encoder): dense 64 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer0, global::EdgeAe.Kernels.Relu>(
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
             ref p, ref In(inputs), fromInputs: true, ref Ws(BatchLayout.Activations0), count);
         // Layer 1 (code): dense 32 → 16, Sigmoid.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer1, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
             ref p, ref Ws(BatchLayout.Activations0), fromInputs: false, ref Ws(BatchLayout.Activations1), count);
     }
 
@@ -242,7 +238,7 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     {
         ref float p = ref _parameters.Reference;
         // Layer 2 (decoder): dense 16 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer2, global::EdgeAe.Kernels.Relu>(
+        Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
             ref p, ref codes, fromInputs, ref Ws(BatchLayout.Activations2), count);
     }
 
@@ -250,10 +246,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Encodes and decodes <paramref name="input"/> into <paramref name="output"/> and returns the loss of the
     /// reconstruction against the input: binary cross-entropy, summed over elements. Allocates nothing.
     /// </summary>
-    public float Reconstruct(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+    public float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(output, InputSize, nameof(output));
         return ForwardAndLoss(input, input, ref Out(output));
     }
 
@@ -261,10 +257,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a denoising
     /// model: a corrupted input against the clean one). Allocates nothing.
     /// </summary>
-    public float Evaluate(global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+    public float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(target, InputSize, nameof(target));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(target, InputSize, nameof(target));
         return ForwardAndLoss(input, target, ref Ws(SampleLayout.Activations3));
     }
 
@@ -272,21 +268,19 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss against
     /// <paramref name="target"/> is returned.
     /// </summary>
-    private float ForwardAndLoss(
-        global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, ref float output)
+    private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
     {
         ref float p = ref _parameters.Reference;
         // Layer 0 (encoder): dense 64 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.Forward<Layer0, global::EdgeAe.Kernels.Relu>(
-            ref p, ref In(input), ref Ws(SampleLayout.Activations0));
+        Kernels.Dense.Forward<Layer0, Kernels.Relu>(ref p, ref In(input), ref Ws(SampleLayout.Activations0));
         // Layer 1 (code): dense 32 → 16, Sigmoid.
-        global::EdgeAe.Kernels.Dense.Forward<Layer1, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Dense.Forward<Layer1, Kernels.Sigmoid>(
             ref p, ref Ws(SampleLayout.Activations0), ref Ws(SampleLayout.Activations1));
         // Layer 2 (decoder): dense 16 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.Forward<Layer2, global::EdgeAe.Kernels.Relu>(
+        Kernels.Dense.Forward<Layer2, Kernels.Relu>(
             ref p, ref Ws(SampleLayout.Activations1), ref Ws(SampleLayout.Activations2));
         // Layer 3 (output): dense 32 → 64, Sigmoid. The loss is summed as the outputs are written.
-        double loss = global::EdgeAe.Kernels.Dense.ForwardBinaryCrossEntropy<Layer3>(
+        double loss = Kernels.Dense.ForwardBinaryCrossEntropy<Layer3>(
             tied: false, ref p, ref Ws(SampleLayout.Activations2), ref Ws(SampleLayout.PreActivations), ref In(target),
             ref output);
         return (float)loss;
@@ -304,9 +298,9 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// element. Fast path (SIMD); agrees with <see cref="ScorePortable"/> within the tolerance docs/anomaly.md states.
     /// Allocates nothing.
     /// </summary>
-    public float Score(global::System.ReadOnlySpan<float> input)
+    public float Score(ReadOnlySpan<float> input)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
         return ScoreOfLoss(ForwardAndLoss(input, input, ref Ws(SampleLayout.Activations3)));
     }
 
@@ -315,23 +309,23 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>), <paramref name="scores"/> receives count floats, bit for
     /// bit what <see cref="Score"/> gives each sample. Allocates nothing.
     /// </summary>
-    public void ScoreBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> scores)
+    public void ScoreBatch(ReadOnlySpan<float> inputs, Span<float> scores)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(scores, count, nameof(scores));
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(scores, count, nameof(scores));
         EncodeRows(inputs, count);
         DecodeHiddenRows(ref Ws(BatchLayout.Activations1), fromInputs: false, count);
         ref float p = ref _parameters.Reference;
         // Layer 3 (output): dense 32 → 64, Sigmoid. Stores z: the epilogue below applies σ.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer3, global::EdgeAe.Kernels.Linear>(
+        Kernels.Dense.ForwardBatch<Layer3, Kernels.Linear>(
             ref p, ref Ws(BatchLayout.Activations2), fromInputs: false, ref Ws(BatchLayout.PreActivations), count);
         // Per sample, the output layer's epilogue as Score runs it, segment by segment: the same outputs and loss.
         for (int s = 0; s < count; s++)
         {
             ref float z = ref Ws(BatchLayout.PreActivations + (s * BatchLayout.Row3));
             ref float output = ref Ws(BatchLayout.Activations3 + (s * BatchLayout.Row3));
-            ref float target = ref global::System.Runtime.CompilerServices.Unsafe.Add(ref In(inputs), s * InputSize);
-            double loss = global::EdgeAe.Kernels.Dense.BinaryCrossEntropyOutput<Layer3>(ref z, ref target, ref output);
+            ref float target = ref Unsafe.Add(ref In(inputs), s * InputSize);
+            double loss = Kernels.Dense.BinaryCrossEntropyOutput<Layer3>(ref z, ref target, ref output);
             scores[s] = ScoreOfLoss((float)loss);
         }
     }
@@ -340,9 +334,9 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// The anomaly score with the firmware flavour's exact arithmetic (scalar loops, no fused multiply-add, the same
     /// math functions): bit-identical to the device's <c>Score</c> for the same parameters. Allocates nothing.
     /// </summary>
-    public float ScorePortable(global::System.ReadOnlySpan<float> input)
+    public float ScorePortable(ReadOnlySpan<float> input)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
         return ScoreOfLoss(PortableLoss(input, default));
     }
 
@@ -351,10 +345,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// their mean is the score and the largest terms name the inputs that deviate, and returns the score, bit-identical
     /// to <see cref="ScorePortable"/> (the same arithmetic). Allocates nothing.
     /// </summary>
-    public float ScoreFeatures(global::System.ReadOnlySpan<float> input, global::System.Span<float> perFeature)
+    public float ScoreFeatures(ReadOnlySpan<float> input, Span<float> perFeature)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(perFeature, InputSize, nameof(perFeature));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(perFeature, InputSize, nameof(perFeature));
         return ScoreOfLoss(PortableLoss(input, perFeature));
     }
 
@@ -362,24 +356,22 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// The loss of <paramref name="input"/>'s reconstruction with the firmware's arithmetic, each term into
     /// <paramref name="terms"/> unless it is empty.
     /// </summary>
-    private float PortableLoss(global::System.ReadOnlySpan<float> input, global::System.Span<float> terms)
+    private float PortableLoss(ReadOnlySpan<float> input, Span<float> terms)
     {
-        global::System.ReadOnlySpan<float> p = _parameters.Span;
-        global::System.Span<float> ws = _workspace.Span;
+        ReadOnlySpan<float> p = _parameters.Span;
+        Span<float> ws = _workspace.Span;
         // Layer 0 (encoder): dense 64 → 32, Relu.
-        global::EdgeAe.Kernels.Portable.Forward<Layer0, global::EdgeAe.Kernels.Relu>(
-            p, input, ws.Slice(SampleLayout.Activations0, 32));
+        Kernels.Portable.Forward<Layer0, Kernels.Relu>(p, input, ws.Slice(SampleLayout.Activations0, 32));
         // Layer 1 (code): dense 32 → 16, Sigmoid.
-        global::EdgeAe.Kernels.Portable.Forward<Layer1, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Portable.Forward<Layer1, Kernels.Sigmoid>(
             p, ws.Slice(SampleLayout.Activations0, 32), ws.Slice(SampleLayout.Activations1, 16));
         // Layer 2 (decoder): dense 16 → 32, Relu.
-        global::EdgeAe.Kernels.Portable.Forward<Layer2, global::EdgeAe.Kernels.Relu>(
+        Kernels.Portable.Forward<Layer2, Kernels.Relu>(
             p, ws.Slice(SampleLayout.Activations1, 16), ws.Slice(SampleLayout.Activations2, 32));
         // Layer 3 (output): dense 32 → 64, Sigmoid. Keeps z: the loss is computed from it.
-        global::EdgeAe.Kernels.Portable.Forward<Layer3, global::EdgeAe.Kernels.Linear>(
+        Kernels.Portable.Forward<Layer3, Kernels.Linear>(
             p, ws.Slice(SampleLayout.Activations2, 32), ws.Slice(SampleLayout.PreActivations, InputSize));
-        return global::EdgeAe.Kernels.Portable.BinaryCrossEntropy(
-            ws.Slice(SampleLayout.PreActivations, InputSize), input, terms);
+        return Kernels.Portable.BinaryCrossEntropy(ws.Slice(SampleLayout.PreActivations, InputSize), input, terms);
     }
 
     /// <summary>
@@ -391,11 +383,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Runs <paramref name="input"/> forward, back-propagates the loss against <paramref name="target"/> and adds the
     /// gradient of every parameter to <see cref="Gradients"/>. Returns the loss. Allocates nothing.
     /// </summary>
-    public float AccumulateGradients(
-        global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+    public float AccumulateGradients(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
     {
-        global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-        global::EdgeAe.Kernels.Shape.Check(target, InputSize, nameof(target));
+        Kernels.Shape.Check(input, InputSize, nameof(input));
+        Kernels.Shape.Check(target, InputSize, nameof(target));
         PrepareBatch();
         return Backpropagate(input, target, 1, ref _workspace.Reference, ref _gradients.Reference);
     }
@@ -405,11 +396,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// <see cref="InputSize"/> floats, sample after sample (1 ≤ count ≤ <see cref="MaxBatchSize"/>). Adds the gradients
     /// summed over the batch to <see cref="Gradients"/> and returns the summed loss. Allocates nothing.
     /// </summary>
-    public float AccumulateBatchGradients(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
+    public float AccumulateBatchGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
         PrepareBatch();
         return Backpropagate(inputs, targets, count, ref _workspace.Reference, ref _gradients.Reference);
     }
@@ -430,22 +420,22 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     {
         ref float p = ref _parameters.Reference;
         // Transposed copies of W, made once per batch: Wᵀ for the backward data products.
-        global::EdgeAe.Kernels.Matrix.Transpose(
-            ref global::System.Runtime.CompilerServices.Unsafe.Add(ref p, Layer1.Weights), 32, 16,
-            ref Transposed(BatchLayout.Transposed1), Layer1.Weights, firstParameter, endParameter);
-        global::EdgeAe.Kernels.Matrix.Transpose(
-            ref global::System.Runtime.CompilerServices.Unsafe.Add(ref p, Layer2.Weights), 16, 32,
-            ref Transposed(BatchLayout.Transposed2), Layer2.Weights, firstParameter, endParameter);
-        global::EdgeAe.Kernels.Matrix.Transpose(
-            ref global::System.Runtime.CompilerServices.Unsafe.Add(ref p, Layer3.Weights), 32, 64,
-            ref Transposed(BatchLayout.Transposed3), Layer3.Weights, firstParameter, endParameter);
+        Kernels.Matrix.Transpose(
+            ref Unsafe.Add(ref p, Layer1.Weights), 32, 16, ref Transposed(BatchLayout.Transposed1), Layer1.Weights,
+            firstParameter, endParameter);
+        Kernels.Matrix.Transpose(
+            ref Unsafe.Add(ref p, Layer2.Weights), 16, 32, ref Transposed(BatchLayout.Transposed2), Layer2.Weights,
+            firstParameter, endParameter);
+        Kernels.Matrix.Transpose(
+            ref Unsafe.Add(ref p, Layer3.Weights), 32, 64, ref Transposed(BatchLayout.Transposed3), Layer3.Weights,
+            firstParameter, endParameter);
     }
 
     /// <summary>
     /// A workspace and a gradient buffer of this model's sizes for <see cref="AccumulateShardGradients"/>: one per
     /// thread.
     /// </summary>
-    public global::EdgeAe.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+    public Ae.TrainingWorker CreateWorker() => new(WorkspaceLength * MaxBatchSize, ParameterBufferLength);
 
     /// <summary>
     /// Forward and backward over one shard of a batch in <paramref name="worker"/>'s workspace (1 ≤ count ≤
@@ -454,12 +444,11 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// made, writes nothing of the model's, so threads with their own workers may run it at once. Allocates nothing.
     /// </summary>
     public float AccumulateShardGradients(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets,
-        global::EdgeAe.TrainingWorker worker)
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Ae.TrainingWorker worker)
     {
-        int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-        global::EdgeAe.Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
-        global::EdgeAe.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);
+        int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+        Kernels.Shape.Check(targets, inputs.Length, nameof(targets));
+        Ae.TrainingWorker.Check(worker, WorkspaceLength * MaxBatchSize, ParameterBufferLength);
         return Backpropagate(inputs, targets, count, ref worker.Workspace.Reference, ref worker.Gradients.Reference);
     }
 
@@ -469,64 +458,63 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// <see cref="PrepareBatch()"/>'s.
     /// </summary>
     private float Backpropagate(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, int count, ref float w,
-        ref float g)
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int count, ref float w, ref float g)
     {
         ref float p = ref _parameters.Reference;
         // Layer 0 (encoder): dense 64 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer0, global::EdgeAe.Kernels.Relu>(
+        Kernels.Dense.ForwardBatch<Layer0, Kernels.Relu>(
             ref p, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Activations0), count);
         FakeQuantization?.Forward(0, ref At(ref w, BatchLayout.Activations0), BatchLayout.Row0, count);
         // Layer 1 (code): dense 32 → 16, Sigmoid.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer1, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Dense.ForwardBatch<Layer1, Kernels.Sigmoid>(
             ref p, ref At(ref w, BatchLayout.Activations0), fromInputs: false, ref At(ref w, BatchLayout.Activations1),
             count);
         FakeQuantization?.Forward(1, ref At(ref w, BatchLayout.Activations1), BatchLayout.Row1, count);
         // Layer 2 (decoder): dense 16 → 32, Relu.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer2, global::EdgeAe.Kernels.Relu>(
+        Kernels.Dense.ForwardBatch<Layer2, Kernels.Relu>(
             ref p, ref At(ref w, BatchLayout.Activations1), fromInputs: false, ref At(ref w, BatchLayout.Activations2),
             count);
         FakeQuantization?.Forward(2, ref At(ref w, BatchLayout.Activations2), BatchLayout.Row2, count);
         // Layer 3 (output): dense 32 → 64, Sigmoid. Stores z: the loss pass applies σ.
-        global::EdgeAe.Kernels.Dense.ForwardBatch<Layer3, global::EdgeAe.Kernels.Linear>(
+        Kernels.Dense.ForwardBatch<Layer3, Kernels.Linear>(
             ref p, ref At(ref w, BatchLayout.Activations2), fromInputs: false,
             ref At(ref w, BatchLayout.PreActivations), count);
         FakeQuantization?.Forward(3, ref At(ref w, BatchLayout.PreActivations), BatchLayout.Row3, count);
 
         // Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.
-        double loss = global::EdgeAe.Kernels.Dense.BinaryCrossEntropyBatch<Layer3>(
+        double loss = Kernels.Dense.BinaryCrossEntropyBatch<Layer3>(
             ref At(ref w, BatchLayout.PreActivations), ref In(targets), ref At(ref w, BatchLayout.Deltas3), count);
         FakeQuantization?.Backward(3, ref At(ref w, BatchLayout.Deltas3), BatchLayout.Row3, count);
 
         // Layer 3 (output) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 2 = (Δ·Wᵀ)∘f′, f = Relu.
-        global::EdgeAe.Kernels.Dense.GradientsBatch<Layer3>(
+        Kernels.Dense.GradientsBatch<Layer3>(
             ref g, ref At(ref w, BatchLayout.Activations2), fromInputs: false, ref At(ref w, BatchLayout.Deltas3),
             count);
-        global::EdgeAe.Kernels.Dense.DeltaBatch<Layer3, global::EdgeAe.Kernels.Relu>(
+        Kernels.Dense.DeltaBatch<Layer3, Kernels.Relu>(
             ref Transposed(BatchLayout.Transposed3), ref At(ref w, BatchLayout.Deltas3),
             ref At(ref w, BatchLayout.Activations2), ref At(ref w, BatchLayout.Deltas2), count);
         FakeQuantization?.Backward(2, ref At(ref w, BatchLayout.Deltas2), BatchLayout.Row2, count);
 
         // Layer 2 (decoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 1 = (Δ·Wᵀ)∘f′, f = Sigmoid.
-        global::EdgeAe.Kernels.Dense.GradientsBatch<Layer2>(
+        Kernels.Dense.GradientsBatch<Layer2>(
             ref g, ref At(ref w, BatchLayout.Activations1), fromInputs: false, ref At(ref w, BatchLayout.Deltas2),
             count);
-        global::EdgeAe.Kernels.Dense.DeltaBatch<Layer2, global::EdgeAe.Kernels.Sigmoid>(
+        Kernels.Dense.DeltaBatch<Layer2, Kernels.Sigmoid>(
             ref Transposed(BatchLayout.Transposed2), ref At(ref w, BatchLayout.Deltas2),
             ref At(ref w, BatchLayout.Activations1), ref At(ref w, BatchLayout.Deltas1), count);
         FakeQuantization?.Backward(1, ref At(ref w, BatchLayout.Deltas1), BatchLayout.Row1, count);
 
         // Layer 1 (code) backward: g_b += Σ δ, g_W += Xᵀ·Δ; δ of layer 0 = (Δ·Wᵀ)∘f′, f = Relu.
-        global::EdgeAe.Kernels.Dense.GradientsBatch<Layer1>(
+        Kernels.Dense.GradientsBatch<Layer1>(
             ref g, ref At(ref w, BatchLayout.Activations0), fromInputs: false, ref At(ref w, BatchLayout.Deltas1),
             count);
-        global::EdgeAe.Kernels.Dense.DeltaBatch<Layer1, global::EdgeAe.Kernels.Relu>(
+        Kernels.Dense.DeltaBatch<Layer1, Kernels.Relu>(
             ref Transposed(BatchLayout.Transposed1), ref At(ref w, BatchLayout.Deltas1),
             ref At(ref w, BatchLayout.Activations0), ref At(ref w, BatchLayout.Deltas0), count);
         FakeQuantization?.Backward(0, ref At(ref w, BatchLayout.Deltas0), BatchLayout.Row0, count);
 
         // Layer 0 (encoder) backward: g_b += Σ δ, g_W += Xᵀ·Δ.
-        global::EdgeAe.Kernels.Dense.GradientsBatch<Layer0>(
+        Kernels.Dense.GradientsBatch<Layer0>(
             ref g, ref In(inputs), fromInputs: true, ref At(ref w, BatchLayout.Deltas0), count);
 
         return (float)loss;
@@ -536,14 +524,13 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// One plain SGD step on a batch: gradients averaged over the samples, p −= learningRate·mean gradient. Returns the
     /// mean per-sample loss before the step. Allocates nothing.
     /// </summary>
-    public float TrainBatch(
-        global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float learningRate)
+    public float TrainBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float learningRate)
     {
-        global::EdgeAe.Kernels.Shape.CheckLearningRate(learningRate);
+        Kernels.Shape.CheckLearningRate(learningRate);
         ZeroGradients();
         float loss = AccumulateBatchGradients(inputs, targets);
         int count = inputs.Length / InputSize;
-        global::EdgeAe.Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);
+        Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate / count);
         return loss / count;
     }
 
@@ -554,43 +541,36 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// One step of plain stochastic gradient descent on one sample: forward, backprop, p −= learningRate·∂loss/∂p.
     /// Returns the loss before the step.
     /// </summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> input, float learningRate)
-        => TrainStep(input, input, learningRate);
+    public float TrainStep(ReadOnlySpan<float> input, float learningRate) => TrainStep(input, input, learningRate);
 
     /// <summary>
     /// One plain SGD step reconstructing <paramref name="target"/> from <paramref name="input"/> (denoising: corrupted
     /// input, clean target). Returns the loss before the step.
     /// </summary>
-    public float TrainStep(
-        global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, float learningRate)
+    public float TrainStep(ReadOnlySpan<float> input, ReadOnlySpan<float> target, float learningRate)
     {
-        global::EdgeAe.Kernels.Shape.CheckLearningRate(learningRate);
+        Kernels.Shape.CheckLearningRate(learningRate);
         ZeroGradients();
         float loss = AccumulateGradients(input, target);
-        global::EdgeAe.Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);
+        Kernels.Shape.Descend(_parameters.Span, _gradients.Span, learningRate);
         return loss;
     }
 
-    private ref float Ws(int offset)
-        => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _workspace.Reference, offset);
+    private ref float Ws(int offset) => ref Unsafe.Add(ref _workspace.Reference, offset);
 
-    private static ref float At(ref float workspace, int offset)
-        => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref workspace, offset);
+    private static ref float At(ref float workspace, int offset) => ref Unsafe.Add(ref workspace, offset);
 
-    private ref float Transposed(int offset)
-        => ref global::System.Runtime.CompilerServices.Unsafe.Add(ref _transposed.Reference, offset);
+    private ref float Transposed(int offset) => ref Unsafe.Add(ref _transposed.Reference, offset);
 
-    private static ref float In(global::System.ReadOnlySpan<float> span)
-        => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);
+    private static ref float In(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);
 
-    private static ref float Out(global::System.Span<float> span)
-        => ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference(span);
+    private static ref float Out(Span<float> span) => ref MemoryMarshal.GetReference(span);
 
     /// <summary>
     /// Layer 0 (encoder): dense 64 → 32, Relu; W input-major p[0..2048), b p[2048..2080); the int8 companion's packed
     /// bytes [0..3776).
     /// </summary>
-    private readonly struct Layer0 : global::EdgeAe.Kernels.IDenseLayer, global::EdgeAe.Kernels.IInt8Layer
+    private readonly struct Layer0 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 64;
         public static int Outputs => 32;
@@ -603,7 +583,7 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Layer 1 (code): dense 32 → 16, Sigmoid; W input-major p[2080..2592), b p[2592..2608); the int8 companion's
     /// packed bytes [3776..5824).
     /// </summary>
-    private readonly struct Layer1 : global::EdgeAe.Kernels.IDenseLayer, global::EdgeAe.Kernels.IInt8Layer
+    private readonly struct Layer1 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 32;
         public static int Outputs => 16;
@@ -616,7 +596,7 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Layer 2 (decoder): dense 16 → 32, Relu; W input-major p[2608..3120), b p[3120..3152); the int8 companion's
     /// packed bytes [5824..8064).
     /// </summary>
-    private readonly struct Layer2 : global::EdgeAe.Kernels.IDenseLayer, global::EdgeAe.Kernels.IInt8Layer
+    private readonly struct Layer2 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 16;
         public static int Outputs => 32;
@@ -629,7 +609,7 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// Layer 3 (output): dense 32 → 64, Sigmoid; W input-major p[3152..5200), b p[5200..5264); the int8 companion's
     /// packed bytes [8064..12224).
     /// </summary>
-    private readonly struct Layer3 : global::EdgeAe.Kernels.IDenseLayer, global::EdgeAe.Kernels.IInt8Layer
+    private readonly struct Layer3 : Kernels.IDenseLayer, Kernels.IInt8Layer
     {
         public static int Inputs => 32;
         public static int Outputs => 64;
@@ -677,9 +657,9 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
     /// The int8 form of <see cref="DigitsAe"/> (docs/quantization.md): the same layers with int8 weights and
     /// activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
     /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
-    /// <see cref="global::EdgeAe.Quantization.QuantizedAutoencoder.Load"/>.
+    /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
     /// </summary>
-    public sealed class Int8 : global::EdgeAe.Quantization.QuantizedAutoencoder
+    public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder
     {
         /// <summary>
         /// Bytes of the packed int8 parameters: per layer a header, folded biases, multipliers, a table and the weights
@@ -694,17 +674,17 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
         }
 
         /// <summary>Creates the model running <paramref name="parameters"/>.</summary>
-        public Int8(global::EdgeAe.Quantization.QuantizedParameters parameters)
+        public Int8(Ae.Quantization.QuantizedParameters parameters)
             : this() => Load(parameters);
 
         /// <summary>
         /// Encodes <paramref name="input"/> (<see cref="InputSize"/> floats) into <paramref name="code"/>
         /// (<see cref="CodeSize"/> floats). Allocates nothing.
         /// </summary>
-        public override void Encode(global::System.ReadOnlySpan<float> input, global::System.Span<float> code)
+        public override void Encode(ReadOnlySpan<float> input, Span<float> code)
         {
-            global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-            global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
             EncodeRows(input, code, 1);
         }
 
@@ -712,18 +692,17 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
         /// Decodes <paramref name="code"/> (<see cref="CodeSize"/> floats) into <paramref name="output"/>
         /// (<see cref="InputSize"/> floats). Allocates nothing.
         /// </summary>
-        public override void Decode(global::System.ReadOnlySpan<float> code, global::System.Span<float> output)
+        public override void Decode(ReadOnlySpan<float> code, Span<float> output)
         {
-            global::EdgeAe.Kernels.Shape.Check(code, CodeSize, nameof(code));
-            global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+            Kernels.Shape.Check(code, CodeSize, nameof(code));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
             ref byte p = ref Packed;
-            global::EdgeAe.Kernels.Int8Dense.Quantize<Layer2>(
-                ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer1), 1);
+            Kernels.Int8Dense.Quantize<Layer2>(ref p, ref In(code), CodeSize, ref Codes(Int8Rows.Layer1), 1);
             // Layer 2 (decoder): dense 16 → 32, Relu.
-            global::EdgeAe.Kernels.Int8Dense.Forward<Layer2, global::EdgeAe.Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer2, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
             // Layer 3 (output): dense 32 → 64, Sigmoid.
-            global::EdgeAe.Kernels.Int8Dense.ForwardToFloat<Layer3, global::EdgeAe.Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardToFloat<Layer3, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer2), ref Out(output), InputSize, 1);
         }
 
@@ -731,26 +710,25 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
         /// Encodes a batch of 1 to <see cref="MaxBatchSize"/> samples (count × <see cref="InputSize"/> floats) into
         /// count × <see cref="CodeSize"/> floats. Allocates nothing.
         /// </summary>
-        public override void EncodeBatch(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes)
+        public override void EncodeBatch(ReadOnlySpan<float> inputs, Span<float> codes)
         {
-            int count = global::EdgeAe.Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
-            global::EdgeAe.Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
+            int count = Kernels.Shape.BatchCount(inputs.Length, InputSize, MaxBatchSize, nameof(inputs));
+            Kernels.Shape.Check(codes, count * CodeSize, nameof(codes));
             EncodeRows(inputs, codes, count);
         }
 
         /// <summary>
         /// The encoder on <paramref name="count"/> samples: their codes, dequantised, to <paramref name="codes"/>.
         /// </summary>
-        private void EncodeRows(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> codes, int count)
+        private void EncodeRows(ReadOnlySpan<float> inputs, Span<float> codes, int count)
         {
             ref byte p = ref Packed;
-            global::EdgeAe.Kernels.Int8Dense.Quantize<Layer0>(
-                ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(inputs), InputSize, ref Codes(Int8Rows.Input), count);
             // Layer 0 (encoder): dense 64 → 32, Relu.
-            global::EdgeAe.Kernels.Int8Dense.Forward<Layer0, global::EdgeAe.Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer0, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), count);
             // Layer 1 (code): dense 32 → 16, Sigmoid.
-            global::EdgeAe.Kernels.Int8Dense.ForwardToFloat<Layer1, global::EdgeAe.Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardToFloat<Layer1, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer0), ref Out(codes), CodeSize, count);
         }
 
@@ -759,10 +737,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
         /// reconstruction against the input: binary cross-entropy, summed over elements. Allocates nothing. The loss is
         /// computed in float from the dequantised outputs (binary cross-entropy from the dequantised pre-activations).
         /// </summary>
-        public override float Reconstruct(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
+        public override float Reconstruct(ReadOnlySpan<float> input, Span<float> output)
         {
-            global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-            global::EdgeAe.Kernels.Shape.Check(output, InputSize, nameof(output));
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(output, InputSize, nameof(output));
             return ForwardAndLoss(input, input, ref Out(output));
         }
 
@@ -770,11 +748,10 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
         /// Reconstructs <paramref name="input"/> and returns the loss against <paramref name="target"/> (for a
         /// denoising model: a corrupted input against the clean one). Allocates nothing.
         /// </summary>
-        public override float Evaluate(
-            global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target)
+        public override float Evaluate(ReadOnlySpan<float> input, ReadOnlySpan<float> target)
         {
-            global::EdgeAe.Kernels.Shape.Check(input, InputSize, nameof(input));
-            global::EdgeAe.Kernels.Shape.Check(target, InputSize, nameof(target));
+            Kernels.Shape.Check(input, InputSize, nameof(input));
+            Kernels.Shape.Check(target, InputSize, nameof(target));
             return ForwardAndLoss(input, target, ref Floats(Int8Rows.FloatRow));
         }
 
@@ -782,38 +759,35 @@ partial class DigitsAe : global::EdgeAe.IAutoencoder, global::EdgeAe.Quantizatio
         /// Every layer on <paramref name="input"/>; the reconstruction goes to <paramref name="output"/>, its loss
         /// against <paramref name="target"/> is returned.
         /// </summary>
-        private float ForwardAndLoss(
-            global::System.ReadOnlySpan<float> input, global::System.ReadOnlySpan<float> target, ref float output)
+        private float ForwardAndLoss(ReadOnlySpan<float> input, ReadOnlySpan<float> target, ref float output)
         {
             ref byte p = ref Packed;
-            global::EdgeAe.Kernels.Int8Dense.Quantize<Layer0>(
-                ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
+            Kernels.Int8Dense.Quantize<Layer0>(ref p, ref In(input), InputSize, ref Codes(Int8Rows.Input), 1);
             // Layer 0 (encoder): dense 64 → 32, Relu.
-            global::EdgeAe.Kernels.Int8Dense.Forward<Layer0, global::EdgeAe.Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer0, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Input), ref Codes(Int8Rows.Layer0), 1);
             // Layer 1 (code): dense 32 → 16, Sigmoid.
-            global::EdgeAe.Kernels.Int8Dense.Forward<Layer1, global::EdgeAe.Kernels.Sigmoid>(
+            Kernels.Int8Dense.Forward<Layer1, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer0), ref Codes(Int8Rows.Layer1), 1);
             // Layer 2 (decoder): dense 16 → 32, Relu.
-            global::EdgeAe.Kernels.Int8Dense.Forward<Layer2, global::EdgeAe.Kernels.Relu>(
+            Kernels.Int8Dense.Forward<Layer2, Kernels.Relu>(
                 ref p, ref Codes(Int8Rows.Layer1), ref Codes(Int8Rows.Layer2), 1);
             // Layer 3 (output): dense 32 → 64, Sigmoid.
-            global::EdgeAe.Kernels.Int8Dense.ForwardOutput<Layer3, global::EdgeAe.Kernels.Sigmoid>(
+            Kernels.Int8Dense.ForwardOutput<Layer3, Kernels.Sigmoid>(
                 ref p, ref Codes(Int8Rows.Layer2), ref output, ref Floats(0), ref Codes(Int8Rows.Layer3));
             // Σ softplus(z) − t·z: softplus by the table of the 256 z codes, t·z over the dequantised z (Floats(0)).
-            double loss = global::EdgeAe.Kernels.Int8Dense.BinaryCrossEntropyLoss<Layer3>(
+            double loss = Kernels.Int8Dense.BinaryCrossEntropyLoss<Layer3>(
                 ref Codes(Int8Rows.Layer3), ref Floats(0), ref In(target), ref Softplus);
             return (float)loss;
         }
 
         /// <summary>Packs every layer's int8 parameters for the kernels.</summary>
-        protected override void Pack(
-            global::EdgeAe.Quantization.QuantizedParameters parameters, global::System.Span<byte> packed)
+        protected override void Pack(Ae.Quantization.QuantizedParameters parameters, Span<byte> packed)
         {
-            global::EdgeAe.Kernels.Int8Dense.Pack<Layer0>(packed, parameters.Layers[0]);
-            global::EdgeAe.Kernels.Int8Dense.Pack<Layer1>(packed, parameters.Layers[1]);
-            global::EdgeAe.Kernels.Int8Dense.Pack<Layer2>(packed, parameters.Layers[2]);
-            global::EdgeAe.Kernels.Int8Dense.Pack<Layer3>(packed, parameters.Layers[3]);
+            Kernels.Int8Dense.Pack<Layer0>(packed, parameters.Layers[0]);
+            Kernels.Int8Dense.Pack<Layer1>(packed, parameters.Layers[1]);
+            Kernels.Int8Dense.Pack<Layer2>(packed, parameters.Layers[2]);
+            Kernels.Int8Dense.Pack<Layer3>(packed, parameters.Layers[3]);
         }
 
         /// <summary>
