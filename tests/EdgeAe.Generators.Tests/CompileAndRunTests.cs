@@ -189,5 +189,24 @@ public sealed class CompileAndRunTests
         Assert.DoesNotContain("global::System.ReadOnlySpan", source, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_model_named_System_compiles_without_the_System_directives()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Source(
+            """
+            [Autoencoder(Input = 8, Loss = Loss.BinaryCrossEntropy, Seed = 2)]
+            [Code(3, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class System;
+            """));
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
+        string source = run.ModelSource("Demo.System");
+        Assert.DoesNotContain("using System", source, StringComparison.Ordinal);
+        Assert.Contains("using Kernels = global::EdgeAe.Kernels;", source, StringComparison.Ordinal);
+        Assert.Contains("global::System.ReadOnlySpan<float> input", source, StringComparison.Ordinal);
+    }
+
     private static string Source(string declaration) => "using EdgeAe;\n\nnamespace Demo;\n\n" + declaration;
 }

@@ -76,6 +76,7 @@ internal sealed class ShortNames
     {
         get
         {
+            yield return "System"; // a type System beside the model would take the namespace of the System directives
             foreach ((_, string name, _) in s_all)
             {
                 yield return name;
@@ -99,7 +100,8 @@ internal sealed class ShortNames
             bool isTaken = false;
             foreach (string t in taken.AsSpan())
             {
-                isTaken |= t == name || (name == "GeneratedCode" && t == name + "Attribute");
+                isTaken |= t == name || (name == "GeneratedCode" && t == name + "Attribute")
+                    || (t == "System" && directive.StartsWith("using System", StringComparison.Ordinal));
             }
 
             if (!isTaken)
