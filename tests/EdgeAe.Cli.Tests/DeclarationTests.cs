@@ -137,6 +137,10 @@ public sealed class DeclarationTests : IDisposable
         Assert.Equal(1, mismatch.ExitCode);
         Assert.Contains("the file was saved for a different model", mismatch.Error);
         Assert.False(File.Exists(_tool.PathOf("y.g.cs")));
+
+        // The message names the option the file came from, not a Weights = "…" the declaration does not have.
+        Assert.StartsWith($"edgeae: --weights {weights}: the file was saved for a different model than", mismatch.Error);
+        Assert.DoesNotContain("[Autoencoder] Weights", mismatch.Error);
     }
 
     [Fact]

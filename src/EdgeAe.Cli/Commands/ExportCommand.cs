@@ -107,7 +107,8 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
         if (baked?.Int8 is { } int8 && Targets[settings.Target] == TargetFlavor.Desktop)
         {
             // An int8 file becomes firmware code; the desktop runs it through the model's Int8 companion at run time.
-            throw new CliException($"{settings.Weights}: " + int8.DesktopRefusal.ToDiagnostic().GetMessage(System.Globalization.CultureInfo.InvariantCulture) + "; export it with --target nanoframework");
+            string refusal = int8.DesktopRefusal.ToDiagnostic().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            throw new CliException((settings.Weights is null ? refusal : AsOption(refusal, settings.Weights, baked.FileName)) + "; export it with --target nanoframework");
         }
 
         string generated = ModelEmitter.Emit(spec, Targets[settings.Target], baked);
@@ -165,9 +166,21 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
         BakeResult result = WeightBaker.Bake(new BakeRequest(spec with { Weights = name }, null), new[] { content }.ToEquatableArray(), CancellationToken.None);
         if (result.Weights is null)
         {
-            throw new CliException($"{weightsPath}: " + string.Join("; ", result.Diagnostics.Select(d => d.ToDiagnostic().GetMessage(System.Globalization.CultureInfo.InvariantCulture))));
+            throw new CliException(string.Join("; ", result.Diagnostics.Select(d => AsOption(d.ToDiagnostic().GetMessage(System.Globalization.CultureInfo.InvariantCulture), weightsPath, name))));
         }
 
         return result.Weights;
+    }
+
+    /// <summary>
+    /// A baking diagnostic about a file given with --weights: the generator's messages name the declaration's
+    /// <c>[Autoencoder] Weights = "…"</c>, which the user did not write; the message names the option instead.
+    /// </summary>
+    private static string AsOption(string message, string weightsPath, string name)
+    {
+        string attribute = $"[Autoencoder] Weights = \"{name}\"";
+        return message.StartsWith(attribute, StringComparison.Ordinal)
+            ? $"--weights {weightsPath}" + message[attribute.Length..]
+            : $"--weights {weightsPath}: " + message;
     }
 }
