@@ -140,10 +140,12 @@ internal static class ModelCompiler
     /// those to <see cref="Compile"/>'s emit, which binds every body anyway — doing it twice cost a third of the time.
     /// <paramref name="flavor"/> is the project's <c>EdgeAeTarget</c> (export --target): a firmware declaration may bake
     /// what only the firmware flavour accepts (an int8 weight file), which the desktop flavour reports as an error.
+    /// <paramref name="weightsGiven"/>: the caller bakes a weight file of its own (export --weights) in place of the one the
+    /// declaration names, so that file is neither looked for nor checked here (the caller checks its own).
     /// </summary>
     public static GeneratorOutput Generate(
         string source, string path, string assemblyName = "EdgeAeDeclaration", IReadOnlyList<WeightsText>? weights = null, bool bindBodies = true,
-        TargetFlavor flavor = TargetFlavor.Desktop)
+        TargetFlavor flavor = TargetFlavor.Desktop, bool weightsGiven = false)
     {
         SyntaxTree tree = CSharpSyntaxTree.ParseText(SourceText.From(source, Encoding.UTF8), ParseOptions, path);
         SyntaxTree usings = CSharpSyntaxTree.ParseText(GlobalUsings, ParseOptions, "GlobalUsings.g.cs");
@@ -152,7 +154,7 @@ internal static class ModelCompiler
         CSharpCompilation compilation = CSharpCompilation.Create(assemblyName, [tree, usings], References.Value, options);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             [new AutoencoderGenerator().AsSourceGenerator()],
-            additionalTexts: [.. weights ?? WeightsBeside(source, path)],
+            additionalTexts: weightsGiven ? [] : [.. weights ?? WeightsBeside(source, path)],
             parseOptions: ParseOptions,
             optionsProvider: new TargetOptions(flavor),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
@@ -165,9 +167,19 @@ internal static class ModelCompiler
             .ToDictionary(b => b.Spec.FullName, b => b.Weights!, StringComparer.Ordinal);
         var output = (CSharpCompilation)updated;
         IEnumerable<Diagnostic> compiler = bindBodies ? output.GetDiagnostics() : output.GetDeclarationDiagnostics();
-        IReadOnlyList<string> errors = Errors(generatorDiagnostics.Concat(run.Diagnostics).Concat(compiler), path);
+        IEnumerable<Diagnostic> diagnostics = generatorDiagnostics.Concat(run.Diagnostics).Concat(compiler);
+        IReadOnlyList<string> errors = Errors(weightsGiven ? diagnostics.Where(d => !BakingIds.Contains(d.Id)) : diagnostics, path);
         return new GeneratorOutput(output, specs, errors, ModelTypesIn(output, tree)) { Baked = baked };
     }
+
+    /// <summary>The diagnostics about the weight file a declaration bakes (EAE0017–EAE0020, EAE0024–EAE0026).</summary>
+    private static readonly HashSet<string> BakingIds =
+    [
+        DiagnosticDescriptors.WeightFileNotFound.Id, DiagnosticDescriptors.WeightFileUnreadable.Id,
+        DiagnosticDescriptors.WeightFileTopologyMismatch.Id, DiagnosticDescriptors.WeightFileAmbiguous.Id,
+        DiagnosticDescriptors.CodeBitsDifferFromWeightFile.Id, DiagnosticDescriptors.CodeRangeMissing.Id,
+        DiagnosticDescriptors.Int8WeightsUnsupported.Id,
+    ];
 
     private static IEnumerable<T> Outputs<T>(GeneratorRunResult run, string step)
         => run.TrackedSteps.TryGetValue(step, out ImmutableArray<IncrementalGeneratorRunStep> steps)

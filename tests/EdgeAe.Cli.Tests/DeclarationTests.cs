@@ -122,6 +122,44 @@ public sealed class DeclarationTests : IDisposable
     }
 
     [Fact]
+    public void Export_weights_replaces_the_file_the_declaration_names()
+    {
+        // A firmware project's declaration names its weight file (Weights = "digits.eaw") as an item of that project, not
+        // beside the declaration. export --weights failed on that absent file (EAE0017) before looking at --weights, and
+        // on a stale or corrupt file of that name beside the declaration (EAE0018, EAE0019).
+        Directory.CreateDirectory(_tool.PathOf("firmware"));
+        string model = _tool.PathOf("firmware/Models.cs");
+        File.WriteAllText(model, """
+            namespace Device;
+            [Autoencoder(Input = 64, Loss = Loss.BinaryCrossEntropy, Seed = 1, Weights = "digits.eaw")]
+            [Code(16, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class DigitsAe;
+            """);
+        string weights = _tool.PathOf("trained.eaw");
+        EdgeAe.IO.WeightFile.Save(weights, new DigitsAe(), EdgeAe.Data.Normalization.ScaleBy(16, 64));
+        uint crc = EdgeAe.IO.WeightFile.Read(weights).Checksum;
+
+        foreach (byte[]? beside in new[] { null, "not a weight file"u8.ToArray() })
+        {
+            if (beside is not null)
+            {
+                File.WriteAllBytes(_tool.PathOf("firmware/digits.eaw"), beside);
+            }
+
+            string output = _tool.PathOf("firmware/Models.g.cs");
+            ToolRun run = _tool.Run("export", "--model", model, "--target", "nanoframework", "--weights", weights, "--out", output);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Contains($"public const uint BakedWeightsCrc32 = 0x{crc:X8}u;", File.ReadAllText(output));
+        }
+
+        // Without --weights the declaration's own file is what is baked, and a bad one is still refused.
+        ToolRun own = _tool.Run("export", "--model", model, "--target", "nanoframework", "--out", _tool.PathOf("firmware/Own.g.cs"));
+        Assert.Equal(1, own.ExitCode);
+        Assert.Contains("error EAE0018", own.Error);
+    }
+
+    [Fact]
     public void Export_rejects_an_unknown_target_and_a_mismatched_weight_file()
     {
         ToolRun unknown = _tool.Run("export", "--target", "arduino", "--out", _tool.PathOf("x.g.cs"));

@@ -100,7 +100,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
 
         string path = settings.Model ?? "DefaultModel.cs (built-in)";
         string source = settings.Model is null ? ModelHandle.BuiltInDeclaration : ModelCompiler.ReadDeclaration(settings.Model);
-        GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model), flavor: Targets[settings.Target]);
+        GeneratorOutput output = ModelCompiler.Generate(source, settings.Model is null ? path : Path.GetFullPath(settings.Model), flavor: Targets[settings.Target], weightsGiven: settings.Weights is not null);
         ModelCompiler.Check(output, path);
         TopologySpec spec = output.Specs.Single();
         BakedWeights? baked = settings.Weights is not null ? Bake(spec, settings.Weights) : output.Baked.GetValueOrDefault(spec.FullName);
@@ -136,7 +136,7 @@ internal sealed class ExportCommand(CliEnvironment environment) : EdgeAeCommand<
         string? name = null;
         if (settings.Model is not null)
         {
-            GeneratorOutput output = ModelCompiler.Generate(ModelCompiler.ReadDeclaration(settings.Model), Path.GetFullPath(settings.Model));
+            GeneratorOutput output = ModelCompiler.Generate(ModelCompiler.ReadDeclaration(settings.Model), Path.GetFullPath(settings.Model), weightsGiven: true);
             ModelCompiler.Check(output, settings.Model);
             TopologySpec spec = output.Specs.Single();
             Bake(spec, weights);
