@@ -112,7 +112,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnsupportedTypeKind = new(
         id: "EAE0013",
         title: "Unsupported autoencoder type",
-        messageFormat: "'{0}' is {1}; an autoencoder must be a non-static, non-abstract class",
+        messageFormat: "'{0}' is {1}; an autoencoder must be a class that is not static, abstract, file-local or a record",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);

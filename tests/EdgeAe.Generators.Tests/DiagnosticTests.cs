@@ -271,7 +271,7 @@ public sealed class DiagnosticTests
             public abstract partial class [|Abstract|];
             """,
             "EAE0013",
-            "'Abstract' is abstract; an autoencoder must be a non-static, non-abstract class",
+            "'Abstract' is abstract; an autoencoder must be a class that is not static, abstract, file-local or a record",
             typeName: "Abstract");
 
     [Fact]
@@ -284,7 +284,7 @@ public sealed class DiagnosticTests
             public static partial class [|Static|];
             """,
             "EAE0013",
-            "'Static' is static; an autoencoder must be a non-static, non-abstract class",
+            "'Static' is static; an autoencoder must be a class that is not static, abstract, file-local or a record",
             typeName: "Static");
 
     [Fact]
@@ -297,8 +297,21 @@ public sealed class DiagnosticTests
             public partial record [|Rec|];
             """,
             "EAE0013",
-            "'Rec' is a record; an autoencoder must be a non-static, non-abstract class",
+            "'Rec' is a record; an autoencoder must be a class that is not static, abstract, file-local or a record",
             typeName: "Rec");
+
+    [Fact]
+    public void EAE0013_file_local_squiggles_the_type_name()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            file partial class [|Local|];
+            """,
+            "EAE0013",
+            "'Local' is file-local; an autoencoder must be a class that is not static, abstract, file-local or a record",
+            typeName: "Local");
 
     [Fact]
     public void EAE0014_layer_without_autoencoder_squiggles_the_first_layer_attribute_once()

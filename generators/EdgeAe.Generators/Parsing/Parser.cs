@@ -383,6 +383,12 @@ internal static class Parser
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedTypeKind, location, type.Name, "a record"));
         }
+        else if (declaration.Modifiers.Any(SyntaxKind.FileKeyword))
+        {
+            // The generated members go into their own file, and a partial type in another file cannot extend a
+            // file-local one: they would land on a second, unrelated type of the same name.
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedTypeKind, location, type.Name, "file-local"));
+        }
     }
 
     /// <summary>The default of <c>[Autoencoder] MaxBatch</c>.</summary>
