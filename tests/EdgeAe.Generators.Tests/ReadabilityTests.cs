@@ -95,6 +95,21 @@ public sealed class ReadabilityTests
         AssertLinesWithin120(source);
     }
 
+    [Theory]
+    [InlineData("Desktop")]
+    [InlineData("NanoFramework")]
+    public void Lines_of_a_tied_model_with_on_device_training_stay_within_120_characters(string target)
+    {
+        // The firmware's tied backward pass wrote its comment on one line of up to 179 characters.
+        string declaration = Declaration
+            .Replace("Seed = 3)", "Seed = 3, TiedWeights = true, OnDeviceTraining = true)", StringComparison.Ordinal)
+            .Replace("[Decoder(16, Activation.Linear)]", "[Decoder(16, Activation.Tanh)]", StringComparison.Ordinal);
+        GeneratorRun run = GeneratorHarness.Run(NanoHarness.CreateDriver(target), GeneratorHarness.CreateCompilation(declaration));
+        string source = run.ModelSource("Demo.Deep");
+        Assert.Contains("tied to layer 0", source, StringComparison.Ordinal);
+        AssertLinesWithin120(source);
+    }
+
     /// <summary>Every line of <paramref name="source"/> is at most 120 characters (the baked-data rows included).</summary>
     internal static void AssertLinesWithin120(string source)
     {

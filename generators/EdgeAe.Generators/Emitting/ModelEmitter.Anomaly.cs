@@ -270,7 +270,7 @@ internal static partial class ModelEmitter
         if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
         {
             var z = Operand.Workspace(output.PreActivationOffset);
-            w.WriteLine("// Binary cross-entropy from z, term by term as the loss sums it: softplus(z) − t·z.");
+            w.WriteComment("Binary cross-entropy from z, term by term as the loss sums it: softplus(z) − t·z.");
             w.OpenBlock($"for (int j = 0; j < {width}; j++)");
             w.WriteLine($"float z = {z.At("j")};");
             w.WriteLine($"double term = EdgeAeMath.Softplus(z) - (double)({target.At("j")} * z);");
@@ -280,7 +280,7 @@ internal static partial class ModelEmitter
         else
         {
             var a = Operand.Workspace(output.ActivationOffset);
-            w.WriteLine("// Squared error: the objective adds ½(x̂ − t)², the score's term is (x̂ − t)².");
+            w.WriteComment("Squared error: the objective adds ½(x̂ − t)², the score's term is (x̂ − t)².");
             w.OpenBlock($"for (int j = 0; j < {width}; j++)");
             w.WriteLine($"float d = {a.At("j")} - {target.At("j")};");
             w.WriteLine("loss += 0.5 * (double)(d * d);");

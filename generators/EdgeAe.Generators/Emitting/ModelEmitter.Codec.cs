@@ -116,7 +116,7 @@ internal static partial class ModelEmitter
         (float[] Min, float[] Max)? range = CodeRange(plan, baked);
         if (range is null)
         {
-            w.WriteLine("// The code range is learned in training: make a codec with EdgeAe.Compression.PacketCodec.Load(path, model).");
+            w.WriteComment("The code range is learned in training: make a codec with EdgeAe.Compression.PacketCodec.Load(path, model).");
             w.WriteLine();
             return;
         }
@@ -289,7 +289,7 @@ internal static partial class ModelEmitter
 
         w.CloseBlock();
         w.WriteLine();
-        w.WriteLine("// CRC-8/SMBUS (polynomial 0x07, initial 0) over every byte before the check byte.");
+        w.WriteComment("CRC-8/SMBUS (polynomial 0x07, initial 0) over every byte before the check byte.");
         w.WriteLine("int crc = 0;");
         w.OpenBlock("for (int i = 0; i < length - 1; i++)");
         w.WriteLine("crc ^= packet[i];");

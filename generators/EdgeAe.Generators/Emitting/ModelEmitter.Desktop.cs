@@ -107,7 +107,7 @@ internal static partial class ModelEmitter
             LayerSpec l = layer.Layer;
             string name = "Layer" + Invariant.Int(l.Index);
             Initialization init = Initialization.Of(layer, spec.Initialization);
-            w.WriteLine($"// Layer {l.Index}: {init.Description}");
+            w.WriteComment($"Layer {l.Index}: {init.Description}");
             if (init.WeightLimit is float weightLimit)
             {
                 w.WriteStatement($"global::EdgeAe.Kernels.Portable.FillUniform(p.Slice({name}.Weights, {Invariant.Int(layer.WeightCount)}), {Invariant.Float(weightLimit)}, ref state);");
@@ -308,12 +308,12 @@ internal static partial class ModelEmitter
         LayerPlan output = plan.OutputLayer;
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
-            w.WriteLine("// Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.");
+            w.WriteComment("Loss Σ softplus(z) − t·z and output delta δ = σ(z) − t, σ and the loss term from one exp.");
             w.WriteStatement($"double loss = global::EdgeAe.Kernels.Dense.BinaryCrossEntropyBatch<Layer{last}>(ref At(ref w, BatchLayout.PreActivations), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
         }
         else
         {
-            w.WriteLine($"// Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = {output.Layer.Activation}.");
+            w.WriteComment($"Loss ½Σ(a − t)² and output delta δ = (a − t)·f′, f = {output.Layer.Activation}.");
             w.WriteStatement($"double loss = global::EdgeAe.Kernels.Dense.SquaredErrorBatch<Layer{last}, {KernelActivation(plan, output)}>(ref At(ref w, BatchLayout.Activations{last}), ref In(targets), ref At(ref w, BatchLayout.Deltas{last}), count);");
         }
 

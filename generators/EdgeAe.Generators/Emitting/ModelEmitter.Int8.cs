@@ -158,7 +158,7 @@ internal static partial class ModelEmitter
             LayerPlan layer = plan.Layers[l];
             string activation = "global::EdgeAe.Kernels." + layer.Layer.Activation;
             LayerSpec spec = layer.Layer;
-            w.WriteLine($"// Layer {spec.Index} ({Describe.Role(spec.Role)}): dense {spec.InputWidth} → {spec.Width}, {spec.Activation}"
+            w.WriteComment($"Layer {spec.Index} ({Describe.Role(spec.Role)}): dense {spec.InputWidth} → {spec.Width}, {spec.Activation}"
                 + (layer.IsTied ? $"; its own int8 W (the float model ties it to layer {spec.TiedTo}'s)." : "."));
             if (l < last)
             {

@@ -53,11 +53,11 @@ internal static partial class ModelEmitter
         {
             LayerSpec layer = plan.Layers[l].Layer;
             BakedInt8Layer q = int8.Layers[l];
-            w.WriteLine($"// Layer {l} ({Describe.Role(layer.Role)}): W, {Invariant.Int(q.Weights.Count)} codes, [{layout.Weights[l]}..{layout.Weights[l] + q.Weights.Count})");
+            w.WriteComment($"Layer {l} ({Describe.Role(layer.Role)}): W, {Invariant.Int(q.Weights.Count)} codes, [{layout.Weights[l]}..{layout.Weights[l] + q.Weights.Count})");
             WriteIntegers(w, q.Weights, 18);
             if (layout.Tables[l] >= 0)
             {
-                w.WriteLine($"// Layer {l}: {layer.Activation} table, output code of each z code −128..127, [{layout.Tables[l]}..{layout.Tables[l] + 256})");
+                w.WriteComment($"Layer {l}: {layer.Activation} table, output code of each z code −128..127, [{layout.Tables[l]}..{layout.Tables[l] + 256})");
                 WriteIntegers(w, q.Table, 18);
             }
         }
@@ -72,7 +72,7 @@ internal static partial class ModelEmitter
         for (int l = 0; l <= last; l++)
         {
             BakedInt8Layer q = int8.Layers[l];
-            w.WriteLine($"// Layer {l}: biases [{layout.Biases[l]}..{layout.Biases[l] + q.FoldedBiases.Count}), multipliers [{layout.Multipliers[l]}..{layout.Multipliers[l] + q.Multipliers.Count})");
+            w.WriteComment($"Layer {l}: biases [{layout.Biases[l]}..{layout.Biases[l] + q.FoldedBiases.Count}), multipliers [{layout.Multipliers[l]}..{layout.Multipliers[l] + q.Multipliers.Count})");
             WriteIntegers(w, q.FoldedBiases, 8);
             WriteIntegers(w, q.Multipliers, 8);
         }
@@ -153,7 +153,7 @@ internal static partial class ModelEmitter
         w.WriteLine("double loss = 0.0;");
         if (spec.Loss == LossKind.BinaryCrossEntropy)
         {
-            w.WriteLine("// Binary cross-entropy from the dequantised pre-activations z: softplus(z) − t·z (the score's term).");
+            w.WriteComment("Binary cross-entropy from the dequantised pre-activations z: softplus(z) − t·z (the score's term).");
             w.OpenBlock($"for (int j = 0; j < {Invariant.Int(spec.InputSize)}; j++)");
             w.WriteLine($"float z = {Invariant.Float(output.ZScale)} * (q[{Invariant.Int(layout.PreActivations)} + j] - {Paren(output.ZZeroPoint)});");
             w.WriteLine("double term = EdgeAeMath.Softplus(z) - (double)(target[start + j] * z);");
@@ -162,7 +162,7 @@ internal static partial class ModelEmitter
         }
         else
         {
-            w.WriteLine("// Squared error ½Σ(x̂ − t)² of the dequantised outputs; the score's term is (x̂ − t)².");
+            w.WriteComment("Squared error ½Σ(x̂ − t)² of the dequantised outputs; the score's term is (x̂ − t)².");
             w.OpenBlock($"for (int j = 0; j < {Invariant.Int(spec.InputSize)}; j++)");
             w.WriteLine($"float d = {Invariant.Float(output.OutputScale)} * (q[{Invariant.Int(layout.Outputs[last])} + j] - {Paren(output.OutputZeroPoint)}) - target[start + j];");
             w.WriteLine("loss += 0.5 * (double)(d * d);");

@@ -27,9 +27,9 @@ internal static class NanoKernelWriter
             return;
         }
 
-        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}.");
-        w.WriteLine($"// z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width});");
-        w.WriteLine($"// outputs in blocks of up to {Block}, accumulated in locals.");
+        w.WriteComment($"Layer {layer.Index} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}.");
+        w.WriteComment($"z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width});");
+        w.WriteComment($"outputs in blocks of up to {Block}, accumulated in locals.");
         int blocks = layer.Width / Block;
         int tail = layer.Width % Block;
         if (blocks > 0)
@@ -96,8 +96,8 @@ internal static class NanoKernelWriter
     public static void WriteInt8DenseForward(SourceWriter w, LayerSpec layer, FirmwareInt8Plan layout, BakedInt8Layer q, int input, int preActivations)
     {
         int l = layer.Index;
-        w.WriteLine($"// Layer {l} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}; acc = B + Σᵢ x[i]·W[i, ·] in int32,");
-        w.WriteLine($"// z = requantised (shift {Invariant.Int(q.Shift)}, zero point {Invariant.Int(q.ZZeroPoint)}, [{Invariant.Int(q.ZMin)}, {Invariant.Int(q.ZMax)}])"
+        w.WriteComment($"Layer {l} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}; acc = B + Σᵢ x[i]·W[i, ·] in int32, "
+            + $"z = requantised (shift {Invariant.Int(q.Shift)}, zero point {Invariant.Int(q.ZZeroPoint)}, [{Invariant.Int(q.ZMin)}, {Invariant.Int(q.ZMax)}])"
             + (layout.Tables[l] >= 0 ? ", output = table[z + 128]." : ", output = z."));
         int blocks = layer.Width / Block;
         int tail = layer.Width % Block;

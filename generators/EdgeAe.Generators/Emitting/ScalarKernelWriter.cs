@@ -51,10 +51,10 @@ internal static class ScalarKernelWriter
         string inWidth = Invariant.Int(layer.InputWidth);
         var output = Operand.Workspace(plan.ActivationOffset, slot);
 
-        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}.");
+        w.WriteComment($"Layer {layer.Index} ({Describe.Role(layer.Role)}): dense {layer.InputWidth} → {layer.Width}, {layer.Activation}.");
         if (plan.IsTied)
         {
-            w.WriteLine($"// Tied: z[j] = b[j] + Σᵢ x[i]·W{layer.TiedTo}[j, i], layer {layer.TiedTo}'s W read transposed at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
+            w.WriteComment($"Tied: z[j] = b[j] + Σᵢ x[i]·W{layer.TiedTo}[j, i], layer {layer.TiedTo}'s W read transposed at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
             w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
             w.WriteLine($"float z = p[{Invariant.Int(plan.BiasOffset)} + j];");
             w.WriteLine($"int row = {RowStart(plan.WeightOffset, "j", inWidth)};");
@@ -67,7 +67,7 @@ internal static class ScalarKernelWriter
         }
         else
         {
-            w.WriteLine($"// z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
+            w.WriteComment($"z = b + Σᵢ x[i]·W[i, ·] with W input-major at p[{plan.WeightOffset}..{plan.WeightOffset + plan.WeightCount}), b at p[{plan.BiasOffset}..{plan.BiasOffset + layer.Width}).");
             w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
             w.WriteLine($"{output.At("j")} = p[{Invariant.Int(plan.BiasOffset)} + j];");
             w.CloseBlock();
@@ -86,7 +86,7 @@ internal static class ScalarKernelWriter
         if (plan.PreActivationOffset >= 0)
         {
             var preActivation = Operand.Workspace(plan.PreActivationOffset, slot);
-            w.WriteLine("// Keep z: the binary cross-entropy is computed from it, so outputs of exactly 0 or 1 never give log(0).");
+            w.WriteComment("Keep z: the binary cross-entropy is computed from it, so outputs of exactly 0 or 1 never give log(0).");
             w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
             w.WriteLine($"float z = {output.At("j")};");
             w.WriteLine($"{preActivation.At("j")} = z;");
@@ -101,7 +101,7 @@ internal static class ScalarKernelWriter
         }
         else
         {
-            w.WriteLine("// Linear activation: z is the output.");
+            w.WriteComment("Linear activation: z is the output.");
         }
     }
 
@@ -122,7 +122,7 @@ internal static class ScalarKernelWriter
         if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
         {
             var preActivation = Operand.Workspace(output.PreActivationOffset, slot);
-            w.WriteLine("// Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.");
+            w.WriteComment("Binary cross-entropy from z: −[t·log σ(z) + (1 − t)·log(1 − σ(z))] = softplus(z) − t·z.");
             w.OpenBlock($"for (int j = 0; j < {width}; j++)");
             w.WriteLine($"float z = {preActivation.At("j")};");
             w.WriteLine($"loss += EdgeAeMath.Softplus(z) - (double)({target.At("j")} * z);");
@@ -130,7 +130,7 @@ internal static class ScalarKernelWriter
         }
         else
         {
-            w.WriteLine("// Squared error ½Σ(x̂ − t)².");
+            w.WriteComment("Squared error ½Σ(x̂ − t)².");
             w.OpenBlock($"for (int j = 0; j < {width}; j++)");
             w.WriteLine($"float d = {activation.At("j")} - {target.At("j")};");
             w.WriteLine("loss += 0.5 * (double)(d * d);");
@@ -147,13 +147,13 @@ internal static class ScalarKernelWriter
         string error = $"{activation.At("j")} - {target.At("j")}";
         if (plan.Topology.Loss == LossKind.BinaryCrossEntropy)
         {
-            w.WriteLine("// Output delta for sigmoid + binary cross-entropy: ∂loss/∂z = σ(z) − t.");
+            w.WriteComment("Output delta for sigmoid + binary cross-entropy: ∂loss/∂z = σ(z) − t.");
             w.OpenBlock($"for (int j = 0; j < {Invariant.Int(output.Layer.Width)}; j++)");
             w.WriteLine($"{delta.At("j")} = {error};");
         }
         else
         {
-            w.WriteLine($"// Output delta for squared error: ∂loss/∂z = (x̂ − t)·f'(z), f = {output.Layer.Activation}.");
+            w.WriteComment($"Output delta for squared error: ∂loss/∂z = (x̂ − t)·f'(z), f = {output.Layer.Activation}.");
             w.OpenBlock($"for (int j = 0; j < {Invariant.Int(output.Layer.Width)}; j++)");
             w.WriteLine($"float a = {activation.At("j")};");
             w.WriteLine($"{delta.At("j")} = {Derivative(output.Layer.Activation, "a", $"(a - {target.At("j")})")};");
@@ -221,7 +221,7 @@ internal static class ScalarKernelWriter
         var delta = Operand.Workspace(plan.DeltaOffset, slot);
         Operand? back = previous is null ? null : Operand.Workspace(previous.DeltaOffset, slot);
 
-        w.WriteLine($"// Layer {layer.Index} ({Describe.Role(layer.Role)}) backward, tied to layer {layer.TiedTo}: g_b += δ, g_W{layer.TiedTo}[j, i] += x[i]·δ[j] (summed with layer {layer.TiedTo}'s own use)"
+        w.WriteComment($"Layer {layer.Index} ({Describe.Role(layer.Role)}) backward, tied to layer {layer.TiedTo}: g_b += δ, g_W{layer.TiedTo}[j, i] += x[i]·δ[j] (summed with layer {layer.TiedTo}'s own use)"
             + (previous is null ? "." : $", δ_prev[i] = f'(x[i])·Σⱼ W{layer.TiedTo}[j, i]·δ[j] with f = {previous.Layer.Activation}."));
         w.OpenBlock($"for (int j = 0; j < {outWidth}; j++)");
         w.WriteLine($"g[{Invariant.Int(plan.BiasOffset)} + j] += {delta.At("j")};");
@@ -265,7 +265,7 @@ internal static class ScalarKernelWriter
     {
         LayerSpec layer = plan.Layer;
         Initialization init = Initialization.Of(plan, initialization);
-        w.WriteLine($"// Layer {layer.Index}: {init.Description}");
+        w.WriteComment($"Layer {layer.Index}: {init.Description}");
         if (init.WeightLimit is float weightLimit)
         {
             w.OpenBlock($"for (int k = 0; k < {Invariant.Int(plan.WeightCount)}; k++)");
