@@ -373,7 +373,6 @@ internal static class ModelCompiler
     }
 }
 
-/// <summary>A weight file handed to the generator as an AdditionalFiles item (it reads the bytes from <see cref="Path"/>).</summary>
 /// <summary>The build property a project sets to choose the flavour (<c>EdgeAeTarget</c>), as the generator reads it.</summary>
 internal sealed class TargetOptions(TargetFlavor flavor) : AnalyzerConfigOptionsProvider
 {
@@ -397,6 +396,7 @@ internal sealed class TargetOptions(TargetFlavor flavor) : AnalyzerConfigOptions
     }
 }
 
+/// <summary>A weight file handed to the generator as an AdditionalFiles item (it reads the bytes from <see cref="Path"/>).</summary>
 internal sealed class WeightsText(string path, byte[] bytes) : AdditionalText
 {
     public override string Path { get; } = path;
