@@ -101,6 +101,7 @@ internal static class DataLoader
             var csv = new CsvOptions
             {
                 LabelColumn = options.LabelColumn,
+                ReadLabels = false, // no command uses the labels: the column is dropped, whatever it holds (class names too)
                 HasHeader = options.Header,
                 Separator = options.Separator,
                 SkipRows = options.SkipRows,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeAe.Data;
 
 namespace EdgeAe.Cli.Tests;
 
@@ -101,5 +102,27 @@ public sealed class CodecCommandTests : IDisposable
         ToolRun right = _tool.Run("decompress", "--weights", weights, "--bits", "16", "--in", packets, "--out", recon);
         Assert.True(right.ExitCode == 0, right.ToString());
         Assert.Equal(1797, File.ReadAllLines(recon).Length);
+    }
+
+    [Fact]
+    public void A_label_column_of_class_names_is_dropped_like_any_other()
+    {
+        string weights = _tool.PathOf("digits.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "1", "--no-plots", "--code-bits", "8", "--out", weights).ExitCode);
+        Dataset digits = BundledData.DigitsRaw();
+        var text = new System.Text.StringBuilder(string.Join(',', Enumerable.Range(0, 64).Select(i => $"p{i}")) + ",class\n");
+        for (int s = 0; s < 20; s++)
+        {
+            text.AppendJoin(',', digits[s].ToArray().Select(v => v.ToString(CultureInfo.InvariantCulture))).Append(s % 2 == 0 ? ",normal\n" : ",worn bearing\n");
+        }
+
+        string data = _tool.PathOf("classes.csv");
+        File.WriteAllText(data, text.ToString());
+        ToolRun encode = _tool.Run("encode", "--weights", weights, "--data", data, "--label-column", "-1", "--out", _tool.PathOf("codes.csv"));
+        Assert.True(encode.ExitCode == 0, encode.ToString());
+        Assert.Equal(20, File.ReadAllLines(_tool.PathOf("codes.csv")).Length);
+        ToolRun compress = _tool.Run("compress", "--weights", weights, "--data", data, "--label-column", "-1", "--out", _tool.PathOf("p.bin"));
+        Assert.True(compress.ExitCode == 0, compress.ToString());
+        Assert.Equal(20 * 20, new FileInfo(_tool.PathOf("p.bin")).Length);
     }
 }

@@ -82,7 +82,7 @@ internal sealed class PrepareCommand(CliEnvironment environment) : EdgeAeCommand
         else
         {
             DataFileOptions options = settings.DataOptions;
-            csv = new CsvOptions { LabelColumn = options.LabelColumn, HasHeader = options.Header, Separator = options.Separator, SkipRows = options.SkipRows, ExpectedWidth = expected };
+            csv = new CsvOptions { LabelColumn = options.LabelColumn, ReadLabels = false, HasHeader = options.Header, Separator = options.Separator, SkipRows = options.SkipRows, ExpectedWidth = expected };
         }
 
         if (expected is int inputs && width is int found && inputs != found)

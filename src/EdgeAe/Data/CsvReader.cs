@@ -23,6 +23,12 @@ public sealed record CsvOptions
     /// </summary>
     public int? LabelColumn { get; init; }
 
+    /// <summary>
+    /// Whether the <see cref="LabelColumn"/>'s values are read into <see cref="Dataset.Labels"/> (integers; the default).
+    /// False: the column is dropped unread — it may hold anything, such as class names — and the labels are null.
+    /// </summary>
+    public bool ReadLabels { get; init; } = true;
+
     /// <summary>The field separator; ',' by default. Fields are not quoted.</summary>
     public char Separator { get; init; } = ',';
 
@@ -297,7 +303,7 @@ public static class CsvReader
                 throw new DataFormatException(name, null, null, FormattableString.Invariant($"{rowBound} rows of {width} values are more than one array holds ({Array.MaxLength} values)"));
             }
 
-            var sink = new ArraySink(rowBound, width, labelIndex >= 0);
+            var sink = new ArraySink(rowBound, width, labelIndex >= 0 && options.ReadLabels);
             int rows = ReadRows(sink, first, columns, labelIndex, width);
             return new Dataset(sink.Values, 0, rows, width, sink.Labels is null ? null : sink.Labels.Length == rows ? sink.Labels : sink.Labels[..rows]);
         }
@@ -362,7 +368,10 @@ public static class CsvReader
 
                     if (column == labelIndex)
                     {
-                        sink.Label(rows, CsvFields.Label(field, name, line, column + 1));
+                        if (options.ReadLabels)
+                        {
+                            sink.Label(rows, CsvFields.Label(field, name, line, column + 1));
+                        }
                     }
                     else
                     {

@@ -194,6 +194,17 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_label_column_read_without_labels_may_hold_class_names()
+    {
+        // df.to_csv(index=False) of a frame with a "class" column: the commands only drop it.
+        string path = _files.Text("classes.csv", "a,b,class\n1,2,normal\n3,4,bearing fault\n");
+        Dataset data = CsvReader.Read(path, new CsvOptions { LabelColumn = -1, ReadLabels = false });
+        Assert.Equal([1f, 2f, 3f, 4f], data.Values.ToArray());
+        Assert.Null(data.Labels);
+        Assert.Contains("expected an integer label but found 'normal'", AssertBad(path, new CsvOptions { LabelColumn = -1 }).Message);
+    }
+
+    [Fact]
     public void Non_integer_label_is_reported()
     {
         string path = _files.Text("badlabel.csv", "1,2,3\n4,5,6.5\n");
