@@ -287,7 +287,9 @@ public static class CsvReader
                 NextField(out field, out endOfLine);
             }
 
-            row.Decide(options.HasHeader, name, _separator);
+            // A label column read unread may hold text (class names): it says nothing about the row being a header.
+            int? unreadLabel = options.LabelColumn is int requested && !options.ReadLabels ? (requested < 0 ? row.Count + requested : requested) : null;
+            row.Decide(options.HasHeader, name, _separator, unreadLabel);
             return row;
         }
 
@@ -583,6 +585,7 @@ public static class CsvReader
         private int _firstText = -1;
         private string _firstTextValue = "";
         private bool _anyNumber;
+        private int _textCount;
 
         public int Line { get; } = line;
 
@@ -607,20 +610,24 @@ public static class CsvReader
             {
                 _anyNumber = true;
             }
-            else if (_firstText < 0)
+            else
             {
-                _firstText = Count;
-                _firstTextValue = field.ToString();
+                _textCount++;
+                if (_firstText < 0)
+                {
+                    _firstText = Count;
+                    _firstTextValue = field.ToString();
+                }
             }
 
             Count++;
         }
 
         /// <summary>Header or data: stated, or detected — a header only when every cell is text; a mixed row is an error.</summary>
-        public void Decide(bool? hasHeader, string name, char separator)
+        public void Decide(bool? hasHeader, string name, char separator, int? unreadLabel = null)
         {
             IsHeader = hasHeader ?? !_anyNumber;
-            if (hasHeader is null && !IsHeader && _firstText >= 0)
+            if (hasHeader is null && !IsHeader && _firstText >= 0 && !(_textCount == 1 && _firstText == unreadLabel))
             {
                 try
                 {

@@ -202,6 +202,12 @@ public sealed class CsvReaderTests : IDisposable
         Assert.Equal([1f, 2f, 3f, 4f], data.Values.ToArray());
         Assert.Null(data.Labels);
         Assert.Contains("expected an integer label but found 'normal'", AssertBad(path, new CsvOptions { LabelColumn = -1 }).Message);
+
+        // Without a header, a first row of numbers and a class name is data, not a row that mixes numbers and text.
+        string headerless = _files.Text("headerless.csv", "1,normal,2\n3,fault,4\n");
+        data = CsvReader.Read(headerless, new CsvOptions { LabelColumn = 1, ReadLabels = false });
+        Assert.Equal([1f, 2f, 3f, 4f], data.Values.ToArray());
+        Assert.Contains("'normal' is not a number (the row also holds numbers", AssertBad(headerless, new CsvOptions { LabelColumn = 0, ReadLabels = false }).Message);
     }
 
     [Fact]
