@@ -165,7 +165,7 @@ public sealed class CompileAndRunTests
     [Fact]
     public void Members_of_the_model_named_like_the_runtimes_keep_their_names_qualified_and_the_rest_short()
     {
-        GeneratorRun run = GeneratorHarness.Run(Source(
+        string source = CompiledWithoutWarnings("Small",
             """
             [Autoencoder(Input = 8, Loss = Loss.BinaryCrossEntropy, Seed = 2)]
             [Code(3, Activation.Sigmoid)]
@@ -175,11 +175,7 @@ public sealed class CompileAndRunTests
                 public static class Kernels;
                 public int Array => 1;
             }
-            """));
-        run.AssertGeneratorDidNotThrow();
-        Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
-        Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
-        string source = run.ModelSource("Demo.Small");
+            """);
         Assert.Contains("using Ae = global::EdgeAe;", source, StringComparison.Ordinal);
         Assert.DoesNotContain("using Kernels", source, StringComparison.Ordinal);
         Assert.Contains(" Ae.Kernels.Dense.", source, StringComparison.Ordinal); // through the Ae alias, not the taken name
@@ -192,20 +188,26 @@ public sealed class CompileAndRunTests
     [Fact]
     public void A_model_named_System_compiles_without_the_System_directives()
     {
-        GeneratorRun run = GeneratorHarness.Run(Source(
+        string source = CompiledWithoutWarnings("System",
             """
             [Autoencoder(Input = 8, Loss = Loss.BinaryCrossEntropy, Seed = 2)]
             [Code(3, Activation.Sigmoid)]
             [Output(Activation.Sigmoid)]
             public partial class System;
-            """));
-        run.AssertGeneratorDidNotThrow();
-        Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
-        Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
-        string source = run.ModelSource("Demo.System");
+            """);
         Assert.DoesNotContain("using System", source, StringComparison.Ordinal);
         Assert.Contains("using Kernels = global::EdgeAe.Kernels;", source, StringComparison.Ordinal);
         Assert.Contains("global::System.ReadOnlySpan<float> input", source, StringComparison.Ordinal);
+    }
+
+    /// <summary>The generated source of the model <c>Demo.</c><paramref name="model"/>, after checking it compiles without warnings.</summary>
+    private static string CompiledWithoutWarnings(string model, string declaration)
+    {
+        GeneratorRun run = GeneratorHarness.Run(Source(declaration));
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic[] warnings = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(warnings.Length == 0, GeneratorHarness.DescribeFailure(run, warnings));
+        return run.ModelSource("Demo." + model);
     }
 
     private static string Source(string declaration) => "using EdgeAe;\n\nnamespace Demo;\n\n" + declaration;
