@@ -292,8 +292,11 @@ internal static class DataLoader
     }
 
     /// <summary>True when <paramref name="path"/> exists and is read as CSV: neither a <c>.f32</c> cache nor IDX.</summary>
-    public static bool IsCsv(string path)
-        => File.Exists(path) && !DataCache.IsCache(path) && !Path.GetExtension(path).Equals(DataCache.Extension, StringComparison.OrdinalIgnoreCase) && !LooksLikeIdx(path);
+    public static bool IsCsv(string path) => File.Exists(path) && !LooksLikeCache(path) && !LooksLikeIdx(path);
+
+    /// <summary>A .f32 cache by its magic bytes or its extension (a damaged cache is reported as one, not read as CSV).</summary>
+    public static bool LooksLikeCache(string path)
+        => DataCache.IsCache(path) || Path.GetExtension(path).Equals(DataCache.Extension, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// True when the file (gzipped or not) starts with two zero bytes, as every IDX magic number does (0x0000TTDD) and no

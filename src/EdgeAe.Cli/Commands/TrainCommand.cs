@@ -341,7 +341,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
         // Data: a .f32 cache (already normalised, memory-mapped) or a file read into memory and normalised there.
         ModelTopology topology = handle.Topology;
         WeightFileInfo? from = settings.From is null ? null : StartingPoint(settings, topology.InputSize);
-        using TrainingData data = settings.Data is not null && IsCache(settings.Data)
+        using TrainingData data = settings.Data is not null && DataLoader.LooksLikeCache(settings.Data)
             ? CachedData(settings, handle, from)
             : InMemoryData(settings, handle, from);
         ISampleSource training = data.Training;
@@ -551,7 +551,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             }
 
             ISampleSource? validation = null;
-            if (settings.Validation is not null && IsCache(settings.Validation))
+            if (settings.Validation is not null && DataLoader.LooksLikeCache(settings.Validation))
             {
                 heldOutCache = DataLoader.OpenCache(settings.Validation, "--validation", settings.DataOptionsFor(settings.Validation), handle);
                 if (!heldOutCache.Normalization.Equals(normalization))
@@ -578,10 +578,6 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
             throw;
         }
     }
-
-    /// <summary>A .f32 cache by its magic bytes or its extension (a damaged cache is reported as one, not read as CSV).</summary>
-    private static bool IsCache(string path)
-        => DataCache.IsCache(path) || Path.GetExtension(path).Equals(DataCache.Extension, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The PCA with the model's code size (at most the width) on the normalised training data, unless the input is very wide.</summary>
     private Pca? FitBaseline(ModelTopology topology, ISampleSource training, CancellationToken cancellationToken)
