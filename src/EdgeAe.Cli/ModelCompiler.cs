@@ -229,30 +229,26 @@ internal static class ModelCompiler
     /// equivalent of the project's AdditionalFiles items.
     /// </summary>
     internal static IReadOnlyList<WeightsText> WeightsBeside(string source, string path)
-    {
-        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-        var found = new List<WeightsText>();
-        foreach (string name in BakedWeightNames(source))
-        {
-            string file = Path.Combine(folder, name);
-            if (File.Exists(file) && found.All(f => f.Path != file))
-            {
-                found.Add(new WeightsText(file, File.ReadAllBytes(file)));
-            }
-        }
+        => [.. BakedWeightFiles(source, Path.GetFullPath(path)).Select(f => new WeightsText(f.File, File.ReadAllBytes(f.File)))];
 
-        return found;
-    }
-
-    /// <summary>The names a declaration gives in <c>Weights = "…"</c>, in order (the files are looked for beside it).</summary>
-    internal static IEnumerable<string> BakedWeightNames(string source)
+    /// <summary>
+    /// The weight files a declaration at <paramref name="path"/> names in <c>Weights = "…"</c> that exist beside it, each
+    /// once, in order: the name as written and the file's path (as relative or full as <paramref name="path"/>).
+    /// </summary>
+    internal static IEnumerable<(string Name, string File)> BakedWeightFiles(string source, string path)
     {
+        string folder = Path.GetDirectoryName(path) ?? string.Empty;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         SyntaxNode root = CSharpSyntaxTree.ParseText(source, ParseOptions).GetRoot();
         foreach (AttributeArgumentSyntax argument in root.DescendantNodes().OfType<AttributeArgumentSyntax>())
         {
             if (argument.NameEquals?.Name.Identifier.Text == "Weights" && argument.Expression is LiteralExpressionSyntax { Token.Value: string name })
             {
-                yield return name;
+                string file = Path.Combine(folder, name);
+                if (File.Exists(file) && seen.Add(file))
+                {
+                    yield return (name, file);
+                }
             }
         }
     }

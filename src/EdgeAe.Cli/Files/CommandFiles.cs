@@ -48,13 +48,9 @@ internal sealed record FileArgument(string Option, string? Path, FileUse Use, st
             yield break; // reading the declaration reports it
         }
 
-        foreach (string name in ModelCompiler.BakedWeightNames(source))
+        foreach ((string name, string weights) in ModelCompiler.BakedWeightFiles(source, path))
         {
-            string weights = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path) ?? string.Empty, name);
-            if (File.Exists(weights))
-            {
-                yield return Input(option, weights, "weight file") with { Label = $"the weight file {weights} that {option} {path} bakes (Weights = \"{name}\")" };
-            }
+            yield return Input(option, weights, "weight file") with { Label = $"the weight file {weights} that {option} {path} bakes (Weights = \"{name}\")" };
         }
     }
 }
