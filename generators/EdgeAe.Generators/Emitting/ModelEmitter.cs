@@ -231,17 +231,8 @@ internal static partial class ModelEmitter
         foreach (LayerPlan layer in plan.Layers)
         {
             LayerSpec l = layer.Layer;
-            string shape = $"new(global::EdgeAe.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, global::EdgeAe.ActivationKind.{l.Activation},";
-            string offsets = $"Layer{l.Index}.Weights, Layer{l.Index}.Biases" + (l.IsTied ? $", TiedTo: {Invariant.Int(l.TiedTo)}" : string.Empty) + "),";
-            if ((w.Indentation * 4) + w.Names.Shorten(shape).Length + 1 + offsets.Length <= SourceWriter.MaxLineLength)
-            {
-                w.WriteLine(shape + " " + offsets);
-            }
-            else
-            {
-                w.WriteLine(shape);
-                w.WriteLine("    " + offsets);
-            }
+            w.WriteStatement($"new(global::EdgeAe.LayerRole.{l.Role}, {Invariant.Int(l.InputWidth)}, {Invariant.Int(l.Width)}, global::EdgeAe.ActivationKind.{l.Activation}, "
+                + $"Layer{l.Index}.Weights, Layer{l.Index}.Biases" + (l.IsTied ? $", TiedTo: {Invariant.Int(l.TiedTo)}" : string.Empty) + "),");
         }
 
         w.Indentation--;
