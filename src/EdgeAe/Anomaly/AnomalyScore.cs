@@ -45,19 +45,42 @@ public static class AnomalyScore
         }
     }
 
-    /// <summary>The score of every sample of <paramref name="data"/>.</summary>
+    /// <summary>
+    /// The score of every sample of <paramref name="data"/>: an in-memory <see cref="Dataset"/>, or a source read a sample at
+    /// a time such as a <see cref="DataCache"/> (copied into one model batch at a time, so memory does not grow with the
+    /// data beyond the scores). Each score is <see cref="IAutoencoder.Score"/>'s bit for bit.
+    /// </summary>
     /// <exception cref="AnomalyException">The data's width is not the model's input width.</exception>
-    public static float[] ScoreAll(IAutoencoder model, Dataset data)
+    public static float[] ScoreAll(IAutoencoder model, ISampleSource data)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        if (data.Width != model.Topology.InputSize)
+        int width = model.Topology.InputSize;
+        if (data.Width != width)
         {
-            throw new AnomalyException($"The data has {data.Width} values per sample but the model takes {model.Topology.InputSize} inputs.");
+            throw new AnomalyException($"The data has {data.Width} values per sample but the model takes {width} inputs.");
         }
 
         var scores = new float[data.Count];
-        ScoreBatch(model, data.Values, scores);
+        if (data is Dataset dataset)
+        {
+            ScoreBatch(model, dataset.Values, scores);
+            return scores;
+        }
+
+        int block = model.Topology.MaxBatchSize;
+        var inputs = new float[block * width];
+        for (int start = 0; start < scores.Length; start += block)
+        {
+            int n = Math.Min(block, scores.Length - start);
+            for (int k = 0; k < n; k++)
+            {
+                data[start + k].CopyTo(inputs.AsSpan(k * width, width));
+            }
+
+            model.ScoreBatch(inputs.AsSpan(0, n * width), scores.AsSpan(start, n));
+        }
+
         return scores;
     }
 }

@@ -117,6 +117,33 @@ public sealed class ScoreTests
     }
 
     [Fact]
+    public void Scores_of_a_source_read_sample_by_sample_are_the_single_sample_scores()
+    {
+        // A source that is not a Dataset (a .f32 cache is one) is copied into model batches: 150 samples are two full
+        // batches of 64 and a last one of 22.
+        DigitsAe model = WeightFileTestKit.Randomized<DigitsAe>(13);
+        Dataset digits = BundledData.Digits().Slice(0, 150);
+        float[] scores = AnomalyScore.ScoreAll(model, new OneByOne(digits));
+        Assert.Equal(150, scores.Length);
+        for (int i = 0; i < digits.Count; i++)
+        {
+            Assert.Equal(model.Score(digits[i]), scores[i]);
+        }
+
+        Assert.Throws<AnomalyException>(() => AnomalyScore.ScoreAll(model, new OneByOne(new Dataset(new float[10], 1, 10))));
+    }
+
+    /// <summary>Only the sample-at-a-time interface of a data set.</summary>
+    private sealed class OneByOne(Dataset data) : ISampleSource
+    {
+        public int Count => data.Count;
+
+        public int Width => data.Width;
+
+        public ReadOnlySpan<float> this[int index] => data[index];
+    }
+
+    [Fact]
     public void Scoring_windows_and_smoothers_allocate_nothing()
     {
         DigitsAe model = WeightFileTestKit.Randomized<DigitsAe>(12);
