@@ -33,11 +33,17 @@ internal sealed class CliEnvironment
     /// <summary>Whether the command runs with <c>--json</c>.</summary>
     public bool Json { get; set; }
 
-    /// <summary>Where human-readable output goes: standard output, or standard error under <c>--json</c>.</summary>
-    public IAnsiConsole Console => Json ? ErrorConsole : OutputConsole;
+    /// <summary>
+    /// Whether the command writes its result to standard output as data (<c>detect</c> without <c>--out</c>): then, as under
+    /// <c>--json</c>, everything meant for people goes to standard error, so that the output can be redirected into a file.
+    /// </summary>
+    public bool ResultOnStandardOutput { get; set; }
+
+    /// <summary>Where human-readable output goes: standard output, or standard error under <c>--json</c> or when the result goes there.</summary>
+    public IAnsiConsole Console => Json || ResultOnStandardOutput ? ErrorConsole : OutputConsole;
 
     /// <summary>True when a live progress display can be shown.</summary>
-    public bool Interactive => Terminal && !Json && OutputConsole.Profile.Capabilities.Interactive;
+    public bool Interactive => Terminal && !Json && !ResultOnStandardOutput && OutputConsole.Profile.Capabilities.Interactive;
 
     /// <summary>Writes plain text (no markup) and a newline for people.</summary>
     public void Line(string text = "") => Console.Profile.Out.Writer.WriteLine(text);

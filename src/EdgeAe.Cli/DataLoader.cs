@@ -87,9 +87,9 @@ internal static class DataLoader
         {
             if (DataCache.IsCache(path))
             {
-                // A cache holds normalised float32 samples for training a block at a time; the other commands read the
-                // data in its own units and normalise it with the weight file's normalisation.
-                throw new CliException($"{option} {path} is an EdgeAe data cache (written by edgeae prepare): only train, eval --data and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from");
+                // A cache holds normalised float32 samples; the options that come here read the data in its own units
+                // (and normalise it themselves, or fit something on it), so they take the file it was prepared from.
+                throw new CliException($"{option} {path} is an EdgeAe data cache (written by edgeae prepare): {option} reads the data in its own units; give it the CSV or IDX file the cache was prepared from (docs/data-cache.md lists the options that read caches)");
             }
 
             if (LooksLikeIdx(path))
@@ -145,16 +145,36 @@ internal static class DataLoader
     /// are refused: prepare applied them when it wrote the cache.
     /// </summary>
     public static DataCache OpenCache(string path, string option, DataFileOptions options, ModelHandle model)
+        => OpenCache(path, option, options, model.Topology.InputSize, FormattableString.Invariant($"{model.Name} takes {model.Topology.InputSize}"));
+
+    /// <summary>
+    /// The <c>.f32</c> cache at <paramref name="path"/>, whose samples must be <paramref name="width"/> values wide
+    /// (<paramref name="takes"/> says why, after a semicolon). CSV options are refused: prepare applied them.
+    /// </summary>
+    public static DataCache OpenCache(string path, string option, DataFileOptions options, int width, string takes)
     {
         options.RefuseFor($"{option} {Path.GetFileName(path)} is a .f32 cache (prepare read its CSV options)");
         DataCache cache = DataCache.Open(path);
-        if (cache.Width != model.Topology.InputSize)
+        if (cache.Width != width)
         {
             cache.Dispose();
-            throw new CliException(FormattableString.Invariant($"{option} {Path.GetFileName(path)} holds {cache.Width}-wide samples; {model.Name} takes {model.Topology.InputSize}"));
+            throw new CliException(FormattableString.Invariant($"{option} {Path.GetFileName(path)} holds {cache.Width}-wide samples; {takes}"));
         }
 
         return cache;
+    }
+
+    /// <summary>
+    /// A binary cross-entropy model reconstructs values in [0, 1]: fails when the cache's normalised values (its stored
+    /// minimum and maximum) fall outside, with <paramref name="hint"/>.
+    /// </summary>
+    public static void CheckTargets(DataCache cache, ModelHandle model, string hint)
+    {
+        if (model.Topology.Loss == LossKind.BinaryCrossEntropy && (cache.Minimum < 0f || cache.Maximum > 1f))
+        {
+            throw new CliException(FormattableString.Invariant(
+                $"{Path.GetFileName(cache.FilePath)} holds values in [{cache.Minimum}, {cache.Maximum}] after its normalisation ({Describe(cache.Normalization)}), outside [0, 1], the range a binary cross-entropy model reconstructs: {hint}"));
+        }
     }
 
     /// <summary>Fails with one line when the samples are not as wide as the model's input.</summary>
@@ -245,6 +265,28 @@ internal static class DataLoader
         DataKind.Idx => Normalization.ScaleBy(255f, width),
         _ => maxAbsolute > 1f ? Normalization.ScaleBy(maxAbsolute, width) : Normalization.None,
     };
+
+    /// <summary>
+    /// <paramref name="normalization"/> of one frame repeated for <paramref name="frames"/> frames side by side: what it does
+    /// to a window of frames, feature by feature (itself for one frame; none stays none).
+    /// </summary>
+    public static Normalization Repeat(Normalization normalization, int frames)
+    {
+        if (frames == 1 || normalization.Kind == NormalizationKind.None)
+        {
+            return normalization;
+        }
+
+        var offset = new float[normalization.Width * frames];
+        var scale = new float[offset.Length];
+        for (int f = 0; f < frames; f++)
+        {
+            normalization.Offset.CopyTo(offset.AsSpan(f * normalization.Width));
+            normalization.Scale.CopyTo(scale.AsSpan(f * normalization.Width));
+        }
+
+        return new Normalization(normalization.Kind, offset, scale);
+    }
 
     /// <summary>A one-line description of a normalisation.</summary>
     public static string Describe(Normalization normalization) => normalization.Kind switch

@@ -147,11 +147,14 @@ public sealed class PrepareCommandTests : IDisposable
         Assert.Contains("--validation-split cannot split the .f32 cache", Fails(2, "train", "--data", cache, "--validation-split", "0.1", "--out", _tool.PathOf("m.eaw")).Error);
         Assert.False(File.Exists(_tool.PathOf("m.eaw")));
 
-        // Only train, eval --data and quantize's calibration read caches: the others say so instead of reading it as CSV.
-        const string OnlyTrain = "is an EdgeAe data cache (written by edgeae prepare): only train, eval --data and quantize --calibration read caches; give this command the CSV or IDX file the cache was prepared from";
+        // Options that read data in its own units say so instead of reading a cache as CSV.
         string weights = _tool.PathOf("from.eaw");
-        Assert.Contains($"edgeae: --data {cache} {OnlyTrain}", Fails(1, "encode", "--weights", weights, "--data", cache, "--out", _tool.PathOf("codes.csv")).Error);
-        Assert.Contains($"edgeae: --baseline-data {cache} {OnlyTrain}", Fails(1, "eval", "--weights", weights, "--baseline-data", cache).Error);
+        Assert.Contains($"edgeae: --baseline-data {cache} is an EdgeAe data cache (written by edgeae prepare): --baseline-data reads the data in its own units; give it the CSV or IDX file the cache was prepared from",
+            Fails(1, "eval", "--weights", weights, "--baseline-data", cache).Error);
+
+        // The inference commands read a cache of the weight file's normalisation only (from.eaw holds x ÷ 32).
+        Assert.Contains($"edgeae: --data digits.f32 was prepared with the normalisation scale: x ÷ 16 but --weights {weights} holds scale: x ÷ 32",
+            Fails(1, "encode", "--weights", weights, "--data", cache, "--out", _tool.PathOf("codes.csv")).Error);
         Assert.False(File.Exists(_tool.PathOf("codes.csv")));
 
         // eval and quantize read a cache of the weight file's normalisation only (from.eaw holds x ÷ 32).
@@ -184,9 +187,95 @@ public sealed class PrepareCommandTests : IDisposable
             Assert.Equal(fromFile.RootElement.GetProperty("baseline").GetProperty("mse").GetRawText(), fromCache.RootElement.GetProperty("baseline").GetProperty("mse").GetRawText());
         }
 
+    }
+
+    [Fact]
+    public void Every_inference_command_reads_a_cache_as_the_file_it_was_prepared_from()
+    {
+        string data = DigitsCsv("digits.csv");
+        string cache = _tool.PathOf("digits.f32"), trained = _tool.PathOf("m.eaw"), weights = _tool.PathOf("calibrated.eaw");
+        Ok("prepare", "--data", data, "--label-column", "10", "--out", cache);
+        Ok("train", "--data", data, "--label-column", "10", "--epochs", "2", "--code-bits", "8", "--no-plots", "--out", trained);
+        string[] csv = ["--label-column", "10"];
+
+        // calibrate: the same scores, so the same threshold and the same weight file byte for byte.
+        ToolRun calibrated = Ok("calibrate", "--weights", trained, "--data", cache, "--method", "percentile:95", "--out", weights, "--json");
+        Ok(["calibrate", "--weights", trained, "--data", data, .. csv, "--method", "percentile:95", "--out", _tool.PathOf("file-calibrated.eaw")]);
+        Assert.Equal(File.ReadAllBytes(_tool.PathOf("file-calibrated.eaw")), File.ReadAllBytes(weights));
+        Assert.Contains("\"samples\":600", calibrated.Output);
+        Assert.Contains("--validation-split cannot split the .f32 cache", Fails(2, "calibrate", "--weights", trained, "--data", cache, "--validation-split", "0.1", "--method", "percentile:95", "--out", _tool.PathOf("split.eaw")).Error);
+        Assert.False(File.Exists(_tool.PathOf("split.eaw")));
+
+        // encode, reconstruct and compress write the same files.
+        foreach ((string command, string output) in new[] { ("encode", "codes.csv"), ("encode", "codes.bin"), ("reconstruct", "x.csv"), ("compress", "packets.bin") })
+        {
+            ToolRun fromCache = Ok(command, "--weights", weights, "--data", cache, "--out", _tool.PathOf("cache-" + output));
+            Ok([command, "--weights", weights, "--data", data, .. csv, "--out", _tool.PathOf("file-" + output)]);
+            Assert.Contains("from digits.f32", fromCache.Output);
+            Assert.Equal(File.ReadAllBytes(_tool.PathOf("file-" + output)), File.ReadAllBytes(_tool.PathOf("cache-" + output)));
+        }
+
+        // eval --labels and detect: the same figures and rows.
         string labels = _tool.PathOf("labels.csv");
         File.WriteAllLines(labels, Enumerable.Range(0, 600).Select(i => i % 10 == 0 ? "1" : "0"));
-        Assert.Contains($"edgeae: --data {cache} is an EdgeAe data cache: eval reads caches without --labels", Fails(1, "eval", "--weights", weights, "--data", cache, "--labels", labels).Error);
+        Assert.Equal(
+            Ok(["eval", "--weights", weights, "--data", data, .. csv, "--labels", labels, "--json"]).Output,
+            Ok("eval", "--weights", weights, "--data", cache, "--labels", labels, "--json").Output);
+        string detected = Ok("detect", "--weights", weights, "--data", cache).Output;
+        ToolRun fromFile = Ok(["detect", "--weights", weights, "--data", data, .. csv]);
+        Assert.Equal(fromFile.Output, detected);
+
+        // The rows alone on the standard output: the note about the CSV header goes to standard error.
+        Assert.StartsWith("row,score,anomaly\n", detected);
+        Assert.Contains("digits.csv: row 1 taken as a header", fromFile.Error);
+        Assert.Equal(601, detected.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(
+            Ok(["detect", "--weights", weights, "--data", data, .. csv, "--vote", "2/3", "--json"]).Output,
+            Ok("detect", "--weights", weights, "--data", cache, "--vote", "2/3", "--json").Output);
+    }
+
+    [Fact]
+    public void Detect_reads_windows_of_frames_from_a_cache_whose_normalisation_repeats_the_weight_files()
+    {
+        // Each 64-pixel digit as 8 frames of 8 pixels (one row of the image each); the model was trained on whole digits ÷ 16.
+        Dataset digits = BundledData.DigitsRaw();
+        string frames = _tool.PathOf("frames.csv");
+        File.WriteAllLines(frames, Enumerable.Range(0, 50 * 8).Select(r => string.Join(',', digits[r / 8].Slice((r % 8) * 8, 8).ToArray().Select(v => v.ToString(CultureInfo.InvariantCulture)))));
+        string weights = _tool.PathOf("m.eaw");
+        Ok("train", "--data", DigitsCsv("digits.csv"), "--label-column", "10", "--epochs", "2", "--no-plots", "--out", weights);
+
+        // prepare's default for these frames is ÷ 16 too: the same windows, scores and alarms as from the CSV.
+        string cache = _tool.PathOf("frames.f32");
+        Ok("prepare", "--data", frames, "--out", cache);
+        string[] detect = ["detect", "--weights", weights, "--window", "8", "--threshold", "0.3", "--ema", "0.5"];
+        string fromCache = Ok([.. detect, "--data", cache]).Output;
+        Assert.Equal(Ok([.. detect, "--data", frames]).Output, fromCache);
+        Assert.Equal(1 + (50 * 8) - 7, fromCache.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // Frames standardised feature by feature do not repeat the weight file's normalisation: refused, naming both.
+        string standardized = _tool.PathOf("std.f32");
+        Ok("prepare", "--data", frames, "--standardize", "--out", standardized);
+        Assert.Contains("per frame, but --weights " + weights + " normalises windows of 8 frames with scale: x ÷ 16", Fails(1, [.. detect, "--data", standardized, "--out", _tool.PathOf("d.csv")]).Error);
+        Assert.Contains("--data frames.f32 holds 8-wide samples; a frame of --window 4 is 16 values (64 inputs / 4 frames)",
+            Fails(1, "detect", "--weights", weights, "--window", "4", "--threshold", "0.3", "--data", cache, "--out", _tool.PathOf("d.csv")).Error);
+        Assert.False(File.Exists(_tool.PathOf("d.csv")));
+    }
+
+    [Fact]
+    public void A_cache_outside_what_a_binary_cross_entropy_model_reconstructs_is_refused_like_the_file()
+    {
+        // A model trained ÷ 10 on pixels clipped at 10; the full digits ÷ 10 reach 1.6.
+        Dataset digits = BundledData.DigitsRaw();
+        string clipped = _tool.PathOf("clipped.csv"), full = _tool.PathOf("full.csv");
+        File.WriteAllLines(clipped, Enumerable.Range(0, 200).Select(r => string.Join(',', digits[r].ToArray().Select(v => Math.Min(v, 10f).ToString(CultureInfo.InvariantCulture)))));
+        File.WriteAllLines(full, Enumerable.Range(0, 200).Select(r => string.Join(',', digits[r].ToArray().Select(v => v.ToString(CultureInfo.InvariantCulture)))));
+        string weights = _tool.PathOf("m.eaw"), cache = _tool.PathOf("full.f32");
+        Ok("train", "--data", clipped, "--scale", "10", "--epochs", "1", "--no-plots", "--out", weights);
+        Ok("prepare", "--data", full, "--scale", "10", "--out", cache);
+        Assert.Contains("outside [0, 1], the range a binary cross-entropy model reconstructs", Fails(1, "eval", "--weights", weights, "--data", full).Error);
+        Assert.Contains("full.f32 holds values in [0, 1.6] after its normalisation (scale: x ÷ 10), outside [0, 1], the range a binary cross-entropy model reconstructs: this data does not fit",
+            Fails(1, "encode", "--weights", weights, "--data", cache, "--out", _tool.PathOf("codes.csv")).Error);
+        Assert.False(File.Exists(_tool.PathOf("codes.csv")));
     }
 
     [Fact]

@@ -135,16 +135,23 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : EdgeAeComma
 {
     protected override int Run(CalibrateSettings settings, CancellationToken cancellationToken)
     {
-        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(Environment);
+        using LoadedModel loaded = settings.Load(Environment);
+        (ModelHandle handle, IAutoencoder model, _, ISampleSource data, string dataName, _) = loaded;
         if (settings.ParsedValidationSplit is { } fraction)
         {
-            if (data.Count < 2)
+            if (data is not Dataset all)
             {
-                throw new CliException($"{raw.Name} has {data.Count} sample(s): too few to split off validation data");
+                // train refuses to split a cache too: its validation data is a cache (or file) of its own.
+                throw CliException.Usage($"--validation-split cannot split the .f32 cache {settings.Data} (train does not split caches either): give the validation data train was given with --validation as --data");
+            }
+
+            if (all.Count < 2)
+            {
+                throw new CliException($"{dataName} has {all.Count} sample(s): too few to split off validation data");
             }
 
             // The rows train held out: DatasetSplit depends only on the row count, the fraction and the seed.
-            (_, data) = DatasetSplit.TrainValidation(data, fraction, settings.Seed ?? 1);
+            (_, data) = DatasetSplit.TrainValidation(all, fraction, settings.Seed ?? 1);
         }
 
         float[] scores = AnomalyScore.ScoreAll(model, data);
@@ -180,7 +187,7 @@ internal sealed class CalibrateCommand(CliEnvironment environment) : EdgeAeComma
         }
         else
         {
-            Environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights}: scored {data.Count} samples of {raw.Name}{(labels is null ? " (all taken as normal)" : $" ({normalCount} labelled normal)")}");
+            Environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights}: scored {data.Count} samples of {dataName}{(labels is null ? " (all taken as normal)" : $" ({normalCount} labelled normal)")}");
             Environment.Line(FormattableString.Invariant($"threshold {threshold.Threshold:G9} by {method} on {threshold.SampleCount} scores; {above} of {normalCount} normal scores lie above it ({(normalCount == 0 ? 0 : 100.0 * above / normalCount):F2} %)"));
             Environment.Line($"weights with the threshold: {outPath}");
         }
@@ -273,8 +280,13 @@ internal sealed class DetectSettings : WeightsSettings
 /// </summary>
 internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<DetectSettings>(environment)
 {
+    /// <summary>Characters of CSV collected before they are written.</summary>
+    private const int CsvChunk = 1 << 16;
+
     protected override int Run(DetectSettings settings, CancellationToken cancellationToken)
     {
+        // Without --out the rows are the standard output: notes (a header taken, a declaration compiled) go to standard error.
+        Environment.ResultOnStandardOutput = settings.Out is null;
         if (!File.Exists(settings.Weights))
         {
             throw new CliException($"weight file not found: {settings.Weights}");
@@ -286,7 +298,6 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         float threshold = settings.ParsedThreshold
             ?? WeightFile.ReadThreshold(settings.Weights!)?.Threshold
             ?? throw new CliException($"{settings.Weights} has no anomaly threshold: run edgeae calibrate first, or pass --threshold");
-        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
         int inputSize = handle.Topology.InputSize;
         int frames = settings.Window ?? 1;
         if (inputSize % frames != 0)
@@ -295,20 +306,96 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         }
 
         int frameWidth = inputSize / frames;
-        if (raw.Data.Width != frameWidth)
+        using DetectData data = Open(settings, handle, normalization, frames, frameWidth);
+        if (data.Rows.Count < frames)
         {
-            throw new CliException(settings.Window is null
-                ? $"{raw.Name} has {raw.Data.Width} values per sample but {handle.Name} takes {inputSize} inputs"
-                : $"{raw.Name} has {raw.Data.Width} values per row but a frame of --window {frames} is {frameWidth} values ({inputSize} inputs / {frames} frames)");
+            throw new CliException($"{data.Name} has {data.Rows.Count} rows, fewer than one window of {frames} frames");
         }
 
         DecisionSmoother? smoother = settings.ParsedVote is { } v ? DecisionSmoother.Vote(v.K, v.N, threshold)
             : settings.ParsedEma is { } a ? DecisionSmoother.Ema(a, threshold) : null;
-        var window = new SlidingWindow(frames, frameWidth);
-        var rows = new List<(int First, int Last, float Score, bool Anomaly, bool? Alarm)>();
-        Dataset data = raw.Data;
+        bool windows = settings.Window is not null;
+        var counts = new DetectCounts();
+        if (settings.Json)
+        {
+            // The JSON object names its counts before its rows, so it is built whole; CSV is written as the rows are scored.
+            var rows = new List<DetectRow>();
+            Score(model, data, normalization, frames, threshold, smoother, rows.Add);
+            counts = new DetectCounts(rows.Count, rows.Count(r => r.Anomaly), rows.Count(r => r.Alarm == true));
+            Write(settings, writer => writer.Write(Json(rows, threshold, settings, smoother)));
+        }
+        else
+        {
+            Write(settings, writer =>
+            {
+                // Rows go out in chunks: the standard output flushes every write.
+                var chunk = new StringBuilder(windows ? "window,first_row,last_row,score,anomaly" : "row,score,anomaly");
+                chunk.Append(smoother is not null ? ",alarm\n" : "\n");
+                counts = new DetectCounts();
+                Score(model, data, normalization, frames, threshold, smoother, row =>
+                {
+                    AppendCsv(chunk, counts.Windows, row, windows, smoother is not null);
+                    counts = counts.Add(row);
+                    if (chunk.Length >= CsvChunk)
+                    {
+                        writer.Write(chunk);
+                        chunk.Clear();
+                    }
+                });
+                writer.Write(chunk);
+            });
+        }
 
-        // Windows are scored a model batch at a time (ScoreBatch: each score is Score's bit for bit), then taken in order.
+        if (settings.Out is not null)
+        {
+            Environment.Error.WriteLine(FormattableString.Invariant($"{counts.Windows} {(windows ? "windows" : "samples")} scored, {counts.Anomalies} above the threshold {threshold:G9}{(smoother is null ? "" : $", {counts.Alarms} with the alarm raised")} → {Path.GetFullPath(settings.Out)}"));
+        }
+
+        return CommandLine.Success;
+    }
+
+    /// <summary>The rows (frames, or whole samples without --window) of --data: a CSV/IDX file in its own units, or a .f32 cache.</summary>
+    private DetectData Open(DetectSettings settings, ModelHandle handle, Normalization normalization, int frames, int frameWidth)
+    {
+        int inputSize = handle.Topology.InputSize;
+        string takes = settings.Window is null
+            ? FormattableString.Invariant($"{handle.Name} takes {inputSize}")
+            : FormattableString.Invariant($"a frame of --window {frames} is {frameWidth} values ({inputSize} inputs / {frames} frames)");
+        if (settings.Data is { } path && File.Exists(path) && DataCache.IsCache(path))
+        {
+            // A cache holds normalised rows. Normalisations work feature by feature, so frames normalised one by one form the
+            // window the weight file's normalisation would give when it is the cache's, once per frame.
+            DataCache cache = DataLoader.OpenCache(path, "--data", settings.DataOptions, frameWidth, takes);
+            if (!DataLoader.Repeat(cache.Normalization, frames).Equals(normalization))
+            {
+                cache.Dispose();
+                throw new CliException(settings.Window is null
+                    ? $"--data {Path.GetFileName(path)} was prepared with the normalisation {DataLoader.Describe(cache.Normalization)} but --weights {settings.Weights} holds {DataLoader.Describe(normalization)}: prepare the data with the weight file's normalisation, or give the CSV/IDX file"
+                    : $"--data {Path.GetFileName(path)} was prepared with the normalisation {DataLoader.Describe(cache.Normalization)} per frame, but --weights {settings.Weights} normalises windows of {frames} frames with {DataLoader.Describe(normalization)}: prepare the frames so that their normalisation, repeated for every frame, is the weight file's (one --scale for all features, or none), or give the CSV/IDX file");
+            }
+
+            return new DetectData(cache, Path.GetFileName(path), Normalized: true);
+        }
+
+        RawData raw = DataLoader.Load(settings.Data, settings.DataOptions, handle, Environment);
+        if (raw.Data.Width != frameWidth)
+        {
+            throw new CliException(settings.Window is null
+                ? $"{raw.Name} has {raw.Data.Width} values per sample but {handle.Name} takes {inputSize} inputs"
+                : $"{raw.Name} has {raw.Data.Width} values per row but {takes}");
+        }
+
+        return new DetectData(raw.Data, raw.Name, Normalized: false);
+    }
+
+    /// <summary>
+    /// Scores every window of the rows in order, a model batch at a time (ScoreBatch: each score is Score's bit for bit), and
+    /// passes each scored window to <paramref name="take"/>.
+    /// </summary>
+    private static void Score(IAutoencoder model, DetectData data, Normalization normalization, int frames, float threshold, DecisionSmoother? smoother, Action<DetectRow> take)
+    {
+        int inputSize = model.Topology.InputSize;
+        var window = new SlidingWindow(frames, inputSize / frames);
         int block = model.Topology.MaxBatchSize;
         var inputs = new float[block * inputSize];
         var scores = new float[block];
@@ -320,15 +407,16 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
             for (int k = 0; k < pending; k++)
             {
                 float score = scores[k];
-                rows.Add((lastRows[k] - frames + 1, lastRows[k], score, score > threshold, smoother?.Add(score)));
+                take(new DetectRow(lastRows[k] - frames + 1, lastRows[k], score, score > threshold, smoother?.Add(score)));
             }
 
             pending = 0;
         }
 
-        for (int row = 0; row < data.Count; row++)
+        ISampleSource rows = data.Rows;
+        for (int row = 0; row < rows.Count; row++)
         {
-            window.Push(data[row]);
+            window.Push(rows[row]);
             if (!window.IsFull)
             {
                 continue;
@@ -336,7 +424,7 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
 
             Span<float> input = inputs.AsSpan(pending * inputSize, inputSize);
             window.Current.CopyTo(input);
-            if (normalization.Kind != NormalizationKind.None)
+            if (!data.Normalized && normalization.Kind != NormalizationKind.None)
             {
                 normalization.Apply(input);
             }
@@ -352,42 +440,29 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         {
             Flush();
         }
+    }
 
-        if (rows.Count == 0)
-        {
-            throw new CliException($"{raw.Name} has {data.Count} rows, fewer than one window of {frames} frames");
-        }
-
-        string text = settings.Json ? Json(rows, threshold, settings, smoother) : Csv(rows, settings.Window is not null, smoother is not null);
+    /// <summary>Writes through <paramref name="write"/> to --out (atomically) or to the standard output.</summary>
+    private void Write(DetectSettings settings, Action<TextWriter> write)
+    {
         if (settings.Out is null)
         {
-            Environment.OutputConsole.Profile.Out.Writer.Write(text);
+            write(Environment.OutputConsole.Profile.Out.Writer);
         }
         else
         {
-            OutputFile.WriteText(Path.GetFullPath(settings.Out), writer => writer.Write(text));
-            Environment.Error.WriteLine(FormattableString.Invariant($"{rows.Count} {(settings.Window is null ? "samples" : "windows")} scored, {rows.Count(r => r.Anomaly)} above the threshold {threshold:G9}{(smoother is null ? "" : $", {rows.Count(r => r.Alarm == true)} with the alarm raised")} → {Path.GetFullPath(settings.Out)}"));
+            OutputFile.WriteText(Path.GetFullPath(settings.Out), write);
         }
-
-        return CommandLine.Success;
     }
 
-    private static string Csv(List<(int First, int Last, float Score, bool Anomaly, bool? Alarm)> rows, bool windows, bool smoothed)
+    private static void AppendCsv(StringBuilder text, int index, DetectRow r, bool windows, bool smoothed)
     {
-        var text = new StringBuilder();
-        text.Append(windows ? "window,first_row,last_row,score,anomaly" : "row,score,anomaly").Append(smoothed ? ",alarm\n" : "\n");
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var r = rows[i];
-            text.Append(windows ? FormattableString.Invariant($"{i},{r.First},{r.Last},") : FormattableString.Invariant($"{r.Last},"));
-            text.Append(r.Score.ToString("R", CultureInfo.InvariantCulture)).Append(r.Anomaly ? ",1" : ",0");
-            text.Append(smoothed ? (r.Alarm == true ? ",1\n" : ",0\n") : "\n");
-        }
-
-        return text.ToString();
+        text.Append(windows ? FormattableString.Invariant($"{index},{r.First},{r.Last},") : FormattableString.Invariant($"{r.Last},"));
+        text.Append(r.Score.ToString("R", CultureInfo.InvariantCulture)).Append(r.Anomaly ? ",1" : ",0");
+        text.Append(smoothed ? (r.Alarm == true ? ",1\n" : ",0\n") : "\n");
     }
 
-    private static string Json(List<(int First, int Last, float Score, bool Anomaly, bool? Alarm)> rows, float threshold, DetectSettings settings, DecisionSmoother? smoother)
+    private static string Json(List<DetectRow> rows, float threshold, DetectSettings settings, DecisionSmoother? smoother)
         => AnomalyCli.Json(j =>
         {
             j.WriteNumber("threshold", threshold);
@@ -429,6 +504,21 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         });
 }
 
+/// <summary>One scored window: its first and last data row, score, decision and (with a smoother) alarm.</summary>
+internal readonly record struct DetectRow(int First, int Last, float Score, bool Anomaly, bool? Alarm);
+
+/// <summary>Windows scored, those above the threshold, and those with the alarm raised.</summary>
+internal readonly record struct DetectCounts(int Windows, int Anomalies, int Alarms)
+{
+    public DetectCounts Add(DetectRow row) => new(Windows + 1, Anomalies + (row.Anomaly ? 1 : 0), Alarms + (row.Alarm == true ? 1 : 0));
+}
+
+/// <summary>The rows detect reads (frames, or samples), whether they are normalised already (a cache), and their name.</summary>
+internal sealed record DetectData(ISampleSource Rows, string Name, bool Normalized) : IDisposable
+{
+    public void Dispose() => (Rows as IDisposable)?.Dispose();
+}
+
 /// <summary><c>edgeae eval --labels</c>: detection quality of a weight file on labelled data (docs/anomaly.md).</summary>
 internal static class AnomalyEvaluation
 {
@@ -441,7 +531,8 @@ internal static class AnomalyEvaluation
             Plots.EnsureFonts();
         }
 
-        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(environment);
+        using LoadedModel loaded = settings.Load(environment);
+        (ModelHandle handle, IAutoencoder model, _, ISampleSource data, string dataName, _) = loaded;
         int[] labels = AnomalyCli.ReadLabels(settings.Labels!, data.Count);
         float[] scores = AnomalyScore.ScoreAll(model, data);
         AnomalyThreshold? threshold = WeightFile.ReadThreshold(settings.Weights!);
@@ -495,7 +586,7 @@ internal static class AnomalyEvaluation
             return CommandLine.Success;
         }
 
-        environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights} on {data.Count} samples of {raw.Name}: {data.Count - anomalous} normal, {anomalous} anomalous");
+        environment.Line($"{handle.Name} {handle.Topology} with {settings.Weights} on {data.Count} samples of {dataName}: {data.Count - anomalous} normal, {anomalous} anomalous");
         environment.Line(FormattableString.Invariant($"ROC AUC {auc:F4}, partial AUC (FPR ≤ {DetectionMetrics.DefaultMaxFalsePositiveRate}, McClish) {pauc:F4}"));
         if (threshold is not null && confusion is { } k)
         {

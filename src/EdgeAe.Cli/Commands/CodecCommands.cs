@@ -35,7 +35,8 @@ internal sealed class CompressCommand(CliEnvironment environment) : EdgeAeComman
 {
     protected override int Run(CompressSettings settings, CancellationToken cancellationToken)
     {
-        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(Environment);
+        using LoadedModel loaded = settings.Load(Environment);
+        (ModelHandle handle, IAutoencoder model, _, ISampleSource data, string name, RawData? raw) = loaded;
         PacketCodec codec = CodecCli.Load(settings.Weights!, model, settings.Bits);
         string outPath = Path.GetFullPath(settings.Out!);
         OutputFile.Write(outPath, file =>
@@ -49,10 +50,10 @@ internal sealed class CompressCommand(CliEnvironment environment) : EdgeAeComman
         });
 
         int rawBytes = CodecCli.RawBytesPerValue(raw) * data.Width;
-        Environment.Line($"{data.Count} packets of {codec.PacketLength} bytes ({handle.Topology.CodeSize} code values × {codec.Quantizer.Bits} bits + 4) from {raw.Name} → {outPath}");
+        Environment.Line($"{data.Count} packets of {codec.PacketLength} bytes ({handle.Topology.CodeSize} code values × {codec.Quantizer.Bits} bits + 4) from {name} → {outPath}");
         Environment.Line(FormattableString.Invariant($"model id 0x{codec.ModelId:X4}; {(long)codec.PacketLength * data.Count:N0} bytes against {(long)rawBytes * data.Count:N0} raw ({CodecCli.RawBytesPerValue(raw)} byte(s) per value): ratio {(double)rawBytes / codec.PacketLength:F1}×"));
         Environment.WriteJson(
-            new CompressReport("compress", handle.Name, settings.Weights!, raw.Name, data.Count, codec.PacketLength, codec.Quantizer.Bits, FormattableString.Invariant($"0x{codec.ModelId:X4}"),
+            new CompressReport("compress", handle.Name, settings.Weights!, name, data.Count, codec.PacketLength, codec.Quantizer.Bits, FormattableString.Invariant($"0x{codec.ModelId:X4}"),
                 (long)codec.PacketLength * data.Count, (long)rawBytes * data.Count, (double)rawBytes / codec.PacketLength, outPath),
             ReportJson.Default.CompressReport);
         return CommandLine.Success;
@@ -284,7 +285,8 @@ internal static class CodecCli
         }
     }
 
-    public static int RawBytesPerValue(RawData raw) => raw.Kind is DataKind.Idx or DataKind.Bundled ? 1 : 4;
+    /// <summary>Bytes per raw value: one for images (IDX, the bundled digits), four for CSV and for a .f32 cache (<paramref name="raw"/> null: float32).</summary>
+    public static int RawBytesPerValue(RawData? raw) => raw is { Kind: DataKind.Idx or DataKind.Bundled } ? 1 : 4;
 
     public static (double Mse, double Psnr) Measure(Dataset data, Action<ReadOnlySpan<float>, Span<float>> reconstruct)
     {

@@ -544,11 +544,7 @@ internal sealed class TrainCommand(CliEnvironment environment) : EdgeAeCommand<T
                 throw new CliException($"{name} was prepared with the normalisation {described}, not --standardize: prepare it again with --standardize, or leave --standardize out");
             }
 
-            if (handle.Topology.Loss == LossKind.BinaryCrossEntropy && (cache.Minimum < 0f || cache.Maximum > 1f))
-            {
-                throw new CliException(FormattableString.Invariant(
-                    $"{name} holds values in [{cache.Minimum}, {cache.Maximum}] after its normalisation ({described}), outside [0, 1], the range a binary cross-entropy model reconstructs: prepare it with --scale N (N ≥ the largest value), or declare Loss = SquaredError"));
-            }
+            DataLoader.CheckTargets(cache, handle, "prepare it with --scale N (N ≥ the largest value), or declare Loss = SquaredError");
 
             ISampleSource? validation = null;
             if (settings.Validation is not null && DataLoader.LooksLikeCache(settings.Validation))

@@ -11,8 +11,16 @@ using Spectre.Console.Cli;
 
 namespace EdgeAe.Cli.Commands;
 
-/// <summary>A model with a weight file's parameters, the file's normalisation and the normalised data.</summary>
-internal sealed record LoadedModel(ModelHandle Handle, IAutoencoder Model, Normalization Normalization, RawData Raw, Dataset Data);
+/// <summary>
+/// A model with a weight file's parameters, the file's normalisation and the normalised samples: a CSV or IDX file read
+/// whole and normalised in memory (<see cref="Raw"/> holds it), or a <c>.f32</c> cache that prepare normalised, read a block
+/// at a time (<see cref="Raw"/> is null), so data larger than memory can be given to the inference commands too. Disposing
+/// releases the cache.
+/// </summary>
+internal sealed record LoadedModel(ModelHandle Handle, IAutoencoder Model, Normalization Normalization, ISampleSource Data, string DataName, RawData? Raw) : IDisposable
+{
+    public void Dispose() => (Data as IDisposable)?.Dispose();
+}
 
 internal class WeightsSettings : ModelDataSettings
 {
@@ -25,14 +33,34 @@ internal class WeightsSettings : ModelDataSettings
     public override ValidationResult Validate()
         => Weights is null ? ValidationResult.Error("--weights <FILE> is required") : base.Validate();
 
-    /// <summary>The model with the file's parameters, the file's normalisation and the normalised data (checked against the model).</summary>
+    /// <summary>
+    /// The model with the file's parameters, the file's normalisation and the normalised data (checked against the model):
+    /// a <c>.f32</c> cache must hold samples of the model's width, prepared with the weight file's normalisation.
+    /// </summary>
     public LoadedModel Load(CliEnvironment environment)
     {
         (ModelHandle handle, IAutoencoder model, Normalization normalization) = LoadModel(environment);
+        string hint = $"this data does not fit the normalisation stored in {Weights} ({DataLoader.Describe(normalization)}); is it the kind of data the model was trained on?";
+        if (Data is { } path && File.Exists(path) && DataCache.IsCache(path))
+        {
+            DataCache cache = DataLoader.OpenCache(path, "--data", DataOptionsFor(path), handle, Weights!, normalization);
+            try
+            {
+                DataLoader.CheckTargets(cache, handle, hint);
+            }
+            catch
+            {
+                cache.Dispose();
+                throw;
+            }
+
+            return new LoadedModel(handle, model, normalization, cache, Path.GetFileName(path), null);
+        }
+
         RawData raw = DataLoader.Load(Data, DataOptionsFor(Data), handle, environment);
         DataLoader.CheckWidth(raw, handle);
-        DataLoader.CheckTargets(raw, normalization, handle, $"this data does not fit the normalisation stored in {Weights} ({DataLoader.Describe(normalization)}); is it the kind of data the model was trained on?");
-        return new LoadedModel(handle, model, normalization, raw, Normalizer.ApplyInPlace(raw.Data, normalization));
+        DataLoader.CheckTargets(raw, normalization, handle, hint);
+        return new LoadedModel(handle, model, normalization, Normalizer.ApplyInPlace(raw.Data, normalization), raw.Name, raw);
     }
 
     /// <summary>The model the weight file holds (float32 or int8) with its parameters, and the file's normalisation.</summary>
@@ -147,24 +175,14 @@ internal sealed class EvalCommand(CliEnvironment environment) : EdgeAeCommand<Ev
 {
     protected override int Run(EvalSettings settings, CancellationToken cancellationToken)
     {
-        bool cache = settings.Data is { } path && File.Exists(path) && DataCache.IsCache(path);
         if (settings.Labels is not null)
         {
-            return cache
-                ? throw new CliException($"--data {settings.Data} is an EdgeAe data cache: eval reads caches without --labels; with --labels give the CSV or IDX file the cache was prepared from")
-                : AnomalyEvaluation.Run(Environment, settings);
+            return AnomalyEvaluation.Run(Environment, settings);
         }
 
-        if (cache)
-        {
-            // A .f32 cache is evaluated a block at a time, so data larger than memory can be evaluated too.
-            (ModelHandle handle, IAutoencoder model, Normalization normalization) = settings.LoadModel(Environment);
-            using DataCache data = DataLoader.OpenCache(settings.Data!, "--data", settings.DataOptionsFor(settings.Data), handle, settings.Weights!, normalization);
-            return Evaluate(settings, handle, model, normalization, data, Path.GetFileName(settings.Data!), cancellationToken);
-        }
-
-        LoadedModel loaded = settings.Load(Environment);
-        return Evaluate(settings, loaded.Handle, loaded.Model, loaded.Normalization, loaded.Data, loaded.Raw.Name, cancellationToken);
+        // A .f32 cache is evaluated a block at a time, so data larger than memory can be evaluated too.
+        using LoadedModel loaded = settings.Load(Environment);
+        return Evaluate(settings, loaded.Handle, loaded.Model, loaded.Normalization, loaded.Data, loaded.DataName, cancellationToken);
     }
 
     private int Evaluate(EvalSettings settings, ModelHandle handle, IAutoencoder model, Normalization normalization, ISampleSource data, string dataName, CancellationToken cancellationToken)
@@ -240,12 +258,13 @@ internal sealed class EncodeCommand(CliEnvironment environment) : EdgeAeCommand<
 {
     protected override int Run(EncodeSettings settings, CancellationToken cancellationToken)
     {
-        (ModelHandle handle, IAutoencoder model, _, RawData raw, Dataset data) = settings.Load(Environment);
+        using LoadedModel loaded = settings.Load(Environment);
+        (ModelHandle handle, IAutoencoder model, _, ISampleSource data, string name, _) = loaded;
         int width = handle.Topology.CodeSize;
         string outPath = Path.GetFullPath(settings.Out!);
         bool binary = WriteRows(outPath, data.Count, width, (i, code) => model.Encode(data[i], code));
-        Environment.Line($"{data.Count} codes of width {width} from {raw.Name} → {outPath} ({(binary ? "little-endian float32" : "CSV")})");
-        Environment.WriteJson(new EncodeReport("encode", handle.Name, settings.Weights!, raw.Name, data.Count, width, binary ? "float32le" : "csv", outPath), ReportJson.Default.EncodeReport);
+        Environment.Line($"{data.Count} codes of width {width} from {name} → {outPath} ({(binary ? "little-endian float32" : "CSV")})");
+        Environment.WriteJson(new EncodeReport("encode", handle.Name, settings.Weights!, name, data.Count, width, binary ? "float32le" : "csv", outPath), ReportJson.Default.EncodeReport);
         return CommandLine.Success;
     }
 
@@ -331,7 +350,8 @@ internal sealed class ReconstructCommand(CliEnvironment environment) : EdgeAeCom
 {
     protected override int Run(ReconstructSettings settings, CancellationToken cancellationToken)
     {
-        (ModelHandle handle, IAutoencoder model, Normalization normalization, RawData raw, Dataset data) = settings.Load(Environment);
+        using LoadedModel loaded = settings.Load(Environment);
+        (ModelHandle handle, IAutoencoder model, Normalization normalization, ISampleSource data, string name, _) = loaded;
         int width = data.Width;
         string outPath = Path.GetFullPath(settings.Out!);
         bool binary = EncodeCommand.WriteRows(outPath, data.Count, width, (i, output) =>
@@ -341,8 +361,8 @@ internal sealed class ReconstructCommand(CliEnvironment environment) : EdgeAeCom
         });
 
         string units = normalization.Kind == NormalizationKind.None ? "the data's units (no normalisation)" : $"the data's original units ({DataLoader.Describe(normalization)} undone)";
-        Environment.Line($"{data.Count} reconstructions of {width} values from {raw.Name} in {units} → {outPath}");
-        Environment.WriteJson(new ReconstructReport("reconstruct", handle.Name, settings.Weights!, raw.Name, data.Count, width, binary ? "float32le" : "csv", "original", outPath), ReportJson.Default.ReconstructReport);
+        Environment.Line($"{data.Count} reconstructions of {width} values from {name} in {units} → {outPath}");
+        Environment.WriteJson(new ReconstructReport("reconstruct", handle.Name, settings.Weights!, name, data.Count, width, binary ? "float32le" : "csv", "original", outPath), ReportJson.Default.ReconstructReport);
         return CommandLine.Success;
     }
 }
