@@ -1,3 +1,5 @@
+using EdgeAe.Quantization;
+
 namespace EdgeAe;
 
 /// <summary>
@@ -12,26 +14,46 @@ public static class ParallelInference
 {
     /// <summary>
     /// <paramref name="model"/> and <paramref name="degreeOfParallelism"/> − 1 new instances from
-    /// <paramref name="create"/> holding copies of its parameters: the instances the batch calls run on.
+    /// <paramref name="create"/> holding copies of its parameters: the instances the batch calls run on. An int8 model's
+    /// instances (its <c>Int8</c> companion's) load the same <see cref="QuantizedParameters"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="degreeOfParallelism"/> is below 1.</exception>
-    /// <exception cref="ArgumentException"><paramref name="create"/> makes a model of another topology.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="create"/> makes a model of another topology, or a float32 model for an int8 one (or the reverse).
+    /// </exception>
+    /// <exception cref="InvalidOperationException"><paramref name="model"/> is an int8 model with no parameters loaded.</exception>
     public static IReadOnlyList<IAutoencoder> Replicas(IAutoencoder model, Func<IAutoencoder> create, int degreeOfParallelism)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(create);
         ArgumentOutOfRangeException.ThrowIfLessThan(degreeOfParallelism, 1);
+        QuantizedParameters? int8 = null;
+        if (model is IQuantizedAutoencoder quantized)
+        {
+            int8 = quantized.Quantization ?? throw new InvalidOperationException($"The int8 {model.Topology.Name} has no parameters loaded: load them before making replicas.");
+        }
+
         var models = new IAutoencoder[degreeOfParallelism];
         models[0] = model;
         for (int i = 1; i < models.Length; i++)
         {
             IAutoencoder copy = create();
-            if (copy is null || copy.Topology.ToString() != model.Topology.ToString() || copy.Parameters.Length != model.Parameters.Length)
+            bool sameKind = copy is IQuantizedAutoencoder == int8 is not null;
+            if (copy is null || !sameKind || copy.Topology.ToString() != model.Topology.ToString() || (int8 is null && copy.Parameters.Length != model.Parameters.Length))
             {
-                throw new ArgumentException($"The factory made {copy?.Topology.ToString() ?? "null"}, not a replica of {model.Topology}.", nameof(create));
+                string made = copy is null ? "null" : $"{(copy is IQuantizedAutoencoder ? "an int8" : "a float32")} {copy.Topology}";
+                throw new ArgumentException($"The factory made {made}, not a replica of the {(int8 is null ? "float32" : "int8")} {model.Topology}.", nameof(create));
             }
 
-            model.Parameters.CopyTo(copy.Parameters);
+            if (int8 is not null)
+            {
+                ((IQuantizedAutoencoder)copy).Load(int8);
+            }
+            else
+            {
+                model.Parameters.CopyTo(copy.Parameters);
+            }
+
             models[i] = copy;
         }
 

@@ -57,6 +57,42 @@ public sealed class ParallelInferenceTests
         Assert.Equal(Bits(scores), Bits(parallelScores));
     }
 
+    [Theory]
+    [InlineData(nameof(DigitsAe), 2)]
+    [InlineData(nameof(DeepSquaredErrorAe), 3)]
+    public void Replicas_of_an_int8_model_run_its_int8_parameters(string name, int degree)
+    {
+        // An int8 model has no float parameters to copy: its replicas load the same int8 parameters instead.
+        (IAutoencoder _, EdgeAe.Quantization.QuantizedAutoencoder int8, EdgeAe.Quantization.QuantizedParameters parameters, Dataset data) = Quantization.Int8ModelTests.Quantized(name);
+        float[] inputs = data.Values.ToArray();
+        var scores = new float[data.Count];
+        var codes = new float[data.Count * int8.Topology.CodeSize];
+        AnomalyScoreOf(int8, inputs, scores);
+        int8.EncodeBatch(inputs, codes);
+
+        IReadOnlyList<IAutoencoder> replicas = ParallelInference.Replicas(int8, () => TestModels.Int8[name](), degree);
+        Assert.All(replicas.Skip(1), r => Assert.Same(parameters, ((EdgeAe.Quantization.IQuantizedAutoencoder)r).Quantization));
+        var parallelScores = new float[scores.Length];
+        var parallelCodes = new float[codes.Length];
+        ParallelInference.ScoreBatch(replicas, inputs, parallelScores);
+        ParallelInference.EncodeBatch(replicas, inputs, parallelCodes);
+        Assert.Equal(Bits(scores), Bits(parallelScores));
+        Assert.Equal(Bits(codes), Bits(parallelCodes));
+
+        // A float factory for an int8 model (or the reverse) is refused by name.
+        Assert.Equal("create", Assert.Throws<ArgumentException>(() => ParallelInference.Replicas(int8, () => TestModels.Create(name), 2)).ParamName);
+        Assert.Equal("create", Assert.Throws<ArgumentException>(() => ParallelInference.Replicas(TestModels.Create(name), () => TestModels.Int8[name](), 2)).ParamName);
+    }
+
+    private static void AnomalyScoreOf(IAutoencoder model, float[] inputs, float[] scores)
+    {
+        int width = model.Topology.InputSize;
+        for (int i = 0; i < scores.Length; i++)
+        {
+            scores[i] = model.Score(inputs.AsSpan(i * width, width));
+        }
+    }
+
     [Fact]
     public void One_instance_twice_is_refused_by_name()
     {
