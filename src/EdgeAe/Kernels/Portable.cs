@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Numerics;
 
 namespace EdgeAe.Kernels;
 
@@ -11,25 +12,74 @@ namespace EdgeAe.Kernels;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class Portable
 {
-    /// <summary>y = f(b + x·W) for one sample through layer <typeparamref name="L"/>: every z starts at its bias and adds x[i]·W[i, j] for i = 0, 1, …</summary>
+    /// <summary>
+    /// y = f(b + x·W) for one sample through layer <typeparamref name="L"/>: every z starts at its bias and adds x[i]·W[i, j]
+    /// for i = 0, 1, …, each product rounded before it is added (the firmware has no fused multiply-add).
+    /// </summary>
+    /// <remarks>
+    /// The outputs are independent of each other, so they are computed a vector of outputs at a time: every lane does one
+    /// output's sequence of multiplies and adds, in the same order, so the floats are the scalar loop's bit for bit
+    /// (.NET never fuses a multiply and an add on its own). Four vectors of outputs stay in registers over all inputs.
+    /// </remarks>
     public static void Forward<L, A>(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, Span<float> y)
         where L : struct, IDenseLayer
         where A : struct
     {
-        int n = L.Outputs;
-        ReadOnlySpan<float> w = parameters.Slice(L.Weights, L.Inputs * n);
-        parameters.Slice(L.Biases, n).CopyTo(y);
-        for (int i = 0; i < L.Inputs; i++)
+        int n = L.Outputs, m = L.Inputs;
+        ReadOnlySpan<float> w = parameters.Slice(L.Weights, m * n);
+        ReadOnlySpan<float> b = parameters.Slice(L.Biases, n);
+        x = x[..m];
+        y = y[..n];
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            float xi = x[i];
-            ReadOnlySpan<float> row = w.Slice(i * n, n);
-            for (int j = 0; j < n; j++)
+            int v = Vector<float>.Count;
+            for (; j + (4 * v) <= n; j += 4 * v)
             {
-                y[j] += xi * row[j];
+                var z0 = new Vector<float>(b[j..]);
+                var z1 = new Vector<float>(b[(j + v)..]);
+                var z2 = new Vector<float>(b[(j + (2 * v))..]);
+                var z3 = new Vector<float>(b[(j + (3 * v))..]);
+                for (int i = 0; i < m; i++)
+                {
+                    var xi = new Vector<float>(x[i]);
+                    ReadOnlySpan<float> row = w.Slice((i * n) + j, 4 * v);
+                    z0 += xi * new Vector<float>(row);
+                    z1 += xi * new Vector<float>(row[v..]);
+                    z2 += xi * new Vector<float>(row[(2 * v)..]);
+                    z3 += xi * new Vector<float>(row[(3 * v)..]);
+                }
+
+                z0.CopyTo(y[j..]);
+                z1.CopyTo(y[(j + v)..]);
+                z2.CopyTo(y[(j + (2 * v))..]);
+                z3.CopyTo(y[(j + (3 * v))..]);
+            }
+
+            for (; j + v <= n; j += v)
+            {
+                var z = new Vector<float>(b[j..]);
+                for (int i = 0; i < m; i++)
+                {
+                    z += new Vector<float>(x[i]) * new Vector<float>(w.Slice((i * n) + j, v));
+                }
+
+                z.CopyTo(y[j..]);
             }
         }
 
-        Activate<A>(y[..n]);
+        for (; j < n; j++)
+        {
+            float z = b[j];
+            for (int i = 0; i < m; i++)
+            {
+                z += x[i] * w[(i * n) + j];
+            }
+
+            y[j] = z;
+        }
+
+        Activate<A>(y);
     }
 
     /// <summary>As <see cref="Forward{L, A}"/> for a tied layer (W output-major for it): z[j] = b[j] + Σᵢ x[i]·W[j, i].</summary>
