@@ -9,9 +9,9 @@ namespace EdgeAe.Compression;
 /// <summary>
 /// Turns inputs into packets and packets back into reconstructions with one model, one quantiser and one model id
 /// (docs/packet-format.md). The server side of the codec; a firmware model generated with <c>CodeBits</c> writes
-/// the same bytes with its own <c>EncodePacket</c>. Writes version-1 packets, or version-2 (sequenced) packets when
-/// given a sequence number; reads both, the header's version deciding the length. Not thread-safe (it reuses one
-/// code buffer and the model's workspace).
+/// the same bytes with its own <c>EncodePacket</c>. Writes version-1 packets, version-2 (sequenced) packets when given a
+/// sequence number, and version-3 (scored) packets that also carry the anomaly score of the input; reads all three,
+/// the header's version deciding the length. Not thread-safe (it reuses one code buffer and the model's workspace).
 /// </summary>
 public sealed class PacketCodec
 {
@@ -49,7 +49,10 @@ public sealed class PacketCodec
     /// <summary>Bytes per version-2 (sequenced) packet: 8 + CodeSize·Bits/8.</summary>
     public int SequencedPacketLength => PacketFormat.SequencedOverhead + Quantizer.PayloadBytes;
 
-    /// <summary>Bytes per packet of <paramref name="version"/> (1 or 2).</summary>
+    /// <summary>Bytes per version-3 (scored) packet: 12 + CodeSize·Bits/8.</summary>
+    public int ScoredPacketLength => PacketFormat.ScoredOverhead + Quantizer.PayloadBytes;
+
+    /// <summary>Bytes per packet of <paramref name="version"/> (1, 2 or 3).</summary>
     public int PacketLengthOf(int version) => PacketFormat.OverheadOf(version) + Quantizer.PayloadBytes;
 
     /// <summary>
@@ -109,6 +112,26 @@ public sealed class PacketCodec
         WritePacket(_code, sequence, packet);
     }
 
+    /// <summary>
+    /// Encodes <paramref name="input"/> into one version-3 (scored) packet of <see cref="ScoredPacketLength"/> bytes: a
+    /// version-2 packet plus <paramref name="score"/>, the model's anomaly score of <paramref name="input"/> with the
+    /// portable arithmetic (<see cref="IAutoencoder.ScorePortable"/>) — the input-space score a server cannot compute from
+    /// the code. The same bytes a device's <c>EncodePacket(input, sequence, packet, out score)</c> produces. Allocates nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">The score of <paramref name="input"/> is not finite (a NaN or infinite input value): a scored packet carries a finite score.</exception>
+    public void Encode(ReadOnlySpan<float> input, uint sequence, Span<byte> packet, out float score)
+    {
+        CheckLength(packet, ScoredPacketLength);
+        score = Model.ScorePortable(input);
+        if (!float.IsFinite(score))
+        {
+            throw new ArgumentException(Invariant($"The anomaly score of 'input' is {score} (an input value is NaN or infinite); a scored packet carries a finite score: check the input, or send it as a version-2 packet."), nameof(input));
+        }
+
+        Model.EncodePortable(input, _code);
+        WritePacket(_code, sequence, score, packet);
+    }
+
     /// <summary>Packs an already computed code into a version-1 packet.</summary>
     public void WritePacket(ReadOnlySpan<float> code, Span<byte> packet)
     {
@@ -128,8 +151,24 @@ public sealed class PacketCodec
         packet[^1] = PacketFormat.Crc8(packet[..^1]);
     }
 
+    /// <summary>Packs an already computed code into a version-3 packet carrying <paramref name="sequence"/> and the device's <paramref name="score"/> (finite).</summary>
+    public void WritePacket(ReadOnlySpan<float> code, uint sequence, float score, Span<byte> packet)
+    {
+        if (!float.IsFinite(score))
+        {
+            throw new ArgumentOutOfRangeException(nameof(score), score, "A scored (version-3) packet carries a finite anomaly score.");
+        }
+
+        CheckLength(packet, ScoredPacketLength);
+        WriteHeader(packet, PacketFormat.ScoredVersion);
+        BinaryPrimitives.WriteUInt32LittleEndian(packet.Slice(PacketFormat.HeaderLength, 4), sequence);
+        BinaryPrimitives.WriteSingleLittleEndian(packet.Slice(PacketFormat.SequencedHeaderLength, 4), score);
+        Quantizer.Pack(code, packet.Slice(PacketFormat.ScoredHeaderLength, Quantizer.PayloadBytes));
+        packet[^1] = PacketFormat.Crc8(packet[..^1]);
+    }
+
     /// <summary>
-    /// Checks <paramref name="packet"/> (either version) without decoding it and returns what its header says; throws
+    /// Checks <paramref name="packet"/> (any version) without decoding it and returns what its header says; throws
     /// <see cref="PacketException"/> for a bad packet, with the first failing check as its reason (docs/packet-format.md).
     /// </summary>
     public PacketInfo Check(ReadOnlySpan<byte> packet) => Check(packet, -1);
@@ -257,7 +296,7 @@ public sealed class PacketCodec
 
     private IEnumerable<float[]> DecodeStreamIterator(PacketReader reader)
     {
-        var packet = new byte[PacketFormat.SequencedOverhead + (Quantizer.CodeSize * 2)]; // the longest frame: a sequenced 16-bit packet
+        var packet = new byte[PacketFormat.ScoredOverhead + (Quantizer.CodeSize * 2)]; // the longest frame: a scored 16-bit packet
         while (reader.TryRead(packet, out int length))
         {
             var output = new float[Model.Topology.InputSize];
@@ -345,7 +384,7 @@ public sealed class PacketCodec
         string where = index < 0 ? "packet" : Invariant($"packet {index}");
         if (packet.IsEmpty)
         {
-            throw new PacketException(PacketErrorReason.Truncated, Invariant($"{where} is truncated: 0 bytes, a packet of this model is {PacketLength} (version 1) or {SequencedPacketLength} (version 2)")) { PacketIndex = index };
+            throw new PacketException(PacketErrorReason.Truncated, Invariant($"{where} is truncated: 0 bytes, a packet of this model is {PacketLength} (version 1), {SequencedPacketLength} (version 2) or {ScoredPacketLength} (version 3)")) { PacketIndex = index };
         }
 
         int version = PacketFormat.VersionOf(packet[0]);
@@ -353,7 +392,7 @@ public sealed class PacketCodec
         {
             if (packet.Length >= PacketFormat.Overhead && PacketFormat.Crc8(packet[..^1]) == packet[^1])
             {
-                throw new PacketException(PacketErrorReason.UnsupportedVersion, Invariant($"{where} has format version {version} (header 0x{packet[0]:X2}); this EdgeAe reads versions {PacketFormat.Version} and {PacketFormat.SequencedVersion}")) { PacketIndex = index };
+                throw new PacketException(PacketErrorReason.UnsupportedVersion, Invariant($"{where} has format version {version} (header 0x{packet[0]:X2}); this EdgeAe reads versions {PacketFormat.Version} to {PacketFormat.NewestVersion}")) { PacketIndex = index };
             }
 
             throw new PacketException(PacketErrorReason.ChecksumMismatch, Invariant($"{where} fails its check byte and names no known format version (header 0x{packet[0]:X2}): corrupted, or not an EdgeAe packet")) { PacketIndex = index };
@@ -367,7 +406,12 @@ public sealed class PacketCodec
         }
 
         int length = PacketLengthOf(version);
-        string kind = version == PacketFormat.Version ? "a packet" : "a sequenced (version-2) packet";
+        string kind = version switch
+        {
+            PacketFormat.Version => "a packet",
+            PacketFormat.SequencedVersion => "a sequenced (version-2) packet",
+            _ => "a scored (version-3) packet",
+        };
         if (packet.Length < length)
         {
             throw new PacketException(PacketErrorReason.Truncated, Invariant($"{where} is truncated: {packet.Length} bytes, {kind} of this model is {length}")) { PacketIndex = index };
@@ -398,7 +442,20 @@ public sealed class PacketCodec
             throw new PacketException(PacketErrorReason.ModelMismatch, Invariant($"{where} was made by model id 0x{id:X4}, this codec's model ({Model.Topology.Name}) is 0x{ModelId:X4}; decode it with the weight file that encoded it")) { PacketIndex = index };
         }
 
-        return new PacketInfo(version, Quantizer.Bits, (ushort)id, version == PacketFormat.SequencedVersion ? PacketFormat.SequenceOf(packet) : 0);
+        uint sequence = version == PacketFormat.Version ? 0 : PacketFormat.SequenceOf(packet);
+        if (version != PacketFormat.ScoredVersion)
+        {
+            return new PacketInfo(version, Quantizer.Bits, (ushort)id, sequence);
+        }
+
+        // Writers refuse a non-finite score (docs/packet-format.md): one that arrives was not written by EdgeAe.
+        float score = PacketFormat.DeviceScoreOf(packet);
+        if (!float.IsFinite(score))
+        {
+            throw new PacketException(PacketErrorReason.InvalidScore, Invariant($"{where} carries a device score of {score}; a scored (version-3) packet carries a finite score")) { PacketIndex = index };
+        }
+
+        return new PacketInfo(version, Quantizer.Bits, (ushort)id, sequence, score);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -20,6 +20,9 @@ public enum PacketErrorReason
 
     /// <summary>The packet was made by another model (its model id differs from this codec's).</summary>
     ModelMismatch,
+
+    /// <summary>A version-3 packet whose device score is not a finite number (NaN or infinite): no EdgeAe writer makes one.</summary>
+    InvalidScore,
 }
 
 /// <summary>A packet that cannot be decoded with this codec; <see cref="Reason"/> says why, the message says exactly what.</summary>

@@ -7,7 +7,9 @@ namespace EdgeAe.Compression;
 /// the low nibble), the u16 little-endian model id, the packed code values, and a CRC-8 check byte over all bytes
 /// before it — 4 bytes of overhead. Version 2 (a <em>sequenced</em> packet, for devices that publish over a transport
 /// that may redeliver, such as MQTT at QoS 1) adds the device's u32 little-endian sequence number after the model id
-/// — 8 bytes of overhead. Both are read everywhere; the version in the header decides the length.
+/// — 8 bytes of overhead. Version 3 (a <em>scored</em> packet) adds, after the sequence number, the device's anomaly
+/// score of its input as a float32 little-endian — 12 bytes of overhead. All three are read everywhere; the version in
+/// the header decides the length.
 /// </summary>
 public static class PacketFormat
 {
@@ -16,6 +18,12 @@ public static class PacketFormat
 
     /// <summary>Format version 2: header, model id, the device's sequence number, code, check byte.</summary>
     public const int SequencedVersion = 2;
+
+    /// <summary>Format version 3: header, model id, sequence number, the device's anomaly score, code, check byte.</summary>
+    public const int ScoredVersion = 3;
+
+    /// <summary>The newest format version this EdgeAe reads and writes; every version from 1 to it is read.</summary>
+    public const int NewestVersion = ScoredVersion;
 
     /// <summary>Bytes before the code values of a version-1 packet: header and model id.</summary>
     public const int HeaderLength = 3;
@@ -29,47 +37,59 @@ public static class PacketFormat
     /// <summary>Bytes of framing per version-2 packet: header, model id, sequence number and check byte.</summary>
     public const int SequencedOverhead = SequencedHeaderLength + 1;
 
+    /// <summary>Bytes before the code values of a version-3 packet: header, model id, sequence number and score.</summary>
+    public const int ScoredHeaderLength = SequencedHeaderLength + 4;
+
+    /// <summary>Bytes of framing per version-3 packet: header, model id, sequence number, score and check byte.</summary>
+    public const int ScoredOverhead = ScoredHeaderLength + 1;
+
     /// <summary>The header byte of a version-1 packet with <paramref name="bits"/> (8 or 16) per code value: 0x11 or 0x12.</summary>
     public static byte HeaderByte(int bits) => HeaderByte(bits, Version);
 
-    /// <summary>The header byte of a packet of <paramref name="version"/> (1 or 2) with <paramref name="bits"/> per code value: 0x11, 0x12, 0x21 or 0x22.</summary>
+    /// <summary>The header byte of a packet of <paramref name="version"/> (1, 2 or 3) with <paramref name="bits"/> per code value: 0x11, 0x12, 0x21, 0x22, 0x31 or 0x32.</summary>
     public static byte HeaderByte(int bits, int version) => (byte)((version << 4) | (bits == 16 ? 2 : 1));
 
     /// <summary>The length of a version-1 packet of <paramref name="codeSize"/> values at <paramref name="bits"/> bits.</summary>
     public static int PacketLength(int codeSize, int bits) => Overhead + (codeSize * (bits / 8));
 
-    /// <summary>The length of a packet of <paramref name="version"/> (1 or 2) with <paramref name="codeSize"/> values at <paramref name="bits"/> bits.</summary>
+    /// <summary>The length of a packet of <paramref name="version"/> (1, 2 or 3) with <paramref name="codeSize"/> values at <paramref name="bits"/> bits.</summary>
     public static int PacketLength(int codeSize, int bits, int version) => OverheadOf(version) + (codeSize * (bits / 8));
 
-    /// <summary>Bytes before the code values in a packet of <paramref name="version"/>: 3 (version 1) or 7 (version 2).</summary>
+    /// <summary>Bytes before the code values in a packet of <paramref name="version"/>: 3 (version 1), 7 (version 2) or 11 (version 3).</summary>
     public static int HeaderLengthOf(int version) => version switch
     {
         Version => HeaderLength,
         SequencedVersion => SequencedHeaderLength,
-        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "Packet format versions are 1 and 2."),
+        ScoredVersion => ScoredHeaderLength,
+        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "Packet format versions are 1, 2 and 3."),
     };
 
-    /// <summary>Bytes of framing in a packet of <paramref name="version"/>: 4 (version 1) or 8 (version 2).</summary>
+    /// <summary>Bytes of framing in a packet of <paramref name="version"/>: 4 (version 1), 8 (version 2) or 12 (version 3).</summary>
     public static int OverheadOf(int version) => HeaderLengthOf(version) + 1;
 
-    /// <summary>The format version a header byte names (its high nibble); only 1 and 2 are readable.</summary>
+    /// <summary>The format version a header byte names (its high nibble); only 1, 2 and 3 are readable.</summary>
     public static int VersionOf(byte header) => header >> 4;
 
-    /// <summary>True for a version this EdgeAe reads (1 or 2).</summary>
-    public static bool IsKnownVersion(int version) => version is Version or SequencedVersion;
+    /// <summary>True for a version this EdgeAe reads (1, 2 or 3).</summary>
+    public static bool IsKnownVersion(int version) => version is Version or SequencedVersion or ScoredVersion;
 
-    /// <summary>The sequence number of a version-2 packet (bytes 3–6, little-endian); the caller has checked the packet.</summary>
+    /// <summary>The sequence number of a version-2 or version-3 packet (bytes 3–6, little-endian); the caller has checked the packet.</summary>
     public static uint SequenceOf(ReadOnlySpan<byte> packet) => BinaryPrimitives.ReadUInt32LittleEndian(packet.Slice(HeaderLength, 4));
 
+    /// <summary>The device's anomaly score in a version-3 packet (bytes 7–10, IEEE-754 float32 little-endian); the caller has checked the packet.</summary>
+    public static float DeviceScoreOf(ReadOnlySpan<byte> packet) => BinaryPrimitives.ReadSingleLittleEndian(packet.Slice(SequencedHeaderLength, 4));
+
     /// <summary>
-    /// Gives an already written version-2 packet another sequence number and recomputes its check byte: the same
-    /// bytes a device writes when it encodes the same input with that sequence number (the code does not depend on it).
+    /// Gives an already written version-2 or version-3 packet another sequence number and recomputes its check byte: the
+    /// same bytes a device writes when it encodes the same input with that sequence number (neither the code nor the
+    /// score depends on it).
     /// </summary>
     public static void Resequence(Span<byte> packet, uint sequence)
     {
-        if (packet.Length < SequencedOverhead || VersionOf(packet[0]) != SequencedVersion)
+        int version = packet.IsEmpty ? 0 : VersionOf(packet[0]);
+        if (version is not (SequencedVersion or ScoredVersion) || packet.Length < OverheadOf(version))
         {
-            throw new ArgumentException("Expected a version-2 (sequenced) packet.", nameof(packet));
+            throw new ArgumentException("Expected a version-2 (sequenced) or version-3 (scored) packet.", nameof(packet));
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(packet.Slice(HeaderLength, 4), sequence);

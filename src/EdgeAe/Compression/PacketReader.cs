@@ -2,7 +2,7 @@ namespace EdgeAe.Compression;
 
 /// <summary>
 /// Reads packets back to back from a stream (a file of packets, a socket): fixed-length packets, or packets framed by
-/// their header's version (version 1 or 2 of one model). A stream that ends inside a packet is reported as
+/// their header's version (version 1, 2 or 3 of one model). A stream that ends inside a packet is reported as
 /// <see cref="PacketErrorReason.Truncated"/>, never returned as a short packet.
 /// </summary>
 public sealed class PacketReader
@@ -20,8 +20,8 @@ public sealed class PacketReader
 
     /// <summary>
     /// A reader that frames each packet by its header: <paramref name="packetLength"/> bytes for a version-1 header,
-    /// <paramref name="sequencedPacketLength"/> for a version-2 header, and the previous packet's length for any other
-    /// header (the codec's checks then report that packet).
+    /// <paramref name="sequencedPacketLength"/> for a version-2 header, 4 bytes more for a version-3 (scored) header, and
+    /// the previous packet's length for any other header (the codec's checks then report that packet).
     /// </summary>
     public PacketReader(Stream stream, int packetLength, int sequencedPacketLength)
     {
@@ -80,7 +80,8 @@ public sealed class PacketReader
 
     /// <summary>
     /// Reads the next packet, framed by its header, into the start of <paramref name="buffer"/> (at least the sequenced
-    /// length) and gives its <paramref name="length"/>; false at the end of the stream. Needs the framing constructor.
+    /// length; the scored length, 4 bytes more, to read version-3 packets) and gives its <paramref name="length"/>; false
+    /// at the end of the stream. Needs the framing constructor.
     /// </summary>
     public bool TryRead(Span<byte> buffer, out int length)
     {
@@ -105,6 +106,7 @@ public sealed class PacketReader
         {
             PacketFormat.Version => PacketLength,
             PacketFormat.SequencedVersion => _sequencedLength,
+            PacketFormat.ScoredVersion => _sequencedLength + (PacketFormat.ScoredOverhead - PacketFormat.SequencedOverhead),
             _ => _lastLength,
         };
         if (length > buffer.Length)

@@ -117,11 +117,11 @@ public sealed class CodecTests
         Assert.Equal("packet was made by model id 0x1234, this codec's model (EdgeAe.Tests.Models.CodecDigitsAe) is 0x4321; decode it with the weight file that encoded it", e.Message);
 
         // A well-formed packet of a format this EdgeAe does not know (its check byte is right) vs. garbage in the header.
-        e = Reject(Repaired(packet, 0, 0x31));
+        e = Reject(Repaired(packet, 0, 0x41));
         Assert.Equal(PacketErrorReason.UnsupportedVersion, e.Reason);
-        Assert.Equal("packet has format version 3 (header 0x31); this EdgeAe reads versions 1 and 2", e.Message);
+        Assert.Equal("packet has format version 4 (header 0x41); this EdgeAe reads versions 1 to 3", e.Message);
         byte[] badHeader = (byte[])packet.Clone();
-        badHeader[0] = 0x31;
+        badHeader[0] = 0x41;
         Assert.Equal(PacketErrorReason.ChecksumMismatch, Reject(badHeader).Reason);
 
         // A version-2 header frames 24 bytes: a version-1-length packet that claims version 2 is cut off.
@@ -223,6 +223,170 @@ public sealed class CodecTests
         Assert.Equal(PacketErrorReason.ChecksumMismatch, Reject(flipped).Reason);
         Assert.Equal(PacketErrorReason.ModelMismatch, Reject(Repaired(v2, 1, 0x35)).Reason);
         Assert.Equal(PacketErrorReason.BitsMismatch, Reject(Repaired(v2, 0, 0x22)).Reason);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Scored_packets_carry_the_portable_score_of_the_input_and_decode_like_version_2(int bits)
+    {
+        var model = new CodecDigitsAe();
+        var codec = new PacketCodec(model, bits == 8 ? CodecDigitsAe.CodeQuantizer : CodeQuantizer.ForActivation(ActivationKind.Sigmoid, 16, 16)!, 0x1234);
+        Dataset digits = BundledData.Digits();
+        int payload = 16 * (bits / 8);
+        Assert.Equal(12 + payload, codec.ScoredPacketLength);
+        Assert.Equal(codec.ScoredPacketLength, codec.PacketLengthOf(3));
+        Assert.Equal(codec.ScoredPacketLength, PacketFormat.PacketLength(16, bits, PacketFormat.ScoredVersion));
+        var v2 = new byte[codec.SequencedPacketLength];
+        var v3 = new byte[codec.ScoredPacketLength];
+        var fromV2 = new float[64];
+        var fromV3 = new float[64];
+        foreach ((int row, uint sequence) in new[] { (0, 0u), (5, 1u), (17, 0x01020304u), (40, uint.MaxValue) })
+        {
+            codec.Encode(digits[row], sequence, v2);
+            codec.Encode(digits[row], sequence, v3, out float score);
+            Assert.Equal(BitConverter.SingleToInt32Bits(model.ScorePortable(digits[row])), BitConverter.SingleToInt32Bits(score));
+            Assert.Equal(bits == 8 ? 0x31 : 0x32, v3[0]);
+            Assert.Equal(v2.AsSpan(1, 6).ToArray(), v3.AsSpan(1, 6).ToArray());           // model id and sequence number
+            Assert.Equal(BitConverter.SingleToInt32Bits(score), BitConverter.ToInt32(v3, 7)); // the score, little-endian
+            Assert.Equal(v2.AsSpan(7, payload).ToArray(), v3.AsSpan(11, payload).ToArray()); // the same code bytes
+            Assert.Equal(PacketFormat.Crc8(v3.AsSpan(0, v3.Length - 1)), v3[^1]);
+
+            PacketInfo info2 = codec.Decode(v2, fromV2);
+            PacketInfo info3 = codec.Decode(v3, fromV3);
+            Assert.Equal(fromV2, fromV3);
+            Assert.Null(info2.DeviceScore);
+            Assert.Equal(new PacketInfo(3, bits, 0x1234, sequence, score), info3);
+            Assert.True(info3.IsSequenced);
+            Assert.Equal(info3, codec.Check(v3));
+            Assert.Equal(score, PacketFormat.DeviceScoreOf(v3));
+
+            // Writing the code and score by hand gives the same bytes; resequencing keeps the score.
+            var code = new float[16];
+            model.EncodePortable(digits[row], code);
+            var written = new byte[v3.Length];
+            codec.WritePacket(code, sequence, score, written);
+            Assert.Equal(v3, written);
+            PacketFormat.Resequence(written, sequence ^ 0x5555);
+            codec.Encode(digits[row], sequence ^ 0x5555, v3, out _);
+            Assert.Equal(v3, written);
+        }
+    }
+
+    [Fact]
+    public void Each_bad_scored_packet_is_rejected_with_its_reason()
+    {
+        var model = new CodecDigitsAe();
+        var codec = new PacketCodec(model, CodecDigitsAe.CodeQuantizer, 0x1234);
+        var sixteen = new PacketCodec(model, CodeQuantizer.ForActivation(ActivationKind.Sigmoid, 16, 16)!, 0x1234);
+        Dataset digits = BundledData.Digits();
+        var v3 = new byte[codec.ScoredPacketLength];
+        codec.Encode(digits[2], 42, v3, out _);
+        var output = new float[64];
+        PacketException Reject(byte[] bytes, PacketCodec? other = null) => Assert.Throws<PacketException>(() => (other ?? codec).Decode(bytes, output));
+
+        PacketException e = Reject(v3[..^1]);
+        Assert.Equal(PacketErrorReason.Truncated, e.Reason);
+        Assert.Equal("packet is truncated: 27 bytes, a scored (version-3) packet of this model is 28", e.Message);
+        e = Reject([.. v3, 0]);
+        Assert.Equal(PacketErrorReason.TooLong, e.Reason);
+        Assert.Equal("packet is 29 bytes, a scored (version-3) packet of this model is 28 (1 extra)", e.Message);
+        Assert.Equal("packet is truncated: 0 bytes, a packet of this model is 20 (version 1), 24 (version 2) or 28 (version 3)", Reject([]).Message);
+
+        byte[] flipped = (byte[])v3.Clone();
+        flipped[9] ^= 0x04; // a bit of the score
+        Assert.Equal(PacketErrorReason.ChecksumMismatch, Reject(flipped).Reason);
+        Assert.Equal(PacketErrorReason.ModelMismatch, Reject(Repaired(v3, 2, 0x99)).Reason);
+
+        // Bits: a header naming 16 bits on an 8-bit-length packet, and a real 16-bit scored packet (alone, in a stream, in a batch).
+        e = Reject(Repaired(v3, 0, 0x32));
+        Assert.Equal((PacketErrorReason.BitsMismatch, "packet carries 16 bits per code value; this codec expects 8"), (e.Reason, e.Message));
+        var wide = new byte[sixteen.ScoredPacketLength];
+        sixteen.Encode(digits[2], 42, wide, out _);
+        Assert.Equal(PacketErrorReason.BitsMismatch, Reject(wide).Reason);
+        Assert.Equal(PacketErrorReason.BitsMismatch, Reject(v3, sixteen).Reason);
+        e = Assert.Throws<PacketException>(() => codec.DecodeStream(new MemoryStream([.. v3, .. wide])).ToList());
+        Assert.Equal((PacketErrorReason.BitsMismatch, 1L), (e.Reason, e.PacketIndex));
+        e = Assert.Throws<PacketException>(() => codec.DecodeBatch([.. v3, .. wide], new float[128]));
+        Assert.Equal((PacketErrorReason.BitsMismatch, 1L), (e.Reason, e.PacketIndex));
+
+        // A non-finite score is written by no EdgeAe writer: rejected after every other check.
+        foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        {
+            byte[] invalid = (byte[])v3.Clone();
+            BitConverter.TryWriteBytes(invalid.AsSpan(7, 4), bad);
+            invalid[^1] = PacketFormat.Crc8(invalid.AsSpan(0, invalid.Length - 1));
+            e = Reject(invalid);
+            Assert.Equal(PacketErrorReason.InvalidScore, e.Reason);
+            Assert.StartsWith("packet carries a device score of ", e.Message);
+        }
+
+        // Version 4 is the first unknown version; a version-2 packet whose header claims version 3 frames 4 bytes short.
+        e = Reject(Repaired(v3, 0, 0x41));
+        Assert.Equal((PacketErrorReason.UnsupportedVersion, "packet has format version 4 (header 0x41); this EdgeAe reads versions 1 to 3"), (e.Reason, e.Message));
+        var v2 = new byte[codec.SequencedPacketLength];
+        codec.Encode(digits[2], 42, v2);
+        Assert.Equal(PacketErrorReason.Truncated, Reject(Repaired(v2, 0, 0x31)).Reason);
+    }
+
+    [Fact]
+    public void Scored_packets_are_written_only_with_a_finite_score()
+    {
+        var model = new CodecDigitsAe();
+        var codec = new PacketCodec(model, CodecDigitsAe.CodeQuantizer, 0x1234);
+        float[] input = BundledData.Digits()[1].ToArray();
+        var v3 = new byte[codec.ScoredPacketLength];
+        input[10] = float.NaN;
+        ArgumentException e = Assert.Throws<ArgumentException>(() => codec.Encode(input, 1, v3, out _));
+        Assert.Equal("input", e.ParamName);
+        Assert.StartsWith("The anomaly score of 'input' is NaN", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => codec.WritePacket(new float[16], 1, float.PositiveInfinity, v3));
+        Assert.Throws<ArgumentException>(() => codec.Encode(BundledData.Digits()[1], 1, new byte[codec.SequencedPacketLength], out _));
+    }
+
+    [Fact]
+    public void Streams_batches_and_readers_frame_all_three_versions()
+    {
+        var model = new CodecDigitsAe();
+        var codec = new PacketCodec(model, CodecDigitsAe.CodeQuantizer, 0x1234);
+        Dataset digits = BundledData.Digits();
+        var bytes = new List<byte>();
+        var expected = new List<float[]>();
+        for (int i = 0; i < 9; i++)
+        {
+            var packet = new byte[codec.PacketLengthOf(1 + (i % 3))];
+            switch (i % 3)
+            {
+                case 0: codec.Encode(digits[i], packet); break;
+                case 1: codec.Encode(digits[i], (uint)i, packet); break;
+                default: codec.Encode(digits[i], (uint)i, packet, out _); break;
+            }
+
+            bytes.AddRange(packet);
+            var reconstruction = new float[64];
+            codec.Decode(packet, reconstruction);
+            expected.Add(reconstruction);
+        }
+
+        byte[] all = [.. bytes];
+        Assert.Equal(expected, codec.DecodeStream(new MemoryStream(all)).ToArray());
+        var batch = new float[9 * 64];
+        Assert.Equal(9, codec.DecodeBatch(all, batch));
+        Assert.Equal(expected.SelectMany(r => r).ToArray(), batch);
+        Assert.Equal(9, PacketCodec.DecodeBatch([codec, codec.WithModel(new CodecDigitsAe())], all, new float[9 * 64]));
+        PacketException e = Assert.Throws<PacketException>(() => codec.DecodeStream(new MemoryStream(all[..^3])).ToArray());
+        Assert.Equal((PacketErrorReason.Truncated, 8L), (e.Reason, e.PacketIndex));
+
+        // The public reader frames a version-3 header at the sequenced length + 4.
+        var reader = new PacketReader(new MemoryStream(all), codec.PacketLength, codec.SequencedPacketLength);
+        var buffer = new byte[codec.ScoredPacketLength];
+        var lengths = new List<int>();
+        while (reader.TryRead(buffer, out int length))
+        {
+            lengths.Add(length);
+        }
+
+        Assert.Equal([20, 24, 28, 20, 24, 28, 20, 24, 28], lengths);
     }
 
     [Fact]
@@ -368,6 +532,9 @@ public sealed class CodecTests
         var sequenced = new byte[codec.SequencedPacketLength];
         codec.Encode(input, 7, sequenced);
         codec.Decode(sequenced, output);
+        var scored = new byte[codec.ScoredPacketLength];
+        codec.Encode(input, 7, scored, out _);
+        codec.Decode(scored, output);
         Allocations.AssertNoneOnThisThread(() =>
         {
             for (int i = 0; i < 100; i++)
@@ -377,6 +544,8 @@ public sealed class CodecTests
                 codec.Encode(input, (uint)i, sequenced);
                 codec.Decode(sequenced, output);
                 PacketFormat.Resequence(sequenced, (uint)(i + 1));
+                codec.Encode(input, (uint)i, scored, out _);
+                codec.Decode(scored, output);
             }
         });
     }
