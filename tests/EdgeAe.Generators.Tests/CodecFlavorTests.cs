@@ -32,6 +32,9 @@ public sealed class CodecFlavorTests : IDisposable
         public partial class Sensor;
         """;
 
+    /// <summary>The firmware's <c>EncodePacket(input, sequence, packet, out score)</c> (a scored, version-3 packet).</summary>
+    public delegate int EncodeScored(float[] input, uint sequence, byte[] packet, out float score);
+
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "edgeae-codec-" + Guid.NewGuid().ToString("N"));
 
     public CodecFlavorTests() => Directory.CreateDirectory(_folder);
@@ -56,7 +59,9 @@ public sealed class CodecFlavorTests : IDisposable
         string model = run.ModelSource("Device.Sensor");
         Assert.Contains("public int EncodePacket(float[] input, byte[] packet)", model);
         Assert.Contains("public int EncodePacket(float[] input, uint sequence, byte[] packet)", model);
+        Assert.Contains("public int EncodePacket(float[] input, uint sequence, byte[] packet, out float score)", model);
         Assert.DoesNotContain("global::System.Math", model);
+        ReadabilityTests.AssertLinesWithin120(model);
     }
 
     [Theory]
@@ -72,12 +77,13 @@ public sealed class CodecFlavorTests : IDisposable
         GeneratorRun nanoRun = GeneratorHarness.Run(Driver("NanoFramework", weights), GeneratorHarness.CreateCompilation(source));
         float[][] inputs = GeneratorHarness.UniformInputs(500, 12, seed: 11);
 
-        (byte[][] Packets, byte[][] Sequenced, float[][] Reconstructions, float[][] Decoded, double[] Bounds) desktop = GeneratorHarness.WithModel(desktopRun, "Device.Sensor", model =>
+        (byte[][] Packets, byte[][] Sequenced, byte[][] Scored, float[][] Reconstructions, float[][] Decoded, double[] Bounds) desktop = GeneratorHarness.WithModel(desktopRun, "Device.Sensor", model =>
         {
             PacketCodec codec = (PacketCodec)model.GetType().GetMethod("CreatePacketCodec")!.Invoke(model, null)!;
             Assert.Equal(codec.SequencedPacketLength, (int)model.GetType().GetField("SequencedPacketLength")!.GetRawConstantValue()!);
             var packets = new byte[inputs.Length][];
             var sequenced = new byte[inputs.Length][];
+            var scored = new byte[inputs.Length][];
             var reconstructions = new float[inputs.Length][];
             var decoded = new float[inputs.Length][];
             for (int i = 0; i < inputs.Length; i++)
@@ -86,13 +92,18 @@ public sealed class CodecFlavorTests : IDisposable
                 codec.Encode(inputs[i], packets[i]);
                 sequenced[i] = new byte[codec.SequencedPacketLength];
                 codec.Encode(inputs[i], Sequence(i), sequenced[i]);
+                scored[i] = new byte[codec.ScoredPacketLength];
+                codec.Encode(inputs[i], Sequence(i), scored[i], out float score);
+                Assert.Equal(model.ScorePortable(inputs[i]), codec.Check(scored[i]).DeviceScore);
+                Assert.Equal(score, codec.Check(scored[i]).DeviceScore);
                 reconstructions[i] = new float[12];
                 model.Reconstruct(inputs[i], reconstructions[i]);
                 decoded[i] = new float[12];
                 codec.Decode(packets[i], decoded[i]);
             }
 
-            return (packets, sequenced, reconstructions, decoded, Enumerable.Range(0, codec.Quantizer.CodeSize).Select(codec.Quantizer.MaxError).ToArray());
+            Assert.Equal(codec.ScoredPacketLength, (int)model.GetType().GetField("ScoredPacketLength")!.GetRawConstantValue()!);
+            return (packets, sequenced, scored, reconstructions, decoded, Enumerable.Range(0, codec.Quantizer.CodeSize).Select(codec.Quantizer.MaxError).ToArray());
         });
 
         NanoHarness.WithAssembly(nanoRun, assembly =>
@@ -102,6 +113,9 @@ public sealed class CodecFlavorTests : IDisposable
             var encodeSequenced = device.GetType().GetMethod("EncodePacket", [typeof(float[]), typeof(uint), typeof(byte[])])!.CreateDelegate<Func<float[], uint, byte[], int>>(device);
             var packet = new byte[(int)device.GetType().GetField("PacketLength")!.GetRawConstantValue()!];
             var sequencedPacket = new byte[(int)device.GetType().GetField("SequencedPacketLength")!.GetRawConstantValue()!];
+            var encodeScored = device.GetType().GetMethod("EncodePacket", [typeof(float[]), typeof(uint), typeof(byte[]), typeof(float).MakeByRefType()])!.CreateDelegate<EncodeScored>(device);
+            var score = device.GetType().GetMethod("Score", [typeof(float[])])!.CreateDelegate<Func<float[], float>>(device);
+            var scoredPacket = new byte[(int)device.GetType().GetField("ScoredPacketLength")!.GetRawConstantValue()!];
             int different = 0;
             for (int i = 0; i < inputs.Length; i++)
             {
@@ -109,6 +123,9 @@ public sealed class CodecFlavorTests : IDisposable
                 different += packet.AsSpan().SequenceEqual(desktop.Packets[i]) ? 0 : 1;
                 Assert.Equal(sequencedPacket.Length, encodeSequenced(inputs[i], Sequence(i), sequencedPacket));
                 different += sequencedPacket.AsSpan().SequenceEqual(desktop.Sequenced[i]) ? 0 : 1;
+                Assert.Equal(scoredPacket.Length, encodeScored(inputs[i], Sequence(i), scoredPacket, out float deviceScore));
+                different += scoredPacket.AsSpan().SequenceEqual(desktop.Scored[i]) ? 0 : 1;
+                Assert.Equal(BitConverter.SingleToInt32Bits(score(inputs[i])), BitConverter.SingleToInt32Bits(deviceScore));
             }
 
             // Linear/ReLU layers compute the same floats on both flavours, so every packet is the same bytes. A sigmoid code
@@ -122,9 +139,40 @@ public sealed class CodecFlavorTests : IDisposable
             {
                 encodePacket(inputs[i], packet);
                 encodeSequenced(inputs[i], Sequence(i), sequencedPacket);
+                encodeScored(inputs[i], Sequence(i), scoredPacket, out _);
             }
 
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+            // A non-finite score (a NaN input) is refused, as the desktop codec refuses it, and nothing is written.
+            float[] broken = (float[])inputs[0].Clone();
+            broken[3] = float.NaN;
+            Array.Clear(scoredPacket);
+            Assert.Throws<ArgumentException>(() => encodeScored(broken, 1, scoredPacket, out _));
+            Assert.All(scoredPacket, b => Assert.Equal(0, b));
+            return 0;
+        });
+    }
+
+    [Fact]
+    public void The_firmwares_float_bits_are_BitConverters_for_every_kind_of_finite_float()
+    {
+        // The firmware writes a float's bits through its double (nanoFramework has no allocation-free float-to-bits).
+        GeneratorRun run = GeneratorHarness.Run(Driver("NanoFramework", null), GeneratorHarness.CreateCompilation(Declaration(false, 8, null)));
+        NanoHarness.WithAssembly(run, assembly =>
+        {
+            var write = assembly.GetType("Device.Sensor", throwOnError: true)!.GetMethod("WritePacketScore", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+                .CreateDelegate<Action<byte[], float>>();
+            var random = new Random(5);
+            float[] special = [0f, -0f, float.Epsilon, -float.Epsilon, 1e-40f, 1.1754942e-38f, 1.17549435e-38f, float.MaxValue, float.MinValue, 1f, 0.1f, 3.4e-5f, 123456.79f];
+            IEnumerable<float> randomBits = Enumerable.Range(0, 20000).Select(_ => BitConverter.Int32BitsToSingle(random.Next() ^ (random.Next(2) << 31))).Where(float.IsFinite);
+            var packet = new byte[11];
+            foreach (float value in special.Concat(randomBits))
+            {
+                write(packet, value);
+                Assert.Equal(BitConverter.SingleToInt32Bits(value), BitConverter.ToInt32(packet, 7));
+            }
+
             return 0;
         });
     }

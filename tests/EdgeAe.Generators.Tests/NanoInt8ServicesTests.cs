@@ -60,6 +60,7 @@ public sealed class NanoInt8ServicesTests : IDisposable
         string model = run.ModelSource("Device.Model");
         Assert.Contains("public const bool IsInt8 = true;", model);
         Assert.Contains("public int EncodePacket(float[] input, uint sequence, byte[] packet)", model);
+        Assert.Contains("public int EncodePacket(float[] input, uint sequence, byte[] packet, out float score)", model);
         Assert.Contains("public bool IsAnomaly(AnomalyWindow window)", model);
         Assert.DoesNotContain("float[] p = ", model); // no float parameters
         ReadabilityTests.AssertLinesWithin120(model);
@@ -81,7 +82,7 @@ public sealed class NanoInt8ServicesTests : IDisposable
         {
             var int8 = (QuantizedAutoencoder)Activator.CreateInstance(model.GetType().GetNestedType("Int8")!)!;
             PacketCodec codec = PacketCodec.Load(weights, int8, bits);
-            var reference = new Reference(codec.PacketLength, codec.SequencedPacketLength);
+            var reference = new Reference(codec.PacketLength, codec.SequencedPacketLength, codec.ScoredPacketLength);
             foreach (float[] input in inputs)
             {
                 var packet = new byte[codec.PacketLength];
@@ -90,6 +91,9 @@ public sealed class NanoInt8ServicesTests : IDisposable
                 codec.Encode(input, Sequence(reference.Packets.Count), sequenced);
                 reference.Packets.Add(packet);
                 reference.Sequenced.Add(sequenced);
+                var scored = new byte[codec.ScoredPacketLength];
+                codec.Encode(input, Sequence(reference.Scored.Count), scored, out _);
+                reference.Scored.Add(scored);
                 var terms = new float[width];
                 float score = int8.ScorePortable(input);
                 Assert.Equal(score, int8.ScoreFeatures(input, terms));
@@ -125,6 +129,9 @@ public sealed class NanoInt8ServicesTests : IDisposable
             Assert.Equal(expected.SequencedPacketLength, (int)type.GetField("SequencedPacketLength")!.GetRawConstantValue()!);
             var encodePacket = type.GetMethod("EncodePacket", [typeof(float[]), typeof(byte[])])!.CreateDelegate<Func<float[], byte[], int>>(device);
             var encodeSequenced = type.GetMethod("EncodePacket", [typeof(float[]), typeof(uint), typeof(byte[])])!.CreateDelegate<Func<float[], uint, byte[], int>>(device);
+            Assert.Equal(expected.ScoredPacketLength, (int)type.GetField("ScoredPacketLength")!.GetRawConstantValue()!);
+            var encodeScored = type.GetMethod("EncodePacket", [typeof(float[]), typeof(uint), typeof(byte[]), typeof(float).MakeByRefType()])!.CreateDelegate<CodecFlavorTests.EncodeScored>(device);
+            var scored = new byte[expected.ScoredPacketLength];
             var score = type.GetMethod("Score", [typeof(float[])])!.CreateDelegate<Func<float[], float>>(device);
             var scoreFeatures = type.GetMethod("ScoreFeatures")!.CreateDelegate<Func<float[], float[], float>>(device);
             var isAnomaly = type.GetMethod("IsAnomaly", [typeof(float[])])!.CreateDelegate<Func<float[], bool>>(device);
@@ -137,6 +144,9 @@ public sealed class NanoInt8ServicesTests : IDisposable
                 Assert.Equal(expected.Packets[i], packet);
                 Assert.Equal(sequenced.Length, encodeSequenced(inputs[i], Sequence(i), sequenced));
                 Assert.Equal(expected.Sequenced[i], sequenced);
+                Assert.Equal(scored.Length, encodeScored(inputs[i], Sequence(i), scored, out float deviceScore));
+                Assert.Equal(expected.Scored[i], scored);
+                Assert.Equal(BitConverter.SingleToInt32Bits(expected.Scores[i]), BitConverter.SingleToInt32Bits(deviceScore));
                 Assert.Equal(BitConverter.SingleToInt32Bits(expected.Scores[i]), BitConverter.SingleToInt32Bits(score(inputs[i])));
                 Assert.Equal(BitConverter.SingleToInt32Bits(expected.Scores[i]), BitConverter.SingleToInt32Bits(scoreFeatures(inputs[i], terms)));
                 Assert.Equal(expected.Terms[i], terms);
@@ -274,11 +284,13 @@ public sealed class NanoInt8ServicesTests : IDisposable
 
     private static GeneratorDriver Driver(string weights) => NanoHarness.CreateDriver("NanoFramework", [new WeightFileText(weights)]);
 
-    private sealed record Reference(int PacketLength, int SequencedPacketLength)
+    private sealed record Reference(int PacketLength, int SequencedPacketLength, int ScoredPacketLength)
     {
         public List<byte[]> Packets { get; } = [];
 
         public List<byte[]> Sequenced { get; } = [];
+
+        public List<byte[]> Scored { get; } = [];
 
         public List<float> Scores { get; } = [];
 

@@ -10,7 +10,9 @@ namespace EdgeAe.Generators.Emitting;
 /// <summary>
 /// The packet codec (<c>[Autoencoder(CodeBits = 8 | 16)]</c>, docs/packet-format.md). Kept apart from the class-body
 /// writers: each flavour calls one method here. The firmware flavour gets <c>EncodePacket</c> (float[] in, byte[] out,
-/// no allocation; version 1, or version 2 with the device's sequence number); the desktop flavour gets the constants,
+/// no allocation; version 1, version 2 with the device's sequence number, or version 3 with the sequence number and the
+/// anomaly score of the input, which every firmware model with a codec can compute: each has a decoder and <c>Score</c>);
+/// the desktop flavour gets the constants,
 /// the quantiser when its range is known, and
 /// <c>CreatePacketCodec()</c> for a baked model (decoding is the runtime's <c>EdgeAe.Compression.PacketCodec</c>).
 /// The quantisation arithmetic is the runtime <c>CodeQuantizer</c>'s, operation for operation, so packets are the same bytes.
@@ -23,9 +25,14 @@ internal static partial class ModelEmitter
     /// <summary>Packet format version 2 (sequenced): header byte, u16 model id, u32 sequence number, packed code, CRC-8.</summary>
     private const int SequencedPacketHeaderLength = 7;
 
+    /// <summary>Packet format version 3 (scored): as version 2, then the device's anomaly score as a float32, packed code, CRC-8.</summary>
+    private const int ScoredPacketHeaderLength = 11;
+
     private static int PacketLength(TopologySpec spec) => PacketHeaderLength + (spec.CodeSize * (spec.CodeBits / 8)) + 1;
 
     private static int SequencedPacketLength(TopologySpec spec) => SequencedPacketHeaderLength + (spec.CodeSize * (spec.CodeBits / 8)) + 1;
+
+    private static int ScoredPacketLength(TopologySpec spec) => ScoredPacketHeaderLength + (spec.CodeSize * (spec.CodeBits / 8)) + 1;
 
     private static int PacketHeaderByte(TopologySpec spec, int version) => (version << 4) | (spec.CodeBits == 16 ? 2 : 1);
 
@@ -69,6 +76,9 @@ internal static partial class ModelEmitter
         w.WriteLine();
         w.WriteSummary("Bytes per sequenced (version-2) packet: as <see cref=\"PacketLength\"/> plus the device's 4-byte sequence number.");
         w.WriteLine($"public const int SequencedPacketLength = {Invariant.Int(SequencedPacketLength(spec))};");
+        w.WriteLine();
+        w.WriteSummary("Bytes per scored (version-3) packet: as <see cref=\"SequencedPacketLength\"/> plus the device's 4-byte anomaly score of its input.");
+        w.WriteLine($"public const int ScoredPacketLength = {Invariant.Int(ScoredPacketLength(spec))};");
         w.WriteLine();
         if (baked is not null)
         {
@@ -211,17 +221,48 @@ internal static partial class ModelEmitter
         w.OpenBlock("public int EncodePacket(float[] input, uint sequence, byte[] packet)");
         w.WriteLine("EncodeForPacket(input, packet, SequencedPacketLength);");
         w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec, 2).ToString("X2", CultureInfo.InvariantCulture)};");
-        w.WriteLine("packet[3] = (byte)sequence;");
-        w.WriteLine("packet[4] = (byte)(sequence >> 8);");
-        w.WriteLine("packet[5] = (byte)(sequence >> 16);");
-        w.WriteLine("packet[6] = (byte)(sequence >> 24);");
+        w.WriteLine("WritePacketSequence(packet, sequence);");
         w.WriteLine($"WritePacketBody(packet, {Invariant.Int(SequencedPacketHeaderLength)}, SequencedPacketLength);");
         w.WriteLine("return SequencedPacketLength;");
         w.CloseBlock();
         w.WriteLine();
 
+        w.WriteSummary("Encodes <paramref name=\"input\"/> into a scored (version-3) packet in the first <see cref=\"ScoredPacketLength\"/> "
+            + "bytes of <paramref name=\"packet\"/>: as <see cref=\"EncodePacket(float[], uint, byte[])\"/> plus <paramref name=\"score\"/>, "
+            + "the anomaly score of <paramref name=\"input\"/> (<see cref=\"Score(float[])\"/>'s number, which the anomaly threshold is "
+            + "calibrated for; a server that has only the code cannot compute it). Returns the number of bytes written. Allocates nothing. "
+            + "Throws ArgumentException, writing nothing, when the score is not finite (an input value is NaN or infinite).");
+        w.OpenBlock("public int EncodePacket(float[] input, uint sequence, byte[] packet, out float score)");
+        w.WriteLine("CheckPacketArguments(input, packet, ScoredPacketLength);");
+        w.WriteComment("Score runs the encoder and the decoder: the code stays in the workspace for WritePacketBody.");
+        w.WriteLine("score = Score(input);");
+        w.OpenBlock("if (float.IsNaN(score) || float.IsInfinity(score))");
+        w.WriteLine("throw new global::System.ArgumentException(");
+        w.WriteLine("    \"The anomaly score of 'input' is not finite (an input value is NaN or infinite); \"");
+        w.WriteLine("        + \"a scored packet carries a finite score.\", \"input\");");
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine($"packet[0] = 0x{PacketHeaderByte(spec, 3).ToString("X2", CultureInfo.InvariantCulture)};");
+        w.WriteLine("WritePacketSequence(packet, sequence);");
+        w.WriteLine("WritePacketScore(packet, score);");
+        w.WriteLine($"WritePacketBody(packet, {Invariant.Int(ScoredPacketHeaderLength)}, ScoredPacketLength);");
+        w.WriteLine("return ScoredPacketLength;");
+        w.CloseBlock();
+        w.WriteLine();
+
         w.WriteSummary("Checks the arguments, sets the code range up on first use and runs the encoder into the workspace.");
         w.OpenBlock("private void EncodeForPacket(float[] input, byte[] packet, int length)");
+        w.WriteLine("CheckPacketArguments(input, packet, length);");
+        foreach (string statement in source.Encode)
+        {
+            w.WriteLine(statement);
+        }
+
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Checks the input and the packet's room, and sets the code range up on first use.");
+        w.OpenBlock("private void CheckPacketArguments(float[] input, byte[] packet, int length)");
         WriteNanoCheck(w, "input", "InputSize");
         w.OpenBlock("if (packet == null)");
         w.WriteLine("throw new global::System.ArgumentNullException(\"packet\");");
@@ -245,12 +286,47 @@ internal static partial class ModelEmitter
         }
 
         w.CloseBlock();
+        w.CloseBlock();
         w.WriteLine();
-        foreach (string statement in source.Encode)
-        {
-            w.WriteLine(statement);
-        }
 
+        w.WriteSummary("Writes the device's sequence number, little-endian, at bytes 3–6 (versions 2 and 3).");
+        w.OpenBlock("private static void WritePacketSequence(byte[] packet, uint sequence)");
+        w.WriteLine("packet[3] = (byte)sequence;");
+        w.WriteLine("packet[4] = (byte)(sequence >> 8);");
+        w.WriteLine("packet[5] = (byte)(sequence >> 16);");
+        w.WriteLine("packet[6] = (byte)(sequence >> 24);");
+        w.CloseBlock();
+        w.WriteLine();
+
+        w.WriteSummary("Writes <paramref name=\"score\"/> (finite) as IEEE-754 single-precision bits, little-endian, at bytes 7–10 (version 3). "
+            + "nanoFramework's BitConverter turns a float into bytes only by allocating, so the bits come from the score's exact double: "
+            + "the sign, the exponent rebiased from 1023 to 127, and the top 23 of the 52 mantissa bits (a float's lower 29 are zero).");
+        w.OpenBlock("private static void WritePacketScore(byte[] packet, float score)");
+        w.WriteLine("long d = global::System.BitConverter.DoubleToInt64Bits(score);");
+        w.WriteLine("int exponent = (int)((d >> 52) & 0x7FF) - 1023;");
+        w.WriteLine("long mantissa = d & 0xFFFFFFFFFFFFFL;");
+        w.WriteLine("uint bits;");
+        w.OpenBlock("if (exponent >= -126)");
+        w.WriteComment("A normal float.");
+        w.WriteLine("bits = ((uint)(exponent + 127) << 23) | (uint)(mantissa >> 29);");
+        w.CloseBlock();
+        w.OpenBlock("else if (exponent >= -149)");
+        w.WriteComment("A subnormal float (exponent field 0): the implicit leading 1 shifted down to the exponent -126.");
+        w.WriteLine("bits = (uint)((mantissa | 0x10000000000000L) >> (-97 - exponent));");
+        w.CloseBlock();
+        w.OpenBlock("else");
+        w.WriteComment("Zero (no float lies between zero and 2^-149).");
+        w.WriteLine("bits = 0;");
+        w.CloseBlock();
+        w.WriteLine();
+        w.OpenBlock("if (d < 0)");
+        w.WriteLine("bits |= 0x80000000u;");
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("packet[7] = (byte)bits;");
+        w.WriteLine("packet[8] = (byte)(bits >> 8);");
+        w.WriteLine("packet[9] = (byte)(bits >> 16);");
+        w.WriteLine("packet[10] = (byte)(bits >> 24);");
         w.CloseBlock();
         w.WriteLine();
 
