@@ -52,11 +52,12 @@ public readonly record struct SimulateResult(long Published, long NoSubscribers,
 }
 
 /// <summary>
-/// A load generator that publishes as a fleet of devices would: each device its own MQTT connection, version-2
-/// packets with its own sequence numbers at QoS 1, each packet republished after a lost connection until the broker
-/// acknowledges it. The packets are the codec's bytes for real data rows — the same bytes the firmware's
-/// <c>EncodePacket(input, sequence, packet)</c> writes (each row is encoded once; each message is that packet with
-/// the message's sequence number and a fresh check byte, <see cref="PacketFormat.Resequence"/>).
+/// A load generator that publishes as a fleet of devices would: each device its own MQTT connection, version-2 (or
+/// version-3, scored) packets with its own sequence numbers at QoS 1, each packet republished after a lost connection
+/// until the broker acknowledges it. The packets are the codec's bytes for real data rows — the same bytes the
+/// firmware's <c>EncodePacket(input, sequence, packet)</c> (or <c>EncodePacket(input, sequence, packet, out score)</c>)
+/// writes (each row is encoded once; each message is that packet with the message's sequence number and a fresh check
+/// byte, <see cref="PacketFormat.Resequence"/>: neither the code nor the score depends on the number).
 /// </summary>
 public sealed class FleetSimulator
 {
@@ -65,7 +66,7 @@ public sealed class FleetSimulator
     private readonly TextWriter _log;
     private long _published, _noSubscribers, _retries;
 
-    /// <summary>A simulator publishing <paramref name="packets"/> (version-2 packets of data rows, any sequence number), device after device through the rows.</summary>
+    /// <summary>A simulator publishing <paramref name="packets"/> (version-2 or version-3 packets of data rows, any sequence number), device after device through the rows.</summary>
     public FleetSimulator(SimulateOptions options, IReadOnlyList<byte[]> packets, TextWriter? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -77,9 +78,11 @@ public sealed class FleetSimulator
             throw new ArgumentOutOfRangeException(nameof(options), options.Rate, "The rate is messages per second per device, 0 or more.");
         }
 
-        if (packets.Count == 0 || packets.Any(p => p.Length < PacketFormat.SequencedOverhead || PacketFormat.VersionOf(p[0]) != PacketFormat.SequencedVersion))
+        if (packets.Count == 0 || packets.Any(p => p is null || p.Length == 0
+            || PacketFormat.VersionOf(p[0]) is not (PacketFormat.SequencedVersion or PacketFormat.ScoredVersion)
+            || p.Length < PacketFormat.OverheadOf(PacketFormat.VersionOf(p[0]))))
         {
-            throw new ArgumentException("Expected at least one version-2 (sequenced) packet.", nameof(packets));
+            throw new ArgumentException("Expected at least one version-2 (sequenced) or version-3 (scored) packet.", nameof(packets));
         }
 
         _options = options;

@@ -6,7 +6,8 @@ namespace EdgeAe.Fleet;
 
 /// <summary>
 /// Turns one MQTT message into a <see cref="SampleRow"/> or a <see cref="DeadLetter"/>: device id from the topic,
-/// packet checked and decoded with the model's codec, the decoded sample scored, the flag set against the threshold.
+/// packet checked and decoded with the model's codec, the decoded sample scored, the flag set against the threshold —
+/// by the device's score of its input when the packet carries one (version 3), else by the decoded sample's score.
 /// Never throws for bad traffic — every failure becomes a dead letter with its reason. Not thread-safe (one model).
 /// </summary>
 public sealed class PacketProcessor
@@ -28,6 +29,7 @@ public sealed class PacketProcessor
 
     /// <summary>
     /// A processor decoding with <paramref name="codec"/>, scoring with <paramref name="scorer"/>; the flag is
+    /// device score &gt; <paramref name="threshold"/> for a packet that carries the device's score (version 3), else
     /// score &gt; <paramref name="threshold"/> (null: no threshold known, flag null). With
     /// <paramref name="storeReconstructionIn"/> each row also carries the reconstruction, in the units that
     /// normalisation undoes (the data's original units).
@@ -159,7 +161,7 @@ public sealed class PacketProcessor
 
         if (!info.IsSequenced)
         {
-            return Dead(topic, device, payload, receivedAtMicros, DeadLetterReason.Unsequenced, "a version-1 packet carries no sequence number; devices publish version-2 (sequenced) packets so that each is stored once");
+            return Dead(topic, device, payload, receivedAtMicros, DeadLetterReason.Unsequenced, "a version-1 packet carries no sequence number; devices publish version-2 (sequenced) or version-3 (scored) packets so that each is stored once");
         }
 
         return null;
@@ -174,7 +176,10 @@ public sealed class PacketProcessor
         ModelId = info.ModelId,
         Code = MemoryMarshal.AsBytes(code).ToArray(),
         Score = score,
-        Flag = _threshold is { } threshold ? score > threshold : null,
+        DeviceScore = info.DeviceScore,
+
+        // The threshold is calibrated on scores of inputs (edgeae calibrate): the device's score is that quantity.
+        Flag = _threshold is { } threshold ? (info.DeviceScore ?? score) > threshold : null,
         Packet = payload.ToArray(),
         Reconstruction = _reconstructionUnits is { } units ? InOriginalUnits(units, sample) : null,
     };

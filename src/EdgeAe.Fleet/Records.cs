@@ -29,7 +29,16 @@ public sealed class SampleRow
     /// <summary>The anomaly score of the decoded sample (<see cref="ISampleScorer"/>).</summary>
     public required float Score { get; init; }
 
-    /// <summary>Score above the threshold; null when no threshold is known.</summary>
+    /// <summary>
+    /// The device's anomaly score of its input, from a version-3 (scored) packet: the score the threshold is calibrated
+    /// for; null for a version-2 packet, which carries none.
+    /// </summary>
+    public float? DeviceScore { get; init; }
+
+    /// <summary>
+    /// Above the threshold: <see cref="DeviceScore"/> when the packet carries one, else <see cref="Score"/>; null when no
+    /// threshold is known.
+    /// </summary>
     public required bool? Flag { get; init; }
 
     /// <summary>The packet as received (so it can be decoded again with another model, and redeliveries compared).</summary>
@@ -68,6 +77,9 @@ public enum DeadLetterReason
 
     /// <summary>The topic does not name a device under the filter (or the id is longer than <see cref="DeviceTopics.MaxDeviceIdLength"/>).</summary>
     UnknownTopic,
+
+    /// <summary>A version-3 packet whose device score is NaN or infinite (<see cref="PacketErrorReason.InvalidScore"/>).</summary>
+    InvalidScore,
 }
 
 /// <summary>A message that could not be stored as a sample: a row of <c>edgeae_dead_letters</c> with the raw bytes.</summary>
@@ -100,6 +112,7 @@ public sealed record DeadLetter
         PacketErrorReason.UnsupportedVersion => DeadLetterReason.UnsupportedVersion,
         PacketErrorReason.BitsMismatch => DeadLetterReason.BitsMismatch,
         PacketErrorReason.ModelMismatch => DeadLetterReason.ModelMismatch,
+        PacketErrorReason.InvalidScore => DeadLetterReason.InvalidScore,
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "Unknown packet error reason."),
     };
 }

@@ -67,6 +67,68 @@ public sealed class EndToEndTests(TrainedDigits digits, PostgresFixture postgres
         Assert.Contains("stopped", serve.Log);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Scored_packets_store_the_devices_score_and_are_flagged_by_it(bool postgresStore)
+    {
+        Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
+        string db = postgresStore ? postgres.Server.CreateDatabase() : Path.Combine(_folder, "scored.db");
+        using var broker = new MosquittoBroker();
+        (FleetDigitsAe model, PacketCodec codec) = digits.Load();
+
+        // Version-3 packets of the first 40 digits, as a device writes them, and a threshold at their median device score.
+        float[] deviceScores = new float[40];
+        byte[][] packets = Enumerable.Range(0, 40).Select(i =>
+        {
+            var packet = new byte[codec.ScoredPacketLength];
+            codec.Encode(digits.Data[i], 0, packet, out deviceScores[i]);
+            return packet;
+        }).ToArray();
+        float threshold = deviceScores.Order().ElementAt(20);
+        await using ServeInstance serve = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-scored"), codec, db, threshold);
+
+        // One device per row: its sequence-0 message is that row's packet. A version-2 device beside them is flagged as before.
+        var simulator = new FleetSimulator(Harness.Simulate(broker.Address, devices: 40, count: 2), packets.Select(p => (byte[])p.Clone()).ToArray());
+        Assert.Equal(80, (await simulator.RunAsync(TestContext.Current.CancellationToken)).Published);
+        var v2 = new byte[codec.SequencedPacketLength];
+        codec.Encode(digits.Data[0], 5, v2);
+        await Harness.PublishRawAsync(broker.Address, [("devices/old-device/ae", v2)]);
+        await Harness.EventuallyAsync(() => serve.Server.Counters.Inserted >= 81, TimeSpan.FromSeconds(30), () => serve.Log);
+        await serve.StopAsync();
+
+        using var connection = Harness.Connect(db, postgresStore ? postgres.Server : null);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT device, sequence, score, device_score, flag FROM edgeae_samples ORDER BY device, sequence";
+        using var reader = command.ExecuteReader();
+        int rows = 0, disagree = 0;
+        while (reader.Read())
+        {
+            rows++;
+            string device = reader.GetString(0);
+            float score = Convert.ToSingle(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture);
+            bool flag = Convert.ToBoolean(reader.GetValue(4), System.Globalization.CultureInfo.InvariantCulture);
+            if (device == "old-device")
+            {
+                Assert.True(reader.IsDBNull(3));
+                Assert.Equal(score > threshold, flag);
+                continue;
+            }
+
+            // Device d's message k is row (d·7919 + k) mod 40 (FleetSimulator's order).
+            int d = int.Parse(device["sim-".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            int row = (int)(((long)d * 7919 + reader.GetInt64(1)) % 40);
+            float stored = Convert.ToSingle(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(BitConverter.SingleToInt32Bits(deviceScores[row]), BitConverter.SingleToInt32Bits(stored));
+            Assert.Equal(stored > threshold, flag);
+            disagree += score > threshold != flag ? 1 : 0;
+        }
+
+        Assert.Equal(81, rows);
+        Assert.True(disagree > 0, "the flags should follow the device's score, not the server's");
+    }
+
     [Fact]
     public async Task Instances_of_one_share_group_split_the_messages_and_store_each_once_in_PostgreSQL()
     {

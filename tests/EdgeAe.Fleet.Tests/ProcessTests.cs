@@ -140,6 +140,47 @@ public sealed class ProcessTests(ToolWeights tool, PostgresFixture postgres) : I
     }
 
     [Fact]
+    public async Task Simulate_with_device_score_publishes_scored_packets_that_serve_stores_and_flags_by()
+    {
+        Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);
+        using var broker = new MosquittoBroker();
+        string folder = Services.TempFolder("edgeae-simulate-scored", null);
+        try
+        {
+            string db = Path.Combine(folder, "fleet.db");
+            using CliProcess serve = CliProcess.Start("serve", "--broker", broker.Address, "--weights", tool.Weights, "--db", db, "--client-id", "serve-scored", "--threshold", "0.2");
+            await serve.WaitForOutputAsync("subscribed to", Start);
+            (int code, string output) = CliProcess.Run(TimeSpan.FromMinutes(1), "simulate", "--broker", broker.Address, "--weights", tool.Weights, "--devices", "3", "--count", "10", "--device-prefix", "s-", "--device-score");
+            Assert.True(code == 0, output);
+            Assert.Contains("28-byte scored packets", output);
+            await Harness.EventuallyAsync(() => Harness.Keys(db).Count >= 30, TimeSpan.FromSeconds(30), () => serve.Output);
+            serve.Signal("INT");
+            Assert.Equal(0, serve.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Contains("serve: stopped received 30, stored 30, duplicates 0, dead letters 0", serve.Output);
+
+            // The first device's first row: the scored packet of the first digit, its device score the portable score.
+            var model = new FleetDigitsAe();
+            PacketCodec codec = PacketCodec.Load(tool.Weights, model);
+            var first = new byte[codec.ScoredPacketLength];
+            codec.Encode(EdgeAe.Data.BundledData.Digits()[0], 0, first, out float deviceScore);
+            using var connection = Harness.Connect(db);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT packet, device_score, flag FROM edgeae_samples WHERE device = 's-0000' AND sequence = 0";
+            using var reader = command.ExecuteReader();
+            Assert.True(reader.Read());
+            Assert.Equal(first, (byte[])reader[0]);
+            Assert.Equal(deviceScore, (float)reader.GetDouble(1));
+            Assert.Equal(deviceScore > 0.2f ? 1L : 0L, reader.GetInt64(2));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Services.Delete(folder);
+        }
+    }
+
+    [Fact]
     public async Task Simulate_publishes_every_message_and_exits_0()
     {
         Assert.SkipUnless(MosquittoBroker.IsAvailable, MosquittoBroker.SkipMessage);

@@ -49,6 +49,41 @@ public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<Trained
     }
 
     [Fact]
+    public void A_scored_packet_is_flagged_by_the_devices_score_and_a_sequenced_one_by_the_servers()
+    {
+        (FleetDigitsAe model, PacketCodec codec) = digits.Load();
+        const float Threshold = 0.25f;
+        var processor = new PacketProcessor(codec, new ModelScorer(model), Topics, Threshold);
+        var v2 = new byte[codec.SequencedPacketLength];
+        var v3 = new byte[codec.ScoredPacketLength];
+        var messages = new List<FleetMessage>();
+        int disagree = 0;
+        for (int i = 0; i < 100; i++)
+        {
+            codec.Encode(digits.Data[i], (uint)i, v2);
+            codec.Encode(digits.Data[i], (uint)i, v3, out float deviceScore);
+            SampleRow sequenced = processor.Process("devices/a/ae", v2, 0).Row!;
+            SampleRow scored = processor.Process("devices/b/ae", v3, 0).Row!;
+            Assert.Null(sequenced.DeviceScore);
+            Assert.Equal(sequenced.Score > Threshold, sequenced.Flag);
+            Assert.Equal(sequenced.Score, scored.Score); // the server's score of the decoded sample, as before
+            Assert.Equal(model.ScorePortable(digits.Data[i]), scored.DeviceScore);
+            Assert.Equal(deviceScore > Threshold, scored.Flag);
+            disagree += scored.Score > Threshold != scored.Flag ? 1 : 0;
+            messages.Add(new FleetMessage("devices/b/ae", v3.ToArray(), i));
+        }
+
+        // The two scores measure different things (docs/fleet.md): the threshold sits between them for some samples.
+        Assert.True(disagree > 0, "no sample whose device score and server score fall on different sides of the threshold");
+
+        // The batch path gives the same rows.
+        var rows = new List<SampleRow>();
+        processor.ProcessBatch(messages, rows, []);
+        Assert.Equal(100, rows.Count);
+        Assert.All(rows, (row, i) => Assert.Equal((model.ScorePortable(digits.Data[i]), model.ScorePortable(digits.Data[i]) > Threshold), (row.DeviceScore!.Value, row.Flag!.Value)));
+    }
+
+    [Fact]
     public void Every_bad_message_becomes_a_dead_letter_with_its_reason_and_bytes()
     {
         (_, PacketCodec codec) = digits.Load();
@@ -63,8 +98,13 @@ public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<Trained
         byte[] flipped = (byte[])good.Clone();
         flipped[10] ^= 0x04;
         byte[] future = (byte[])good.Clone();
-        future[0] = 0x31;
+        future[0] = 0x41;
         future[^1] = PacketFormat.Crc8(future.AsSpan(0, future.Length - 1));
+        var scored = new byte[codec.ScoredPacketLength];
+        codec.Encode(digits.Data[3], 43, scored, out _);
+        byte[] nanScore = (byte[])scored.Clone();
+        BitConverter.TryWriteBytes(nanScore.AsSpan(7, 4), float.NaN);
+        nanScore[^1] = PacketFormat.Crc8(nanScore.AsSpan(0, nanScore.Length - 1));
 
         (string Topic, byte[] Payload, DeadLetterReason Reason)[] cases =
         [
@@ -75,6 +115,8 @@ public sealed class ProcessorTests(TrainedDigits digits) : IClassFixture<Trained
             ("devices/d/ae", future, DeadLetterReason.UnsupportedVersion),
             ("devices/d/ae", foreign, DeadLetterReason.ModelMismatch),
             ("devices/d/ae", v1, DeadLetterReason.Unsequenced),
+            ("devices/d/ae", scored[..^1], DeadLetterReason.Truncated),
+            ("devices/d/ae", nanScore, DeadLetterReason.InvalidScore),
             ("devices/d/extra/ae", good, DeadLetterReason.UnknownTopic),
         ];
         foreach ((string topic, byte[] payload, DeadLetterReason reason) in cases)

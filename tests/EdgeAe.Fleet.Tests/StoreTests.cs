@@ -22,8 +22,9 @@ public abstract class StoreContract
     /// <summary>A connection for the test's own queries.</summary>
     protected abstract DbConnection Connect(string db);
 
-    protected static SampleRow Row(string device, long sequence, byte fill = 1, bool? flag = null, byte[]? reconstruction = null) => new()
+    protected static SampleRow Row(string device, long sequence, byte fill = 1, bool? flag = null, byte[]? reconstruction = null, float? deviceScore = null) => new()
     {
+        DeviceScore = deviceScore,
         Reconstruction = reconstruction,
         Device = device,
         Topic = $"devices/{device}/ae",
@@ -59,7 +60,33 @@ public abstract class StoreContract
         // A database from a newer edgeae is refused, not written.
         Execute(db, "INSERT INTO edgeae_schema (version, description, applied_at) VALUES (99, 'future', 'now')");
         var e = await Assert.ThrowsAsync<FleetConfigurationException>(() => FleetStore.OpenAsync(db, TestContext.Current.CancellationToken));
-        Assert.Contains("has schema version 99, newer than this edgeae knows (2)", e.Message);
+        Assert.Contains("has schema version 99, newer than this edgeae knows (3)", e.Message);
+    }
+
+    [Fact]
+    public async Task A_database_of_schema_version_2_gains_the_device_score_column_and_keeps_its_rows()
+    {
+        string db = NewDatabase();
+        await using (IFleetStore old = await OpenAsync(db, 2))
+        {
+            Assert.Equal(2, old.SchemaVersion);
+            await old.WriteAsync([Row("a", 1, flag: true), Row("a", 2, reconstruction: [9, 9])], [], TestContext.Current.CancellationToken);
+        }
+
+        await using (IFleetStore upgraded = await FleetStore.OpenAsync(db, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(3, upgraded.SchemaVersion);
+            Assert.Equal(new WriteResult(2, 1, 0), await upgraded.WriteAsync([Row("a", 1, flag: true), Row("a", 3, flag: true, deviceScore: 0.75f), Row("b", 1)], [], TestContext.Current.CancellationToken));
+        }
+
+        Assert.Equal("the device's anomaly score of its input (packet version 3)", Scalar(db, "SELECT description FROM edgeae_schema WHERE version = 3"));
+        Assert.Equal(4L, Convert.ToInt64(Scalar(db, "SELECT COUNT(*) FROM edgeae_samples"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(3L, Convert.ToInt64(Scalar(db, "SELECT COUNT(*) FROM edgeae_samples WHERE device_score IS NULL"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0.75, Convert.ToDouble(Scalar(db, "SELECT device_score FROM edgeae_samples WHERE device = 'a' AND sequence = 3"), System.Globalization.CultureInfo.InvariantCulture));
+
+        // The rows from before the migration are intact.
+        Assert.Equal(new byte[] { 9, 9 }, (byte[])Scalar(db, "SELECT reconstruction FROM edgeae_samples WHERE device = 'a' AND sequence = 2")!);
+        Assert.Equal(0.125, Convert.ToDouble(Scalar(db, "SELECT score FROM edgeae_samples WHERE device = 'a' AND sequence = 1"), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Fact]

@@ -216,7 +216,7 @@ internal sealed class ServeCommand(CliEnvironment environment) : AsyncCommand<Se
         try
         {
             TextWriter log = TextWriter.Synchronized(environment.Console.Profile.Out.Writer);
-            log.WriteLine(FormattableString.Invariant($"serve: {handle.Name} {handle.Topology}, model id 0x{codec.ModelId:X4}, {codec.Quantizer.Bits}-bit packets of {codec.SequencedPacketLength} bytes; threshold {(threshold is { } t ? t.ToString("R", CultureInfo.InvariantCulture) + (settings.ParsedThreshold is null ? " (from the weight file)" : string.Empty) : "none (flag NULL)")}; storing in {store.Description} (schema {store.SchemaVersion})"));
+            log.WriteLine(FormattableString.Invariant($"serve: {handle.Name} {handle.Topology}, model id 0x{codec.ModelId:X4}, {codec.Quantizer.Bits}-bit packets of {codec.SequencedPacketLength} bytes ({codec.ScoredPacketLength} with the device's score, which then decides the flag); threshold {(threshold is { } t ? t.ToString("R", CultureInfo.InvariantCulture) + (settings.ParsedThreshold is null ? " (from the weight file)" : string.Empty) : "none (flag NULL)")}; storing in {store.Description} (schema {store.SchemaVersion})"));
             server = new FleetServer(options, processor, store, log);
             await FleetCli.GuardAsync(() => server.RunAsync(stop.Token)).ConfigureAwait(false);
             return CommandLine.Success;
@@ -279,6 +279,10 @@ internal sealed class SimulateSettings : BrokerSettings
     [DefaultValue(30)]
     public int WaitForSubscriber { get; set; } = 30;
 
+    [CommandOption("--device-score")]
+    [Description("Publish scored (version-3) packets: each also carries the anomaly score of its row, computed as the device computes it; serve then flags by that score.")]
+    public bool DeviceScore { get; set; }
+
     public double ParsedRate { get; private set; }
 
     public override ValidationResult Validate()
@@ -320,13 +324,26 @@ internal sealed class SimulateCommand(CliEnvironment environment) : AsyncCommand
         DataLoader.CheckWidth(raw, handle);
         Dataset data = Normalizer.Apply(raw.Data, normalization);
 
-        // Each row is encoded once with the portable encoder (the firmware's arithmetic); messages renumber those packets.
+        // Each row is encoded once with the portable encoder (the firmware's arithmetic), and with --device-score scored
+        // with the portable score (the firmware's Score, bit for bit); messages renumber those packets.
         int rows = Math.Min(data.Count, Math.Max(1, settings.Devices!.Value * settings.Count!.Value));
+        int length = settings.DeviceScore ? codec.ScoredPacketLength : codec.SequencedPacketLength;
         var packets = new byte[rows][];
         for (int i = 0; i < rows; i++)
         {
-            packets[i] = new byte[codec.SequencedPacketLength];
-            codec.Encode(data[i], 0, packets[i]);
+            packets[i] = new byte[length];
+            if (!settings.DeviceScore)
+            {
+                codec.Encode(data[i], 0, packets[i]);
+            }
+            else if (float.IsFinite(codec.Model.ScorePortable(data[i])))
+            {
+                codec.Encode(data[i], 0, packets[i], out _);
+            }
+            else
+            {
+                throw new CliException(FormattableString.Invariant($"row {i} of {raw.Name} has no finite anomaly score (a NaN or infinite value): a scored packet cannot carry it; fix the data or leave out --device-score"));
+            }
         }
 
         var options = new SimulateOptions
@@ -341,7 +358,7 @@ internal sealed class SimulateCommand(CliEnvironment environment) : AsyncCommand
             SubscriberWait = TimeSpan.FromSeconds(settings.WaitForSubscriber),
         };
         TextWriter log = TextWriter.Synchronized(environment.Console.Profile.Out.Writer);
-        log.WriteLine(FormattableString.Invariant($"simulate: {options.Devices} devices × {options.Count} messages of {handle.Name} (model id 0x{codec.ModelId:X4}, {codec.SequencedPacketLength}-byte packets) from {rows} rows of {raw.Name}, {(options.Rate > 0 ? $"{options.Rate:0.###} msg/s per device" : "as fast as acknowledged")}, to {broker.Endpoint} under {topics.Filter}"));
+        log.WriteLine(FormattableString.Invariant($"simulate: {options.Devices} devices × {options.Count} messages of {handle.Name} (model id 0x{codec.ModelId:X4}, {length}-byte {(settings.DeviceScore ? "scored" : "sequenced")} packets) from {rows} rows of {raw.Name}, {(options.Rate > 0 ? $"{options.Rate:0.###} msg/s per device" : "as fast as acknowledged")}, to {broker.Endpoint} under {topics.Filter}"));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(environment.Cancellation, cancellationToken);
         using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
         {

@@ -72,6 +72,9 @@ internal static class Schema
     /// <summary>The newest schema version this EdgeAe writes.</summary>
     public static int Latest => Sqlite[^1].Version;
 
+    /// <summary>The first schema version with <c>edgeae_samples.device_score</c> (a store opened at an older one, in the migration tests, writes rows without it).</summary>
+    public const int DeviceScoreVersion = 3;
+
     /// <summary>
     /// SQLite: times as INTEGER microseconds since the Unix epoch (UTC), flags as 0/1/NULL. A rowid table with a unique
     /// (device, sequence) index: rows of a few hundred bytes (code and packet) insert 3–4× faster than into a
@@ -113,6 +116,7 @@ internal static class Schema
             "CREATE INDEX edgeae_samples_received_at ON edgeae_samples (received_at)",
             "CREATE INDEX edgeae_dead_letters_reason ON edgeae_dead_letters (reason, received_at)",
         ]),
+        new(3, DeviceScoreStep, ["ALTER TABLE edgeae_samples ADD COLUMN device_score REAL"]),
     ];
 
     /// <summary>PostgreSQL: times as timestamptz, flags as boolean.</summary>
@@ -151,7 +155,14 @@ internal static class Schema
             "CREATE INDEX edgeae_samples_received_at ON edgeae_samples (received_at)",
             "CREATE INDEX edgeae_dead_letters_reason ON edgeae_dead_letters (reason, received_at)",
         ]),
+        new(3, DeviceScoreStep, ["ALTER TABLE edgeae_samples ADD COLUMN device_score real"]),
     ];
+
+    /// <summary>
+    /// Step 3: the device's score of its input from version-3 packets (NULL for rows before it and for version-2 packets).
+    /// Adding a nullable column without a default rewrites no row in either database.
+    /// </summary>
+    private const string DeviceScoreStep = "the device's anomaly score of its input (packet version 3)";
 
     /// <summary>The table of applied migrations (both databases accept this statement).</summary>
     public const string CreateVersionTable = "CREATE TABLE IF NOT EXISTS edgeae_schema (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)";

@@ -17,6 +17,23 @@ public sealed class PostgresFleetStore : IFleetStore
 
     private const long MigrationLockKey = 0x45646765416546; // "EdgeAeF"
 
+    private const string InsertSamples = """
+        INSERT INTO edgeae_samples (device, sequence, received_at, model_id, code, score, flag, packet, reconstruction, device_score)
+        SELECT d, s, t, m, c, sc, f, p, rc, ds FROM unnest(@device, @sequence, @received_at, @model_id, @code, @score, @flag, @packet, @reconstruction, @device_score) WITH ORDINALITY AS r(d, s, t, m, c, sc, f, p, rc, ds, n)
+        ORDER BY n
+        ON CONFLICT (device, sequence) DO NOTHING
+        RETURNING device, sequence
+        """;
+
+    /// <summary>The insert of a schema before <see cref="Schema.DeviceScoreVersion"/> (the migration tests write rows at older versions).</summary>
+    private const string InsertSamplesWithoutDeviceScore = """
+        INSERT INTO edgeae_samples (device, sequence, received_at, model_id, code, score, flag, packet, reconstruction)
+        SELECT d, s, t, m, c, sc, f, p, rc FROM unnest(@device, @sequence, @received_at, @model_id, @code, @score, @flag, @packet, @reconstruction) WITH ORDINALITY AS r(d, s, t, m, c, sc, f, p, rc, n)
+        ORDER BY n
+        ON CONFLICT (device, sequence) DO NOTHING
+        RETURNING device, sequence
+        """;
+
     private readonly NpgsqlDataSource _source;
 
     private PostgresFleetStore(NpgsqlDataSource source, string description, int version)
@@ -150,14 +167,7 @@ public sealed class PostgresFleetStore : IFleetStore
             // other instead of deadlocking (each holding one key the other needs).
             rows = rows.OrderBy(r => r.Device, StringComparer.Ordinal).ThenBy(r => r.Sequence).ToArray();
             var fresh = new HashSet<(string, long)>();
-            await using (var insert = new NpgsqlCommand(
-                """
-                INSERT INTO edgeae_samples (device, sequence, received_at, model_id, code, score, flag, packet, reconstruction)
-                SELECT d, s, t, m, c, sc, f, p, rc FROM unnest(@device, @sequence, @received_at, @model_id, @code, @score, @flag, @packet, @reconstruction) WITH ORDINALITY AS r(d, s, t, m, c, sc, f, p, rc, n)
-                ORDER BY n
-                ON CONFLICT (device, sequence) DO NOTHING
-                RETURNING device, sequence
-                """, connection, transaction))
+            await using (var insert = new NpgsqlCommand(SchemaVersion >= Schema.DeviceScoreVersion ? InsertSamples : InsertSamplesWithoutDeviceScore, connection, transaction))
             {
                 insert.Parameters.Add(Array("device", NpgsqlDbType.Text, rows.Select(r => r.Device).ToArray()));
                 insert.Parameters.Add(Array("sequence", NpgsqlDbType.Bigint, rows.Select(r => r.Sequence).ToArray()));
@@ -168,6 +178,10 @@ public sealed class PostgresFleetStore : IFleetStore
                 insert.Parameters.Add(Array("flag", NpgsqlDbType.Boolean, rows.Select(r => r.Flag).ToArray()));
                 insert.Parameters.Add(Array("packet", NpgsqlDbType.Bytea, rows.Select(r => r.Packet).ToArray()));
                 insert.Parameters.Add(Array("reconstruction", NpgsqlDbType.Bytea, rows.Select(r => r.Reconstruction).ToArray()));
+                if (SchemaVersion >= Schema.DeviceScoreVersion)
+                {
+                    insert.Parameters.Add(Array("device_score", NpgsqlDbType.Real, rows.Select(r => r.DeviceScore).ToArray()));
+                }
                 await using NpgsqlDataReader reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {

@@ -29,6 +29,12 @@ namespace EdgeAe.Fleet.Storage;
 public sealed class SqliteFleetStore : IFleetStore
 {
     private const string InsertSample = """
+        INSERT INTO edgeae_samples (device, sequence, received_at, model_id, code, score, flag, packet, reconstruction, device_score)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (device, sequence) DO NOTHING
+        """;
+
+    /// <summary>The insert of a schema before <see cref="Schema.DeviceScoreVersion"/> (the migration tests write rows at older versions).</summary>
+    private const string InsertSampleWithoutDeviceScore = """
         INSERT INTO edgeae_samples (device, sequence, received_at, model_id, code, score, flag, packet, reconstruction)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (device, sequence) DO NOTHING
         """;
@@ -63,7 +69,7 @@ public sealed class SqliteFleetStore : IFleetStore
         _log = log;
         Description = "SQLite " + path;
         SchemaVersion = version;
-        Check(raw.sqlite3_prepare_v2(connection.Handle, InsertSample, out _insert));
+        Check(raw.sqlite3_prepare_v2(connection.Handle, version >= Schema.DeviceScoreVersion ? InsertSample : InsertSampleWithoutDeviceScore, out _insert));
         _stored = Command("SELECT packet FROM edgeae_samples WHERE device = $device AND sequence = $sequence", "$device", "$sequence");
         _dead = Command("""
             INSERT INTO edgeae_dead_letters (received_at, topic, device, reason, detail, payload)
@@ -318,6 +324,11 @@ public sealed class SqliteFleetStore : IFleetStore
             Check(row.Flag is { } flag ? raw.sqlite3_bind_int(s, 7, flag ? 1 : 0) : raw.sqlite3_bind_null(s, 7));
             Check(raw.sqlite3_bind_blob(s, 8, row.Packet));
             Check(row.Reconstruction is { } reconstruction ? raw.sqlite3_bind_blob(s, 9, reconstruction) : raw.sqlite3_bind_null(s, 9));
+            if (SchemaVersion >= Schema.DeviceScoreVersion)
+            {
+                Check(row.DeviceScore is { } deviceScore ? raw.sqlite3_bind_double(s, 10, deviceScore) : raw.sqlite3_bind_null(s, 10));
+            }
+
             int result = raw.sqlite3_step(s);
             if (result != raw.SQLITE_DONE)
             {
