@@ -7,7 +7,8 @@ namespace EdgeAe.Fleet.Tests;
 
 /// <summary>
 /// What the server's score is worth. A server has the packet, not the device's input x, so it scores the decoded
-/// sample x̂ = Decode(q(Encode(x))) (<see cref="ModelScorer"/> on x̂), where the device could score x itself.
+/// sample x̂ = Decode(q(Encode(x))) (<see cref="ModelScorer"/> on x̂), where the device scores x itself and sends that
+/// score in a version-3 packet: the device score here is the one the server reads from the packet.
 /// Measured with the one-class protocol on the bundled digits: train on one class (the first two thirds of it), score
 /// the rest of that class (normal) and every other digit (anomalous), ROC AUC of both scores. The figures are in
 /// docs/fleet.md ("What the server's score means").
@@ -28,7 +29,7 @@ public sealed class ScoreQualityTests
             new Trainer<FleetDigitsAe>(model, new TrainingOptions { Epochs = 60, BatchSize = 16, LearningRate = 3e-3f, Seed = 1 + k }).Fit(digits.Select(normal[..split]), cancellationToken: TestContext.Current.CancellationToken);
             var codec = new PacketCodec(model, FleetDigitsAe.CodeQuantizer, 1);
             var scorer = new ModelScorer(model);
-            var packet = new byte[codec.SequencedPacketLength];
+            var packet = new byte[codec.ScoredPacketLength];
             var decoded = new float[64];
             var test = normal[split..].Concat(Enumerable.Range(0, digits.Count).Where(i => digits.Labels![i] != k)).ToArray();
             var labels = test.Select(i => digits.Labels![i] != k).ToArray();
@@ -36,9 +37,9 @@ public sealed class ScoreQualityTests
             var onServer = new double[test.Length];
             for (int t = 0; t < test.Length; t++)
             {
-                onDevice[t] = scorer.Score(digits[test[t]]);
-                codec.Encode(digits[test[t]], (uint)t, packet);
-                codec.Decode(packet, decoded);
+                codec.Encode(digits[test[t]], (uint)t, packet, out _);
+                PacketInfo info = codec.Decode(packet, decoded);
+                onDevice[t] = info.DeviceScore!.Value; // the device's score as the server receives it
                 onServer[t] = scorer.Score(decoded);
             }
 
