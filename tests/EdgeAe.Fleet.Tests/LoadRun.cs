@@ -293,7 +293,7 @@ public sealed class LoadRun(ToolWeights tool, PostgresFixture postgres) : IClass
                     reason = "ModelMismatch";
                     break;
                 case 3:
-                    packet[0] = (byte)((3 + random.Next(13)) << 4 | (packet[0] & 0x0F));
+                    packet[0] = (byte)((4 + random.Next(12)) << 4 | (packet[0] & 0x0F)); // versions 4–15: 1–3 are read
                     packet[^1] = PacketFormat.Crc8(packet.AsSpan(0, packet.Length - 1));
                     reason = "UnsupportedVersion";
                     break;
