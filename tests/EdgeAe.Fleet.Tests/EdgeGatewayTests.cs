@@ -51,25 +51,44 @@ public sealed class EdgeGatewayTests(ToolWeights tool) : IClassFixture<ToolWeigh
         PacketCodec codec = PacketCodec.Load(tool.Weights, model);
         await using ServeInstance serve = await ServeInstance.StartAsync(Harness.Serve(broker.Address, "serve-gateway"), codec, db);
         Run(broker.Address, x64, [], "gw-x64", rows);
-        Run(broker.Address, "/usr/bin/qemu-aarch64", [arm64], "gw-arm64", rows);
+        Run(broker.Address, "/usr/bin/qemu-aarch64", [arm64], "gw-arm64", rows, scored: true);
         await Harness.EventuallyAsync(() => serve.Server.Counters.Inserted >= 2 * Rows, TimeSpan.FromSeconds(60), () => serve.Log);
         await serve.StopAsync();
         Harness.AssertExactlyOnce(Harness.Keys(db), ["gw-x64", "gw-arm64"], Rows);
 
-        // Both gateways wrote the desktop codec's bytes (the portable encoder, the firmware's arithmetic) for each row.
+        // Both gateways wrote the desktop codec's bytes (the portable encoder, the firmware's arithmetic) for each row: the
+        // x64 one sequenced packets, the ARM64 one scored packets, whose score serve stored as the device's.
         using var connection = Harness.Connect(db);
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT device, sequence, packet FROM edgeae_samples";
+        command.CommandText = "SELECT device, sequence, packet, device_score FROM edgeae_samples";
         using var reader = command.ExecuteReader();
-        var expected = new byte[codec.SequencedPacketLength];
+        var sequenced = new byte[codec.SequencedPacketLength];
+        var scored = new byte[codec.ScoredPacketLength];
         Dataset normalised = BundledData.Digits();
         int compared = 0;
         while (reader.Read())
         {
             int sequence = (int)reader.GetInt64(1);
-            codec.Encode(normalised[sequence], (uint)sequence, expected);
+            bool arm64Row = reader.GetString(0) == "gw-arm64";
+            float score = float.NaN;
+            if (arm64Row)
+            {
+                codec.Encode(normalised[sequence], (uint)sequence, scored, out score);
+            }
+            else
+            {
+                codec.Encode(normalised[sequence], (uint)sequence, sequenced);
+            }
+
+            byte[] expected = arm64Row ? scored : sequenced;
             Assert.True(expected.AsSpan().SequenceEqual((byte[])reader.GetValue(2)), $"{reader.GetString(0)} sequence {sequence}");
+            Assert.Equal(arm64Row, !reader.IsDBNull(3));
+            if (arm64Row)
+            {
+                Assert.Equal(BitConverter.SingleToInt32Bits(score), BitConverter.SingleToInt32Bits((float)reader.GetDouble(3)));
+            }
+
             compared++;
         }
 
@@ -93,11 +112,12 @@ public sealed class EdgeGatewayTests(ToolWeights tool) : IClassFixture<ToolWeigh
         return binary;
     }
 
-    private void Run(string broker, string program, string[] prefix, string device, string rows)
+    private void Run(string broker, string program, string[] prefix, string device, string rows, bool scored = false)
     {
-        (int code, string output) = Services.RunCapture(program, [.. prefix, "--broker", broker, "--device", device, "--input", rows, "--state", Path.Combine(_folder, device + ".state")], TimeSpan.FromMinutes(2));
+        string[] packets = scored ? ["--packets", "scored"] : [];
+        (int code, string output) = Services.RunCapture(program, [.. prefix, "--broker", broker, "--device", device, "--input", rows, "--state", Path.Combine(_folder, device + ".state"), .. packets], TimeSpan.FromMinutes(2));
         Assert.True(code == 0, output);
-        Assert.Contains($"{Rows} rows → {Rows} packets", output);
+        Assert.Contains($"{Rows} rows → {Rows} {(scored ? "scored " : "")}packets", output);
         Assert.Equal("1000", File.ReadAllText(Path.Combine(_folder, device + ".state")).Trim()); // one block of numbers reserved
     }
 

@@ -15,6 +15,7 @@ using MQTTnet.Protocol;
 //   --scale S          raw values are divided by S before encoding (the weight file's normalisation); default: 16
 //   --ca-file PEM      mqtts:// with a private certificate authority
 //   --count N          stop after N rows
+//   --packets KIND     sequenced (version 2, default) or scored (version 3: also the model's anomaly score of the row)
 // Exit codes: 0 done, 1 error (one line on stderr), 2 bad options.
 try
 {
@@ -34,7 +35,7 @@ internal sealed class GatewayException(string message, int exitCode = 1) : Excep
 }
 
 /// <summary>The command line, parsed by hand (no reflection: the binary is trimmed and compiled ahead of time).</summary>
-internal sealed record Options(Uri Broker, string Device, string? Input, string State, string Topic, float Scale, string? CaFile, long? Count)
+internal sealed record Options(Uri Broker, string Device, string? Input, string State, string Topic, float Scale, string? CaFile, long? Count, bool Scored)
 {
     public static Options Parse(string[] args)
     {
@@ -84,9 +85,15 @@ internal sealed record Options(Uri Broker, string Device, string? Input, string 
             throw new GatewayException($"--count '{count}' is not a number of rows", 2);
         }
 
+        string packets = Take("packets", "sequenced");
+        if (packets is not ("sequenced" or "scored"))
+        {
+            throw new GatewayException($"--packets '{packets}' is not sequenced or scored", 2);
+        }
+
         var options = new Options(uri, device, input == "-" ? null : input, Take("state", "edge-gateway.state"),
             Take("topic", "devices/{device}/ae").Replace("{device}", device, StringComparison.Ordinal), s,
-            values.Remove("ca-file", out string? ca) ? ca : null, n < 0 ? null : n);
+            values.Remove("ca-file", out string? ca) ? ca : null, n < 0 ? null : n, packets == "scored");
         if (values.Count > 0)
         {
             throw new GatewayException($"unknown option --{values.Keys.First()}", 2);
@@ -153,7 +160,7 @@ internal static class Gateway
 
         TextReader input = options.Input is null ? Console.In : new StreamReader(options.Input);
         var row = new float[GatewayDigitsAe.InputSize];
-        var packet = new byte[codec.SequencedPacketLength];
+        var packet = new byte[options.Scored ? codec.ScoredPacketLength : codec.SequencedPacketLength];
         long rows = 0;
         uint firstSequence = 0;
         var clock = Stopwatch.StartNew();
@@ -168,14 +175,30 @@ internal static class Gateway
             Parse(line, rows + 1, options.Scale, row);
             uint sequence = sequences.Next();
             firstSequence = rows == 0 ? sequence : firstSequence;
-            codec.Encode(row, sequence, packet); // the portable encoder: the same bytes as the firmware's EncodePacket
+            // The portable encoder (and score): the same bytes as the firmware's EncodePacket.
+            if (options.Scored)
+            {
+                try
+                {
+                    codec.Encode(row, sequence, packet, out _);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new GatewayException($"row {rows + 1}: {e.Message}");
+                }
+            }
+            else
+            {
+                codec.Encode(row, sequence, packet);
+            }
+
             await PublishAsync(client, connection, options, packet);
             rows++;
         }
 
         await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build());
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"edge-gateway: {rows} rows → {rows} packets of {codec.SequencedPacketLength} bytes (model id 0x{codec.ModelId:X4}, sequences {firstSequence}–{firstSequence + rows - 1}) to {options.Topic} in {clock.Elapsed.TotalSeconds:0.00} s"));
+            $"edge-gateway: {rows} rows → {rows} {(options.Scored ? "scored " : "")}packets of {packet.Length} bytes (model id 0x{codec.ModelId:X4}, sequences {firstSequence}–{firstSequence + rows - 1}) to {options.Topic} in {clock.Elapsed.TotalSeconds:0.00} s"));
         return 0;
     }
 
