@@ -16,11 +16,11 @@ namespace EdgeAe.Generators;
 /// The EdgeAe incremental generator. This file only wires the pipeline; parsing lives in
 /// <see cref="Parser"/>, layout in <see cref="Planning.ModelPlan"/>, code in <see cref="ModelEmitter"/>.
 /// <code>
-/// [Autoencoder] types ─► Parse ─► Result(spec, diagnostics) ─┬─► Diagnostics ─► ReportDiagnostic
-///                                                            └─► Spec ─┬─► (no Weights) Emit ─► AddSource
-///                                                                      └─► (Weights = "…") BakeRequests ─┐
-/// AdditionalFiles named by a request ─► WeightFiles (bytes) ─────────────────────────────► Bake ─┬─► BakeDiagnostics
-///                                                                                                └─► EmitBaked ─► AddSource
+/// [Autoencoder] types ─► Parse ─► FlavorChecks ─► Result(spec, diagnostics) ─┬─► Diagnostics ─► ReportDiagnostic
+///                                                                            └─► Spec ─┬─► (no Weights) Emit ─► AddSource
+///                                                                                      └─► (Weights = "…") BakeRequests ─┐
+/// AdditionalFiles named by a request ─► WeightFiles (bytes) ─────────────────────────────────────────────────────────────► Bake ─┬─► BakeDiagnostics
+///                                                                                                                                └─► EmitBaked ─► AddSource
 /// </code>
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -41,12 +41,6 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
                 transform: Parser.Parse)
             .WithTrackingName(TrackingNames.Parse);
 
-        // Diagnostics and source travel separately: moving a declaration re-reports diagnostics
-        // at their new locations without re-emitting unchanged source.
-        context.RegisterSourceOutput(
-            parsed.Select(static (parsed, _) => parsed.Result.Diagnostics).WithTrackingName(TrackingNames.Diagnostics),
-            ReportDiagnostics);
-
         // The flavour: the EdgeAeTarget build property, else detected from the compilation. Each
         // input is reduced to a small value first, so edits elsewhere leave this step unchanged.
         IncrementalValueProvider<bool> isNanoFramework = context.CompilationProvider
@@ -65,7 +59,19 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
             }
         });
 
-        IncrementalValuesProvider<TopologySpec> specs = parsed
+        // What depends on the flavour (the size limit) is checked once it is known.
+        IncrementalValuesProvider<ParsedDeclaration> checkedDeclarations = parsed
+            .Combine(target)
+            .Select(static (pair, _) => FlavorChecks.Check(pair.Left, pair.Right.Flavor))
+            .WithTrackingName(TrackingNames.FlavorChecks);
+
+        // Diagnostics and source travel separately: moving a declaration re-reports diagnostics
+        // at their new locations without re-emitting unchanged source.
+        context.RegisterSourceOutput(
+            checkedDeclarations.Select(static (parsed, _) => parsed.Result.Diagnostics).WithTrackingName(TrackingNames.Diagnostics),
+            ReportDiagnostics);
+
+        IncrementalValuesProvider<TopologySpec> specs = checkedDeclarations
             .Select(static (parsed, _) => parsed.Result.Value!)
             .Where(static spec => spec is not null)
             .WithTrackingName(TrackingNames.Spec);
@@ -79,7 +85,7 @@ public sealed class AutoencoderGenerator : IIncrementalGenerator
 
         // Baked weights: [Autoencoder(Weights = "digits.eaw")] names an AdditionalFiles item. Only the
         // files some declaration names are read, as value-compared bytes, before anything is combined.
-        IncrementalValuesProvider<BakeRequest> bakeRequests = parsed
+        IncrementalValuesProvider<BakeRequest> bakeRequests = checkedDeclarations
             .Where(static parsed => parsed.Result.Value is { BakesWeights: true })
             .Select(static (parsed, _) => new BakeRequest(parsed.Result.Value!, parsed.WeightsLocation))
             .WithTrackingName(TrackingNames.BakeRequests);

@@ -104,7 +104,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ModelTooLarge = new(
         id: "EAE0012",
         title: "Model too large",
-        messageFormat: "'{0}' needs {1} parameters and {2} batch workspace floats; EdgeAe supports at most {3} of each per model",
+        messageFormat: "'{0}' needs {1} parameters and {2}; EdgeAe supports at most {3} of each per model",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);

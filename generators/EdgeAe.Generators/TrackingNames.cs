@@ -4,6 +4,7 @@ namespace EdgeAe.Generators;
 internal static class TrackingNames
 {
     public const string Parse = nameof(Parse);
+    public const string FlavorChecks = nameof(FlavorChecks);
     public const string Diagnostics = nameof(Diagnostics);
     public const string Spec = nameof(Spec);
     public const string Options = nameof(Options);

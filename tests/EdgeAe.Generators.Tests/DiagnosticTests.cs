@@ -258,8 +258,44 @@ public sealed class DiagnosticTests
             public partial class [|Huge|];
             """,
             "EAE0012",
-            "'Huge' needs 20000200000 parameters and 25604096 batch workspace floats; EdgeAe supports at most 268435456 of each per model",
+            "'Huge' needs 20000200000 parameters and 25600000 batch workspace floats (MaxBatch = 64 samples of 400000); EdgeAe supports at most 268435456 of each per model",
             typeName: "Huge");
+
+    [Theory]
+    [InlineData("", "200000 workspace floats")]
+    [InlineData(", OnDeviceTraining = true", "400000 workspace floats with on-device training")]
+    public void EAE0012_on_the_firmware_counts_one_samples_workspace_not_a_batch_workspace(string training, string workspace)
+        => AssertOnlyDiagnostic(
+            $$"""
+            [Autoencoder(Input = 100000, Loss = Loss.SquaredError{{training}})]
+            [Code(100000, Activation.Linear)]
+            [Output(Activation.Linear)]
+            public partial class [|Huge|];
+            """,
+            "EAE0012",
+            $"'Huge' needs 20000200000 parameters and {workspace}; EdgeAe supports at most 268435456 of each per model",
+            typeName: "Huge",
+            generate: source => NanoHarness.RunAgainstNanoFramework(null, source));
+
+    [Fact]
+    public void EAE0012_a_batch_workspace_too_large_for_the_desktop_is_no_limit_for_the_firmware()
+    {
+        // 33.5 million parameters (below 2²⁸), 16384 workspace floats per sample: 2³⁰ for batches of 65536.
+        const string declaration = Prelude + """
+            [Autoencoder(Input = 4096, Loss = Loss.SquaredError, MaxBatch = 65536)]
+            [Code(4096, Activation.Linear)]
+            [Output(Activation.Linear)]
+            public partial class Wide;
+            """;
+        Diagnostic desktop = Assert.Single(GeneratorHarness.Run(declaration).GeneratorDiagnostics);
+        Assert.Equal(
+            "'Wide' needs 33562624 parameters and 1073741824 batch workspace floats (MaxBatch = 65536 samples of 16384); EdgeAe supports at most 268435456 of each per model",
+            desktop.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+
+        GeneratorRun firmware = NanoHarness.RunAgainstNanoFramework(null, declaration);
+        Assert.Empty(firmware.GeneratorDiagnostics);
+        Assert.Contains("public const int InferenceWorkspaceLength = 8192;", firmware.ModelSource("Demo.Wide"), StringComparison.Ordinal);
+    }
 
     [Fact]
     public void EAE0013_abstract_squiggles_the_type_name()
@@ -400,11 +436,12 @@ public sealed class DiagnosticTests
         Assert.Equal(["EAE0001"], run.OutputDiagnostics.Concat(run.GeneratorDiagnostics).Where(d => d.Id.StartsWith("EAE", StringComparison.Ordinal)).Select(d => d.Id).Distinct());
     }
 
-    private static void AssertOnlyDiagnostic(string markup, string id, string message, string typeName)
+    /// <param name="generate">Runs the generator on the source; by default for the desktop.</param>
+    private static void AssertOnlyDiagnostic(string markup, string id, string message, string typeName, Func<string, GeneratorRun>? generate = null)
     {
         (string body, Microsoft.CodeAnalysis.Text.TextSpan span) = Markup.Parse(markup);
         string source = Prelude + body;
-        GeneratorRun run = GeneratorHarness.Run(source);
+        GeneratorRun run = (generate ?? (text => GeneratorHarness.Run(text)))(source);
         run.AssertGeneratorDidNotThrow();
 
         Diagnostic[] edgeAe = run.OutputDiagnostics.Concat(run.GeneratorDiagnostics)

@@ -46,6 +46,7 @@ internal sealed record Result<T>(T? Value, EquatableArray<DiagnosticInfo> Diagno
 
 /// <summary>
 /// What parsing one declaration produced: the topology or its diagnostics, and where the
-/// <c>Weights = "…"</c> argument is (for the weight file diagnostics), when there is one.
+/// <c>Weights = "…"</c> argument is (for the weight file diagnostics), when there is one, and where the type's name is
+/// (for the checks that need the flavour, <see cref="Parsing.FlavorChecks"/>).
 /// </summary>
-internal sealed record ParsedDeclaration(Result<TopologySpec> Result, LocationInfo? WeightsLocation);
+internal sealed record ParsedDeclaration(Result<TopologySpec> Result, LocationInfo? WeightsLocation, LocationInfo? TypeLocation = null);

@@ -5,7 +5,6 @@ using System.Linq;
 using System.Threading;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
-using EdgeAe.Generators.Planning;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -23,7 +22,8 @@ internal static class Parser
     /// <summary>
     /// Reads the declaration's attributes (<see cref="ReadAttributes"/>, <see cref="ReadOptions"/>, <see cref="ReadLayers"/>,
     /// each reporting what is wrong with a single value), then validates the model as a whole
-    /// (<see cref="ValidateModel"/>): tied weights, the size limit.
+    /// (<see cref="ValidateModel"/>): tied weights. What depends on the flavour (the size limit) is checked next, by
+    /// <see cref="FlavorChecks"/>, at the type's location kept here.
     /// </summary>
     public static ParsedDeclaration Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
@@ -48,7 +48,7 @@ internal static class Parser
         List<LayerSpec> layers = ReadLayers(attributes, options.InputSize, options.Loss, diagnostics, cancellationToken);
         if (diagnostics.Count == 0)
         {
-            ValidateModel(type, typeLocation, attributes, options, layers, diagnostics, cancellationToken);
+            ValidateModel(attributes, options, layers, diagnostics, cancellationToken);
         }
 
         // An attribute whose arguments the compiler already rejects (an unknown enum member, a wrong type) reads as
@@ -80,7 +80,7 @@ internal static class Parser
             options.CodeBits,
             TakenNames(type));
         LocationInfo? weightsLocation = options.Weights is null ? null : NamedArgumentLocation(attributes.Autoencoder, "Weights", cancellationToken);
-        return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation);
+        return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation, typeLocation);
     }
 
     /// <summary>
@@ -292,11 +292,9 @@ internal static class Parser
 
     /// <summary>
     /// What only a model without other errors is checked for: tied weights need a decoder that mirrors the encoder (the
-    /// tie is recorded in the layers); the parameters and the batch workspace must stay within <see cref="ModelPlan.MaxParameters"/>.
+    /// tie is recorded in the layers). The size limit depends on the flavour: <see cref="FlavorChecks"/>.
     /// </summary>
     private static void ValidateModel(
-        INamedTypeSymbol type,
-        LocationInfo? typeLocation,
         DeclaredAttributes attributes,
         DeclaredOptions options,
         List<LayerSpec> layers,
@@ -309,14 +307,6 @@ internal static class Parser
                 DiagnosticDescriptors.TiedWeightsNeedMirroredDecoder,
                 NamedArgumentLocation(attributes.Autoencoder, "TiedWeights", cancellationToken),
                 mismatch));
-            return;
-        }
-
-        (decimal parameters, decimal workspace) = ModelPlan.Size(layers, options.MaxBatch);
-        if (parameters > ModelPlan.MaxParameters || workspace > ModelPlan.MaxParameters)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(
-                DiagnosticDescriptors.ModelTooLarge, typeLocation, type.Name, parameters, workspace, ModelPlan.MaxParameters));
         }
     }
 

@@ -149,22 +149,26 @@ internal sealed class ModelPlan
     }
 
     /// <summary>
-    /// The parameter and batch-workspace float counts a declaration would need, computed exactly (each product is below
-    /// 2⁶², but their sum can overflow a long): the parser refuses models above <see cref="MaxParameters"/> (EAE0012)
-    /// before any plan is made.
+    /// The float counts a declaration would need, computed exactly as <see cref="Create"/> lays them out but without
+    /// overflow (each product is below 2⁶², but their sum can overflow a long): the parameters (without padding), and one
+    /// sample's workspace for inference (<see cref="InferenceWorkspaceLength"/>) and with training's deltas
+    /// (<see cref="WorkspaceLength"/>). Models above <see cref="MaxParameters"/> are refused (EAE0012) before any plan is made.
     /// </summary>
-    public static (decimal Parameters, decimal Workspace) Size(IReadOnlyList<LayerSpec> layers, int maxBatch)
+    public static (decimal Parameters, decimal InferenceWorkspace, decimal Workspace) Size(TopologySpec topology)
     {
         decimal parameters = 0m;
-        decimal workspace = 0m;
-        foreach (LayerSpec layer in layers)
+        decimal activations = 0m;
+        foreach (LayerSpec layer in topology.Layers)
         {
             parameters += (layer.IsTied ? 0m : (decimal)layer.InputWidth * layer.Width) + layer.Width;
-            workspace += 2m * layer.Width + 32; // activations and deltas, each row padded
+            activations += Align((decimal)layer.Width);
         }
 
-        return (parameters, workspace * maxBatch);
+        decimal inference = activations + (topology.Loss == LossKind.BinaryCrossEntropy ? Align((decimal)topology.InputSize) : 0m);
+        return (parameters, inference, inference + activations);
     }
+
+    private static decimal Align(decimal floats) => decimal.Ceiling(floats / AlignmentFloats) * AlignmentFloats;
 
     private static int Align(int floats) => (floats + AlignmentFloats - 1) / AlignmentFloats * AlignmentFloats;
 }
