@@ -221,6 +221,22 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor TypeNameTakenByGeneratedMember = new(
+        id: "EAE0027",
+        title: "Model named like a generated member",
+        messageFormat: "The model '{0}' is named like {1} that EdgeAe generates for the {2} flavour; rename the model, for instance to '{0}Model'",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor MemberNameTakenByGeneratedMember = new(
+        id: "EAE0028",
+        title: "Member named like a generated member",
+        messageFormat: "'{0}' declares the {1} '{2}', which clashes with {3} that EdgeAe generates for the {4} flavour; rename the {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(DiagnosticDescriptors)

@@ -407,10 +407,147 @@ public sealed class DiagnosticTests
             $"[Autoencoder] MaxBatch must be between 1 and 65536; found {maxBatch}",
             typeName: "Batch");
 
+    [Theory]
+    [InlineData("Int8", "the nested type 'Int8'")]
+    [InlineData("Layer0", "the nested type 'Layer0'")]
+    [InlineData("Layer1", "the nested type 'Layer1'")]
+    [InlineData("SampleLayout", "the nested type 'SampleLayout'")]
+    [InlineData("Topology", "the property 'Topology'")]
+    [InlineData("InputSize", "the constant 'InputSize'")]
+    [InlineData("Ws", "the method 'Ws'")]
+    [InlineData("_workspace", "the field '_workspace'")]
+    public void EAE0027_a_model_named_like_a_generated_member_squiggles_the_type_name(string name, string member)
+        => AssertOnlyDiagnostic(
+            $$"""
+            [Autoencoder(Input = 8)]
+            [Encoder(6, Activation.Relu)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class [|{{name}}|];
+            """,
+            "EAE0027",
+            $"The model '{name}' is named like {member} that EdgeAe generates for the Desktop flavour; rename the model, for instance to '{name}Model'",
+            typeName: name);
+
+    [Theory]
+    [InlineData("AnomalyWindow", "the nested type 'AnomalyWindow'", "")]
+    [InlineData("Check", "the method 'Check'", "")]
+    [InlineData("EdgeAeMath", "the file-local class 'EdgeAeMath' beside the model", "")]
+    [InlineData("Backward", "the method 'Backward'", ", OnDeviceTraining = true")]
+    [InlineData("SetCodeRange", "the method 'SetCodeRange'", ", CodeBits = 8")]
+    public void EAE0027_on_the_firmware_checks_the_firmware_members(string name, string member, string options)
+        => AssertOnlyDiagnostic(
+            $$"""
+            [Autoencoder(Input = 8{{options}})]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class [|{{name}}|];
+            """,
+            "EAE0027",
+            $"The model '{name}' is named like {member} that EdgeAe generates for the NanoFramework flavour; rename the model, for instance to '{name}Model'",
+            typeName: name,
+            generate: source => NanoHarness.RunAgainstNanoFramework(null, source));
+
+    [Theory]
+    [InlineData("Int8", "NanoFramework")] // the desktop's int8 companion, not generated for the firmware
+    [InlineData("Layer2", "Desktop")] // a model of two layers has no Layer2
+    [InlineData("Backward", "NanoFramework")] // the firmware's backward pass exists only with on-device training
+    [InlineData("AnomalyWindow", "Desktop")]
+    [InlineData("Load", "Desktop")] // members the int8 companion inherits: the model's name is written qualified inside it
+    [InlineData("Packed", "Desktop")]
+    [InlineData("Codes", "Desktop")]
+    [InlineData("Int8Rows", "Desktop")]
+    public void A_model_named_like_a_member_generated_only_elsewhere_compiles(string name, string target)
+    {
+        string source = Prelude + $$"""
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class {{name}};
+            """;
+        GeneratorRun run = target == "Desktop" ? GeneratorHarness.Run(source) : NanoHarness.RunAgainstNanoFramework(null, source);
+        run.AssertGeneratorDidNotThrow();
+        Assert.Empty(run.GeneratorDiagnostics);
+        Diagnostic[] problems = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(problems.Length == 0, GeneratorHarness.DescribeFailure(run, problems));
+        Assert.Single(run.ModelSources);
+    }
+
+    [Theory]
+    [InlineData("public int [|Score|];", "field", "Score", "the method 'Score'")]
+    [InlineData("public const int [|InputSize|] = 8;", "constant", "InputSize", "the constant 'InputSize'")]
+    [InlineData("public void [|Topology|]() { }", "method", "Topology", "the property 'Topology'")]
+    [InlineData("public class [|Int8|] { }", "nested type", "Int8", "the nested type 'Int8'")]
+    [InlineData("public event System.Action? [|Layer0|];", "event", "Layer0", "the nested type 'Layer0'")]
+    [InlineData("private float[] [|_parameters|] = new float[1];", "field", "_parameters", "the field '_parameters'")]
+    public void EAE0028_a_member_named_like_a_generated_member_squiggles_the_members_name(string member, string kind, string name, string generated)
+        => AssertOnlyDiagnostic(
+            $$"""
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M
+            {
+                {{member}}
+            }
+            """,
+            "EAE0028",
+            $"'M' declares the {kind} '{name}', which clashes with {generated} that EdgeAe generates for the Desktop flavour; rename the {kind}",
+            typeName: "M");
+
+    [Fact]
+    public void EAE0028_on_the_firmware_a_member_may_not_hide_the_generated_math_class()
+        => AssertOnlyDiagnostic(
+            """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M
+            {
+                public static int [|EdgeAeMath|] { get { return 1; } }
+            }
+            """,
+            "EAE0028",
+            "'M' declares the property 'EdgeAeMath', which clashes with the file-local class 'EdgeAeMath' beside the model that EdgeAe generates for the NanoFramework flavour; rename the property",
+            typeName: "M",
+            generate: source => NanoHarness.RunAgainstNanoFramework(null, source));
+
+    [Fact]
+    public void EAE0028_reports_each_clashing_member_of_every_part_of_the_class_and_a_clashing_model_name()
+    {
+        GeneratorRun run = GeneratorHarness.Run(
+            Prelude + "[Autoencoder(Input = 8)]\n[Code(4, Activation.Sigmoid)]\n[Output(Activation.Sigmoid)]\npublic partial class Int8 { public int Score; }\n",
+            Prelude + "public partial class Int8 { public int LayerCount => 2; }\n");
+        run.AssertGeneratorDidNotThrow();
+        Assert.Equal(
+            ["EAE0027 Source0.cs Int8", "EAE0028 Source0.cs Score", "EAE0028 Source1.cs LayerCount"],
+            run.GeneratorDiagnostics.Select(d => $"{d.Id} {d.Location.GetLineSpan().Path} {GeneratorHarness.SquiggledText(d, run.Output)}").Order(StringComparer.Ordinal));
+        Assert.Empty(run.ModelSources);
+        Assert.DoesNotContain(run.OutputDiagnostics, d => d.Severity == DiagnosticSeverity.Error && !d.Id.StartsWith("EAE", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_method_named_like_a_generated_method_is_an_overload_not_a_clash()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Prelude + """
+            [Autoencoder(Input = 8)]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M
+            {
+                public void Encode(float[] input, float[] code) => Encode(new System.ReadOnlySpan<float>(input), new System.Span<float>(code));
+            }
+            """);
+        run.AssertGeneratorDidNotThrow();
+        Assert.Empty(run.GeneratorDiagnostics);
+        Diagnostic[] problems = run.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        Assert.True(problems.Length == 0, GeneratorHarness.DescribeFailure(run, problems));
+    }
+
     [Fact]
     public void Every_descriptor_is_an_error_with_a_unique_id_in_sequence()
     {
-        string[] expected = Enumerable.Range(1, 26).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        string[] expected = Enumerable.Range(1, DiagnosticDescriptors.All.Count).Select(i => "EAE" + i.ToString("0000", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(expected, DiagnosticDescriptors.All.Select(d => d.Id).ToArray());
         Assert.All(DiagnosticDescriptors.All, d => Assert.Equal(DiagnosticSeverity.Error, d.DefaultSeverity));
     }

@@ -17,7 +17,9 @@ internal static partial class ModelEmitter
         Int8Plan int8 = plan.Int8;
         int code = plan.CodeLayer.Layer.Index;
         int last = plan.OutputLayer.Layer.Index;
-        string name = EscapedIdentifier(spec.TypeName);
+        // The model by its full name: inside Int8, its plain name could be one of the base class's members (a model called
+        // Load or Packed).
+        string name = QualifiedName(spec);
 
         w.WriteLine();
         w.WriteSummary($"The int8 form of <see cref=\"{name}\"/> (docs/quantization.md): the same layers with int8 weights and activations, "

@@ -247,6 +247,10 @@ internal static partial class ModelEmitter
     internal static string EscapedIdentifier(string name)
         => SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None ? name : "@" + name;
 
+    /// <summary>The model's <c>global::</c>-qualified name as C# source, e.g. <c>global::Demo.DigitsAe</c>.</summary>
+    internal static string QualifiedName(TopologySpec spec)
+        => "global::" + (spec.Namespace.Length == 0 ? string.Empty : EscapedNamespace(spec.Namespace) + ".") + EscapedIdentifier(spec.TypeName);
+
     /// <summary>A dotted namespace as C# source, each keyword part escaped.</summary>
     internal static string EscapedNamespace(string ns)
     {

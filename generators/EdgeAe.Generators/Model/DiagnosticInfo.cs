@@ -46,7 +46,22 @@ internal sealed record Result<T>(T? Value, EquatableArray<DiagnosticInfo> Diagno
 
 /// <summary>
 /// What parsing one declaration produced: the topology or its diagnostics, and where the
-/// <c>Weights = "…"</c> argument is (for the weight file diagnostics), when there is one, and where the type's name is
-/// (for the checks that need the flavour, <see cref="Parsing.FlavorChecks"/>).
+/// <c>Weights = "…"</c> argument is (for the weight file diagnostics), when there is one. For the checks that need the
+/// flavour (<see cref="Parsing.FlavorChecks"/>): where the type's name is, and the members the declaration itself declares.
 /// </summary>
-internal sealed record ParsedDeclaration(Result<TopologySpec> Result, LocationInfo? WeightsLocation, LocationInfo? TypeLocation = null);
+internal sealed record ParsedDeclaration(
+    Result<TopologySpec> Result,
+    LocationInfo? WeightsLocation,
+    LocationInfo? TypeLocation = null,
+    EquatableArray<DeclaredMember> Members = default);
+
+/// <summary>
+/// A member the user's declaration of a model declares (in any of its parts): its name, what it is (<c>field</c>,
+/// <c>method</c>, …, as messages say it) and where its name is.
+/// </summary>
+internal sealed record DeclaredMember(string Name, string Kind, LocationInfo? Location)
+{
+    public bool IsMethod => Kind == MethodKind;
+
+    public const string MethodKind = "method";
+}

@@ -22,8 +22,8 @@ internal static class Parser
     /// <summary>
     /// Reads the declaration's attributes (<see cref="ReadAttributes"/>, <see cref="ReadOptions"/>, <see cref="ReadLayers"/>,
     /// each reporting what is wrong with a single value), then validates the model as a whole
-    /// (<see cref="ValidateModel"/>): tied weights. What depends on the flavour (the size limit) is checked next, by
-    /// <see cref="FlavorChecks"/>, at the type's location kept here.
+    /// (<see cref="ValidateModel"/>): tied weights. What depends on the flavour (the size limit, the names the generated
+    /// code takes) is checked next, by <see cref="FlavorChecks"/>, from the type's location and declared members kept here.
     /// </summary>
     public static ParsedDeclaration Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
@@ -80,7 +80,39 @@ internal static class Parser
             options.CodeBits,
             TakenNames(type));
         LocationInfo? weightsLocation = options.Weights is null ? null : NamedArgumentLocation(attributes.Autoencoder, "Weights", cancellationToken);
-        return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation, typeLocation);
+        return new ParsedDeclaration(new Result<TopologySpec>(spec, EquatableArray<DiagnosticInfo>.Empty), weightsLocation, typeLocation, DeclaredMembers(type, cancellationToken));
+    }
+
+    /// <summary>
+    /// The members the user declares on the model, in every part of the class (not the generated part: the generator
+    /// does not see its own output), by name: those the name checks compare with the generated members.
+    /// </summary>
+    private static EquatableArray<DeclaredMember> DeclaredMembers(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        var members = new List<DeclaredMember>();
+        foreach (ISymbol member in type.GetMembers())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Constructors, operators, accessors and explicit interface implementations cannot be named in code.
+            if (member.IsImplicitlyDeclared || !member.CanBeReferencedByName)
+            {
+                continue;
+            }
+
+            string kind = member switch
+            {
+                IFieldSymbol { IsConst: true } => "constant",
+                IFieldSymbol => "field",
+                IPropertySymbol => "property",
+                IEventSymbol => "event",
+                IMethodSymbol => DeclaredMember.MethodKind,
+                _ => "nested type",
+            };
+            members.Add(new DeclaredMember(member.Name, kind, LocationInfo.From(member.Locations.FirstOrDefault(l => l.IsInSource))));
+        }
+
+        return members.ToEquatableArray();
     }
 
     /// <summary>

@@ -528,9 +528,9 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
     }
 
     /// <summary>
-    /// The int8 form of <see cref="GlobalSquaredErrorAe"/> (docs/quantization.md): the same layers with int8 weights
-    /// and activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
-    /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
+    /// The int8 form of <see cref="global::GlobalSquaredErrorAe"/> (docs/quantization.md): the same layers with int8
+    /// weights and activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the
+    /// device. Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
     /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
     /// </summary>
     public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder
@@ -543,7 +543,7 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
 
         /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
         public Int8()
-            : base(GlobalSquaredErrorAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
+            : base(global::GlobalSquaredErrorAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
         {
         }
 

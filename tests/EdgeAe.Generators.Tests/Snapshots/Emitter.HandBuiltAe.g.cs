@@ -653,9 +653,9 @@ partial class HandBuiltAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     }
 
     /// <summary>
-    /// The int8 form of <see cref="HandBuiltAe"/> (docs/quantization.md): the same layers with int8 weights and
-    /// activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
-    /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
+    /// The int8 form of <see cref="global::Demo.Models.HandBuiltAe"/> (docs/quantization.md): the same layers with int8
+    /// weights and activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the
+    /// device. Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
     /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
     /// </summary>
     public sealed class Int8 : Ae.Quantization.QuantizedAutoencoder
@@ -668,7 +668,7 @@ partial class HandBuiltAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 
         /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
         public Int8()
-            : base(HandBuiltAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
+            : base(global::Demo.Models.HandBuiltAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
         {
         }
 

@@ -654,8 +654,8 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
     }
 
     /// <summary>
-    /// The int8 form of <see cref="DigitsAe"/> (docs/quantization.md): the same layers with int8 weights and
-    /// activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
+    /// The int8 form of <see cref="global::Demo.DigitsAe"/> (docs/quantization.md): the same layers with int8 weights
+    /// and activations, int32 sums and fixed-point requantisation, bit-identical on every machine and on the device.
     /// Inference only: load an int8 weight file (<c>edgeae quantize</c>) with <c>WeightFile.Load</c> or
     /// <see cref="Ae.Quantization.QuantizedAutoencoder.Load"/>.
     /// </summary>
@@ -669,7 +669,7 @@ partial class DigitsAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuantizable
 
         /// <summary>Creates the model without parameters: load an int8 weight file before running it.</summary>
         public Int8()
-            : base(DigitsAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
+            : base(global::Demo.DigitsAe.Topology, PackedParameterBytes, Int8Rows.Length, 2 * Int8Rows.FloatRow)
         {
         }
 
