@@ -237,6 +237,14 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor WeightFileNameEmpty = new(
+        id: "EAE0029",
+        title: "Weight file name is empty",
+        messageFormat: "[Autoencoder] Weights = \"{0}\" gives no file name; name the weight file to bake, such as Weights = \"model.eaw\", or leave Weights out to initialise the parameters from the seed",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
     /// <summary>All descriptors, in ID order.</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
         typeof(DiagnosticDescriptors)

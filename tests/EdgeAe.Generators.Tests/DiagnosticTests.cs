@@ -408,6 +408,22 @@ public sealed class DiagnosticTests
             typeName: "Batch");
 
     [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    [InlineData("./")]
+    public void EAE0029_an_empty_weight_file_name_squiggles_the_named_argument_and_is_not_a_missing_file(string name)
+        => AssertOnlyDiagnostic(
+            $$"""
+            [Autoencoder(Input = 8, [|Weights = "{{name}}"|])]
+            [Code(4, Activation.Sigmoid)]
+            [Output(Activation.Sigmoid)]
+            public partial class M;
+            """,
+            "EAE0029",
+            $"[Autoencoder] Weights = \"{name}\" gives no file name; name the weight file to bake, such as Weights = \"model.eaw\", or leave Weights out to initialise the parameters from the seed",
+            typeName: "M");
+
+    [Theory]
     [InlineData("Int8", "the nested type 'Int8'")]
     [InlineData("Layer0", "the nested type 'Layer0'")]
     [InlineData("Layer1", "the nested type 'Layer1'")]

@@ -105,12 +105,7 @@ internal static class WeightBaker
     /// </summary>
     public static bool Matches(string path, string name)
     {
-        string wanted = Normalize(name);
-        if (wanted.StartsWith("./", StringComparison.Ordinal))
-        {
-            wanted = wanted.Substring(2);
-        }
-
+        string wanted = Wanted(name);
         if (wanted.Length == 0)
         {
             return false;
@@ -119,6 +114,16 @@ internal static class WeightBaker
         string candidate = Normalize(path);
         return string.Equals(candidate, wanted, StringComparison.OrdinalIgnoreCase)
             || candidate.EndsWith("/" + wanted, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>True when <paramref name="name"/> is empty once trimmed (or only <c>./</c>): it can match no file (EAE0029).</summary>
+    public static bool NamesNoFile(string name) => Wanted(name).Length == 0;
+
+    /// <summary>The name as <see cref="Matches"/> compares it: trimmed, forward slashes, without a leading <c>./</c>.</summary>
+    private static string Wanted(string name)
+    {
+        string wanted = Normalize(name);
+        return wanted.StartsWith("./", StringComparison.Ordinal) ? wanted.Substring(2) : wanted;
     }
 
     /// <summary>

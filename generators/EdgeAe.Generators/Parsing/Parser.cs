@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
+using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -216,6 +217,16 @@ internal static class Parser
                 codeBits));
         }
 
+        string? weights = NamedString(autoencoder, "Weights");
+        if (weights is not null && WeightBaker.NamesNoFile(weights))
+        {
+            // Otherwise EAE0017 would ask for an AdditionalFiles item named '' (a name matches no file).
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.WeightFileNameEmpty,
+                NamedArgumentLocation(autoencoder, "Weights", cancellationToken),
+                weights));
+        }
+
         int maxBatch = NamedInt(autoencoder, "MaxBatch", DefaultMaxBatch);
         if (maxBatch <= 0 || maxBatch > MaxMaxBatch)
         {
@@ -235,7 +246,7 @@ internal static class Parser
             initialization,
             codeBits,
             maxBatch,
-            NamedString(autoencoder, "Weights"));
+            weights);
     }
 
     /// <summary>
