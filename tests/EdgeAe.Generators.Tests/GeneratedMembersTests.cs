@@ -5,7 +5,6 @@ using EdgeAe.Generators.Baking;
 using EdgeAe.Generators.Emitting;
 using EdgeAe.Generators.Helpers;
 using EdgeAe.Generators.Model;
-using EdgeAe.Generators.Planning;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -73,7 +72,7 @@ public sealed class GeneratedMembersTests
         var flavor = Enum.Parse<TargetFlavor>(target);
         TopologySpec spec = Spec(shape, codeBits, training, bakes);
         var declared = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (BakedWeights? baked in Files(spec, flavor))
+        foreach (BakedWeights? baked in HandBuiltWeights.Files(spec, flavor))
         {
             declared.UnionWith(DeclaredNames(ModelEmitter.Emit(spec, flavor, baked), spec.TypeName));
         }
@@ -128,51 +127,6 @@ public sealed class GeneratedMembersTests
         (LossKind loss, bool tied, LayerSpec[] layers) = Shapes[shape];
         return new TopologySpec("Demo", "Model", layers[0].InputWidth, loss, Seed: 1, tied, MaxBatchSize: 4, layers.ToEquatableArray(),
             Weights: bakes ? "model.eaw" : null, OnDeviceTraining: training, CodeBits: codeBits);
-    }
-
-    /// <summary>
-    /// Every weight file <paramref name="spec"/> could bake in <paramref name="flavor"/>: none, or float32 and (on the
-    /// firmware, without on-device training) int8, each with and without an anomaly threshold, and with a code range
-    /// when the declaration has a codec. Parameters are zeros: only the shape of the code matters here.
-    /// </summary>
-    private static IEnumerable<BakedWeights?> Files(TopologySpec spec, TargetFlavor flavor)
-    {
-        if (!spec.BakesWeights)
-        {
-            yield return null;
-            yield break;
-        }
-
-        var plan = ModelPlan.Create(spec);
-        var floats = new BakedWeights(spec.Weights!, 0x12345678u, 1000, WeightBaker.Tensors(plan).ToEquatableArray(), new EquatableArray<float>(new float[plan.ParameterBufferLength]));
-        if (spec.HasCodec)
-        {
-            floats = floats with
-            {
-                CodecBits = spec.CodeBits,
-                CodecMin = new EquatableArray<float>(new float[spec.CodeSize]),
-                CodecMax = new EquatableArray<float>(Enumerable.Repeat(1f, spec.CodeSize).ToArray()),
-            };
-        }
-
-        var files = new List<BakedWeights> { floats };
-        if (flavor == TargetFlavor.NanoFramework && !spec.OnDeviceTraining)
-        {
-            EquatableArray<BakedInt8Layer> layers = spec.Layers.Select(l => new BakedInt8Layer(
-                Shift: 31, ZScale: 0.1f, ZZeroPoint: 0, ZMin: -128, ZMax: 127, OutputScale: 0.1f, OutputZeroPoint: 0,
-                new EquatableArray<int>(new int[l.Width]),
-                new EquatableArray<sbyte>(new sbyte[l.Activation is ActivationKind.Sigmoid or ActivationKind.Tanh ? 256 : 0]),
-                new EquatableArray<sbyte>(new sbyte[l.InputWidth * l.Width]),
-                new EquatableArray<int>(new int[l.Width]))).ToEquatableArray();
-            DiagnosticInfo refusal = DiagnosticInfo.Create(DiagnosticDescriptors.Int8WeightsUnsupported, null, spec.Weights!, "desktop");
-            files.Add(floats with { Tensors = EquatableArray<BakedTensor>.Empty, Buffer = EquatableArray<float>.Empty, Int8 = new BakedInt8(0.1f, 0, layers, refusal) });
-        }
-
-        foreach (BakedWeights file in files)
-        {
-            yield return file;
-            yield return file with { HasAnomalyThreshold = true, AnomalyThreshold = 0.5f, AnomalyMethod = 1, AnomalyParameter = 99, AnomalySamples = 10 };
-        }
     }
 
     /// <summary>"Name (Kind)" of every member of the model type in <paramref name="source"/>, and of every type beside it.</summary>

@@ -17,7 +17,7 @@ internal static partial class ModelEmitter
     private static void WriteDesktopClassBody(SourceWriter w, ModelPlan plan, BakedWeights? baked)
     {
         TopologySpec spec = plan.Topology;
-        WriteShapeConstants(w, plan);
+        WriteShapeConstants(w, plan, Form.Desktop);
         w.WriteSummary("Workspace floats of one sample, deltas for training included (one slot of the batch workspace).");
         w.WriteLine($"public const int WorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
         w.WriteLine();
@@ -27,7 +27,7 @@ internal static partial class ModelEmitter
         w.WriteSummary("Bytes of the whole workspace: one slot per sample of the largest batch.");
         w.WriteLine("public const int WorkspaceBytes = WorkspaceLength * MaxBatchSize * sizeof(float);");
         w.WriteLine();
-        WriteSeedAndBakedConstants(w, spec, baked);
+        WriteSeedAndBakedConstants(w, spec, baked, Form.Desktop);
         WriteTopology(w, plan);
         WriteDesktopCodec(w, plan, baked);
 
@@ -198,7 +198,9 @@ internal static partial class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        w.WriteSummary((code == 0 ? "Layer 0" : "Layers 0.." + Invariant.Int(code)) + " over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).");
+        // ScoreBatch runs batches through these rows unless a tied layer makes it score sample by sample.
+        w.WriteSummary((code == 0 ? "Layer 0" : "Layers 0.." + Invariant.Int(code)) + " over a batch of the caller's rows, into the batch workspace ("
+            + (BatchMatchesSingleSample(plan, 0, last) ? "EncodeBatch, ScoreBatch)." : "EncodeBatch)."));
         w.OpenBlock("private void EncodeRows(global::System.ReadOnlySpan<float> inputs, int count)");
         w.WriteLine("ref float p = ref _parameters.Reference;");
         WriteBatchTransposes(w, plan, 0, code);

@@ -22,7 +22,7 @@ internal static partial class ModelEmitter
         DeviceFootprint footprint = DeviceFootprint.Of(plan, baked is not null, CodeRange(plan, baked) is not null);
         string name = EscapedIdentifier(spec.TypeName);
 
-        WriteShapeConstants(w, plan);
+        WriteShapeConstants(w, plan, Form.FirmwareFloat);
         w.WriteSummary("Workspace floats with the deltas on-device training needs.");
         w.WriteLine($"public const int TrainingWorkspaceLength = {Invariant.Int(plan.WorkspaceLength)};");
         w.WriteLine();
@@ -32,16 +32,18 @@ internal static partial class ModelEmitter
         w.WriteSummary("True when TrainStep (plain SGD on the device) is generated.");
         w.WriteLine($"public const bool OnDeviceTraining = {(training ? "true" : "false")};");
         w.WriteLine();
-        w.WriteSummary("RAM the model's arrays take on the device, in bytes: parameters, " + (training ? "gradients, " : string.Empty) + "workspace and code scratch,"
-            + $" each with {DeviceFootprint.ArrayOverheadBytes} bytes of heap block overhead. " + (baked is not null && !training
-            ? "The baked parameters are used in place (one RAM copy of the static array), not copied."
-            : "Baked parameters, if any, are a static array copied into the model's own array."));
+        w.WriteSummary("RAM the model's arrays take on the device, in bytes: parameters, " + (training ? "gradients, " : string.Empty)
+            + (spec.HasCodec ? "workspace, code scratch and the packet codec's arrays" : "workspace and code scratch")
+            + $", each with {DeviceFootprint.ArrayOverheadBytes} bytes of heap block overhead."
+            + (baked is null ? string.Empty
+                : training ? " The baked parameters are a static array copied into the model's own array (training changes the copy): both count."
+                : " The baked parameters are used in place (one RAM copy of the static array), not copied."));
         w.WriteLine($"public const int RamBytes = {Invariant.Int(footprint.RamBytes)};");
         w.WriteLine();
         w.WriteSummary("Flash the baked parameter data takes in the assembly (0 without baked weights); the code itself comes on top.");
         w.WriteLine($"public const int BakedDataFlashBytes = {Invariant.Int(footprint.BakedDataBytes)};");
         w.WriteLine();
-        WriteSeedAndBakedConstants(w, spec, baked);
+        WriteSeedAndBakedConstants(w, spec, baked, Form.FirmwareFloat);
         if (baked is not null)
         {
             WriteBakedParameters(w, plan, baked);

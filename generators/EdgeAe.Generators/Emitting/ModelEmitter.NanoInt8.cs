@@ -25,7 +25,7 @@ internal static partial class ModelEmitter
         int last = plan.OutputLayer.Layer.Index;
         string name = EscapedIdentifier(spec.TypeName);
 
-        WriteShapeConstants(w, plan);
+        WriteShapeConstants(w, plan, Form.FirmwareInt8);
         w.WriteSummary("True: this firmware model runs the int8 weight file it was baked from (integer arithmetic, docs/quantization.md).");
         w.WriteLine("public const bool IsInt8 = true;");
         w.WriteLine();
@@ -43,7 +43,7 @@ internal static partial class ModelEmitter
         w.WriteSummary("Flash the baked codes (int8) and constants (int32) take in the assembly; the code itself comes on top.");
         w.WriteLine($"public const int BakedDataFlashBytes = {Invariant.Int(footprint.BakedDataBytes)};");
         w.WriteLine();
-        WriteSeedAndBakedConstants(w, spec, baked);
+        WriteSeedAndBakedConstants(w, spec, baked, Form.FirmwareInt8);
 
         w.WriteSummary($"Every layer's W (input-major) and, for sigmoid and tanh, its table of output codes, from {XmlText(baked.FileName)}.");
         w.WriteLine("private static readonly sbyte[] s_codes =");

@@ -91,10 +91,28 @@ internal static partial class ModelEmitter
         return w.ToString();
     }
 
-    /// <summary>The size constants both flavours share: widths, layer count, parameter and inference workspace sizes.</summary>
-    private static void WriteShapeConstants(SourceWriter w, ModelPlan plan)
+    /// <summary>Which model a writer shared by the flavours documents: what it allocates and offers differs.</summary>
+    private enum Form
+    {
+        /// <summary>The desktop model: float parameters, gradients and a batch workspace.</summary>
+        Desktop,
+
+        /// <summary>The float32 firmware model: float parameters, gradients only with on-device training.</summary>
+        FirmwareFloat,
+
+        /// <summary>The firmware model of an int8 weight file: baked codes and constants, no float parameters, inference only.</summary>
+        FirmwareInt8,
+    }
+
+    /// <summary>
+    /// The size constants every model shares: widths, layer count, parameter and inference workspace sizes. The sizes are
+    /// the float32 plan's; the int8 firmware model, which has no float buffers, states them as the float32 model's.
+    /// </summary>
+    private static void WriteShapeConstants(SourceWriter w, ModelPlan plan, Form form)
     {
         TopologySpec spec = plan.Topology;
+        bool int8 = form == Form.FirmwareInt8;
+        bool gradients = form == Form.Desktop || (form == Form.FirmwareFloat && spec.OnDeviceTraining);
         w.WriteSummary("Width of the input and of the reconstruction.");
         w.WriteLine($"public const int InputSize = {Invariant.Int(spec.InputSize)};");
         w.WriteLine();
@@ -104,26 +122,51 @@ internal static partial class ModelEmitter
         w.WriteSummary("Number of dense layers, encoder and decoder together.");
         w.WriteLine($"public const int LayerCount = {Invariant.Int(plan.Layers.Count)};");
         w.WriteLine();
-        w.WriteSummary("Number of trainable parameters (all weights and biases).");
+        w.WriteSummary(!int8
+            ? "Number of trainable parameters (all weights and biases)."
+            : "Number of parameters (all weights and biases) of the float32 model this int8 model was quantised from"
+                + (spec.TiedWeights
+                    ? $", a tied W counted once; this int8 model stores {Thousands(Int8ParameterCount(plan))}, every tied decoder layer with its own int8 W."
+                    : "; this int8 model stores as many, as int8 weights and int32 biases."));
         w.WriteLine($"public const int ParameterCount = {Invariant.Int(plan.ParameterCount)};");
         w.WriteLine();
-        w.WriteSummary("Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file.");
+        w.WriteSummary(!int8
+            ? "Length in floats of the parameter buffer: every tensor starts on a 64-byte boundary, as in the weight file."
+            : "Length in floats of the float32 model's parameter buffer (64-byte aligned tensors): this int8 model has no float parameters, its codes and constants are baked (<see cref=\"BakedDataFlashBytes\"/>).");
         w.WriteLine($"public const int ParameterBufferLength = {Invariant.Int(plan.ParameterBufferLength)};");
         w.WriteLine();
-        w.WriteSummary("Bytes of the parameter buffer (a gradient buffer for training is as large).");
+        w.WriteSummary(int8
+            ? "Bytes of the float32 model's parameter buffer (none in this int8 model)."
+            : gradients ? "Bytes of the parameter buffer (a gradient buffer for training is as large)." : "Bytes of the parameter buffer.");
         w.WriteLine("public const int ParameterBytes = ParameterBufferLength * sizeof(float);");
         w.WriteLine();
-        w.WriteSummary("Workspace floats used by Encode, Decode and Reconstruct.");
+        w.WriteSummary(!int8
+            ? "Workspace floats used by Encode, Decode and Reconstruct."
+            : "Workspace floats the float32 model uses for Encode, Decode and Reconstruct: this int8 model works in <see cref=\"WorkspaceBytes\"/> bytes of codes instead.");
         w.WriteLine($"public const int InferenceWorkspaceLength = {Invariant.Int(plan.InferenceWorkspaceLength)};");
         w.WriteLine();
     }
 
+    /// <summary>Weights and biases of the int8 model: every layer owns its W, a tied decoder layer too (docs/quantization.md).</summary>
+    private static int Int8ParameterCount(ModelPlan plan)
+    {
+        int parameters = 0;
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            parameters += (layer.Layer.InputWidth + 1) * layer.Layer.Width;
+        }
+
+        return parameters;
+    }
+
     /// <summary>The declared seed and, for a baked model, which weight file was baked.</summary>
-    private static void WriteSeedAndBakedConstants(SourceWriter w, TopologySpec spec, BakedWeights? baked)
+    private static void WriteSeedAndBakedConstants(SourceWriter w, TopologySpec spec, BakedWeights? baked, Form form)
     {
         w.WriteSummary(baked is null
             ? "The seed given in the declaration; the parameterless constructor initialises from it."
-            : "The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new Model(DeclaredSeed)</c> initialises from it).");
+            : form == Form.FirmwareInt8
+                ? "The seed given in the declaration, unused: this int8 model runs the baked weights only (it has no seeded constructor)."
+                : $"The seed given in the declaration (the parameterless constructor uses the baked weights instead; <c>new {EscapedIdentifier(spec.TypeName)}(DeclaredSeed)</c> initialises from it).");
         w.WriteLine($"public const int DeclaredSeed = {Invariant.Int(spec.Seed)};");
         w.WriteLine();
         w.WriteSummary("True when the parameterless constructor starts from trained parameters baked into this code from a weight file.");
@@ -175,13 +218,7 @@ internal static partial class ModelEmitter
         w.WriteLine("/// </code>");
         if (firmwareInt8 is { } int8)
         {
-            int parameters = 0;
-            foreach (LayerPlan layer in plan.Layers)
-            {
-                parameters += (layer.Layer.InputWidth + 1) * layer.Layer.Width;
-            }
-
-            w.WriteLine($"/// <para>Parameters: {Thousands(parameters)} (int8 weights, int32 biases; a tied decoder layer keeps its own int8 W).");
+            w.WriteLine($"/// <para>Parameters: {Thousands(Int8ParameterCount(plan))} (int8 weights, int32 biases{(spec.TiedWeights ? "; a tied decoder layer keeps its own int8 W" : string.Empty)}).");
             DeviceFootprint footprint = DeviceFootprint.OfInt8(int8, spec, CodeRange(plan, baked) is not null);
             w.WriteLine("/// Int8 model (docs/quantization.md): int8 weights and activations, int32 sums, inference only;");
             w.WriteLine($"/// workspace {Thousands(int8.WorkspaceLength)} bytes.</para>");
@@ -191,7 +228,8 @@ internal static partial class ModelEmitter
             return;
         }
 
-        w.WriteLine($"/// <para>Parameters: {Thousands(plan.ParameterCount)} ({Thousands(plan.ParameterBufferLength * 4)} bytes with 64-byte alignment padding; gradients as many again for training).");
+        bool gradients = flavor == TargetFlavor.Desktop || spec.OnDeviceTraining;
+        w.WriteLine($"/// <para>Parameters: {Thousands(plan.ParameterCount)} ({Thousands(plan.ParameterBufferLength * 4)} bytes with 64-byte alignment padding{(gradients ? "; gradients as many again for training" : string.Empty)}).");
         if (flavor == TargetFlavor.NanoFramework)
         {
             DeviceFootprint footprint = DeviceFootprint.Of(plan, baked is not null, CodeRange(plan, baked) is not null);

@@ -54,8 +54,7 @@ namespace Device
 
         /// <summary>
         /// RAM the model's arrays take on the device, in bytes: parameters, gradients, workspace and code scratch, each
-        /// with 12 bytes of heap block overhead. Baked parameters, if any, are a static array copied into the model's
-        /// own array.
+        /// with 12 bytes of heap block overhead.
         /// </summary>
         public const int RamBytes = 2556;
 

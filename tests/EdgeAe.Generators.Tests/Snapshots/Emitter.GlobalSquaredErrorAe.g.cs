@@ -198,9 +198,7 @@ partial class GlobalSquaredErrorAe : Ae.IAutoencoder, Ae.Quantization.IFakeQuant
         }
     }
 
-    /// <summary>
-    /// Layer 0 over a batch of the caller's rows, into the batch workspace (EncodeBatch, ScoreBatch).
-    /// </summary>
+    /// <summary>Layer 0 over a batch of the caller's rows, into the batch workspace (EncodeBatch).</summary>
     private void EncodeRows(ReadOnlySpan<float> inputs, int count)
     {
         ref float p = ref _parameters.Reference;
