@@ -160,8 +160,8 @@ internal static class ModelCompiler
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out Compilation updated, out ImmutableArray<Diagnostic> generatorDiagnostics);
         GeneratorRunResult run = driver.GetRunResult().Results[0];
-        // The Spec step holds every valid topology, checked for the flavour (models that bake weights included); the bake step the weights.
-        ImmutableArray<TopologySpec> specs = [.. Outputs<TopologySpec>(run, TrackingNames.Spec)];
+        // The flavour checks' results hold every valid topology (models that bake weights included); the bake step the weights.
+        ImmutableArray<TopologySpec> specs = [.. Outputs<ParsedDeclaration>(run, TrackingNames.FlavorChecks).Select(p => p.Result.Value).OfType<TopologySpec>()];
         Dictionary<string, BakedWeights> baked = Outputs<BakeResult>(run, TrackingNames.Bake)
             .Where(b => b.Weights is not null)
             .ToDictionary(b => b.Spec.FullName, b => b.Weights!, StringComparer.Ordinal);
