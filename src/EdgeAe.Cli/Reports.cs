@@ -41,10 +41,39 @@ internal sealed record EvalReport(
 
 internal sealed record LayerReport(int Index, string Role, int InputWidth, int Width, string Activation);
 
+/// <summary>
+/// <c>checksum_ok</c> is always true: a file that fails its CRC-32 makes inspect exit 1 without a report. <c>int8</c> is the
+/// int8 file's quantisation (null for a float32 file), what the text output's table shows.
+/// </summary>
 internal sealed record InspectReport(
     string Command, string File, long FileBytes, int FormatVersion, string Topology, int InputWidth, int? CodeWidth, string Loss,
     bool TiedWeights, IReadOnlyList<LayerReport> Layers, string Precision, int Parameters, long ParameterBytes, string Normalization, string Checksum,
-    bool ChecksumOk, int? CodeBits, int? BaselineComponents, int? BaselineFittedOn, float? AnomalyThreshold, string? AnomalyMethod);
+    bool ChecksumOk, int? CodeBits, int? BaselineComponents, int? BaselineFittedOn, float? AnomalyThreshold, string? AnomalyMethod, Int8Report? Int8);
+
+/// <summary>An int8 weight file's quantisation: the input's, then every layer's (docs/quantization.md).</summary>
+internal sealed record Int8Report(float InputScale, int InputZeroPoint, IReadOnlyList<Int8LayerReport> Layers)
+{
+    public static Int8Report Of(Quantization.QuantizedParameters q)
+        => new(q.Input.Scale, q.Input.ZeroPoint, q.Layers.Select(Int8LayerReport.Of).ToArray());
+}
+
+/// <summary>
+/// One int8 layer: the scale and zero point of its pre-activations z and of its outputs, whether its activation is a
+/// table, the range and mean of its per-output weight scales, its requantisation shift and the range of its multipliers.
+/// </summary>
+internal sealed record Int8LayerReport(
+    int Index, string Activation, bool Table, float ZScale, int ZZeroPoint, float OutputScale, int OutputZeroPoint,
+    float WeightScaleMin, float WeightScaleMax, double WeightScaleMean, int Shift, int MultiplierMin, int MultiplierMax)
+{
+    public static Int8LayerReport Of(Quantization.QuantizedLayer l)
+    {
+        float[] scales = l.WeightScales.ToArray();
+        int[] multipliers = l.Multipliers.ToArray();
+        return new Int8LayerReport(
+            l.Index, l.Activation.ToString().ToLowerInvariant(), !l.Table.IsEmpty, l.PreActivation.Scale, l.PreActivation.ZeroPoint,
+            l.Output.Scale, l.Output.ZeroPoint, scales.Min(), scales.Max(), scales.Average(s => (double)s), l.Shift, multipliers.Min(), multipliers.Max());
+    }
+}
 
 internal sealed record EncodeReport(string Command, string Model, string Weights, string Data, int Samples, int CodeWidth, string Format, string Out);
 

@@ -95,6 +95,71 @@ public sealed class QuantizeCommandTests(TrainedDigits trained) : IClassFixture<
     }
 
     [Fact]
+    public void Inspect_json_lists_the_int8_quantisation_of_every_layer_and_null_for_a_float32_file()
+    {
+        string path = Quantized("inspect-json.int8.eaw");
+        ToolRun run = trained.Tool.Run("inspect", path, "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using JsonDocument report = JsonDocument.Parse(run.Output);
+        JsonElement root = report.RootElement;
+        Assert.Equal("int8", root.GetProperty("precision").GetString());
+        Assert.True(root.GetProperty("checksum_ok").GetBoolean());
+
+        // The same numbers the file holds, as the library reads them.
+        Quantization.QuantizedParameters q = WeightFile.Read(path).Quantization!;
+        JsonElement int8 = root.GetProperty("int8");
+        Assert.Equal(q.Input.Scale, int8.GetProperty("input_scale").GetSingle());
+        Assert.Equal(-128, int8.GetProperty("input_zero_point").GetInt32());
+        JsonElement layers = int8.GetProperty("layers");
+        Assert.Equal(q.Layers.Count, layers.GetArrayLength());
+        for (int i = 0; i < q.Layers.Count; i++)
+        {
+            Quantization.QuantizedLayer expected = q.Layers[i];
+            JsonElement layer = layers[i];
+            float[] scales = expected.WeightScales.ToArray();
+            int[] multipliers = expected.Multipliers.ToArray();
+            Assert.Equal(i, layer.GetProperty("index").GetInt32());
+            Assert.Equal(expected.Activation.ToString().ToLowerInvariant(), layer.GetProperty("activation").GetString());
+            Assert.Equal(!expected.Table.IsEmpty, layer.GetProperty("table").GetBoolean());
+            Assert.Equal(expected.PreActivation.Scale, layer.GetProperty("z_scale").GetSingle());
+            Assert.Equal(expected.PreActivation.ZeroPoint, layer.GetProperty("z_zero_point").GetInt32());
+            Assert.Equal(expected.Output.Scale, layer.GetProperty("output_scale").GetSingle());
+            Assert.Equal(expected.Output.ZeroPoint, layer.GetProperty("output_zero_point").GetInt32());
+            Assert.Equal(scales.Min(), layer.GetProperty("weight_scale_min").GetSingle());
+            Assert.Equal(scales.Max(), layer.GetProperty("weight_scale_max").GetSingle());
+            Assert.Equal(scales.Average(s => (double)s), layer.GetProperty("weight_scale_mean").GetDouble(), 12);
+            Assert.Equal(expected.Shift, layer.GetProperty("shift").GetInt32());
+            Assert.Equal(multipliers.Min(), layer.GetProperty("multiplier_min").GetInt32());
+            Assert.Equal(multipliers.Max(), layer.GetProperty("multiplier_max").GetInt32());
+        }
+
+        Assert.Equal("sigmoid", layers[1].GetProperty("activation").GetString());
+        Assert.True(layers[1].GetProperty("table").GetBoolean());
+
+        // A float32 file has the key too, null; the keys scripts read are unchanged.
+        ToolRun floats = trained.Tool.Run("inspect", trained.Weights, "--json");
+        Assert.True(floats.ExitCode == 0, floats.ToString());
+        using JsonDocument floatReport = JsonDocument.Parse(floats.Output);
+        Assert.Equal(JsonValueKind.Null, floatReport.RootElement.GetProperty("int8").ValueKind);
+        Assert.Equal("float32", floatReport.RootElement.GetProperty("precision").GetString());
+        Assert.Equal(2128, floatReport.RootElement.GetProperty("parameters").GetInt32());
+    }
+
+    [Fact]
+    public void Inspect_json_of_a_file_failing_its_checksum_prints_no_report_and_exits_1()
+    {
+        // checksum_ok is true in every report: a file that fails its CRC-32 gets an error and no JSON at all.
+        string path = Quantized("corrupt.int8.eaw");
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[bytes.Length / 2] ^= 0x5A;
+        File.WriteAllBytes(path, bytes);
+        ToolRun run = trained.Tool.Run("inspect", path, "--json");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(string.Empty, run.Output);
+        Assert.StartsWith("edgeae: checksum: MISMATCH", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Encode_compress_and_decompress_run_the_int8_model()
     {
         string path = Quantized("codec.int8.eaw");

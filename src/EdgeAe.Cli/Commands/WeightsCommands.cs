@@ -441,7 +441,8 @@ internal sealed class InspectCommand(CliEnvironment environment) : EdgeAeCommand
         Environment.WriteJson(
             new InspectReport("inspect", info.Path, info.FileSize, info.FormatVersion, info.Topology, info.InputSize, codeWidth, info.Loss == LossKind.BinaryCrossEntropy ? "bce" : "mse",
                 info.TiedWeights, info.Layers.Select((l, i) => new LayerReport(i, l.Role.ToString().ToLowerInvariant(), l.InputWidth, l.Width, l.Activation.ToString().ToLowerInvariant())).ToArray(),
-                info.Quantization is null ? "float32" : "int8", info.ParameterCount, info.Quantization?.ParameterBytes ?? info.ParameterCount * 4L, DataLoader.Describe(info.Normalization), $"0x{info.Checksum:X8}", true, info.CodeBits, info.Baseline?.Components, info.Baseline?.Samples, info.AnomalyThreshold?.Threshold, info.AnomalyThreshold?.Method.ToString()),
+                info.Quantization is null ? "float32" : "int8", info.ParameterCount, info.Quantization?.ParameterBytes ?? info.ParameterCount * 4L, DataLoader.Describe(info.Normalization), $"0x{info.Checksum:X8}", true, info.CodeBits, info.Baseline?.Components, info.Baseline?.Samples, info.AnomalyThreshold?.Threshold, info.AnomalyThreshold?.Method.ToString(),
+                info.Quantization is { } quantization ? Int8Report.Of(quantization) : null),
             ReportJson.Default.InspectReport);
         return CommandLine.Success;
     }
