@@ -605,8 +605,9 @@ public static class CsvReader
                 _texts.Add(CsvFields.Shown(field.Trim()));
             }
 
-            // A cell with control characters is binary data, not a column name: such a row is never a header.
-            if (float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || CsvFields.IsBinary(field))
+            // A cell with control characters is binary data, not a column name: such a row is never a header. An
+            // infinity however spelled ('inf' as numpy and C write it) is a number too, so that it gets the same message.
+            if (float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || CsvFields.IsInfinity(field) || CsvFields.IsBinary(field))
             {
                 _anyNumber = true;
             }
@@ -716,6 +717,12 @@ internal static class CsvFields
     {
         if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value))
         {
+            if (IsInfinity(field))
+            {
+                // .NET reads only 'Infinity'; numpy, pandas, C and R write 'inf', 'Inf', 'INF' or '∞': the same problem, the same message.
+                throw new DataFormatException(name, row, column, $"expected a finite number but found infinity ('{Shown(field)}')");
+            }
+
             if (field.IsWhiteSpace())
             {
                 throw new DataFormatException(name, row, column, "expected a number but found an empty field");
@@ -739,6 +746,21 @@ internal static class CsvFields
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// True for an infinity spelled as other tools write it and .NET does not read: an optional sign, then <c>inf</c> in any
+    /// case (numpy, pandas, C's printf, R) or <c>∞</c>, surrounded by blanks or not. (<c>Infinity</c> itself parses.)
+    /// </summary>
+    public static bool IsInfinity(ReadOnlySpan<char> field)
+    {
+        ReadOnlySpan<char> text = field.Trim();
+        if (text.Length > 0 && (text[0] == '+' || text[0] == '-'))
+        {
+            text = text[1..];
+        }
+
+        return text.Equals("inf", StringComparison.OrdinalIgnoreCase) || text.Equals("∞", StringComparison.Ordinal);
     }
 
     public static int Label(ReadOnlySpan<char> field, string name, int row, int column)

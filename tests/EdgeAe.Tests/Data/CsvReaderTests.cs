@@ -170,6 +170,13 @@ public sealed class CsvReaderTests : IDisposable
     [InlineData("NaN", "found NaN")]
     [InlineData("Infinity", "found infinity")]
     [InlineData("-Infinity", "found infinity")]
+    [InlineData("inf", "found infinity ('inf')")]
+    [InlineData("-inf", "found infinity ('-inf')")]
+    [InlineData("+inf", "found infinity ('+inf')")]
+    [InlineData("Inf", "found infinity ('Inf')")]
+    [InlineData(" INF ", "found infinity (' INF ')")]
+    [InlineData("∞", "found infinity ('∞')")]
+    [InlineData("-∞", "found infinity ('-∞')")]
     [InlineData("1e40", "'1e40' overflows a 32-bit float")]
     public void Non_finite_features_are_reported_with_row_and_column(string field, string found)
     {
@@ -179,6 +186,23 @@ public sealed class CsvReaderTests : IDisposable
         Assert.Equal(2, e.Column);
         Assert.Contains("nonfinite.csv row 2, column 2: expected a finite number but", e.Message);
         Assert.Contains(found, e.Message);
+    }
+
+    [Theory]
+    [InlineData("inf")]
+    [InlineData("-inf")]
+    [InlineData("Infinity")]
+    public void An_infinity_in_the_first_row_is_an_infinity_not_text_or_a_header(string field)
+    {
+        // numpy's savetxt writes inf and -inf; .NET reads only Infinity. Either spelling is the same problem, in any row.
+        DataFormatException mixed = AssertBad(_files.Text("first.csv", $"1,{field},3\n4,5,6\n"));
+        Assert.Equal($"first.csv row 1, column 2: expected a finite number but found infinity ('{field}')", mixed.Message[mixed.Message.IndexOf("first.csv", StringComparison.Ordinal)..]);
+
+        // A first row of nothing but infinities is data, not a header of column names.
+        DataFormatException all = AssertBad(_files.Text("all.csv", $"{field},{field}\n4,5\n"));
+        Assert.Equal(1, all.Row);
+        Assert.Equal(1, all.Column);
+        Assert.Contains($"expected a finite number but found infinity ('{field}')", all.Message);
     }
 
     [Fact]
