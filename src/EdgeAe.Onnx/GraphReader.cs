@@ -139,7 +139,7 @@ internal static class GraphReader
                     throw new OnnxImportException(OnnxImportError.Malformed, $"{source}: initializer '{initializer.Name}' is defined twice");
                 }
 
-                _values[initializer.Name] = new Value { Constant = Tensors.Read(initializer, initializer.Name, $"initializer '{initializer.Name}'") };
+                _values[initializer.Name] = new Value { Constant = Tensors.Read(initializer, initializer.Name, source, $"initializer '{initializer.Name}'") };
             }
 
             if (graph.SparseInitializer.Count > 0)
@@ -362,7 +362,7 @@ internal static class GraphReader
             {
                 case "Constant":
                     Arity(0, 0);
-                    result = new Value { Constant = ConstantOf(node, output, Error) };
+                    result = new Value { Constant = ConstantOf(node, output, source, Error) };
                     break;
                 case "Identity":
                     Arity(1, 1);
@@ -726,7 +726,7 @@ internal static class GraphReader
             return new Value { Step = x.Step, SampleDims = rest };
         }
 
-        private static Constant ConstantOf(NodeProto node, string output, Func<OnnxImportError, string, OnnxImportException> error)
+        private static Constant ConstantOf(NodeProto node, string output, string source, Func<OnnxImportError, string, OnnxImportException> error)
         {
             if (node.Attribute.Count != 1)
             {
@@ -736,7 +736,7 @@ internal static class GraphReader
             AttributeProto a = node.Attribute[0];
             return a.Name switch
             {
-                "value" when a.T is not null => Tensors.Read(a.T, output, $"node '{node.Name}' (Constant) value"),
+                "value" when a.T is not null => Tensors.Read(a.T, output, source, $"node '{node.Name}' (Constant) value"),
                 "value_float" => new Constant(output, [], [a.F], null),
                 "value_floats" => new Constant(output, [a.Floats.Count], a.Floats.ToArray(), null),
                 "value_int" => new Constant(output, [], null, [a.I]),

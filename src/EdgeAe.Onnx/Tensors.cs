@@ -42,10 +42,13 @@ internal static class Tensors
 
     /// <summary>
     /// The values of <paramref name="tensor"/> as a <see cref="Constant"/>: float32 from <c>raw_data</c> (little-endian) or
-    /// <c>float_data</c>; int64 from <c>raw_data</c> or <c>int64_data</c>. Everything else is an <see cref="OnnxImportException"/>.
+    /// <c>float_data</c>; int64 from <c>raw_data</c> or <c>int64_data</c>. Everything else is an <see cref="OnnxImportException"/>
+    /// whose message starts with the file (<paramref name="source"/>) and then the tensor (<paramref name="what"/>), like the
+    /// graph reader's other messages about the file's contents.
     /// </summary>
-    public static Constant Read(TensorProto tensor, string name, string where)
+    public static Constant Read(TensorProto tensor, string name, string source, string what)
     {
+        string where = $"{source}: {what}";
         if (tensor.DataLocation == TensorProto.Types.DataLocation.External || tensor.ExternalData.Count > 0)
         {
             string file = tensor.ExternalData.FirstOrDefault(e => e.Key == "location")?.Value ?? "?";

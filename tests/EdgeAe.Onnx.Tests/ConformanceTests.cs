@@ -65,8 +65,8 @@ public sealed class ConformanceTests
         DenseNetwork network = OnnxImporter.ReadNetwork(model, name);
         TensorProto input = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir, "test_data_set_0", "input_0.pb")));
         TensorProto output = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir, "test_data_set_0", "output_0.pb")));
-        float[] x = Tensors.Read(input, "input", "input_0.pb").Floats!;
-        float[] y = Tensors.Read(output, "output", "output_0.pb").Floats!;
+        float[] x = Tensors.Read(input, "input", "input_0.pb", "the tensor").Floats!;
+        float[] y = Tensors.Read(output, "output", "output_0.pb", "the tensor").Floats!;
         int batch = (int)input.Dims[0];
         int outWidth = y.Length / batch;
         Assert.Equal(network.InputWidth * batch, x.Length);

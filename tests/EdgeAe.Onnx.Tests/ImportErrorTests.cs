@@ -46,7 +46,7 @@ public sealed class ImportErrorTests
     }
 
     [Fact]
-    public void External_data_is_refused_with_the_file_it_names()
+    public void External_data_is_refused_naming_the_onnx_file_and_the_file_it_names()
     {
         ModelProto model = Valid();
         TensorProto w = model.Graph.Initializer[0];
@@ -55,7 +55,18 @@ public sealed class ImportErrorTests
         w.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
         OnnxImportException e = Fails(model);
         Assert.Equal(OnnxImportError.UnsupportedTensor, e.Reason);
-        Assert.Contains("keeps its data in an external file ('weights.bin')", e.Message);
+        Assert.StartsWith($"model.onnx: initializer '{w.Name}' keeps its data in an external file ('weights.bin'); EdgeAe imports self-contained files", e.Message);
+
+        // The same for a Constant node's tensor.
+        model = Valid();
+        var value = new TensorProto { Name = "c", DataType = (int)TensorProto.Types.DataType.Float, DataLocation = TensorProto.Types.DataLocation.External };
+        value.Dims.Add(1);
+        value.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "c.bin" });
+        var constant = new NodeProto { Name = "const", OpType = "Constant" };
+        constant.Output.Add("c");
+        constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = value });
+        model.Graph.Node.Insert(0, constant);
+        Assert.StartsWith("model.onnx: node 'const' (Constant) value keeps its data in an external file ('c.bin')", Fails(model).Message);
     }
 
     [Fact]
@@ -184,9 +195,10 @@ public sealed class ImportErrorTests
     {
         ModelProto model = Valid();
         model.Graph.Initializer[0].DataType = (int)TensorProto.Types.DataType.Float16;
-        Assert.Contains("has element type float16; supported: float32", Fails(model).Message);
+        Assert.StartsWith($"model.onnx: initializer '{model.Graph.Initializer[0].Name}' has element type float16; supported: float32", Fails(model).Message);
         model = Valid();
         model.Graph.Initializer[0].RawData = ByteString.CopyFrom(new byte[10]);
+        Assert.StartsWith($"model.onnx: initializer '{model.Graph.Initializer[0].Name}' [", Fails(model).Message);
         Assert.Contains("needs 128 float32 values but holds 10 bytes of raw_data", Fails(model).Message);
         model = Valid();
         model.Graph.Initializer[0].RawData = ByteString.CopyFrom(Enumerable.Repeat(BitConverter.GetBytes(float.NaN), 128).SelectMany(b => b).ToArray());
