@@ -32,6 +32,44 @@ internal static class Plots
         }
     }
 
+    /// <summary>
+    /// The rate–distortion plot of <c>edgeae rd</c>: PSNR against bytes per sample for every lossy setting, as long as each
+    /// has a finite PSNR. Otherwise a PSNR plot would be empty or incomplete — constant data has no peak, so no PSNR
+    /// (NaN), and an exact reconstruction has an infinite one — and the plot shows the MSE, which is always defined,
+    /// with the lossless compressors at MSE 0 beside the settings. <paramref name="metric"/> is <c>psnr_db</c> or
+    /// <c>mse</c>; <paramref name="reason"/> says why MSE was drawn (null for PSNR).
+    /// </summary>
+    public static Plot RateDistortion(IReadOnlyList<RdPoint> points, out string metric, out string? reason)
+    {
+        RdPoint[] lossy = points.Where(p => !p.Lossless).ToArray();
+        reason = lossy.Any(p => double.IsNaN(p.Psnr)) ? "the data is constant, so PSNR has no peak"
+            : lossy.Any(p => double.IsInfinity(p.Psnr)) ? "a reconstruction is exact, so its PSNR is infinite"
+            : null;
+        metric = reason is null ? "psnr_db" : "mse";
+        var plot = new Plot();
+        foreach (RdPoint point in reason is null ? lossy : points)
+        {
+            var marker = plot.Add.Marker(point.Bytes, reason is null ? point.Psnr : point.Mse);
+            marker.LegendText = point.Label;
+            marker.MarkerSize = 10;
+        }
+
+        plot.Title(reason is null ? "Rate–distortion" : "Rate–distortion (MSE: " + reason + ")");
+        plot.XLabel("bytes per sample");
+        plot.YLabel(reason is null ? "PSNR (dB)" : "MSE (normalised units)");
+        if (reason is null)
+        {
+            plot.ShowLegend(Alignment.LowerRight);
+        }
+        else
+        {
+            // Where the points of an MSE plot lie depends on the model and the data: the legend goes beside the axes, never over a point.
+            plot.ShowLegend(Edge.Right);
+        }
+
+        return plot;
+    }
+
     /// <summary>Training (and validation) loss per epoch.</summary>
     public static void Loss(string path, IReadOnlyList<EpochReport> history, string lossName)
     {
@@ -168,3 +206,11 @@ internal static class Plots
         return pixels;
     }
 }
+
+/// <summary>One point of the rate–distortion plot: a weight file's code at one precision, or a lossless compressor.</summary>
+/// <param name="Label">The legend text, e.g. <c>digits.eaw 8-bit packet</c>.</param>
+/// <param name="Bytes">Bytes per sample.</param>
+/// <param name="Mse">Mean squared error in the normalised units (0 for a lossless compressor).</param>
+/// <param name="Psnr">PSNR in dB: NaN for constant data, +∞ for an exact reconstruction.</param>
+/// <param name="Lossless">A lossless compressor of the raw bytes (drawn only in an MSE plot).</param>
+internal readonly record struct RdPoint(string Label, double Bytes, double Mse, double Psnr, bool Lossless);

@@ -87,7 +87,7 @@ internal sealed record ExportReport(string Command, string Model, string Target,
 
 internal sealed record RdRowReport(string Weights, string Precision, double BytesPerSample, double Ratio, double? Mse, double? PsnrDb, bool RangeMeasured);
 
-internal sealed record RdReport(string Command, string Model, string Data, int Samples, int RawBytesPerValue, double RawBytesPerSample, IReadOnlyList<RdRowReport> Rows, string? Plot);
+internal sealed record RdReport(string Command, string Model, string Data, int Samples, int RawBytesPerValue, double RawBytesPerSample, IReadOnlyList<RdRowReport> Rows, string? Plot, string? PlotMetric);
 
 internal sealed record PrepareReport(string Command, string Data, string Out, int Samples, int Width, string Normalization, float Minimum, float Maximum, long Bytes, double Seconds);
 

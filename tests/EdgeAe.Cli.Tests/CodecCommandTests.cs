@@ -75,6 +75,54 @@ public sealed class CodecCommandTests : IDisposable
     }
 
     [Fact]
+    public void Rd_on_constant_data_plots_the_mse_because_psnr_has_no_peak()
+    {
+        // Constant data has no value range, so every PSNR is undefined: the PSNR plot was an empty frame.
+        string weights = _tool.PathOf("digits.eaw");
+        Assert.Equal(0, _tool.Run("train", "--epochs", "1", "--no-plots", "--out", weights).ExitCode);
+        string data = _tool.PathOf("constant.csv");
+        File.WriteAllLines(data, Enumerable.Repeat(string.Join(",", Enumerable.Repeat("8", 64)), 20));
+        string png = _tool.PathOf("rd.png");
+        ToolRun rd = _tool.Run("rd", "--weights", weights, "--data", data, "--out", png, "--json");
+        Assert.True(rd.ExitCode == 0, rd.ToString());
+        Assert.Contains($"plot: MSE against bytes per sample, the lossless compressors at 0 (the data is constant, so PSNR has no peak) → {png}", rd.Error);
+        using var json = System.Text.Json.JsonDocument.Parse(rd.Output);
+        Assert.Equal("mse", json.RootElement.GetProperty("plot_metric").GetString());
+        Assert.True(new FileInfo(png).Length > 1000);
+
+        // Data with a range keeps the PSNR plot.
+        ToolRun digits = _tool.Run("rd", "--weights", weights, "--out", png, "--json");
+        Assert.True(digits.ExitCode == 0, digits.ToString());
+        using var psnr = System.Text.Json.JsonDocument.Parse(digits.Output);
+        Assert.Equal("psnr_db", psnr.RootElement.GetProperty("plot_metric").GetString());
+        Assert.Contains($"plot → {png}", digits.Error);
+    }
+
+    [Fact]
+    public void The_rd_plot_draws_every_point_at_finite_coordinates()
+    {
+        RdPoint[] constant =
+        [
+            new("a.eaw float32", 64, 0.01, double.NaN, false), new("a.eaw 8-bit packet", 20, 0.02, double.NaN, false),
+            new("Deflate", 3, 0, double.PositiveInfinity, true),
+        ];
+        ScottPlot.Plot plot = Plots.RateDistortion(constant, out string metric, out string? reason);
+        Assert.Equal("mse", metric);
+        Assert.Equal("the data is constant, so PSNR has no peak", reason);
+        ScottPlot.Plottables.Marker[] markers = plot.GetPlottables().OfType<ScottPlot.Plottables.Marker>().ToArray();
+        Assert.Equal([(64.0, 0.01), (20.0, 0.02), (3.0, 0.0)], markers.Select(m => (m.X, m.Y)));
+
+        // An exact reconstruction (infinite PSNR) cannot be drawn on a PSNR axis either.
+        Plots.RateDistortion([new("a.eaw float32", 64, 0, double.PositiveInfinity, false), new("a.eaw 8-bit packet", 20, 0.5, 12, false)], out metric, out reason);
+        Assert.Equal(("mse", "a reconstruction is exact, so its PSNR is infinite"), (metric, reason));
+
+        // Every PSNR finite: the PSNR plot, lossless compressors left out (their PSNR is infinite).
+        plot = Plots.RateDistortion([new("a.eaw float32", 64, 0.001, 30, false), new("Deflate", 3, 0, double.PositiveInfinity, true)], out metric, out reason);
+        Assert.Equal(("psnr_db", (string?)null), (metric, reason));
+        Assert.Equal([(64.0, 30.0)], plot.GetPlottables().OfType<ScottPlot.Plottables.Marker>().Select(m => (m.X, m.Y)));
+    }
+
+    [Fact]
     public void Compress_without_bits_or_a_stored_range_says_what_to_do()
     {
         string weights = _tool.PathOf("plain.eaw");

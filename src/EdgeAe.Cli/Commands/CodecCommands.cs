@@ -181,7 +181,7 @@ internal sealed class RdCommand(CliEnvironment environment) : EdgeAeCommand<RdSe
         int rawPerValue = settings.RawBytes ?? CodecCli.RawBytesPerValue(raw);
         double rawPerSample = (double)rawPerValue * raw.Data.Width;
         var table = new Table().AddColumn("weights").AddColumn("code").AddColumn("precision").AddColumn("bytes/sample").AddColumn("ratio").AddColumn("MSE").AddColumn("PSNR dB");
-        var points = new List<(string Label, double Bytes, double Psnr)>();
+        var points = new List<RdPoint>();
         var rows = new List<RdRowReport>();
         foreach (string weights in settings.Weights)
         {
@@ -195,7 +195,7 @@ internal sealed class RdCommand(CliEnvironment environment) : EdgeAeCommand<RdSe
             void Row(string precision, double bytes, (double Mse, double Psnr) m)
             {
                 table.AddRow(name, k.ToString(CultureInfo.InvariantCulture), precision, F(bytes, "F1"), F(rawPerSample / bytes, "F1") + "×", F(m.Mse, "G4"), double.IsFinite(m.Psnr) ? F(m.Psnr, "F2") : "n/a");
-                points.Add(($"{name} {precision}", bytes, m.Psnr));
+                points.Add(new RdPoint($"{name} {precision}", bytes, m.Mse, m.Psnr, Lossless: false));
                 rows.Add(new RdRowReport(weights, precision.Split(' ')[0], bytes, rawPerSample / bytes, m.Mse, Report.Finite(m.Psnr), precision.Contains("measured", StringComparison.Ordinal)));
             }
 
@@ -222,31 +222,21 @@ internal sealed class RdCommand(CliEnvironment environment) : EdgeAeCommand<RdSe
             double perSample = bytes / raw.Data.Count;
             table.AddRow(name, "–", "lossless", F(perSample, "F1"), F(rawPerSample / perSample, "F1") + "×", "0", "∞");
             rows.Add(new RdRowReport(name, "lossless", perSample, rawPerSample / perSample, 0, null, false));
+            points.Add(new RdPoint(name, perSample, 0, double.PositiveInfinity, Lossless: true));
         }
 
         Environment.Line($"{handle.Name} {handle.Topology} on {raw.Data.Count} samples of {raw.Name}: raw {rawPerSample:N0} bytes per sample ({rawPerValue} byte(s) per value); MSE and PSNR in the normalised units the model sees, PSNR peak = the data's value range");
         Environment.Console.Write(table);
-        string? plotPath = null;
+        string? plotPath = null, plotMetric = null;
         if (settings.Out is not null)
         {
             string outPath = plotPath = Path.GetFullPath(settings.Out);
-            var plot = new Plot();
-            foreach ((string label, double bytes, double psnr) in points)
-            {
-                var marker = plot.Add.Marker(bytes, psnr);
-                marker.LegendText = label;
-                marker.MarkerSize = 10;
-            }
-
-            plot.Title("Rate–distortion");
-            plot.XLabel("bytes per sample");
-            plot.YLabel("PSNR (dB)");
-            plot.ShowLegend(Alignment.LowerRight);
+            Plot plot = Plots.RateDistortion(points, out plotMetric, out string? reason);
             OutputFile.WritePng(outPath, plot, Plots.LossWidth, Plots.LossHeight);
-            Environment.Line($"plot → {outPath}");
+            Environment.Line(reason is null ? $"plot → {outPath}" : $"plot: MSE against bytes per sample, the lossless compressors at 0 ({reason}) → {outPath}");
         }
 
-        Environment.WriteJson(new RdReport("rd", handle.Name, raw.Name, raw.Data.Count, rawPerValue, rawPerSample, rows, plotPath), ReportJson.Default.RdReport);
+        Environment.WriteJson(new RdReport("rd", handle.Name, raw.Name, raw.Data.Count, rawPerValue, rawPerSample, rows, plotPath, plotMetric), ReportJson.Default.RdReport);
         return CommandLine.Success;
     }
 
