@@ -6,7 +6,7 @@ namespace EdgeAe.Onnx;
 /// <summary>Writes the C# declaration of an imported model (docs/declaration.md): the attributes on a partial class.</summary>
 internal static class DeclarationWriter
 {
-    public static string Write(AutoencoderData data, DenseNetwork network, OnnxImportOptions options, string weightsFileName, IReadOnlyList<string> notes)
+    public static string Write(AutoencoderData data, DenseNetwork network, OnnxImportOptions options, string weightsFileName, uint weightsChecksum, IReadOnlyList<string> notes)
     {
         var s = new StringBuilder();
         s.Append("// An EdgeAe autoencoder imported from ONNX by EdgeAe.Onnx (docs/onnx.md).\n");
@@ -18,7 +18,10 @@ internal static class DeclarationWriter
         }
 
         weightsFileName = Sanitize(weightsFileName);
-        s.Append(CultureInfo.InvariantCulture, $"// Weights: {weightsFileName} (WeightFile.Load, or --weights on the command line). To bake them into the code,\n");
+        // The CRC-32 ties the declaration to the file written with it: a weight file replaced since (or an import killed
+        // between its two renames, docs/cli.md) shows another CRC-32 in edgeae inspect.
+        s.Append(CultureInfo.InvariantCulture, $"// Weights: {weightsFileName}, written with this declaration: CRC-32 0x{weightsChecksum:X8} (edgeae inspect prints a weight file's).\n");
+        s.Append("// Load them with WeightFile.Load, or --weights on the command line. To bake them into the code,\n");
         s.Append(CultureInfo.InvariantCulture, $"// add Weights = \"{weightsFileName}\" below and <AdditionalFiles Include=\"{weightsFileName}\" /> to the project.\n");
         s.Append("using EdgeAe;\n\n");
         bool scoped = !string.IsNullOrEmpty(options.Namespace);

@@ -73,14 +73,25 @@ public sealed class ImportedModel
 
     /// <summary>
     /// Writes the declaration to <paramref name="declarationPath"/> and the weights to <paramref name="weightsPath"/>, both
-    /// or neither: each file is written atomically (EdgeAe.IO.AtomicFile); when the second write fails, the first file is
-    /// put back as it was (or removed when it did not exist).
+    /// or neither. Both are first written to temporary files beside their targets and flushed to disk; only then is the
+    /// weight file renamed over its target, then the declaration. A failure before the renames replaces nothing; if the
+    /// declaration's rename fails, the previous weight file is put back (or the new one removed when there was none).
     /// </summary>
+    /// <remarks>
+    /// A process killed between the two renames leaves the new weight file beside the previous declaration, never the
+    /// previous weight file beside the new declaration: the weight file is what computes, and a declaration of another
+    /// topology refuses it when the pair is loaded (<c>WeightFile.Load</c>'s <c>TopologyMismatch</c>, the generator's
+    /// EAE0019 when it bakes the file). With the same topology the pair computes the new model, and only the declaration's
+    /// header still describes the previous import: its CRC-32 line then differs from the weight file's (docs/cli.md).
+    /// </remarks>
     /// <exception cref="OnnxImportException">With <see cref="OnnxImportError.Io"/> when a file cannot be written, or when both paths name the same file.</exception>
-    public void Save(string declarationPath, string weightsPath) => Save(declarationPath, weightsPath, AtomicFile.WriteAllText);
+    public void Save(string declarationPath, string weightsPath) => Save(declarationPath, weightsPath, WriteDeclaration, betweenRenames: null);
 
-    /// <summary>Save with an injectable writer of the declaration (tests make it fail after the weights were written).</summary>
-    internal void Save(string declarationPath, string weightsPath, Action<string, string> writeDeclaration)
+    /// <summary>
+    /// Save with an injectable writer of the declaration's content (tests make it fail) and an action run between the two
+    /// renames (tests stop there, as a killed process would).
+    /// </summary>
+    internal void Save(string declarationPath, string weightsPath, Action<Stream, string> writeDeclaration, Action? betweenRenames)
     {
         ArgumentNullException.ThrowIfNull(declarationPath);
         ArgumentNullException.ThrowIfNull(weightsPath);
@@ -97,49 +108,90 @@ public sealed class ImportedModel
             }
         }
 
-        byte[]? previous = null;
-        bool existed = File.Exists(weightsPath);
+        PreparedFile? weights = null, declaration = null;
         try
         {
-            if (existed)
+            // Both files complete on disk before either target is replaced: a full disk or an unwritable file replaces nothing.
+            weights = Prepare(weightsPath, stream => stream.Write(_weightFile));
+            declaration = Prepare(declarationPath, stream => writeDeclaration(stream, Declaration));
+            bool existed = File.Exists(weightsPath);
+            byte[]? previous = null;
+            try
             {
-                previous = File.ReadAllBytes(weightsPath);
+                previous = existed ? File.ReadAllBytes(weightsPath) : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new OnnxImportException(OnnxImportError.Io, $"cannot read the existing '{weightsPath}', kept to be put back should the declaration fail: {e.Message} (neither file was replaced)", inner: e);
             }
 
-            AtomicFile.WriteAllBytes(weightsPath, _weightFile);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new OnnxImportException(OnnxImportError.Io, $"cannot write '{weightsPath}': {e.Message}", inner: e);
-        }
+            try
+            {
+                weights.Commit();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new OnnxImportException(OnnxImportError.Io, $"cannot write '{weightsPath}': {e.Message} (neither file was replaced)", inner: e);
+            }
 
-        try
-        {
-            writeDeclaration(declarationPath, Declaration);
+            // The window a kill can hit: the new weight file beside the previous declaration (see the remarks).
+            betweenRenames?.Invoke();
+            try
+            {
+                declaration.Commit();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                string restored = Restore(weightsPath, existed, previous);
+                throw new OnnxImportException(OnnxImportError.Io, $"cannot write '{declarationPath}': {e.Message} ({restored})", inner: e);
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        finally
         {
-            Restore(weightsPath, existed, previous);
-            throw new OnnxImportException(OnnxImportError.Io, $"cannot write '{declarationPath}': {e.Message} (the weight file was left as it was)", inner: e);
+            declaration?.Dispose();
+            weights?.Dispose();
         }
     }
 
-    private static void Restore(string path, bool existed, byte[]? previous)
+    /// <summary>The weight file's CRC-32, as <c>edgeae inspect</c> prints it (the packet model id is folded from it).</summary>
+    public uint WeightFileChecksum => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_weightFile.AsSpan(_weightFile.Length - 4));
+
+    private static PreparedFile Prepare(string path, Action<Stream> write)
+    {
+        try
+        {
+            return AtomicFile.Prepare(path, write);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OnnxImportException(OnnxImportError.Io, $"cannot write '{path}': {e.Message} (neither file was replaced)", inner: e);
+        }
+    }
+
+    private static void WriteDeclaration(Stream stream, string text)
+    {
+        using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), bufferSize: 1 << 16, leaveOpen: true);
+        writer.Write(text);
+    }
+
+    /// <summary>Puts the previous weight file back (or removes the new one); says what it did, for the error message.</summary>
+    private static string Restore(string path, bool existed, byte[]? previous)
     {
         try
         {
             if (existed)
             {
                 AtomicFile.WriteAllBytes(path, previous);
+                return "the previous weight file was put back";
             }
-            else
-            {
-                File.Delete(path);
-            }
+
+            File.Delete(path);
+            return "the new weight file was removed again";
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The original error is the one to report; a folder that refuses both writes has nothing to restore into.
+            return $"the {(existed ? "previous weight file could not be put back" : "new weight file could not be removed")}: {e.Message}";
         }
     }
 }

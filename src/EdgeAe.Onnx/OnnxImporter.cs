@@ -64,8 +64,10 @@ public static class OnnxImporter
         (AutoencoderData data, IReadOnlyList<string> notes) = AutoencoderBuilder.Build(network, options);
         NetworkStep[] dense = network.Steps.Where(s => s.Kind == StepKind.Dense).ToArray();
         ImportedLayer[] layers = data.Layers.Select((l, i) => new ImportedLayer(l.Role, l.InputWidth, l.Width, l.Activation, dense[i].Describe())).ToArray();
-        string declaration = DeclarationWriter.Write(data, network, options, Path.GetFileName(weightsFileName), notes);
-        return new ImportedModel(data, layers, declaration, data.ToWeightFile(), notes, options.ClassName);
+        byte[] weightFile = data.ToWeightFile();
+        uint checksum = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(weightFile.AsSpan(weightFile.Length - 4));
+        string declaration = DeclarationWriter.Write(data, network, options, Path.GetFileName(weightsFileName), checksum, notes);
+        return new ImportedModel(data, layers, declaration, weightFile, notes, options.ClassName);
     }
 
     /// <summary>Imports <paramref name="onnxPath"/> and writes the declaration and the weight file, both or neither.</summary>

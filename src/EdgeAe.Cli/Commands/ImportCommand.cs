@@ -125,7 +125,7 @@ internal sealed class ImportCommand(CliEnvironment environment) : EdgeAeCommand<
             Environment.Line("  " + note);
         }
 
-        Environment.Line($"→ {Path.GetFullPath(declaration)} (class {model.ClassName}) and {Path.GetFullPath(weights)}");
+        Environment.Line($"→ {Path.GetFullPath(declaration)} (class {model.ClassName}) and {Path.GetFullPath(weights)} (CRC-32 0x{model.WeightFileChecksum:X8})");
         return CommandLine.Success;
     }
 }

@@ -132,8 +132,30 @@ public static class AtomicFile
         return null;
     }
 
+    /// <summary>
+    /// The first half of <see cref="Write(string, Action{Stream})"/>: writes the content to a temporary file beside
+    /// <paramref name="path"/> and flushes it to disk, but leaves <paramref name="path"/> as it is.
+    /// <see cref="PreparedFile.Commit"/> then renames it over the target; disposing without committing removes it. For
+    /// outputs that belong together: prepare each, so that a failure while writing any of them replaces none, then commit
+    /// them one after the other (renames only, no writing in between).
+    /// </summary>
+    /// <exception cref="IOException">The folder is missing, is not a folder, or the temporary file cannot be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    public static PreparedFile Prepare(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        return Prepare(path, write, OpenTemporary);
+    }
+
     /// <summary>The write with an injectable way of opening the temporary file (tests make it fail part-way).</summary>
     internal static void Write(string path, Action<Stream> write, Func<string, Stream> openTemporary)
+    {
+        using PreparedFile prepared = Prepare(path, write, openTemporary);
+        prepared.Commit();
+    }
+
+    /// <summary><see cref="Prepare(string, Action{Stream})"/> with an injectable way of opening the temporary file.</summary>
+    internal static PreparedFile Prepare(string path, Action<Stream> write, Func<string, Stream> openTemporary)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string fullPath = Path.GetFullPath(path);
@@ -167,14 +189,14 @@ public static class AtomicFile
                     stream.Flush();
                 }
             }
-
-            File.Move(temporary, fullPath, overwrite: true);
         }
         catch
         {
             TryDelete(temporary);
             throw;
         }
+
+        return new PreparedFile(fullPath, temporary);
     }
 
     /// <summary>Removes <c>.&lt;name&gt;.*.tmp</c> files in <paramref name="folder"/> that no writer holds open.</summary>
@@ -220,7 +242,7 @@ public static class AtomicFile
     private static Stream OpenTemporary(string path)
         => new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {
@@ -230,5 +252,54 @@ public static class AtomicFile
         {
             // Best effort: the next save of the same target removes it.
         }
+    }
+}
+
+/// <summary>
+/// A file written and flushed to a temporary file beside its target (<see cref="AtomicFile.Prepare(string, Action{Stream})"/>),
+/// not yet in place: <see cref="Commit"/> renames it over the target; <see cref="Dispose"/> without a commit removes it and
+/// leaves the target as it was.
+/// </summary>
+public sealed class PreparedFile : IDisposable
+{
+    private readonly string _temporary;
+    private bool _disposed;
+
+    internal PreparedFile(string path, string temporary)
+    {
+        Path = path;
+        _temporary = temporary;
+    }
+
+    /// <summary>The full path of the target.</summary>
+    public string Path { get; }
+
+    /// <summary>True once <see cref="Commit"/> has put the file in place.</summary>
+    public bool IsCommitted { get; private set; }
+
+    /// <summary>Renames the temporary file over the target (one rename: readers see the old or the new complete file).</summary>
+    /// <exception cref="InvalidOperationException">Already committed or disposed.</exception>
+    /// <exception cref="IOException">The rename failed; the target is as it was, the temporary file stays until disposal.</exception>
+    /// <exception cref="UnauthorizedAccessException">The rename is not permitted.</exception>
+    public void Commit()
+    {
+        if (IsCommitted || _disposed)
+        {
+            throw new InvalidOperationException($"The prepared file for '{Path}' was already {(IsCommitted ? "committed" : "disposed")}.");
+        }
+
+        File.Move(_temporary, Path, overwrite: true);
+        IsCommitted = true;
+    }
+
+    /// <summary>Removes the temporary file unless it was committed.</summary>
+    public void Dispose()
+    {
+        if (!_disposed && !IsCommitted)
+        {
+            AtomicFile.TryDelete(_temporary);
+        }
+
+        _disposed = true;
     }
 }

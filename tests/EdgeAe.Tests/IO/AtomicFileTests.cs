@@ -45,6 +45,38 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public void A_prepared_file_replaces_its_target_only_when_committed()
+    {
+        string path = PathOf("Model.cs");
+        AtomicFile.WriteAllText(path, "old");
+        using (PreparedFile prepared = AtomicFile.Prepare(path, s => s.Write("new"u8)))
+        {
+            // Written and flushed beside the target, which is untouched until the commit.
+            Assert.Equal("old", File.ReadAllText(path));
+            Assert.Equal(2, Directory.GetFiles(_folder).Length);
+            prepared.Commit();
+            Assert.True(prepared.IsCommitted);
+            Assert.Equal(Path.GetFullPath(path), prepared.Path);
+            Assert.Throws<InvalidOperationException>(prepared.Commit);
+        }
+
+        Assert.Equal("new", File.ReadAllText(path));
+        Assert.Equal(["Model.cs"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+
+        // Disposed without a commit: the temporary file goes, the target stays.
+        using (AtomicFile.Prepare(path, s => s.Write("abandoned"u8)))
+        {
+        }
+
+        Assert.Equal("new", File.ReadAllText(path));
+        Assert.Equal(["Model.cs"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+
+        // A writer that throws leaves nothing behind, as in Write.
+        Assert.Throws<InvalidDataException>(() => AtomicFile.Prepare(path, _ => throw new InvalidDataException("no")));
+        Assert.Equal(["Model.cs"], Directory.GetFiles(_folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void A_failing_disk_leaves_the_previous_file()
     {
         string path = PathOf("codes.bin");
