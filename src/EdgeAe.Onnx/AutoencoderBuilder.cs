@@ -9,15 +9,9 @@ namespace EdgeAe.Onnx;
 /// </summary>
 internal static class AutoencoderBuilder
 {
-    /// <summary>The metadata keys EdgeAe's exporter writes (docs/onnx.md).</summary>
-    public const string LossKey = "edgeae.loss";
-    public const string CodeKey = "edgeae.code";
-    public const string NormalizationKey = "edgeae.normalization";
-    public const string NormalizationOffsetKey = "edgeae.normalization.offset";
-    public const string NormalizationScaleKey = "edgeae.normalization.scale";
-    public const string CodeBitsKey = "edgeae.code_bits";
-    public const string CodeMinKey = "edgeae.code_min";
-    public const string CodeMaxKey = "edgeae.code_max";
+    /// <summary>The metadata keys the builder reads itself (the others: <see cref="EdgeAeMetadata"/>).</summary>
+    public const string LossKey = EdgeAeMetadata.LossKey;
+    public const string CodeKey = EdgeAeMetadata.CodeKey;
 
     /// <summary>A grouped layer: its dense step, its activation step (or null) and the value names it ends at.</summary>
     private sealed record Grouped(NetworkStep Dense, NetworkStep? Activation, int EndStep)
@@ -89,19 +83,8 @@ internal static class AutoencoderBuilder
             throw new OnnxImportException(OnnxImportError.NotAnAutoencoder, $"{source}: the model has {parameters} parameters; EdgeAe declares at most {Tensors.MaxElements}");
         }
 
-        (Normalization normalization, int bits, float[] min, float[] max) = Stored(network, network.InputWidth, dense[code].Width, notes);
-        var data = new AutoencoderData
-        {
-            InputSize = network.InputWidth,
-            Loss = loss,
-            TiedWeights = tied,
-            Layers = dense,
-            Normalization = normalization,
-            CodecBits = bits,
-            CodecMin = min,
-            CodecMax = max,
-        };
-        return (data, notes);
+        var model = new AutoencoderData { InputSize = network.InputWidth, Loss = loss, TiedWeights = tied, Layers = dense };
+        return (EdgeAeMetadata.Restore(network, model, notes), notes);
     }
 
     /// <summary>Dense step, optional activation; anything else is refused at the step that breaks the pattern.</summary>
@@ -313,72 +296,5 @@ internal static class AutoencoderBuilder
             string which = w >= 0 ? $"W[{w / dense.Width}, {w % dense.Width}] = {dense.Weights[w].ToString(CultureInfo.InvariantCulture)}" : $"b[{b}] = {dense.Biases[b].ToString(CultureInfo.InvariantCulture)}";
             throw new OnnxImportException(OnnxImportError.UnsupportedTensor, $"{source}: layer {layer} ({dense.Describe()}) has a non-finite parameter: {which}", dense.Node, dense.OpType);
         }
-    }
-
-    /// <summary>Normalisation and code ranges an EdgeAe export stored in the metadata (none for other producers).</summary>
-    private static (Normalization, int, float[], float[]) Stored(DenseNetwork network, int inputWidth, int codeWidth, List<string> notes)
-    {
-        IReadOnlyDictionary<string, string> m = network.Metadata;
-        Normalization normalization = Normalization.None;
-        if (m.TryGetValue(NormalizationKey, out string? kindText) && kindText != "none")
-        {
-            NormalizationKind kind = kindText switch
-            {
-                "scale" => NormalizationKind.Scale,
-                "standardize" => NormalizationKind.Standardize,
-                _ => throw new OnnxImportException(OnnxImportError.Malformed, $"{network.Source}: metadata {NormalizationKey} is '{kindText}'; expected none, scale or standardize"),
-            };
-            float[] offset = Floats(network, NormalizationOffsetKey, inputWidth);
-            float[] scale = Floats(network, NormalizationScaleKey, inputWidth);
-            if (scale.Any(s => s == 0f))
-            {
-                throw new OnnxImportException(OnnxImportError.Malformed, $"{network.Source}: metadata {NormalizationScaleKey} holds a zero scale");
-            }
-
-            normalization = new Normalization(kind, offset, scale);
-            notes.Add($"normalisation: {kind}, from the metadata (stored in the weight file)");
-        }
-
-        if (m.TryGetValue(CodeBitsKey, out string? bitsText))
-        {
-            if (bitsText is not ("8" or "16"))
-            {
-                throw new OnnxImportException(OnnxImportError.Malformed, $"{network.Source}: metadata {CodeBitsKey} is '{bitsText}'; expected 8 or 16");
-            }
-
-            float[] min = Floats(network, CodeMinKey, codeWidth);
-            float[] max = Floats(network, CodeMaxKey, codeWidth);
-            if (min.Zip(max).Any(p => !(p.Second > p.First)))
-            {
-                throw new OnnxImportException(OnnxImportError.Malformed, $"{network.Source}: metadata {CodeMaxKey} has a value not above its minimum");
-            }
-
-            notes.Add($"code range: {bitsText} bits per code value, from the metadata (stored in the weight file)");
-            return (normalization, int.Parse(bitsText, CultureInfo.InvariantCulture), min, max);
-        }
-
-        return (normalization, 0, [], []);
-    }
-
-    private static float[] Floats(DenseNetwork network, string key, int count)
-    {
-        if (!network.Metadata.TryGetValue(key, out string? text))
-        {
-            throw new OnnxImportException(OnnxImportError.Malformed, $"{network.Source}: metadata {key} is missing");
-        }
-
-        string[] parts = text.Split(',');
-        var values = new float[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-        {
-            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]))
-            {
-                throw new OnnxImportException(OnnxImportError.Malformed, $"{network.Source}: metadata {key} value {i} ('{parts[i]}') is not a finite number");
-            }
-        }
-
-        return values.Length == count
-            ? values
-            : throw new OnnxImportException(OnnxImportError.Malformed, $"{network.Source}: metadata {key} holds {values.Length} values; expected {count}");
     }
 }

@@ -14,12 +14,21 @@ namespace EdgeAe.Onnx;
 /// <param name="TiedTo">For a tied decoder layer, the index of the encoder layer whose W it reads transposed; otherwise −1.</param>
 internal sealed record DenseLayer(LayerRole Role, int InputWidth, int Width, ActivationKind Activation, float[] Weights, float[] Biases, int TiedTo = -1);
 
+/// <summary>A PCA baseline as a weight file's <c>pcab</c> section holds it (docs/weight-file-format.md).</summary>
+/// <param name="Samples">Samples it was fitted on.</param>
+/// <param name="TotalVariance">Total variance of those samples.</param>
+/// <param name="Mean">Mean per input.</param>
+/// <param name="Variances">Variance along each component, largest first (one per component).</param>
+/// <param name="Basis">The components, row-major: components × inputs.</param>
+internal sealed record BaselineData(int Samples, float TotalVariance, float[] Mean, float[] Variances, float[] Basis);
+
 /// <summary>
-/// An autoencoder as plain data: what a weight file holds (topology, parameters, normalisation, code ranges) without a
-/// compiled model type. Import builds one from an ONNX graph and writes it as a weight file through the runtime's own
-/// format code (WeightFileFormat.cs, linked); export builds one from a weight file or a live model.
+/// An autoencoder as plain data: what a weight file holds (topology, parameters, normalisation, code ranges, anomaly
+/// threshold, PCA baseline) without a compiled model type. Import builds one from an ONNX graph and writes it as a weight
+/// file through the runtime's own format code (WeightFileFormat.cs, linked); export builds one from a weight file or a
+/// live model.
 /// </summary>
-internal sealed class AutoencoderData
+internal sealed record AutoencoderData
 {
     public required int InputSize { get; init; }
 
@@ -38,6 +47,15 @@ internal sealed class AutoencoderData
 
     public float[] CodecMax { get; init; } = [];
 
+    /// <summary>The anomaly threshold (<c>anom</c> section), or null.</summary>
+    public Anomaly.AnomalyThreshold? Threshold { get; init; }
+
+    /// <summary>The PCA baseline (<c>pcab</c> section), or null.</summary>
+    public BaselineData? Baseline { get; init; }
+
+    /// <summary>The CRC-32 of the weight file this was read from (null when it was not read from one).</summary>
+    public uint? SourceChecksum { get; init; }
+
     public int CodeLayerIndex => Layers.Select((l, i) => (l, i)).Single(p => p.l.Role == LayerRole.Code).i;
 
     public int CodeSize => Layers[CodeLayerIndex].Width;
@@ -45,6 +63,20 @@ internal sealed class AutoencoderData
     /// <summary>The topology in ModelTopology's style, e.g. <c>64→16→64 (Sigmoid, Sigmoid), BinaryCrossEntropy</c>.</summary>
     public string Describe()
         => $"{InputSize}→{string.Join("→", Layers.Select(l => l.Width))} ({string.Join(", ", Layers.Select(l => l.Activation))}), {Loss}{(TiedWeights ? ", tied weights" : "")}";
+
+    /// <summary>The CRC-32 of <see cref="ToWeightFile"/> (the packet model id is folded from it, docs/packet-format.md).</summary>
+    public uint Checksum() => ChecksumOf(ToWeightFile());
+
+    /// <summary>
+    /// The fingerprint of the model alone: the CRC-32 of the weight file holding only the topology (loss, tied weights, every
+    /// layer's role, widths and activation) and the parameters — no normalisation, no optional section. Metadata
+    /// <c>edgeae.parameters_crc32</c> carries it, so that an import can tell whether a graph is still the model exported.
+    /// </summary>
+    public uint ParametersChecksum()
+        => ChecksumOf(new AutoencoderData { InputSize = InputSize, Loss = Loss, TiedWeights = TiedWeights, Layers = Layers }.ToWeightFile());
+
+    /// <summary>The CRC-32 a weight file stores in its last four bytes.</summary>
+    public static uint ChecksumOf(byte[] weightFile) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(weightFile.AsSpan(weightFile.Length - 4));
 
     /// <summary>The weight file (.eaw) bytes, tensors in the generated parameter buffer's order: per layer W (unless tied), then b.</summary>
     public byte[] ToWeightFile()
@@ -79,6 +111,25 @@ internal sealed class AutoencoderData
             CodecMin = CodecMin,
             CodecMax = CodecMax,
         };
+        if (Threshold is { } threshold)
+        {
+            data.HasAnomalyThreshold = true;
+            data.AnomalyThreshold = threshold.Threshold;
+            data.AnomalyMethod = (byte)threshold.Method.Kind;
+            data.AnomalyParameter = threshold.Method.Parameter;
+            data.AnomalySamples = threshold.SampleCount;
+        }
+
+        if (Baseline is { } baseline)
+        {
+            data.BaselineComponents = baseline.Variances.Length;
+            data.BaselineSamples = baseline.Samples;
+            data.BaselineTotalVariance = baseline.TotalVariance;
+            data.BaselineMean = baseline.Mean;
+            data.BaselineVariances = baseline.Variances;
+            data.BaselineBasis = baseline.Basis;
+        }
+
         return WeightFileFormat.Write(data);
     }
 
@@ -137,6 +188,13 @@ internal sealed class AutoencoderData
             CodecBits = data.CodecBits,
             CodecMin = data.CodecMin,
             CodecMax = data.CodecMax,
+            Threshold = data.HasAnomalyThreshold
+                ? new Anomaly.AnomalyThreshold(data.AnomalyThreshold, new Anomaly.CalibrationMethod((Anomaly.CalibrationKind)data.AnomalyMethod, data.AnomalyParameter), data.AnomalySamples)
+                : null,
+            Baseline = data.BaselineComponents == 0
+                ? null
+                : new BaselineData(data.BaselineSamples, data.BaselineTotalVariance, data.BaselineMean, data.BaselineVariances, data.BaselineBasis),
+            SourceChecksum = data.Checksum,
         };
     }
 

@@ -121,7 +121,7 @@ internal static class GraphReader
             // A quantised graph (QDQ pairs, or integer products) is not read as float32: say what it is and what to do.
             if (graph.Node.FirstOrDefault(n => n.Domain is "" or "ai.onnx" && QuantizedOperators.Contains(n.OpType)) is { } quantized)
             {
-                bool ours = model.MetadataProps.Any(p => p.Key == "edgeae.precision" && p.Value == "int8");
+                bool ours = model.MetadataProps.Any(p => p.Key == EdgeAeMetadata.PrecisionKey && p.Value == "int8");
                 throw new OnnxImportException(OnnxImportError.UnsupportedOperator,
                     $"{source} is a quantised graph (node '{quantized.Name}' is {quantized.OpType}{(ours ? "; EdgeAe exported it from an int8 weight file" : "")}): "
                     + "import reads float32 graphs; import the float32 model and quantise it here (edgeae quantize, Quantizer.Quantize), which writes EdgeAe's int8 arithmetic");

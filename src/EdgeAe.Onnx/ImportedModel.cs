@@ -26,6 +26,9 @@ public sealed class ImportedModel
         TiedWeights = data.TiedWeights;
         CodeLayerIndex = data.CodeLayerIndex;
         Normalization = data.Normalization;
+        Threshold = data.Threshold;
+        CodeBits = data.CodecBits;
+        HasBaseline = data.Baseline is not null;
         Topology = data.Describe();
         Layers = layers;
         Declaration = declaration;
@@ -58,6 +61,15 @@ public sealed class ImportedModel
 
     /// <summary>The normalisation stored in the weight file (none unless the graph was exported by EdgeAe with one).</summary>
     public Normalization Normalization { get; }
+
+    /// <summary>The anomaly threshold stored in the weight file (restored from an EdgeAe export's metadata), or null.</summary>
+    public Anomaly.AnomalyThreshold? Threshold { get; }
+
+    /// <summary>Bits per code value of the stored code range (restored from an EdgeAe export's metadata), 0 without one.</summary>
+    public int CodeBits { get; }
+
+    /// <summary>Whether the weight file holds a PCA baseline (restored from an EdgeAe export's metadata).</summary>
+    public bool HasBaseline { get; }
 
     /// <summary>A short description such as <c>64→16→64 (Sigmoid, Sigmoid), BinaryCrossEntropy</c>.</summary>
     public string Topology { get; }
@@ -153,8 +165,11 @@ public sealed class ImportedModel
         }
     }
 
-    /// <summary>The weight file's CRC-32, as <c>edgeae inspect</c> prints it (the packet model id is folded from it).</summary>
-    public uint WeightFileChecksum => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_weightFile.AsSpan(_weightFile.Length - 4));
+    /// <summary>The weight file's CRC-32, as <c>edgeae inspect</c> prints it.</summary>
+    public uint WeightFileChecksum => AutoencoderData.ChecksumOf(_weightFile);
+
+    /// <summary>The model id the weight file's packets carry (its CRC-32 folded, docs/packet-format.md).</summary>
+    public ushort PacketModelId => Compression.PacketFormat.ModelId(WeightFileChecksum);
 
     private static PreparedFile Prepare(string path, Action<Stream> write)
     {

@@ -107,23 +107,7 @@ public static class OnnxExporter
             DocString = doc,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = options.Opset });
-        Metadata(model, AutoencoderBuilder.LossKey, ((LossKind)data.Loss).ToString());
-        Metadata(model, "edgeae.part", options.Part.ToString().ToLowerInvariant());
-        Metadata(model, "edgeae.precision", "int8");
-        if (options.Part == OnnxGraphPart.Autoencoder)
-        {
-            Metadata(model, AutoencoderBuilder.CodeKey, CodeName);
-        }
-
-        if (data.NormalizationKind != (byte)NormalizationKind.None)
-        {
-            Metadata(model, AutoencoderBuilder.NormalizationKey, data.NormalizationKind == (byte)NormalizationKind.Scale ? "scale" : "standardize");
-            Metadata(model, AutoencoderBuilder.NormalizationOffsetKey, AutoencoderData.FormatFloats(data.NormalizationOffset));
-            Metadata(model, AutoencoderBuilder.NormalizationScaleKey, AutoencoderData.FormatFloats(data.NormalizationScale));
-        }
-
-        // The packet codec's code ranges (quantize keeps the float32 file's): a server decoding packets needs them.
-        CodeRangeMetadata(model, data.CodecBits, data.CodecMin, data.CodecMax);
+        EdgeAeMetadata.WriteInt8(model, data, options.Part);
         return model;
     }
 
@@ -207,33 +191,11 @@ public static class OnnxExporter
             DocString = $"An EdgeAe autoencoder: {data.Describe()}",
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = options.Opset });
-        Metadata(model, AutoencoderBuilder.LossKey, data.Loss.ToString());
-        Metadata(model, "edgeae.part", options.Part.ToString().ToLowerInvariant());
-        if (options.Part == OnnxGraphPart.Autoencoder)
-        {
-            Metadata(model, AutoencoderBuilder.CodeKey, CodeName);
-        }
 
-        if (data.Normalization.Kind != NormalizationKind.None)
-        {
-            Metadata(model, AutoencoderBuilder.NormalizationKey, data.Normalization.Kind == NormalizationKind.Scale ? "scale" : "standardize");
-            Metadata(model, AutoencoderBuilder.NormalizationOffsetKey, AutoencoderData.FormatFloats(data.Normalization.Offset.ToArray()));
-            Metadata(model, AutoencoderBuilder.NormalizationScaleKey, AutoencoderData.FormatFloats(data.Normalization.Scale.ToArray()));
-        }
-
-        CodeRangeMetadata(model, data.CodecBits, data.CodecMin, data.CodecMax);
+        // What ONNX has no place for (loss, code, normalisation, code range, threshold, baseline, fingerprints): EdgeAe's
+        // metadata keys. The weight file's own CRC-32 when exported from one (unknown optional sections included).
+        EdgeAeMetadata.Write(model, data, options.Part, data.SourceChecksum ?? data.Checksum());
         return model;
-    }
-
-    /// <summary><c>edgeae.code_bits</c>, <c>edgeae.code_min</c> and <c>edgeae.code_max</c> when the file has a code range.</summary>
-    private static void CodeRangeMetadata(ModelProto model, int bits, float[] min, float[] max)
-    {
-        if (bits != 0)
-        {
-            Metadata(model, AutoencoderBuilder.CodeBitsKey, bits.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Metadata(model, AutoencoderBuilder.CodeMinKey, AutoencoderData.FormatFloats(min));
-            Metadata(model, AutoencoderBuilder.CodeMaxKey, AutoencoderData.FormatFloats(max));
-        }
     }
 
     /// <summary>
@@ -270,8 +232,6 @@ public static class OnnxExporter
             Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
         };
     }
-
-    private static void Metadata(ModelProto model, string key, string value) => model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
 
     /// <summary>The IR version that goes with an opset (ONNX's versioning table).</summary>
     private static long IrVersion(int opset) => opset switch

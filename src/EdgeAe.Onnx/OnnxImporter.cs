@@ -64,10 +64,31 @@ public static class OnnxImporter
         (AutoencoderData data, IReadOnlyList<string> notes) = AutoencoderBuilder.Build(network, options);
         NetworkStep[] dense = network.Steps.Where(s => s.Kind == StepKind.Dense).ToArray();
         ImportedLayer[] layers = data.Layers.Select((l, i) => new ImportedLayer(l.Role, l.InputWidth, l.Width, l.Activation, dense[i].Describe())).ToArray();
-        byte[] weightFile = data.ToWeightFile();
-        uint checksum = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(weightFile.AsSpan(weightFile.Length - 4));
+        byte[] weightFile = WeightFileOf(data, source);
+        uint checksum = AutoencoderData.ChecksumOf(weightFile);
         string declaration = DeclarationWriter.Write(data, network, options, Path.GetFileName(weightsFileName), checksum, notes);
         return new ImportedModel(data, layers, declaration, weightFile, notes, options.ClassName);
+    }
+
+    /// <summary>
+    /// The weight file of an import, checked by the format's own reader: every value restored from the metadata was
+    /// validated on the way in, so a refusal here is a defect, but it must still end as the import's one exception.
+    /// </summary>
+    private static byte[] WeightFileOf(AutoencoderData data, string source)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = data.ToWeightFile();
+        }
+        catch (ArgumentException e)
+        {
+            throw new OnnxImportException(OnnxImportError.Malformed, $"{source}: the graph and its metadata do not make a valid weight file: {e.Message}", inner: e);
+        }
+
+        return IO.Format.WeightFileFormat.TryParse(bytes, out _, out string error)
+            ? bytes
+            : throw new OnnxImportException(OnnxImportError.Malformed, $"{source}: the graph and its metadata do not make a valid weight file: {error}");
     }
 
     /// <summary>Imports <paramref name="onnxPath"/> and writes the declaration and the weight file, both or neither.</summary>

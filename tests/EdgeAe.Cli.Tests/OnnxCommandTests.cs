@@ -44,6 +44,59 @@ public sealed class OnnxCommandTests(TrainedDigits trained) : IClassFixture<Trai
     }
 
     [Fact]
+    public void A_calibrated_code_quantised_weight_file_comes_back_whole_with_its_packet_model_id()
+    {
+        // Standardised data, a linear code (its range measured in training, 'qant'), a threshold (calibrate, 'anom'),
+        // the PCA baseline train stores ('pcab'): every section a weight file can hold.
+        string model = _tool.PathOf("Se.cs");
+        File.WriteAllText(model, """
+            using EdgeAe;
+
+            [Autoencoder(Input = 64, Loss = Loss.SquaredError, Seed = 3)]
+            [Encoder(24, Activation.Tanh)]
+            [Code(8, Activation.Linear)]
+            [Decoder(24, Activation.Tanh)]
+            [Output(Activation.Linear)]
+            public partial class SeAe;
+            """);
+        string trained = _tool.PathOf("se.eaw"), calibrated = _tool.PathOf("se.cal.eaw"), onnx = _tool.PathOf("se.onnx");
+        string declaration = _tool.PathOf("Imported.cs"), imported = _tool.PathOf("imported.eaw");
+        ToolRun train = _tool.Run("train", "--model", model, "--standardize", "--code-bits", "8", "--epochs", "2", "--no-plots", "--out", trained);
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Equal(0, _tool.Run("calibrate", "--weights", trained, "--model", model, "--method", "percentile:99", "--out", calibrated).ExitCode);
+        Assert.Equal(0, _tool.Run("export", "--weights", calibrated, "--onnx", onnx).ExitCode);
+        ToolRun import = _tool.Run("import", onnx, "--out", declaration, "--weights", imported);
+        Assert.True(import.ExitCode == 0, import.ToString());
+        Assert.Contains("anomaly threshold: ", import.Output);
+        Assert.Contains("weight file: the one exported, byte for byte", import.Output);
+
+        // The same file, so the same CRC-32 and the same packet model id.
+        Assert.Equal(File.ReadAllBytes(calibrated), File.ReadAllBytes(imported));
+        string[] Inspect(string weights) => _tool.Run("inspect", weights).Output.Split('\n')
+            .Where(l => l.StartsWith("normalisation:", StringComparison.Ordinal) || l.StartsWith("code quantisation:", StringComparison.Ordinal)
+                || l.StartsWith("anomaly threshold:", StringComparison.Ordinal) || l.StartsWith("PCA baseline:", StringComparison.Ordinal) || l.StartsWith("checksum:", StringComparison.Ordinal))
+            .ToArray();
+        string[] original = Inspect(calibrated);
+        Assert.Equal(5, original.Length);
+        Assert.Contains("anomaly threshold: ", original[3]);
+        Assert.Contains("(percentile:99 on 1797 scores)", original[3]);
+        Assert.Equal(original, Inspect(imported));
+
+        // eval gives the same figures, the PCA baseline's included; compress without --bits (the stored code range)
+        // writes the same packets, model id included.
+        string[] Figures(ToolRun run) => run.Output.Split('\n').Where(l => l.StartsWith("mean ", StringComparison.Ordinal) || l.StartsWith("MSE ", StringComparison.Ordinal)
+            || l.StartsWith("PSNR ", StringComparison.Ordinal) || l.StartsWith("PCA baseline", StringComparison.Ordinal)).ToArray();
+        ToolRun before = _tool.Run("eval", "--weights", calibrated, "--model", model);
+        ToolRun after = _tool.Run("eval", "--weights", imported, "--model", declaration);
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Equal(4, Figures(before).Length);
+        Assert.Equal(Figures(before), Figures(after));
+        Assert.Equal(0, _tool.Run("compress", "--weights", calibrated, "--model", model, "--out", _tool.PathOf("before.bin")).ExitCode);
+        Assert.Equal(0, _tool.Run("compress", "--weights", imported, "--model", declaration, "--out", _tool.PathOf("after.bin")).ExitCode);
+        Assert.Equal(File.ReadAllBytes(_tool.PathOf("before.bin")), File.ReadAllBytes(_tool.PathOf("after.bin")));
+    }
+
+    [Fact]
     public void An_unsupported_graph_is_one_line_and_writes_nothing()
     {
         string onnx = _tool.PathOf("digits.onnx");

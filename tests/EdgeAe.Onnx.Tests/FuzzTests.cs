@@ -20,11 +20,7 @@ public sealed class FuzzTests
 
     private static readonly string[] AttributeNames = ["alpha", "beta", "transA", "transB", "perm", "axis", "allowzero", "broadcast", "value", "value_ints", "value_float"];
 
-    private static readonly string[] MetadataKeys =
-    [
-        AutoencoderBuilder.LossKey, AutoencoderBuilder.CodeKey, AutoencoderBuilder.NormalizationKey, AutoencoderBuilder.NormalizationOffsetKey,
-        AutoencoderBuilder.NormalizationScaleKey, AutoencoderBuilder.CodeBitsKey, AutoencoderBuilder.CodeMinKey, AutoencoderBuilder.CodeMaxKey,
-    ];
+    private static readonly string[] MetadataKeys = EdgeAeMetadata.Keys;
 
     [Fact]
     public void Random_edits_only_ever_end_in_the_typed_error()
@@ -86,6 +82,8 @@ public sealed class FuzzTests
             CodecBits = 8,
             CodecMin = [-1f, -1f, -1f],
             CodecMax = [1f, 1f, 1f],
+            Threshold = new Anomaly.AnomalyThreshold(0.25f, new Anomaly.CalibrationMethod(Anomaly.CalibrationKind.MeanStd, 3), 100),
+            Baseline = new BaselineData(100, 2f, new float[8], [1f, 0.5f], Enumerable.Range(0, 16).Select(i => i / 16f).ToArray()),
         };
         string conformance = Path.Combine(AppContext.BaseDirectory, "Conformance");
         return
@@ -245,7 +243,15 @@ public sealed class FuzzTests
                     model.MetadataProps.Add(new StringStringEntryProto
                     {
                         Key = MetadataKeys[random.Next(MetadataKeys.Length)],
-                        Value = random.Next(3) switch { 0 => "8", 1 => "scale", _ => string.Join(",", Enumerable.Range(0, random.Next(10)).Select(_ => random.Next(-2, 3))) },
+                        Value = random.Next(6) switch
+                        {
+                            0 => "8",
+                            1 => "scale",
+                            2 => $"0x{random.Next():X8}",
+                            3 => $"percentile:{random.Next(-1, 101)}",
+                            4 => Convert.ToBase64String(Enumerable.Range(0, 4 * random.Next(20)).Select(_ => (byte)random.Next(256)).ToArray()),
+                            _ => string.Join(",", Enumerable.Range(0, random.Next(10)).Select(_ => random.Next(-2, 3))),
+                        },
                     });
                     break;
                 case 14:

@@ -178,35 +178,3 @@ public sealed class SaveTests : IDisposable
         Assert.Equal("16→8→4→8→16 (Relu, Relu, Relu, Sigmoid), BinaryCrossEntropy", OnnxImporter.Import(PathOf("again.onnx")).Topology);
     }
 }
-
-/// <summary>What ONNX has no place for travels in metadata_props and comes back into the weight file.</summary>
-public sealed class MetadataTests
-{
-    [Fact]
-    public void Normalisation_code_ranges_loss_and_code_survive_export_and_import()
-    {
-        var reference = new ReferenceAe(6, [8, 3, 8], ["Tanh", "Linear"]);
-        var data = new AutoencoderData
-        {
-            InputSize = 8,
-            Loss = LossKind.SquaredError,
-            TiedWeights = false,
-            Layers =
-            [
-                new DenseLayer(LayerRole.Code, 8, 3, ActivationKind.Tanh, reference.W[0], reference.B[0]),
-                new DenseLayer(LayerRole.Output, 3, 8, ActivationKind.Linear, reference.W[1], reference.B[1]),
-            ],
-            Normalization = new Data.Normalization(Data.NormalizationKind.Standardize, [1, 2, 3, 4, 5, 6, 7, 8], [0.5f, 1, 2, 4, 8, 16, 32, 64]),
-            CodecBits = 16,
-            CodecMin = [-1f, -0.5f, -0.25f],
-            CodecMax = [1f, 0.5f, 0.3f],
-        };
-        byte[] onnx = OnnxExporter.Build(data, new OnnxExportOptions(), "Meta").ToByteArray();
-        ImportedModel imported = OnnxImporter.Import(onnx, "meta.onnx");
-        Assert.True(EdgeAe.IO.Format.WeightFileFormat.TryParse(imported.WeightFile.ToArray(), out EdgeAe.IO.Format.WeightFileData? file, out _));
-        Assert.Equal(data.ToWeightFile(), imported.WeightFile.ToArray());
-        Assert.Equal(16, file!.CodecBits);
-        Assert.Equal(data.CodecMax, file.CodecMax);
-        Assert.Contains("loss: SquaredError, from the metadata (edgeae.loss)", imported.Notes);
-    }
-}

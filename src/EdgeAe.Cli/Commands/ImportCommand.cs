@@ -125,7 +125,7 @@ internal sealed class ImportCommand(CliEnvironment environment) : EdgeAeCommand<
             Environment.Line("  " + note);
         }
 
-        Environment.Line($"→ {Path.GetFullPath(declaration)} (class {model.ClassName}) and {Path.GetFullPath(weights)} (CRC-32 0x{model.WeightFileChecksum:X8})");
+        Environment.Line($"→ {Path.GetFullPath(declaration)} (class {model.ClassName}) and {Path.GetFullPath(weights)} (CRC-32 0x{model.WeightFileChecksum:X8}, packet model id 0x{model.PacketModelId:X4})");
         return CommandLine.Success;
     }
 }
