@@ -125,17 +125,23 @@ internal static class EdgeAeMetadata
             notes.Add($"normalisation: {normalization.Kind}, from the metadata (stored in the weight file)");
         }
 
-        var bound = new List<string>();
-        if (bits != 0)
+        var left = new List<string>();
+        if (bits != 0 && sameModel)
         {
-            (sameModel ? notes : bound).Add(sameModel ? $"code range: {bits} bits per code value, from the metadata (stored in the weight file)" : "the code range");
+            notes.Add($"code range: {bits} bits per code value, from the metadata (stored in the weight file)");
+        }
+        else if (bits != 0)
+        {
+            left.Add("the code range");
         }
 
-        if (threshold is not null)
+        if (threshold is not null && sameModel)
         {
-            (sameModel ? notes : bound).Add(sameModel
-                ? $"anomaly threshold: {threshold.Threshold.ToString("R", CultureInfo.InvariantCulture)} ({threshold.Method} on {threshold.SampleCount} scores), from the metadata (stored in the weight file)"
-                : "the anomaly threshold");
+            notes.Add($"anomaly threshold: {threshold.Threshold.ToString("R", CultureInfo.InvariantCulture)} ({threshold.Method} on {threshold.SampleCount} scores), from the metadata (stored in the weight file)");
+        }
+        else if (threshold is not null)
+        {
+            left.Add("the anomaly threshold");
         }
 
         if (baseline is not null)
@@ -145,9 +151,9 @@ internal static class EdgeAeMetadata
 
         string differs = sameModel ? string.Empty
             : $"this graph's model is not the one exported (its topology, loss and code layer included, and parameters give {ParametersCrcKey} {Hex(parameters)}; the metadata say {Hex(exportedParameters!.Value)})";
-        if (bound.Count > 0)
+        if (left.Count > 0)
         {
-            notes.Add($"not restored: {string.Join(" and ", bound)} in the metadata, computed for the exported model: {differs}; calibrate them again for it (edgeae train --code-bits, edgeae calibrate)");
+            notes.Add($"not restored: {string.Join(" and ", left)} in the metadata, computed for the exported model: {differs}; calibrate them again for it (edgeae train --code-bits, edgeae calibrate)");
         }
 
         AutoencoderData restored = model with
@@ -163,7 +169,7 @@ internal static class EdgeAeMetadata
         {
             uint written = restored.Checksum();
             notes.Add(written == exported
-                ? $"weight file: the one exported, byte for byte (CRC-32 {Hex(written)}), so packets keep their model id 0x{PacketFormat.ModelId(written):X4}"
+                ? $"weight file: the one exported (the same CRC-32, {Hex(written)}), so packets keep their model id 0x{PacketFormat.ModelId(written):X4}"
                 : $"weight file: CRC-32 {Hex(written)} (packet model id 0x{PacketFormat.ModelId(written):X4}), not the exported file's {Hex(exported)} (model id 0x{PacketFormat.ModelId(exported):X4}): "
                     + (sameModel ? "the metadata were edited after the export, or the exported file held sections this EdgeAe does not read" : differs));
         }
