@@ -216,7 +216,7 @@ internal static class GeneratedMembers
 
         m.Fields("_codeMin", "_codeScale", "_codeRangeSet");
         m.Add("PacketModelId", GeneratedMemberKind.Property);
-        m.Methods("SetCodeRange", "EncodePacket", "EncodeForPacket", "WritePacketBody");
+        m.Methods("SetCodeRange", "EncodePacket", "EncodeForPacket", "WritePacketBody", "CheckPacketArguments", "WritePacketSequence", "WritePacketScore");
     }
 
     /// <summary>ModelEmitter.WriteNanoAnomaly, with its window and smoother classes.</summary>
@@ -237,7 +237,7 @@ internal static class GeneratedMembers
     /// <summary>ModelEmitter.WriteCodecConstants: both flavours.</summary>
     private static void CodecConstants(Members m, TopologySpec spec)
     {
-        m.Constants("CodeBits", "PacketLength", "SequencedPacketLength");
+        m.Constants("CodeBits", "PacketLength", "SequencedPacketLength", "ScoredPacketLength");
         if (spec.BakesWeights)
         {
             m.Add("BakedPacketModelId", GeneratedMemberKind.Constant);
