@@ -390,50 +390,6 @@ public sealed class CodecTests
     }
 
     [Fact]
-    public void Streams_and_batches_frame_each_packet_by_its_version()
-    {
-        var model = new CodecDigitsAe();
-        var codec = new PacketCodec(model, CodecDigitsAe.CodeQuantizer, 0x1234);
-        Dataset digits = BundledData.Digits();
-        var bytes = new List<byte>();
-        var expected = new List<float[]>();
-        for (int i = 0; i < 9; i++)
-        {
-            var packet = new byte[i % 3 == 0 ? codec.PacketLength : codec.SequencedPacketLength];
-            if (i % 3 == 0)
-            {
-                codec.Encode(digits[i], packet);
-            }
-            else
-            {
-                codec.Encode(digits[i], (uint)(1000 + i), packet);
-            }
-
-            bytes.AddRange(packet);
-            var reconstruction = new float[64];
-            codec.Decode(packet, reconstruction);
-            expected.Add(reconstruction);
-        }
-
-        byte[] all = [.. bytes];
-        Assert.Equal(expected, codec.DecodeStream(new MemoryStream(all)).ToArray());
-        var batch = new float[9 * 64];
-        Assert.Equal(9, codec.DecodeBatch(all, batch));
-        Assert.Equal(expected.SelectMany(r => r).ToArray(), batch);
-
-        PacketException e = Assert.Throws<PacketException>(() => codec.DecodeStream(new MemoryStream(all[..^3])).ToArray());
-        Assert.Equal((PacketErrorReason.Truncated, 8L), (e.Reason, e.PacketIndex));
-        e = Assert.Throws<PacketException>(() => codec.DecodeBatch(all[..^3], batch));
-        Assert.Equal((PacketErrorReason.Truncated, 8L), (e.Reason, e.PacketIndex));
-
-        // A corrupted header inside the stream: framed like the packet before it, then reported by the check byte.
-        byte[] corrupt = (byte[])all.Clone();
-        corrupt[codec.PacketLength + codec.SequencedPacketLength] = 0x71;
-        e = Assert.Throws<PacketException>(() => codec.DecodeStream(new MemoryStream(corrupt)).ToArray());
-        Assert.Equal((PacketErrorReason.ChecksumMismatch, 2L), (e.Reason, e.PacketIndex));
-    }
-
-    [Fact]
     public void Random_byte_strings_are_rejected_and_the_check_byte_passes_garbage_at_its_predicted_rate()
     {
         var codec = new PacketCodec(new CodecDigitsAe(), CodecDigitsAe.CodeQuantizer, 0x1234);
