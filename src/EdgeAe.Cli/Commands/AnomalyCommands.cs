@@ -365,13 +365,16 @@ internal sealed class DetectCommand(CliEnvironment environment) : EdgeAeCommand<
         {
             // A cache holds normalised rows. Normalisations work feature by feature, so frames normalised one by one form the
             // window the weight file's normalisation would give when it is the cache's, once per frame.
+            if (settings.Window is null)
+            {
+                return new DetectData(DataLoader.OpenCache(path, "--data", settings.DataOptions, handle, settings.Weights!, normalization), Path.GetFileName(path), Normalized: true);
+            }
+
             DataCache cache = DataLoader.OpenCache(path, "--data", settings.DataOptions, frameWidth, takes);
             if (!DataLoader.Repeat(cache.Normalization, frames).Equals(normalization))
             {
                 cache.Dispose();
-                throw new CliException(settings.Window is null
-                    ? $"--data {Path.GetFileName(path)} was prepared with the normalisation {DataLoader.Describe(cache.Normalization)} but --weights {settings.Weights} holds {DataLoader.Describe(normalization)}: prepare the data with the weight file's normalisation, or give the CSV/IDX file"
-                    : $"--data {Path.GetFileName(path)} was prepared with the normalisation {DataLoader.Describe(cache.Normalization)} per frame, but --weights {settings.Weights} normalises windows of {frames} frames with {DataLoader.Describe(normalization)}: prepare the frames so that their normalisation, repeated for every frame, is the weight file's (one --scale for all features, or none), or give the CSV/IDX file");
+                throw new CliException($"--data {Path.GetFileName(path)} was prepared with the normalisation {DataLoader.Describe(cache.Normalization)} per frame, but --weights {settings.Weights} normalises windows of {frames} frames with {DataLoader.Describe(normalization)}: prepare the frames so that their normalisation, repeated for every frame, is the weight file's (one --scale for all features, or none), or give the CSV/IDX file");
             }
 
             return new DetectData(cache, Path.GetFileName(path), Normalized: true);
