@@ -82,6 +82,34 @@ public sealed class FleetCommandTests(TrainedDigits trained) : IClassFixture<Tra
         AssertOneLine(_tool.Run("simulate", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--bits", "8", "--devices", "2", "--count", "1"), $"cannot connect to the broker at mqtt://127.0.0.1:{closed}:");
     }
 
+    [Fact]
+    public void Simulate_with_device_scores_refuses_a_row_whose_score_is_not_finite_before_connecting()
+    {
+        // Squared error of values near float.MaxValue overflows: the score is +∞, which a scored packet cannot carry.
+        string model = _tool.PathOf("Se.cs");
+        File.WriteAllText(model, """
+            namespace Demo;
+
+            [Autoencoder(Input = 4, Loss = Loss.SquaredError, Seed = 7)]
+            [Code(2, Activation.Tanh)]
+            [Output(Activation.Linear)]
+            public partial class SeAe;
+            """);
+        string small = _tool.PathOf("small.csv"), huge = _tool.PathOf("huge.csv"), weights = _tool.PathOf("se.eaw");
+        File.WriteAllLines(small, Enumerable.Range(0, 40).Select(r => string.Join(',', Enumerable.Range(0, 4).Select(c => ((r + c) % 7 / 7.0).ToString(System.Globalization.CultureInfo.InvariantCulture)))));
+        File.WriteAllLines(huge, ["0.5,0.5,0.5,0.5", "3e38,3e38,3e38,3e38"]);
+        ToolRun trainedSe = _tool.Run("train", "--model", model, "--data", small, "--epochs", "1", "--code-bits", "8", "--no-plots", "--out", weights);
+        Assert.True(trainedSe.ExitCode == 0, trainedSe.ToString());
+
+        int closed = ClosedPort();
+        AssertOneLine(_tool.Run("simulate", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--model", model, "--data", huge, "--devices", "1", "--count", "2", "--device-score"),
+            "row 1 of huge.csv has no finite anomaly score (a NaN or infinite value): a scored packet cannot carry it; fix the data or leave out --device-score");
+
+        // Without --device-score the same rows are sequenced packets: the broker is the next problem.
+        AssertOneLine(_tool.Run("simulate", "--broker", $"mqtt://127.0.0.1:{closed}", "--weights", weights, "--model", model, "--data", huge, "--devices", "1", "--count", "2"),
+            $"cannot connect to the broker at mqtt://127.0.0.1:{closed}:");
+    }
+
     private static int ClosedPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -335,14 +335,17 @@ internal sealed class SimulateCommand(CliEnvironment environment) : AsyncCommand
             if (!settings.DeviceScore)
             {
                 codec.Encode(data[i], 0, packets[i]);
+                continue;
             }
-            else if (float.IsFinite(codec.Model.ScorePortable(data[i])))
+
+            try
             {
                 codec.Encode(data[i], 0, packets[i], out _);
             }
-            else
+            catch (ArgumentException e) when (e.ParamName == "input")
             {
-                throw new CliException(FormattableString.Invariant($"row {i} of {raw.Name} has no finite anomaly score (a NaN or infinite value): a scored packet cannot carry it; fix the data or leave out --device-score"));
+                // The codec refuses a non-finite score before writing (the packet length was checked above it).
+                throw new CliException(FormattableString.Invariant($"row {i} of {raw.Name} has no finite anomaly score (a NaN or infinite value): a scored packet cannot carry it; fix the data or leave out --device-score"), inner: e);
             }
         }
 
