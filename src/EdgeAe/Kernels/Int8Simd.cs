@@ -437,7 +437,7 @@ internal readonly struct Int8x256 : IInt8Simd<Vector256<int>>
     {
         if (Avx512F.VL.IsSupported)
         {
-            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref destination, offset)), Avx512F.VL.ConvertToVector128SByte(q).AsInt64().ToScalar());
+            Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref destination, offset)), Avx512F.VL.ConvertToVector128SByteWithSaturation(q).AsInt64().ToScalar());
             return;
         }
 
