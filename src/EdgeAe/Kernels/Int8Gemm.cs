@@ -34,26 +34,26 @@ internal static class Int8Gemm<Q, TVec>
     private const int RowSegments = 8;
 
     /// <summary>
-    /// Rows of a multi-row tile: three on the x86 rungs below 512 bits, where only 16 registers exist (VEX): 3 rows × 4
-    /// segments = 12 accumulators, the rows' codes (one broadcast per row for VPDPBUSD; magnitudes and codes for
-    /// VPSIGNB/VPMADDUBSW, some read back from the stack) and one weight vector; else four.
+    /// Rows of a multi-row tile: three on the x86 rungs below 512 bits where only 16 registers exist (VEX, no AVX-512):
+    /// 3 rows × 4 segments = 12 accumulators, the rows' codes (one broadcast per row for VPDPBUSD; magnitudes and codes
+    /// for VPSIGNB/VPMADDUBSW, some read back from the stack) and one weight vector; else four.
     /// </summary>
     private static bool ThreeRowTiles
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Q.Count is 8 or 4 && Ssse3.IsSupported;
+        get => Q.Count is 8 or 4 && Ssse3.IsSupported && !Avx512F.VL.IsSupported;
     }
 
     /// <summary>
-    /// Segments of a multi-row tile: four (16 accumulators where 32 vector registers exist — 512-bit vectors — or 12 in
-    /// three-row tiles), else three (four rows × 3 = 12 accumulators). Blocks of four split the usual power-of-two
-    /// widths evenly, where blocks of three leave a block of one or two segments, too few dot-product chains to hide
-    /// the multiplies' latency.
+    /// Segments of a multi-row tile: four where 32 vector registers exist on x86 (AVX-512: 4 × 4 = 16 accumulators) or
+    /// in three-row tiles (12), else three (four rows × 3 = 12 accumulators). Blocks of four split the usual
+    /// power-of-two widths evenly, where blocks of three leave a block of one or two segments, too few dot-product
+    /// chains to hide the multiplies' latency.
     /// </summary>
     private static int TileSegments
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Q.Count == 16 || ThreeRowTiles ? 4 : 3;
+        get => Q.Count == 16 || ThreeRowTiles || (Avx512F.VL.IsSupported && Q.Count is 8 or 4) ? 4 : 3;
     }
 
     /// <summary>
@@ -136,7 +136,6 @@ internal static class Int8Gemm<Q, TVec>
     {
         int n = L.Outputs, lanes = Q.Count;
         ref byte block = ref Unsafe.Add(ref packed, L.PackedOffset);
-        ref int header = ref Unsafe.As<byte, int>(ref block);
 
         // Segment offsets from the tile's first column; only a row's last segment is pulled back to overlap.
         int column = segment * lanes;
@@ -220,50 +219,75 @@ internal static class Int8Gemm<Q, TVec>
             w = ref Unsafe.Add(ref w, quadRow);
         }
 
+        // The epilogue runs in its own methods, four segments of a row at a time, from copies of the accumulators:
+        // inlined here it exceeded the JIT's inlining budget for one method, calls were left in it (to Vector512 helpers
+        // among them), and every accumulator live across a call was spilled to the stack and reloaded inside the loop
+        // above (all vector registers are volatile in the System V ABI) — the M1 int8 batch encode took longer than
+        // float32's on an Intel Xeon with AVX-512. Four segments stay within the budget even with Reconstruct's stores.
+        // All of them are stored before the first call: one still in a register during a call was spilled inside the loop.
+        var tile = new TileAccumulators
+        {
+            Row0 = new Accumulators { A0 = a00, A1 = a01, A2 = a02, A3 = a03 },
+            Row0High = new Accumulators { A0 = a04, A1 = a05, A2 = a06, A3 = a07 },
+            Row1 = new Accumulators { A0 = a10, A1 = a11, A2 = a12, A3 = a13 },
+            Row2 = new Accumulators { A0 = a20, A1 = a21, A2 = a22, A3 = a23 },
+            Row3 = new Accumulators { A0 = a30, A1 = a31, A2 = a32, A3 = a33 },
+        };
+        Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, in tile.Row0);
+        switch (Unsafe.SizeOf<K>())
+        {
+            case <= 4: break;
+            case 5: Epilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
+            case 6: Epilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
+            case 7: Epilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
+            default: Epilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
+        }
+
+        if (Unsafe.SizeOf<R>() > 1) Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + 1, column, 0, last, in tile.Row1);
+        if (Unsafe.SizeOf<R>() > 2) Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + 2, column, 0, last, in tile.Row2);
+        if (Unsafe.SizeOf<R>() > 3) Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + 3, column, 0, last, in tile.Row3);
+    }
+
+    /// <summary>A tile's accumulators, four segments of a row per field (row 0 has up to eight).</summary>
+    private struct TileAccumulators
+    {
+        public Accumulators Row0, Row0High, Row1, Row2, Row3;
+    }
+
+    /// <summary>Up to four segments' accumulators of one row of a tile, handed from its product loop to <see cref="Epilogue"/>.</summary>
+    private struct Accumulators
+    {
+        public TVec A0, A1, A2, A3;
+    }
+
+    /// <summary>
+    /// Requantises, activates and stores segments <paramref name="first"/>.. of one row of a tile (<see cref="Tile"/>):
+    /// <typeparamref name="K"/> of them (at most four; more are read as four), from <paramref name="column"/>, the
+    /// row's last one pulled back to <paramref name="last"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Epilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int first, int last, in Accumulators acc)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+        where K : struct, IConstant
+    {
+        int lanes = Q.Count;
+        int s0 = Math.Min(first * lanes, last), s1 = Math.Min((first + 1) * lanes, last);
+        int s2 = Math.Min((first + 2) * lanes, last), s3 = Math.Min((first + 3) * lanes, last);
+        ref int header = ref Unsafe.As<byte, int>(ref block);
         var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
-        // Four segments at a time when the activation is a table and the rung looks tables up four vectors at once. The
-        // conditions the JIT knows while importing come first: for other tiles it drops this block before inlining, so
-        // the block never spends the inlining budget the tile's own Finish calls need.
+        // Four segments at once when the activation is a table and the rung looks tables up four vectors at once. The
+        // conditions the JIT knows while importing come first: for other rows it drops this block before inlining, so
+        // the block never spends the inlining budget the row's own Finish calls need.
         if (Unsafe.SizeOf<K>() >= 4 && (typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
         {
-            FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01, s2, a02, s3, a03);
-            if (Unsafe.SizeOf<K>() == 8)
-            {
-                FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05, s6, a06, s7, a07);
-            }
-            else
-            {
-                if (Unsafe.SizeOf<K>() > 4) FinishPair<L, A, E, K, N5>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05);
-                if (Unsafe.SizeOf<K>() > 6) FinishPair<L, A, E, K, N7>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s6, a06, s7, a07);
-            }
-
-            if (Unsafe.SizeOf<R>() > 1) FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s0, a10, s1, a11, s2, a12, s3, a13);
-            if (Unsafe.SizeOf<R>() > 2) FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s0, a20, s1, a21, s2, a22, s3, a23);
-            if (Unsafe.SizeOf<R>() > 3) FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s0, a30, s1, a31, s2, a32, s3, a33);
+            FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, acc.A0, s1, acc.A1, s2, acc.A2, s3, acc.A3);
             return;
         }
 
-        FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01);
-        if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s2, a02, s3, a03);
-        if (Unsafe.SizeOf<K>() > 4) FinishPair<L, A, E, K, N5>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05);
-        if (Unsafe.SizeOf<K>() > 6) FinishPair<L, A, E, K, N7>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s6, a06, s7, a07);
-        if (Unsafe.SizeOf<R>() > 1)
-        {
-            FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s0, a10, s1, a11);
-            if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 1, column, s2, a12, s3, a13);
-        }
-
-        if (Unsafe.SizeOf<R>() > 2)
-        {
-            FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s0, a20, s1, a21);
-            if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 2, column, s2, a22, s3, a23);
-        }
-
-        if (Unsafe.SizeOf<R>() > 3)
-        {
-            FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s0, a30, s1, a31);
-            if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + 3, column, s2, a32, s3, a33);
-        }
+        FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, acc.A0, s1, acc.A1);
+        if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s2, acc.A2, s3, acc.A3);
     }
 
     /// <summary>
