@@ -225,33 +225,30 @@ internal static class Int8Gemm<Q, TVec>
         // above (all vector registers are volatile in the System V ABI) — the M1 int8 batch encode took longer than
         // float32's on an Intel Xeon with AVX-512. Four segments stay within the budget even with Reconstruct's stores.
         // All of them are stored before the first call: one still in a register during a call was spilled inside the loop.
+        // Rows 0..3 are adjacent, so one call finishes every row of the tile.
         var tile = new TileAccumulators
         {
             Row0 = new Accumulators { A0 = a00, A1 = a01, A2 = a02, A3 = a03 },
-            Row0High = new Accumulators { A0 = a04, A1 = a05, A2 = a06, A3 = a07 },
             Row1 = new Accumulators { A0 = a10, A1 = a11, A2 = a12, A3 = a13 },
             Row2 = new Accumulators { A0 = a20, A1 = a21, A2 = a22, A3 = a23 },
             Row3 = new Accumulators { A0 = a30, A1 = a31, A2 = a32, A3 = a33 },
+            Row0High = new Accumulators { A0 = a04, A1 = a05, A2 = a06, A3 = a07 },
         };
-        Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, in tile.Row0);
+        Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, Unsafe.SizeOf<R>(), column, 0, last, in tile.Row0);
         switch (Unsafe.SizeOf<K>())
         {
             case <= 4: break;
-            case 5: Epilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
-            case 6: Epilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
-            case 7: Epilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
-            default: Epilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High); break;
+            case 5: Epilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
+            case 6: Epilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
+            case 7: Epilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
+            default: Epilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
         }
-
-        if (Unsafe.SizeOf<R>() > 1) Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + 1, column, 0, last, in tile.Row1);
-        if (Unsafe.SizeOf<R>() > 2) Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + 2, column, 0, last, in tile.Row2);
-        if (Unsafe.SizeOf<R>() > 3) Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + 3, column, 0, last, in tile.Row3);
     }
 
-    /// <summary>A tile's accumulators, four segments of a row per field (row 0 has up to eight).</summary>
+    /// <summary>A tile's accumulators, four segments of a row per field, rows in order (row 0 has up to eight).</summary>
     private struct TileAccumulators
     {
-        public Accumulators Row0, Row0High, Row1, Row2, Row3;
+        public Accumulators Row0, Row1, Row2, Row3, Row0High;
     }
 
     /// <summary>Up to four segments' accumulators of one row of a tile, handed from its product loop to <see cref="Epilogue"/>.</summary>
@@ -261,12 +258,13 @@ internal static class Int8Gemm<Q, TVec>
     }
 
     /// <summary>
-    /// Requantises, activates and stores segments <paramref name="first"/>.. of one row of a tile (<see cref="Tile"/>):
-    /// <typeparamref name="K"/> of them (at most four; more are read as four), from <paramref name="column"/>, the
-    /// row's last one pulled back to <paramref name="last"/>.
+    /// Requantises, activates and stores segments <paramref name="first"/>.. of <paramref name="rows"/> rows of a tile
+    /// (<see cref="Tile"/>) from row <paramref name="row"/>, whose accumulators follow <paramref name="acc"/> in memory:
+    /// <typeparamref name="K"/> segments (at most four; more are read as four) from <paramref name="column"/>, the row's
+    /// last one pulled back to <paramref name="last"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Epilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int first, int last, in Accumulators acc)
+    private static void Epilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int rows, int column, int first, int last, ref readonly Accumulators acc)
         where L : struct, IInt8Layer
         where A : struct
         where E : struct
@@ -277,17 +275,22 @@ internal static class Int8Gemm<Q, TVec>
         int s2 = Math.Min((first + 2) * lanes, last), s3 = Math.Min((first + 3) * lanes, last);
         ref int header = ref Unsafe.As<byte, int>(ref block);
         var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
-        // Four segments at once when the activation is a table and the rung looks tables up four vectors at once. The
-        // conditions the JIT knows while importing come first: for other rows it drops this block before inlining, so
-        // the block never spends the inlining budget the row's own Finish calls need.
-        if (Unsafe.SizeOf<K>() >= 4 && (typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
+        for (int r = 0; r < rows; r++)
         {
-            FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, acc.A0, s1, acc.A1, s2, acc.A2, s3, acc.A3);
-            return;
-        }
+            ref readonly Accumulators a = ref Unsafe.Add(ref Unsafe.AsRef(in acc), r);
 
-        FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, acc.A0, s1, acc.A1);
-        if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s2, acc.A2, s3, acc.A3);
+            // Four segments at once when the activation is a table and the rung looks tables up four vectors at once. The
+            // conditions the JIT knows while importing come first: for other rows it drops this block before inlining,
+            // so the block never spends the inlining budget the row's own Finish calls need.
+            if (Unsafe.SizeOf<K>() >= 4 && (typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
+            {
+                FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + r, column, s0, a.A0, s1, a.A1, s2, a.A2, s3, a.A3);
+                continue;
+            }
+
+            FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + r, column, s0, a.A0, s1, a.A1);
+            if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + r, column, s2, a.A2, s3, a.A3);
+        }
     }
 
     /// <summary>
