@@ -219,13 +219,18 @@ internal static class Int8Gemm<Q, TVec>
             w = ref Unsafe.Add(ref w, quadRow);
         }
 
-        // The epilogue runs in its own methods, four segments of a row at a time, from copies of the accumulators:
-        // inlined here it exceeded the JIT's inlining budget for one method, calls were left in it (to Vector512 helpers
-        // among them), and every accumulator live across a call was spilled to the stack and reloaded inside the loop
-        // above (all vector registers are volatile in the System V ABI) — the M1 int8 batch encode took longer than
-        // float32's on an Intel Xeon with AVX-512. Four segments stay within the budget even with Reconstruct's stores.
-        // All of them are stored before the first call: one still in a register during a call was spilled inside the loop.
-        // Rows 0..3 are adjacent, so one call finishes every row of the tile.
+        // A single-row tile of up to four segments finishes inline: for small layers a call costs more than their
+        // epilogue (the digits int8 encode took 1.3x as long with one). Every other tile makes one call: inlined here,
+        // more segments exceeded the JIT's inlining budget for one method, calls were left in them (to Vector512
+        // helpers among them), and every accumulator live across a call was spilled to the stack and reloaded inside
+        // the loop above (all vector registers are volatile in the System V ABI) — the M1 int8 batch encode took longer
+        // than float32's on an Intel Xeon with AVX-512. So the accumulators go to memory first, rows 0..3 adjacent.
+        if (Unsafe.SizeOf<R>() == 1 && Unsafe.SizeOf<K>() <= 4)
+        {
+            Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, a00, a01, a02, a03);
+            return;
+        }
+
         var tile = new TileAccumulators
         {
             Row0 = new Accumulators { A0 = a00, A1 = a01, A2 = a02, A3 = a03 },
@@ -234,15 +239,33 @@ internal static class Int8Gemm<Q, TVec>
             Row3 = new Accumulators { A0 = a30, A1 = a31, A2 = a32, A3 = a33 },
             Row0High = new Accumulators { A0 = a04, A1 = a05, A2 = a06, A3 = a07 },
         };
-        Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, Unsafe.SizeOf<R>(), column, 0, last, in tile.Row0);
-        switch (Unsafe.SizeOf<K>())
+        if (Unsafe.SizeOf<R>() == 1)
         {
-            case <= 4: break;
-            case 5: Epilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
-            case 6: Epilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
-            case 7: Epilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
-            default: Epilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High); break;
+            WideRowEpilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, last, in tile);
         }
+        else
+        {
+            Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, Unsafe.SizeOf<R>(), column, last, in tile.Row0);
+        }
+    }
+
+    /// <summary>Finishes a single-row tile of five to eight segments (<see cref="Tile"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WideRowEpilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int last, in TileAccumulators tile)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+        where K : struct, IConstant
+    {
+        Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, tile.Row0.A0, tile.Row0.A1, tile.Row0.A2, tile.Row0.A3);
+
+        // Constant conditions, not a switch: the JIT drops the other branches while importing, before they spend the
+        // inlining budget.
+        ref readonly Accumulators high = ref tile.Row0High;
+        if (Unsafe.SizeOf<K>() == 8) Finish4<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
+        if (Unsafe.SizeOf<K>() == 7) Finish4<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
+        if (Unsafe.SizeOf<K>() == 6) Finish4<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
+        if (Unsafe.SizeOf<K>() == 5) Finish4<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
     }
 
     /// <summary>A tile's accumulators, four segments of a row per field, rows in order (row 0 has up to eight).</summary>
@@ -258,13 +281,31 @@ internal static class Int8Gemm<Q, TVec>
     }
 
     /// <summary>
-    /// Requantises, activates and stores segments <paramref name="first"/>.. of <paramref name="rows"/> rows of a tile
-    /// (<see cref="Tile"/>) from row <paramref name="row"/>, whose accumulators follow <paramref name="acc"/> in memory:
-    /// <typeparamref name="K"/> segments (at most four; more are read as four) from <paramref name="column"/>, the row's
-    /// last one pulled back to <paramref name="last"/>.
+    /// Requantises, activates and stores <paramref name="rows"/> rows of a multi-row tile (<see cref="Tile"/>) from row
+    /// <paramref name="row"/>, whose accumulators follow <paramref name="acc"/> in memory: <typeparamref name="K"/>
+    /// segments (at most four) from <paramref name="column"/>, the row's last one pulled back to <paramref name="last"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Epilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int rows, int column, int first, int last, ref readonly Accumulators acc)
+    private static void Epilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int rows, int column, int last, ref readonly Accumulators acc)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+        where K : struct, IConstant
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            ref readonly Accumulators a = ref Unsafe.Add(ref Unsafe.AsRef(in acc), r);
+            Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + r, column, 0, last, a.A0, a.A1, a.A2, a.A3);
+        }
+    }
+
+    /// <summary>
+    /// Requantises, activates and stores segments <paramref name="first"/>.. of row <paramref name="row"/>:
+    /// <typeparamref name="K"/> of them (at most four; more are read as four) from <paramref name="column"/>, the row's
+    /// last one pulled back to <paramref name="last"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish4<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int first, int last, TVec a0, TVec a1, TVec a2, TVec a3)
         where L : struct, IInt8Layer
         where A : struct
         where E : struct
@@ -275,22 +316,18 @@ internal static class Int8Gemm<Q, TVec>
         int s2 = Math.Min((first + 2) * lanes, last), s3 = Math.Min((first + 3) * lanes, last);
         ref int header = ref Unsafe.As<byte, int>(ref block);
         var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
-        for (int r = 0; r < rows; r++)
+
+        // Four segments at once when the activation is a table and the rung looks tables up four vectors at once. The
+        // conditions the JIT knows while importing come first: for other rows it drops this block before inlining, so
+        // the block never spends the inlining budget the row's own Finish calls need.
+        if (Unsafe.SizeOf<K>() >= 4 && (typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
         {
-            ref readonly Accumulators a = ref Unsafe.Add(ref Unsafe.AsRef(in acc), r);
-
-            // Four segments at once when the activation is a table and the rung looks tables up four vectors at once. The
-            // conditions the JIT knows while importing come first: for other rows it drops this block before inlining,
-            // so the block never spends the inlining budget the row's own Finish calls need.
-            if (Unsafe.SizeOf<K>() >= 4 && (typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
-            {
-                FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + r, column, s0, a.A0, s1, a.A1, s2, a.A2, s3, a.A3);
-                continue;
-            }
-
-            FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + r, column, s0, a.A0, s1, a.A1);
-            if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row + r, column, s2, a.A2, s3, a.A3);
+            FinishFour<L, A, E>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a0, s1, a1, s2, a2, s3, a3);
+            return;
         }
+
+        FinishPair<L, A, E, K, N1>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s0, a0, s1, a1);
+        if (Unsafe.SizeOf<K>() > 2) FinishPair<L, A, E, K, N3>(ref block, in requantization, ref y, yStride, ref z, ref zCodes, row, column, s2, a2, s3, a3);
     }
 
     /// <summary>
