@@ -239,7 +239,17 @@ internal static class Int8Gemm<Q, TVec>
             Row3 = new Accumulators { A0 = a30, A1 = a31, A2 = a32, A3 = a33 },
             Row0High = new Accumulators { A0 = a04, A1 = a05, A2 = a06, A3 = a07 },
         };
-        if (Unsafe.SizeOf<R>() == 1)
+        if (Unsafe.SizeOf<R>() == 1 && typeof(E) == typeof(FloatOutWithZ))
+        {
+            // Reconstruct's output row stores three things per segment: eight segments in one method exceeded the
+            // inlining budget again (calls to Finish and the stores were left in it), so two calls of four.
+            HalfRowEpilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, in tile.Row0);
+            if (Unsafe.SizeOf<K>() == 8) HalfRowEpilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
+            if (Unsafe.SizeOf<K>() == 7) HalfRowEpilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
+            if (Unsafe.SizeOf<K>() == 6) HalfRowEpilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
+            if (Unsafe.SizeOf<K>() == 5) HalfRowEpilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
+        }
+        else if (Unsafe.SizeOf<R>() == 1)
         {
             WideRowEpilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, last, in tile);
         }
@@ -248,6 +258,15 @@ internal static class Int8Gemm<Q, TVec>
             Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, Unsafe.SizeOf<R>(), column, last, in tile.Row0);
         }
     }
+
+    /// <summary>Finishes segments <paramref name="first"/>.. of a single-row tile (<see cref="Tile"/>): at most four.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void HalfRowEpilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int first, int last, in Accumulators acc)
+        where L : struct, IInt8Layer
+        where A : struct
+        where E : struct
+        where K : struct, IConstant
+        => Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, first, last, acc.A0, acc.A1, acc.A2, acc.A3);
 
     /// <summary>Finishes a single-row tile of five to eight segments (<see cref="Tile"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
