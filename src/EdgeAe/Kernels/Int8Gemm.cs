@@ -231,6 +231,33 @@ internal static class Int8Gemm<Q, TVec>
             return;
         }
 
+        if (Unsafe.SizeOf<R>() == 1 && typeof(E) != typeof(FloatOutWithZ))
+        {
+            ref int h = ref Unsafe.As<byte, int>(ref block);
+            var rq = new Requantization(h, Unsafe.Add(ref h, Int8Header.ZZeroPoint), Unsafe.Add(ref h, Int8Header.ZMin), Unsafe.Add(ref h, Int8Header.ZMax));
+            if ((typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
+            {
+                FinishFour<L, A, E>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01, s2, a02, s3, a03);
+                if (Unsafe.SizeOf<K>() == 8)
+                {
+                    FinishFour<L, A, E>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05, s6, a06, s7, a07);
+                }
+                else
+                {
+                    if (Unsafe.SizeOf<K>() > 4) FinishPair<L, A, E, K, N5>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05);
+                    if (Unsafe.SizeOf<K>() > 6) FinishPair<L, A, E, K, N7>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s6, a06, s7, a07);
+                }
+
+                return;
+            }
+
+            FinishPair<L, A, E, K, N1>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01);
+            FinishPair<L, A, E, K, N3>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s2, a02, s3, a03);
+            FinishPair<L, A, E, K, N5>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s4, a04, s5, a05);
+            if (Unsafe.SizeOf<K>() > 6) FinishPair<L, A, E, K, N7>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s6, a06, s7, a07);
+            return;
+        }
+
         var tile = new TileAccumulators
         {
             Row0 = new Accumulators { A0 = a00, A1 = a01, A2 = a02, A3 = a03 },
