@@ -219,12 +219,15 @@ internal static class Int8Gemm<Q, TVec>
             w = ref Unsafe.Add(ref w, quadRow);
         }
 
-        // A single-row tile of up to four segments finishes inline: for small layers a call costs more than their
-        // epilogue (the digits int8 encode took 1.3x as long with one). Every other tile makes one call: inlined here,
-        // more segments exceeded the JIT's inlining budget for one method, calls were left in them (to Vector512
-        // helpers among them), and every accumulator live across a call was spilled to the stack and reloaded inside
-        // the loop above (all vector registers are volatile in the System V ABI) — the M1 int8 batch encode took longer
-        // than float32's on an Intel Xeon with AVX-512. So the accumulators go to memory first, rows 0..3 adjacent.
+        // A single row finishes inline (batch 1, and the rows a batch leaves over): a call per tile cost more than the
+        // epilogue of small layers (the digits int8 encode took 1.3x as long with one) and a few hundred ns in M1's
+        // encode. Multi-row tiles and Reconstruct's output row make calls: inlined here, their epilogues exceeded the
+        // JIT's inlining budget for one method, calls were left in them (to Vector512 helpers among them), and every
+        // accumulator live across a call was spilled to the stack and reloaded inside the loop above (all vector
+        // registers are volatile in the System V ABI) — the M1 int8 batch encode took longer than float32's on an
+        // Intel Xeon with AVX-512. So for them the accumulators go to memory first, rows 0..3 adjacent, and one call
+        // finishes every row of a tile. The single-row branches call FinishFour and FinishPair directly: one more
+        // inlining level (Finish4) used up the budget. DOTNET_JitDisasm shows no call in any tile of M1, digits or MLPerf.
         if (Unsafe.SizeOf<R>() == 1 && Unsafe.SizeOf<K>() <= 4)
         {
             Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, a00, a01, a02, a03);
@@ -276,10 +279,6 @@ internal static class Int8Gemm<Q, TVec>
             if (Unsafe.SizeOf<K>() == 6) HalfRowEpilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
             if (Unsafe.SizeOf<K>() == 5) HalfRowEpilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
         }
-        else if (Unsafe.SizeOf<R>() == 1)
-        {
-            WideRowEpilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, last, in tile);
-        }
         else
         {
             Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, Unsafe.SizeOf<R>(), column, last, in tile.Row0);
@@ -294,25 +293,6 @@ internal static class Int8Gemm<Q, TVec>
         where E : struct
         where K : struct, IConstant
         => Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, first, last, acc.A0, acc.A1, acc.A2, acc.A3);
-
-    /// <summary>Finishes a single-row tile of five to eight segments (<see cref="Tile"/>).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void WideRowEpilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int last, in TileAccumulators tile)
-        where L : struct, IInt8Layer
-        where A : struct
-        where E : struct
-        where K : struct, IConstant
-    {
-        Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, tile.Row0.A0, tile.Row0.A1, tile.Row0.A2, tile.Row0.A3);
-
-        // Constant conditions, not a switch: the JIT drops the other branches while importing, before they spend the
-        // inlining budget.
-        ref readonly Accumulators high = ref tile.Row0High;
-        if (Unsafe.SizeOf<K>() == 8) Finish4<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
-        if (Unsafe.SizeOf<K>() == 7) Finish4<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
-        if (Unsafe.SizeOf<K>() == 6) Finish4<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
-        if (Unsafe.SizeOf<K>() == 5) Finish4<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, high.A0, high.A1, high.A2, high.A3);
-    }
 
     /// <summary>A tile's accumulators, four segments of a row per field, rows in order (row 0 has up to eight).</summary>
     private struct TileAccumulators
