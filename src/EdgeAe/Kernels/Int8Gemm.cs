@@ -234,7 +234,7 @@ internal static class Int8Gemm<Q, TVec>
             return;
         }
 
-        if (Unsafe.SizeOf<R>() == 1 && typeof(E) != typeof(FloatOutWithZ))
+        if (Unsafe.SizeOf<R>() == 1 && (typeof(E) != typeof(FloatOutWithZ) || !Q.Pairs))
         {
             ref int h = ref Unsafe.As<byte, int>(ref block);
             var rq = new Requantization(h, Unsafe.Add(ref h, Int8Header.ZZeroPoint), Unsafe.Add(ref h, Int8Header.ZMin), Unsafe.Add(ref h, Int8Header.ZMax));
@@ -271,8 +271,9 @@ internal static class Int8Gemm<Q, TVec>
         };
         if (Unsafe.SizeOf<R>() == 1 && typeof(E) == typeof(FloatOutWithZ))
         {
-            // Reconstruct's output row stores three things per segment: eight segments in one method exceeded the
-            // inlining budget again (calls to Finish and the stores were left in it), so two calls of four.
+            // Reconstruct's output row stores three things per segment: where segments are finished in pairs as 512-bit
+            // vectors (Pairs), eight of them in one method exceeded the inlining budget again (calls to Finish and the
+            // stores were left in it), so two calls of four. Without pairs the row finishes inline above.
             HalfRowEpilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, in tile.Row0);
             if (Unsafe.SizeOf<K>() == 8) HalfRowEpilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
             if (Unsafe.SizeOf<K>() == 7) HalfRowEpilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);

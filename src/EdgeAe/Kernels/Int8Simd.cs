@@ -299,12 +299,9 @@ internal readonly struct Int8x256Vnni : IInt8Simd<Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Broadcast(int quad, out Vector256<int> x0, out Vector256<int> x1)
     {
-        // Flip the sign bits (u8 = q + 128). With AVX-512 (EVEX: 32 registers) the broadcast reads memory and the XOR's
-        // constant stays in a register: one instruction. Without it (VEX: 16 registers, which a 3 × 4 tile fills with 12
-        // accumulators, 3 rows' codes and a weight vector) the XOR is done in a general register before the broadcast.
-        x0 = Avx512F.VL.IsSupported
-            ? Vector256.Create(quad) ^ Vector256.Create(unchecked((int)0x80808080))
-            : Vector256.Create(quad ^ unchecked((int)0x80808080));
+        // Broadcast, then flip the sign bits (u8 = q + 128): the broadcast reads memory directly; the XOR's constant stays
+        // in a register, or with VEX's 16 registers (a 3 × 4 tile fills them) the JIT reloads it from memory.
+        x0 = Vector256.Create(quad) ^ Vector256.Create(unchecked((int)0x80808080));
         x1 = x0;
     }
 
@@ -521,9 +518,7 @@ internal readonly struct Int8x128Vnni : IInt8Simd<Vector128<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Broadcast(int quad, out Vector128<int> x0, out Vector128<int> x1)
     {
-        x0 = Avx512F.VL.IsSupported // as Int8x256Vnni.Broadcast
-            ? Vector128.Create(quad) ^ Vector128.Create(unchecked((int)0x80808080))
-            : Vector128.Create(quad ^ unchecked((int)0x80808080));
+        x0 = Vector128.Create(quad) ^ Vector128.Create(unchecked((int)0x80808080));
         x1 = x0;
     }
 
