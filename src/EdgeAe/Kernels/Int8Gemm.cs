@@ -34,26 +34,28 @@ internal static class Int8Gemm<Q, TVec>
     private const int RowSegments = 8;
 
     /// <summary>
-    /// Rows of a multi-row tile: three on the x86 rungs below 512 bits where only 16 registers exist (VEX, no AVX-512):
-    /// 3 rows × 4 segments = 12 accumulators, the rows' codes (one broadcast per row for VPDPBUSD; magnitudes and codes
-    /// for VPSIGNB/VPMADDUBSW, some read back from the stack) and one weight vector; else four.
+    /// Rows of a multi-row tile: three on the x86 rungs below 512 bits where only 16 registers can be named (VEX): 3 rows
+    /// × 4 segments = 12 accumulators, the rows' codes (one broadcast per row for VPDPBUSD; magnitudes and codes for
+    /// VPSIGNB/VPMADDUBSW, some read back from the stack) and one weight vector; else four. With AVX-512 the JIT encodes
+    /// VPDPBUSD as EVEX, which names 32 registers, so the VNNI rungs take four rows there; VPSIGNB has no EVEX form, so
+    /// the other rungs keep three.
     /// </summary>
     private static bool ThreeRowTiles
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Q.Count is 8 or 4 && Ssse3.IsSupported && !Avx512F.VL.IsSupported;
+        get => Q.Count is 8 or 4 && Ssse3.IsSupported && !(Q.UnsignedInputs && Avx512F.VL.IsSupported);
     }
 
     /// <summary>
-    /// Segments of a multi-row tile: four where 32 vector registers exist on x86 (AVX-512: 4 × 4 = 16 accumulators) or
-    /// in three-row tiles (12), else three (four rows × 3 = 12 accumulators). Blocks of four split the usual
-    /// power-of-two widths evenly, where blocks of three leave a block of one or two segments, too few dot-product
-    /// chains to hide the multiplies' latency.
+    /// Segments of a multi-row tile: four with 512-bit vectors (32 registers: 16 accumulators), in three-row tiles (12)
+    /// and in the VNNI rungs' four-row tiles with AVX-512 (16 of 32 registers), else three (four rows × 3 = 12
+    /// accumulators). Blocks of four split the usual power-of-two widths evenly, where blocks of three leave a block of
+    /// one or two segments, too few dot-product chains to hide the multiplies' latency.
     /// </summary>
     private static int TileSegments
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Q.Count == 16 || ThreeRowTiles || (Avx512F.VL.IsSupported && Q.Count is 8 or 4) ? 4 : 3;
+        get => Q.Count == 16 || ThreeRowTiles || (Q.UnsignedInputs && Avx512F.VL.IsSupported && Q.Count is 8 or 4) ? 4 : 3;
     }
 
     /// <summary>
