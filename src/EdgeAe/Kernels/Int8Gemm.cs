@@ -238,8 +238,7 @@ internal static class Int8Gemm<Q, TVec>
 
         if (Unsafe.SizeOf<R>() == 1 && (typeof(E) != typeof(FloatOutWithZ) || !Q.Pairs))
         {
-            ref int h = ref Unsafe.As<byte, int>(ref block);
-            var rq = new Requantization(h, Unsafe.Add(ref h, Int8Header.ZZeroPoint), Unsafe.Add(ref h, Int8Header.ZMin), Unsafe.Add(ref h, Int8Header.ZMax));
+            var rq = Requantization.Of(ref Unsafe.As<byte, int>(ref block));
             if ((typeof(A) == typeof(Sigmoid) || typeof(A) == typeof(Tanh) || typeof(A) == typeof(StableSigmoid)) && Q.LooksUpFour)
             {
                 FinishFour<L, A, E>(ref block, in rq, ref y, yStride, ref z, ref zCodes, row, column, s0, a00, s1, a01, s2, a02, s3, a03);
@@ -276,26 +275,17 @@ internal static class Int8Gemm<Q, TVec>
             // Reconstruct's output row stores three things per segment: where segments are finished in pairs as 512-bit
             // vectors (Pairs), eight of them in one method exceeded the inlining budget again (calls to Finish and the
             // stores were left in it), so two calls of four. Without pairs the row finishes inline above.
-            HalfRowEpilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 0, last, in tile.Row0);
-            if (Unsafe.SizeOf<K>() == 8) HalfRowEpilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
-            if (Unsafe.SizeOf<K>() == 7) HalfRowEpilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
-            if (Unsafe.SizeOf<K>() == 6) HalfRowEpilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
-            if (Unsafe.SizeOf<K>() == 5) HalfRowEpilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, column, 4, last, in tile.Row0High);
+            Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 0, last, in tile.Row0);
+            if (Unsafe.SizeOf<K>() == 8) Epilogue<L, A, E, N4>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High);
+            if (Unsafe.SizeOf<K>() == 7) Epilogue<L, A, E, N3>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High);
+            if (Unsafe.SizeOf<K>() == 6) Epilogue<L, A, E, N2>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High);
+            if (Unsafe.SizeOf<K>() == 5) Epilogue<L, A, E, N1>(ref block, ref y, yStride, ref z, ref zCodes, row, 1, column, 4, last, in tile.Row0High);
         }
         else
         {
-            Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, Unsafe.SizeOf<R>(), column, last, in tile.Row0);
+            Epilogue<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, Unsafe.SizeOf<R>(), column, 0, last, in tile.Row0);
         }
     }
-
-    /// <summary>Finishes segments <paramref name="first"/>.. of a single-row tile (<see cref="Tile"/>): at most four.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void HalfRowEpilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int column, int first, int last, in Accumulators acc)
-        where L : struct, IInt8Layer
-        where A : struct
-        where E : struct
-        where K : struct, IConstant
-        => Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row, column, first, last, acc.A0, acc.A1, acc.A2, acc.A3);
 
     /// <summary>A tile's accumulators, four segments of a row per field, rows in order (row 0 has up to eight).</summary>
     private struct TileAccumulators
@@ -310,12 +300,13 @@ internal static class Int8Gemm<Q, TVec>
     }
 
     /// <summary>
-    /// Requantises, activates and stores <paramref name="rows"/> rows of a multi-row tile (<see cref="Tile"/>) from row
+    /// Requantises, activates and stores <paramref name="rows"/> rows of a tile (<see cref="Tile"/>) from row
     /// <paramref name="row"/>, whose accumulators follow <paramref name="acc"/> in memory: <typeparamref name="K"/>
-    /// segments (at most four) from <paramref name="column"/>, the row's last one pulled back to <paramref name="last"/>.
+    /// segments from segment <paramref name="first"/> (at most four; more are read as four) from
+    /// <paramref name="column"/>, the row's last one pulled back to <paramref name="last"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Epilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int rows, int column, int last, ref readonly Accumulators acc)
+    private static void Epilogue<L, A, E, K>(ref byte block, ref byte y, int yStride, ref float z, ref sbyte zCodes, int row, int rows, int column, int first, int last, ref readonly Accumulators acc)
         where L : struct, IInt8Layer
         where A : struct
         where E : struct
@@ -324,7 +315,7 @@ internal static class Int8Gemm<Q, TVec>
         for (int r = 0; r < rows; r++)
         {
             ref readonly Accumulators a = ref Unsafe.Add(ref Unsafe.AsRef(in acc), r);
-            Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + r, column, 0, last, a.A0, a.A1, a.A2, a.A3);
+            Finish4<L, A, E, K>(ref block, ref y, yStride, ref z, ref zCodes, row + r, column, first, last, a.A0, a.A1, a.A2, a.A3);
         }
     }
 
@@ -343,8 +334,7 @@ internal static class Int8Gemm<Q, TVec>
         int lanes = Q.Count;
         int s0 = Math.Min(first * lanes, last), s1 = Math.Min((first + 1) * lanes, last);
         int s2 = Math.Min((first + 2) * lanes, last), s3 = Math.Min((first + 3) * lanes, last);
-        ref int header = ref Unsafe.As<byte, int>(ref block);
-        var requantization = new Requantization(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
+        var requantization = Requantization.Of(ref Unsafe.As<byte, int>(ref block));
 
         // Four segments at once when the activation is a table and the rung looks tables up four vectors at once. The
         // conditions the JIT knows while importing come first: for other rows it drops this block before inlining, so

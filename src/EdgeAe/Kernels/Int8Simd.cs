@@ -109,6 +109,11 @@ internal readonly struct Requantization
 
     public long Round { get; }
 
+    /// <summary>The requantisation of the layer whose packed block starts with <paramref name="header"/> (<see cref="Int8Header"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Requantization Of(ref int header)
+        => new(header, Unsafe.Add(ref header, Int8Header.ZZeroPoint), Unsafe.Add(ref header, Int8Header.ZMin), Unsafe.Add(ref header, Int8Header.ZMax));
+
     public int Add { get; }
 
     public int Min { get; }
